@@ -1,0 +1,176 @@
+"""Reading and writing Python source files without changing anything but the text.
+
+A file is decoded the way Python itself would decode it (BOM, then a PEP 263 coding cookie, else
+UTF-8) and its newlines are kept exactly: bytes are decoded, never read through universal newlines,
+so CRLF stays CRLF. Writing encodes back with the same codec (the BOM too) and replaces the file
+atomically, and only if it has not changed on disk since it was read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import logging
+import os
+import re
+import stat
+import tempfile
+import tokenize
+from dataclasses import dataclass
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+TEMP_SUFFIX = ".awaitify-tmp"
+_BARE_LF = re.compile(r"(?<!\r)\n")
+
+
+class SourceError(Exception):
+    """A file that cannot be read or written; the message is shown to the user as is."""
+
+
+class StaleFileError(SourceError):
+    """The file changed on disk between the read and the write."""
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """Enough of a file's state to notice that someone else changed it."""
+
+    size: int
+    mtime_ns: int
+    sha256: str
+
+    @classmethod
+    def of(cls, path: Path) -> Fingerprint:
+        data = path.read_bytes()
+        st = path.stat()
+        return cls(size=st.st_size, mtime_ns=st.st_mtime_ns, sha256=hashlib.sha256(data).hexdigest())
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One decoded file and what is needed to write it back exactly as it was encoded."""
+
+    path: Path
+    text: str
+    encoding: str  # a codec name; "utf-8-sig" when the file starts with a UTF-8 BOM
+    fingerprint: Fingerprint
+
+
+def decode_source(data: bytes) -> tuple[str, str]:
+    """Decode source bytes as Python would; returns (text, codec). Newlines are left untouched."""
+    if b"\0" in data:
+        raise SourceError("binary file (contains NUL bytes), not Python source")
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as exc:  # bad cookie, or a BOM that contradicts the cookie
+        raise SourceError(f"cannot detect encoding: {exc.msg}") from exc
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise SourceError(
+            f"not valid {encoding} (byte 0x{data[exc.start]:02x} on line {line}); "
+            "add a coding cookie such as `# -*- coding: latin-1 -*-` or re-encode the file"
+        ) from exc
+    except LookupError as exc:  # pragma: no cover - detect_encoding already validates the codec
+        raise SourceError(f"unknown encoding {encoding!r}") from exc
+    return text, encoding
+
+
+def encode_source(text: str, encoding: str) -> bytes:
+    """Encode text back with the codec it was read with (a UTF-8 BOM is written again by utf-8-sig)."""
+    try:
+        return text.encode(encoding)
+    except UnicodeEncodeError as exc:
+        raise SourceError(
+            f"the rewritten text has {exc.object[exc.start:exc.end]!r}, which {encoding} cannot encode"
+        ) from exc
+
+
+def restore_newlines(old_text: str, new_text: str) -> str:
+    """Give lines added by a rewrite the file's own newline style: a CRLF file stays CRLF throughout.
+
+    A file that already mixes styles is left as the rewrite returned it: no single style to restore.
+    """
+    crlf = old_text.count("\r\n")
+    if crlf == 0 or crlf != old_text.count("\n"):
+        return new_text
+    return _BARE_LF.sub("\r\n", new_text)
+
+
+def read_source(path: Path) -> SourceFile:
+    """Read and decode one file, or raise SourceError with a message for the user."""
+    try:
+        if path.is_dir():
+            raise SourceError("is a directory, not a file")
+        data = path.read_bytes()
+        st = path.stat()
+    except SourceError:
+        raise
+    except FileNotFoundError as exc:
+        raise SourceError("no such file (or a dangling symlink)") from exc
+    except OSError as exc:
+        raise SourceError(f"cannot read: {exc.strerror or exc}") from exc
+    text, encoding = decode_source(data)
+    fingerprint = Fingerprint(st.st_size, st.st_mtime_ns, hashlib.sha256(data).hexdigest())
+    return SourceFile(path=path, text=text, encoding=encoding, fingerprint=fingerprint)
+
+
+def write_source(source: SourceFile, new_text: str) -> None:
+    """Write new_text over source.path atomically, keeping encoding, BOM, newlines and file mode.
+
+    Refuses (StaleFileError) when the file on disk is no longer the one that was read.
+    """
+    data = encode_source(restore_newlines(source.text, new_text), source.encoding)
+    target = source.path.resolve()  # write through a symlink given on the command line, not over it
+    try:
+        current = Fingerprint.of(target)
+    except OSError as exc:
+        raise SourceError(f"cannot re-read before writing: {exc.strerror or exc}") from exc
+    if current != source.fingerprint:
+        raise StaleFileError("changed on disk since it was read; not overwritten (run again)")
+    write_bytes_atomic(target, data)
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Replace path with data via a temp file in the same directory and os.replace; keeps the mode."""
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        mode = None
+    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+    temp = Path(temp_name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if mode is not None:
+            os.chmod(temp, mode)
+        os.replace(temp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        raise SourceError(f"cannot write: {exc.strerror or exc}") from exc
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        raise
+    _fsync_directory(path.parent)
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the rename durable; not every platform or file system allows it, which is fine."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        logger.debug("fsync of directory %s not supported", directory)
+    finally:
+        os.close(fd)
