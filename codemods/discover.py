@@ -1,0 +1,159 @@
+"""Which files a run looks at, and the project root their engine keys are relative to.
+
+Directories are walked without following symlinks: a link inside a root points either back into the
+tree (its target is found anyway) or out of it (where the tool must not write), and not following
+links also rules out loops. A path named on the command line is taken as given, even a symlink.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_EXCLUDES: tuple[str, ...] = (
+    ".git",
+    ".hg",
+    ".svn",
+    ".venv",
+    "venv",
+    "env",
+    ".tox",
+    ".nox",
+    "__pycache__",
+    "build",
+    "dist",
+    "node_modules",
+    "site-packages",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+    "*.egg-info",
+)
+ROOT_MARKERS = ("pyproject.toml", ".git")
+
+
+@dataclass
+class Discovery:
+    """The files to process (absolute paths, sorted by key) and the given paths that do not exist."""
+
+    root: Path
+    files: dict[str, Path] = field(default_factory=dict)  # engine key (POSIX, root-relative) -> path
+    missing: list[str] = field(default_factory=list)
+
+
+def find_project_root(paths: Sequence[Path]) -> Path:
+    """The nearest ancestor of the given paths holding pyproject.toml or .git, else their directory."""
+    dirs = [p if p.is_dir() else p.parent for p in (_absolute(p) for p in paths)]
+    base = Path(os.path.commonpath(dirs)) if dirs else _absolute(Path("."))
+    for candidate in (base, *base.parents):
+        if any((candidate / marker).exists() for marker in ROOT_MARKERS):
+            return candidate
+    return base
+
+
+def matches(rel_path: str, patterns: Iterable[str]) -> bool:
+    """True when a POSIX path matches one of the glob patterns.
+
+    A pattern without "/" is matched against every component (`migrations`, `*_pb2.py`); a pattern
+    with "/" against the path and each of its leading directories (`app/legacy`, `app/*/old_*.py`).
+    """
+    parts = PurePosixPath(rel_path).parts
+    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    for pattern in patterns:
+        pattern = pattern.strip("/").removeprefix("./")
+        if not pattern:
+            continue
+        candidates = prefixes if "/" in pattern else parts
+        if any(fnmatch.fnmatchcase(candidate, pattern) for candidate in candidates):
+            return True
+    return False
+
+
+def discover(
+    paths: Sequence[Path],
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    root: Path | None = None,
+) -> Discovery:
+    """Python files under the given paths, minus default and configured excludes.
+
+    `include`, when not empty, keeps only files matching one of its globs. Globs are matched against
+    paths relative to the project root. Explicitly named files bypass include/exclude.
+    """
+    project_root = root or find_project_root([p for p in paths if _lexists(p)] or [Path(".")])
+    result = Discovery(root=project_root)
+    found: dict[str, Path] = {}
+    excludes = (*DEFAULT_EXCLUDES, *exclude)
+    for given in paths:
+        path = _absolute(given)
+        if not _lexists(path):
+            result.missing.append(str(given))
+            continue
+        if not path.is_dir():  # a file (or a symlink to one, or a dangling link: reading will say)
+            found.setdefault(_key(path, project_root), path)
+            continue
+        for file in _walk(path, project_root, excludes):
+            key = _key(file, project_root)
+            if include and not matches(key, include):
+                continue
+            found.setdefault(key, file)
+    result.files = dict(sorted(found.items()))
+    return result
+
+
+def _walk(top: Path, root: Path, excludes: Sequence[str]) -> Iterable[Path]:
+    for dirpath, dirnames, filenames in os.walk(top, followlinks=False):
+        current = Path(dirpath)
+        kept = []
+        for name in sorted(dirnames):
+            child = current / name
+            if child.is_symlink():
+                logger.debug("not following symlinked directory %s", child)
+                continue
+            if _excluded(child, top, root, excludes):
+                logger.debug("excluded directory %s", child)
+                continue
+            kept.append(name)
+        dirnames[:] = kept
+        for name in sorted(filenames):
+            if not name.endswith(".py"):
+                continue
+            child = current / name
+            if child.is_symlink():
+                logger.debug("not following symlinked file %s", child)
+                continue
+            if _excluded(child, top, root, excludes):
+                logger.debug("excluded file %s", child)
+                continue
+            yield child
+
+
+def _excluded(path: Path, top: Path, root: Path, excludes: Sequence[str]) -> bool:
+    """Excludes apply below the given path only: naming an excluded directory explicitly walks it."""
+    below_top = path.relative_to(top).as_posix()
+    if matches(below_top, [p for p in excludes if "/" not in p.strip("/")]):
+        return True
+    slash_patterns = [p for p in excludes if "/" in p.strip("/")]
+    return bool(slash_patterns) and matches(_key(path, root), slash_patterns)
+
+
+def _key(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:  # pragma: no cover - root is an ancestor of every given path
+        return path.as_posix()
+
+
+def _absolute(path: Path) -> Path:
+    """Absolute and normalised (`..` removed) without resolving symlinks."""
+    return Path(os.path.normpath(os.path.abspath(path)))
+
+
+def _lexists(path: Path) -> bool:
+    return os.path.lexists(path)
