@@ -1,0 +1,120 @@
+"""`[tool.awaitify]` in the target project's pyproject.toml.
+
+```toml
+[tool.awaitify]
+include = ["app/**/*.py"]          # globs; when set, only matching files are processed
+exclude = ["migrations", "app/legacy"]
+disable = ["AWT106"]               # rule codes
+session-factories = ["app.db.new_session", "app.deps.get_session"]
+```
+
+Command-line `--include` / `--exclude` replace the configured lists; `--disable` and
+`--session-factory` add to them.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from codemods.rules.registry import RULES
+
+logger = logging.getLogger(__name__)
+
+KNOWN_KEYS = ("include", "exclude", "disable", "session-factories")
+_DOTTED_NAME = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
+
+
+class ConfigError(Exception):
+    """Invalid configuration; the message says where and what."""
+
+
+@dataclass(frozen=True)
+class Config:
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    disable: frozenset[str] = frozenset()
+    session_factories: frozenset[str] = frozenset()
+    source: Path | None = None
+
+    def merged(
+        self,
+        include: tuple[str, ...] = (),
+        exclude: tuple[str, ...] = (),
+        disable: tuple[str, ...] = (),
+        session_factories: tuple[str, ...] = (),
+    ) -> Config:
+        """The configuration with command-line values applied on top."""
+        return Config(
+            include=include or self.include,
+            exclude=exclude or self.exclude,
+            disable=self.disable | validate_rule_codes(disable, "--disable"),
+            session_factories=self.session_factories
+            | validate_dotted_names(session_factories, "--session-factory"),
+            source=self.source,
+        )
+
+
+def load_config(root: Path) -> Config:
+    """Read `[tool.awaitify]` from root/pyproject.toml; no file or no table gives the defaults."""
+    pyproject = root / "pyproject.toml"
+    if not pyproject.is_file():
+        return Config()
+    try:
+        document = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{pyproject}: invalid TOML: {exc}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{pyproject}: cannot read: {exc}") from exc
+    tool = document.get("tool", {})
+    table = tool.get("awaitify") if isinstance(tool, dict) else None
+    if table is None:
+        return Config(source=pyproject)
+    if not isinstance(table, dict):
+        raise ConfigError(f"{pyproject}: [tool.awaitify] must be a table")
+    return parse_config(table, pyproject)
+
+
+def parse_config(table: Mapping[str, Any], source: Path | None = None) -> Config:
+    """Validate a `[tool.awaitify]` table; unknown keys are warned about, bad values are errors."""
+    where = f"{source}: [tool.awaitify]" if source else "[tool.awaitify]"
+    for key in sorted(set(table) - set(KNOWN_KEYS)):
+        logger.warning("%s: unknown key %r ignored (known: %s)", where, key, ", ".join(KNOWN_KEYS))
+    return Config(
+        include=tuple(_string_list(table, "include", where)),
+        exclude=tuple(_string_list(table, "exclude", where)),
+        disable=validate_rule_codes(_string_list(table, "disable", where), f"{where} disable"),
+        session_factories=validate_dotted_names(
+            _string_list(table, "session-factories", where), f"{where} session-factories"
+        ),
+        source=source,
+    )
+
+
+def validate_rule_codes(codes: Any, where: str) -> frozenset[str]:
+    normalized = {str(code).strip().upper() for code in codes}
+    unknown = sorted(code for code in normalized if code not in RULES)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown rule code(s) {', '.join(unknown)} (see `awaitify rules` for the list)"
+        )
+    return frozenset(normalized)
+
+
+def validate_dotted_names(names: Any, where: str) -> frozenset[str]:
+    bad = sorted(str(name) for name in names if not _DOTTED_NAME.match(str(name)))
+    if bad:
+        raise ConfigError(f"{where}: not a dotted name like `app.db.get_session`: {', '.join(bad)}")
+    return frozenset(str(name) for name in names)
+
+
+def _string_list(table: Mapping[str, Any], key: str, where: str) -> list[str]:
+    value = table.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(f"{where}: {key} must be a list of strings, got {value!r}")
+    return value
