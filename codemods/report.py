@@ -1,0 +1,321 @@
+"""Output formats: `check` findings (text, JSON, GitHub annotations, SARIF 2.1.0) and the `migrate`
+run report (text, JSON, Markdown), plus the summary table shown at the end of a run.
+
+Everything here is pure: data in, strings (or a rich renderable) out. Paths are the display paths
+the runner already chose (relative to the working directory when the file is below it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from rich.table import Table
+from rich.text import Text
+
+from codemods import __version__
+from codemods.model import FileOutcome, FileStatus, Finding
+from codemods.rules.registry import RULES, Rule, RuleKind
+
+TOOL_NAME = "awaitify"
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+_SARIF_LEVEL = {RuleKind.CHECK: "error", RuleKind.REVIEW: "warning", RuleKind.REWRITE: "note"}
+
+
+@dataclass
+class CheckReport:
+    """What `check` found: leftovers, and the files it could not look at (path -> reason)."""
+
+    scanned: int
+    findings: list[Finding] = field(default_factory=list)
+    failures: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class MigrateReport:
+    """What `migrate` did to every file it looked at (outcome paths are display paths)."""
+
+    scanned: int
+    outcomes: dict[str, FileOutcome] = field(default_factory=dict)
+    written: bool = False
+
+    def by_status(self, status: FileStatus) -> list[FileOutcome]:
+        return [o for o in self.outcomes.values() if o.status is status]
+
+    @property
+    def findings(self) -> list[Finding]:
+        return sorted(f for o in self.outcomes.values() for f in o.findings)
+
+
+# ---- shared pieces ----------------------------------------------------------------------------
+
+
+def finding_line(finding: Finding) -> str:
+    return f"{finding.path}:{finding.line}:{finding.col}: {finding.code} {finding.message}"
+
+
+def rule_counts(findings: Iterable[Finding]) -> dict[str, int]:
+    return dict(sorted(Counter(f.code for f in findings).items()))
+
+
+def _finding_json(finding: Finding) -> dict[str, Any]:
+    rule = RULES.get(finding.code)
+    return {
+        "path": finding.path,
+        "line": finding.line,
+        "col": finding.col,
+        "code": finding.code,
+        "name": rule.name if rule else None,
+        "message": finding.message,
+    }
+
+
+# ---- check ------------------------------------------------------------------------------------
+
+
+def check_text(report: CheckReport) -> str:
+    return "".join(finding_line(f) + "\n" for f in report.findings)
+
+
+def check_json(report: CheckReport) -> str:
+    document = {
+        "tool": TOOL_NAME,
+        "version": __version__,
+        "summary": {
+            "files": report.scanned,
+            "findings": len(report.findings),
+            "failed": len(report.failures),
+            "by_rule": rule_counts(report.findings),
+        },
+        "findings": [_finding_json(f) for f in report.findings],
+        "errors": [{"path": path, "message": message} for path, message in sorted(report.failures.items())],
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
+def _escape_data(value: str) -> str:
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(value: str) -> str:
+    return _escape_data(value).replace(":", "%3A").replace(",", "%2C")
+
+
+def check_github(report: CheckReport) -> str:
+    """GitHub Actions workflow commands: one `::error` annotation per finding and per failed file."""
+    lines = [
+        f"::error file={_escape_property(f.path)},line={f.line},col={f.col},"
+        f"title={_escape_property(f.code)}::{_escape_data(f.message)}"
+        for f in report.findings
+    ]
+    lines += [
+        f"::error file={_escape_property(path)},title={TOOL_NAME}::{_escape_data(message)}"
+        for path, message in sorted(report.failures.items())
+    ]
+    return "".join(line + "\n" for line in lines)
+
+
+def _sarif_rule(rule: Rule) -> dict[str, Any]:
+    help_text = rule.summary + "\n\n" + rule.why
+    help_markdown = f"{rule.summary}\n\n{rule.why}"
+    if rule.before or rule.after:
+        help_text += f"\n\nBefore:\n{rule.before}\n\nAfter:\n{rule.after}"
+        help_markdown += f"\n\nBefore:\n```python\n{rule.before}\n```\n\nAfter:\n```python\n{rule.after}\n```"
+    return {
+        "id": rule.code,
+        "name": rule.name,
+        "shortDescription": {"text": rule.summary},
+        "fullDescription": {"text": rule.why},
+        "help": {"text": help_text, "markdown": help_markdown},
+        "defaultConfiguration": {"level": _SARIF_LEVEL[rule.kind]},
+        "properties": {"tags": [rule.kind.value]},
+    }
+
+
+def check_sarif(report: CheckReport) -> str:
+    """SARIF 2.1.0 as GitHub code scanning accepts it (URIs relative to the checkout root)."""
+    codes = list(RULES)
+    index = {code: i for i, code in enumerate(codes)}
+    results = []
+    for f in report.findings:
+        rule = RULES.get(f.code)
+        result: dict[str, Any] = {
+            "ruleId": f.code,
+            "level": _SARIF_LEVEL[rule.kind] if rule else "error",
+            "message": {"text": f.message},
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": quote(f.path), "uriBaseId": "%SRCROOT%"},
+                        "region": {"startLine": max(f.line, 1), "startColumn": max(f.col, 1)},
+                    }
+                }
+            ],
+        }
+        if f.code in index:
+            result["ruleIndex"] = index[f.code]
+        results.append(result)
+    notifications = [
+        {
+            "level": "error",
+            "message": {"text": message},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": quote(path)}}}],
+        }
+        for path, message in sorted(report.failures.items())
+    ]
+    document = {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": TOOL_NAME,
+                        "version": __version__,
+                        "semanticVersion": __version__,
+                        "rules": [_sarif_rule(RULES[code]) for code in codes],
+                    }
+                },
+                "invocations": [
+                    {
+                        "executionSuccessful": not report.failures,
+                        "toolExecutionNotifications": notifications,
+                    }
+                ],
+                "results": results,
+            }
+        ],
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
+CHECK_FORMATS = {"text": check_text, "json": check_json, "github": check_github, "sarif": check_sarif}
+
+
+# ---- migrate ----------------------------------------------------------------------------------
+
+
+def _summary(report: MigrateReport) -> dict[str, Any]:
+    findings = report.findings
+    stats = {name: 0 for name in ("functions_made_async", "awaits_added", "queries_rewritten")}
+    for outcome in report.outcomes.values():
+        for name in stats:
+            stats[name] += getattr(outcome.stats, name)
+    return {
+        "scanned": report.scanned,
+        "changed": len(report.by_status(FileStatus.CHANGED)),
+        "unchanged": len(report.by_status(FileStatus.UNCHANGED)),
+        "failed": len(report.by_status(FileStatus.FAILED)),
+        "review_items": len(findings),
+        "by_rule": rule_counts(findings),
+        "stats": stats,
+        "written": report.written,
+    }
+
+
+def migrate_json(report: MigrateReport) -> str:
+    files = [
+        {
+            "path": o.path,
+            "status": o.status.value,
+            "error": o.error,
+            "findings": [_finding_json(f) for f in sorted(o.findings)],
+            "stats": dataclasses.asdict(o.stats),
+            "async_reasons": o.async_reasons,
+        }
+        for o in _sorted_outcomes(report.outcomes)
+    ]
+    document = {"tool": TOOL_NAME, "version": __version__, "summary": _summary(report), "files": files}
+    return json.dumps(document, indent=2) + "\n"
+
+
+def migrate_text(report: MigrateReport) -> str:
+    summary = _summary(report)
+    out = [f"awaitify {__version__} migrate report", ""]
+    names = ("scanned", "changed", "unchanged", "failed", "review_items")
+    out += [f"{name}: {summary[name]}" for name in names]
+    out += [f"{name}: {value}" for name, value in summary["stats"].items()]
+    for outcome in _sorted_outcomes(report.outcomes):
+        if outcome.status is FileStatus.UNCHANGED and not outcome.findings:
+            continue
+        out += ["", f"{outcome.path}: {outcome.status.value}"]
+        if outcome.error:
+            out.append(f"  error: {outcome.error}")
+        out += [f"  {finding_line(f)}" for f in sorted(outcome.findings)]
+        for function, chain in sorted(outcome.async_reasons.items()):
+            out.append(f"  async {function}: {' -> '.join(chain)}")
+    return "\n".join(out) + "\n"
+
+
+def _md(value: str) -> str:
+    return value.replace("|", "\\|").replace("\n", " ")
+
+
+def migrate_markdown(report: MigrateReport) -> str:
+    summary = _summary(report)
+    out = [f"# awaitify migrate report ({__version__})", "", "| | files |", "|---|---:|"]
+    out += [f"| {name} | {summary[name]} |" for name in ("scanned", "changed", "unchanged", "failed")]
+    out += ["", "| stat | count |", "|---|---:|"]
+    out += [f"| {name.replace('_', ' ')} | {value} |" for name, value in summary["stats"].items()]
+    failed = report.by_status(FileStatus.FAILED)
+    if failed:
+        out += ["", "## Failed files", ""]
+        out += [f"- `{o.path}`: {_md(o.error or 'failed')}" for o in sorted(failed, key=lambda o: o.path)]
+    findings = report.findings
+    if findings:
+        out += ["", "## Review items", "", "| location | rule | message |", "|---|---|---|"]
+        out += [f"| `{f.path}:{f.line}:{f.col}` | {f.code} | {_md(f.message)} |" for f in findings]
+    reasons = [o for o in _sorted_outcomes(report.outcomes) if o.async_reasons]
+    if reasons:
+        out += ["", "## Why functions became async", ""]
+        for outcome in reasons:
+            for function, chain in sorted(outcome.async_reasons.items()):
+                out.append(f"- `{function}` ({outcome.path}): {' → '.join(f'`{step}`' for step in chain)}")
+    return "\n".join(out) + "\n"
+
+
+def migrate_report_for(filename: str) -> tuple[str, Any]:
+    """The report format chosen by a file name's extension."""
+    lowered = filename.lower()
+    if lowered.endswith(".json"):
+        return "json", migrate_json
+    if lowered.endswith((".md", ".markdown")):
+        return "markdown", migrate_markdown
+    return "text", migrate_text
+
+
+def _sorted_outcomes(outcomes: Mapping[str, FileOutcome]) -> list[FileOutcome]:
+    return sorted(outcomes.values(), key=lambda o: o.path)
+
+
+# ---- the summary table ------------------------------------------------------------------------
+
+
+def summary_table(report: MigrateReport) -> Table:
+    summary = _summary(report)
+    table = Table(title="awaitify migrate" + ("" if report.written else " (dry run)"), title_justify="left")
+    table.add_column("files")
+    table.add_column("count", justify="right")
+    for name in ("scanned", "changed", "unchanged", "failed"):
+        table.add_row(name, str(summary[name]), style="red" if name == "failed" and summary[name] else None)
+    if summary["by_rule"]:
+        table.add_section()
+        table.add_row("[bold]review items by rule[/]", str(summary["review_items"]))
+        for code, count in summary["by_rule"].items():
+            rule = RULES.get(code)
+            table.add_row(f"{code} {rule.name if rule else ''}".rstrip(), str(count))
+    return table
+
+
+def rules_table(rules: Sequence[Rule]) -> Table:
+    table = Table(title="awaitify rules", title_justify="left")
+    for column in ("code", "name", "kind", "summary"):
+        table.add_column(column, overflow="fold")
+    for rule in rules:
+        table.add_row(rule.code, rule.name, rule.kind.value, Text(rule.summary))
+    return table
