@@ -1,0 +1,282 @@
+"""The glue around the engine: discover → read → engine → verify → write, for `migrate` and `check`.
+
+The engine is called in exactly two places, `_engine_migrate` and `_engine_check`; everything else
+here is file handling. A file that cannot be read, does not parse, or whose rewrite fails
+verification or cannot be written is reported FAILED and the run goes on with the other files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import libcst
+
+import codemods.engine as engine
+from codemods.config import Config, load_config
+from codemods.discover import Discovery, discover, find_project_root
+from codemods.model import EngineOptions, FileOutcome, FileStatus, Finding
+from codemods.report import CheckReport, MigrateReport
+from codemods.source_io import SourceError, SourceFile, read_source, write_source
+from codemods.suppress import apply_suppressions
+from codemods.vcs import dirty_files
+
+logger = logging.getLogger(__name__)
+
+
+class Progress(Protocol):
+    """Where the runner reports how far it is; the CLI shows it as a progress bar, or not at all."""
+
+    def stage(self, description: str, total: int | None) -> None: ...
+
+    def advance(self) -> None: ...
+
+
+class NoProgress:
+    def stage(self, description: str, total: int | None) -> None:
+        logger.debug("%s (%s files)", description, total if total is not None else "?")
+
+    def advance(self) -> None:
+        pass
+
+
+class DirtyTreeError(Exception):
+    """Target files have uncommitted changes; `files` are their display paths."""
+
+    def __init__(self, files: Sequence[str]) -> None:
+        super().__init__("uncommitted changes in target files")
+        self.files = list(files)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What the command line asked for (config from pyproject.toml is merged in by `prepare`)."""
+
+    paths: tuple[Path, ...]
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    disable: tuple[str, ...] = ()
+    session_factories: tuple[str, ...] = ()
+    jobs: int = 1
+
+
+@dataclass
+class Workspace:
+    """The project a run works on: its root, merged config and files (engine key -> path)."""
+
+    root: Path
+    config: Config
+    discovery: Discovery
+    jobs: int
+    cwd: Path
+
+    @property
+    def engine_options(self) -> EngineOptions:
+        return EngineOptions(
+            disabled_rules=self.config.disable,
+            session_factories=self.config.session_factories,
+            jobs=self.jobs,
+        )
+
+    def display(self, key: str) -> str:
+        """How a file is named to the user: relative to the working directory when below it."""
+        path = self.root / key
+        try:
+            return path.relative_to(self.cwd).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+
+def prepare(options: RunOptions, cwd: Path | None = None) -> Workspace:
+    """Find the project root, load and merge its config, and discover the files. Raises ConfigError."""
+    existing = [p for p in options.paths if os.path.lexists(p)]
+    root = find_project_root(existing or [Path(".")])
+    config = load_config(root).merged(
+        include=options.include,
+        exclude=options.exclude,
+        disable=options.disable,
+        session_factories=options.session_factories,
+    )
+    if config.source:
+        logger.info("config: %s", config.source)
+    discovery = discover(options.paths, config.include, config.exclude, root=root)
+    logger.info("project root: %s; %d file(s)", root, len(discovery.files))
+    here = Path(os.path.abspath(cwd or Path.cwd()))
+    return Workspace(root=root, config=config, discovery=discovery, jobs=options.jobs, cwd=here)
+
+
+def check_clean_tree(workspace: Workspace) -> None:
+    """Raise DirtyTreeError when a target file has uncommitted changes in its git work tree."""
+    dirty = dirty_files(workspace.discovery.files.values())
+    if dirty:
+        real_cwd = Path(os.path.realpath(workspace.cwd))
+        raise DirtyTreeError([_display_path(path, real_cwd) for path in dirty])
+
+
+# ---- migrate ----------------------------------------------------------------------------------
+
+
+def run_migrate(workspace: Workspace, write: bool, progress: Progress | None = None) -> MigrateReport:
+    progress = progress or NoProgress()
+    sources, outcomes = _read_all(workspace, progress)
+    progress.stage("Analysing and rewriting", None)
+    texts = {key: source.text for key, source in sources.items()}
+    results = _engine_migrate(texts, workspace.engine_options)
+    progress.stage("Verifying", len(sources))
+    verified: dict[str, FileOutcome] = {}
+    for key, source in sources.items():
+        verified[key] = _verify(key, source, results.get(key))
+        progress.advance()
+    _verify_stable(verified, sources, workspace.engine_options)
+    if write:
+        changed = [key for key, outcome in verified.items() if outcome.status is FileStatus.CHANGED]
+        progress.stage("Writing", len(changed))
+        for key in changed:
+            verified[key] = _write(sources[key], verified[key])
+            progress.advance()
+    outcomes.update(verified)
+    report = MigrateReport(scanned=len(workspace.discovery.files), written=write)
+    report.outcomes = {
+        workspace.display(key): _for_display(outcome, workspace.display(key))
+        for key, outcome in sorted(outcomes.items())
+    }
+    for missing in workspace.discovery.missing:
+        report.outcomes[missing] = _failed(missing, "no such file or directory")
+    return report
+
+
+def _verify(key: str, source: SourceFile, outcome: FileOutcome | None) -> FileOutcome:
+    if outcome is None:
+        return _failed(key, "the engine returned no result for this file", source.text)
+    if outcome.status is FileStatus.FAILED:
+        return dataclasses.replace(outcome, new_text=outcome.old_text, error=outcome.error or "failed")
+    if outcome.status is FileStatus.CHANGED and outcome.new_text == source.text:
+        outcome = dataclasses.replace(outcome, status=FileStatus.UNCHANGED)
+    if outcome.status is FileStatus.UNCHANGED:
+        return dataclasses.replace(outcome, new_text=source.text)
+    error = parse_error(outcome.new_text)
+    if error is not None:
+        return dataclasses.replace(
+            outcome, status=FileStatus.FAILED, new_text=source.text, error=f"rewrite does not parse: {error}"
+        )
+    return outcome
+
+
+def _verify_stable(
+    outcomes: dict[str, FileOutcome], sources: Mapping[str, SourceFile], options: EngineOptions
+) -> None:
+    """A second run over the rewritten project must change nothing; files it would change again fail."""
+    if not any(o.status is FileStatus.CHANGED for o in outcomes.values()):
+        return
+    second = _engine_migrate({key: o.new_text for key, o in outcomes.items()}, options)
+    for key, outcome in outcomes.items():
+        again = second.get(key)
+        if outcome.status is FileStatus.CHANGED and again is not None and again.status is FileStatus.CHANGED:
+            outcomes[key] = dataclasses.replace(
+                outcome,
+                status=FileStatus.FAILED,
+                new_text=sources[key].text,
+                error="rewrite is not stable: a second run would change it again (left untouched)",
+            )
+
+
+def _write(source: SourceFile, outcome: FileOutcome) -> FileOutcome:
+    try:
+        write_source(source, outcome.new_text)
+    except SourceError as exc:
+        return dataclasses.replace(outcome, status=FileStatus.FAILED, new_text=source.text, error=str(exc))
+    return outcome
+
+
+def _for_display(outcome: FileOutcome, display: str) -> FileOutcome:
+    text = outcome.new_text if outcome.status is FileStatus.CHANGED else outcome.old_text
+    findings = [dataclasses.replace(f, path=display) for f in apply_suppressions(text, outcome.findings)]
+    return dataclasses.replace(outcome, path=display, findings=sorted(findings))
+
+
+# ---- check ------------------------------------------------------------------------------------
+
+
+def run_check(workspace: Workspace, progress: Progress | None = None) -> CheckReport:
+    progress = progress or NoProgress()
+    sources, failed = _read_all(workspace, progress)
+    report = CheckReport(scanned=len(workspace.discovery.files))
+    progress.stage("Parsing", len(sources))
+    parsable: dict[str, SourceFile] = {}
+    for key, source in sources.items():
+        error = parse_error(source.text)
+        if error is None:
+            parsable[key] = source
+        else:
+            report.failures[workspace.display(key)] = f"syntax error: {error}"
+        progress.advance()
+    progress.stage("Checking", None)
+    results = _engine_check({key: source.text for key, source in parsable.items()}, workspace.engine_options)
+    for key, findings in results.items():
+        display = workspace.display(key)
+        text = parsable[key].text if key in parsable else ""
+        report.findings += [dataclasses.replace(f, path=display) for f in apply_suppressions(text, findings)]
+    report.findings.sort()
+    for key, outcome in failed.items():
+        report.failures[workspace.display(key)] = outcome.error or "failed"
+    for missing in workspace.discovery.missing:
+        report.failures[missing] = "no such file or directory"
+    return report
+
+
+# ---- shared -----------------------------------------------------------------------------------
+
+
+def _engine_migrate(sources: Mapping[str, str], options: EngineOptions) -> dict[str, FileOutcome]:
+    if not sources:
+        return {}
+    return engine.migrate_sources(sources, options)
+
+
+def _engine_check(sources: Mapping[str, str], options: EngineOptions) -> dict[str, list[Finding]]:
+    if not sources:
+        return {}
+    return engine.check_sources(sources, options)
+
+
+def _read_all(
+    workspace: Workspace, progress: Progress
+) -> tuple[dict[str, SourceFile], dict[str, FileOutcome]]:
+    progress.stage("Reading", len(workspace.discovery.files))
+    sources: dict[str, SourceFile] = {}
+    failed: dict[str, FileOutcome] = {}
+    for key, path in workspace.discovery.files.items():
+        try:
+            sources[key] = read_source(path)
+        except SourceError as exc:
+            failed[key] = _failed(key, str(exc))
+        progress.advance()
+    return sources, failed
+
+
+def parse_error(text: str) -> str | None:
+    """None when LibCST parses the text (it reads syntax up to Python 3.14), else a one-line reason."""
+    try:
+        libcst.parse_module(text)
+    except libcst.ParserSyntaxError as exc:
+        return f"line {exc.raw_line}, column {exc.raw_column + 1}: {exc.message}"
+    except (RecursionError, MemoryError) as exc:  # pathological nesting: report, do not crash
+        return f"cannot parse: {type(exc).__name__}"
+    return None
+
+
+def _failed(path: str, error: str, text: str = "") -> FileOutcome:
+    return FileOutcome(path=path, status=FileStatus.FAILED, old_text=text, new_text=text, error=error)
+
+
+def _display_path(path: Path, cwd: Path) -> str:
+    try:
+        return path.relative_to(cwd).as_posix()
+    except ValueError:
+        return path.as_posix()
+
