@@ -1,0 +1,357 @@
+"""The `awaitify` command line: migrate, check, rules, explain.
+
+Exit codes (like ruff): 0 success / clean; 1 findings (`check`) or a non-empty diff
+(`migrate --diff`); 2 usage error, invalid config, a file that failed, or an internal error.
+Results go to stdout; messages, progress and the summary table to stderr.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+from rich.syntax import Syntax
+from rich.text import Text
+
+from codemods import __version__
+from codemods.config import ConfigError
+from codemods.model import FileStatus
+from codemods.report import (
+    CHECK_FORMATS,
+    CheckReport,
+    MigrateReport,
+    finding_line,
+    migrate_report_for,
+    rules_table,
+    summary_table,
+)
+from codemods.rules.registry import RULES, get_rule
+from codemods.runner import DirtyTreeError, RunOptions, check_clean_tree, prepare, run_check, run_migrate
+
+logger = logging.getLogger("codemods")
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+PROGRESS_THRESHOLD = 50  # files; smaller runs finish before a bar is worth drawing
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class Settings:
+    verbose: int = 0
+    quiet: bool = False
+
+
+def _stdout() -> Console:
+    return Console(soft_wrap=True, highlight=False)
+
+
+def _stderr() -> Console:
+    return Console(stderr=True, soft_wrap=True, highlight=False)
+
+
+def _settings() -> Settings:
+    ctx = click.get_current_context()
+    root = ctx.find_root()
+    if not isinstance(root.obj, Settings):
+        root.obj = Settings()
+    return root.obj
+
+
+def _set_verbose(ctx: click.Context, _param: click.Parameter, value: int) -> int:
+    if value:
+        _settings().verbose = max(_settings().verbose, value)
+        _configure_logging()
+    return value
+
+
+def _set_quiet(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    if value:
+        _settings().quiet = True
+        _configure_logging()
+    return value
+
+
+def _configure_logging() -> None:
+    settings = _settings()
+    level = logging.WARNING
+    if settings.verbose >= 2:
+        level = logging.DEBUG
+    elif settings.verbose == 1:
+        level = logging.INFO
+    elif settings.quiet:
+        level = logging.ERROR
+    handler = RichHandler(console=_stderr(), show_time=False, show_path=False, markup=False)
+    logging.basicConfig(level=level, format="%(message)s", handlers=[handler], force=True)
+
+
+def common_options(function: F) -> F:
+    """-v/-q on the group and on every command, so they work before or after the command name."""
+    function = click.option(
+        "-v", "--verbose", count=True, expose_value=False, callback=_set_verbose,
+        help="More output (-vv for debug); shows tracebacks of internal errors.",
+    )(function)
+    function = click.option(
+        "-q", "--quiet", is_flag=True, expose_value=False, callback=_set_quiet,
+        help="Only errors and results: no progress bar, no summary.",
+    )(function)
+    return function
+
+
+class AwaitifyGroup(click.Group):
+    """Turns any unexpected exception into a one-line error and exit code 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:
+            settings = ctx.obj if isinstance(ctx.obj, Settings) else Settings()
+            if settings.verbose:
+                logger.exception("internal error")
+            message = f"awaitify: internal error: {type(exc).__name__}: {exc}"
+            if not settings.verbose:
+                message += " (run with -v for the traceback)"
+            _stderr().print(Text(message, style="bold red"))
+            ctx.exit(EXIT_ERROR)
+
+
+@click.group(cls=AwaitifyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="awaitify")
+@common_options
+def main() -> None:
+    """Migrate a FastAPI + SQLAlchemy code base from the sync Session to AsyncSession."""
+    _configure_logging()
+
+
+def selection_options(function: F) -> F:
+    decorators = [
+        click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path)),
+        click.option("--include", multiple=True, metavar="GLOB",
+                     help="Only files matching a glob (repeatable; replaces the config's include)."),
+        click.option("--exclude", multiple=True, metavar="GLOB",
+                     help="Skip files/directories matching a glob (repeatable; replaces the config's)."),
+        click.option("--disable", multiple=True, metavar="AWTnnn", help="Disable a rule (repeatable)."),
+        click.option("--session-factory", "session_factories", multiple=True, metavar="DOTTED.NAME",
+                     help="A callable that returns a session or is a session dependency (repeatable)."),
+        click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+                     help="Worker processes (default: all cores)."),
+        common_options,
+    ]
+    for decorator in reversed(decorators):
+        function = decorator(function)
+    return function
+
+
+def _run_options(**kwargs: Any) -> RunOptions:
+    return RunOptions(
+        paths=tuple(kwargs["paths"]),
+        include=tuple(kwargs["include"]),
+        exclude=tuple(kwargs["exclude"]),
+        disable=tuple(kwargs["disable"]),
+        session_factories=tuple(kwargs["session_factories"]),
+        jobs=kwargs["jobs"] or os.cpu_count() or 1,
+    )
+
+
+def _fail(message: str) -> None:
+    _stderr().print(Text(f"awaitify: error: {message}", style="bold red"))
+    click.get_current_context().exit(EXIT_ERROR)
+
+
+class RichProgress:
+    """The runner's Progress shown as a rich bar on stderr."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._task = progress.add_task("Starting", total=None)
+
+    def stage(self, description: str, total: int | None) -> None:
+        self._progress.update(self._task, description=description, total=total, completed=0)
+
+    def advance(self) -> None:
+        self._progress.advance(self._task)
+
+
+@contextmanager
+def _progress(files: int) -> Iterator[RichProgress | None]:
+    console = _stderr()
+    if files <= PROGRESS_THRESHOLD or _settings().quiet or not console.is_terminal:
+        yield None
+        return
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        yield RichProgress(progress)
+
+
+def _print_failures(outcomes: dict[str, str]) -> None:
+    console = _stderr()
+    for path, message in sorted(outcomes.items()):
+        console.print(Text(f"{path}: error: {message}", style="red"))
+
+
+# ---- migrate ----------------------------------------------------------------------------------
+
+
+@main.command()
+@selection_options
+@click.option("--diff", is_flag=True, help="Print a unified diff and write nothing (exit 1 when non-empty).")
+@click.option("--allow-dirty", is_flag=True, help="Rewrite files even if they have uncommitted changes.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the full report to FILE (.json, .md, else text).")
+def migrate(diff: bool, allow_dirty: bool, report_path: Path | None, **kwargs: Any) -> None:
+    """Rewrite PATHS in place from Session to AsyncSession."""
+    try:
+        workspace = prepare(_run_options(**kwargs))
+        if not diff and not allow_dirty:
+            check_clean_tree(workspace)
+    except ConfigError as exc:
+        _fail(str(exc))
+        return
+    except DirtyTreeError as exc:
+        listing = "\n".join(f"  {path}" for path in exc.files)
+        _fail(
+            f"{len(exc.files)} target file(s) have uncommitted changes:\n{listing}\n"
+            "Commit or stash them first so the migration can be reviewed and undone, or pass --allow-dirty."
+        )
+        return
+    with _progress(len(workspace.discovery.files)) as progress:
+        report = run_migrate(workspace, write=not diff, progress=progress)
+
+    if diff:
+        _print_diff(report)
+    _print_review_items(report, to_stderr=diff)
+    _print_failures({o.path: o.error or "failed" for o in report.by_status(FileStatus.FAILED)})
+    if report_path is not None:
+        _write_report(report, report_path)
+    if not _settings().quiet:
+        _stderr().print(summary_table(report))
+
+    if report.by_status(FileStatus.FAILED):
+        click.get_current_context().exit(EXIT_ERROR)
+    if diff and report.by_status(FileStatus.CHANGED):
+        click.get_current_context().exit(EXIT_FINDINGS)
+
+
+def unified_diff(path: str, old: str, new: str) -> list[str]:
+    """Diff lines without their line endings (a file's CRLF would only be noise on a terminal)."""
+    lines = difflib.unified_diff(
+        old.splitlines(keepends=True), new.splitlines(keepends=True), fromfile=f"a/{path}", tofile=f"b/{path}"
+    )
+    out = []
+    for line in lines:
+        out.append(line.rstrip("\r\n"))
+        if not line.endswith("\n"):
+            out.append("\\ No newline at end of file")
+    return out
+
+
+def _print_diff(report: MigrateReport) -> None:
+    console = _stdout()
+    for outcome in sorted(report.by_status(FileStatus.CHANGED), key=lambda o: o.path):
+        for line in unified_diff(outcome.path, outcome.old_text, outcome.new_text):
+            style = None
+            if line.startswith(("+++", "---")):
+                style = "bold"
+            elif line.startswith("@@"):
+                style = "cyan"
+            elif line.startswith("+"):
+                style = "green"
+            elif line.startswith("-"):
+                style = "red"
+            console.print(Text(line, style=style or ""))
+
+
+def _print_review_items(report: MigrateReport, to_stderr: bool) -> None:
+    console = _stderr() if to_stderr else _stdout()
+    for finding in report.findings:
+        console.print(Text(finding_line(finding)))
+
+
+def _write_report(report: MigrateReport, path: Path) -> None:
+    kind, render = migrate_report_for(path.name)
+    try:
+        path.write_text(render(report), encoding="utf-8")
+    except OSError as exc:
+        _fail(f"cannot write report {path}: {exc.strerror or exc}")
+    logger.info("%s report written to %s", kind, path)
+
+
+# ---- check ------------------------------------------------------------------------------------
+
+
+@main.command()
+@selection_options
+@click.option("--format", "output_format", type=click.Choice(sorted(CHECK_FORMATS)), default="text",
+              show_default=True, help="Output format.")
+def check(output_format: str, **kwargs: Any) -> None:
+    """List sync leftovers in PATHS (exit 1 when there are any). Writes nothing."""
+    try:
+        workspace = prepare(_run_options(**kwargs))
+    except ConfigError as exc:
+        _fail(str(exc))
+        return
+    with _progress(len(workspace.discovery.files)) as progress:
+        report = run_check(workspace, progress=progress)
+    sys.stdout.write(CHECK_FORMATS[output_format](report))
+    sys.stdout.flush()
+    _print_failures(report.failures)
+    if output_format == "text" and not _settings().quiet:
+        _print_check_summary(report)
+    if report.failures:
+        click.get_current_context().exit(EXIT_ERROR)
+    if report.findings:
+        click.get_current_context().exit(EXIT_FINDINGS)
+
+
+def _print_check_summary(report: CheckReport) -> None:
+    files = len({f.path for f in report.findings})
+    if report.findings:
+        message = f"Found {len(report.findings)} leftover(s) in {files} file(s) ({report.scanned} checked)."
+    else:
+        message = f"No leftovers in {report.scanned} file(s)."
+    _stderr().print(Text(message, style="bold"))
+
+
+# ---- rules / explain --------------------------------------------------------------------------
+
+
+@main.command()
+@common_options
+def rules() -> None:
+    """List every rule: code, name, kind and summary."""
+    _stdout().print(rules_table(list(RULES.values())))
+
+
+@main.command()
+@click.argument("code")
+@common_options
+def explain(code: str) -> None:
+    """Show the documentation of one rule, e.g. `awaitify explain AWT102`."""
+    rule = get_rule(code)
+    if rule is None:
+        _fail(f"unknown rule code {code!r}; `awaitify rules` lists them all")
+        return
+    console = _stdout()
+    console.print(Text(f"{rule.code} {rule.name} ({rule.kind.value})", style="bold"))
+    console.print()
+    console.print(Text(rule.summary))
+    console.print()
+    console.print(Text("Why: ", style="bold") + Text(rule.why))
+    for title, example in (("Before", rule.before), ("After", rule.after)):
+        if example:
+            console.print()
+            console.print(Text(f"{title}:", style="bold"))
+            console.print(Syntax(example, "python", theme="ansi_dark", background_color="default"))
