@@ -1,0 +1,280 @@
+"""Run harness for the rewrite fixtures: a before module on a sync `Session`, its expected module on an
+`AsyncSession`, against the same freshly seeded database, and a normalized comparison of what they did.
+
+Kept free of pytest so the property tests and the fixture tests share it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from sqlalchemy import create_engine, select
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.engine import URL, Row, make_url
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import DetachedInstanceError
+from sqlalchemy.pool import NullPool
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "fixtures"
+RUNTIME = FIXTURES / "_runtime"
+FAMILIES = ("queries", "session_io", "engine", "review")
+# Families whose fixtures rewrite code: each must be runnable. review/ holds markers that may not run.
+RUNNABLE_FAMILIES = ("queries", "session_io", "engine")
+ENTRY_POINTS = ("run", "run_url")
+BACKENDS = ("sqlite", "postgresql")
+
+if str(RUNTIME) not in sys.path:
+    sys.path.insert(0, str(RUNTIME))
+
+import models  # noqa: E402
+from seed import seed  # noqa: E402
+
+_BACKENDS_COMMENT = re.compile(r"^# awaitify-fixture: backends=([\w,]+)\s*$", re.MULTILINE)
+_RAISES_COMMENT = re.compile(r"^# awaitify-fixture: raises=(\w+)\s*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Pair:
+    family: str
+    name: str
+    before: Path
+    expected: Path
+
+    @property
+    def id(self) -> str:
+        return f"{self.family}/{self.name}"
+
+    def backends(self) -> tuple[str, ...]:
+        """A fixture may limit itself to some backends (a literal driver in its URL)."""
+        match = _BACKENDS_COMMENT.search(self.before.read_text())
+        return tuple(match.group(1).split(",")) if match else BACKENDS
+
+    def declared_raise(self) -> str | None:
+        """The exception a fixture means to raise; any other one is a broken fixture, not a behaviour."""
+        match = _RAISES_COMMENT.search(self.before.read_text())
+        return match.group(1) if match else None
+
+
+def discover_pairs() -> list[Pair]:
+    pairs = []
+    for family in FAMILIES:
+        for before in sorted((FIXTURES / family).glob("*.py")):
+            if before.name.endswith(".expected.py"):
+                continue
+            name = before.name.removesuffix(".py")
+            pairs.append(Pair(family, name, before, before.with_name(f"{name}.expected.py")))
+    return pairs
+
+
+def orphan_expected_files() -> list[Path]:
+    return [
+        p
+        for family in FAMILIES
+        for p in sorted((FIXTURES / family).glob("*.expected.py"))
+        if not p.with_name(p.name.removesuffix(".expected.py") + ".py").exists()
+    ]
+
+
+_loaded: dict[Path, ModuleType] = {}
+
+
+def load_module(path: Path) -> ModuleType:
+    """Import a fixture file by path under a unique module name (fixtures/_runtime is on sys.path)."""
+    if path in _loaded:
+        return _loaded[path]
+    rel = path.relative_to(FIXTURES).with_suffix("")
+    module_name = "awaitify_fixture__" + re.sub(r"\W", "_", str(rel))
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    _loaded[path] = module
+    return module
+
+
+def load_source(source: str, module_name: str) -> ModuleType:
+    """Import generated code (property tests) under a unique module name."""
+    module = ModuleType(module_name)
+    module.__file__ = f"<{module_name}>"
+    exec(compile(source, module.__file__, "exec"), module.__dict__)
+    return module
+
+
+def entry_point(path: Path) -> str | None:
+    """The entry point a fixture defines, found from its text so that review fixtures are never imported."""
+    text = path.read_text()
+    for name in ENTRY_POINTS:
+        if re.search(rf"^(async )?def {name}\(", text, re.MULTILINE):
+            return name
+    return None
+
+
+# ---- databases ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Database:
+    """One test database, reachable by a sync and an async driver."""
+
+    backend: str
+    sync_url: URL
+    async_url: URL
+
+
+def sqlite_database(path: Path) -> Database:
+    return Database(
+        "sqlite",
+        make_url(f"sqlite:///{path}"),
+        make_url(f"sqlite+aiosqlite:///{path}"),
+    )
+
+
+def postgresql_database(base_url: str, database: str) -> Database:
+    url = make_url(base_url).set(database=database)
+    return Database(
+        "postgresql",
+        url.set(drivername="postgresql+psycopg2"),
+        url.set(drivername="postgresql+asyncpg"),
+    )
+
+
+def reset_database(db: Database) -> None:
+    """Drop and recreate every table, then seed: every run starts from the same rows and ids."""
+    engine = create_engine(db.sync_url, poolclass=NullPool)
+    try:
+        models.Base.metadata.drop_all(engine)
+        models.Base.metadata.create_all(engine)
+        with Session(engine) as session:
+            seed(session)
+    finally:
+        engine.dispose()
+
+
+def dump_database(db: Database) -> dict[str, list[tuple[Any, ...]]]:
+    """Every table's rows ordered by primary key, read on a fresh sync connection."""
+    engine = create_engine(db.sync_url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            return {
+                table.name: [
+                    tuple(row) for row in conn.execute(select(table).order_by(*table.primary_key.columns))
+                ]
+                for table in models.Base.metadata.sorted_tables
+            }
+    finally:
+        engine.dispose()
+
+
+# ---- normalization -----------------------------------------------------------------------------------
+
+
+def _load_expired(obj: Any) -> None:
+    """The sync side runs with expire_on_commit=True (the default) and the async side with False, as the
+    rewrite configures it: reload what a commit expired so that only real differences remain."""
+    state = sa_inspect(obj)
+    if state.expired_attributes and state.session is not None:
+        for key in list(state.expired_attributes):
+            try:
+                getattr(obj, key)
+            except DetachedInstanceError:
+                return
+
+
+def normalize(value: Any, *, load_expired: bool = False) -> Any:
+    """A comparable form of what a fixture returned: ORM instances by class, identity and loaded columns."""
+    if hasattr(value, "_sa_instance_state"):
+        if load_expired:
+            _load_expired(value)
+        state = sa_inspect(value)
+        columns = {attr.key for attr in state.mapper.column_attrs}
+        loaded = {k: v for k, v in state.dict.items() if k in columns and not k.startswith("_sa_")}
+        identity = state.identity
+        return ("<orm>", type(value).__name__, identity, tuple(sorted(loaded.items())))
+    if isinstance(value, Row):
+        return ("<row>", *(normalize(v, load_expired=load_expired) for v in value))
+    if isinstance(value, list | tuple):
+        return [type(value).__name__, *(normalize(v, load_expired=load_expired) for v in value)]
+    if isinstance(value, dict):
+        return {k: normalize(v, load_expired=load_expired) for k, v in value.items()}
+    if isinstance(value, set | frozenset):
+        return ("<set>", sorted((normalize(v, load_expired=load_expired) for v in value), key=repr))
+    return value
+
+
+@dataclass
+class Outcome:
+    """What one side did: its normalized result (or the class name of what it raised) and the rows left."""
+
+    result: Any
+    raised: str | None
+    database: dict[str, list[tuple[Any, ...]]]
+
+
+# ---- running one side --------------------------------------------------------------------------------
+
+
+def run_sync_side(fn: Callable[..., Any], entry: str, db: Database) -> Outcome:
+    reset_database(db)
+    result: Any = None
+    raised: str | None = None
+    if entry == "run":
+        engine = create_engine(db.sync_url, poolclass=NullPool)
+        try:
+            with Session(engine) as session:
+                try:
+                    result = normalize(fn(session), load_expired=True)
+                except Exception as exc:  # the exception class is part of the behaviour
+                    raised = type(exc).__name__
+        finally:
+            engine.dispose()
+    else:
+        try:
+            result = normalize(fn(db.sync_url.render_as_string(hide_password=False)))
+        except Exception as exc:
+            raised = type(exc).__name__
+    return Outcome(result, raised, dump_database(db))
+
+
+async def run_async_side(fn: Callable[..., Any], entry: str, db: Database) -> Outcome:
+    reset_database(db)
+    result: Any = None
+    raised: str | None = None
+    if entry == "run":
+        engine = create_async_engine(db.async_url, poolclass=NullPool)
+        try:
+            async with AsyncSession(engine, expire_on_commit=False) as session:
+                try:
+                    value = fn(session)
+                    if inspect.isawaitable(value):
+                        value = await value
+                    result = normalize(value)
+                except Exception as exc:
+                    raised = type(exc).__name__
+        finally:
+            await engine.dispose()
+    else:
+        try:
+            value = fn(db.sync_url.render_as_string(hide_password=False))
+            if inspect.isawaitable(value):
+                value = await value
+            result = normalize(value)
+        except Exception as exc:
+            raised = type(exc).__name__
+    return Outcome(result, raised, dump_database(db))
+
+
+async def run_pair(before: ModuleType, after: ModuleType, entry: str, db: Database) -> tuple[Outcome, Outcome]:
+    sync_outcome = run_sync_side(getattr(before, entry), entry, db)
+    async_outcome = await run_async_side(getattr(after, entry), entry, db)
+    return sync_outcome, async_outcome
