@@ -1,0 +1,56 @@
+"""Decisions taken by the analysis (on `ast`) and applied by the transformer (on LibCST).
+
+A decision names the node it applies to by its source span, in characters:
+(line, column, end line, end column), lines 1-based, columns 0-based, end exclusive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+Span = tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class QuerySpec:
+    """How to rewrite one legacy `Query` chain ending at a terminal (or used as a builder)."""
+
+    terminal: str  # "all", "first", "one", "one_or_none", "scalar", "count", "get", "delete", "update",
+    # "iter", "stream", "slice", "builder"
+    session_src: str
+    scalars: bool  # one mapped entity selected -> ScalarResult
+    unique: bool
+    aggregate: bool = False  # single aggregate column, no GROUP BY: `await s.scalar(stmt)`
+    params_src: str | None = None  # `.params(**kw)` collected as an execute() parameter dict
+
+
+@dataclass(frozen=True)
+class Edit:
+    kind: str
+    span: Span
+    query: QuerySpec | None = None
+    text: str = ""  # replacement text / new name / review reason, depending on kind
+
+
+# kinds
+AWAIT = "await"  # wrap the call in `await` (parenthesised where the parent needs it)
+QUERY = "query"  # rewrite a Query chain (see QuerySpec)
+ASYNC_WITH = "async_with"  # `with` statement at span -> `async with`
+ASYNC_FOR = "async_for"  # `for` statement at span -> `async for`
+TEXT_SQL = "text_sql"  # wrap the string expression at span in `text(...)`
+RENAME = "rename"  # replace the name/attribute expression at span by `text`
+REPLACE_EXPR = "replace_expr"  # replace the expression at span by the parsed `text`
+REPLACE_STMT = "replace_stmt"  # replace the simple statement at span by the parsed statements in `text`
+REVIEW = "review"  # `text` = "AWTnnn reason"; a marker comment at the end of the statement's line
+DROP_KWARG = "drop_kwarg"  # remove keyword argument `text` from the call at span
+ADD_KWARG = "add_kwarg"  # append keyword argument source `text` to the call at span (if not present)
+DECORATOR = "decorator"  # replace the decorator expression at span by `text`
+
+
+@dataclass
+class FileEdits:
+    edits: list[Edit] = field(default_factory=list)
+    async_functions: set[str] = field(default_factory=set)  # def-spans as "line:col" keys -> async def
+    add_imports: set[tuple[str, str]] = field(default_factory=set)  # (module, name)
+    import_renames: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    helper_blocks: set[str] = field(default_factory=set)  # module-level helpers to add after imports

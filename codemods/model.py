@@ -1,0 +1,62 @@
+"""Plain data shared by every stage of the pipeline (picklable, no behaviour)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class FileStatus(str, Enum):
+    CHANGED = "changed"
+    UNCHANGED = "unchanged"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, order=True)
+class Finding:
+    """One located message: a review item left by `migrate`, or a leftover found by `check`."""
+
+    path: str
+    line: int
+    col: int
+    code: str
+    message: str
+
+
+@dataclass
+class FileStats:
+    functions_made_async: int = 0
+    awaits_added: int = 0
+    queries_rewritten: int = 0
+
+    def add(self, other: FileStats) -> None:
+        self.functions_made_async += other.functions_made_async
+        self.awaits_added += other.awaits_added
+        self.queries_rewritten += other.queries_rewritten
+
+
+@dataclass
+class FileOutcome:
+    """What the engine did (or would do) to one file."""
+
+    path: str
+    status: FileStatus
+    old_text: str
+    new_text: str
+    findings: list[Finding] = field(default_factory=list)
+    error: str | None = None
+    stats: FileStats = field(default_factory=FileStats)
+    # For every function made async: the call-graph path that forced it, e.g.
+    # ["api.routers.get_user", "api.services.UserService.get", "<session I/O: commit>"].
+    async_reasons: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass
+class EngineOptions:
+    """Knobs of the engine, from `[tool.awaitify]` and command-line flags."""
+
+    disabled_rules: frozenset[str] = frozenset()
+    # Extra callables whose result is a session (e.g. "app.db.new_session") or that FastAPI
+    # dependencies resolve to a session (e.g. "app.deps.get_session").
+    session_factories: frozenset[str] = frozenset()
+    jobs: int = 1

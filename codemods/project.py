@@ -1,0 +1,318 @@
+"""The whole project's symbols: name resolution across modules, class hierarchies, declared types."""
+
+from __future__ import annotations
+
+import ast
+import builtins
+from collections.abc import Iterable
+
+from codemods import sqla_names as N
+from codemods.symbols import ClassSymbols, FunctionSymbols, ModuleSymbols
+from codemods.types import (
+    ASYNC_SESSION,
+    SYNC_SESSION,
+    ClassRef,
+    EngineType,
+    FunctionRef,
+    Instance,
+    ModuleRef,
+    SessionFactoryType,
+    Type,
+)
+
+_MAX_ALIAS_HOPS = 8
+
+
+def dotted_name(node: ast.expr) -> str | None:
+    """`a.b.c` -> "a.b.c"; anything else -> None."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return None
+
+
+class Project:
+    def __init__(self, modules: Iterable[ModuleSymbols], session_factories: Iterable[str] = ()) -> None:
+        self.modules: dict[str, ModuleSymbols] = {m.name: m for m in modules}
+        self.classes: dict[str, ClassSymbols] = {}
+        self.functions: dict[str, FunctionSymbols] = {}
+        for module in self.modules.values():
+            self.classes.update(module.classes)
+            self.functions.update(module.functions)
+        self.extra_session_factories = frozenset(session_factories)
+        self._return_cache: dict[str, Type | None] = {}
+        self._subclasses: dict[str, set[str]] | None = None
+
+    # -- names -------------------------------------------------------------------------------------
+    def resolve_name(self, module: str, name: str) -> str:
+        """A name used in `module` -> the fully qualified name it refers to (best effort)."""
+        symbols = self.modules.get(module)
+        if symbols is None:
+            return name
+        if name in symbols.imports:
+            return self.canonical(symbols.imports[name])
+        qual = f"{module}.{name}"
+        if qual in self.classes or qual in self.functions or name in symbols.global_values:
+            return qual
+        return f"builtins.{name}" if name in _BUILTINS else qual
+
+    def resolve_expr(self, module: str, node: ast.expr) -> str | None:
+        dotted = dotted_name(node)
+        if dotted is None:
+            return None
+        head, _, rest = dotted.partition(".")
+        resolved = self.resolve_name(module, head)
+        return self.canonical(f"{resolved}.{rest}" if rest else resolved)
+
+    def canonical(self, qualname: str) -> str:
+        """Follow re-exports (`from .service import X` in a package `__init__`) to the definition."""
+        for _ in range(_MAX_ALIAS_HOPS):
+            if qualname in self.classes or qualname in self.functions or qualname in self.modules:
+                return qualname
+            module, _, name = qualname.rpartition(".")
+            symbols = self.modules.get(module)
+            if symbols is None:
+                # `pkg.mod.Class.attr`: resolve the longest known prefix.
+                head, _, tail = module.rpartition(".")
+                if head and head in self.modules and tail in self.modules[head].imports:
+                    qualname = f"{self.modules[head].imports[tail]}.{name}"
+                    continue
+                return qualname
+            if name in symbols.imports:
+                qualname = symbols.imports[name]
+                continue
+            return qualname
+        return qualname
+
+    # -- classes -------------------------------------------------------------------------------------
+    def class_bases(self, cls: ClassSymbols) -> list[str]:
+        return [b for b in (self.resolve_expr(cls.module, base) for base in cls.bases) if b]
+
+    def mro(self, qualname: str) -> list[str]:
+        order: list[str] = []
+        stack = [qualname]
+        while stack:
+            current = stack.pop(0)
+            if current in order or current not in self.classes:
+                continue
+            order.append(current)
+            stack.extend(self.class_bases(self.classes[current]))
+        return order
+
+    def subclasses(self, qualname: str) -> set[str]:
+        if self._subclasses is None:
+            self._subclasses = {}
+            for cls in self.classes.values():
+                for base in self.class_bases(cls):
+                    self._subclasses.setdefault(base, set()).add(cls.qualname)
+        out: set[str] = set()
+        stack = [qualname]
+        while stack:
+            for sub in self._subclasses.get(stack.pop(), ()):
+                if sub not in out:
+                    out.add(sub)
+                    stack.append(sub)
+        return out
+
+    def lookup_method(self, class_qualname: str, name: str) -> FunctionSymbols | None:
+        for cls in self.mro(class_qualname):
+            method = self.classes[cls].methods.get(name)
+            if method is not None:
+                return method
+        return None
+
+    def is_subclass_of_external(self, class_qualname: str, externals: frozenset[str]) -> bool:
+        for cls in self.mro(class_qualname):
+            if any(base in externals for base in self.class_bases(self.classes[cls])):
+                return True
+        return False
+
+    # -- types ------------------------------------------------------------------------------------
+    def type_of_qualname(self, qualname: str) -> Type | None:
+        """What a fully qualified name denotes when used as a value."""
+        if qualname in N.SYNC_SESSION_CLASSES or qualname in N.ASYNC_SESSION_CLASSES:
+            return None  # the class itself; its call gives a session (see call_result_type)
+        if qualname in self.classes:
+            return ClassRef(qualname)
+        if qualname in self.functions:
+            return FunctionRef(qualname)
+        if qualname in self.modules:
+            return ModuleRef(qualname)
+        module, _, name = qualname.rpartition(".")
+        symbols = self.modules.get(module)
+        if symbols is not None and name in symbols.global_values:
+            if name in symbols.global_annotations:
+                declared = self.type_of_annotation(module, symbols.global_annotations[name])
+                if declared is not None:
+                    return declared
+            return self.global_value_type(module, symbols.global_values[name])
+        return None
+
+    def global_value_type(self, module: str, value: ast.expr) -> Type | None:
+        if isinstance(value, ast.Call):
+            return self.call_result_type(module, value.func)
+        if isinstance(value, ast.Name | ast.Attribute):
+            resolved = self.resolve_expr(module, value)
+            return self.type_of_qualname(resolved) if resolved else None
+        return None
+
+    def call_result_type(self, module: str, func: ast.expr) -> Type | None:
+        """The type of `func(...)`, when `func` is a name we understand."""
+        qual = self.resolve_expr(module, func)
+        if qual is None:
+            return None
+        return self.call_result_type_of_qualname(qual)
+
+    def call_result_type_of_qualname(self, qual: str) -> Type | None:
+        if qual in N.SYNC_SESSION_CLASSES or qual in self.extra_session_factories:
+            return SYNC_SESSION
+        if qual in N.ASYNC_SESSION_CLASSES:
+            return ASYNC_SESSION
+        if qual in N.SYNC_SESSIONMAKERS or qual in N.SCOPED_SESSION:
+            return SessionFactoryType(is_async=False)
+        if qual in N.ASYNC_SESSIONMAKERS:
+            return SessionFactoryType(is_async=True)
+        if qual in N.SYNC_CREATE_ENGINE:
+            return EngineType(is_async=False)
+        if qual in N.ASYNC_CREATE_ENGINE:
+            return EngineType(is_async=True)
+        if qual in self.classes:
+            return Instance(qual)
+        if qual in self.functions:
+            return self.return_type(self.functions[qual])
+        value_type = self.type_of_qualname(qual)
+        if isinstance(value_type, SessionFactoryType):
+            return SessionType_for(value_type.is_async)
+        return None
+
+    def type_of_annotation(self, module: str, ann: ast.expr | None, _depth: int = 0) -> Type | None:
+        if ann is None or _depth > _MAX_ALIAS_HOPS:
+            return None
+        if isinstance(ann, ast.Constant) and isinstance(ann.value, str):
+            try:
+                ann = ast.parse(ann.value, mode="eval").body
+            except SyntaxError:
+                return None
+        if isinstance(ann, ast.BinOp) and isinstance(ann.op, ast.BitOr):  # X | None
+            for side in (ann.left, ann.right):
+                found = self.type_of_annotation(module, side, _depth + 1)
+                if found is not None:
+                    return found
+            return None
+        if isinstance(ann, ast.Subscript):
+            origin = self.resolve_expr(module, ann.value) or ""
+            args = ann.slice.elts if isinstance(ann.slice, ast.Tuple) else [ann.slice]
+            short = origin.rsplit(".", 1)[-1]
+            if origin in N.GENERIC_WRAPPERS or short in {"Optional", "Annotated", "Union"}:
+                for arg in args[:1] if short == "Annotated" else args:
+                    found = self.type_of_annotation(module, arg, _depth + 1)
+                    if found is not None:
+                        return found
+                return None
+            if origin in N.TYPE_OF or short in {"Type", "type"}:
+                inner = self.resolve_expr(module, args[0]) if args else None
+                return ClassRef(inner or "<typevar>")
+            return None
+        qual = self.resolve_expr(module, ann)
+        if qual is None:
+            return None
+        if qual in N.SYNC_SESSION_CLASSES:
+            return SYNC_SESSION
+        if qual in N.ASYNC_SESSION_CLASSES:
+            return ASYNC_SESSION
+        if qual in N.SYNC_ENGINE_CLASSES:
+            return EngineType(is_async=False)
+        if qual in N.ASYNC_ENGINE_CLASSES:
+            return EngineType(is_async=True)
+        if qual in self.classes:
+            return Instance(qual)
+        # a module-level alias: `DbSession = Annotated[Session, Depends(get_db)]`
+        owner, _, name = qual.rpartition(".")
+        symbols = self.modules.get(owner)
+        if symbols is not None and name in symbols.global_values:
+            return self.type_of_annotation(owner, symbols.global_values[name], _depth + 1)
+        return None
+
+    def generator_item_type(self, module: str, ann: ast.expr | None) -> Type | None:
+        """`Generator[Session, None, None]` -> Session."""
+        if isinstance(ann, ast.Subscript):
+            origin = self.resolve_expr(module, ann.value) or ""
+            if origin in N.GENERATOR_TYPES or origin.rsplit(".", 1)[-1] in {
+                "Generator", "Iterator", "AsyncGenerator", "AsyncIterator", "Iterable",
+            }:
+                args = ann.slice.elts if isinstance(ann.slice, ast.Tuple) else [ann.slice]
+                return self.type_of_annotation(module, args[0]) if args else None
+        return None
+
+    def return_type(self, func: FunctionSymbols) -> Type | None:
+        """Declared or simply inferred return type (`return TrackService(db)`)."""
+        if func.qualname in self._return_cache:
+            return self._return_cache[func.qualname]
+        self._return_cache[func.qualname] = None  # cycle guard
+        result = self.type_of_annotation(func.module, func.returns)
+        if result is None and func.is_generator:
+            result = self.generator_item_type(func.module, func.returns) or self._yielded_type(func)
+        if result is None and not func.is_generator:
+            kinds = {self._simple_value_type(func, value) for value in func.return_values}
+            if len(kinds) == 1:
+                result = kinds.pop()
+        self._return_cache[func.qualname] = result
+        return result
+
+    def _simple_value_type(self, func: FunctionSymbols, value: ast.expr) -> Type | None:
+        if isinstance(value, ast.Call):
+            return self.call_result_type(func.module, value.func)
+        return None
+
+    def _yielded_type(self, func: FunctionSymbols) -> Type | None:
+        """`db = SessionLocal(); yield db` or `with SessionLocal() as db: yield db`."""
+        local = self.local_value_types(func)
+        kinds = set()
+        for value in func.yield_values:
+            if isinstance(value, ast.Name):
+                kinds.add(local.get(value.id))
+            elif isinstance(value, ast.Call):
+                kinds.add(self.call_result_type(func.module, value.func))
+            else:
+                kinds.add(None)
+        return kinds.pop() if len(kinds) == 1 else None
+
+    def local_value_types(self, func: FunctionSymbols) -> dict[str, Type | None]:
+        """Flow-insensitive types of a function's locals bound by `x = call()` or `with call() as x`."""
+        out: dict[str, Type | None] = {}
+        if func.node is None:
+            return out
+        for node in ast.walk(func.node):
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+                for target in node.targets:
+                    if isinstance(target, ast.Name):
+                        out[target.id] = self.call_result_type(func.module, node.value.func)
+            elif isinstance(node, ast.With | ast.AsyncWith):
+                for item in node.items:
+                    if isinstance(item.optional_vars, ast.Name) and isinstance(item.context_expr, ast.Call):
+                        out[item.optional_vars.id] = self.call_result_type(func.module, item.context_expr.func)
+        return out
+
+    def dependency_type(self, module: str, default: ast.expr | None) -> Type | None:
+        """`Depends(get_db)` -> what get_db yields or returns."""
+        if not isinstance(default, ast.Call) or not default.args:
+            return None
+        if self.resolve_expr(module, default.func) not in N.FASTAPI_DEPENDS:
+            return None
+        target = self.resolve_expr(module, default.args[0])
+        if target is None:
+            return None
+        if target in self.functions:
+            return self.return_type(self.functions[target])
+        return self.call_result_type_of_qualname(target)
+
+
+def SessionType_for(is_async: bool) -> Type:  # noqa: N802 - reads like the type it builds
+    return ASYNC_SESSION if is_async else SYNC_SESSION
+
+
+_BUILTINS = frozenset(dir(builtins))

@@ -1,0 +1,226 @@
+"""Rule definitions. Each carries its doc and a before/after example, so docs are generated from here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class RuleKind(str, Enum):
+    REWRITE = "rewrite"
+    REVIEW = "review"
+    CHECK = "check"
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    name: str
+    kind: RuleKind
+    summary: str
+    why: str
+    before: str
+    after: str
+
+
+def _rule(code: str, name: str, summary: str, why: str, before: str = "", after: str = "") -> Rule:
+    kind = {"1": RuleKind.REWRITE, "2": RuleKind.REVIEW, "3": RuleKind.CHECK}[code[3]]
+    return Rule(code, name, kind, summary, why, before.strip("\n"), after.strip("\n"))
+
+
+_ALL = [
+    # ---- rewrites -------------------------------------------------------------------------------
+    _rule(
+        "AWT101", "session-type", "`Session` becomes `AsyncSession` in annotations and imports.",
+        "Annotations drive the rest of the migration and tell readers which session a function expects.",
+        "from sqlalchemy.orm import Session\ndef get(db: Session): ...",
+        "from sqlalchemy.ext.asyncio import AsyncSession\nasync def get(db: AsyncSession): ...",
+    ),
+    _rule(
+        "AWT102", "query-to-select", "`session.query(...)` chains become `select(...)` run by an awaited execute.",
+        "`AsyncSession` has no `query()`. The terminal decides the result shape: one entity gives "
+        "`scalars`, columns or several entities give rows; `first()` keeps its LIMIT 1; `.unique()` is added "
+        "where the legacy Query de-duplicated entities (joins, eager-joined collections).",
+        "user = db.query(User).filter(User.id == uid).first()",
+        "user = (await db.scalars(select(User).where(User.id == uid).limit(1))).first()",
+    ),
+    _rule(
+        "AWT103", "await-session-io", "Session I/O (`commit`, `refresh`, `execute`, `delete`, ...) is awaited.",
+        "On `AsyncSession` these return coroutines; a forgotten `await db.delete(x)` deletes nothing.",
+        "db.commit()\ndb.refresh(user)", "await db.commit()\nawait db.refresh(user)",
+    ),
+    _rule(
+        "AWT104", "async-begin", "`with session.begin():` becomes `async with session.begin():`.",
+        "`AsyncSessionTransaction` is an async context manager; a plain `with` raises TypeError.",
+        "with db.begin():\n    db.add(x)", "async with db.begin():\n    db.add(x)",
+    ),
+    _rule(
+        "AWT105", "bulk-operations", "`bulk_insert_mappings` / `bulk_update_mappings` / `bulk_save_objects` "
+        "become their 2.0 forms.",
+        "`AsyncSession` has no bulk_* methods; executemany through `insert(M)` / `update(M)` is the 2.0 form.",
+        "db.bulk_insert_mappings(Track, rows)", "await db.execute(insert(Track), rows)",
+    ),
+    _rule(
+        "AWT106", "textual-sql", "`session.execute(\"SQL\")` wraps the string in `text()`.",
+        "SQLAlchemy 2 rejects plain strings: ArgumentError: Textual SQL expression should be declared as text().",
+        'db.execute("DELETE FROM t")', 'await db.execute(text("DELETE FROM t"))',
+    ),
+    _rule(
+        "AWT107", "async-engine", "`create_engine` becomes `create_async_engine` with an async driver in the URL.",
+        "The asyncio extension requires an async driver (asyncpg, aiosqlite, aiomysql).",
+        'engine = create_engine("postgresql://u@h/db")',
+        'engine = create_async_engine("postgresql+asyncpg://u@h/db")',
+    ),
+    _rule(
+        "AWT108", "async-sessionmaker", "`sessionmaker` becomes `async_sessionmaker(..., expire_on_commit=False)`.",
+        "After commit, expired attributes reload lazily, which raises MissingGreenlet under asyncio.",
+        "SessionLocal = sessionmaker(bind=engine, autoflush=False)",
+        "SessionLocal = async_sessionmaker(bind=engine, autoflush=False, expire_on_commit=False)",
+    ),
+    _rule(
+        "AWT109", "engine-io", "`metadata.create_all(engine)` runs through `run_sync`; `engine.dispose()` is awaited.",
+        "DDL helpers take a sync connection; an AsyncEngine hands one out via `conn.run_sync`.",
+        "Base.metadata.create_all(bind=engine)",
+        "async with engine.begin() as conn:\n    await conn.run_sync(Base.metadata.create_all)",
+    ),
+    _rule(
+        "AWT110", "async-def", "A function that now awaits becomes `async def`.",
+        "`await` is only legal inside `async def`; the call graph is colored to a fixed point across files.",
+        "def get_user(db, uid):\n    return db.get(User, uid)",
+        "async def get_user(db, uid):\n    return await db.get(User, uid)",
+    ),
+    _rule(
+        "AWT111", "await-call", "Every call of a function that is (or became) async is awaited.",
+        "A missed await is silent: `if get_user(db, 1):` is always true, a coroutine is truthy.",
+        "user = service.get_user(uid)", "user = await service.get_user(uid)",
+    ),
+    _rule(
+        "AWT112", "async-dependency", "Session-yielding dependencies and context managers become async.",
+        "`get_db` must hand out an `AsyncSession` and close it with `async with`; `@contextmanager` becomes "
+        "`@asynccontextmanager` and its users `async with`; generators that await become async generators.",
+        "def get_db():\n    db = SessionLocal()\n    try:\n        yield db\n    finally:\n        db.close()",
+        "async def get_db():\n    db = SessionLocal()\n    try:\n        yield db\n    finally:\n        await db.close()",
+    ),
+    _rule(
+        "AWT113", "async-object-session", "`object_session(obj)` becomes `async_object_session(obj)`.",
+        "`object_session` returns the sync Session proxied by the AsyncSession, whose I/O cannot be awaited.",
+        "s = object_session(track)", "s = async_object_session(track)",
+    ),
+    # ---- review items ---------------------------------------------------------------------------
+    _rule(
+        "AWT201", "lazy-load", "A relationship is read lazily after the query: it raises MissingGreenlet under asyncio.",
+        "Lazy loads emit I/O on attribute access, which AsyncSession cannot do implicitly. When the access is in "
+        "the same function awaitify adds `selectinload`; otherwise it flags the read.",
+        "album = db.query(Album).first()\nreturn album.tracks",
+        "album = (await db.scalars(select(Album).options(selectinload(Album.tracks)).limit(1))).first()",
+    ),
+    _rule(
+        "AWT202", "expire", "`expire()` / `expire_all()` make the next attribute read lazy-load.",
+        "An expired attribute reloads on access, which raises MissingGreenlet; use `await session.refresh(obj)`.",
+        "db.expire(user)", "db.expire(user)  # awaitify: review AWT202 ...",
+    ),
+    _rule(
+        "AWT203", "shared-session-concurrency", "One session is used by concurrent tasks (`gather`, `create_task`).",
+        "AsyncSession is not safe for concurrent use: InvalidRequestError ... concurrent operations are not permitted.",
+        "await asyncio.gather(a(db), b(db))", "await asyncio.gather(a(db), b(db))  # awaitify: review AWT203 ...",
+    ),
+    _rule(
+        "AWT204", "io-in-sync-boundary", "Database I/O where `await` is impossible (property, dunder, lambda, callback).",
+        "Properties, dunders, lambdas and callbacks handed to sync code cannot become async; the I/O has to move.",
+        "@property\ndef n(self):\n    return self.db.query(T).count()",
+        "@property\ndef n(self):\n    return self.db.query(T).count()  # awaitify: review AWT204 ...",
+    ),
+    _rule(
+        "AWT205", "scoped-session", "`scoped_session` has no exact async equivalent.",
+        "`async_scoped_session` needs an explicit `scopefunc` (e.g. `asyncio.current_task`); pick one deliberately.",
+        "Session = scoped_session(factory)", "Session = scoped_session(factory)  # awaitify: review AWT205 ...",
+    ),
+    _rule(
+        "AWT206", "dynamic-relationship", '`lazy="dynamic"` relationships cannot be iterated under asyncio.',
+        "Use `WriteOnlyMapped` and `await session.scalars(obj.rel.select())`.",
+        'tracks = relationship("Track", lazy="dynamic")',
+        'tracks = relationship("Track", lazy="dynamic")  # awaitify: review AWT206 ...',
+    ),
+    _rule(
+        "AWT207", "removed-query-api", "A Query API removed in 2.0 (`from_self`, `values`, `value`, string joins).",
+        "These have no `select()` equivalent with the same meaning; rewrite them by hand.",
+        "db.query(User).from_self()", "db.query(User).from_self()  # awaitify: review AWT207 ...",
+    ),
+    _rule(
+        "AWT208", "query-escapes", "A `Query` object escapes to code awaitify cannot follow.",
+        "A Query passed to or stored for unknown code may be iterated synchronously there.",
+        "return paginate(db.query(User))", "return paginate(db.query(User))  # awaitify: review AWT208 ...",
+    ),
+    _rule(
+        "AWT209", "unsupported-query", "A query construct awaitify cannot convert exactly.",
+        "A rewrite that could change results is worse than none: the result shape or semantics could not be "
+        "proven (unknown entity, `q[i]`, `*args` in query(), an unknown terminal).",
+        "db.query(*cols).all()", "db.query(*cols).all()  # awaitify: review AWT209 ...",
+    ),
+    _rule(
+        "AWT210", "asyncio-run-in-loop", "`asyncio.run()` inside code that now runs on the event loop.",
+        "asyncio.run cannot be called from a running event loop (RuntimeError).",
+        "asyncio.run(job())", "asyncio.run(job())  # awaitify: review AWT210 ...",
+    ),
+    _rule(
+        "AWT211", "engine-option", "An engine option the async driver rejects and that cannot be converted exactly.",
+        "asyncpg rejects `sslmode=` and psycopg2 `options`; `QueuePool` cannot be used with asyncio.",
+        'create_engine(url, connect_args={"sslmode": "require"})',
+        'create_async_engine(url, connect_args={"sslmode": "require"})  # awaitify: review AWT211 ...',
+    ),
+    _rule(
+        "AWT212", "event-listener", "Event listeners cannot target an AsyncEngine or AsyncSession.",
+        "Retarget them to `engine.sync_engine` or the sync `Session` class.",
+        'event.listen(engine, "connect", fn)', 'event.listen(engine, "connect", fn)  # awaitify: review AWT212 ...',
+    ),
+    _rule(
+        "AWT213", "sync-caller", "A caller that must stay sync calls a function that became async.",
+        "Sync code cannot await; the call returns a coroutine. The report shows the call-graph path that forced "
+        "the callee async.",
+        "result = sorted(xs, key=lambda x: svc.score(x))",
+        "result = sorted(xs, key=lambda x: svc.score(x))  # awaitify: review AWT213 ...",
+    ),
+    # ---- check findings -------------------------------------------------------------------------
+    _rule(
+        "AWT301", "session-query", "`.query()` is still called on a session.",
+        "AsyncSession has no `query()`: AttributeError at run time.",
+        "db.query(User).all()", "(await db.scalars(select(User))).all()",
+    ),
+    _rule(
+        "AWT302", "unawaited-session-io", "AsyncSession I/O whose result is not awaited.",
+        "The coroutine is created and dropped: nothing is committed, deleted or loaded.",
+        "db.commit()", "await db.commit()",
+    ),
+    _rule(
+        "AWT303", "sync-sqlalchemy-api", "Sync `Session`, `sessionmaker`, `scoped_session` or `create_engine` still used.",
+        "Mixed sync and async sessions in one app block the event loop and split transactions.",
+        "from sqlalchemy.orm import Session", "from sqlalchemy.ext.asyncio import AsyncSession",
+    ),
+    _rule(
+        "AWT304", "unawaited-coroutine", "A call to an `async def` function whose result is never awaited.",
+        "The body never runs; the caller gets a coroutine object (always truthy).",
+        "user = service.get_user(uid)", "user = await service.get_user(uid)",
+    ),
+    _rule(
+        "AWT305", "sync-with-on-async", "`with` (not `async with`) on an async session, factory or transaction.",
+        "Async context managers do not implement `__enter__`: TypeError at run time.",
+        "with SessionLocal() as db: ...", "async with SessionLocal() as db: ...",
+    ),
+    _rule(
+        "AWT306", "blocking-db-in-async", "Sync database work inside an `async def`.",
+        "A sync Session in an async endpoint blocks the event loop and serialises every request.",
+        "async def list_users(db: Session):\n    return db.query(User).all()",
+        "async def list_users(db: AsyncSession):\n    return (await db.scalars(select(User))).all()",
+    ),
+    _rule(
+        "AWT307", "review-marker", "A review marker left by `awaitify migrate` is still in the code.",
+        "Each marker is a place where a human decision is needed; remove it once handled.",
+        "x = q[0]  # awaitify: review AWT209 ...", "x = (await db.scalars(stmt.limit(1))).one()",
+    ),
+]
+
+RULES: dict[str, Rule] = {rule.code: rule for rule in _ALL}
+
+
+def get_rule(code: str) -> Rule | None:
+    return RULES.get(code.upper())

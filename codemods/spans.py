@@ -1,0 +1,39 @@
+"""Source spans in characters, from `ast` nodes (whose columns are UTF-8 byte offsets)."""
+
+from __future__ import annotations
+
+import ast
+
+from codemods.edits import Span
+
+
+class SpanMaker:
+    def __init__(self, text: str) -> None:
+        self._lines = text.splitlines(keepends=True)
+
+    def _char_col(self, line: int, byte_col: int) -> int:
+        if line - 1 >= len(self._lines):
+            return byte_col
+        source_line = self._lines[line - 1]
+        if source_line.isascii():
+            return byte_col
+        return len(source_line.encode("utf-8")[:byte_col].decode("utf-8", errors="replace"))
+
+    def span(self, node: ast.AST) -> Span:
+        line = node.lineno  # type: ignore[attr-defined]
+        end_line = node.end_lineno  # type: ignore[attr-defined]
+        return (
+            line,
+            self._char_col(line, node.col_offset),  # type: ignore[attr-defined]
+            end_line,
+            self._char_col(end_line, node.end_col_offset),  # type: ignore[attr-defined]
+        )
+
+    def segment(self, node: ast.AST) -> str:
+        line, col, end_line, end_col = self.span(node)
+        if line == end_line:
+            return self._lines[line - 1][col:end_col]
+        parts = [self._lines[line - 1][col:]]
+        parts.extend(self._lines[line : end_line - 1])
+        parts.append(self._lines[end_line - 1][:end_col])
+        return "".join(parts)

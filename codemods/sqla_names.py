@@ -1,0 +1,43 @@
+"""Fully qualified SQLAlchemy names the analysis recognises (type-driven, never by variable name)."""
+
+SYNC_SESSION_CLASSES = frozenset({"sqlalchemy.orm.Session", "sqlalchemy.orm.session.Session", "sqlalchemy.Session"})
+ASYNC_SESSION_CLASSES = frozenset(
+    {"sqlalchemy.ext.asyncio.AsyncSession", "sqlalchemy.ext.asyncio.session.AsyncSession"}
+)
+SYNC_SESSIONMAKERS = frozenset({"sqlalchemy.orm.sessionmaker", "sqlalchemy.orm.session.sessionmaker"})
+ASYNC_SESSIONMAKERS = frozenset(
+    {"sqlalchemy.ext.asyncio.async_sessionmaker", "sqlalchemy.ext.asyncio.session.async_sessionmaker"}
+)
+SCOPED_SESSION = frozenset({"sqlalchemy.orm.scoped_session", "sqlalchemy.orm.scoping.scoped_session"})
+SYNC_CREATE_ENGINE = frozenset({"sqlalchemy.create_engine", "sqlalchemy.engine.create_engine"})
+ASYNC_CREATE_ENGINE = frozenset(
+    {"sqlalchemy.ext.asyncio.create_async_engine", "sqlalchemy.ext.asyncio.engine.create_async_engine"}
+)
+SYNC_ENGINE_CLASSES = frozenset({"sqlalchemy.engine.Engine", "sqlalchemy.Engine"})
+ASYNC_ENGINE_CLASSES = frozenset({"sqlalchemy.ext.asyncio.AsyncEngine"})
+OBJECT_SESSION = frozenset({"sqlalchemy.orm.object_session", "sqlalchemy.orm.session.object_session"})
+FASTAPI_DEPENDS = frozenset({"fastapi.Depends", "fastapi.params.Depends"})
+
+# Session methods that return awaitables on AsyncSession (rule book §2).
+AWAITABLE_SESSION_METHODS = frozenset({
+    "commit", "rollback", "flush", "refresh", "execute", "scalar", "scalars", "get", "get_one", "delete",
+    "merge", "close", "connection", "invalidate", "reset", "run_sync", "stream", "stream_scalars",
+    "delete_all", "merge_all",
+})
+SYNC_SESSION_METHODS = frozenset({
+    "add", "add_all", "expunge", "expunge_all", "expire", "expire_all", "is_modified", "in_transaction",
+    "get_bind", "begin", "begin_nested", "in_nested_transaction", "get_transaction", "get_nested_transaction",
+})
+BULK_METHODS = frozenset({"bulk_insert_mappings", "bulk_update_mappings", "bulk_save_objects"})
+AWAITABLE_ENGINE_METHODS = frozenset({"dispose"})
+
+GENERIC_WRAPPERS = frozenset({
+    "typing.Optional", "typing.Union", "typing.Annotated", "typing_extensions.Annotated",
+})
+TYPE_OF = frozenset({"typing.Type", "builtins.type", "type"})
+GENERATOR_TYPES = frozenset({
+    "typing.Generator", "typing.Iterator", "typing.Iterable", "collections.abc.Generator",
+    "collections.abc.Iterator", "collections.abc.Iterable", "typing.AsyncGenerator", "typing.AsyncIterator",
+    "collections.abc.AsyncGenerator", "collections.abc.AsyncIterator", "contextlib.AbstractContextManager",
+    "typing.ContextManager",
+})

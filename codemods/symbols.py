@@ -1,0 +1,230 @@
+"""Pass 1: a cheap, picklable symbol table per module, from the stdlib `ast`.
+
+Only declarations are collected here (imports, classes, functions, module globals); bodies are
+analysed later, once the whole project's symbols are known.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Param:
+    name: str
+    annotation: ast.expr | None
+    default: ast.expr | None
+
+
+@dataclass
+class FunctionSymbols:
+    qualname: str  # module-qualified: "pkg.mod.Class.method"
+    name: str
+    module: str
+    class_qualname: str | None
+    is_async: bool
+    decorators: list[ast.expr]
+    params: list[Param]
+    returns: ast.expr | None
+    lineno: int
+    is_generator: bool
+    return_values: list[ast.expr] = field(default_factory=list)
+    yield_values: list[ast.expr] = field(default_factory=list)
+    nested_in_function: bool = False
+    node: ast.FunctionDef | ast.AsyncFunctionDef | None = None
+
+
+@dataclass
+class ClassSymbols:
+    qualname: str
+    name: str
+    module: str
+    bases: list[ast.expr]
+    methods: dict[str, FunctionSymbols] = field(default_factory=dict)
+    # class-level `x: T` / `x = value` and `self.x = value` / `self.x: T = value` in methods
+    attr_annotations: dict[str, ast.expr] = field(default_factory=dict)
+    attr_values: dict[str, list[tuple[str, ast.expr]]] = field(default_factory=dict)  # attr -> [(method, value)]
+    decorators: list[ast.expr] = field(default_factory=list)
+
+
+@dataclass
+class ModuleSymbols:
+    name: str
+    path: str
+    is_package: bool
+    imports: dict[str, str] = field(default_factory=dict)  # local name -> dotted target
+    classes: dict[str, ClassSymbols] = field(default_factory=dict)
+    functions: dict[str, FunctionSymbols] = field(default_factory=dict)
+    global_values: dict[str, ast.expr] = field(default_factory=dict)
+    global_annotations: dict[str, ast.expr] = field(default_factory=dict)
+    uses_sqlalchemy: bool = False
+
+
+def module_name_for(path: str) -> tuple[str, bool]:
+    """`pkg/sub/mod.py` -> ("pkg.sub.mod", False); `pkg/__init__.py` -> ("pkg", True)."""
+    parts = path.removesuffix(".py").split("/")
+    is_package = parts[-1] == "__init__"
+    if is_package:
+        parts = parts[:-1]
+    return ".".join(p for p in parts if p) or "__root__", is_package
+
+
+def resolve_relative(module: str, is_package: bool, level: int, target: str | None) -> str:
+    base = module.split(".")
+    if not is_package:
+        base = base[:-1]
+    if level > 1:
+        base = base[: len(base) - (level - 1)]
+    parts = [*base, *(target.split(".") if target else [])]
+    return ".".join(p for p in parts if p)
+
+
+class _SymbolCollector(ast.NodeVisitor):
+    def __init__(self, symbols: ModuleSymbols) -> None:
+        self.symbols = symbols
+        self.scope: list[tuple[str, str]] = []  # ("class"|"function", name)
+
+    # -- imports -------------------------------------------------------------------------------
+    def visit_Import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            if alias.name.split(".")[0] == "sqlalchemy":
+                self.symbols.uses_sqlalchemy = True
+            if alias.asname:
+                self.symbols.imports[alias.asname] = alias.name
+            else:
+                first = alias.name.split(".")[0]
+                self.symbols.imports.setdefault(first, first)
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        if node.level:
+            base = resolve_relative(self.symbols.name, self.symbols.is_package, node.level, node.module)
+        else:
+            base = node.module or ""
+        if base.split(".")[0] == "sqlalchemy":
+            self.symbols.uses_sqlalchemy = True
+        for alias in node.names:
+            if alias.name == "*":
+                continue
+            self.symbols.imports[alias.asname or alias.name] = f"{base}.{alias.name}" if base else alias.name
+
+    # -- declarations --------------------------------------------------------------------------
+    def _qual(self, name: str) -> str:
+        return ".".join([self.symbols.name, *(n for _, n in self.scope), name])
+
+    def _enclosing_class(self) -> ClassSymbols | None:
+        if self.scope and self.scope[-1][0] == "class":
+            return self.symbols.classes.get(".".join([self.symbols.name, *(n for _, n in self.scope)]))
+        return None
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        qual = self._qual(node.name)
+        self.symbols.classes[qual] = ClassSymbols(
+            qualname=qual, name=node.name, module=self.symbols.name, bases=list(node.bases),
+            decorators=list(node.decorator_list),
+        )
+        cls = self.symbols.classes[qual]
+        for stmt in node.body:
+            if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+                cls.attr_annotations[stmt.target.id] = stmt.annotation
+                if stmt.value is not None:
+                    cls.attr_values.setdefault(stmt.target.id, []).append(("<class>", stmt.value))
+            elif isinstance(stmt, ast.Assign):
+                for target in stmt.targets:
+                    if isinstance(target, ast.Name):
+                        cls.attr_values.setdefault(target.id, []).append(("<class>", stmt.value))
+        self.scope.append(("class", node.name))
+        self.generic_visit(node)
+        self.scope.pop()
+
+    def _visit_function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        cls = self._enclosing_class()
+        qual = self._qual(node.name)
+        args = node.args
+        positional = [*args.posonlyargs, *args.args]
+        defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
+        params = [Param(a.arg, a.annotation, d) for a, d in zip(positional, defaults, strict=True)]
+        params += [Param(a.arg, a.annotation, d) for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True)]
+        func = FunctionSymbols(
+            qualname=qual, name=node.name, module=self.symbols.name,
+            class_qualname=cls.qualname if cls else None, is_async=isinstance(node, ast.AsyncFunctionDef),
+            decorators=list(node.decorator_list), params=params, returns=node.returns, lineno=node.lineno,
+            is_generator=False, nested_in_function=any(kind == "function" for kind, _ in self.scope),
+            node=node,
+        )
+        _collect_returns(node, func)
+        if cls is not None:
+            cls.methods[node.name] = func
+            if params:
+                _collect_self_attrs(node, params[0].name, cls)
+        self.symbols.functions[qual] = func
+        self.scope.append(("function", node.name))
+        self.generic_visit(node)
+        self.scope.pop()
+
+    visit_FunctionDef = _visit_function
+    visit_AsyncFunctionDef = _visit_function
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        if not self.scope:
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    self.symbols.global_values[target.id] = node.value
+        self.generic_visit(node)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        if not self.scope and isinstance(node.target, ast.Name):
+            self.symbols.global_annotations[node.target.id] = node.annotation
+            if node.value is not None:
+                self.symbols.global_values[node.target.id] = node.value
+        self.generic_visit(node)
+
+
+def _own_body_nodes(func: ast.AST) -> list[ast.AST]:
+    """Nodes of a function body, not descending into nested functions, classes or lambdas."""
+    out: list[ast.AST] = []
+    stack = list(ast.iter_child_nodes(func))
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+    return out
+
+
+def _collect_returns(node: ast.FunctionDef | ast.AsyncFunctionDef, func: FunctionSymbols) -> None:
+    for child in _own_body_nodes(node):
+        if isinstance(child, ast.Return) and child.value is not None:
+            func.return_values.append(child.value)
+        elif isinstance(child, ast.Yield | ast.YieldFrom):
+            func.is_generator = True
+            if child.value is not None:
+                func.yield_values.append(child.value)
+
+
+def _collect_self_attrs(node: ast.FunctionDef | ast.AsyncFunctionDef, self_name: str, cls: ClassSymbols) -> None:
+    for child in _own_body_nodes(node):
+        targets: list[ast.expr] = []
+        value: ast.expr | None = None
+        if isinstance(child, ast.Assign):
+            targets, value = child.targets, child.value
+        elif isinstance(child, ast.AnnAssign):
+            targets, value = [child.target], child.value
+        for target in targets:
+            if (
+                isinstance(target, ast.Attribute)
+                and isinstance(target.value, ast.Name)
+                and target.value.id == self_name
+            ):
+                if isinstance(child, ast.AnnAssign):
+                    cls.attr_annotations.setdefault(target.attr, child.annotation)
+                if value is not None:
+                    cls.attr_values.setdefault(target.attr, []).append((node.name, value))
+
+
+def collect_symbols(path: str, tree: ast.Module) -> ModuleSymbols:
+    name, is_package = module_name_for(path)
+    symbols = ModuleSymbols(name=name, path=path, is_package=is_package)
+    _SymbolCollector(symbols).visit(tree)
+    return symbols

@@ -1,0 +1,71 @@
+"""The small type lattice the analysis works with: only what matters for the migration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SessionType:
+    """A SQLAlchemy session; `is_async` for an `AsyncSession` (half-migrated code)."""
+
+    is_async: bool
+
+
+@dataclass(frozen=True)
+class SessionFactoryType:
+    """`sessionmaker(...)` / `async_sessionmaker(...)`: calling it gives a session."""
+
+    is_async: bool
+
+
+@dataclass(frozen=True)
+class EngineType:
+    is_async: bool
+
+
+@dataclass(frozen=True)
+class ClassRef:
+    """The class object itself (`User`, `self.model` holding a mapped class)."""
+
+    qualname: str
+
+
+@dataclass(frozen=True)
+class Instance:
+    """An instance of a class of the project (`service = TrackService(db)`)."""
+
+    qualname: str
+
+
+@dataclass(frozen=True)
+class ColumnRef:
+    """A column-like SQL expression (`User.id`, `func.count(...)`)."""
+
+
+@dataclass(frozen=True)
+class QueryType:
+    """A legacy `Query` object, built on `session_src` (source text of the session expression)."""
+
+    session_src: str
+    entity_kinds: tuple[str, ...]  # "entity" | "column" | "unknown", one per selected element
+    dedupe: bool
+
+
+@dataclass(frozen=True)
+class ModuleRef:
+    name: str
+
+
+@dataclass(frozen=True)
+class FunctionRef:
+    qualname: str
+
+
+Type = (
+    SessionType | SessionFactoryType | EngineType | ClassRef | Instance | ColumnRef | QueryType | ModuleRef
+    | FunctionRef
+)
+
+SYNC_SESSION = SessionType(is_async=False)
+ASYNC_SESSION = SessionType(is_async=True)
