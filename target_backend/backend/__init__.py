@@ -1,0 +1,1 @@
+"""SoniqueBay backend (sync starting state of the async migration)."""

@@ -1,0 +1,1 @@
+"""FastAPI application, services and models of the SoniqueBay library API."""

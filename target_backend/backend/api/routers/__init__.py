@@ -1,0 +1,1 @@
+"""HTTP routers, all mounted under /api."""

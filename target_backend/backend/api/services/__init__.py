@@ -1,0 +1,1 @@
+"""Business services; one class per domain, holding the request's session."""
