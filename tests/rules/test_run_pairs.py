@@ -57,3 +57,46 @@ def test_every_expected_file_has_a_before_file() -> None:
 
 def test_there_are_fixtures() -> None:
     assert len(PAIRS) >= 100
+
+
+_HEADER_BEFORE = "from sqlalchemy.orm import Session\nfrom models import Address, User\n\n"
+_HEADER_AFTER = "from sqlalchemy import delete, select\nfrom models import Address, User\n\n"
+
+# Rewrites that run but are wrong: the harness must tell them apart, or its green means nothing.
+_WRONG_REWRITES = {
+    "join_without_unique": (
+        "def run(db):\n    return db.query(User).join(User.addresses).order_by(User.id).all()\n",
+        "async def run(db):\n"
+        "    return (await db.scalars(select(User).join(User.addresses).order_by(User.id))).all()\n",
+    ),
+    "first_as_scalar_one_or_none": (
+        "def run(db):\n    return db.query(User).filter(User.age == 30).order_by(User.id).first()\n",
+        "async def run(db):\n"
+        "    return (await db.execute(select(User).where(User.age == 30))).scalar_one_or_none()\n",
+    ),
+    "one_column_as_bare_values": (
+        "def run(db):\n    return db.query(User.name).order_by(User.id).all()\n",
+        "async def run(db):\n    return (await db.scalars(select(User.name).order_by(User.id))).all()\n",
+    ),
+    "delete_without_commit": (
+        "def run(db):\n"
+        "    n = db.query(Address).filter(Address.id == 4).delete()\n    db.commit()\n    return n\n",
+        "async def run(db):\n"
+        "    return (await db.execute(delete(Address).where(Address.id == 4))).rowcount\n",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_WRONG_REWRITES))
+async def test_harness_catches_a_wrong_rewrite(case: str, sqlite_db: Database) -> None:
+    from fixture_harness import load_source
+
+    before_src, after_src = _WRONG_REWRITES[case]
+    before = load_source(_HEADER_BEFORE + before_src, f"wrong_before_{case}")
+    after = load_source(_HEADER_AFTER + after_src, f"wrong_after_{case}")
+    sync_outcome, async_outcome = await run_pair(before, after, "run", sqlite_db)
+    assert (sync_outcome.raised, sync_outcome.result, sync_outcome.database) != (
+        async_outcome.raised,
+        async_outcome.result,
+        async_outcome.database,
+    )
