@@ -1,0 +1,138 @@
+"""discover: which files, in which order, relative to which root."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from cli_helpers import write_tree
+
+from codemods.discover import discover, find_project_root, matches
+
+
+def keys(root: Path, *paths: Path, **kwargs: object) -> list[str]:
+    return list(discover(list(paths) or [root], root=root, **kwargs).files)  # type: ignore[arg-type]
+
+
+def test_only_python_files_sorted(tmp_path: Path) -> None:
+    names = ["b.py", "a.py", "pkg/z.py", "pkg/a.py", "README.md", "c.pyi"]
+    write_tree(tmp_path, dict.fromkeys(names, ""))
+    assert keys(tmp_path) == ["a.py", "b.py", "pkg/a.py", "pkg/z.py"]
+
+
+@pytest.mark.parametrize(
+    "excluded",
+    [".git", ".hg", ".venv", "venv", "env", ".tox", ".nox", "__pycache__", "build", "dist", "node_modules",
+     "lib/site-packages", ".mypy_cache", ".ruff_cache", "awaitify.egg-info", "deep/nested/.venv"],
+)
+def test_default_excludes(tmp_path: Path, excluded: str) -> None:
+    write_tree(tmp_path, {"keep.py": "", f"{excluded}/skip.py": "", f"{excluded}/sub/skip2.py": ""})
+    assert keys(tmp_path) == ["keep.py"]
+
+
+def test_exclude_globs_by_component_and_by_path(tmp_path: Path) -> None:
+    write_tree(tmp_path, {
+        "app/main.py": "", "app/migrations/0001.py": "", "app/legacy/old.py": "", "other/legacy/x.py": "",
+        "app/models_pb2.py": "",
+    })
+    found = keys(tmp_path, exclude=["migrations", "app/legacy", "*_pb2.py"])
+    assert found == ["app/main.py", "other/legacy/x.py"]
+
+
+def test_include_globs_narrow_the_selection(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"app/a.py": "", "app/sub/b.py": "", "scripts/c.py": ""})
+    assert keys(tmp_path, include=["app/*"]) == ["app/a.py", "app/sub/b.py"]
+
+
+def test_explicit_file_is_taken_as_is(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"build/gen.py": "", "tool": "#!/usr/bin/env python\n"})
+    found = keys(tmp_path, tmp_path / "build" / "gen.py", tmp_path / "tool")
+    assert found == ["build/gen.py", "tool"]
+
+
+def test_naming_an_excluded_directory_walks_it(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"build/gen.py": "", "build/__pycache__/x.py": ""})
+    assert keys(tmp_path, tmp_path / "build") == ["build/gen.py"]
+
+
+def test_symlinks_are_not_followed_out_of_the_tree(tmp_path: Path) -> None:
+    outside = write_tree(tmp_path / "outside", {"secret.py": "", "pkg/mod.py": ""})
+    root = write_tree(tmp_path / "root", {"a.py": ""})
+    (root / "linked_dir").symlink_to(outside / "pkg", target_is_directory=True)
+    (root / "linked.py").symlink_to(outside / "secret.py")
+    assert keys(root) == ["a.py"]
+
+
+def test_symlink_loop_terminates(tmp_path: Path) -> None:
+    root = write_tree(tmp_path, {"pkg/a.py": ""})
+    (root / "pkg" / "loop").symlink_to(root, target_is_directory=True)
+    assert keys(root) == ["pkg/a.py"]
+
+
+def test_missing_paths_are_reported(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"a.py": ""})
+    discovery = discover([tmp_path / "a.py", tmp_path / "nope"], root=tmp_path)
+    assert list(discovery.files) == ["a.py"]
+    assert discovery.missing == [str(tmp_path / "nope")]
+
+
+def test_duplicate_paths_give_each_file_once(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"pkg/a.py": ""})
+    assert keys(tmp_path, tmp_path, tmp_path / "pkg", tmp_path / "pkg" / "a.py") == ["pkg/a.py"]
+
+
+@pytest.mark.parametrize(
+    ("marker", "start", "expected"),
+    [
+        ("pyproject.toml", "proj/src/pkg", "proj"),
+        (".git", "proj/src/pkg", "proj"),
+        (None, "proj/src/pkg", "proj/src/pkg"),
+    ],
+)
+def test_project_root(tmp_path: Path, marker: str | None, start: str, expected: str) -> None:
+    (tmp_path / start).mkdir(parents=True)
+    if marker == ".git":
+        (tmp_path / "proj" / ".git").mkdir()
+    elif marker:
+        (tmp_path / "proj" / marker).write_text("")
+    # the search must stop at the nearest marker; make sure the temp dir has none of its own
+    assert not any((parent / "pyproject.toml").exists() for parent in tmp_path.parents)
+    assert find_project_root([tmp_path / start]) == tmp_path / expected
+
+
+def test_project_root_of_a_file_is_its_directory_without_markers(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"d/a.py": ""})
+    assert find_project_root([tmp_path / "d" / "a.py"]) == tmp_path / "d"
+
+
+def test_keys_are_posix_and_relative_to_the_root(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"pyproject.toml": "", "src/pkg/mod.py": ""})
+    discovery = discover([tmp_path / "src" / "pkg"])
+    assert discovery.root == tmp_path
+    assert list(discovery.files) == ["src/pkg/mod.py"]
+    assert discovery.files["src/pkg/mod.py"] == tmp_path / "src" / "pkg" / "mod.py"
+
+
+def test_relative_given_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_tree(tmp_path, {"pyproject.toml": "", "pkg/mod.py": ""})
+    monkeypatch.chdir(tmp_path / "pkg")
+    discovery = discover([Path("."), Path("../pkg/mod.py")])
+    assert list(discovery.files) == ["pkg/mod.py"]
+    assert os.path.isabs(discovery.files["pkg/mod.py"])
+
+
+@pytest.mark.parametrize(
+    ("path", "patterns", "expected"),
+    [
+        ("a/migrations/x.py", ["migrations"], True),
+        ("a/b.py", ["a/b.py"], True),
+        ("a/b.py", ["./a/"], True),
+        ("a/b.py", ["b"], False),
+        ("a/bb/c.py", ["a/b"], False),
+        ("a/x_pb2.py", ["*_pb2.py"], True),
+        ("a/b.py", [""], False),
+    ],
+)
+def test_matches(path: str, patterns: list[str], expected: bool) -> None:
+    assert matches(path, patterns) is expected
