@@ -65,8 +65,10 @@ def decode_source(data: bytes) -> tuple[str, str]:
         raise SourceError("binary file (contains NUL bytes), not Python source")
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-    except SyntaxError as exc:  # bad cookie, or a BOM that contradicts the cookie
-        raise SourceError(f"cannot detect encoding: {exc.msg}") from exc
+    except SyntaxError as exc:
+        if "invalid or missing encoding declaration" not in exc.msg:  # bad cookie, or BOM vs cookie
+            raise SourceError(f"cannot detect encoding: {exc.msg}") from exc
+        encoding = "utf-8"  # one of the first two lines is not UTF-8: let decoding say where
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
