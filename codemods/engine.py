@@ -6,16 +6,288 @@ The path gives the module name used to resolve imports across files.
 
 from __future__ import annotations
 
+import ast
+import logging
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 
-from codemods.model import EngineOptions, FileOutcome, Finding
+import libcst as cst
+
+from codemods import analyze
+from codemods import edits as E
+from codemods.analyze import ASYNC_URL_HELPER, FunctionFacts
+from codemods.coloring import Coloring, color_call_graph
+from codemods.edits import Edit
+from codemods.helpers_src import ASYNC_URL_HELPER_SOURCE
+from codemods.imports_edit import ImportName
+from codemods.model import EngineOptions, FileOutcome, FileStats, FileStatus, Finding
+from codemods.module_edits import session_type_edits
+from codemods.project import Project
+from codemods.spans import SpanMaker
+from codemods.symbols import ModuleSymbols, collect_symbols
+from codemods.transform import FilePlan, TransformError, apply_plan
+
+log = logging.getLogger(__name__)
+
+REVIEW_MARKER = re.compile(r"#\s*awaitify:\s*review\s+(AWT\d{3})\s*(.*)")
 
 
+@dataclass
+class _Parsed:
+    path: str
+    text: str
+    tree: ast.Module
+    symbols: ModuleSymbols
+
+
+@dataclass
+class _Analysis:
+    project: Project
+    parsed: dict[str, _Parsed]
+    failures: dict[str, str]
+    facts_by_path: dict[str, list[FunctionFacts]]
+    functions: dict[str, FunctionFacts]
+
+
+def _parse_error(path: str, text: str, exc: SyntaxError) -> str:
+    try:
+        cst.parse_module(text)
+    except cst.ParserSyntaxError as cst_exc:
+        return f"syntax error: {str(cst_exc).splitlines()[0]} (line {cst_exc.raw_line})"
+    except Exception:  # noqa: BLE001 - LibCST may fail in other ways on hostile input
+        pass
+    else:
+        return f"syntax newer than this Python can analyse (line {exc.lineno}): {exc.msg}"
+    return f"syntax error at line {exc.lineno}: {exc.msg}"
+
+
+def _analyse(sources: Mapping[str, str], options: EngineOptions) -> _Analysis:
+    parsed: dict[str, _Parsed] = {}
+    failures: dict[str, str] = {}
+    for path in sorted(sources):
+        text = sources[path]
+        try:
+            tree = ast.parse(text, filename=path)
+        except SyntaxError as exc:
+            failures[path] = _parse_error(path, text, exc)
+            continue
+        except (ValueError, RecursionError, MemoryError) as exc:
+            failures[path] = f"cannot parse: {type(exc).__name__}: {exc}"
+            continue
+        parsed[path] = _Parsed(path, text, tree, collect_symbols(path, tree))
+    project = Project((p.symbols for p in parsed.values()), options.session_factories)
+    analyze.reset_caches()
+    for item in parsed.values():
+        analyze.register_source(item.symbols.name, item.text)
+    facts_by_path: dict[str, list[FunctionFacts]] = {}
+    functions: dict[str, FunctionFacts] = {}
+    for path, item in parsed.items():
+        try:
+            facts = analyze.analyze_module(project, item.symbols, item.tree)
+        except RecursionError:
+            failures[path] = "expression nesting too deep to analyse"
+            continue
+        facts_by_path[path] = facts
+        for fact in facts:
+            if not fact.qualname.endswith(".<module>"):
+                functions[fact.qualname] = fact
+    for path in failures:
+        parsed.pop(path, None)
+    return _Analysis(project, parsed, failures, facts_by_path, functions)
+
+
+# == migrate ========================================================================================
 def migrate_sources(sources: Mapping[str, str], options: EngineOptions) -> dict[str, FileOutcome]:
     """Rewrite every file of the project; files that need no change come back UNCHANGED."""
-    raise NotImplementedError("engine under construction")
+    analysis = _analyse(sources, options)
+    coloring = color_call_graph(analysis.project, analysis.functions)
+    outcomes: dict[str, FileOutcome] = {}
+    for path, message in analysis.failures.items():
+        outcomes[path] = FileOutcome(path, FileStatus.FAILED, sources[path], sources[path], error=message)
+    for path, item in analysis.parsed.items():
+        outcomes[path] = _migrate_file(item, analysis, coloring, options)
+    return dict(sorted(outcomes.items()))
 
 
+def _migrate_file(item: _Parsed, analysis: _Analysis, coloring: Coloring, options: EngineOptions) -> FileOutcome:
+    plan, findings, stats, reasons = _plan_file(item, analysis, coloring, options)
+    if plan.is_empty() and not findings:
+        return FileOutcome(item.path, FileStatus.UNCHANGED, item.text, item.text)
+    try:
+        new_text = apply_plan(item.text, plan)
+    except TransformError as exc:
+        return FileOutcome(item.path, FileStatus.FAILED, item.text, item.text, error=str(exc))
+    except (cst.ParserSyntaxError, RecursionError) as exc:
+        return FileOutcome(item.path, FileStatus.FAILED, item.text, item.text, error=f"rewrite failed: {exc}")
+    status = FileStatus.CHANGED if new_text != item.text else FileStatus.UNCHANGED
+    return FileOutcome(item.path, status, item.text, new_text, findings=findings, stats=stats, async_reasons=reasons)
+
+
+def _plan_file(
+    item: _Parsed, analysis: _Analysis, coloring: Coloring, options: EngineOptions
+) -> tuple[FilePlan, list[Finding], FileStats, dict[str, list[str]]]:
+    plan = FilePlan(item.symbols.name)
+    stats = FileStats()
+    reasons: dict[str, list[str]] = {}
+    disabled = options.disabled_rules
+    spans = SpanMaker(item.text)
+    for fact in analysis.facts_by_path.get(item.path, []):
+        _plan_function(fact, analysis, coloring, plan, spans)
+    if item.symbols.uses_sqlalchemy and plan_touches_sessions(plan, analysis, item):
+        module_edits = session_type_edits(analysis.project, item.symbols, item.tree, spans)
+        plan.edits.extend(module_edits.edits)
+        plan.imports |= module_edits.imports
+        plan.removable |= module_edits.removable
+        plan.force_remove |= module_edits.force_remove
+    plan.edits = [e for e in plan.edits if not (e.kind == E.REVIEW and e.text.split()[0] in disabled)]
+    plan.edits = _dedupe(plan.edits)
+    for qualname in sorted(plan.async_defs):
+        reasons[qualname] = coloring.reasons.get(qualname, [])
+    stats.functions_made_async = len(plan.async_defs)
+    stats.awaits_added = sum(1 for e in plan.edits if e.kind == E.AWAIT)
+    stats.queries_rewritten = sum(1 for e in plan.edits if e.kind == E.QUERY and e.query and e.query.terminal != "builder")
+    findings = sorted(
+        Finding(item.path, e.span[0], e.span[1] + 1, e.text.split()[0], e.text.split(" ", 1)[1])
+        for e in plan.edits if e.kind == E.REVIEW
+    )
+    return plan, findings, stats, reasons
+
+
+def plan_touches_sessions(plan: FilePlan, analysis: _Analysis, item: _Parsed) -> bool:
+    """Session types are renamed in every module that imports the sync Session class."""
+    return True
+
+
+def _dedupe(edits: list[Edit]) -> list[Edit]:
+    seen: set[tuple[str, tuple[int, int, int, int], str]] = set()
+    out = []
+    for edit in edits:
+        key = (edit.kind, edit.span, edit.text if edit.kind != E.QUERY else repr(edit.query))
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(edit)
+    return out
+
+
+def _path_text(path: list[str]) -> str:
+    return " -> ".join(p.rsplit(".", 1)[-1] if i < len(path) - 1 else p for i, p in enumerate(path))
+
+
+def _plan_function(fact: FunctionFacts, analysis: _Analysis, coloring: Coloring, plan: FilePlan,
+                   spans: SpanMaker) -> None:
+    plan.edits.extend(fact.edits)
+    plan.edits.extend(fact.reviews)
+    plan.imports |= {ImportName(m, n) for m, n in fact.imports}
+    if fact.helpers:
+        for helper in sorted(fact.helpers):
+            if helper == ASYNC_URL_HELPER and ASYNC_URL_HELPER_SOURCE not in plan.helpers:
+                plan.helpers.append(ASYNC_URL_HELPER_SOURCE)
+    is_async = fact.qualname in coloring.async_functions
+    if is_async:
+        if fact.qualname in coloring.newly_async:
+            plan.async_defs.add(fact.qualname)
+            if fact.is_contextmanager:
+                plan.async_contextmanagers.add(fact.qualname)
+                plan.imports.add(ImportName("contextlib", "asynccontextmanager"))
+                plan.removable.add("contextmanager")
+        plan.edits.extend(fact.async_edits)
+        plan.imports |= {ImportName(m, n) for m, n in fact.async_imports}
+    else:
+        reason = fact.boundary or "this function stays sync"
+        for edit in fact.async_edits:
+            if edit.kind in {E.AWAIT, E.QUERY, E.REPLACE_EXPR, E.REPLACE_STMT}:
+                plan.edits.append(Edit(E.REVIEW, edit.span, text=f"AWT204 database I/O that cannot be awaited here ({reason})"))
+    for site in fact.calls:
+        targets = [c for c in site.callees if c in coloring.async_functions]
+        if not targets or site.awaited or site.context == "task_arg":
+            continue
+        callee = analysis.functions.get(targets[0])
+        path = coloring.reasons.get(targets[0], [targets[0]])
+        if site.context == "main_entry":
+            plan.edits.append(Edit(E.REPLACE_EXPR, site.span, text=f"asyncio.run({site.source})"))
+            plan.imports.add(ImportName("", "asyncio"))
+            continue
+        is_generator = bool(callee and callee.is_generator and not callee.is_contextmanager)
+        is_cm = bool(callee and callee.is_contextmanager)
+        if is_generator:
+            if site.context == "for_iter" and is_async and site.stmt_span is not None:
+                plan.edits.append(Edit(E.ASYNC_FOR, site.stmt_span))
+            else:
+                plan.edits.append(Edit(E.REVIEW, site.span, text=f"AWT213 {targets[0].rsplit('.', 1)[-1]}() became an async generator: iterate it with `async for` ({_path_text(path)})"))
+            continue
+        if is_cm:
+            if site.context == "with_item" and is_async and site.stmt_span is not None:
+                plan.edits.append(Edit(E.ASYNC_WITH, site.stmt_span))
+            else:
+                plan.edits.append(Edit(E.REVIEW, site.span, text=f"AWT213 {targets[0].rsplit('.', 1)[-1]}() became an async context manager ({_path_text(path)})"))
+            continue
+        if site.context in {"lambda", "genexp"} or not is_async:
+            where = {"lambda": "inside a lambda", "genexp": "inside a generator expression"}.get(
+                site.context, f"in {fact.qualname.rsplit('.', 1)[-1]}, which cannot be async ({fact.boundary})"
+            )
+            plan.edits.append(Edit(E.REVIEW, site.span, text=f"AWT213 calls async {targets[0].rsplit('.', 1)[-1]}() {where}; path: {_path_text(path)}"))
+            continue
+        plan.edits.append(Edit(E.AWAIT, site.span))
+    for span, _line, qualname in fact.callback_refs:
+        if qualname in coloring.newly_async:
+            plan.edits.append(Edit(E.REVIEW, span, text=f"AWT213 {qualname.rsplit('.', 1)[-1]}() became async and is passed as a callback"))
+
+
+# == check ==========================================================================================
 def check_sources(sources: Mapping[str, str], options: EngineOptions) -> dict[str, list[Finding]]:
     """Sync leftovers per file (AWT3xx), with review markers left by a previous migrate."""
-    raise NotImplementedError("engine under construction")
+    analysis = _analyse(sources, options)
+    declared_async = {q for q, f in analysis.functions.items() if f.is_async}
+    out: dict[str, list[Finding]] = {}
+    for path in sorted(sources):
+        if path in analysis.failures:
+            out[path] = [Finding(path, 1, 1, "AWT000", analysis.failures[path])]
+            continue
+        item = analysis.parsed[path]
+        found: set[Finding] = set()
+        for fact in analysis.facts_by_path.get(path, []):
+            for line, col, code, message in fact.findings:
+                if line:
+                    found.add(Finding(path, line, col, code, message))
+            for site in fact.calls:
+                targets = [c for c in site.callees if c in declared_async]
+                if not targets or site.awaited or site.context in {"task_arg", "main_entry"}:
+                    continue
+                callee = analysis.functions[targets[0]]
+                if callee.is_generator or callee.is_contextmanager:
+                    continue
+                found.add(Finding(path, site.span[0], site.span[1] + 1, "AWT304",
+                                  f"`{targets[0].rsplit('.', 1)[-1]}()` is async but its result is never awaited"))
+        found |= _sync_api_findings(analysis.project, item)
+        found |= _marker_findings(path, item.text)
+        out[path] = sorted(f for f in found if f.code not in options.disabled_rules)
+    return out
+
+
+def _sync_api_findings(project: Project, item: _Parsed) -> set[Finding]:
+    from codemods import sqla_names as N
+
+    sync_api = N.SYNC_SESSION_CLASSES | N.SYNC_SESSIONMAKERS | N.SCOPED_SESSION | N.SYNC_CREATE_ENGINE
+    found: set[Finding] = set()
+    for node in ast.walk(item.tree):
+        if isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            for alias in node.names:
+                target = project.canonical(f"{node.module}.{alias.name}")
+                if target in sync_api:
+                    found.add(Finding(item.path, node.lineno, node.col_offset + 1, "AWT303",
+                                      f"sync SQLAlchemy API `{alias.name}` is still imported"))
+    return found
+
+
+def _marker_findings(path: str, text: str) -> set[Finding]:
+    found = set()
+    if "awaitify" not in text:
+        return found
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = REVIEW_MARKER.search(line)
+        if match:
+            found.add(Finding(path, number, match.start() + 1, "AWT307",
+                              f"review marker {match.group(1)}: {match.group(2).strip()}"))
+    return found

@@ -1,0 +1,1195 @@
+"""Pass 2a: what each function does with sessions, queries and other functions.
+
+The analysis walks one function body (or a module's top level) on the stdlib `ast`, with the whole
+project's symbols at hand, and records facts: session I/O sites and the edits they need, query chains,
+resolved call sites (for coloring), review items and `check` findings. Nothing is rewritten here.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+from codemods import edits as E
+from codemods import queries as Q
+from codemods import sqla_names as N
+from codemods.edits import Edit, QuerySpec, Span
+from codemods.project import Project, dotted_name
+from codemods.spans import SpanMaker
+from codemods.symbols import FunctionSymbols, ModuleSymbols
+from codemods.types import (
+    ClassRef,
+    ColumnRef,
+    EngineType,
+    FunctionRef,
+    Instance,
+    ModuleRef,
+    QueryType,
+    SessionFactoryType,
+    SessionType,
+    Type,
+)
+
+TASK_FUNCTIONS = frozenset({
+    "asyncio.gather", "asyncio.create_task", "asyncio.ensure_future", "asyncio.wait_for", "asyncio.shield",
+    "asyncio.run", "asyncio.wait", "asyncio.as_completed",
+})
+CONCURRENCY_FUNCTIONS = frozenset({"asyncio.gather", "asyncio.create_task", "asyncio.ensure_future"})
+BOUNDARY_DECORATORS = frozenset({
+    "property", "cached_property", "functools.cached_property", "hybrid_property", "hybrid_method",
+    "validator", "field_validator", "model_validator", "root_validator", "validates", "listens_for",
+    "computed_field", "setter", "getter", "deleter", "expression",
+})
+CONTEXTMANAGER = frozenset({"contextlib.contextmanager"})
+CALLBACK_OK = frozenset({"Depends", "add_task", "add_api_route", "add_event_handler", "Security", "run_sync"})
+
+
+@dataclass
+class CallSite:
+    span: Span
+    line: int
+    callees: tuple[str, ...]
+    awaited: bool
+    context: str  # "normal" | "lambda" | "genexp" | "task_arg" | "for_iter" | "with_item"
+    stmt_span: Span | None = None  # for `for`/`with` statements that iterate/enter the call
+    source: str = ""
+
+
+@dataclass
+class FunctionFacts:
+    qualname: str
+    module: str
+    def_key: str | None  # "line:col" of the def statement (None for module level)
+    is_async: bool
+    boundary: str | None
+    is_generator: bool
+    is_contextmanager: bool
+    contextmanager_decorator: Span | None = None
+    seeds: list[str] = field(default_factory=list)
+    calls: list[CallSite] = field(default_factory=list)
+    async_edits: list[Edit] = field(default_factory=list)  # valid only once the function is async
+    edits: list[Edit] = field(default_factory=list)  # valid whatever the color
+    reviews: list[Edit] = field(default_factory=list)
+    findings: list[tuple[int, int, str, str]] = field(default_factory=list)  # (line, col, code, message)
+    imports: set[tuple[str, str]] = field(default_factory=set)
+    async_imports: set[tuple[str, str]] = field(default_factory=set)
+    callback_refs: list[tuple[Span, int, str]] = field(default_factory=list)  # (span, line, qualname)
+    returns_query: QueryType | None = None
+    helpers: set[str] = field(default_factory=set)
+
+
+class _Ctx:
+    __slots__ = ("awaited", "context", "stmt_span")
+
+    def __init__(self, awaited: bool = False, context: str = "normal", stmt_span: Span | None = None) -> None:
+        self.awaited = awaited
+        self.context = context
+        self.stmt_span = stmt_span
+
+
+def _is_dunder(name: str) -> bool:
+    return name.startswith("__") and name.endswith("__")
+
+
+class FunctionAnalyzer:
+    def __init__(
+        self,
+        project: Project,
+        module: ModuleSymbols,
+        spans: SpanMaker,
+        func: FunctionSymbols | None,
+        body: list[ast.stmt],
+    ) -> None:
+        self.project = project
+        self.module = module
+        self.spans = spans
+        self.func = func
+        self.body = body
+        self.env: dict[str, Type | None] = {}
+        self.self_name: str | None = None
+        self.class_qualname = func.class_qualname if func else None
+        qualname = func.qualname if func else f"{module.name}.<module>"
+        self.facts = FunctionFacts(
+            qualname=qualname,
+            module=module.name,
+            def_key=f"{func.node.lineno}:{func.node.col_offset}" if func and func.node else None,
+            is_async=bool(func and func.is_async),
+            boundary=self._boundary_reason(),
+            is_generator=bool(func and func.is_generator),
+            is_contextmanager=False,
+        )
+        self._consumed_queries: set[int] = set()  # id() of Query-typed nodes consumed by a known pattern
+        self._query_vars_escaped: set[str] = set()
+        self._noted_queries: set[int] = set()
+
+    # == setup ======================================================================================
+    def _decorator_names(self) -> list[str]:
+        if not self.func:
+            return []
+        names = []
+        for dec in self.func.decorators:
+            target = dec.func if isinstance(dec, ast.Call) else dec
+            resolved = self.project.resolve_expr(self.module.name, target) or ""
+            names.append(resolved)
+        return names
+
+    def _boundary_reason(self) -> str | None:
+        if self.func is None:
+            return "module-level code cannot await"
+        if _is_dunder(self.func.name) and self.func.class_qualname:
+            return f"dunder method {self.func.name}() cannot be async"
+        for name in self._decorator_names():
+            short = name.rsplit(".", 1)[-1]
+            if short in BOUNDARY_DECORATORS or name in BOUNDARY_DECORATORS:
+                return f"@{short} function cannot be async"
+        if self.func.name == "lambda":
+            return "lambda cannot be async"
+        return None
+
+    def _bind_params(self) -> None:
+        func = self.func
+        if func is None:
+            return
+        decorators = {n.rsplit(".", 1)[-1] for n in self._decorator_names()}
+        for index, param in enumerate(func.params):
+            kind: Type | None = None
+            if index == 0 and func.class_qualname and "staticmethod" not in decorators:
+                self.self_name = param.name
+                cls_kind: Type = ClassRef(func.class_qualname) if "classmethod" in decorators else Instance(
+                    func.class_qualname
+                )
+                self.env[param.name] = cls_kind
+                continue
+            kind = self.project.type_of_annotation(self.module.name, param.annotation)
+            if kind is None:
+                kind = self.project.dependency_type(self.module.name, param.default)
+            self.env[param.name] = kind
+        for name in self._decorator_names():
+            if name in CONTEXTMANAGER:
+                self.facts.is_contextmanager = True
+                for dec in func.decorators:
+                    self.facts.contextmanager_decorator = self.spans.span(dec)
+
+    # == types ======================================================================================
+    def type_of(self, node: ast.expr) -> Type | None:
+        if isinstance(node, ast.Name):
+            if node.id in self.env:
+                return self.env[node.id]
+            return self.project.type_of_qualname(self.project.resolve_name(self.module.name, node.id))
+        if isinstance(node, ast.Attribute):
+            return self._attribute_type(node)
+        if isinstance(node, ast.Call):
+            return self._call_type(node)
+        if isinstance(node, ast.Await):
+            return None
+        return None
+
+    def _attribute_type(self, node: ast.Attribute) -> Type | None:
+        owner = self.type_of(node.value)
+        if isinstance(owner, Instance):
+            return self._instance_attr_type(owner.qualname, node.attr)
+        if isinstance(owner, ModuleRef):
+            return self.project.type_of_qualname(self.project.canonical(f"{owner.name}.{node.attr}"))
+        if isinstance(owner, ClassRef):
+            method = self.project.lookup_method(owner.qualname, node.attr)
+            if method is not None:
+                return FunctionRef(method.qualname)
+            if owner.qualname in self.project.classes:
+                cls = self.project.classes[owner.qualname]
+                for _, value in cls.attr_values.get(node.attr, []):
+                    if isinstance(value, ast.Name | ast.Attribute):
+                        ref = self.project.resolve_expr(cls.module, value)
+                        if ref and ref in self.project.classes:
+                            return ClassRef(ref)
+            return ColumnRef()
+        if owner is None:
+            resolved = self.project.resolve_expr(self.module.name, node)
+            if resolved is not None:
+                return self.project.type_of_qualname(resolved)
+        return None
+
+    def _instance_attr_type(self, class_qualname: str, attr: str) -> Type | None:
+        for cls_name in self.project.mro(class_qualname):
+            cls = self.project.classes[cls_name]
+            if attr in cls.attr_annotations:
+                found = self.project.type_of_annotation(cls.module, cls.attr_annotations[attr])
+                if found is not None:
+                    return found
+            kinds: set[Type | None] = set()
+            for method_name, value in cls.attr_values.get(attr, []):
+                kinds.add(self._assigned_attr_type(cls.qualname, method_name, value))
+            kinds.discard(None)
+            if len(kinds) == 1:
+                return kinds.pop()
+            method = cls.methods.get(attr)
+            if method is not None:
+                return FunctionRef(method.qualname)
+        return None
+
+    def _assigned_attr_type(self, class_qualname: str, method_name: str, value: ast.expr) -> Type | None:
+        cls = self.project.classes[class_qualname]
+        if isinstance(value, ast.Name):
+            method = cls.methods.get(method_name)
+            if method is not None:
+                for param in method.params:
+                    if param.name == value.id:
+                        found = self.project.type_of_annotation(cls.module, param.annotation)
+                        return found or self.project.dependency_type(cls.module, param.default)
+            resolved = self.project.resolve_name(cls.module, value.id)
+            return self.project.type_of_qualname(resolved)
+        if isinstance(value, ast.Call):
+            return self.project.call_result_type(cls.module, value.func)
+        if isinstance(value, ast.Attribute):
+            resolved = self.project.resolve_expr(cls.module, value)
+            if resolved:
+                return self.project.type_of_qualname(resolved)
+        return None
+
+    def _call_type(self, node: ast.Call) -> Type | None:
+        func = node.func
+        if isinstance(func, ast.Attribute):
+            owner = self.type_of(func.value)
+            if isinstance(owner, SessionType) and func.attr == "query":
+                return self._new_query(func.value, node)
+            if isinstance(owner, QueryType):
+                return self._query_method_type(owner, func.attr, node)
+            if isinstance(owner, ColumnRef):
+                return ColumnRef()
+        callee = self.type_of(func)
+        if isinstance(callee, SessionFactoryType):
+            return SessionType(is_async=callee.is_async)
+        if isinstance(callee, ClassRef):
+            return Instance(callee.qualname) if callee.qualname in self.project.classes else None
+        if isinstance(callee, FunctionRef):
+            target = self.project.functions.get(callee.qualname)
+            if target is not None:
+                returned = self.project.return_type(target)
+                if returned is None:
+                    returned = self._query_returned_by(target, node)
+                return returned
+        resolved = self.project.resolve_expr(self.module.name, func)
+        if resolved is not None:
+            if resolved.startswith(("sqlalchemy.func.", "sqlalchemy.sql.func.", "sqlalchemy.sql.expression.func.")):
+                return ColumnRef()
+            if resolved in {"sqlalchemy.orm.aliased", "sqlalchemy.orm.util.aliased"} and node.args:
+                inner = self.type_of(node.args[0])
+                return inner if isinstance(inner, ClassRef) else None
+            if resolved.rsplit(".", 1)[0] == "sqlalchemy" and resolved.rsplit(".", 1)[1] in {
+                "literal", "literal_column", "cast", "case", "distinct", "label", "null", "true", "false",
+            }:
+                return ColumnRef()
+            return self.project.call_result_type_of_qualname(resolved)
+        return None
+
+    def _query_returned_by(self, target: FunctionSymbols, call: ast.Call) -> Type | None:
+        """A helper returning a Query built on its own session parameter or `self.<attr>`."""
+        facts = analyze_function_cached(self.project, target)
+        if facts is None or facts.returns_query is None:
+            return None
+        returned = facts.returns_query
+        src = returned.session_src
+        if isinstance(call.func, ast.Attribute) and src.startswith("self."):
+            receiver = self.spans.segment(call.func.value)
+            return QueryType(f"{receiver}{src[4:]}", returned.entity_kinds, returned.dedupe)
+        params = [p.name for p in target.params]
+        if src in params:
+            index = params.index(src)
+            if target.class_qualname and isinstance(call.func, ast.Attribute):
+                index -= 1
+            for keyword in call.keywords:
+                if keyword.arg == src:
+                    return QueryType(self.spans.segment(keyword.value), returned.entity_kinds, returned.dedupe)
+            if 0 <= index < len(call.args):
+                return QueryType(self.spans.segment(call.args[index]), returned.entity_kinds, returned.dedupe)
+        return None
+
+    def _entity_kind(self, node: ast.expr) -> str:
+        if isinstance(node, ast.Starred):
+            return "unknown"
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "exists":
+            if isinstance(self.type_of(node.func.value), QueryType):
+                return "aggregate"
+        kind = self.type_of(node)
+        if isinstance(kind, ClassRef):
+            return "entity"
+        if isinstance(kind, ColumnRef):
+            if isinstance(node, ast.Call):
+                resolved = self.project.resolve_expr(self.module.name, node.func) or ""
+                if resolved.startswith(("sqlalchemy.func.", "sqlalchemy.sql.func.")) and (
+                    resolved.rsplit(".", 1)[-1] in Q.AGGREGATE_FUNCTIONS
+                ):
+                    return "aggregate"
+            return "column"
+        return "unknown"
+
+    def _new_query(self, session_node: ast.expr, call: ast.Call) -> QueryType:
+        kinds = tuple(self._entity_kind(arg) for arg in call.args) or ("unknown",)
+        dedupe = self._mentions_other_class(call.args, [])
+        return QueryType(self.spans.segment(session_node), kinds, dedupe)
+
+    def _mentions_other_class(self, selected: list[ast.expr], criteria: list[ast.expr]) -> bool:
+        selected_classes = set()
+        for arg in selected:
+            kind = self.type_of(arg)
+            if isinstance(kind, ClassRef):
+                selected_classes.add(kind.qualname)
+        for expr in criteria:
+            for sub in ast.walk(expr):
+                if isinstance(sub, ast.Attribute):
+                    owner = self.type_of(sub.value)
+                    if isinstance(owner, ClassRef) and owner.qualname not in selected_classes:
+                        return True
+        return False
+
+    def _query_method_type(self, query: QueryType, method: str, node: ast.Call) -> Type | None:
+        if method in Q.BUILDER_METHODS:
+            kinds, dedupe = query.entity_kinds, query.dedupe
+            if method == "with_entities":
+                kinds = tuple(self._entity_kind(a) for a in node.args) or ("unknown",)
+            elif method in {"add_columns", "add_entity"}:
+                kinds = kinds + tuple(self._entity_kind(a) for a in node.args)
+            if method in Q.DUPLICATING_METHODS:
+                dedupe = True
+            if method == "options" and self._has_duplicating_loader(node):
+                dedupe = True
+            if method in {"filter", "where"}:
+                dedupe = dedupe or self._criteria_mentions_foreign_class(query, node.args)
+            return QueryType(query.session_src, kinds, dedupe)
+        if method in Q.SELECTABLE_METHODS:
+            return ColumnRef()
+        return None
+
+    def _criteria_mentions_foreign_class(self, query: QueryType, criteria: list[ast.expr]) -> bool:
+        # Which classes are selected is not kept on QueryType; a criterion naming two different classes
+        # (an implicit join) is what brings duplicates.
+        owners = set()
+        for expr in criteria:
+            for sub in ast.walk(expr):
+                if isinstance(sub, ast.Attribute):
+                    owner = self.type_of(sub.value)
+                    if isinstance(owner, ClassRef):
+                        owners.add(owner.qualname)
+        return len(owners) > 1
+
+    def _has_duplicating_loader(self, node: ast.Call) -> bool:
+        for arg in node.args:
+            for sub in ast.walk(arg):
+                if isinstance(sub, ast.Call):
+                    name = (self.project.resolve_expr(self.module.name, sub.func) or "").rsplit(".", 1)[-1]
+                    if name in Q.DUPLICATING_LOADERS:
+                        return True
+        return False
+
+    # == the walk ===================================================================================
+    def analyze(self) -> FunctionFacts:
+        self._bind_params()
+        self._infer_locals()
+        for stmt in self.body:
+            self._visit_stmt(stmt)
+        self._finish_query_vars()
+        return self.facts
+
+    def _infer_locals(self) -> None:
+        """Local variable types, flow-insensitive; a few rounds so `q = q.filter(...)` settles."""
+        assignments: list[tuple[str, ast.expr]] = []
+        for node in _walk_own(self.body):
+            if isinstance(node, ast.Assign):
+                for target in node.targets:
+                    if isinstance(target, ast.Name):
+                        assignments.append((target.id, node.value))
+            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+                declared = self.project.type_of_annotation(self.module.name, node.annotation)
+                if declared is not None:
+                    self.env[node.target.id] = declared
+                elif node.value is not None:
+                    assignments.append((node.target.id, node.value))
+            elif isinstance(node, ast.With | ast.AsyncWith):
+                for item in node.items:
+                    if isinstance(item.optional_vars, ast.Name):
+                        assignments.append((item.optional_vars.id, item.context_expr))
+        params = set(self.env)
+        for _ in range(3):
+            seen: dict[str, set[Type | None]] = {}
+            for name, value in assignments:
+                if name in params:
+                    continue
+                seen.setdefault(name, set()).add(self.type_of(value))
+            for name, kinds in seen.items():
+                if len(kinds) == 1:
+                    self.env[name] = next(iter(kinds))
+                else:
+                    queries = [k for k in kinds if isinstance(k, QueryType)]
+                    if queries and len({(q.session_src, q.entity_kinds) for q in queries}) == 1:
+                        self.env[name] = QueryType(
+                            queries[0].session_src, queries[0].entity_kinds, any(q.dedupe for q in queries)
+                        )
+                    else:
+                        self.env[name] = None
+        # a variable whose assignments disagree about being a Query: review its Query assignments
+        for name, value in assignments:
+            if self.env.get(name) is None and isinstance(self.type_of(value), QueryType):
+                self._query_vars_escaped.add(name)
+
+    def _visit_stmt(self, stmt: ast.stmt) -> None:
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            for dec in stmt.decorator_list:
+                self._visit_expr(dec, _Ctx())
+            if isinstance(stmt, ast.ClassDef):
+                for base in stmt.bases:
+                    self._visit_expr(base, _Ctx())
+            return  # analysed on their own
+        if isinstance(stmt, ast.For | ast.AsyncFor):
+            self._visit_for(stmt)
+            return
+        if isinstance(stmt, ast.With | ast.AsyncWith):
+            self._visit_with(stmt)
+            return
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and self._visit_ddl(stmt):
+            return
+        if isinstance(stmt, ast.Return) and stmt.value is not None:
+            returned = self.type_of(stmt.value)
+            if isinstance(returned, QueryType) and not self._is_terminal_call(stmt.value):
+                self.facts.returns_query = returned
+                self._query_builder(stmt.value)
+                self._visit_query_args(stmt.value)
+                return
+        if isinstance(stmt, ast.Assign | ast.AnnAssign) and stmt.value is not None:
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            value_type = self.type_of(stmt.value)
+            if isinstance(value_type, QueryType) and not self._is_terminal_call(stmt.value):
+                if all(isinstance(t, ast.Name) and t.id not in self._query_vars_escaped for t in targets):
+                    self._query_builder(stmt.value)
+                    self._visit_query_args(stmt.value)
+                    return
+                self._escape(stmt.value, "a Query stored where awaitify cannot follow it")
+                return
+        if isinstance(stmt, ast.If) and _is_main_guard(stmt.test):
+            for inner in stmt.body:
+                self._visit_main_stmt(inner)
+            for inner in stmt.orelse:
+                self._visit_stmt(inner)
+            return
+        for child in ast.iter_child_nodes(stmt):
+            if isinstance(child, ast.stmt):
+                self._visit_stmt(child)
+            elif isinstance(child, ast.expr):
+                self._visit_expr(child, _Ctx())
+
+    def _visit_main_stmt(self, stmt: ast.stmt) -> None:
+        """`if __name__ == "__main__": main()` — an entry point that became async is run by asyncio."""
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+            callees = self._resolve_callees(stmt.value)
+            if callees:
+                self.facts.calls.append(
+                    CallSite(self.spans.span(stmt.value), stmt.lineno, callees, False, "main_entry",
+                             source=self.spans.segment(stmt.value))
+                )
+                for arg in [*stmt.value.args, *(k.value for k in stmt.value.keywords)]:
+                    self._visit_expr(arg, _Ctx())
+                return
+        self._visit_stmt(stmt)
+
+    def _visit_for(self, stmt: ast.For | ast.AsyncFor) -> None:
+        iter_type = self.type_of(stmt.iter)
+        stmt_span = self.spans.span(stmt)
+        if isinstance(stmt, ast.For) and isinstance(iter_type, QueryType):
+            chain = _chain_methods(stmt.iter)
+            streaming = "yield_per" in chain
+            spec = self._spec(iter_type, "stream" if streaming else "iter", stmt.iter)
+            if spec is not None:
+                self._add_async_edit(Edit(E.QUERY, self.spans.span(stmt.iter), spec))
+                if streaming:
+                    self._add_async_edit(Edit(E.ASYNC_FOR, stmt_span))
+                    self._review_if_break(stmt)
+                self._seed(f"iterates a query on {iter_type.session_src}")
+                self._visit_query_args(stmt.iter)
+        elif isinstance(stmt.iter, ast.Call):
+            self._visit_expr(stmt.iter, _Ctx(context="for_iter", stmt_span=stmt_span))
+        else:
+            self._visit_expr(stmt.iter, _Ctx())
+        self._visit_expr(stmt.target, _Ctx())
+        for inner in [*stmt.body, *stmt.orelse]:
+            self._visit_stmt(inner)
+
+    def _review_if_break(self, stmt: ast.For | ast.AsyncFor) -> None:
+        for node in _walk_own(stmt.body):
+            if isinstance(node, ast.Break):
+                self._review(node, "AWT209", "early `break` out of a streamed result: close it explicitly")
+
+    def _visit_with(self, stmt: ast.With | ast.AsyncWith) -> None:
+        stmt_span = self.spans.span(stmt)
+        for item in stmt.items:
+            ctx_type = self.type_of(item.context_expr)
+            expr = item.context_expr
+            begins = (
+                isinstance(expr, ast.Call)
+                and isinstance(expr.func, ast.Attribute)
+                and expr.func.attr in {"begin", "begin_nested"}
+                and isinstance(self.type_of(expr.func.value), SessionType | EngineType)
+            )
+            owner = self.type_of(expr.func.value) if begins and isinstance(expr, ast.Call) else None
+            if isinstance(stmt, ast.With) and (isinstance(ctx_type, SessionType) or begins):
+                is_async = getattr(ctx_type, "is_async", False) or getattr(owner, "is_async", False)
+                if is_async:
+                    self._finding(stmt, "AWT305", "`with` on an async session or transaction: use `async with`")
+                self._add_async_edit(Edit(E.ASYNC_WITH, stmt_span))
+                self._seed("enters a session with `async with`")
+                if isinstance(expr, ast.Call):
+                    for arg in [*expr.args, *(k.value for k in expr.keywords)]:
+                        self._visit_expr(arg, _Ctx())
+                    if not begins:
+                        self._visit_expr(expr.func, _Ctx())
+            elif isinstance(expr, ast.Call):
+                self._visit_expr(expr, _Ctx(context="with_item", stmt_span=stmt_span))
+            else:
+                self._visit_expr(expr, _Ctx())
+        for inner in stmt.body:
+            self._visit_stmt(inner)
+
+    def _visit_ddl(self, stmt: ast.Expr) -> bool:
+        """`Base.metadata.create_all(bind=engine)` with a sync engine -> run_sync on an async connection."""
+        call = stmt.value
+        assert isinstance(call, ast.Call)
+        if not (isinstance(call.func, ast.Attribute) and call.func.attr in {"create_all", "drop_all"}):
+            return False
+        bind = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "bind"), None)
+        if bind is None or not isinstance(self.type_of(bind), EngineType):
+            return False
+        engine_type = self.type_of(bind)
+        assert isinstance(engine_type, EngineType)
+        if engine_type.is_async:
+            return False
+        metadata_src = self.spans.segment(call.func)
+        engine_src = self.spans.segment(bind)
+        extra = [k for k in call.keywords if k.arg != "bind"]
+        runner = metadata_src if not extra else (
+            f"lambda sync_conn: {metadata_src}(sync_conn, "
+            + ", ".join(self.spans.segment(k) for k in extra) + ")"
+        )
+        text = f"async with {engine_src}.begin() as conn:\n    await conn.run_sync({runner})\n"
+        self._add_async_edit(Edit(E.REPLACE_STMT, self.spans.span(stmt), text=text))
+        self._seed(f"runs DDL on {engine_src}")
+        return True
+
+    # -- expressions -----------------------------------------------------------------------------
+    def _visit_expr(self, node: ast.expr, ctx: _Ctx) -> None:
+        if isinstance(node, ast.Await):
+            self._visit_expr(node.value, _Ctx(awaited=True, context=ctx.context))
+            return
+        if isinstance(node, ast.Lambda):
+            self._visit_expr(node.body, _Ctx(context="lambda"))
+            return
+        if isinstance(node, ast.GeneratorExp):
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, ast.expr):
+                    self._visit_expr(child, _Ctx(context="genexp"))
+                elif isinstance(child, ast.comprehension):
+                    for sub in ast.iter_child_nodes(child):
+                        if isinstance(sub, ast.expr):
+                            self._visit_expr(sub, _Ctx(context="genexp"))
+            return
+        if isinstance(node, ast.Call):
+            self._visit_call(node, ctx)
+            return
+        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice):
+            query = self.type_of(node.value)
+            if isinstance(query, QueryType):
+                spec = self._spec(query, "slice", node)
+                if spec is not None:
+                    self._add_async_edit(Edit(E.QUERY, self.spans.span(node), spec))
+                    self._seed(f"slices a query on {query.session_src}")
+                    self._visit_query_args(node.value)
+                    for part in (node.slice.lower, node.slice.upper):
+                        if part is not None:
+                            self._visit_expr(part, _Ctx())
+                return
+        if isinstance(node, ast.Subscript):
+            if isinstance(self.type_of(node.value), QueryType):
+                self._review(node, "AWT209", "`query[i]` raises IndexError on no row; rewrite by hand")
+                self._mark_consumed(node.value)
+                return
+        if isinstance(node, ast.Name):
+            self._visit_name(node, ctx)
+            return
+        if isinstance(node, ast.Attribute):
+            self._visit_attribute_ref(node, ctx)
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.expr):
+                self._visit_expr(child, _Ctx(context=ctx.context if ctx.context in {"lambda", "genexp"} else "normal"))
+            elif isinstance(child, ast.comprehension):
+                for sub in ast.iter_child_nodes(child):
+                    if isinstance(sub, ast.expr):
+                        self._visit_expr(sub, _Ctx(context=ctx.context))
+
+    def _visit_name(self, node: ast.Name, ctx: _Ctx) -> None:
+        kind = self.type_of(node)
+        if isinstance(kind, QueryType) and id(node) not in self._consumed_queries:
+            self._escape(node, "a Query passed where awaitify cannot follow it")
+        elif isinstance(kind, FunctionRef) and node.id not in self.env:
+            self.facts.callback_refs.append((self.spans.span(node), node.lineno, kind.qualname))
+
+    def _visit_attribute_ref(self, node: ast.Attribute, ctx: _Ctx) -> None:
+        kind = self.type_of(node)
+        if isinstance(kind, FunctionRef):
+            self.facts.callback_refs.append((self.spans.span(node), node.lineno, kind.qualname))
+
+    def _visit_call(self, node: ast.Call, ctx: _Ctx) -> None:
+        func = node.func
+        owner_type = self.type_of(func.value) if isinstance(func, ast.Attribute) else None
+        resolved = self.project.resolve_expr(self.module.name, func)
+        handled = False
+        if isinstance(func, ast.Attribute) and isinstance(owner_type, QueryType):
+            handled = self._visit_query_terminal(node, func.attr, owner_type, ctx)
+        elif isinstance(func, ast.Attribute) and isinstance(owner_type, SessionType):
+            handled = self._visit_session_call(node, func.attr, owner_type, ctx)
+        elif isinstance(func, ast.Attribute) and isinstance(owner_type, EngineType):
+            handled = self._visit_engine_call(node, func.attr, owner_type, ctx)
+        if resolved in CONCURRENCY_FUNCTIONS:
+            self._check_shared_session(node)
+        if resolved in {"asyncio.run"}:
+            self._review(node, "AWT210", "asyncio.run() cannot run inside the event loop")
+        if handled:
+            return
+        self._visit_sqla_constructor(node, resolved)
+        callees = self._resolve_callees(node)
+        if callees:
+            context = ctx.context if ctx.context in {"lambda", "genexp", "for_iter", "with_item"} else "normal"
+            if resolved in TASK_FUNCTIONS or self._is_task_arg(node):
+                context = "task_arg"
+            self.facts.calls.append(
+                CallSite(self.spans.span(node), node.lineno, callees, ctx.awaited, context, ctx.stmt_span)
+            )
+        arg_ctx_name = "task_arg" if resolved in TASK_FUNCTIONS else (
+            ctx.context if ctx.context in {"lambda", "genexp"} else "normal"
+        )
+        callback_ok = (resolved or "").rsplit(".", 1)[-1] in CALLBACK_OK or (
+            isinstance(func, ast.Attribute) and func.attr in CALLBACK_OK
+        )
+        if isinstance(func, ast.Attribute) and not isinstance(owner_type, QueryType):
+            self._visit_expr(func.value, _Ctx(context=ctx.context))
+        elif not isinstance(func, ast.Name | ast.Attribute):
+            self._visit_expr(func, _Ctx(context=ctx.context))
+        for arg in [*node.args, *(k.value for k in node.keywords)]:
+            if callback_ok and isinstance(arg, ast.Name | ast.Attribute):
+                continue
+            self._visit_expr(arg, _Ctx(context=arg_ctx_name))
+
+    def _is_task_arg(self, node: ast.Call) -> bool:
+        return False
+
+    # -- session / engine calls -----------------------------------------------------------------------
+    def _visit_session_call(self, node: ast.Call, method: str, session: SessionType, ctx: _Ctx) -> bool:
+        assert isinstance(node.func, ast.Attribute)
+        src = self.spans.segment(node.func.value)
+        if method == "query":
+            self._escape(node, "a Query used where awaitify cannot follow it")
+            for arg in [*node.args, *(k.value for k in node.keywords)]:
+                self._visit_expr(arg, _Ctx())
+            return True
+        if method in N.BULK_METHODS and not session.is_async:
+            self._visit_bulk(node, method, src)
+            return True
+        if method in {"expire", "expire_all"}:
+            self._review(node, "AWT202", f"{method}() makes the next attribute read lazy-load; use await refresh()")
+        if method in {"begin", "begin_nested"} and not ctx.awaited and ctx.context != "with_item":
+            if not session.is_async:
+                self._add_async_edit(Edit(E.AWAIT, self.spans.span(node)))
+                self._seed(f"{src}.{method}()")
+        if method in N.AWAITABLE_SESSION_METHODS and not ctx.awaited:
+            if session.is_async and ctx.context not in {"task_arg"}:
+                self._finding(node, "AWT302", f"`{src}.{method}()` on an AsyncSession is not awaited")
+            elif not session.is_async and self.facts.is_async:
+                self._finding(node, "AWT306", f"sync `{src}.{method}()` inside `async def` blocks the event loop")
+            if ctx.context != "task_arg":
+                self._add_async_edit(Edit(E.AWAIT, self.spans.span(node)))
+                self._seed(f"session I/O: {src}.{method}()")
+                if method == "execute" and node.args and _is_string_expr(node.args[0]) and not session.is_async:
+                    self.facts.edits.append(Edit(E.TEXT_SQL, self.spans.span(node.args[0])))
+                    self.facts.imports.add(("sqlalchemy", "text"))
+        elif method in N.AWAITABLE_SESSION_METHODS and ctx.awaited and not session.is_async:
+            self._finding(node, "AWT302", f"`{src}.{method}()` awaited on a sync Session")
+        for arg in [*node.args, *(k.value for k in node.keywords)]:
+            self._visit_expr(arg, _Ctx())
+        self._visit_expr(node.func.value, _Ctx())
+        return True
+
+    def _visit_bulk(self, node: ast.Call, method: str, src: str) -> None:
+        args = [self.spans.segment(a) for a in node.args]
+        if node.keywords or (method != "bulk_save_objects" and len(args) != 2) or (
+            method == "bulk_save_objects" and len(args) != 1
+        ):
+            self._review(node, "AWT209", f"{method}() with options has no exact 2.0 form here")
+            return
+        if method == "bulk_insert_mappings":
+            text = f"{src}.execute(insert({args[0]}), {args[1]})"
+            self.facts.async_imports.add(("sqlalchemy", "insert"))
+        elif method == "bulk_update_mappings":
+            text = f"{src}.execute(update({args[0]}), {args[1]})"
+            self.facts.async_imports.add(("sqlalchemy", "update"))
+        else:
+            text = f"{src}.run_sync(lambda sync_session: sync_session.bulk_save_objects({args[0]}))"
+        self._add_async_edit(Edit(E.REPLACE_EXPR, self.spans.span(node), text=f"await {text}"))
+        self._seed(f"session I/O: {src}.{method}()")
+
+    def _visit_engine_call(self, node: ast.Call, method: str, engine: EngineType, ctx: _Ctx) -> bool:
+        if method in N.AWAITABLE_ENGINE_METHODS and not ctx.awaited:
+            assert isinstance(node.func, ast.Attribute)
+            src = self.spans.segment(node.func.value)
+            if engine.is_async:
+                self._finding(node, "AWT302", f"`{src}.{method}()` on an AsyncEngine is not awaited")
+            self._add_async_edit(Edit(E.AWAIT, self.spans.span(node)))
+            self._seed(f"engine I/O: {src}.{method}()")
+            return True
+        if method in {"connect", "begin"} and not engine.is_async:
+            self._review(node, "AWT209", f"engine.{method}() with a sync engine: convert this block by hand")
+        return False
+
+    def _visit_sqla_constructor(self, node: ast.Call, resolved: str | None) -> None:
+        if resolved in N.SYNC_CREATE_ENGINE:
+            self._rewrite_create_engine(node)
+        elif resolved in N.SYNC_SESSIONMAKERS and not any(k.arg == "class_" for k in node.keywords):
+            self.facts.edits.append(Edit(E.RENAME, self.spans.span(node.func), text="async_sessionmaker"))
+            self.facts.imports.add(("sqlalchemy.ext.asyncio", "async_sessionmaker"))
+            if any(k.arg == "autocommit" for k in node.keywords):
+                self.facts.edits.append(Edit(E.DROP_KWARG, self.spans.span(node), text="autocommit"))
+            if not any(k.arg == "expire_on_commit" for k in node.keywords):
+                self.facts.edits.append(Edit(E.ADD_KWARG, self.spans.span(node), text="expire_on_commit=False"))
+        elif resolved in N.SCOPED_SESSION:
+            self._review(node, "AWT205", "scoped_session: choose async_scoped_session with an explicit scopefunc")
+        elif resolved in N.OBJECT_SESSION:
+            self.facts.edits.append(Edit(E.RENAME, self.spans.span(node.func), text="async_object_session"))
+            self.facts.imports.add(("sqlalchemy.ext.asyncio", "async_object_session"))
+        elif resolved in {"sqlalchemy.event.listen", "sqlalchemy.event.listens_for"} and node.args:
+            target = self.type_of(node.args[0])
+            if isinstance(target, EngineType | SessionType | SessionFactoryType):
+                self._review(node, "AWT212", "event listeners cannot target the async engine: use .sync_engine")
+        elif resolved in {"sqlalchemy.orm.relationship", "sqlalchemy.orm.relationships.relationship"}:
+            for keyword in node.keywords:
+                if (
+                    keyword.arg == "lazy"
+                    and isinstance(keyword.value, ast.Constant)
+                    and keyword.value.value == "dynamic"
+                ):
+                    self._review(node, "AWT206", 'lazy="dynamic" cannot be iterated under asyncio')
+
+    def _rewrite_create_engine(self, node: ast.Call) -> None:
+        self.facts.edits.append(Edit(E.RENAME, self.spans.span(node.func), text="create_async_engine"))
+        self.facts.imports.add(("sqlalchemy.ext.asyncio", "create_async_engine"))
+        url = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "url"), None)
+        if isinstance(url, ast.Constant) and isinstance(url.value, str):
+            converted = async_url(url.value)
+            if converted is None:
+                self._review(node, "AWT211", "no known async driver for this database URL")
+            elif converted != url.value:
+                self.facts.edits.append(Edit(E.REPLACE_EXPR, self.spans.span(url), text=_requote(self.spans.segment(url), url.value, converted)))
+            if "sslmode=" in url.value:
+                self._review(node, "AWT211", "asyncpg rejects ?sslmode=: pass ssl= in connect_args")
+        elif url is not None:
+            self.facts.edits.append(
+                Edit(E.REPLACE_EXPR, self.spans.span(url), text=f"{ASYNC_URL_HELPER}({self.spans.segment(url)})")
+            )
+            self.facts.imports.add(("sqlalchemy", "make_url"))
+            self.facts.helpers.add(ASYNC_URL_HELPER)
+        for keyword in node.keywords:
+            value = self.spans.segment(keyword.value)
+            if keyword.arg == "poolclass" and value.rsplit(".", 1)[-1] in {"QueuePool", "SingletonThreadPool"}:
+                self._review(node, "AWT211", f"{value} cannot be used with asyncio: use AsyncAdaptedQueuePool")
+            elif keyword.arg == "future":
+                self.facts.edits.append(Edit(E.DROP_KWARG, self.spans.span(node), text="future"))
+            elif keyword.arg == "connect_args" and ("options" in value or "sslmode" in value):
+                self._review(node, "AWT211", "asyncpg rejects psycopg2 connect_args: use server_settings / ssl")
+
+    def _check_shared_session(self, node: ast.Call) -> None:
+        sessions: list[str] = []
+        for arg in node.args:
+            for sub in ast.walk(arg):
+                if isinstance(sub, ast.Name | ast.Attribute) and isinstance(self.type_of(sub), SessionType):
+                    sessions.append(self.spans.segment(sub))
+        inner_calls = [a for a in node.args if isinstance(a, ast.Call)]
+        shared = len(sessions) > 1 and len(set(sessions)) < len(sessions)
+        if not shared and self.self_name and len(inner_calls) > 1:
+            shared = all(self._method_uses_own_session(call) for call in inner_calls)
+        if shared:
+            self._review(node, "AWT203", "one session shared by concurrent tasks: give each task its own session")
+
+    def _method_uses_own_session(self, call: ast.Call) -> bool:
+        if not (isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name)):
+            return False
+        if call.func.value.id != self.self_name or self.class_qualname is None:
+            return False
+        for cls_name in self.project.mro(self.class_qualname):
+            cls = self.project.classes[cls_name]
+            for attr in [*cls.attr_annotations, *cls.attr_values]:
+                if isinstance(self._instance_attr_type(self.class_qualname, attr), SessionType):
+                    return True
+        return False
+
+    # -- queries ---------------------------------------------------------------------------------
+    def _is_terminal_call(self, node: ast.expr) -> bool:
+        return (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and isinstance(self.type_of(node.func.value), QueryType)
+            and node.func.attr not in Q.BUILDER_METHODS
+        )
+
+    def _spec(self, query: QueryType, terminal: str, node: ast.expr) -> QuerySpec | None:
+        if "unknown" in query.entity_kinds:
+            self._review(node, "AWT209", "cannot tell whether query() selects entities or columns")
+            return None
+        chain = _chain_calls(node)
+        for method, call in chain:
+            if method in Q.REMOVED_METHODS:
+                self._review(node, "AWT207", f"Query.{method}() was removed in SQLAlchemy 2.0")
+                return None
+            if method in {"join", "outerjoin"} and (
+                any(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in call.args)
+                or any(k.arg in {"aliased", "from_joinpoint"} for k in call.keywords)
+            ):
+                self._review(node, "AWT207", "string join targets and aliased=True were removed in 2.0")
+                return None
+            if method not in Q.BUILDER_METHODS and method not in Q.SELECTABLE_METHODS and method != "query" \
+                    and method not in Q.TERMINAL_METHODS:
+                self._review(node, "AWT209", f"Query.{method}() has no exact select() form here")
+                return None
+        params_src = None
+        params = [call for method, call in chain if method == "params"]
+        if params:
+            if len(params) > 1 or params[0].args:
+                self._review(node, "AWT209", "params() with positional arguments")
+                return None
+            params_src = "{" + ", ".join(
+                f"{k.arg!r}: {self.spans.segment(k.value)}" if k.arg else f"**{self.spans.segment(k.value)}"
+                for k in params[0].keywords
+            ) + "}"
+            params_src = params_src.replace("'", '"')
+        single_entity = query.entity_kinds == ("entity",)
+        aggregate = query.entity_kinds == ("aggregate",) and not any(m == "group_by" for m, _ in chain)
+        unique = query.dedupe and "entity" in query.entity_kinds
+        return QuerySpec(
+            terminal=terminal, session_src=query.session_src, scalars=single_entity, unique=unique,
+            aggregate=aggregate, params_src=params_src,
+        )
+
+    def _visit_query_terminal(self, node: ast.Call, method: str, query: QueryType, ctx: _Ctx) -> bool:
+        assert isinstance(node.func, ast.Attribute)
+        if method in Q.BUILDER_METHODS or method in Q.SELECTABLE_METHODS:
+            if ctx.context == "query_arg":
+                return False
+            if method in Q.SELECTABLE_METHODS:
+                # `q.subquery()`, `q.exists()`: an SQL expression, no I/O
+                self._query_builder(node)
+                self._visit_query_args(node)
+                return True
+            self._escape(node, "a Query used where awaitify cannot follow it")
+            return True
+        if method not in Q.TERMINAL_METHODS:
+            code = "AWT207" if method in Q.REMOVED_METHODS else "AWT209"
+            self._review(node, code, f"Query.{method}() has no exact select() form here")
+            self._mark_consumed(node.func.value)
+            return True
+        if method == "get" and not self._is_plain_get(node):
+            self._review(node, "AWT209", "Query.get() after filters/joins has no exact session.get() form")
+            self._mark_consumed(node.func.value)
+            return True
+        if method in {"delete", "update"} and not self._is_plain_bulk(node, method):
+            self._review(node, "AWT209", f"Query.{method}() after joins/limits has no exact 2.0 form here")
+            self._mark_consumed(node.func.value)
+            return True
+        spec = self._spec(query, method, node)
+        self._mark_consumed(node.func.value)
+        if spec is None:
+            return True
+        if self.facts.is_async or ctx.awaited:
+            pass
+        self._add_async_edit(Edit(E.QUERY, self.spans.span(node), spec))
+        self._seed(f"runs a query on {query.session_src}")
+        self.facts.async_imports.add(("sqlalchemy", "select"))
+        if method == "count":
+            self.facts.async_imports.add(("sqlalchemy", "func"))
+        if method in {"delete", "update"}:
+            self.facts.async_imports.add(("sqlalchemy", method))
+        self._visit_query_args(node)
+        return True
+
+    def _is_plain_get(self, node: ast.Call) -> bool:
+        chain = _chain_methods(node)
+        return all(m in {"query", "options", "get"} for m in chain) and chain[0] == "query"
+
+    def _is_plain_bulk(self, node: ast.Call, method: str) -> bool:
+        chain = _chain_calls(node)
+        if chain[0][0] != "query" or len(chain[0][1].args) != 1:
+            return False
+        if not all(m in {"query", "filter", "filter_by", "where", method} for m, _ in chain):
+            return False
+        for keyword in chain[-1][1].keywords:
+            if keyword.arg not in {"synchronize_session", None}:
+                return False
+        return True
+
+    def _query_builder(self, node: ast.expr) -> None:
+        """A Query that is only built here (assigned, returned, turned into a subquery): no I/O."""
+        query = self.type_of(node)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in Q.SELECTABLE_METHODS:
+            query = self.type_of(node.func.value)
+        if not isinstance(query, QueryType):
+            return
+        if _chain_base_is_var(node):
+            chain = _chain_methods(node)
+            if not any(m in Q.RENAMED_METHODS or m in {"populate_existing", "yield_per"} for m in chain):
+                self._mark_consumed_chain(node)
+                return
+        if "unknown" in query.entity_kinds and not _chain_base_is_var(node):
+            self._review(node, "AWT209", "cannot tell whether query() selects entities or columns")
+            self._mark_consumed_chain(node)
+            return
+        spec = QuerySpec(terminal="builder", session_src=query.session_src, scalars=False, unique=False)
+        self.facts.edits.append(Edit(E.QUERY, self.spans.span(node), spec))
+        self.facts.imports.add(("sqlalchemy", "select"))
+        self._mark_consumed_chain(node)
+
+    def _visit_query_args(self, node: ast.expr) -> None:
+        """Visit the arguments of every call in a query chain (they may hold awaitable calls too)."""
+        self._mark_consumed_chain(node)
+        current: ast.expr = node
+        while True:
+            if isinstance(current, ast.Subscript):
+                current = current.value
+                continue
+            if isinstance(current, ast.Call) and isinstance(current.func, ast.Attribute):
+                for arg in [*current.args, *(k.value for k in current.keywords)]:
+                    self._visit_expr(arg, _Ctx(context="query_arg"))
+                if current.func.attr == "query" and isinstance(self.type_of(current.func.value), SessionType):
+                    return
+                current = current.func.value
+                continue
+            if isinstance(current, ast.Call):
+                self._visit_expr(current, _Ctx())
+            return
+
+    def _mark_consumed(self, node: ast.expr) -> None:
+        self._mark_consumed_chain(node)
+
+    def _mark_consumed_chain(self, node: ast.expr) -> None:
+        current: ast.expr = node
+        while True:
+            self._consumed_queries.add(id(current))
+            if isinstance(current, ast.Subscript):
+                current = current.value
+            elif isinstance(current, ast.Call) and isinstance(current.func, ast.Attribute):
+                if current.func.attr == "query" and isinstance(self.type_of(current.func.value), SessionType):
+                    self._note_session_query(current)
+                    return
+                current = current.func.value
+            else:
+                return
+
+    def _note_session_query(self, call: ast.Call) -> None:
+        if id(call) in self._noted_queries:
+            return
+        self._noted_queries.add(id(call))
+        assert isinstance(call.func, ast.Attribute)
+        src = self.spans.segment(call.func.value)
+        self._finding(call, "AWT301", f"`{src}.query()`: AsyncSession has no query(); use select()")
+
+    def _escape(self, node: ast.expr, reason: str) -> None:
+        if id(node) in self._consumed_queries:
+            return
+        self._review(node, "AWT208", reason)
+        self._mark_consumed_chain(node)
+
+    def _finish_query_vars(self) -> None:
+        for name in sorted(self._query_vars_escaped):
+            self.facts.findings.append((0, 0, "AWT208", f"query variable {name!r} is assigned non-Query values too"))
+
+    # -- calls -------------------------------------------------------------------------------------
+    def _resolve_callees(self, node: ast.Call) -> tuple[str, ...]:
+        func = node.func
+        if isinstance(func, ast.Name):
+            kind = self.type_of(func)
+            if isinstance(kind, FunctionRef):
+                return (kind.qualname,)
+            return ()
+        if not isinstance(func, ast.Attribute):
+            return ()
+        if (
+            isinstance(func.value, ast.Call)
+            and isinstance(func.value.func, ast.Name)
+            and func.value.func.id == "super"
+            and self.class_qualname
+        ):
+            for cls_name in self.project.mro(self.class_qualname)[1:]:
+                method = self.project.classes[cls_name].methods.get(func.attr)
+                if method is not None:
+                    return (method.qualname,)
+            return ()
+        owner = self.type_of(func.value)
+        if isinstance(owner, Instance | ClassRef) and owner.qualname in self.project.classes:
+            method = self.project.lookup_method(owner.qualname, func.attr)
+            if method is not None:
+                return (method.qualname,)
+            return ()
+        if isinstance(owner, ModuleRef):
+            target = self.project.canonical(f"{owner.name}.{func.attr}")
+            if target in self.project.functions:
+                return (target,)
+        return ()
+
+    # -- recording ----------------------------------------------------------------------------------
+    def _add_async_edit(self, edit: Edit) -> None:
+        self.facts.async_edits.append(edit)
+
+    def _seed(self, reason: str) -> None:
+        self.facts.seeds.append(reason)
+
+    def _review(self, node: ast.AST, code: str, reason: str) -> None:
+        self.facts.reviews.append(Edit(E.REVIEW, self.spans.span(node), text=f"{code} {reason}"))
+
+    def _finding(self, node: ast.AST, code: str, message: str) -> None:
+        line, col, _, _ = self.spans.span(node)
+        self.facts.findings.append((line, col + 1, code, message))
+
+
+ASYNC_URL_HELPER = "_awaitify_async_url"
+_ASYNC_DRIVERS = {
+    "postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg", "postgresql+psycopg2": "postgresql+asyncpg",
+    "postgresql+pg8000": "postgresql+asyncpg", "postgresql+psycopg2cffi": "postgresql+asyncpg",
+    "sqlite": "sqlite+aiosqlite", "sqlite+pysqlite": "sqlite+aiosqlite",
+    "mysql": "mysql+aiomysql", "mysql+pymysql": "mysql+aiomysql", "mysql+mysqldb": "mysql+aiomysql",
+    "mariadb": "mariadb+aiomysql", "mariadb+pymysql": "mariadb+aiomysql", "mariadb+mysqldb": "mariadb+aiomysql",
+    "mssql+pyodbc": "mssql+aioodbc",
+}
+_ALREADY_ASYNC = frozenset({
+    "postgresql+asyncpg", "postgresql+psycopg", "postgresql+psycopg_async", "sqlite+aiosqlite",
+    "mysql+aiomysql", "mysql+asyncmy", "mariadb+aiomysql", "mariadb+asyncmy", "mssql+aioodbc", "oracle+oracledb",
+})
+
+
+def async_url(url: str) -> str | None:
+    """`postgresql://u@h/db` -> `postgresql+asyncpg://u@h/db`; None when no async driver is known."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return None
+    if scheme in _ALREADY_ASYNC:
+        return url
+    driver = _ASYNC_DRIVERS.get(scheme)
+    return f"{driver}://{rest}" if driver else None
+
+
+def _requote(literal_src: str, old: str, new: str) -> str:
+    return literal_src.replace(old, new, 1) if old in literal_src else repr(new)
+
+
+# == helpers ========================================================================================
+def _walk_own(body: list[ast.stmt]) -> list[ast.AST]:
+    out: list[ast.AST] = []
+    stack: list[ast.AST] = list(body)
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+    return out
+
+
+def _chain_calls(node: ast.expr) -> list[tuple[str, ast.Call]]:
+    """`db.query(A).filter(x).all()` -> [("query", ...), ("filter", ...), ("all", ...)], base first."""
+    out: list[tuple[str, ast.Call]] = []
+    current: ast.expr = node
+    while True:
+        if isinstance(current, ast.Subscript):
+            current = current.value
+            continue
+        if isinstance(current, ast.Call) and isinstance(current.func, ast.Attribute):
+            out.append((current.func.attr, current))
+            if current.func.attr == "query":
+                break
+            current = current.func.value
+            continue
+        break
+    out.reverse()
+    return out
+
+
+def _chain_methods(node: ast.expr) -> list[str]:
+    return [method for method, _ in _chain_calls(node)]
+
+
+def _chain_base_is_var(node: ast.expr) -> bool:
+    chain = _chain_calls(node)
+    return not chain or chain[0][0] != "query"
+
+
+def _is_string_expr(node: ast.expr) -> bool:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return True
+    if isinstance(node, ast.JoinedStr):
+        return True
+    return isinstance(node, ast.BinOp) and (_is_string_expr(node.left) or _is_string_expr(node.right))
+
+
+def _is_main_guard(test: ast.expr) -> bool:
+    return (
+        isinstance(test, ast.Compare)
+        and isinstance(test.left, ast.Name)
+        and test.left.id == "__name__"
+        and len(test.comparators) == 1
+        and isinstance(test.comparators[0], ast.Constant)
+        and test.comparators[0].value == "__main__"
+    )
+
+
+# == entry points ===================================================================================
+_SPANS: dict[str, SpanMaker] = {}
+_FACTS_CACHE: dict[str, FunctionFacts | None] = {}
+_IN_PROGRESS: set[str] = set()
+
+
+def register_source(module: str, text: str) -> None:
+    _SPANS[module] = SpanMaker(text)
+
+
+def reset_caches() -> None:
+    _SPANS.clear()
+    _FACTS_CACHE.clear()
+    _IN_PROGRESS.clear()
+
+
+def analyze_function_cached(project: Project, func: FunctionSymbols) -> FunctionFacts | None:
+    if func.qualname in _FACTS_CACHE:
+        return _FACTS_CACHE[func.qualname]
+    if func.qualname in _IN_PROGRESS or func.node is None or func.module not in _SPANS:
+        return None
+    _IN_PROGRESS.add(func.qualname)
+    try:
+        module = project.modules[func.module]
+        facts = FunctionAnalyzer(project, module, _SPANS[func.module], func, func.node.body).analyze()
+    finally:
+        _IN_PROGRESS.discard(func.qualname)
+    _FACTS_CACHE[func.qualname] = facts
+    return facts
+
+
+def analyze_module(project: Project, module: ModuleSymbols, tree: ast.Module) -> list[FunctionFacts]:
+    """Facts for every function of the module, and for its top level."""
+    out = [FunctionAnalyzer(project, module, _SPANS[module.name], None, tree.body).analyze()]
+    for class_body_owner in _class_bodies(tree):
+        out.append(FunctionAnalyzer(project, module, _SPANS[module.name], None, class_body_owner).analyze())
+    for func in module.functions.values():
+        facts = analyze_function_cached(project, func)
+        if facts is not None:
+            out.append(facts)
+    return out
+
+
+def _class_bodies(tree: ast.Module) -> list[list[ast.stmt]]:
+    bodies = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef):
+            bodies.append([s for s in node.body if not isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef)])
+    return bodies
+
+
+def dotted(node: ast.expr) -> str | None:
+    return dotted_name(node)

@@ -1,0 +1,82 @@
+"""Whole-repo coloring: which functions must be `async def`, to a fixed point over the call graph.
+
+Seeds are functions doing session I/O (or already `async def`). A caller of an async function must
+await it and so becomes async, unless it cannot (a boundary: dunder, property, lambda, module level),
+in which case the call is left for review. Methods overriding each other share one color.
+The result depends only on the facts, never on file order: every iteration is over sorted keys.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from codemods.analyze import FunctionFacts
+from codemods.project import Project
+
+
+@dataclass
+class Coloring:
+    async_functions: set[str] = field(default_factory=set)
+    newly_async: set[str] = field(default_factory=set)
+    # function -> call-graph path that forced it async: [f, g, ..., "<reason>"]
+    reasons: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _override_families(project: Project, names: set[str]) -> dict[str, set[str]]:
+    """Each method -> the methods of the same name up and down its class hierarchy."""
+    family: dict[str, set[str]] = {}
+    for cls_name in sorted(project.classes):
+        cls = project.classes[cls_name]
+        for method_name, method in cls.methods.items():
+            if method_name.startswith("__") or method.qualname not in names:
+                continue
+            for ancestor in project.mro(cls_name)[1:]:
+                other = project.classes[ancestor].methods.get(method_name)
+                if other is not None and other.qualname in names:
+                    family.setdefault(method.qualname, set()).add(other.qualname)
+                    family.setdefault(other.qualname, set()).add(method.qualname)
+    return family
+
+
+def color_call_graph(project: Project, facts: dict[str, FunctionFacts]) -> Coloring:
+    result = Coloring()
+    callers: dict[str, list[str]] = {}
+    for qualname in sorted(facts):
+        for site in facts[qualname].calls:
+            if site.context in {"lambda", "genexp", "task_arg", "main_entry"}:
+                continue
+            for callee in site.callees:
+                callers.setdefault(callee, []).append(qualname)
+    family = _override_families(project, set(facts))
+
+    queue: deque[str] = deque()
+    for qualname in sorted(facts):
+        fact = facts[qualname]
+        if fact.is_async:
+            result.async_functions.add(qualname)
+            result.reasons[qualname] = [qualname, "already async def"]
+            queue.append(qualname)
+        elif fact.seeds and fact.boundary is None:
+            result.async_functions.add(qualname)
+            result.newly_async.add(qualname)
+            result.reasons[qualname] = [qualname, fact.seeds[0]]
+            queue.append(qualname)
+
+    while queue:
+        current = queue.popleft()
+        candidates = [(c, "calls") for c in sorted(set(callers.get(current, [])))]
+        candidates += [(m, "overrides") for m in sorted(family.get(current, set()))]
+        for candidate, relation in candidates:
+            if candidate in result.async_functions or candidate not in facts:
+                continue
+            if facts[candidate].boundary is not None:
+                continue
+            result.async_functions.add(candidate)
+            result.newly_async.add(candidate)
+            path = result.reasons[current]
+            result.reasons[candidate] = [candidate, *path] if relation == "calls" else [
+                candidate, f"shares its signature with {current}", *path[1:]
+            ]
+            queue.append(candidate)
+    return result

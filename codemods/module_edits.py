@@ -1,0 +1,50 @@
+"""Module-wide rewrites that do not belong to one function: the `Session` type and its imports."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+from codemods import edits as E
+from codemods import sqla_names as N
+from codemods.edits import Edit
+from codemods.imports_edit import ImportName
+from codemods.project import Project
+from codemods.spans import SpanMaker
+from codemods.symbols import ModuleSymbols
+
+
+@dataclass
+class ModuleEdits:
+    edits: list[Edit] = field(default_factory=list)
+    imports: set[ImportName] = field(default_factory=set)
+    removable: set[str] = field(default_factory=set)  # dropped from imports once nothing uses them
+    force_remove: set[str] = field(default_factory=set)  # dropped whatever uses remain (re-imported async)
+
+
+def session_type_edits(project: Project, module: ModuleSymbols, tree: ast.Module, spans: SpanMaker) -> ModuleEdits:
+    out = ModuleEdits()
+    session_locals = {
+        local for local, target in module.imports.items() if project.canonical(target) in N.SYNC_SESSION_CLASSES
+    }
+    for local, target in module.imports.items():
+        canonical = project.canonical(target)
+        if canonical in N.SYNC_SESSIONMAKERS or canonical in N.SYNC_CREATE_ENGINE:
+            out.removable.add(local)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and not node.level:
+            for alias in node.names:
+                local = alias.asname or alias.name
+                if local in session_locals:
+                    aliased = alias.asname is not None and alias.asname != "AsyncSession"
+                    (out.force_remove if aliased else out.removable).add(local)
+                    out.imports.add(ImportName("sqlalchemy.ext.asyncio", "AsyncSession", local if aliased else None))
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in session_locals:
+            if node.id == "Session":
+                out.edits.append(Edit(E.RENAME, spans.span(node), text="AsyncSession"))
+        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
+            resolved = project.resolve_expr(module.name, node)
+            if resolved in N.SYNC_SESSION_CLASSES and not isinstance(node.value, ast.Call):
+                out.edits.append(Edit(E.RENAME, spans.span(node), text="AsyncSession"))
+                out.imports.add(ImportName("sqlalchemy.ext.asyncio", "AsyncSession"))
+    return out

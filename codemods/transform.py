@@ -1,0 +1,345 @@
+"""Pass 2b: apply one file's decisions in a single LibCST pass, then fix up its imports.
+
+Every decision names its node by span; a decision that finds no node aborts the file (it is then left
+untouched and reported), so a file is never half-converted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from codemods import edits as E
+from codemods.edits import Edit, Span
+from codemods.imports_edit import ImportName, update_imports
+from codemods.transform_query import QueryRewriteError, rewrite_query
+
+REVIEW_PREFIX = "# awaitify: review"
+
+_ORDER = {
+    E.DROP_KWARG: 0, E.ADD_KWARG: 1, E.QUERY: 2, E.REPLACE_EXPR: 3, E.RENAME: 4, E.TEXT_SQL: 5, E.AWAIT: 6,
+}
+
+
+class TransformError(Exception):
+    pass
+
+
+@dataclass
+class FilePlan:
+    module_name: str
+    edits: list[Edit] = field(default_factory=list)
+    async_defs: set[str] = field(default_factory=set)  # function qualnames -> `async def`
+    async_contextmanagers: set[str] = field(default_factory=set)
+    imports: set[ImportName] = field(default_factory=set)
+    removable: set[str] = field(default_factory=set)
+    force_remove: set[str] = field(default_factory=set)
+    helpers: list[str] = field(default_factory=list)
+
+    def is_empty(self) -> bool:
+        return not (self.edits or self.async_defs or self.imports or self.helpers)
+
+
+def _span_of(position: object) -> Span:
+    start, end = position.start, position.end  # type: ignore[attr-defined]
+    return (start.line, start.column, end.line, end.column)
+
+
+def _needs_parens(expr: cst.BaseExpression) -> bool:
+    return isinstance(expr, cst.Await) and not expr.lpar
+
+
+class _Applier(cst.CSTTransformer):
+    METADATA_DEPENDENCIES = (PositionProvider,)
+
+    def __init__(self, plan: FilePlan) -> None:
+        super().__init__()
+        self.plan = plan
+        self.by_span: dict[Span, list[Edit]] = {}
+        self.by_start: dict[tuple[int, int], list[Edit]] = {}
+        self.reviews: list[Edit] = []
+        for edit in plan.edits:
+            if edit.kind == E.REVIEW:
+                self.reviews.append(edit)
+            elif edit.kind in {E.ASYNC_WITH, E.ASYNC_FOR, E.REPLACE_STMT}:
+                self.by_start.setdefault(edit.span[:2], []).append(edit)
+            else:
+                self.by_span.setdefault(edit.span, []).append(edit)
+        for edits in self.by_span.values():
+            edits.sort(key=lambda e: _ORDER.get(e.kind, 9))
+        self.applied: set[int] = set()
+        self.scope: list[str] = [plan.module_name]
+
+    # -- scopes ---------------------------------------------------------------------------------------
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.scope.append(node.name.value)
+
+    def leave_ClassDef(self, original: cst.ClassDef, updated: cst.ClassDef) -> cst.BaseStatement:
+        self.scope.pop()
+        return self._attach_header_reviews(original, updated)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.scope.append(node.name.value)
+
+    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.BaseStatement:
+        qualname = ".".join(self.scope)
+        self.scope.pop()
+        if qualname in self.plan.async_defs and updated.asynchronous is None:
+            updated = updated.with_changes(asynchronous=cst.Asynchronous())
+        if qualname in self.plan.async_contextmanagers:
+            updated = updated.with_changes(decorators=[_async_cm(d) for d in updated.decorators])
+        return self._attach_header_reviews(original, updated)
+
+    # -- expressions ----------------------------------------------------------------------------------
+    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> cst.CSTNode:  # type: ignore[override]
+        result = super().on_leave(original_node, updated_node)
+        if not isinstance(original_node, cst.BaseExpression) or not isinstance(result, cst.BaseExpression):
+            return result  # type: ignore[return-value]
+        position = self.get_metadata(PositionProvider, original_node, None)
+        if position is None:
+            return result
+        edits = self.by_span.get(_span_of(position))
+        if not edits:
+            return result
+        for edit in edits:
+            if id(edit) in self.applied:
+                continue
+            new = self._apply_expr_edit(edit, result)
+            if new is None:
+                continue
+            self.applied.add(id(edit))
+            result = new
+        return result
+
+    def _apply_expr_edit(self, edit: Edit, node: cst.BaseExpression) -> cst.BaseExpression | None:
+        kind = edit.kind
+        keep = {"lpar": node.lpar, "rpar": node.rpar}
+        if kind == E.AWAIT:
+            if not isinstance(node, cst.Call):
+                return None
+            return cst.Await(expression=node.with_changes(lpar=[], rpar=[]), **keep)
+        if kind == E.QUERY:
+            assert edit.query is not None
+            try:
+                new = rewrite_query(node.with_changes(lpar=[], rpar=[]), edit.query)
+            except QueryRewriteError as exc:
+                raise TransformError(f"line {edit.span[0]}: {exc}") from exc
+            return new.with_changes(**keep) if keep["lpar"] else new
+        if kind == E.TEXT_SQL:
+            return cst.Call(func=cst.Name("text"), args=[cst.Arg(node.with_changes(lpar=[], rpar=[]))], **keep)
+        if kind == E.RENAME:
+            if not isinstance(node, cst.Name | cst.Attribute):
+                return None
+            return cst.Name(edit.text, **keep)
+        if kind == E.REPLACE_EXPR:
+            return cst.parse_expression(edit.text).with_changes(**keep)
+        if kind == E.DROP_KWARG:
+            if not isinstance(node, cst.Call):
+                return None
+            args = [a for a in node.args if not (a.keyword and a.keyword.value == edit.text)]
+            return node.with_changes(args=_fix_commas(args, node.args))
+        if kind == E.ADD_KWARG:
+            if not isinstance(node, cst.Call):
+                return None
+            name, _, value = edit.text.partition("=")
+            if any(a.keyword and a.keyword.value == name for a in node.args):
+                return node
+            new_arg = cst.Arg(
+                value=cst.parse_expression(value), keyword=cst.Name(name),
+                equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""),
+                                      whitespace_after=cst.SimpleWhitespace("")),
+            )
+            return node.with_changes(args=_append_arg(list(node.args), new_arg))
+        return None
+
+    # parentheses where an awaited expression is used as a primary: `(await f()).x`, `(await f())[0]`
+    def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
+        if _needs_parens(updated.value):
+            updated = updated.with_changes(value=updated.value.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()]))
+        return updated
+
+    def leave_Subscript(self, original: cst.Subscript, updated: cst.Subscript) -> cst.BaseExpression:
+        if _needs_parens(updated.value):
+            updated = updated.with_changes(value=updated.value.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()]))
+        return updated
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        if _needs_parens(updated.func):
+            updated = updated.with_changes(func=updated.func.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()]))
+        return updated
+
+    # -- statements -----------------------------------------------------------------------------------
+    def _statement_edits(self, original: cst.CSTNode, kinds: set[str]) -> list[Edit]:
+        position = self.get_metadata(PositionProvider, original, None)
+        if position is None:
+            return []
+        return [
+            e for e in self.by_start.get((position.start.line, position.start.column), [])
+            if e.kind in kinds and id(e) not in self.applied
+        ]
+
+    def leave_With(self, original: cst.With, updated: cst.With) -> cst.BaseStatement:
+        for edit in self._statement_edits(original, {E.ASYNC_WITH}):
+            self.applied.add(id(edit))
+            updated = updated.with_changes(asynchronous=cst.Asynchronous())
+        return self._attach_header_reviews(original, updated)
+
+    def leave_For(self, original: cst.For, updated: cst.For) -> cst.BaseStatement:
+        for edit in self._statement_edits(original, {E.ASYNC_FOR}):
+            self.applied.add(id(edit))
+            updated = updated.with_changes(asynchronous=cst.Asynchronous())
+        return self._attach_header_reviews(original, updated)
+
+    def leave_If(self, original: cst.If, updated: cst.If) -> cst.BaseStatement:
+        return self._attach_header_reviews(original, updated)
+
+    def leave_While(self, original: cst.While, updated: cst.While) -> cst.BaseStatement:
+        return self._attach_header_reviews(original, updated)
+
+    def leave_SimpleStatementLine(
+        self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine
+    ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
+        position = self.get_metadata(PositionProvider, original, None)
+        replaced: list[cst.BaseStatement] | None = None
+        if position is not None and len(original.body) == 1:
+            inner_position = self.get_metadata(PositionProvider, original.body[0], None)
+            if inner_position is not None:
+                for edit in self.by_start.get((inner_position.start.line, inner_position.start.column), []):
+                    if edit.kind == E.REPLACE_STMT and id(edit) not in self.applied:
+                        self.applied.add(id(edit))
+                        replaced = list(cst.parse_module(edit.text).body)
+        if position is not None:
+            reviews = self._take_reviews(position.start.line, position.end.line)
+            if reviews:
+                updated = updated.with_changes(trailing_whitespace=_with_markers(updated.trailing_whitespace, reviews))
+        if replaced is not None:
+            first = replaced[0].with_changes(leading_lines=updated.leading_lines)
+            return cst.FlattenSentinel([first, *replaced[1:]])
+        return updated
+
+    def _attach_header_reviews(self, original: cst.CSTNode, updated: cst.BaseStatement) -> cst.BaseStatement:
+        if not self.reviews:
+            return updated
+        position = self.get_metadata(PositionProvider, original, None)
+        body = getattr(updated, "body", None)
+        original_body = getattr(original, "body", None)
+        if position is None or not isinstance(body, cst.IndentedBlock) or original_body is None:
+            return updated
+        body_position = self.get_metadata(PositionProvider, original_body, None)
+        last_header_line = (body_position.start.line if body_position else position.start.line)
+        reviews = self._take_reviews(position.start.line, last_header_line)
+        if not reviews:
+            return updated
+        return updated.with_changes(body=body.with_changes(header=_with_markers(body.header, reviews)))
+
+    def _take_reviews(self, first_line: int, last_line: int) -> list[str]:
+        taken = [r for r in self.reviews if first_line <= r.span[0] <= last_line]
+        if not taken:
+            return []
+        self.reviews = [r for r in self.reviews if r not in taken]
+        return sorted({r.text for r in taken})
+
+    def unapplied(self) -> list[Edit]:
+        pending = [e for edits in self.by_span.values() for e in edits if id(e) not in self.applied]
+        pending += [e for edits in self.by_start.values() for e in edits if id(e) not in self.applied]
+        return [*pending, *self.reviews]
+
+
+def _with_markers(whitespace: cst.TrailingWhitespace, reviews: Iterable[str]) -> cst.TrailingWhitespace:
+    existing = whitespace.comment.value if whitespace.comment else ""
+    markers = [f"{REVIEW_PREFIX} {text}" for text in reviews if f"{REVIEW_PREFIX} {text.split()[0]}" not in existing]
+    if not markers:
+        return whitespace
+    comment = "  ".join([existing, *markers]) if existing else "  ".join(markers)
+    return whitespace.with_changes(
+        whitespace=whitespace.whitespace if existing else cst.SimpleWhitespace("  "),
+        comment=cst.Comment(comment),
+    )
+
+
+def _async_cm(decorator: cst.Decorator) -> cst.Decorator:
+    expr = decorator.decorator
+    if isinstance(expr, cst.Name) and expr.value == "contextmanager":
+        return decorator.with_changes(decorator=cst.Name("asynccontextmanager"))
+    if isinstance(expr, cst.Attribute) and expr.attr.value == "contextmanager":
+        return decorator.with_changes(decorator=expr.with_changes(attr=cst.Name("asynccontextmanager")))
+    return decorator
+
+
+def _fix_commas(args: list[cst.Arg], original: Iterable[cst.Arg]) -> list[cst.Arg]:
+    original_list = list(original)
+    if not args:
+        return args
+    last_original_comma = original_list[-1].comma if original_list else cst.MaybeSentinel.DEFAULT
+    out = list(args)
+    out[-1] = out[-1].with_changes(comma=last_original_comma if isinstance(last_original_comma, cst.Comma)
+                                   and out[-1] is not original_list[-1] and _multiline(original_list) else
+                                   (out[-1].comma if out[-1] is original_list[-1] else cst.MaybeSentinel.DEFAULT))
+    return out
+
+
+def _multiline(args: list[cst.Arg]) -> bool:
+    return any(
+        isinstance(a.comma, cst.Comma) and isinstance(a.comma.whitespace_after, cst.ParenthesizedWhitespace)
+        for a in args
+    )
+
+
+def _append_arg(args: list[cst.Arg], new_arg: cst.Arg) -> list[cst.Arg]:
+    if not args:
+        return [new_arg]
+    last = args[-1]
+    if isinstance(last.comma, cst.Comma):
+        # `f(\n    a,\n)`: keep the layout, put the new argument on its own line
+        comma = last.comma
+        indent_after = comma.whitespace_after
+        return [*args, new_arg.with_changes(comma=cst.Comma(whitespace_after=indent_after))] if isinstance(
+            indent_after, cst.ParenthesizedWhitespace) else [*args, new_arg]
+    return [*args[:-1], last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))), new_arg]
+
+
+def apply_plan(source: str, plan: FilePlan) -> str:
+    module = cst.parse_module(source)
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    applier = _Applier(plan)
+    new_module = wrapper.visit(applier)
+    pending = applier.unapplied()
+    if pending:
+        first = pending[0]
+        raise TransformError(
+            f"line {first.span[0]}: could not apply {first.kind} edit ({len(pending)} pending); file left untouched"
+        )
+    if plan.helpers:
+        new_module = _insert_helpers(new_module, plan.helpers)
+    new_module = update_imports(new_module, plan.imports, plan.removable, frozenset(plan.force_remove))
+    return new_module.code
+
+
+def _insert_helpers(module: cst.Module, helpers: list[str]) -> cst.Module:
+    body = list(module.body)
+    index = 0
+    for position, stmt in enumerate(body):
+        if isinstance(stmt, cst.SimpleStatementLine) and all(
+            isinstance(s, cst.Import | cst.ImportFrom) for s in stmt.body
+        ):
+            index = position + 1
+    existing = module.code
+    new_nodes: list[cst.BaseStatement] = []
+    for helper in helpers:
+        name = helper.split("(", 1)[0].removeprefix("def ").strip()
+        if f"def {name}(" in existing:
+            continue
+        parsed = cst.parse_module(helper).body
+        first = parsed[0].with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
+        new_nodes.extend([first, *parsed[1:]])
+    if not new_nodes:
+        return module
+    after = body[index:]
+    if after:
+        blank = [cst.EmptyLine(), cst.EmptyLine()]
+        comments = [line for line in after[0].leading_lines if line.comment is not None]
+        after[0] = after[0].with_changes(leading_lines=[*blank, *comments])
+    return module.with_changes(body=[*body[:index], *new_nodes, *after])
