@@ -72,8 +72,10 @@ def check_sources(sources: Mapping[str, str], options: EngineOptions) -> dict[st
     _log("check", sources, options)
     if "AWT301" in options.disabled_rules:
         return {path: [] for path in sources}
-    return {path: _marked(path, text, "LEFTOVER", "AWT301", "leftover: sync call")
-            for path, text in sources.items()}
+    return {
+        path: _marked(path, text, "LEFTOVER", "AWT301", "leftover: sync call")
+        for path, text in sources.items()
+    }
 
 
 engine.migrate_sources = migrate_sources  # type: ignore[assignment]

@@ -68,8 +68,11 @@ def test_usage_errors_exit_2(args: list[str], message: str, tmp_path: Path) -> N
 @pytest.mark.parametrize("command", ["migrate", "check"])
 def test_unexpected_exception_is_one_line_and_exit_2(command: str, fake_awaitify, project: Path) -> None:
     write_tree(project, {"a.py": "x = 1\n"})
-    result = fake_awaitify(command, "--allow-dirty", ".", cwd=project, env={"FAKE_ENGINE_CRASH": "1"}) \
-        if command == "migrate" else fake_awaitify(command, ".", cwd=project, env={"FAKE_ENGINE_CRASH": "1"})
+    result = (
+        fake_awaitify(command, "--allow-dirty", ".", cwd=project, env={"FAKE_ENGINE_CRASH": "1"})
+        if command == "migrate"
+        else fake_awaitify(command, ".", cwd=project, env={"FAKE_ENGINE_CRASH": "1"})
+    )
     assert result.code == 2, result
     assert "internal error: RuntimeError: the fake engine crashed on purpose" in result.stderr
     assert "Traceback" not in result.stderr

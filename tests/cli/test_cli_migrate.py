@@ -54,7 +54,9 @@ def test_diff_writes_nothing_and_exits_1(fake_awaitify, project: Path) -> None:
     result = fake_awaitify("migrate", "--diff", "pkg/a.py", "pkg/b.py", cwd=project)
     assert result.code == 1, result
     assert snapshot(project) == before
-    assert sorted(p.name for p in project.rglob("*")) == sorted(["pyproject.toml", "pkg", "a.py", "b.py", "c.py"])
+    assert sorted(p.name for p in project.rglob("*")) == sorted(
+        ["pyproject.toml", "pkg", "a.py", "b.py", "c.py"]
+    )
     lines = result.stdout.splitlines()
     assert lines[:2] == ["--- a/pkg/a.py", "+++ b/pkg/a.py"]
     assert "-    return OLD_CALL(1)" in lines
@@ -131,16 +133,21 @@ def test_unstable_rewrite_is_not_written(fake_awaitify, project: Path) -> None:
 
 
 def test_crlf_bom_and_latin1_survive(fake_awaitify, project: Path) -> None:
-    write_tree(project, {
-        "crlf.py": b"x = OLD_CALL(1)\r\ny = 2\r\n",
-        "bom.py": b"\xef\xbb\xbfs = '\xc3\xa9'\nx = OLD_CALL(1)\n",
-        "latin.py": b"# coding: latin-1\ns = '\xe9'\nx = OLD_CALL(1)\n",
-    })
+    write_tree(
+        project,
+        {
+            "crlf.py": b"x = OLD_CALL(1)\r\ny = 2\r\n",
+            "bom.py": b"\xef\xbb\xbfs = '\xc3\xa9'\nx = OLD_CALL(1)\n",
+            "latin.py": b"# coding: latin-1\ns = '\xe9'\nx = OLD_CALL(1)\n",
+        },
+    )
     result = fake_awaitify("migrate", ".", cwd=project)
     assert result.code == 0, result
     assert (project / "crlf.py").read_bytes() == b"# migrated\r\nx = new_call(1)\r\ny = 2\r\n"
     assert (project / "bom.py").read_bytes() == b"\xef\xbb\xbf# migrated\ns = '\xc3\xa9'\nx = new_call(1)\n"
-    assert (project / "latin.py").read_bytes() == b"# migrated\n# coding: latin-1\ns = '\xe9'\nx = new_call(1)\n"
+    assert (
+        project / "latin.py"
+    ).read_bytes() == b"# migrated\n# coding: latin-1\ns = '\xe9'\nx = new_call(1)\n"
 
 
 def test_no_temp_files_left_and_mode_kept(fake_awaitify, project: Path) -> None:
@@ -155,11 +162,16 @@ def test_no_temp_files_left_and_mode_kept(fake_awaitify, project: Path) -> None:
     ("name", "check"),
     [
         ("report.json", lambda text: json.loads(text)["summary"]["changed"] == 1),
-        ("report.md", lambda text: text.startswith("# awaitify migrate report") and "| changed | 1 |" in text),
+        (
+            "report.md",
+            lambda text: text.startswith("# awaitify migrate report") and "| changed | 1 |" in text,
+        ),
         ("report.txt", lambda text: "changed: 1" in text and "a.py: changed" in text),
     ],
 )
-def test_report_file_format_by_extension(fake_awaitify, project: Path, tmp_path: Path, name: str, check) -> None:
+def test_report_file_format_by_extension(
+    fake_awaitify, project: Path, tmp_path: Path, name: str, check
+) -> None:
     write_tree(project, {"a.py": SYNC + "z = 1  # REVIEWME\n", "b.py": "x = 1\n"})
     report = tmp_path / name
     result = fake_awaitify("migrate", "--report", str(report), ".", cwd=project)
@@ -178,8 +190,14 @@ def test_json_report_lists_every_file(fake_awaitify, project: Path, tmp_path: Pa
     statuses = {entry["path"]: entry["status"] for entry in document["files"]}
     assert statuses == {"a.py": "changed", "b.py": "unchanged", "c.py": "failed"}
     assert document["summary"] | {"by_rule": None, "stats": None} == {
-        "scanned": 3, "changed": 1, "unchanged": 1, "failed": 1, "review_items": 0,
-        "by_rule": None, "stats": None, "written": True,
+        "scanned": 3,
+        "changed": 1,
+        "unchanged": 1,
+        "failed": 1,
+        "review_items": 0,
+        "by_rule": None,
+        "stats": None,
+        "written": True,
     }
 
 
@@ -201,8 +219,16 @@ def test_options_reach_the_engine(fake_awaitify, project: Path, tmp_path: Path) 
     write_tree(project, {"src/app/a.py": "x = 1\n", "src/app/legacy/old.py": "", "src/b.py": ""})
     log = tmp_path / "log.jsonl"
     result = fake_awaitify(
-        "migrate", "--jobs", "3", "--disable", "AWT201", "--session-factory", "app.deps.get_db", "src",
-        cwd=project, env={"FAKE_ENGINE_LOG": str(log)},
+        "migrate",
+        "--jobs",
+        "3",
+        "--disable",
+        "AWT201",
+        "--session-factory",
+        "app.deps.get_db",
+        "src",
+        cwd=project,
+        env={"FAKE_ENGINE_LOG": str(log)},
     )
     assert result.code == 0, result
     call = _read_log(log)[0]
@@ -226,7 +252,9 @@ def test_cli_exclude_replaces_config_exclude(fake_awaitify, project: Path, tmp_p
     (project / "pyproject.toml").write_text('[tool.awaitify]\nexclude = ["a.py"]\n')
     write_tree(project, {"a.py": "", "b.py": ""})
     log = tmp_path / "log.jsonl"
-    result = fake_awaitify("migrate", "--exclude", "b.py", ".", cwd=project, env={"FAKE_ENGINE_LOG": str(log)})
+    result = fake_awaitify(
+        "migrate", "--exclude", "b.py", ".", cwd=project, env={"FAKE_ENGINE_LOG": str(log)}
+    )
     assert result.code == 0, result
     assert _read_log(log)[0]["keys"] == ["a.py"]
 
@@ -252,8 +280,9 @@ def test_unknown_config_key_warns(fake_awaitify, project: Path) -> None:
 
 
 def git(root: Path, *args: str) -> None:
-    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=root, check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=root, check=True, capture_output=True
+    )
 
 
 @pytest.fixture

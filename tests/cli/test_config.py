@@ -16,13 +16,16 @@ def write_pyproject(root: Path, body: str) -> Path:
 
 
 def test_full_table(tmp_path: Path) -> None:
-    write_pyproject(tmp_path, """
+    write_pyproject(
+        tmp_path,
+        """
 [tool.awaitify]
 include = ["app/*"]
 exclude = ["migrations"]
 disable = ["awt106", "AWT201"]
 session-factories = ["app.db.new_session"]
-""")
+""",
+    )
     config = load_config(tmp_path)
     assert config.include == ("app/*",)
     assert config.exclude == ("migrations",)
@@ -66,8 +69,9 @@ def test_unknown_key_warns(caplog: pytest.LogCaptureFixture) -> None:
 
 
 def test_flags_replace_globs_and_add_rules() -> None:
-    config = Config(include=("a",), exclude=("b",), disable=frozenset({"AWT101"}),
-                    session_factories=frozenset({"x.y"}))
+    config = Config(
+        include=("a",), exclude=("b",), disable=frozenset({"AWT101"}), session_factories=frozenset({"x.y"})
+    )
     merged = config.merged(exclude=("c",), disable=("awt102",), session_factories=("z.w",))
     assert merged.include == ("a",)
     assert merged.exclude == ("c",)

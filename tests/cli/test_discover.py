@@ -23,8 +23,24 @@ def test_only_python_files_sorted(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "excluded",
-    [".git", ".hg", ".venv", "venv", "env", ".tox", ".nox", "__pycache__", "build", "dist", "node_modules",
-     "lib/site-packages", ".mypy_cache", ".ruff_cache", "awaitify.egg-info", "deep/nested/.venv"],
+    [
+        ".git",
+        ".hg",
+        ".venv",
+        "venv",
+        "env",
+        ".tox",
+        ".nox",
+        "__pycache__",
+        "build",
+        "dist",
+        "node_modules",
+        "lib/site-packages",
+        ".mypy_cache",
+        ".ruff_cache",
+        "awaitify.egg-info",
+        "deep/nested/.venv",
+    ],
 )
 def test_default_excludes(tmp_path: Path, excluded: str) -> None:
     write_tree(tmp_path, {"keep.py": "", f"{excluded}/skip.py": "", f"{excluded}/sub/skip2.py": ""})
@@ -32,10 +48,16 @@ def test_default_excludes(tmp_path: Path, excluded: str) -> None:
 
 
 def test_exclude_globs_by_component_and_by_path(tmp_path: Path) -> None:
-    write_tree(tmp_path, {
-        "app/main.py": "", "app/migrations/0001.py": "", "app/legacy/old.py": "", "other/legacy/x.py": "",
-        "app/models_pb2.py": "",
-    })
+    write_tree(
+        tmp_path,
+        {
+            "app/main.py": "",
+            "app/migrations/0001.py": "",
+            "app/legacy/old.py": "",
+            "other/legacy/x.py": "",
+            "app/models_pb2.py": "",
+        },
+    )
     found = keys(tmp_path, exclude=["migrations", "app/legacy", "*_pb2.py"])
     assert found == ["app/main.py", "other/legacy/x.py"]
 

@@ -26,10 +26,18 @@ from codemods.source_io import (
     [
         pytest.param(b"x = 1\n", "x = 1\n", "utf-8", id="plain-utf8"),
         pytest.param(b"\xef\xbb\xbfx = '\xc3\xa9'\n", "x = 'é'\n", "utf-8-sig", id="utf8-bom"),
-        pytest.param(b"# -*- coding: latin-1 -*-\nx = '\xe9'\n", "# -*- coding: latin-1 -*-\nx = 'é'\n",
-                     "iso-8859-1", id="latin1-cookie"),
-        pytest.param(b"#!/usr/bin/env python\n# coding=cp1252\ns = '\x80'\n",
-                     "#!/usr/bin/env python\n# coding=cp1252\ns = '€'\n", "cp1252", id="cookie-second-line"),
+        pytest.param(
+            b"# -*- coding: latin-1 -*-\nx = '\xe9'\n",
+            "# -*- coding: latin-1 -*-\nx = 'é'\n",
+            "iso-8859-1",
+            id="latin1-cookie",
+        ),
+        pytest.param(
+            b"#!/usr/bin/env python\n# coding=cp1252\ns = '\x80'\n",
+            "#!/usr/bin/env python\n# coding=cp1252\ns = '€'\n",
+            "cp1252",
+            id="cookie-second-line",
+        ),
         pytest.param(b"a = 1\r\nb = 2\r\n", "a = 1\r\nb = 2\r\n", "utf-8", id="crlf-kept"),
         pytest.param(b"", "", "utf-8", id="empty"),
     ],
@@ -64,8 +72,10 @@ def test_encode_source_rejects_unencodable_text() -> None:
 
 
 @given(
-    st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n\x00")),
-             max_size=8),
+    st.lists(
+        st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n\x00")),
+        max_size=8,
+    ),
     st.sampled_from(["\n", "\r\n"]),
     st.sampled_from(["utf-8", "utf-8-sig"]),
 )

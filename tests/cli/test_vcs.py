@@ -15,8 +15,9 @@ pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git not ins
 
 
 def git(root: Path, *args: str) -> None:
-    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=root, check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=root, check=True, capture_output=True
+    )
 
 
 def committed_repo(root: Path, files: dict[str, str]) -> Path:
@@ -39,8 +40,11 @@ def test_modified_staged_and_untracked_files_are_dirty(tmp_path: Path) -> None:
     git(root, "add", "b.py")
     (root / "new.py").write_text("n = 1\n")
     targets = [root / name for name in ("a.py", "b.py", "c.py", "new.py")]
-    assert dirty_files(targets) == [(root / "a.py").resolve(), (root / "b.py").resolve(),
-                                    (root / "new.py").resolve()]
+    assert dirty_files(targets) == [
+        (root / "a.py").resolve(),
+        (root / "b.py").resolve(),
+        (root / "new.py").resolve(),
+    ]
 
 
 def test_dirty_files_outside_the_targets_do_not_count(tmp_path: Path) -> None:
@@ -57,5 +61,7 @@ def test_not_a_repository_is_never_dirty(tmp_path: Path) -> None:
 def test_porcelain_renames_skip_the_original_name(tmp_path: Path) -> None:
     output = "R  new.py\0old.py\0 M a b.py\0?? dir/x.py\0"
     assert _parse_porcelain(output, tmp_path) == [
-        (tmp_path / "new.py").resolve(), (tmp_path / "a b.py").resolve(), (tmp_path / "dir/x.py").resolve()
+        (tmp_path / "new.py").resolve(),
+        (tmp_path / "a b.py").resolve(),
+        (tmp_path / "dir/x.py").resolve(),
     ]
