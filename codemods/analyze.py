@@ -163,6 +163,8 @@ class FunctionAnalyzer:
             kind = self.project.type_of_annotation(self.module.name, param.annotation)
             if kind is None:
                 kind = self.project.dependency_type(self.module.name, param.default)
+            if kind is None and _untyped_or_query(self.project, self.module.name, param.annotation):
+                kind = _query_param_type(func.qualname, param.name)
             self.env[param.name] = kind
         for name in self._decorator_names():
             if name in CONTEXTMANAGER:
@@ -288,6 +290,14 @@ class FunctionAnalyzer:
             return None
         returned = facts.returns_query
         src = returned.session_src
+        if src.startswith(QUERY_PARAM_PREFIX):
+            wanted = src[len(QUERY_PARAM_PREFIX):-1]
+            for param_name, arg in _bind_arguments(target, call):
+                passed = self.type_of(arg) if param_name == wanted else None
+                if isinstance(passed, QueryType):
+                    kinds = passed.entity_kinds if returned.entity_kinds == PASSED_KINDS else returned.entity_kinds
+                    return QueryType(passed.session_src, kinds, returned.dedupe or passed.dedupe)
+            return None
         if isinstance(call.func, ast.Attribute) and src.startswith("self."):
             receiver = self.spans.segment(call.func.value)
             return QueryType(f"{receiver}{src[4:]}", returned.entity_kinds, returned.dedupe)
@@ -413,7 +423,10 @@ class FunctionAnalyzer:
             for name, value in assignments:
                 if name in params:
                     continue
-                seen.setdefault(name, set()).add(self.type_of(value))
+                kind = self.type_of(value)
+                if kind is None and self._passes_itself_through(name, value):
+                    continue  # `q = helper(q, ...)`: typed by what the helper returns (next round)
+                seen.setdefault(name, set()).add(kind)
             for name, kinds in seen.items():
                 if len(kinds) == 1:
                     self.env[name] = next(iter(kinds))
@@ -429,6 +442,23 @@ class FunctionAnalyzer:
         for name, value in assignments:
             if self.env.get(name) is None and isinstance(self.type_of(value), QueryType):
                 self._query_vars_escaped.add(name)
+
+    def _passes_itself_through(self, name: str, value: ast.expr) -> bool:
+        if not isinstance(value, ast.Call):
+            return False
+        inner = value
+        while isinstance(inner.func, ast.Attribute) and isinstance(inner.func.value, ast.Call):
+            inner = inner.func.value  # `helper(q).filter(...)`
+        if not any(isinstance(a, ast.Name) and a.id == name for a in inner.args):
+            return False
+        callees = self._resolve_callees(inner)
+        if len(callees) != 1 or callees[0] not in self.project.functions:
+            return False
+        target = self.project.functions[callees[0]]
+        if not any(key[0] == target.qualname for key in _PARAM_HINTS):
+            return True  # first round: the helper has not been typed yet
+        facts = analyze_function_cached(self.project, target)
+        return facts is not None and facts.returns_query is not None
 
     def _visit_stmt(self, stmt: ast.stmt) -> None:
         if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
@@ -463,6 +493,12 @@ class FunctionAnalyzer:
                     return
                 self._escape(stmt.value, "a Query stored where awaitify cannot follow it")
                 return
+        if (
+            isinstance(stmt, ast.Assign)
+            and isinstance(stmt.value, ast.Name | ast.Attribute)
+            and isinstance(self.type_of(stmt.value), FunctionRef)
+        ):
+            return  # `create_tables = init_db`: an alias, resolved like the function itself
         if isinstance(stmt, ast.If) and _is_main_guard(stmt.test):
             for inner in stmt.body:
                 self._visit_main_stmt(inner)
@@ -580,13 +616,17 @@ class FunctionAnalyzer:
             self._visit_expr(node.body, _Ctx(context="lambda"))
             return
         if isinstance(node, ast.GeneratorExp):
+            inner = "task_arg" if ctx.context == "task_arg" else "genexp"
             for child in ast.iter_child_nodes(node):
                 if isinstance(child, ast.expr):
-                    self._visit_expr(child, _Ctx(context="genexp"))
+                    self._visit_expr(child, _Ctx(context=inner))
                 elif isinstance(child, ast.comprehension):
                     for sub in ast.iter_child_nodes(child):
                         if isinstance(sub, ast.expr):
-                            self._visit_expr(sub, _Ctx(context="genexp"))
+                            self._visit_expr(sub, _Ctx(context="genexp" if sub is not child.iter else "normal"))
+            return
+        if isinstance(node, ast.Starred) and ctx.context == "task_arg":
+            self._visit_expr(node.value, ctx)
             return
         if isinstance(node, ast.Call):
             self._visit_call(node, ctx)
@@ -652,6 +692,8 @@ class FunctionAnalyzer:
             return
         self._visit_sqla_constructor(node, resolved)
         callees = self._resolve_callees(node)
+        if len(callees) == 1 and callees[0] in self.project.functions:
+            self._record_query_arguments(self.project.functions[callees[0]], node)
         if callees:
             context = ctx.context if ctx.context in {"lambda", "genexp", "for_iter", "with_item"} else "normal"
             if resolved in TASK_FUNCTIONS or self._is_task_arg(node):
@@ -676,6 +718,17 @@ class FunctionAnalyzer:
 
     def _is_task_arg(self, node: ast.Call) -> bool:
         return False
+
+    def _record_query_arguments(self, target: FunctionSymbols, node: ast.Call) -> None:
+        """A Query handed to a project function: its parameter is typed as a Query from here."""
+        for param_name, arg in _bind_arguments(target, node):
+            kind = self.type_of(arg)
+            if not isinstance(kind, QueryType):
+                continue
+            _PARAM_HINTS.setdefault((target.qualname, param_name), set()).add(kind)
+            if not isinstance(arg, ast.Name):
+                self._query_builder(arg)
+            self._visit_query_args(arg)
 
     # -- session / engine calls -----------------------------------------------------------------------
     def _visit_session_call(self, node: ast.Call, method: str, session: SessionType, ctx: _Ctx) -> bool:
@@ -761,7 +814,10 @@ class FunctionAnalyzer:
             self.facts.imports.add(("sqlalchemy.ext.asyncio", "async_object_session"))
         elif resolved in {"sqlalchemy.event.listen", "sqlalchemy.event.listens_for"} and node.args:
             target = self.type_of(node.args[0])
-            if isinstance(target, EngineType | SessionType | SessionFactoryType):
+            if isinstance(target, EngineType) and not target.is_async and isinstance(node.args[0], ast.Name | ast.Attribute):
+                src = self.spans.segment(node.args[0])
+                self.facts.edits.append(Edit(E.REPLACE_EXPR, self.spans.span(node.args[0]), text=f"{src}.sync_engine"))
+            elif isinstance(target, EngineType | SessionType | SessionFactoryType):
                 self._review(node, "AWT212", "event listeners cannot target the async engine: use .sync_engine")
         elif resolved in {"sqlalchemy.orm.relationship", "sqlalchemy.orm.relationships.relationship"}:
             for keyword in node.keywords:
@@ -800,19 +856,25 @@ class FunctionAnalyzer:
                 self._review(node, "AWT211", "asyncpg rejects psycopg2 connect_args: use server_settings / ssl")
 
     def _check_shared_session(self, node: ast.Call) -> None:
-        sessions: list[str] = []
-        for arg in node.args:
+        """`gather(a(db), b(db))`, `gather(*(self.m(x) for x in xs))` with a session on self: one session, many tasks."""
+        uses: list[str] = []
+        repeated = False
+        for arg in [*node.args, *(k.value for k in node.keywords)]:
             for sub in ast.walk(arg):
-                if isinstance(sub, ast.Name | ast.Attribute) and isinstance(self.type_of(sub), SessionType):
-                    sessions.append(self.spans.segment(sub))
-        inner_calls = [a for a in node.args if isinstance(a, ast.Call)]
-        shared = len(sessions) > 1 and len(set(sessions)) < len(sessions)
-        if not shared and self.self_name and len(inner_calls) > 1:
-            shared = all(self._method_uses_own_session(call) for call in inner_calls)
-        if shared:
+                if isinstance(sub, ast.GeneratorExp | ast.ListComp | ast.SetComp):
+                    repeated = True
+                if not isinstance(sub, ast.Call):
+                    continue
+                for value in [*sub.args, *(k.value for k in sub.keywords)]:
+                    if isinstance(self.type_of(value), SessionType):
+                        uses.append(self.spans.segment(value))
+                if self._method_uses_own_session(sub):
+                    uses.append("self")
+        if len(uses) > 1 or (uses and repeated):
             self._review(node, "AWT203", "one session shared by concurrent tasks: give each task its own session")
 
     def _method_uses_own_session(self, call: ast.Call) -> bool:
+        """`self.method(...)` on a class holding a session attribute."""
         if not (isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name)):
             return False
         if call.func.value.id != self.self_name or self.class_qualname is None:
@@ -834,6 +896,9 @@ class FunctionAnalyzer:
         )
 
     def _spec(self, query: QueryType, terminal: str, node: ast.expr) -> QuerySpec | None:
+        if query.session_src.startswith(QUERY_PARAM_PREFIX):
+            self._review(node, "AWT208", "a query received as a parameter is run here: its session is unknown")
+            return None
         if "unknown" in query.entity_kinds:
             self._review(node, "AWT209", "cannot tell whether query() selects entities or columns")
             return None
@@ -956,7 +1021,13 @@ class FunctionAnalyzer:
             if isinstance(current, ast.Subscript):
                 current = current.value
                 continue
-            if isinstance(current, ast.Call) and isinstance(current.func, ast.Attribute):
+            is_query_link = (
+                isinstance(current, ast.Call)
+                and isinstance(current.func, ast.Attribute)
+                and isinstance(self.type_of(current.func.value), QueryType | SessionType)
+            )
+            if is_query_link:
+                assert isinstance(current, ast.Call) and isinstance(current.func, ast.Attribute)
                 for arg in [*current.args, *(k.value for k in current.keywords)]:
                     self._visit_expr(arg, _Ctx(context="query_arg"))
                 if current.func.attr == "query" and isinstance(self.type_of(current.func.value), SessionType):
@@ -964,7 +1035,7 @@ class FunctionAnalyzer:
                 current = current.func.value
                 continue
             if isinstance(current, ast.Call):
-                self._visit_expr(current, _Ctx())
+                self._visit_call(current, _Ctx())  # a helper returning a Query: its arguments, its callee
             return
 
     def _mark_consumed(self, node: ast.expr) -> None:
@@ -1080,6 +1151,39 @@ def _requote(literal_src: str, old: str, new: str) -> str:
     return literal_src.replace(old, new, 1) if old in literal_src else repr(new)
 
 
+QUERY_PARAM_PREFIX = "<query-param:"
+PASSED_KINDS = ("<as passed>",)
+_PARAM_HINTS: dict[tuple[str, str], set[QueryType]] = {}
+
+
+def _query_param_type(function: str, param: str) -> QueryType | None:
+    hints = _PARAM_HINTS.get((function, param))
+    if not hints:
+        return None
+    # what it selects is the caller's business: `_query_returned_by` takes it from the argument
+    return QueryType(f"{QUERY_PARAM_PREFIX}{param}>", PASSED_KINDS, any(h.dedupe for h in hints))
+
+
+def _untyped_or_query(project: Project, module: str, annotation: ast.expr | None) -> bool:
+    if annotation is None:
+        return True
+    resolved = project.resolve_expr(module, annotation) or ""
+    return resolved in {"typing.Any", "sqlalchemy.orm.Query", "sqlalchemy.orm.query.Query"}
+
+
+def _bind_arguments(target: FunctionSymbols, node: ast.Call) -> list[tuple[str, ast.expr]]:
+    params = [p.name for p in target.params]
+    if target.class_qualname and params and params[0] in {"self", "cls"} and isinstance(node.func, ast.Attribute):
+        params = params[1:]
+    bound: list[tuple[str, ast.expr]] = []
+    for index, arg in enumerate(node.args):
+        if isinstance(arg, ast.Starred) or index >= len(params):
+            break
+        bound.append((params[index], arg))
+    bound += [(k.arg, k.value) for k in node.keywords if k.arg is not None]
+    return bound
+
+
 # == helpers ========================================================================================
 def _walk_own(body: list[ast.stmt]) -> list[ast.AST]:
     out: list[ast.AST] = []
@@ -1150,10 +1254,16 @@ def register_source(module: str, text: str) -> None:
     _SPANS[module] = SpanMaker(text)
 
 
-def reset_caches() -> None:
-    _SPANS.clear()
+def reset_caches(*, keep_hints: bool = False) -> None:
+    if not keep_hints:
+        _SPANS.clear()
+        _PARAM_HINTS.clear()
     _FACTS_CACHE.clear()
     _IN_PROGRESS.clear()
+
+
+def hint_snapshot() -> dict[tuple[str, str], frozenset[QueryType]]:
+    return {key: frozenset(value) for key, value in _PARAM_HINTS.items()}
 
 
 def analyze_function_cached(project: Project, func: FunctionSymbols) -> FunctionFacts | None:

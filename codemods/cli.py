@@ -179,7 +179,8 @@ class RichProgress:
         self._task = progress.add_task("Starting", total=None)
 
     def stage(self, description: str, total: int | None) -> None:
-        self._progress.update(self._task, description=description, total=total, completed=0)
+        # refresh now: a fast stage would otherwise never be drawn by the timed refresh
+        self._progress.update(self._task, description=description, total=total, completed=0, refresh=True)
 
     def advance(self) -> None:
         self._progress.advance(self._task)

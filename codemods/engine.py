@@ -82,16 +82,27 @@ def _analyse(sources: Mapping[str, str], options: EngineOptions) -> _Analysis:
         analyze.register_source(item.symbols.name, item.text)
     facts_by_path: dict[str, list[FunctionFacts]] = {}
     functions: dict[str, FunctionFacts] = {}
-    for path, item in parsed.items():
-        try:
-            facts = analyze.analyze_module(project, item.symbols, item.tree)
-        except RecursionError:
-            failures[path] = "expression nesting too deep to analyse"
-            continue
-        facts_by_path[path] = facts
-        for fact in facts:
-            if not fact.qualname.endswith(".<module>"):
-                functions[fact.qualname] = fact
+    previous_hints = None
+    # Queries handed to helper functions type those helpers' parameters: analyse again until stable.
+    for _round in range(3):
+        facts_by_path, functions = {}, {}
+        for path, item in parsed.items():
+            if path in failures:
+                continue
+            try:
+                facts = analyze.analyze_module(project, item.symbols, item.tree)
+            except RecursionError:
+                failures[path] = "expression nesting too deep to analyse"
+                continue
+            facts_by_path[path] = facts
+            for fact in facts:
+                if not fact.qualname.endswith(".<module>"):
+                    functions[fact.qualname] = fact
+        hints = analyze.hint_snapshot()
+        if hints == previous_hints or not hints:
+            break
+        previous_hints = hints
+        analyze.reset_caches(keep_hints=True)
     for path in failures:
         parsed.pop(path, None)
     return _Analysis(project, parsed, failures, facts_by_path, functions)

@@ -91,12 +91,11 @@ def _paren(expr: cst.BaseExpression) -> cst.BaseExpression:
 
 
 def rewrite_query(node: cst.BaseExpression, spec: QuerySpec) -> cst.BaseExpression:
-    session = cst.parse_expression(spec.session_src)
-    params: list[cst.BaseExpression] = [cst.parse_expression(spec.params_src)] if spec.params_src else []
     drop = frozenset({"params"})
-
     if spec.terminal == "builder":
         return to_select(node, drop=drop)
+    session = cst.parse_expression(spec.session_src)
+    params: list[cst.BaseExpression] = [cst.parse_expression(spec.params_src)] if spec.params_src else []
     if spec.terminal in {"iter", "stream"}:
         return _rewrite_iteration(node, spec, session, params)
     if spec.terminal == "slice":
