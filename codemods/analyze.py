@@ -76,6 +76,7 @@ class FunctionFacts:
     callback_refs: list[tuple[Span, int, str]] = field(default_factory=list)  # (span, line, qualname)
     returns_query: QueryType | None = None
     helpers: set[str] = field(default_factory=set)
+    lazy_reads: list[Edit] = field(default_factory=list)
 
 
 class _Ctx:
@@ -669,6 +670,16 @@ class FunctionAnalyzer:
             self.facts.callback_refs.append((self.spans.span(node), node.lineno, kind.qualname))
 
     def _visit_attribute_ref(self, node: ast.Attribute, ctx: _Ctx) -> None:
+        owner = self.type_of(node.value)
+        if isinstance(owner, Instance) and isinstance(node.ctx, ast.Load):
+            loading = self.project.relationship_loading(owner.qualname, node.attr)
+            if loading in N.LAZY_LOADING:
+                self.facts.lazy_reads.append(
+                    Edit(E.REVIEW, self.spans.span(node), text=(
+                        f"AWT201 lazy load of {owner.qualname.rsplit('.', 1)[-1]}.{node.attr} raises MissingGreenlet "
+                        "under asyncio: load it with selectinload() where the object is queried"
+                    ))
+                )
         kind = self.type_of(node)
         if isinstance(kind, FunctionRef):
             self.facts.callback_refs.append((self.spans.span(node), node.lineno, kind.qualname))
@@ -810,8 +821,8 @@ class FunctionAnalyzer:
         elif resolved in N.SCOPED_SESSION:
             self._review(node, "AWT205", "scoped_session: choose async_scoped_session with an explicit scopefunc")
         elif resolved in N.OBJECT_SESSION:
-            self.facts.edits.append(Edit(E.RENAME, self.spans.span(node.func), text="async_object_session"))
-            self.facts.imports.add(("sqlalchemy.ext.asyncio", "async_object_session"))
+            self._add_async_edit(Edit(E.RENAME, self.spans.span(node.func), text="async_object_session"))
+            self.facts.async_imports.add(("sqlalchemy.ext.asyncio", "async_object_session"))
         elif resolved in {"sqlalchemy.event.listen", "sqlalchemy.event.listens_for"} and node.args:
             target = self.type_of(node.args[0])
             if isinstance(target, EngineType) and not target.is_async and isinstance(node.args[0], ast.Name | ast.Attribute):

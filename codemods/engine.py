@@ -196,6 +196,8 @@ def _plan_function(fact: FunctionFacts, analysis: _Analysis, coloring: Coloring,
             if helper == ASYNC_URL_HELPER and ASYNC_URL_HELPER_SOURCE not in plan.helpers:
                 plan.helpers.append(ASYNC_URL_HELPER_SOURCE)
     is_async = fact.qualname in coloring.async_functions
+    if not fact.is_async:
+        plan.edits.extend(fact.lazy_reads)
     if is_async:
         if fact.qualname in coloring.newly_async:
             plan.async_defs.add(fact.qualname)

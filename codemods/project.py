@@ -168,7 +168,7 @@ class Project:
         return self.call_result_type_of_qualname(qual)
 
     def call_result_type_of_qualname(self, qual: str) -> Type | None:
-        if qual in N.SYNC_SESSION_CLASSES or qual in self.extra_session_factories:
+        if qual in N.SYNC_SESSION_CLASSES or qual in self.extra_session_factories or qual in N.OBJECT_SESSION:
             return SYNC_SESSION
         if qual in N.ASYNC_SESSION_CLASSES:
             return ASYNC_SESSION
@@ -280,6 +280,21 @@ class Project:
             else:
                 kinds.add(None)
         return kinds.pop() if len(kinds) == 1 else None
+
+    def relationship_loading(self, class_qualname: str, attr: str) -> str | None:
+        """The `lazy=` strategy of relationship `attr` of a mapped class ("select" by default), else None."""
+        for cls_name in self.mro(class_qualname):
+            cls = self.classes[cls_name]
+            for _, value in cls.attr_values.get(attr, []):
+                if not isinstance(value, ast.Call):
+                    continue
+                if self.resolve_expr(cls.module, value.func) not in N.RELATIONSHIP:
+                    return None
+                for keyword in value.keywords:
+                    if keyword.arg == "lazy" and isinstance(keyword.value, ast.Constant):
+                        return str(keyword.value.value)
+                return "select"
+        return None
 
     def local_value_types(self, func: FunctionSymbols) -> dict[str, Type | None]:
         """Flow-insensitive types of a function's locals bound by `x = call()` or `with call() as x`."""

@@ -41,3 +41,5 @@ GENERATOR_TYPES = frozenset({
     "collections.abc.AsyncGenerator", "collections.abc.AsyncIterator", "contextlib.AbstractContextManager",
     "typing.ContextManager",
 })
+RELATIONSHIP = frozenset({"sqlalchemy.orm.relationship", "sqlalchemy.orm.relationships.relationship"})
+LAZY_LOADING = frozenset({"select", "True", "dynamic"})
