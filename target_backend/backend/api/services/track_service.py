@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, nulls_last, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -94,7 +94,7 @@ class TrackService:
         stmt = select(Track).where(Track.track_artist_id == artist_id)
         if album_id is not None:
             stmt = stmt.where(Track.album_id == album_id)
-        stmt = stmt.order_by(Track.album_id, Track.disc_number, Track.track_number, Track.id)
+        stmt = stmt.order_by(nulls_last(Track.album_id.asc()), Track.disc_number, Track.track_number, Track.id)
         result = await self.session.execute(stmt.offset(skip).limit(limit))
         return result.scalars().all()
 
