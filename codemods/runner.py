@@ -15,9 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-import libcst
-
-import codemods.engine as engine
 from codemods.config import Config, load_config
 from codemods.discover import Discovery, discover, find_project_root
 from codemods.model import EngineOptions, FileOutcome, FileStatus, Finding
@@ -27,6 +24,10 @@ from codemods.suppress import apply_suppressions
 from codemods.vcs import dirty_files
 
 logger = logging.getLogger(__name__)
+
+# check_sources reports a file it cannot analyse (syntax error, nesting too deep) as one finding
+# with this code; the runner turns it into a failed file (exit 2), never into a leftover (exit 1).
+ENGINE_FAILURE_CODE = "AWT000"
 
 
 class Progress(Protocol):
@@ -206,20 +207,15 @@ def run_check(workspace: Workspace, progress: Progress | None = None) -> CheckRe
     progress = progress or NoProgress()
     sources, failed = _read_all(workspace, progress)
     report = CheckReport(scanned=len(workspace.discovery.files))
-    progress.stage("Parsing", len(sources))
-    parsable: dict[str, SourceFile] = {}
-    for key, source in sources.items():
-        error = parse_error(source.text)
-        if error is None:
-            parsable[key] = source
-        else:
-            report.failures[workspace.display(key)] = f"syntax error: {error}"
-        progress.advance()
     progress.stage("Checking", None)
-    results = _engine_check({key: source.text for key, source in parsable.items()}, workspace.engine_options)
+    results = _engine_check({key: source.text for key, source in sources.items()}, workspace.engine_options)
     for key, findings in results.items():
         display = workspace.display(key)
-        text = parsable[key].text if key in parsable else ""
+        errors = [f for f in findings if f.code == ENGINE_FAILURE_CODE]
+        if errors:  # the engine could not analyse the file (syntax error, ...): a failure, not a finding
+            report.failures[display] = "; ".join(f.message for f in errors)
+            continue
+        text = sources[key].text if key in sources else ""
         report.findings += [dataclasses.replace(f, path=display) for f in apply_suppressions(text, findings)]
     report.findings.sort()
     for key, outcome in failed.items():
@@ -235,12 +231,16 @@ def run_check(workspace: Workspace, progress: Progress | None = None) -> CheckRe
 def _engine_migrate(sources: Mapping[str, str], options: EngineOptions) -> dict[str, FileOutcome]:
     if not sources:
         return {}
+    from codemods import engine  # imported here: `rules`, `explain`, `--version` need no engine
+
     return engine.migrate_sources(sources, options)
 
 
 def _engine_check(sources: Mapping[str, str], options: EngineOptions) -> dict[str, list[Finding]]:
     if not sources:
         return {}
+    from codemods import engine
+
     return engine.check_sources(sources, options)
 
 
@@ -261,6 +261,8 @@ def _read_all(
 
 def parse_error(text: str) -> str | None:
     """None when LibCST parses the text (it reads syntax up to Python 3.14), else a one-line reason."""
+    import libcst
+
     try:
         libcst.parse_module(text)
     except libcst.ParserSyntaxError as exc:
