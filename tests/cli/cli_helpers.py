@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -25,7 +26,7 @@ class Result:
         return f"Result(code={self.code})\n--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}"
 
 
-def _env(extra: Mapping[str, str] | None) -> dict[str, str]:
+def env_for(extra: Mapping[str, str] | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FAKE_ENGINE", "FORCE_COLOR", "TTY_"))}
     env.update({"NO_COLOR": "1", "COLUMNS": "200", "PYTHONDONTWRITEBYTECODE": "1"})
     env.update(extra or {})
@@ -34,7 +35,7 @@ def _env(extra: Mapping[str, str] | None) -> dict[str, str]:
 
 def run(argv: list[str], cwd: Path, env: Mapping[str, str] | None = None) -> Result:
     completed = subprocess.run(
-        argv, cwd=cwd, env=_env(env), capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False
+        argv, cwd=cwd, env=env_for(env), capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False
     )
     return Result(completed.returncode, completed.stdout, completed.stderr)
 
@@ -56,3 +57,12 @@ def snapshot(root: Path) -> dict[str, tuple[bytes, int, int]]:
             st = path.stat()
             out[path.relative_to(root).as_posix()] = (path.read_bytes(), st.st_mode, st.st_mtime_ns)
     return out
+
+
+def validate_sarif(document: object) -> None:
+    """Raise jsonschema.ValidationError unless document is SARIF 2.1.0 (the vendored subset schema)."""
+    import jsonschema
+
+    schema = json.loads(SARIF_SCHEMA.read_text(encoding="utf-8"))
+    validator = jsonschema.Draft7Validator(schema, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
+    validator.validate(document)

@@ -12,17 +12,10 @@ from cli_helpers import FAKE_MAIN, Result, run
 
 @pytest.fixture
 def awaitify() -> Callable[..., Result]:
-    """The real CLI and the real engine (`python -m codemods`).
-
-    TEMPORARY(engine): while the engine raises NotImplementedError, the CLI reports it as an internal
-    error; re-raise it here so tests marked xfail(raises=NotImplementedError) xfail instead of failing.
-    """
+    """The real CLI and the real engine (`python -m codemods`)."""
 
     def call(*args: str, cwd: Path, env: Mapping[str, str] | None = None) -> Result:
-        result = run([sys.executable, "-m", "codemods", *args], cwd, env)
-        if "NotImplementedError" in result.stderr:
-            raise NotImplementedError(result.stderr.strip())
-        return result
+        return run([sys.executable, "-m", "codemods", *args], cwd, env)
 
     return call
 

@@ -5,7 +5,8 @@ The stand-in follows the engine contract (codemods/engine.py) with trivial, pred
   (added with a bare "\\n", so the runner must restore the file's own newline style);
   a file that does not parse comes back FAILED; `REVIEWME` on a line gives an AWT201 review item;
   `BREAKME` makes the rewrite unparsable; `FLIPFLOP` makes every run change the file again.
-- check: `LEFTOVER` on a line gives an AWT301 finding (unless AWT301 is disabled).
+- check: `LEFTOVER` on a line gives an AWT301 finding (unless AWT301 is disabled); a file that does
+  not parse gives one AWT000 finding, as the real engine does.
 - FAKE_ENGINE_CRASH=1 makes the engine raise; FAKE_ENGINE_LOG=<file> records the call (JSON).
 """
 
@@ -70,12 +71,16 @@ def migrate_sources(sources: Mapping[str, str], options: EngineOptions) -> dict[
 
 def check_sources(sources: Mapping[str, str], options: EngineOptions) -> dict[str, list[Finding]]:
     _log("check", sources, options)
-    if "AWT301" in options.disabled_rules:
-        return {path: [] for path in sources}
-    return {
-        path: _marked(path, text, "LEFTOVER", "AWT301", "leftover: sync call")
-        for path, text in sources.items()
-    }
+    out: dict[str, list[Finding]] = {}
+    for path, text in sources.items():
+        try:
+            libcst.parse_module(text)
+        except libcst.ParserSyntaxError as exc:  # the engine's convention: one AWT000 finding
+            out[path] = [Finding(path, 1, 1, "AWT000", f"syntax error: {exc.message}")]
+            continue
+        disabled = "AWT301" in options.disabled_rules
+        out[path] = [] if disabled else _marked(path, text, "LEFTOVER", "AWT301", "leftover: sync call")
+    return out
 
 
 engine.migrate_sources = migrate_sources  # type: ignore[assignment]

@@ -6,9 +6,8 @@ import json
 import re
 from pathlib import Path
 
-import jsonschema
 import pytest
-from cli_helpers import SARIF_SCHEMA, snapshot, write_tree
+from cli_helpers import snapshot, validate_sarif, write_tree
 
 from codemods.rules.registry import RULES
 
@@ -111,10 +110,7 @@ def test_github_annotations(fake_awaitify, project: Path) -> None:
 
 def _validate_sarif(text: str) -> dict:
     document = json.loads(text)
-    schema = json.loads(SARIF_SCHEMA.read_text())
-    jsonschema.Draft7Validator(schema, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER).validate(
-        document
-    )
+    validate_sarif(document)
     return document
 
 
