@@ -138,20 +138,27 @@ def write_source(source: SourceFile, new_text: str) -> None:
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Replace path with data via a temp file in the same directory and os.replace; keeps the mode."""
+    """Replace path with data via a temp file in the same directory and os.replace.
+
+    The new file gets the old one's mode and, where permitted, its owner and group.
+    """
     try:
-        mode = stat.S_IMODE(path.stat().st_mode)
+        old = path.stat()
     except FileNotFoundError:
-        mode = None
-    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+        old = None
+    try:
+        fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+    except OSError as exc:
+        raise SourceError(f"cannot write: {exc.strerror or exc}") from exc
     temp = Path(temp_name)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        if mode is not None:
-            os.chmod(temp, mode)
+        if old is not None:
+            os.chmod(temp, stat.S_IMODE(old.st_mode))
+            _copy_owner(temp, old)
         os.replace(temp, path)
     except OSError as exc:
         with contextlib.suppress(OSError):
@@ -162,6 +169,15 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
             temp.unlink()
         raise
     _fsync_directory(path.parent)
+
+
+def _copy_owner(path: Path, old: os.stat_result) -> None:
+    if (old.st_uid, old.st_gid) == (os.geteuid(), os.getegid()):
+        return
+    try:
+        os.chown(path, old.st_uid, old.st_gid)
+    except OSError:  # only root may give files away; keeping our own ownership is the fallback
+        logger.debug("cannot keep owner of %s", path)
 
 
 def _fsync_directory(directory: Path) -> None:

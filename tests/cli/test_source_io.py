@@ -189,3 +189,29 @@ def test_read_errors_are_source_errors(tmp_path: Path, kind: str, monkeypatch: p
         monkeypatch.setattr(Path, "read_bytes", denied)
     with pytest.raises(SourceError):
         read_source(path)
+
+
+def test_owner_and_group_are_kept(tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("only root can create a file owned by someone else")
+    path = tmp_path / "m.py"
+    path.write_bytes(b"a = 1\n")
+    os.chown(path, 65534, 65534)
+    write_source(read_source(path), "a = 2\n")
+    assert (path.stat().st_uid, path.stat().st_gid) == (65534, 65534)
+
+
+def test_temp_file_creation_failure_is_a_source_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "m.py"
+    path.write_bytes(b"a = 1\n")
+    source = read_source(path)
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(source_io.tempfile, "mkstemp", refuse)
+    with pytest.raises(SourceError, match="Permission denied"):
+        write_source(source, "a = 2\n")
+    assert path.read_bytes() == b"a = 1\n"
