@@ -237,6 +237,10 @@ class Backend:
     modules: dict[str, ModuleType]
     admin: Engine
     dirty: bool = True  # data differ from the seed (or unknown): reset before the next test
+    wrote_outside_http: bool = False  # set by tests that write without a POST/PUT/DELETE (e.g. lifespan)
+
+    def mark_dirty(self) -> None:
+        self.wrote_outside_http = True
 
     @property
     def app(self) -> Any:
@@ -353,6 +357,7 @@ def backend(backend_tree: Tree, db_backend: Database) -> Iterator[Backend]:
         reset_data(loaded)
         loaded.dirty = False
     flush_search_cache()
+    loaded.wrote_outside_http = False
     # Until proven otherwise (see `client`), a test may have written: the next one starts from the seed again.
     loaded.dirty = True
     yield loaded
@@ -376,7 +381,7 @@ async def client(backend: Backend) -> AsyncIterator[httpx.AsyncClient]:
         outcome_clean = methods <= _READ_ONLY_METHODS
     finally:
         await backend.dispose()
-        backend.dirty = not outcome_clean
+        backend.dirty = backend.wrote_outside_http or not outcome_clean
 
 
 @pytest.fixture(scope="session")
