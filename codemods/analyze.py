@@ -8,7 +8,7 @@ resolved call sites (for coloring), review items and `check` findings. Nothing i
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from codemods import edits as E
 from codemods import queries as Q
@@ -122,6 +122,7 @@ class FunctionAnalyzer:
         self._consumed_queries: set[int] = set()  # id() of Query-typed nodes consumed by a known pattern
         self._query_vars_escaped: set[str] = set()
         self._noted_queries: set[int] = set()
+        self._discarded_calls: set[int] = set()
 
     # == setup ======================================================================================
     def _decorator_names(self) -> list[str]:
@@ -205,6 +206,8 @@ class FunctionAnalyzer:
                         if ref and ref in self.project.classes:
                             return ClassRef(ref)
             return ColumnRef()
+        if isinstance(owner, ColumnRef):
+            return ColumnRef()  # `subq.c.total`
         if owner is None:
             resolved = self.project.resolve_expr(self.module.name, node)
             if resolved is not None:
@@ -383,12 +386,22 @@ class FunctionAnalyzer:
         return len(owners) > 1
 
     def _has_duplicating_loader(self, node: ast.Call) -> bool:
+        """`joinedload(A.children)` / `contains_eager(...)` of a collection (many-to-one joins never repeat)."""
         for arg in node.args:
             for sub in ast.walk(arg):
-                if isinstance(sub, ast.Call):
-                    name = (self.project.resolve_expr(self.module.name, sub.func) or "").rsplit(".", 1)[-1]
-                    if name in Q.DUPLICATING_LOADERS:
-                        return True
+                if not isinstance(sub, ast.Call):
+                    continue
+                callee = sub.func.attr if isinstance(sub.func, ast.Attribute) else (
+                    (self.project.resolve_expr(self.module.name, sub.func) or "").rsplit(".", 1)[-1]
+                )
+                if callee not in Q.DUPLICATING_LOADERS:
+                    continue
+                target = sub.args[0] if sub.args else None
+                if not isinstance(target, ast.Attribute):
+                    return True
+                owner = self.type_of(target.value)
+                if not isinstance(owner, ClassRef) or self.project.relationship_is_collection(owner.qualname, target.attr):
+                    return True
         return False
 
     # == the walk ===================================================================================
@@ -477,6 +490,8 @@ class FunctionAnalyzer:
             return
         if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and self._visit_ddl(stmt):
             return
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+            self._discarded_calls.add(id(stmt.value))
         if isinstance(stmt, ast.Return) and stmt.value is not None:
             returned = self.type_of(stmt.value)
             if isinstance(returned, QueryType) and not self._is_terminal_call(stmt.value):
@@ -506,11 +521,16 @@ class FunctionAnalyzer:
             for inner in stmt.orelse:
                 self._visit_stmt(inner)
             return
-        for child in ast.iter_child_nodes(stmt):
+        self._visit_children(stmt)
+
+    def _visit_children(self, node: ast.AST) -> None:
+        for child in ast.iter_child_nodes(node):
             if isinstance(child, ast.stmt):
                 self._visit_stmt(child)
             elif isinstance(child, ast.expr):
                 self._visit_expr(child, _Ctx())
+            else:  # except handlers, match cases, keywords
+                self._visit_children(child)
 
     def _visit_main_stmt(self, stmt: ast.stmt) -> None:
         """`if __name__ == "__main__": main()` — an entry point that became async is run by asyncio."""
@@ -610,11 +630,20 @@ class FunctionAnalyzer:
 
     # -- expressions -----------------------------------------------------------------------------
     def _visit_expr(self, node: ast.expr, ctx: _Ctx) -> None:
+        if ctx.context == "query_arg" and isinstance(node, ast.Call | ast.Name | ast.Attribute):
+            if self._is_query_expression(node) and id(node) not in self._consumed_queries:
+                if not isinstance(node, ast.Name):
+                    self._query_builder(node)
+                self._visit_query_args(node)
+                return
         if isinstance(node, ast.Await):
             self._visit_expr(node.value, _Ctx(awaited=True, context=ctx.context))
             return
         if isinstance(node, ast.Lambda):
             self._visit_expr(node.body, _Ctx(context="lambda"))
+            return
+        if isinstance(node, ast.GeneratorExp | ast.ListComp | ast.SetComp | ast.DictComp):
+            self._visit_comprehension(node, ctx)
             return
         if isinstance(node, ast.GeneratorExp):
             inner = "task_arg" if ctx.context == "task_arg" else "genexp"
@@ -662,6 +691,45 @@ class FunctionAnalyzer:
                     if isinstance(sub, ast.expr):
                         self._visit_expr(sub, _Ctx(context=ctx.context))
 
+    def _is_query_expression(self, node: ast.expr) -> bool:
+        if isinstance(self.type_of(node), QueryType):
+            return True
+        return (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in Q.SELECTABLE_METHODS
+            and isinstance(self.type_of(node.func.value), QueryType)
+        )
+
+    def _visit_comprehension(
+        self, node: ast.GeneratorExp | ast.ListComp | ast.SetComp | ast.DictComp, ctx: _Ctx
+    ) -> None:
+        """The first `for ... in <iter>` runs in the enclosing function (an await there is fine);
+        everything else runs in the comprehension's own scope (a generator expression cannot await)."""
+        is_genexp = isinstance(node, ast.GeneratorExp)
+        inner_context = "task_arg" if ctx.context == "task_arg" else ("genexp" if is_genexp else ctx.context)
+        if ctx.context in {"lambda", "genexp"}:
+            inner_context = ctx.context
+        for index, generator in enumerate(node.generators):
+            iter_context = ctx.context if index == 0 else inner_context
+            iter_type = self.type_of(generator.iter)
+            if isinstance(iter_type, QueryType) and iter_context not in {"lambda", "genexp"}:
+                spec = self._spec(iter_type, "iter", generator.iter)
+                if spec is not None:
+                    self._add_async_edit(Edit(E.QUERY, self.spans.span(generator.iter), spec))
+                    self._seed(f"iterates a query on {iter_type.session_src}")
+                    self._visit_query_args(generator.iter)
+            elif isinstance(generator.iter, ast.Call) and not generator.is_async:
+                self._visit_expr(generator.iter, _Ctx(context="comp_iter" if iter_context == "normal" else iter_context,
+                                                      stmt_span=self.spans.span(generator.iter)))
+            else:
+                self._visit_expr(generator.iter, _Ctx(context=iter_context))
+            for condition in generator.ifs:
+                self._visit_expr(condition, _Ctx(context=inner_context))
+        elements = [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]
+        for element in elements:
+            self._visit_expr(element, _Ctx(context=inner_context))
+
     def _visit_name(self, node: ast.Name, ctx: _Ctx) -> None:
         kind = self.type_of(node)
         if isinstance(kind, QueryType) and id(node) not in self._consumed_queries:
@@ -706,7 +774,7 @@ class FunctionAnalyzer:
         if len(callees) == 1 and callees[0] in self.project.functions:
             self._record_query_arguments(self.project.functions[callees[0]], node)
         if callees:
-            context = ctx.context if ctx.context in {"lambda", "genexp", "for_iter", "with_item"} else "normal"
+            context = ctx.context if ctx.context in {"lambda", "genexp", "for_iter", "with_item", "comp_iter"} else "normal"
             if resolved in TASK_FUNCTIONS or self._is_task_arg(node):
                 context = "task_arg"
             self.facts.calls.append(
@@ -950,8 +1018,6 @@ class FunctionAnalyzer:
     def _visit_query_terminal(self, node: ast.Call, method: str, query: QueryType, ctx: _Ctx) -> bool:
         assert isinstance(node.func, ast.Attribute)
         if method in Q.BUILDER_METHODS or method in Q.SELECTABLE_METHODS:
-            if ctx.context == "query_arg":
-                return False
             if method in Q.SELECTABLE_METHODS:
                 # `q.subquery()`, `q.exists()`: an SQL expression, no I/O
                 self._query_builder(node)
@@ -976,6 +1042,8 @@ class FunctionAnalyzer:
         self._mark_consumed(node.func.value)
         if spec is None:
             return True
+        if method in {"delete", "update"} and id(node) in self._discarded_calls:
+            spec = replace(spec, discard_result=True)
         if self.facts.is_async or ctx.awaited:
             pass
         self._add_async_edit(Edit(E.QUERY, self.spans.span(node), spec))

@@ -22,6 +22,8 @@ class QuerySpec:
     unique: bool
     aggregate: bool = False  # single aggregate column, no GROUP BY: `await s.scalar(stmt)`
     params_src: str | None = None  # `.params(**kw)` collected as an execute() parameter dict
+    discard_result: bool = False  # a bulk update/delete whose rowcount nobody reads
+    extra_options: tuple[str, ...] = ()  # loader options added for relationships read in the same function
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ REVIEW = "review"  # `text` = "AWTnnn reason"; a marker comment at the end of th
 DROP_KWARG = "drop_kwarg"  # remove keyword argument `text` from the call at span
 ADD_KWARG = "add_kwarg"  # append keyword argument source `text` to the call at span (if not present)
 DECORATOR = "decorator"  # replace the decorator expression at span by `text`
+ASYNC_COMP = "async_comp"  # the comprehension `for` whose iterable is at span -> `async for`
 
 
 @dataclass

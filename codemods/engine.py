@@ -30,6 +30,8 @@ from codemods.transform import FilePlan, TransformError, apply_plan
 
 log = logging.getLogger(__name__)
 
+# Candidates only: an import is added when the rewritten module uses the name (see update_imports).
+CORE_NAMES = frozenset(ImportName("sqlalchemy", n) for n in ("select", "func", "delete", "update"))
 REVIEW_MARKER = re.compile(r"#\s*awaitify:\s*review\s+(AWT\d{3})\s*(.*)")
 
 
@@ -191,6 +193,8 @@ def _plan_function(fact: FunctionFacts, analysis: _Analysis, coloring: Coloring,
     plan.edits.extend(fact.edits)
     plan.edits.extend(fact.reviews)
     plan.imports |= {ImportName(m, n) for m, n in fact.imports}
+    if any(e.kind == E.QUERY for e in fact.edits):
+        plan.imports |= CORE_NAMES
     if fact.helpers:
         for helper in sorted(fact.helpers):
             if helper == ASYNC_URL_HELPER and ASYNC_URL_HELPER_SOURCE not in plan.helpers:
@@ -207,6 +211,8 @@ def _plan_function(fact: FunctionFacts, analysis: _Analysis, coloring: Coloring,
                 plan.removable.add("contextmanager")
         plan.edits.extend(fact.async_edits)
         plan.imports |= {ImportName(m, n) for m, n in fact.async_imports}
+        if any(e.kind == E.QUERY for e in fact.async_edits):
+            plan.imports |= CORE_NAMES
     else:
         reason = fact.boundary or "this function stays sync"
         for edit in fact.async_edits:
@@ -227,6 +233,8 @@ def _plan_function(fact: FunctionFacts, analysis: _Analysis, coloring: Coloring,
         if is_generator:
             if site.context == "for_iter" and is_async and site.stmt_span is not None:
                 plan.edits.append(Edit(E.ASYNC_FOR, site.stmt_span))
+            elif site.context == "comp_iter" and is_async:
+                plan.edits.append(Edit(E.ASYNC_COMP, site.span))
             else:
                 plan.edits.append(Edit(E.REVIEW, site.span, text=f"AWT213 {targets[0].rsplit('.', 1)[-1]}() became an async generator: iterate it with `async for` ({_path_text(path)})"))
             continue

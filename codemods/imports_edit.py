@@ -6,6 +6,7 @@ statement takes the place of an import that became empty, or goes after the last
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import libcst as cst
@@ -87,96 +88,122 @@ def _is_import(stmt: cst.CSTNode) -> bool:
 def update_imports(
     module: cst.Module, add: set[ImportName], removable: set[str], force_remove: frozenset[str] = frozenset()
 ) -> cst.Module:
-    """Add `add`; drop imported names in `removable` that the module no longer uses, and `force_remove`."""
+    """Add the names of `add` the module uses; drop `removable` names it no longer uses, and `force_remove`."""
     in_use = used_names(module)
-    body = list(module.body)
+    body: list[cst.BaseStatement] = list(module.body)
+    body, anchor = _drop_names(body, removable, force_remove, in_use)
+    present = _bound_locals(body) | _module_level_names(body)
+    wanted = sorted(item for item in add if item.local in in_use and item.local not in present)
+    plain = [item.name for item in wanted if not item.module]
+    by_module: dict[str, list[ImportName]] = {}
+    for item in wanted:
+        if item.module:
+            by_module.setdefault(item.module, []).append(item)
+    for module_name, items in sorted(by_module.items()):
+        index = _find_from_import(body, module_name)
+        if index is not None:
+            stmt = body[index]
+            assert isinstance(stmt, cst.SimpleStatementLine) and isinstance(stmt.body[0], cst.ImportFrom)
+            small = stmt.body[0]
+            assert not isinstance(small.names, cst.ImportStar)
+            body[index] = stmt.with_changes(body=[_set_names(small, [*small.names, *map(_new_alias, items)])])
+            continue
+        new_stmt = cst.SimpleStatementLine(body=[cst.ImportFrom(
+            module=cst.parse_expression(module_name),  # type: ignore[arg-type]
+            names=_join_aliases([_new_alias(i) for i in items]),
+        )])
+        fallback = anchor if anchor is not None else _insert_position(body)
+        _insert_before_or_after(body, _sorted_position(body, module_name, fallback), new_stmt)
+        if anchor is not None:
+            anchor += 1
+    for name in reversed(plain):
+        first_import = next((i for i, stmt in enumerate(body) if _is_import(stmt)), None)
+        new_stmt = cst.SimpleStatementLine(body=[cst.Import(names=[cst.ImportAlias(name=cst.Name(name))])])
+        _insert_before_or_after(body, first_import if first_import is not None else _insert_position(body), new_stmt)
+    return module.with_changes(body=body)
+
+
+def _drop_names(
+    body: list[cst.BaseStatement], removable: set[str], force_remove: frozenset[str], in_use: set[str]
+) -> tuple[list[cst.BaseStatement], int | None]:
+    """The body without the dropped names, and where the first emptied import statement stood."""
+    out: list[cst.BaseStatement] = []
     anchor: int | None = None
-    present: set[tuple[str, str]] = set()
+    carried: Sequence[cst.EmptyLine] | None = None
+    for stmt in body:
+        if carried is not None:
+            if not stmt.leading_lines:
+                stmt = stmt.with_changes(leading_lines=carried)
+            carried = None
+        small = stmt.body[0] if _is_import(stmt) else None  # type: ignore[attr-defined]
+        if not isinstance(small, cst.ImportFrom) or isinstance(small.names, cst.ImportStar):
+            out.append(stmt)
+            continue
+        module_name = _module_name(small) or ""
+        kept = [
+            alias for alias in small.names
+            if not (_alias_local(alias) in removable and _alias_local(alias) not in in_use)
+            and not (_alias_local(alias) in force_remove and module_name.startswith("sqlalchemy"))
+        ]
+        if len(kept) == len(small.names):
+            out.append(stmt)
+        elif kept:
+            out.append(stmt.with_changes(body=[_set_names(small, kept)]))  # type: ignore[attr-defined]
+        else:
+            carried = stmt.leading_lines
+            anchor = len(out) if anchor is None else anchor
+    return out, anchor
+
+
+def _module_level_names(body: list[cst.BaseStatement]) -> set[str]:
+    """Names a module defines itself: an added import must never shadow them."""
+    names: set[str] = set()
+    for stmt in body:
+        if isinstance(stmt, cst.FunctionDef | cst.ClassDef):
+            names.add(stmt.name.value)
+        elif isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                targets = []
+                if isinstance(small, cst.Assign):
+                    targets = [t.target for t in small.targets]
+                elif isinstance(small, cst.AnnAssign):
+                    targets = [small.target]
+                names |= {t.value for t in targets if isinstance(t, cst.Name)}
+    return names
+
+
+def _bound_locals(body: list[cst.BaseStatement]) -> set[str]:
+    bound: set[str] = set()
+    for stmt in body:
+        if not _is_import(stmt):
+            continue
+        for small in stmt.body:  # type: ignore[attr-defined]
+            if isinstance(small, cst.Import):
+                bound |= {_alias_local(a).split(".")[0] for a in small.names}
+            elif isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
+                bound |= {_alias_local(a) for a in small.names}
+    return bound
+
+
+def _find_from_import(body: list[cst.BaseStatement], module_name: str) -> int | None:
     for index, stmt in enumerate(body):
         if not _is_import(stmt):
             continue
-        assert isinstance(stmt, cst.SimpleStatementLine)
-        small = stmt.body[0]
-        if not isinstance(small, cst.ImportFrom) or isinstance(small.names, cst.ImportStar):
-            continue
-        kept = [
-            a for a in small.names
-            if not (_alias_local(a) in removable and _alias_local(a) not in in_use)
-            and not (_alias_local(a) in force_remove and (_module_name(small) or "").startswith("sqlalchemy"))
-        ]
-        for alias in kept:
-            present.add((_module_name(small) or "", _alias_local(alias)))
-        if len(kept) == len(small.names):
-            continue
-        if kept:
-            body[index] = stmt.with_changes(body=[_set_names(small, kept)])
-        else:
-            body[index] = cst.RemovalSentinel.REMOVE  # type: ignore[call-overload]
-            anchor = index if anchor is None else anchor
-    plain = sorted(item.name for item in add if not item.module)
-    add = {item for item in add if item.module}
-    for stmt in body:
-        if isinstance(stmt, cst.SimpleStatementLine) and isinstance(stmt.body[0], cst.Import):
-            for alias in stmt.body[0].names:
-                present.add(("", _alias_local(alias)))
-    missing = sorted(item for item in add if (item.module, item.local) not in present)
-    by_module: dict[str, list[ImportName]] = {}
-    for item in missing:
-        by_module.setdefault(item.module, []).append(item)
-    new_statements: list[cst.SimpleStatementLine] = []
-    for module_name, items in sorted(by_module.items()):
-        merged = False
-        for index, stmt in enumerate(body):
-            if stmt is cst.RemovalSentinel.REMOVE or not _is_import(stmt):
-                continue
-            assert isinstance(stmt, cst.SimpleStatementLine)
-            small = stmt.body[0]
-            if isinstance(small, cst.ImportFrom) and _module_name(small) == module_name and not isinstance(
-                small.names, cst.ImportStar
-            ):
-                body[index] = stmt.with_changes(body=[_set_names(small, [*small.names, *map(_new_alias, items)])])
-                merged = True
-                break
-        if not merged:
-            new_statements.append(
-                cst.SimpleStatementLine(body=[cst.ImportFrom(
-                    module=cst.parse_expression(module_name),  # type: ignore[arg-type]
-                    names=_join_aliases([_new_alias(i) for i in items]),
-                )])
-            )
-    plain_statements = [
-        cst.SimpleStatementLine(body=[cst.Import(names=[cst.ImportAlias(name=cst.Name(name))])])
-        for name in plain if ("", name) not in present
-    ]
-    if plain_statements:
-        first_import = next((i for i, s in enumerate(body) if s is not cst.RemovalSentinel.REMOVE and _is_import(s)), None)
-        if first_import is None:
-            first_import = _insert_position(body)
-        else:
-            first = body[first_import]
-            plain_statements[0] = plain_statements[0].with_changes(leading_lines=first.leading_lines)  # type: ignore[union-attr]
-            body[first_import] = first.with_changes(leading_lines=[])  # type: ignore[union-attr]
-        for offset, stmt in enumerate(plain_statements):
-            body.insert(first_import + offset, stmt)
-        if anchor is not None and anchor >= first_import:
-            anchor += len(plain_statements)
-    if new_statements:
-        position = anchor if anchor is not None else _insert_position(body)
-        if anchor is not None:
-            removed = module.body[anchor]
-            new_statements[0] = new_statements[0].with_changes(leading_lines=removed.leading_lines)
-            body[anchor] = new_statements[0]  # type: ignore[call-overload]
-            for offset, stmt in enumerate(new_statements[1:], start=1):
-                body.insert(anchor + offset, stmt)
-        else:
-            for stmt in new_statements:
-                index = _sorted_position(body, _module_name(stmt.body[0]) or "", position)  # type: ignore[arg-type]
-                following = body[index] if index < len(body) else None
-                if isinstance(following, cst.SimpleStatementLine) and _is_import(following):
-                    stmt = stmt.with_changes(leading_lines=following.leading_lines)
-                    body[index] = following.with_changes(leading_lines=[])
-                body.insert(index, stmt)
-    return module.with_changes(body=[s for s in body if s is not cst.RemovalSentinel.REMOVE])
+        small = stmt.body[0]  # type: ignore[attr-defined]
+        if isinstance(small, cst.ImportFrom) and _module_name(small) == module_name and not isinstance(
+            small.names, cst.ImportStar
+        ):
+            return index
+    return None
+
+
+def _insert_before_or_after(body: list[cst.BaseStatement], index: int, new_stmt: cst.SimpleStatementLine) -> None:
+    """Insert at `index`; the new import takes over the blank lines of the import it goes before."""
+    following = body[index] if index < len(body) else None
+    if following is not None and _is_import(following):
+        new_stmt = new_stmt.with_changes(leading_lines=following.leading_lines)
+        body[index] = following.with_changes(leading_lines=[])
+    body.insert(index, new_stmt)
 
 
 def _set_names(node: cst.ImportFrom, names: list[cst.ImportAlias]) -> cst.ImportFrom:
@@ -194,7 +221,7 @@ def _sorted_position(body: list[object], module_name: str, fallback: int) -> int
     package = module_name.split(".")[0]
     last_same = None
     for index, stmt in enumerate(body):
-        if stmt is cst.RemovalSentinel.REMOVE or not _is_import(stmt):  # type: ignore[arg-type]
+        if not _is_import(stmt):  # type: ignore[arg-type]
             continue
         small = stmt.body[0]  # type: ignore[attr-defined]
         if not isinstance(small, cst.ImportFrom):
@@ -211,8 +238,6 @@ def _sorted_position(body: list[object], module_name: str, fallback: int) -> int
 def _insert_position(body: list[object]) -> int:
     last_sqlalchemy = last_import = None
     for index, stmt in enumerate(body):
-        if stmt is cst.RemovalSentinel.REMOVE:
-            continue
         if _is_import(stmt):  # type: ignore[arg-type]
             last_import = index
             code = cst.Module([]).code_for_node(stmt)  # type: ignore[arg-type]

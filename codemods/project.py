@@ -296,6 +296,25 @@ class Project:
                 return "select"
         return None
 
+    def relationship_is_collection(self, class_qualname: str, attr: str) -> bool:
+        """From `Mapped[list[X]]` / `uselist=`; unknown counts as a collection (the safe side)."""
+        for cls_name in self.mro(class_qualname):
+            cls = self.classes[cls_name]
+            for _, value in cls.attr_values.get(attr, []):
+                if isinstance(value, ast.Call):
+                    for keyword in value.keywords:
+                        if keyword.arg == "uselist" and isinstance(keyword.value, ast.Constant):
+                            return bool(keyword.value.value)
+            annotation = cls.attr_annotations.get(attr)
+            if annotation is not None:
+                text = ast.unparse(annotation)
+                inner = text.removeprefix("Mapped[").removesuffix("]") if text.startswith("Mapped[") else None
+                if inner is not None:
+                    return inner.split("[", 1)[0].rsplit(".", 1)[-1] in {
+                        "list", "List", "set", "Set", "Sequence", "Collection", "WriteOnlyMapped", "DynamicMapped",
+                    }
+        return True
+
     def local_value_types(self, func: FunctionSymbols) -> dict[str, Type | None]:
         """Flow-insensitive types of a function's locals bound by `x = call()` or `with call() as x`."""
         out: dict[str, Type | None] = {}

@@ -193,6 +193,16 @@ class _Applier(cst.CSTTransformer):
             updated = updated.with_changes(asynchronous=cst.Asynchronous())
         return self._attach_header_reviews(original, updated)
 
+    def leave_CompFor(self, original: cst.CompFor, updated: cst.CompFor) -> cst.CompFor:
+        position = self.get_metadata(PositionProvider, original.iter, None)
+        if position is None:
+            return updated
+        for edit in self.by_span.get(_span_of(position), []):
+            if edit.kind == E.ASYNC_COMP and id(edit) not in self.applied:
+                self.applied.add(id(edit))
+                updated = updated.with_changes(asynchronous=cst.Asynchronous())
+        return updated
+
     def leave_If(self, original: cst.If, updated: cst.If) -> cst.BaseStatement:
         return self._attach_header_reviews(original, updated)
 

@@ -118,7 +118,7 @@ def rewrite_query(node: cst.BaseExpression, spec: QuerySpec) -> cst.BaseExpressi
     if terminal == "get":
         return _rewrite_get(chain, terminal_args, session)
     if terminal in {"delete", "update"}:
-        return _rewrite_bulk(chain, terminal, terminal_args, session)
+        return _rewrite_bulk(chain, terminal, terminal_args, session, spec.discard_result)
     stmt = to_select(chain, drop=drop)
     if terminal == "count":
         counted = parse_template_expression(
@@ -205,7 +205,7 @@ def _rewrite_get(chain: cst.BaseExpression, key_args: list[cst.Arg], session: cs
 
 
 def _rewrite_bulk(chain: cst.BaseExpression, terminal: str, terminal_args: list[cst.Arg],
-                  session: cst.BaseExpression) -> cst.BaseExpression:
+                  session: cst.BaseExpression, discard_result: bool) -> cst.BaseExpression:
     spine = _spine(chain)
     if not spine or _attr_name(spine[-1]) != "query":
         raise QueryRewriteError(f"{terminal}() not on session.query(M)")
@@ -225,5 +225,7 @@ def _rewrite_bulk(chain: cst.BaseExpression, terminal: str, terminal_args: list[
         stmt = _append_call(stmt, "values", values)
     if sync_arg is not None:
         stmt = _append_call(stmt, "execution_options", [_kwarg("synchronize_session", sync_arg)])
+    if discard_result:
+        return cst.Await(expression=_call(session, "execute", [stmt]))
     result = _paren(cst.Await(expression=_call(session, "execute", [stmt])))
     return cst.Attribute(value=result, attr=cst.Name("rowcount"))
