@@ -91,7 +91,7 @@ def update_imports(
     """Add the names of `add` the module uses; drop `removable` names it no longer uses, and `force_remove`."""
     in_use = used_names(module)
     body: list[cst.BaseStatement] = list(module.body)
-    body, anchor = _drop_names(body, removable, force_remove, in_use)
+    body, anchor, anchor_lines = _drop_names(body, removable, force_remove, in_use)
     present = _bound_locals(body) | _module_level_names(body)
     wanted = sorted(item for item in add if item.local in in_use and item.local not in present)
     plain = [item.name for item in wanted if not item.module]
@@ -113,9 +113,18 @@ def update_imports(
             names=_join_aliases([_new_alias(i) for i in items]),
         )])
         fallback = anchor if anchor is not None else _insert_position(body)
-        _insert_before_or_after(body, _sorted_position(body, module_name, fallback), new_stmt)
-        if anchor is not None:
+        index, before_member = _sorted_position(body, module_name, fallback)
+        if index == anchor and anchor_lines is not None and not before_member:
+            body.insert(index, new_stmt.with_changes(leading_lines=anchor_lines))
+            anchor_lines = None
+        elif before_member:
+            _insert_before_or_after(body, index, new_stmt)
+        else:
+            body.insert(index, new_stmt)
+        if anchor is not None and index <= anchor:
             anchor += 1
+    if anchor is not None and anchor_lines and anchor < len(body) and not body[anchor].leading_lines:
+        body[anchor] = body[anchor].with_changes(leading_lines=anchor_lines)
     for name in reversed(plain):
         first_import = next((i for i, stmt in enumerate(body) if _is_import(stmt)), None)
         new_stmt = cst.SimpleStatementLine(body=[cst.Import(names=[cst.ImportAlias(name=cst.Name(name))])])
@@ -125,16 +134,12 @@ def update_imports(
 
 def _drop_names(
     body: list[cst.BaseStatement], removable: set[str], force_remove: frozenset[str], in_use: set[str]
-) -> tuple[list[cst.BaseStatement], int | None]:
+) -> tuple[list[cst.BaseStatement], int | None, Sequence[cst.EmptyLine] | None]:
     """The body without the dropped names, and where the first emptied import statement stood."""
     out: list[cst.BaseStatement] = []
     anchor: int | None = None
-    carried: Sequence[cst.EmptyLine] | None = None
+    anchor_lines: Sequence[cst.EmptyLine] | None = None
     for stmt in body:
-        if carried is not None:
-            if not stmt.leading_lines:
-                stmt = stmt.with_changes(leading_lines=carried)
-            carried = None
         small = stmt.body[0] if _is_import(stmt) else None  # type: ignore[attr-defined]
         if not isinstance(small, cst.ImportFrom) or isinstance(small.names, cst.ImportStar):
             out.append(stmt)
@@ -149,10 +154,9 @@ def _drop_names(
             out.append(stmt)
         elif kept:
             out.append(stmt.with_changes(body=[_set_names(small, kept)]))  # type: ignore[attr-defined]
-        else:
-            carried = stmt.leading_lines
-            anchor = len(out) if anchor is None else anchor
-    return out, anchor
+        elif anchor is None:
+            anchor, anchor_lines = len(out), stmt.leading_lines
+    return out, anchor, anchor_lines
 
 
 def _module_level_names(body: list[cst.BaseStatement]) -> set[str]:
@@ -216,8 +220,10 @@ def _set_names(node: cst.ImportFrom, names: list[cst.ImportAlias]) -> cst.Import
     return node.with_changes(names=joined)
 
 
-def _sorted_position(body: list[object], module_name: str, fallback: int) -> int:
-    """Among the top-level `from <same package> import` statements, keep module names sorted."""
+def _sorted_position(body: list[object], module_name: str, fallback: int) -> tuple[int, bool]:
+    """Among the top-level `from <same package> import` statements, keep module names sorted.
+
+    Returns the index, and whether the new statement goes before a member of that group."""
     package = module_name.split(".")[0]
     last_same = None
     for index, stmt in enumerate(body):
@@ -230,9 +236,9 @@ def _sorted_position(body: list[object], module_name: str, fallback: int) -> int
         if other.split(".")[0] != package:
             continue
         if other > module_name:
-            return index
+            return index, True
         last_same = index
-    return last_same + 1 if last_same is not None else fallback
+    return (last_same + 1, False) if last_same is not None else (fallback, False)
 
 
 def _insert_position(body: list[object]) -> int:

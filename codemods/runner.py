@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -165,6 +166,13 @@ def _verify(key: str, source: SourceFile, outcome: FileOutcome | None) -> FileOu
         return dataclasses.replace(
             outcome, status=FileStatus.FAILED, new_text=source.text, error=f"rewrite does not parse: {error}"
         )
+    # LibCST's grammar accepts `await` in a plain `def`; the compiler does not. A file that compiled
+    # before the rewrite must compile after it (files newer than this Python are not held to it).
+    error = compile_error(outcome.new_text, key)
+    if error is not None and compile_error(source.text, key) is None:
+        return dataclasses.replace(
+            outcome, status=FileStatus.FAILED, new_text=source.text, error=f"rewrite does not compile: {error}"
+        )
     return outcome
 
 
@@ -269,6 +277,19 @@ def parse_error(text: str) -> str | None:
         return f"line {exc.raw_line}, column {exc.raw_column + 1}: {exc.message}"
     except (RecursionError, MemoryError) as exc:  # pathological nesting: report, do not crash
         return f"cannot parse: {type(exc).__name__}"
+    return None
+
+
+def compile_error(text: str, filename: str) -> str | None:
+    """None when CPython compiles the text (catches `await` outside `async def` and the like)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # SyntaxWarnings of the user's code are not ours to print
+        try:
+            compile(text, filename, "exec", dont_inherit=True)
+        except SyntaxError as exc:
+            return f"line {exc.lineno}: {exc.msg}"
+        except (ValueError, RecursionError, MemoryError) as exc:
+            return f"{type(exc).__name__}: {exc}"
     return None
 
 
