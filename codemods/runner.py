@@ -170,9 +170,8 @@ def _verify(key: str, source: SourceFile, outcome: FileOutcome | None) -> FileOu
     # before the rewrite must compile after it (files newer than this Python are not held to it).
     error = compile_error(outcome.new_text, key)
     if error is not None and compile_error(source.text, key) is None:
-        return dataclasses.replace(
-            outcome, status=FileStatus.FAILED, new_text=source.text, error=f"rewrite does not compile: {error}"
-        )
+        message = f"rewrite does not compile: {error}"
+        return dataclasses.replace(outcome, status=FileStatus.FAILED, new_text=source.text, error=message)
     return outcome
 
 

@@ -4,7 +4,8 @@ The stand-in follows the engine contract (codemods/engine.py) with trivial, pred
 - migrate: `OLD_CALL(` becomes `new_call(`, and a changed file gets a `# migrated` first line
   (added with a bare "\\n", so the runner must restore the file's own newline style);
   a file that does not parse comes back FAILED; `REVIEWME` on a line gives an AWT201 review item;
-  `BREAKME` makes the rewrite unparsable; `FLIPFLOP` makes every run change the file again.
+  `BREAKME` makes the rewrite unparsable; `AWAITME` adds `await` to a plain `def`;
+  `FLIPFLOP` makes every run change the file again.
 - check: `LEFTOVER` on a line gives an AWT301 finding (unless AWT301 is disabled); a file that does
   not parse gives one AWT000 finding, as the real engine does.
 - FAKE_ENGINE_CRASH=1 makes the engine raise; FAKE_ENGINE_LOG=<file> records the call (JSON).
@@ -63,6 +64,8 @@ def migrate_sources(sources: Mapping[str, str], options: EngineOptions) -> dict[
             new = "# migrated\n" + new
         if "BREAKME" in new:
             new += "\ndef broken(:\n"
+        if "AWAITME" in new:  # parses (LibCST grammar) but does not compile
+            new += "\ndef still_sync():\n    await thing()\n"
         findings = _marked(path, new, "REVIEWME", "AWT201", "review this line")
         status = FileStatus.CHANGED if new != text else FileStatus.UNCHANGED
         out[path] = FileOutcome(path, status, text, new, findings=findings)

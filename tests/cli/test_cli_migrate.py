@@ -123,6 +123,23 @@ def test_unparsable_rewrite_is_not_written(fake_awaitify, project: Path) -> None
     assert (project / "b.py").read_text() == MIGRATED
 
 
+def test_rewrite_that_does_not_compile_is_not_written(fake_awaitify, project: Path) -> None:
+    write_tree(project, {"a.py": "x = OLD_CALL(1)  # AWAITME\n", "b.py": SYNC})
+    result = fake_awaitify("migrate", ".", cwd=project)
+    assert result.code == 2, result
+    assert "a.py: error: rewrite does not compile: line 5: 'await' outside async function" in result.stderr
+    assert (project / "a.py").read_text() == "x = OLD_CALL(1)  # AWAITME\n"
+    assert (project / "b.py").read_text() == MIGRATED
+
+
+def test_file_that_never_compiled_is_not_held_to_it(fake_awaitify, project: Path) -> None:
+    # top-level await (a notebook export, say): the compiler rejected it before any rewrite
+    write_tree(project, {"a.py": "await OLD_CALL(1)\n"})
+    result = fake_awaitify("migrate", ".", cwd=project)
+    assert result.code == 0, result
+    assert (project / "a.py").read_text() == "# migrated\nawait new_call(1)\n"
+
+
 def test_unstable_rewrite_is_not_written(fake_awaitify, project: Path) -> None:
     write_tree(project, {"a.py": "x = 1  # FLIPFLOP\n", "b.py": SYNC})
     result = fake_awaitify("migrate", ".", cwd=project)
