@@ -33,6 +33,8 @@ from codemods.report import (
     MigrateReport,
     finding_line,
     migrate_report_for,
+    rules_json,
+    rules_markdown,
     rules_table,
     summary_table,
 )
@@ -330,10 +332,16 @@ def _print_check_summary(report: CheckReport) -> None:
 
 
 @main.command()
+@click.option("--format", "output_format", type=click.Choice(["table", "markdown", "json"]), default="table",
+              show_default=True, help="markdown gives the full rule docs page.")
 @common_options
-def rules() -> None:
+def rules(output_format: str) -> None:
     """List every rule: code, name, kind and summary."""
-    _stdout().print(rules_table(list(RULES.values())))
+    all_rules = list(RULES.values())
+    if output_format == "table":
+        _stdout().print(rules_table(all_rules))
+        return
+    sys.stdout.write(rules_markdown(all_rules) if output_format == "markdown" else rules_json(all_rules))
 
 
 @main.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -26,6 +27,17 @@ def test_rules_lists_every_rule(tmp_path: Path) -> None:
     for rule in RULES.values():
         assert rule.code in result.stdout
         assert rule.name in result.stdout
+
+
+def test_rules_json_and_markdown_come_from_the_registry(tmp_path: Path) -> None:
+    as_json = run([str(SCRIPT), "rules", "--format", "json"], tmp_path)
+    assert as_json.code == 0, as_json
+    assert [entry["code"] for entry in json.loads(as_json.stdout)] == list(RULES)
+    as_markdown = run([str(SCRIPT), "rules", "--format", "markdown"], tmp_path)
+    assert as_markdown.code == 0, as_markdown
+    for rule in RULES.values():
+        assert f"## {rule.code}\n" in as_markdown.stdout
+        assert rule.why in as_markdown.stdout
 
 
 @pytest.mark.parametrize("code", ["AWT102", "awt102"])
