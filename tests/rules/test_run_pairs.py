@@ -32,7 +32,7 @@ def _params() -> list[object]:
     ]
 
 
-@pytest.mark.filterwarnings("error::RuntimeWarning")  # "coroutine ... was never awaited"
+@pytest.mark.filterwarnings("error:coroutine .* was never awaited:RuntimeWarning")
 @pytest.mark.parametrize(("pair", "backend"), _params())
 async def test_pair_behaves_the_same(pair: Pair, backend: str, database: Database) -> None:
     entry = entry_point(pair.before)
