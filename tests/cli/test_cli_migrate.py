@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -304,6 +305,8 @@ def git(root: Path, *args: str) -> None:
 
 @pytest.fixture
 def repo(project: Path) -> Path:
+    if shutil.which("git") is None:
+        pytest.skip("git not installed")
     write_tree(project, {"app/a.py": SYNC, "app/b.py": "x = 1\n"})
     git(project, "init", "-q")
     git(project, "add", ".")

@@ -7,7 +7,7 @@ import json
 import jsonschema
 import pytest
 from cli_helpers import validate_sarif
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from codemods.model import FileOutcome, FileStats, FileStatus, Finding
@@ -48,6 +48,7 @@ def test_the_schema_rejects_what_github_would() -> None:
             validate(broken)
 
 
+@settings(deadline=None, max_examples=60)  # no timing in assertions: the machine may be busy
 @given(
     st.lists(
         st.builds(
