@@ -13,6 +13,8 @@ from pathlib import Path
 HERE = Path(__file__).parent
 FAKE_MAIN = HERE / "fake_engine_main.py"
 SCRIPT = Path(sys.executable).parent / "awaitify"
+# Not a timing assertion: only turns a hung subprocess into a failure instead of a stuck suite.
+HANG_GUARD_SECONDS = 900
 SARIF_SCHEMA = HERE / "data" / "sarif-2.1.0-subset.schema.json"
 
 
@@ -35,7 +37,14 @@ def env_for(extra: Mapping[str, str] | None) -> dict[str, str]:
 
 def run(argv: list[str], cwd: Path, env: Mapping[str, str] | None = None) -> Result:
     completed = subprocess.run(
-        argv, cwd=cwd, env=env_for(env), capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False
+        argv,
+        cwd=cwd,
+        env=env_for(env),
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        check=False,
+        timeout=HANG_GUARD_SECONDS,
     )
     return Result(completed.returncode, completed.stdout, completed.stderr)
 

@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from cli_helpers import FAKE_MAIN, env_for, write_tree
+from cli_helpers import FAKE_MAIN, HANG_GUARD_SECONDS, env_for, write_tree
 
 
 def run_with_tty_stderr(args: list[str], cwd: Path) -> tuple[int, str, str]:
@@ -41,7 +41,7 @@ def run_with_tty_stderr(args: list[str], cwd: Path) -> tuple[int, str, str]:
 
     reader = threading.Thread(target=drain)
     reader.start()
-    stdout, _ = process.communicate()
+    stdout, _ = process.communicate(timeout=HANG_GUARD_SECONDS)
     reader.join()
     os.close(master)
     return process.returncode, stdout.decode(), b"".join(chunks).decode(errors="replace")
