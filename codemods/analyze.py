@@ -23,6 +23,7 @@ from codemods.types import (
     EngineType,
     FunctionRef,
     Instance,
+    LoadedEntities,
     ModuleRef,
     QueryType,
     SessionFactoryType,
@@ -123,6 +124,11 @@ class FunctionAnalyzer:
         self._query_vars_escaped: set[str] = set()
         self._noted_queries: set[int] = set()
         self._discarded_calls: set[int] = set()
+        self._var_edits: dict[str, list[Edit]] = {}
+        self._poisoned_vars: dict[str, str] = {}  # name -> why it cannot be converted
+        self._var_assignments: dict[str, list[ast.expr]] = {}
+        self._extra_options: dict[Span, set[str]] = {}  # query span -> loader options to add
+        self._bulk_vars: dict[str, str] = {}  # Query variable only ever bulk-deleted/updated -> "delete"/"update"
 
     # == setup ======================================================================================
     def _decorator_names(self) -> list[str]:
@@ -186,6 +192,13 @@ class FunctionAnalyzer:
             return self._call_type(node)
         if isinstance(node, ast.Await):
             return None
+        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and node.slice.value == 0:
+            container = self.type_of(node.value)  # an element of a loaded list (see _infer_locals)
+            if isinstance(container, LoadedEntities) and container.is_list:
+                return LoadedEntities(container.qualname, container.entity_src, container.span, False, container.eager)
+            if isinstance(container, QueryType) and container.entity is not None:
+                return LoadedEntities(container.entity[0], container.entity[1], self.spans.span(node.value), False,
+                                      container.eager)
         return None
 
     def _attribute_type(self, node: ast.Attribute) -> Type | None:
@@ -339,15 +352,23 @@ class FunctionAnalyzer:
     def _new_query(self, session_node: ast.expr, call: ast.Call) -> QueryType:
         kinds = tuple(self._entity_kind(arg) for arg in call.args) or ("unknown",)
         dedupe = self._mentions_other_class(call.args, [])
-        return QueryType(self.spans.segment(session_node), kinds, dedupe)
+        entity = None
+        if kinds == ("entity",):
+            kind = self.type_of(call.args[0])
+            if isinstance(kind, ClassRef) and kind.qualname in self.project.classes:
+                entity = (kind.qualname, self.spans.segment(call.args[0]))
+        return QueryType(self.spans.segment(session_node), kinds, dedupe, entity)
 
     def _mentions_other_class(self, selected: list[ast.expr], criteria: list[ast.expr]) -> bool:
+        """An entity selected with a column of another class (or filtered on one): an implicit join."""
         selected_classes = set()
         for arg in selected:
             kind = self.type_of(arg)
             if isinstance(kind, ClassRef):
                 selected_classes.add(kind.qualname)
-        for expr in criteria:
+        if not selected_classes:
+            return False
+        for expr in [*selected, *criteria]:
             for sub in ast.walk(expr):
                 if isinstance(sub, ast.Attribute):
                     owner = self.type_of(sub.value)
@@ -368,10 +389,25 @@ class FunctionAnalyzer:
                 dedupe = True
             if method in {"filter", "where"}:
                 dedupe = dedupe or self._criteria_mentions_foreign_class(query, node.args)
-            return QueryType(query.session_src, kinds, dedupe)
+            entity = query.entity if kinds == query.entity_kinds else None
+            eager = query.eager | (self._eager_relationships(node) if method == "options" else frozenset())
+            return QueryType(query.session_src, kinds, dedupe, entity, eager)
+        if method in {"first", "one", "one_or_none", "get", "all"} and query.entity is not None:
+            return LoadedEntities(query.entity[0], query.entity[1], self.spans.span(node), method == "all", query.eager)
         if method in Q.SELECTABLE_METHODS:
             return ColumnRef()
         return None
+
+    def _eager_relationships(self, node: ast.Call) -> frozenset[str]:
+        """Relationship names a `.options(joinedload(M.rel), ...)` call loads eagerly (first level)."""
+        loaded: set[str] = set()
+        for arg in node.args:
+            for sub in ast.walk(arg):
+                if isinstance(sub, ast.Call) and sub.args and isinstance(sub.args[0], ast.Attribute):
+                    name = sub.func.attr if isinstance(sub.func, ast.Attribute) else getattr(sub.func, "id", "")
+                    if name in {"joinedload", "selectinload", "subqueryload", "immediateload", "contains_eager"}:
+                        loaded.add(sub.args[0].attr)
+        return frozenset(loaded)
 
     def _criteria_mentions_foreign_class(self, query: QueryType, criteria: list[ast.expr]) -> bool:
         # Which classes are selected is not kept on QueryType; a criterion naming two different classes
@@ -411,7 +447,23 @@ class FunctionAnalyzer:
         for stmt in self.body:
             self._visit_stmt(stmt)
         self._finish_query_vars()
+        self._add_loader_options()
+        if not self.facts.async_edits:
+            self.facts.seeds = []
         return self.facts
+
+    def _add_loader_options(self) -> None:
+        """Relationships read in this function from objects its own query loaded: load them eagerly."""
+        if not self._extra_options:
+            return
+        updated = []
+        for edit in self.facts.async_edits:
+            options = self._extra_options.get(edit.span)
+            if edit.kind == E.QUERY and edit.query is not None and options:
+                edit = replace(edit, query=replace(edit.query, extra_options=tuple(sorted(options))))
+                self.facts.async_imports.add(("sqlalchemy.orm", "selectinload"))
+            updated.append(edit)
+        self.facts.async_edits = updated
 
     def _infer_locals(self) -> None:
         """Local variable types, flow-insensitive; a few rounds so `q = q.filter(...)` settles."""
@@ -431,6 +483,15 @@ class FunctionAnalyzer:
                 for item in node.items:
                     if isinstance(item.optional_vars, ast.Name):
                         assignments.append((item.optional_vars.id, item.context_expr))
+        for node in _walk_own(self.body):
+            loops: list[tuple[ast.expr, ast.expr]] = []
+            if isinstance(node, ast.For):
+                loops.append((node.target, node.iter))
+            elif isinstance(node, ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp):
+                loops += [(g.target, g.iter) for g in node.generators]
+            for target, iterable in loops:
+                if isinstance(target, ast.Name):
+                    assignments.append((target.id, ast.Subscript(value=iterable, slice=ast.Constant(0))))
         params = set(self.env)
         for _ in range(3):
             seen: dict[str, set[Type | None]] = {}
@@ -456,6 +517,32 @@ class FunctionAnalyzer:
         for name, value in assignments:
             if self.env.get(name) is None and isinstance(self.type_of(value), QueryType):
                 self._query_vars_escaped.add(name)
+            if isinstance(self.env.get(name), QueryType):
+                self._var_assignments.setdefault(name, []).append(value)
+        self._find_bulk_vars()
+
+    def _find_bulk_vars(self) -> None:
+        """`q = db.query(M)`, `q = q.filter(...)`, `q.delete()`: the whole variable becomes a `delete(M)`."""
+        terminals: dict[str, set[str]] = {}
+        for node in _walk_own(self.body):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                base = _chain_base_name(node)
+                if base in self._var_assignments and node.func.attr in Q.TERMINAL_METHODS:
+                    terminals.setdefault(base, set()).add(node.func.attr)
+                if base in self._var_assignments and isinstance(node.func.value, ast.Name):
+                    terminals.setdefault(base, set())
+        for name, methods in terminals.items():
+            if methods not in ({"delete"}, {"update"}):
+                continue
+            plain = True
+            for value in self._var_assignments[name]:
+                chain = _chain_calls(value)
+                if not chain or any(m not in {"query", "filter", "filter_by", "where"} for m, _ in chain):
+                    plain = False
+                if chain and chain[0][0] == "query" and len(chain[0][1].args) != 1:
+                    plain = False
+            if plain:
+                self._bulk_vars[name] = next(iter(methods))
 
     def _passes_itself_through(self, name: str, value: ast.expr) -> bool:
         if not isinstance(value, ast.Call):
@@ -504,7 +591,14 @@ class FunctionAnalyzer:
             value_type = self.type_of(stmt.value)
             if isinstance(value_type, QueryType) and not self._is_terminal_call(stmt.value):
                 if all(isinstance(t, ast.Name) and t.id not in self._query_vars_escaped for t in targets):
-                    self._query_builder(stmt.value)
+                    names = [t.id for t in targets if isinstance(t, ast.Name)]
+                    before = len(self.facts.edits)
+                    self._query_builder(stmt.value, base=self._bulk_vars.get(names[0], "select"))
+                    for name in names:
+                        self._var_edits.setdefault(name, []).extend(self.facts.edits[before:])
+                        base = _chain_base_name(stmt.value)
+                        if base is not None and base != name and base in self._poisoned_vars:
+                            self._poison(name, f"built from {base!r}")
                     self._visit_query_args(stmt.value)
                     return
                 self._escape(stmt.value, "a Query stored where awaitify cannot follow it")
@@ -554,7 +648,7 @@ class FunctionAnalyzer:
             streaming = "yield_per" in chain
             spec = self._spec(iter_type, "stream" if streaming else "iter", stmt.iter)
             if spec is not None:
-                self._add_async_edit(Edit(E.QUERY, self.spans.span(stmt.iter), spec))
+                self._add_async_edit(Edit(E.QUERY, self.spans.span(stmt.iter), spec), stmt.iter)
                 if streaming:
                     self._add_async_edit(Edit(E.ASYNC_FOR, stmt_span))
                     self._review_if_break(stmt)
@@ -666,7 +760,7 @@ class FunctionAnalyzer:
             if isinstance(query, QueryType):
                 spec = self._spec(query, "slice", node)
                 if spec is not None:
-                    self._add_async_edit(Edit(E.QUERY, self.spans.span(node), spec))
+                    self._add_async_edit(Edit(E.QUERY, self.spans.span(node), spec), node)
                     self._seed(f"slices a query on {query.session_src}")
                     self._visit_query_args(node.value)
                     for part in (node.slice.lower, node.slice.upper):
@@ -685,7 +779,8 @@ class FunctionAnalyzer:
             self._visit_attribute_ref(node, ctx)
         for child in ast.iter_child_nodes(node):
             if isinstance(child, ast.expr):
-                self._visit_expr(child, _Ctx(context=ctx.context if ctx.context in {"lambda", "genexp"} else "normal"))
+                keep = ctx.context in {"lambda", "genexp", "query_arg"}
+                self._visit_expr(child, _Ctx(context=ctx.context if keep else "normal"))
             elif isinstance(child, ast.comprehension):
                 for sub in ast.iter_child_nodes(child):
                     if isinstance(sub, ast.expr):
@@ -716,7 +811,7 @@ class FunctionAnalyzer:
             if isinstance(iter_type, QueryType) and iter_context not in {"lambda", "genexp"}:
                 spec = self._spec(iter_type, "iter", generator.iter)
                 if spec is not None:
-                    self._add_async_edit(Edit(E.QUERY, self.spans.span(generator.iter), spec))
+                    self._add_async_edit(Edit(E.QUERY, self.spans.span(generator.iter), spec), generator.iter)
                     self._seed(f"iterates a query on {iter_type.session_src}")
                     self._visit_query_args(generator.iter)
             elif isinstance(generator.iter, ast.Call) and not generator.is_async:
@@ -739,6 +834,11 @@ class FunctionAnalyzer:
 
     def _visit_attribute_ref(self, node: ast.Attribute, ctx: _Ctx) -> None:
         owner = self.type_of(node.value)
+        if isinstance(owner, LoadedEntities) and not owner.is_list and isinstance(node.ctx, ast.Load):
+            loading = self.project.relationship_loading(owner.qualname, node.attr)
+            if loading in N.LAZY_LOADING and loading != "dynamic" and node.attr not in owner.eager:
+                self._extra_options.setdefault(owner.span, set()).add(f"selectinload({owner.entity_src}.{node.attr})")
+            return
         if isinstance(owner, Instance) and isinstance(node.ctx, ast.Load):
             loading = self.project.relationship_loading(owner.qualname, node.attr)
             if loading in N.LAZY_LOADING:
@@ -781,7 +881,7 @@ class FunctionAnalyzer:
                 CallSite(self.spans.span(node), node.lineno, callees, ctx.awaited, context, ctx.stmt_span)
             )
         arg_ctx_name = "task_arg" if resolved in TASK_FUNCTIONS else (
-            ctx.context if ctx.context in {"lambda", "genexp"} else "normal"
+            ctx.context if ctx.context in {"lambda", "genexp", "query_arg"} else "normal"
         )
         callback_ok = (resolved or "").rsplit(".", 1)[-1] in CALLBACK_OK or (
             isinstance(func, ast.Attribute) and func.attr in CALLBACK_OK
@@ -820,6 +920,10 @@ class FunctionAnalyzer:
             return True
         if method in N.BULK_METHODS and not session.is_async:
             self._visit_bulk(node, method, src)
+            return True
+        if method == "get_bind" and not session.is_async and not node.args and not node.keywords:
+            self.facts.edits.append(Edit(E.REPLACE_EXPR, self.spans.span(node), text=f"{src}.bind"))
+            self._visit_expr(node.func.value, _Ctx())
             return True
         if method in {"expire", "expire_all"}:
             self._review(node, "AWT202", f"{method}() makes the next attribute read lazy-load; use await refresh()")
@@ -877,6 +981,8 @@ class FunctionAnalyzer:
         return False
 
     def _visit_sqla_constructor(self, node: ast.Call, resolved: str | None) -> None:
+        if resolved in N.SYNC_SESSION_CLASSES and not any(k.arg == "expire_on_commit" for k in node.keywords):
+            self.facts.edits.append(Edit(E.ADD_KWARG, self.spans.span(node), text="expire_on_commit=False"))
         if resolved in N.SYNC_CREATE_ENGINE:
             self._rewrite_create_engine(node)
         elif resolved in N.SYNC_SESSIONMAKERS and not any(k.arg == "class_" for k in node.keywords):
@@ -1046,7 +1152,7 @@ class FunctionAnalyzer:
             spec = replace(spec, discard_result=True)
         if self.facts.is_async or ctx.awaited:
             pass
-        self._add_async_edit(Edit(E.QUERY, self.spans.span(node), spec))
+        self._add_async_edit(Edit(E.QUERY, self.spans.span(node), spec), node)
         self._seed(f"runs a query on {query.session_src}")
         self.facts.async_imports.add(("sqlalchemy", "select"))
         if method == "count":
@@ -1062,6 +1168,9 @@ class FunctionAnalyzer:
 
     def _is_plain_bulk(self, node: ast.Call, method: str) -> bool:
         chain = _chain_calls(node)
+        base = _chain_base_name(node)
+        if base is not None and self._bulk_vars.get(base) == method:
+            return all(m in {"filter", "filter_by", "where", method} for m, _ in chain)
         if chain[0][0] != "query" or len(chain[0][1].args) != 1:
             return False
         if not all(m in {"query", "filter", "filter_by", "where", method} for m, _ in chain):
@@ -1071,7 +1180,7 @@ class FunctionAnalyzer:
                 return False
         return True
 
-    def _query_builder(self, node: ast.expr) -> None:
+    def _query_builder(self, node: ast.expr, base: str = "select") -> None:
         """A Query that is only built here (assigned, returned, turned into a subquery): no I/O."""
         query = self.type_of(node)
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in Q.SELECTABLE_METHODS:
@@ -1087,7 +1196,8 @@ class FunctionAnalyzer:
             self._review(node, "AWT209", "cannot tell whether query() selects entities or columns")
             self._mark_consumed_chain(node)
             return
-        spec = QuerySpec(terminal="builder", session_src=query.session_src, scalars=False, unique=False)
+        spec = QuerySpec(terminal="builder", session_src=query.session_src, scalars=False, unique=False,
+                         builder_base=base)
         self.facts.edits.append(Edit(E.QUERY, self.spans.span(node), spec))
         self.facts.imports.add(("sqlalchemy", "select"))
         self._mark_consumed_chain(node)
@@ -1149,8 +1259,17 @@ class FunctionAnalyzer:
         self._mark_consumed_chain(node)
 
     def _finish_query_vars(self) -> None:
-        for name in sorted(self._query_vars_escaped):
-            self.facts.findings.append((0, 0, "AWT208", f"query variable {name!r} is assigned non-Query values too"))
+        """A Query variable with one use awaitify cannot convert is left entirely as it was (never half)."""
+        for name in sorted(self._poisoned_vars):
+            dropped = {id(e) for e in self._var_edits.get(name, [])}
+            if not dropped:
+                continue
+            self.facts.edits = [e for e in self.facts.edits if id(e) not in dropped]
+            self.facts.async_edits = [e for e in self.facts.async_edits if id(e) not in dropped]
+            for value in self._var_assignments.get(name, []):
+                self.facts.reviews.append(Edit(E.REVIEW, self.spans.span(value), text=(
+                    f"AWT208 query variable {name!r} left as is: one of its uses cannot be converted"
+                )))
 
     # -- calls -------------------------------------------------------------------------------------
     def _resolve_callees(self, node: ast.Call) -> tuple[str, ...]:
@@ -1186,14 +1305,25 @@ class FunctionAnalyzer:
         return ()
 
     # -- recording ----------------------------------------------------------------------------------
-    def _add_async_edit(self, edit: Edit) -> None:
+    def _add_async_edit(self, edit: Edit, node: ast.expr | None = None) -> None:
         self.facts.async_edits.append(edit)
+        if edit.kind == E.QUERY and node is not None:
+            base = _chain_base_name(node)
+            if base is not None and base in self._var_assignments:
+                self._var_edits.setdefault(base, []).append(edit)
+
+    def _poison(self, name: str, reason: str) -> None:
+        self._poisoned_vars.setdefault(name, reason)
 
     def _seed(self, reason: str) -> None:
         self.facts.seeds.append(reason)
 
     def _review(self, node: ast.AST, code: str, reason: str) -> None:
         self.facts.reviews.append(Edit(E.REVIEW, self.spans.span(node), text=f"{code} {reason}"))
+        if isinstance(node, ast.expr):
+            base = _chain_base_name(node)
+            if base is not None and base in self._var_assignments:
+                self._poison(base, reason)
 
     def _finding(self, node: ast.AST, code: str, message: str) -> None:
         line, col, _, _ = self.spans.span(node)
@@ -1297,6 +1427,22 @@ def _chain_calls(node: ast.expr) -> list[tuple[str, ast.Call]]:
 
 def _chain_methods(node: ast.expr) -> list[str]:
     return [method for method, _ in _chain_calls(node)]
+
+
+def _chain_base_name(node: ast.expr) -> str | None:
+    """The variable a Query chain starts from (`q` in `q.filter(x).all()`), if any."""
+    current = node
+    while True:
+        if isinstance(current, ast.Subscript):
+            current = current.value
+        elif isinstance(current, ast.Call) and isinstance(current.func, ast.Attribute):
+            if current.func.attr == "query":
+                return None
+            current = current.func.value
+        elif isinstance(current, ast.Name):
+            return current.id
+        else:
+            return None
 
 
 def _chain_base_is_var(node: ast.expr) -> bool:

@@ -24,6 +24,7 @@ class QuerySpec:
     params_src: str | None = None  # `.params(**kw)` collected as an execute() parameter dict
     discard_result: bool = False  # a bulk update/delete whose rowcount nobody reads
     extra_options: tuple[str, ...] = ()  # loader options added for relationships read in the same function
+    builder_base: str = "select"  # "delete" / "update" for a Query variable only ever bulk-deleted/updated
 
 
 @dataclass(frozen=True)

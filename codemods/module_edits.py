@@ -29,7 +29,7 @@ def session_type_edits(project: Project, module: ModuleSymbols, tree: ast.Module
     }
     for local, target in module.imports.items():
         canonical = project.canonical(target)
-        if canonical in N.SYNC_SESSIONMAKERS or canonical in N.SYNC_CREATE_ENGINE:
+        if canonical in N.SYNC_SESSIONMAKERS or canonical in N.SYNC_CREATE_ENGINE or canonical in N.OBJECT_SESSION:
             out.removable.add(local)
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and not node.level:

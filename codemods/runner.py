@@ -155,24 +155,35 @@ def run_migrate(workspace: Workspace, write: bool, progress: Progress | None = N
 def _verify(key: str, source: SourceFile, outcome: FileOutcome | None) -> FileOutcome:
     if outcome is None:
         return _failed(key, "the engine returned no result for this file", source.text)
+    outcome = dataclasses.replace(outcome, old_text=source.text)
     if outcome.status is FileStatus.FAILED:
-        return dataclasses.replace(outcome, new_text=outcome.old_text, error=outcome.error or "failed")
+        return dataclasses.replace(outcome, new_text=source.text, error=outcome.error or "failed")
     if outcome.status is FileStatus.CHANGED and outcome.new_text == source.text:
         outcome = dataclasses.replace(outcome, status=FileStatus.UNCHANGED)
     if outcome.status is FileStatus.UNCHANGED:
         return dataclasses.replace(outcome, new_text=source.text)
-    error = parse_error(outcome.new_text)
+    error = verify_rewrite(source.text, outcome.new_text, key)
     if error is not None:
-        return dataclasses.replace(
-            outcome, status=FileStatus.FAILED, new_text=source.text, error=f"rewrite does not parse: {error}"
-        )
-    # LibCST's grammar accepts `await` in a plain `def`; the compiler does not. A file that compiled
-    # before the rewrite must compile after it (files newer than this Python are not held to it).
-    error = compile_error(outcome.new_text, key)
-    if error is not None and compile_error(source.text, key) is None:
-        message = f"rewrite does not compile: {error}"
-        return dataclasses.replace(outcome, status=FileStatus.FAILED, new_text=source.text, error=message)
+        return dataclasses.replace(outcome, status=FileStatus.FAILED, new_text=source.text, error=error)
     return outcome
+
+
+def verify_rewrite(old_text: str, new_text: str, filename: str) -> str | None:
+    """None when the rewritten text is sound enough to write, else why not.
+
+    A file that compiled before the rewrite must compile after it: the compiler also rejects what
+    LibCST's grammar accepts (`await` in a plain `def`, `async with` outside `async def`). Compiling
+    is fast, so LibCST parses only when the compiler cannot judge (syntax newer than this Python).
+    """
+    compile_failure = compile_error(new_text, filename)
+    if compile_failure is None:
+        return None
+    grammar_failure = parse_error(new_text)
+    if grammar_failure is not None:
+        return f"rewrite does not parse: {grammar_failure}"
+    if compile_error(old_text, filename) is None:
+        return f"rewrite does not compile: {compile_failure}"
+    return None
 
 
 def _verify_stable(

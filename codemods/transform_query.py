@@ -54,7 +54,8 @@ def _strip_trailing_comma(args: list[cst.Arg]) -> list[cst.Arg]:
     return args
 
 
-def to_select(expr: cst.BaseExpression, *, base: str = "select", drop: frozenset[str] = frozenset()) -> cst.BaseExpression:
+def to_select(expr: cst.BaseExpression, *, base: str = "select", drop: frozenset[str] = frozenset(),
+              options: tuple[str, ...] = ()) -> cst.BaseExpression:
     """`db.query(A).filter(x)` -> `select(A).where(x)`; a chain on a variable keeps its base."""
     spine = _spine(expr)
     if not spine:
@@ -62,6 +63,8 @@ def to_select(expr: cst.BaseExpression, *, base: str = "select", drop: frozenset
     innermost = spine[-1]
     if _attr_name(innermost) == "query":
         rebuilt: cst.BaseExpression = innermost.with_changes(func=cst.Name(base))
+        if options:
+            rebuilt = _append_call(rebuilt, "options", _args([cst.parse_expression(o) for o in options]))
         links = spine[:-1]
     else:
         rebuilt = innermost.func.value  # type: ignore[attr-defined]
@@ -82,6 +85,13 @@ def to_select(expr: cst.BaseExpression, *, base: str = "select", drop: frozenset
     return rebuilt
 
 
+def _args(values: list[cst.BaseExpression]) -> list[cst.Arg]:
+    return [
+        cst.Arg(v, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))) if i < len(values) - 1 else cst.Arg(v)
+        for i, v in enumerate(values)
+    ]
+
+
 def _append_call(expr: cst.BaseExpression, method: str, args: list[cst.Arg]) -> cst.Call:
     return cst.Call(func=cst.Attribute(value=expr, attr=cst.Name(method)), args=args)
 
@@ -93,7 +103,7 @@ def _paren(expr: cst.BaseExpression) -> cst.BaseExpression:
 def rewrite_query(node: cst.BaseExpression, spec: QuerySpec) -> cst.BaseExpression:
     drop = frozenset({"params"})
     if spec.terminal == "builder":
-        return to_select(node, drop=drop)
+        return to_select(node, base=spec.builder_base, drop=drop)
     session = cst.parse_expression(spec.session_src)
     params: list[cst.BaseExpression] = [cst.parse_expression(spec.params_src)] if spec.params_src else []
     if spec.terminal in {"iter", "stream"}:
@@ -116,10 +126,10 @@ def rewrite_query(node: cst.BaseExpression, spec: QuerySpec) -> cst.BaseExpressi
     terminal = spec.terminal
 
     if terminal == "get":
-        return _rewrite_get(chain, terminal_args, session)
+        return _rewrite_get(chain, terminal_args, session, spec.extra_options)
     if terminal in {"delete", "update"}:
         return _rewrite_bulk(chain, terminal, terminal_args, session, spec.discard_result)
-    stmt = to_select(chain, drop=drop)
+    stmt = to_select(chain, drop=drop, options=spec.extra_options)
     if terminal == "count":
         counted = parse_template_expression(
             "select(func.count()).select_from({stmt}.subquery())", stmt=stmt
@@ -171,14 +181,15 @@ def _rewrite_iteration(node: cst.BaseExpression, spec: QuerySpec, session: cst.B
         stmt = to_select(node, drop=frozenset({"params", "yield_per"}))
         stmt = _append_call(stmt, "execution_options", [_kwarg("yield_per", yield_per)])
         return cst.Await(expression=_call(session, "stream_scalars" if spec.scalars else "stream", [stmt, *params]))
-    stmt = to_select(node, drop=frozenset({"params"}))
+    stmt = to_select(node, drop=frozenset({"params"}), options=spec.extra_options)
     awaited = cst.Await(expression=_call(session, "scalars" if spec.scalars else "execute", [stmt, *params]))
     if spec.unique:
         return _append_call(_paren(awaited), "unique", [])
     return awaited
 
 
-def _rewrite_get(chain: cst.BaseExpression, key_args: list[cst.Arg], session: cst.BaseExpression) -> cst.BaseExpression:
+def _rewrite_get(chain: cst.BaseExpression, key_args: list[cst.Arg], session: cst.BaseExpression,
+                 extra_options: tuple[str, ...] = ()) -> cst.BaseExpression:
     spine = _spine(chain)
     if not spine or _attr_name(spine[-1]) != "query":
         raise QueryRewriteError("get() not on session.query(M)")
@@ -188,6 +199,7 @@ def _rewrite_get(chain: cst.BaseExpression, key_args: list[cst.Arg], session: cs
         if _attr_name(call) != "options":
             raise QueryRewriteError("get() after a non-options call")
         options = [*list(call.args), *options] if options else list(call.args)
+    options += [cst.Arg(cst.parse_expression(o)) for o in extra_options]
     args: list[cst.Arg] = [
         cst.Arg(model_args[0].value, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
         *_strip_trailing_comma(key_args),
@@ -206,10 +218,7 @@ def _rewrite_get(chain: cst.BaseExpression, key_args: list[cst.Arg], session: cs
 
 def _rewrite_bulk(chain: cst.BaseExpression, terminal: str, terminal_args: list[cst.Arg],
                   session: cst.BaseExpression, discard_result: bool) -> cst.BaseExpression:
-    spine = _spine(chain)
-    if not spine or _attr_name(spine[-1]) != "query":
-        raise QueryRewriteError(f"{terminal}() not on session.query(M)")
-    stmt = to_select(chain, base=terminal)
+    stmt = to_select(chain, base=terminal)  # on a variable, its base already became delete()/update()
     sync_arg = None
     values: list[cst.Arg] = []
     for arg in terminal_args:

@@ -50,6 +50,19 @@ class QueryType:
     session_src: str
     entity_kinds: tuple[str, ...]  # "entity" | "column" | "unknown", one per selected element
     dedupe: bool
+    entity: tuple[str, str] | None = None  # (class qualname, source text) when one mapped entity is selected
+    eager: frozenset[str] = frozenset()  # relationships of `entity` loaded by loader options
+
+
+@dataclass(frozen=True)
+class LoadedEntities:
+    """Mapped objects (one, or a list when `is_list`) loaded by the query ending at `span` in this function."""
+
+    qualname: str
+    entity_src: str
+    span: tuple[int, int, int, int]
+    is_list: bool
+    eager: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -64,7 +77,7 @@ class FunctionRef:
 
 Type = (
     SessionType | SessionFactoryType | EngineType | ClassRef | Instance | ColumnRef | QueryType | ModuleRef
-    | FunctionRef
+    | FunctionRef | LoadedEntities
 )
 
 SYNC_SESSION = SessionType(is_async=False)
