@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from cli_helpers import snapshot, write_tree
 
+from codemods.runner import verify_rewrite
+
 SYNC = "import app\n\n\ndef handler():\n    return OLD_CALL(1)\n"
 MIGRATED = "# migrated\nimport app\n\n\ndef handler():\n    return new_call(1)\n"
 
@@ -343,3 +345,20 @@ def test_clean_repo_and_dirt_outside_the_targets(fake_awaitify, repo: Path) -> N
     result = fake_awaitify("migrate", "app/a.py", cwd=repo)
     assert result.code == 0, result
     assert (repo / "app/a.py").read_text() == MIGRATED
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        pytest.param("x = 1\n", "x = 2\n", None, id="sound"),
+        pytest.param("x = 1\n", "def f(:\n", "rewrite does not parse", id="grammar"),
+        pytest.param(
+            "def f():\n    g()\n", "def f():\n    await g()\n", "rewrite does not compile", id="await-in-def"
+        ),
+        pytest.param("await g()\n", "await h()\n", None, id="never-compiled"),
+        pytest.param("x = 1\n", "x = (\n", "rewrite does not parse", id="unclosed"),
+    ],
+)
+def test_verify_rewrite(old: str, new: str, expected: str | None) -> None:
+    error = verify_rewrite(old, new, "m.py")
+    assert (error if error is None else error.split(":")[0]) == expected
