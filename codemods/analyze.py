@@ -124,6 +124,7 @@ class FunctionAnalyzer:
         self._query_vars_escaped: set[str] = set()
         self._noted_queries: set[int] = set()
         self._discarded_calls: set[int] = set()
+        self._frozen_calls: set[int] = set()  # left exactly as written (inside a reviewed construct)
         self._var_edits: dict[str, list[Edit]] = {}
         self._poisoned_vars: dict[str, str] = {}  # name -> why it cannot be converted
         self._var_assignments: dict[str, list[ast.expr]] = {}
@@ -689,7 +690,9 @@ class FunctionAnalyzer:
                     for arg in [*expr.args, *(k.value for k in expr.keywords)]:
                         self._visit_expr(arg, _Ctx())
                     if not begins:
-                        self._visit_expr(expr.func, _Ctx())
+                        self._visit_sqla_constructor(expr, self.project.resolve_expr(self.module.name, expr.func))
+                        if not isinstance(expr.func, ast.Name):
+                            self._visit_expr(expr.func, _Ctx())
             elif isinstance(expr, ast.Call):
                 self._visit_expr(expr, _Ctx(context="with_item", stmt_span=stmt_span))
             else:
@@ -874,7 +877,9 @@ class FunctionAnalyzer:
         if len(callees) == 1 and callees[0] in self.project.functions:
             self._record_query_arguments(self.project.functions[callees[0]], node)
         if callees:
-            context = ctx.context if ctx.context in {"lambda", "genexp", "for_iter", "with_item", "comp_iter"} else "normal"
+            context = ctx.context if ctx.context in {
+                "lambda", "genexp", "for_iter", "with_item", "comp_iter", "task_arg"
+            } else "normal"
             if resolved in TASK_FUNCTIONS or self._is_task_arg(node):
                 context = "task_arg"
             self.facts.calls.append(
@@ -883,6 +888,8 @@ class FunctionAnalyzer:
         arg_ctx_name = "task_arg" if resolved in TASK_FUNCTIONS else (
             ctx.context if ctx.context in {"lambda", "genexp", "query_arg"} else "normal"
         )
+        if resolved in N.SCOPED_SESSION:
+            self._frozen_calls |= {id(sub) for arg in node.args for sub in ast.walk(arg)}
         callback_ok = (resolved or "").rsplit(".", 1)[-1] in CALLBACK_OK or (
             isinstance(func, ast.Attribute) and func.attr in CALLBACK_OK
         )
@@ -910,9 +917,19 @@ class FunctionAnalyzer:
             self._visit_query_args(arg)
 
     # -- session / engine calls -----------------------------------------------------------------------
+    def _io_where_await_is_impossible(self, node: ast.Call, ctx: _Ctx) -> bool:
+        if ctx.context not in {"lambda", "genexp"}:
+            return False
+        where = "a lambda" if ctx.context == "lambda" else "a generator expression"
+        self._review(node, "AWT204", f"database I/O inside {where} cannot be awaited")
+        self._mark_consumed_chain(node)
+        return True
+
     def _visit_session_call(self, node: ast.Call, method: str, session: SessionType, ctx: _Ctx) -> bool:
         assert isinstance(node.func, ast.Attribute)
         src = self.spans.segment(node.func.value)
+        if method in N.AWAITABLE_SESSION_METHODS and not ctx.awaited and self._io_where_await_is_impossible(node, ctx):
+            return True
         if method == "query":
             self._escape(node, "a Query used where awaitify cannot follow it")
             for arg in [*node.args, *(k.value for k in node.keywords)]:
@@ -985,7 +1002,12 @@ class FunctionAnalyzer:
             self.facts.edits.append(Edit(E.ADD_KWARG, self.spans.span(node), text="expire_on_commit=False"))
         if resolved in N.SYNC_CREATE_ENGINE:
             self._rewrite_create_engine(node)
+        elif resolved in N.SYNC_SESSIONMAKERS and id(node) in self._frozen_calls:
+            pass
         elif resolved in N.SYNC_SESSIONMAKERS and not any(k.arg == "class_" for k in node.keywords):
+            expire = next((k.value for k in node.keywords if k.arg == "expire_on_commit"), None)
+            if isinstance(expire, ast.Constant) and expire.value is True:
+                self._review(node, "AWT202", "expire_on_commit=True: attributes read after commit reload lazily")
             self.facts.edits.append(Edit(E.RENAME, self.spans.span(node.func), text="async_sessionmaker"))
             self.facts.imports.add(("sqlalchemy.ext.asyncio", "async_sessionmaker"))
             if any(k.arg == "autocommit" for k in node.keywords):
@@ -1090,7 +1112,7 @@ class FunctionAnalyzer:
         chain = _chain_calls(node)
         for method, call in chain:
             if method in Q.REMOVED_METHODS:
-                self._review(node, "AWT207", f"Query.{method}() was removed in SQLAlchemy 2.0")
+                self._review(node, "AWT207", f"Query.{method}() was removed in 2.0")
                 return None
             if method in {"join", "outerjoin"} and (
                 any(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in call.args)
@@ -1131,9 +1153,13 @@ class FunctionAnalyzer:
                 return True
             self._escape(node, "a Query used where awaitify cannot follow it")
             return True
+        if method in Q.TERMINAL_METHODS and self._io_where_await_is_impossible(node, ctx):
+            return True
         if method not in Q.TERMINAL_METHODS:
-            code = "AWT207" if method in Q.REMOVED_METHODS else "AWT209"
-            self._review(node, code, f"Query.{method}() has no exact select() form here")
+            if method in Q.REMOVED_METHODS:
+                self._review(node, "AWT207", f"Query.{method}() was removed in 2.0")
+            else:
+                self._review(node, "AWT209", f"Query.{method}() has no exact select() form here")
             self._mark_consumed(node.func.value)
             return True
         if method == "get" and not self._is_plain_get(node):

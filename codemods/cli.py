@@ -101,11 +101,19 @@ def _configure_logging() -> None:
 def common_options(function: F) -> F:
     """-v/-q on the group and on every command, so they work before or after the command name."""
     function = click.option(
-        "-v", "--verbose", count=True, expose_value=False, callback=_set_verbose,
+        "-v",
+        "--verbose",
+        count=True,
+        expose_value=False,
+        callback=_set_verbose,
         help="More output (-vv for debug); shows tracebacks of internal errors.",
     )(function)
     function = click.option(
-        "-q", "--quiet", is_flag=True, expose_value=False, callback=_set_quiet,
+        "-q",
+        "--quiet",
+        is_flag=True,
+        expose_value=False,
+        callback=_set_quiet,
         help="Only errors and results: no progress bar, no summary.",
     )(function)
     return function
@@ -141,15 +149,33 @@ def main() -> None:
 def selection_options(function: F) -> F:
     decorators = [
         click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path)),
-        click.option("--include", multiple=True, metavar="GLOB",
-                     help="Only files matching a glob (repeatable; replaces the config's include)."),
-        click.option("--exclude", multiple=True, metavar="GLOB",
-                     help="Skip files/directories matching a glob (repeatable; replaces the config's)."),
+        click.option(
+            "--include",
+            multiple=True,
+            metavar="GLOB",
+            help="Only files matching a glob (repeatable; replaces the config's include).",
+        ),
+        click.option(
+            "--exclude",
+            multiple=True,
+            metavar="GLOB",
+            help="Skip files/directories matching a glob (repeatable; replaces the config's).",
+        ),
         click.option("--disable", multiple=True, metavar="AWTnnn", help="Disable a rule (repeatable)."),
-        click.option("--session-factory", "session_factories", multiple=True, metavar="DOTTED.NAME",
-                     help="A callable that returns a session or is a session dependency (repeatable)."),
-        click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
-                     help="Worker processes (default: all cores)."),
+        click.option(
+            "--session-factory",
+            "session_factories",
+            multiple=True,
+            metavar="DOTTED.NAME",
+            help="A callable that returns a session or is a session dependency (repeatable).",
+        ),
+        click.option(
+            "-j",
+            "--jobs",
+            type=click.IntRange(min=1),
+            default=None,
+            help="Worker processes (default: all cores).",
+        ),
         common_options,
     ]
     for decorator in reversed(decorators):
@@ -212,8 +238,13 @@ def _print_failures(outcomes: dict[str, str]) -> None:
 @selection_options
 @click.option("--diff", is_flag=True, help="Print a unified diff and write nothing (exit 1 when non-empty).")
 @click.option("--allow-dirty", is_flag=True, help="Rewrite files even if they have uncommitted changes.")
-@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the full report to FILE (.json, .md, else text).")
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the full report to FILE (.json, .md, else text).",
+)
 def migrate(diff: bool, allow_dirty: bool, report_path: Path | None, **kwargs: Any) -> None:
     """Rewrite PATHS in place from Session to AsyncSession."""
     try:
@@ -297,8 +328,14 @@ def _write_report(report: MigrateReport, path: Path) -> None:
 
 @main.command()
 @selection_options
-@click.option("--format", "output_format", type=click.Choice(sorted(CHECK_FORMATS)), default="text",
-              show_default=True, help="Output format.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(sorted(CHECK_FORMATS)),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
 def check(output_format: str, **kwargs: Any) -> None:
     """List sync leftovers in PATHS (exit 1 when there are any). Writes nothing."""
     try:
@@ -332,8 +369,14 @@ def _print_check_summary(report: CheckReport) -> None:
 
 
 @main.command()
-@click.option("--format", "output_format", type=click.Choice(["table", "markdown", "json"]), default="table",
-              show_default=True, help="markdown gives the full rule docs page.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "markdown", "json"]),
+    default="table",
+    show_default=True,
+    help="markdown gives the full rule docs page.",
+)
 @common_options
 def rules(output_format: str) -> None:
     """List every rule: code, name, kind and summary."""

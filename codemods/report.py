@@ -316,8 +316,9 @@ def rules_markdown(rules: Sequence[Rule]) -> str:
     """One section per rule, generated from the registry (the rule docs page)."""
     out = ["# awaitify rules", ""]
     out += ["| code | name | kind | summary |", "|---|---|---|---|"]
-    out += [f"| [{r.code}](#{r.code.lower()}) | {r.name} | {r.kind.value} | {_md(r.summary)} |"
-            for r in rules]
+    out += [
+        f"| [{r.code}](#{r.code.lower()}) | {r.name} | {r.kind.value} | {_md(r.summary)} |" for r in rules
+    ]
     for rule in rules:
         heading = f"**{rule.name}** ({rule.kind.value}): {rule.summary}"
         out += ["", f"## {rule.code}", "", heading, "", rule.why]
@@ -329,8 +330,15 @@ def rules_markdown(rules: Sequence[Rule]) -> str:
 
 def rules_json(rules: Sequence[Rule]) -> str:
     document = [
-        {"code": r.code, "name": r.name, "kind": r.kind.value, "summary": r.summary, "why": r.why,
-         "before": r.before, "after": r.after}
+        {
+            "code": r.code,
+            "name": r.name,
+            "kind": r.kind.value,
+            "summary": r.summary,
+            "why": r.why,
+            "before": r.before,
+            "after": r.after,
+        }
         for r in rules
     ]
     return json.dumps(document, indent=2) + "\n"

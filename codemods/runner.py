@@ -134,6 +134,7 @@ def run_migrate(workspace: Workspace, write: bool, progress: Progress | None = N
     for key, source in sources.items():
         verified[key] = _verify(key, source, results.get(key))
         progress.advance()
+    progress.stage("Checking that a second run changes nothing", None)
     _verify_stable(verified, sources, workspace.engine_options)
     if write:
         changed = [key for key, outcome in verified.items() if outcome.status is FileStatus.CHANGED]
@@ -189,19 +190,28 @@ def verify_rewrite(old_text: str, new_text: str, filename: str) -> str | None:
 def _verify_stable(
     outcomes: dict[str, FileOutcome], sources: Mapping[str, SourceFile], options: EngineOptions
 ) -> None:
-    """A second run over the rewritten project must change nothing; files it would change again fail."""
+    """A second run over the rewritten project must change nothing (migrate twice = migrate once).
+
+    A file the second run would change is reported failed and left untouched: a rewritten file that
+    changes again, or an untouched file that other files' rewrites would make change.
+    """
     if not any(o.status is FileStatus.CHANGED for o in outcomes.values()):
         return
-    second = _engine_migrate({key: o.new_text for key, o in outcomes.items()}, options)
+    texts = {key: o.new_text for key, o in outcomes.items()}
+    second = _engine_migrate(texts, options)
     for key, outcome in outcomes.items():
         again = second.get(key)
-        if outcome.status is FileStatus.CHANGED and again is not None and again.status is FileStatus.CHANGED:
-            outcomes[key] = dataclasses.replace(
-                outcome,
-                status=FileStatus.FAILED,
-                new_text=sources[key].text,
-                error="rewrite is not stable: a second run would change it again (left untouched)",
-            )
+        if outcome.status is FileStatus.FAILED or again is None:
+            continue
+        if again.status is not FileStatus.CHANGED or again.new_text == texts[key]:
+            continue
+        if outcome.status is FileStatus.CHANGED:
+            error = "rewrite is not stable: a second run would change it again (left untouched)"
+        else:
+            error = "not a fixed point: after the other files' rewrites, a second run would change this file"
+        outcomes[key] = dataclasses.replace(
+            outcome, status=FileStatus.FAILED, new_text=sources[key].text, error=error
+        )
 
 
 def _write(source: SourceFile, outcome: FileOutcome) -> FileOutcome:
@@ -312,4 +322,3 @@ def _display_path(path: Path, cwd: Path) -> str:
         return path.relative_to(cwd).as_posix()
     except ValueError:
         return path.as_posix()
-

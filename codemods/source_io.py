@@ -88,7 +88,7 @@ def encode_source(text: str, encoding: str) -> bytes:
         return text.encode(encoding)
     except UnicodeEncodeError as exc:
         raise SourceError(
-            f"the rewritten text has {exc.object[exc.start:exc.end]!r}, which {encoding} cannot encode"
+            f"the rewritten text has {exc.object[exc.start : exc.end]!r}, which {encoding} cannot encode"
         ) from exc
 
 
