@@ -5,7 +5,8 @@ The stand-in follows the engine contract (codemods/engine.py) with trivial, pred
   (added with a bare "\\n", so the runner must restore the file's own newline style);
   a file that does not parse comes back FAILED; `REVIEWME` on a line gives an AWT201 review item;
   `BREAKME` makes the rewrite unparsable; `AWAITME` adds `await` to a plain `def`;
-  `FLIPFLOP` makes every run change the file again.
+  `FLIPFLOP` makes every run change the file again; `FOLLOWER` changes only once another file
+  already contains `new_call(` (a migration that is not a fixed point).
 - check: `LEFTOVER` on a line gives an AWT301 finding (unless AWT301 is disabled); a file that does
   not parse gives one AWT000 finding, as the real engine does.
 - FAKE_ENGINE_CRASH=1 makes the engine raise; FAKE_ENGINE_LOG=<file> records the call (JSON).
@@ -58,6 +59,8 @@ def migrate_sources(sources: Mapping[str, str], options: EngineOptions) -> dict[
             out[path] = FileOutcome(path, FileStatus.FAILED, text, text, error=f"syntax error: {exc.message}")
             continue
         new = text.replace("OLD_CALL(", "new_call(")
+        if "FOLLOWER" in new and any("new_call(" in other for other in sources.values()):
+            new = new.replace("FOLLOWER", "FOLLOWED")  # changes only once another file is migrated
         if "FLIPFLOP" in new:
             new = "# again\n" + new
         if new != text and not new.startswith("# migrated"):

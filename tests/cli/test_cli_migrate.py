@@ -347,6 +347,14 @@ def test_clean_repo_and_dirt_outside_the_targets(fake_awaitify, repo: Path) -> N
     assert (repo / "app/a.py").read_text() == MIGRATED
 
 
+def test_untouched_file_that_a_second_run_would_change_fails(fake_awaitify, project: Path) -> None:
+    write_tree(project, {"a.py": SYNC, "b.py": "x = 1  # FOLLOWER\n"})
+    result = fake_awaitify("migrate", ".", cwd=project)
+    assert result.code == 2, result
+    assert "b.py: error: not a fixed point" in result.stderr
+    assert (project / "b.py").read_text() == "x = 1  # FOLLOWER\n"
+
+
 @pytest.mark.parametrize(
     ("old", "new", "expected"),
     [
