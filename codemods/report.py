@@ -303,6 +303,10 @@ def summary_table(report: MigrateReport) -> Table:
     table.add_column("count", justify="right")
     for name in ("scanned", "changed", "unchanged", "failed"):
         table.add_row(name, str(summary[name]), style="red" if name == "failed" and summary[name] else None)
+    if any(summary["stats"].values()):
+        table.add_section()
+        for name, value in summary["stats"].items():
+            table.add_row(name.replace("_", " "), str(value))
     if summary["by_rule"]:
         table.add_section()
         table.add_row("[bold]review items by rule[/]", str(summary["review_items"]))

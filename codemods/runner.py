@@ -107,6 +107,8 @@ def prepare(options: RunOptions, cwd: Path | None = None) -> Workspace:
     if config.source:
         logger.info("config: %s", config.source)
     discovery = discover(options.paths, config.include, config.exclude, root=root)
+    if not discovery.files and not discovery.missing:
+        logger.warning("no Python files found under %s", ", ".join(map(str, options.paths)))
     logger.info("project root: %s; %d file(s)", root, len(discovery.files))
     here = Path(os.path.abspath(cwd or Path.cwd()))
     return Workspace(root=root, config=config, discovery=discovery, jobs=options.jobs, cwd=here)

@@ -38,6 +38,13 @@ def test_clean_tree_exits_0(fake_awaitify, project: Path) -> None:
     assert result.stdout == ""
 
 
+def test_no_python_files_warns(fake_awaitify, project: Path) -> None:
+    write_tree(project, {"docs/readme.md": "# hi\n"})
+    result = fake_awaitify("check", "docs", cwd=project)
+    assert result.code == 0, result
+    assert "no Python files found under docs" in result.stderr
+
+
 def test_paths_are_relative_to_the_working_directory(fake_awaitify, project: Path) -> None:
     write_tree(project, TREE)
     result = fake_awaitify("check", ".", cwd=project / "app")
