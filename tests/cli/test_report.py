@@ -9,6 +9,7 @@ import pytest
 from cli_helpers import validate_sarif
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rich.console import Console
 
 from codemods.model import FileOutcome, FileStats, FileStatus, Finding
 from codemods.report import (
@@ -20,6 +21,7 @@ from codemods.report import (
     migrate_markdown,
     migrate_report_for,
     migrate_text,
+    summary_table,
 )
 
 
@@ -140,3 +142,21 @@ def test_migrate_text() -> None:
 )
 def test_report_kind_by_extension(name: str, kind: str) -> None:
     assert migrate_report_for(name)[0] == kind
+
+
+def test_summary_table_counts_stats_and_rules() -> None:
+    console = Console(record=True, width=120, color_system=None)
+    console.print(summary_table(_migrate_report()))
+    text = console.export_text()
+    rows = {" ".join(line.strip("│┃ ").split()) for line in text.splitlines()}
+    for row in (
+        "scanned │ 3",
+        "changed │ 1",
+        "unchanged │ 1",
+        "failed │ 1",
+        "awaits added │ 2",
+        "review items by rule │ 1",
+        "AWT201 lazy-load │ 1",
+    ):
+        assert row in rows, text
+    assert "(dry run)" not in text
