@@ -45,6 +45,7 @@ class Discovery:
     root: Path
     files: dict[str, Path] = field(default_factory=dict)  # engine key (POSIX, root-relative) -> path
     missing: list[str] = field(default_factory=list)
+    unreadable: dict[str, str] = field(default_factory=dict)  # directory -> reason it was not listed
 
 
 def find_project_root(paths: Sequence[Path]) -> Path:
@@ -98,7 +99,7 @@ def discover(
         if not path.is_dir():  # a file (or a symlink to one, or a dangling link: reading will say)
             found.setdefault(_key(path, project_root), path)
             continue
-        for file in _walk(path, project_root, excludes):
+        for file in _walk(path, project_root, excludes, result.unreadable):
             key = _key(file, project_root)
             if include and not matches(key, include):
                 continue
@@ -107,8 +108,11 @@ def discover(
     return result
 
 
-def _walk(top: Path, root: Path, excludes: Sequence[str]) -> Iterable[Path]:
-    for dirpath, dirnames, filenames in os.walk(top, followlinks=False):
+def _walk(top: Path, root: Path, excludes: Sequence[str], unreadable: dict[str, str]) -> Iterable[Path]:
+    def record(error: OSError) -> None:  # os.walk would otherwise skip the directory silently
+        unreadable[str(error.filename)] = f"cannot list directory: {error.strerror or error}"
+
+    for dirpath, dirnames, filenames in os.walk(top, onerror=record, followlinks=False):
         current = Path(dirpath)
         kept = []
         for name in sorted(dirnames):

@@ -152,6 +152,9 @@ def run_migrate(workspace: Workspace, write: bool, progress: Progress | None = N
     }
     for missing in workspace.discovery.missing:
         report.outcomes[missing] = _failed(missing, "no such file or directory")
+    for directory, reason in workspace.discovery.unreadable.items():
+        shown = _display_path(Path(directory), workspace.cwd)
+        report.outcomes[shown] = _failed(shown, reason)
     return report
 
 
@@ -252,6 +255,8 @@ def run_check(workspace: Workspace, progress: Progress | None = None) -> CheckRe
         report.failures[workspace.display(key)] = outcome.error or "failed"
     for missing in workspace.discovery.missing:
         report.failures[missing] = "no such file or directory"
+    for directory, reason in workspace.discovery.unreadable.items():
+        report.failures[_display_path(Path(directory), workspace.cwd)] = reason
     return report
 
 

@@ -158,3 +158,19 @@ def test_relative_given_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 )
 def test_matches(path: str, patterns: list[str], expected: bool) -> None:
     assert matches(path, patterns) is expected
+
+
+def test_unlistable_directory_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # tests run as root, where chmod 000 does not stop a listing: make scandir refuse instead
+    write_tree(tmp_path, {"ok/a.py": "", "locked/b.py": ""})
+    real_scandir = os.scandir
+
+    def scandir(path: object) -> object:
+        if str(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    discovery = discover([tmp_path], root=tmp_path)
+    assert list(discovery.files) == ["ok/a.py"]
+    assert discovery.unreadable == {str(tmp_path / "locked"): "cannot list directory: Permission denied"}
