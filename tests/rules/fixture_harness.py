@@ -206,7 +206,8 @@ def reset_database(db: Database) -> None:
             for table in models.Base.metadata.sorted_tables:
                 if table.autoincrement_column is not None:
                     column = table.autoincrement_column.name
-                    session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', '{column}'), 1, false)"))
+                    sequence = f"pg_get_serial_sequence('{table.name}', '{column}')"
+                    session.execute(text(f"SELECT setval({sequence}, 1, false)"))
             seed(session)
     finally:
         engine.dispose()
@@ -332,7 +333,9 @@ async def run_async_side(fn: Callable[..., Any], entry: str, db: Database) -> Ou
     return Outcome(result, raised, dump_database(db))
 
 
-async def run_pair(before: ModuleType, after: ModuleType, entry: str, db: Database) -> tuple[Outcome, Outcome]:
+async def run_pair(
+    before: ModuleType, after: ModuleType, entry: str, db: Database
+) -> tuple[Outcome, Outcome]:
     sync_outcome = run_sync_side(getattr(before, entry), entry, db)
     async_outcome = await run_async_side(getattr(after, entry), entry, db)
     return sync_outcome, async_outcome

@@ -19,7 +19,9 @@ PAIRS = discover_pairs()
 MODELS_TEXT = (RUNTIME / "models.py").read_text()
 
 # TEMPORARY(engine): the engine raises NotImplementedError until it lands; then these must pass.
-engine_pending = pytest.mark.xfail(raises=NotImplementedError, strict=False, reason="engine under construction")
+engine_pending = pytest.mark.xfail(
+    raises=NotImplementedError, strict=False, reason="engine under construction"
+)
 
 
 def _migrate(text: str) -> str:
@@ -48,7 +50,10 @@ def test_models_file_is_left_alone() -> None:
     assert outcomes["models.py"].new_text == MODELS_TEXT
 
 
-@pytest.mark.parametrize("path", [p for pair in PAIRS for p in (pair.before, pair.expected)], ids=lambda p: str(p))
+FIXTURE_FILES = [p for pair in PAIRS for p in (pair.before, pair.expected)]
+
+
+@pytest.mark.parametrize("path", FIXTURE_FILES, ids=lambda p: str(p.relative_to(RUNTIME.parent)))
 def test_fixture_file_parses(path: Path) -> None:
     ast.parse(path.read_text(), filename=str(path))
 
