@@ -20,6 +20,8 @@ from codemods.symbols import FunctionSymbols, ModuleSymbols
 from codemods.types import (
     ClassRef,
     ColumnRef,
+    ConnectionType,
+    GeneratorRef,
     EngineType,
     FunctionRef,
     Instance,
@@ -56,6 +58,16 @@ class CallSite:
     source: str = ""
 
 
+@dataclass(frozen=True)
+class GeneratorUse:
+    """A use of a generator object that changes when its function becomes an async generator."""
+
+    qualname: str
+    span: Span
+    async_text: str
+    awaited: bool
+
+
 @dataclass
 class FunctionFacts:
     qualname: str
@@ -78,6 +90,7 @@ class FunctionFacts:
     returns_query: QueryType | None = None
     helpers: set[str] = field(default_factory=set)
     lazy_reads: list[Edit] = field(default_factory=list)
+    generator_uses: list[GeneratorUse] = field(default_factory=list)
 
 
 class _Ctx:
@@ -273,6 +286,8 @@ class FunctionAnalyzer:
                 return self._new_query(func.value, node)
             if isinstance(owner, QueryType):
                 return self._query_method_type(owner, func.attr, node)
+            if isinstance(owner, EngineType) and func.attr in {"connect", "begin"}:
+                return ConnectionType(owner.is_async)
             if isinstance(owner, ColumnRef):
                 return ColumnRef()
         callee = self.type_of(func)
@@ -282,12 +297,18 @@ class FunctionAnalyzer:
             return Instance(callee.qualname) if callee.qualname in self.project.classes else None
         if isinstance(callee, FunctionRef):
             target = self.project.functions.get(callee.qualname)
+            if target is not None and target.is_generator and not _is_contextmanager(self.project, target):
+                return GeneratorRef(target.qualname)
             if target is not None:
                 returned = self.project.return_type(target)
                 if returned is None:
                     returned = self._query_returned_by(target, node)
                 return returned
         resolved = self.project.resolve_expr(self.module.name, func)
+        if resolved in {"builtins.next", "builtins.anext"} and node.args:
+            generator = self.type_of(node.args[0])
+            if isinstance(generator, GeneratorRef):
+                return self.project.return_type(self.project.functions[generator.qualname])
         if resolved is not None:
             if resolved.startswith(("sqlalchemy.func.", "sqlalchemy.sql.func.", "sqlalchemy.sql.expression.func.")):
                 return ColumnRef()
@@ -610,6 +631,15 @@ class FunctionAnalyzer:
             and isinstance(self.type_of(stmt.value), FunctionRef)
         ):
             return  # `create_tables = init_db`: an alias, resolved like the function itself
+        if (
+            isinstance(stmt, ast.Assign)
+            and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Name)
+            and isinstance(stmt.value, ast.Call)
+            and isinstance(self.type_of(stmt.value), GeneratorRef)
+        ):
+            self._visit_call(stmt.value, _Ctx(context="assigned"))
+            return
         if isinstance(stmt, ast.If) and _is_main_guard(stmt.test):
             for inner in stmt.body:
                 self._visit_main_stmt(inner)
@@ -676,8 +706,9 @@ class FunctionAnalyzer:
             begins = (
                 isinstance(expr, ast.Call)
                 and isinstance(expr.func, ast.Attribute)
-                and expr.func.attr in {"begin", "begin_nested"}
-                and isinstance(self.type_of(expr.func.value), SessionType | EngineType)
+                and expr.func.attr in {"begin", "begin_nested", "connect"}
+                and isinstance(self.type_of(expr.func.value), SessionType | EngineType | ConnectionType)
+                and not (expr.func.attr == "connect" and isinstance(self.type_of(expr.func.value), SessionType))
             )
             owner = self.type_of(expr.func.value) if begins and isinstance(expr, ast.Call) else None
             if isinstance(stmt, ast.With) and (isinstance(ctx_type, SessionType) or begins):
@@ -707,7 +738,15 @@ class FunctionAnalyzer:
         if not (isinstance(call.func, ast.Attribute) and call.func.attr in {"create_all", "drop_all"}):
             return False
         bind = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "bind"), None)
-        if bind is None or not isinstance(self.type_of(bind), EngineType):
+        bind_type = self.type_of(bind) if bind is not None else None
+        if isinstance(bind_type, ConnectionType) and not bind_type.is_async and bind is not None:
+            extra = [self.spans.segment(k) for k in call.keywords if k.arg != "bind"]
+            arguments = ", ".join([self.spans.segment(call.func), *extra])
+            self._add_async_edit(Edit(E.REPLACE_STMT, self.spans.span(stmt),
+                                      text=f"await {self.spans.segment(bind)}.run_sync({arguments})\n"))
+            self._seed("runs DDL on a connection")
+            return True
+        if bind is None or not isinstance(bind_type, EngineType):
             return False
         engine_type = self.type_of(bind)
         assert isinstance(engine_type, EngineType)
@@ -715,12 +754,9 @@ class FunctionAnalyzer:
             return False
         metadata_src = self.spans.segment(call.func)
         engine_src = self.spans.segment(bind)
-        extra = [k for k in call.keywords if k.arg != "bind"]
-        runner = metadata_src if not extra else (
-            f"lambda sync_conn: {metadata_src}(sync_conn, "
-            + ", ".join(self.spans.segment(k) for k in extra) + ")"
-        )
-        text = f"async with {engine_src}.begin() as conn:\n    await conn.run_sync({runner})\n"
+        extra = [self.spans.segment(k) for k in call.keywords if k.arg != "bind"]
+        arguments = ", ".join([metadata_src, *extra])
+        text = f"async with {engine_src}.begin() as conn:\n    await conn.run_sync({arguments})\n"
         self._add_async_edit(Edit(E.REPLACE_STMT, self.spans.span(stmt), text=text))
         self._seed(f"runs DDL on {engine_src}")
         return True
@@ -828,6 +864,25 @@ class FunctionAnalyzer:
         for element in elements:
             self._visit_expr(element, _Ctx(context=inner_context))
 
+    def _visit_generator_use(self, node: ast.Call, resolved: str | None, ctx: _Ctx) -> bool:
+        """`next(gen)`, `gen.close()`, `gen.send(x)` on a generator whose function may become async."""
+        if resolved in {"builtins.next"} and len(node.args) == 1 and isinstance(node.args[0], ast.Name):
+            generator = self.type_of(node.args[0])
+            if isinstance(generator, GeneratorRef):
+                self.facts.generator_uses.append(GeneratorUse(
+                    generator.qualname, self.spans.span(node), f"await anext({node.args[0].id})", ctx.awaited))
+                return True
+        if isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name):
+            generator = self.type_of(node.func.value)
+            method = {"close": "aclose", "send": "asend", "throw": "athrow"}.get(node.func.attr)
+            if isinstance(generator, GeneratorRef) and method:
+                args = ", ".join(self.spans.segment(a) for a in node.args)
+                self.facts.generator_uses.append(GeneratorUse(
+                    generator.qualname, self.spans.span(node), f"await {node.func.value.id}.{method}({args})",
+                    ctx.awaited))
+                return True
+        return False
+
     def _visit_name(self, node: ast.Name, ctx: _Ctx) -> None:
         kind = self.type_of(node)
         if isinstance(kind, QueryType) and id(node) not in self._consumed_queries:
@@ -866,10 +921,16 @@ class FunctionAnalyzer:
             handled = self._visit_session_call(node, func.attr, owner_type, ctx)
         elif isinstance(func, ast.Attribute) and isinstance(owner_type, EngineType):
             handled = self._visit_engine_call(node, func.attr, owner_type, ctx)
+        elif isinstance(func, ast.Attribute) and isinstance(owner_type, ConnectionType):
+            handled = self._visit_connection_call(node, func.attr, owner_type, ctx)
+        elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Call) and not ctx.awaited:
+            handled = self._visit_inspect_call(node)
         if resolved in CONCURRENCY_FUNCTIONS:
             self._check_shared_session(node)
         if resolved in {"asyncio.run"}:
             self._review(node, "AWT210", "asyncio.run() cannot run inside the event loop")
+        if not handled:
+            handled = self._visit_generator_use(node, resolved, ctx)
         if handled:
             return
         self._visit_sqla_constructor(node, resolved)
@@ -878,7 +939,7 @@ class FunctionAnalyzer:
             self._record_query_arguments(self.project.functions[callees[0]], node)
         if callees:
             context = ctx.context if ctx.context in {
-                "lambda", "genexp", "for_iter", "with_item", "comp_iter", "task_arg"
+                "lambda", "genexp", "for_iter", "with_item", "comp_iter", "task_arg", "assigned"
             } else "normal"
             if resolved in TASK_FUNCTIONS or self._is_task_arg(node):
                 context = "task_arg"
@@ -984,6 +1045,43 @@ class FunctionAnalyzer:
         self._add_async_edit(Edit(E.REPLACE_EXPR, self.spans.span(node), text=f"await {text}"))
         self._seed(f"session I/O: {src}.{method}()")
 
+    def _visit_connection_call(self, node: ast.Call, method: str, conn: ConnectionType, ctx: _Ctx) -> bool:
+        assert isinstance(node.func, ast.Attribute)
+        src = self.spans.segment(node.func.value)
+        if method not in N.AWAITABLE_CONNECTION_METHODS or ctx.awaited or ctx.context == "task_arg":
+            return False
+        if self._io_where_await_is_impossible(node, ctx):
+            return True
+        if conn.is_async:
+            self._finding(node, "AWT302", f"`{src}.{method}()` on an AsyncConnection is not awaited")
+        self._add_async_edit(Edit(E.AWAIT, self.spans.span(node)))
+        self._seed(f"connection I/O: {src}.{method}()")
+        if method == "execute" and node.args and _is_string_expr(node.args[0]) and not conn.is_async:
+            self.facts.edits.append(Edit(E.TEXT_SQL, self.spans.span(node.args[0])))
+            self.facts.imports.add(("sqlalchemy", "text"))
+        for arg in [*node.args, *(k.value for k in node.keywords)]:
+            self._visit_expr(arg, _Ctx())
+        self._visit_expr(node.func.value, _Ctx())
+        return True
+
+    def _visit_inspect_call(self, node: ast.Call) -> bool:
+        """`inspect(conn).get_table_names()` -> `await conn.run_sync(lambda sync_conn: inspect(sync_conn)...)`."""
+        inner = node.func.value if isinstance(node.func, ast.Attribute) else None
+        if not (isinstance(inner, ast.Call) and len(inner.args) == 1 and not inner.keywords):
+            return False
+        if self.project.resolve_expr(self.module.name, inner.func) not in {"sqlalchemy.inspect", "sqlalchemy.inspection.inspect"}:
+            return False
+        target = self.type_of(inner.args[0])
+        if not isinstance(target, ConnectionType) or target.is_async:
+            return False
+        conn_src = self.spans.segment(inner.args[0])
+        inspect_src = self.spans.segment(inner.func)
+        rest = self.spans.segment(node)[len(self.spans.segment(inner)):]
+        text = f"await {conn_src}.run_sync(lambda sync_conn: {inspect_src}(sync_conn){rest})"
+        self._add_async_edit(Edit(E.REPLACE_EXPR, self.spans.span(node), text=text))
+        self._seed(f"inspects {conn_src}")
+        return True
+
     def _visit_engine_call(self, node: ast.Call, method: str, engine: EngineType, ctx: _Ctx) -> bool:
         if method in N.AWAITABLE_ENGINE_METHODS and not ctx.awaited:
             assert isinstance(node.func, ast.Attribute)
@@ -993,8 +1091,9 @@ class FunctionAnalyzer:
             self._add_async_edit(Edit(E.AWAIT, self.spans.span(node)))
             self._seed(f"engine I/O: {src}.{method}()")
             return True
-        if method in {"connect", "begin"} and not engine.is_async:
-            self._review(node, "AWT209", f"engine.{method}() with a sync engine: convert this block by hand")
+        if method in {"connect", "begin"} and not engine.is_async and not ctx.awaited and ctx.context != "with_item":
+            self._add_async_edit(Edit(E.AWAIT, self.spans.span(node)))
+            self._seed(f"engine I/O: {self.spans.segment(node)}")
         return False
 
     def _visit_sqla_constructor(self, node: ast.Call, resolved: str | None) -> None:
@@ -1047,7 +1146,7 @@ class FunctionAnalyzer:
                 self.facts.edits.append(Edit(E.REPLACE_EXPR, self.spans.span(url), text=_requote(self.spans.segment(url), url.value, converted)))
             if "sslmode=" in url.value:
                 self._review(node, "AWT211", "asyncpg rejects ?sslmode=: pass ssl= in connect_args")
-        elif url is not None:
+        elif url is not None and not self._rewrite_url_in_place(url):
             self.facts.edits.append(
                 Edit(E.REPLACE_EXPR, self.spans.span(url), text=f"{ASYNC_URL_HELPER}({self.spans.segment(url)})")
             )
@@ -1055,12 +1154,82 @@ class FunctionAnalyzer:
             self.facts.helpers.add(ASYNC_URL_HELPER)
         for keyword in node.keywords:
             value = self.spans.segment(keyword.value)
+            if keyword.arg == "connect_args" and self._convert_pg_options(keyword.value):
+                continue
             if keyword.arg == "poolclass" and value.rsplit(".", 1)[-1] in {"QueuePool", "SingletonThreadPool"}:
                 self._review(node, "AWT211", f"{value} cannot be used with asyncio: use AsyncAdaptedQueuePool")
             elif keyword.arg == "future":
                 self.facts.edits.append(Edit(E.DROP_KWARG, self.spans.span(node), text="future"))
             elif keyword.arg == "connect_args" and ("options" in value or "sslmode" in value):
                 self._review(node, "AWT211", "asyncpg rejects psycopg2 connect_args: use server_settings / ssl")
+
+    def _rewrite_url_in_place(self, url: ast.expr) -> bool:
+        """A URL whose driver is written in the code: an f-string, `.set(drivername=...)`, a module constant."""
+        if isinstance(url, ast.JoinedStr):
+            text = self.spans.segment(url)
+            scheme_end = text.find("://")
+            quote = max(text.find('"'), text.find("'"))
+            if scheme_end < 0 or quote < 0 or "{" in text[quote:scheme_end]:
+                return False
+            scheme = text[quote + 1 : scheme_end]
+            converted = async_url(f"{scheme}://")
+            if converted is None:
+                return False
+            new_scheme = converted[: -len("://")]
+            self.facts.edits.append(Edit(E.REPLACE_EXPR, self.spans.span(url),
+                                         text=text[: quote + 1] + new_scheme + text[scheme_end:]))
+            return True
+        if isinstance(url, ast.Call) and isinstance(url.func, ast.Attribute) and url.func.attr == "set":
+            driver = next((k.value for k in url.keywords if k.arg == "drivername"), None)
+            if isinstance(driver, ast.Constant) and isinstance(driver.value, str):
+                converted = async_url(f"{driver.value}://")
+                if converted is None:
+                    return False
+                new_driver = converted[: -len("://")]
+                self.facts.edits.append(Edit(E.REPLACE_EXPR, self.spans.span(driver), text=repr(new_driver).replace("'", '"')))
+                return True
+            return False
+        if isinstance(url, ast.Call) and isinstance(url.func, ast.Attribute) and url.func.attr == "create" and url.args:
+            driver = url.args[0]
+            owner = self.project.resolve_expr(self.module.name, url.func.value) or ""
+            if owner.rsplit(".", 1)[-1] == "URL" and isinstance(driver, ast.Constant) and isinstance(driver.value, str):
+                converted = async_url(f"{driver.value}://")
+                if converted is None:
+                    return False
+                self.facts.edits.append(Edit(E.REPLACE_EXPR, self.spans.span(driver),
+                                             text=repr(converted[: -len("://")]).replace("'", '"')))
+                return True
+        if isinstance(url, ast.Name) and url.id not in self.env:
+            value = self.module.global_values.get(url.id)
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                converted = async_url(value.value)
+                if converted is not None and converted != value.value:
+                    self.facts.edits.append(Edit(E.REPLACE_EXPR, self.spans.span(value),
+                                                 text=_requote(self.spans.segment(value), value.value, converted)))
+                return converted is not None
+        return False
+
+    def _convert_pg_options(self, value: ast.expr) -> bool:
+        """`connect_args={"options": "-c k=v"}` (psycopg2) -> `{"server_settings": {"k": "v"}}` (asyncpg)."""
+        if not (isinstance(value, ast.Dict) and len(value.keys) == 1):
+            return False
+        key, option = value.keys[0], value.values[0]
+        if not (isinstance(key, ast.Constant) and key.value == "options"):
+            return False
+        if not (isinstance(option, ast.Constant) and isinstance(option.value, str)):
+            return False
+        tokens = option.value.split()
+        settings: dict[str, str] = {}
+        while tokens:
+            flag = tokens.pop(0)
+            if flag != "-c" or not tokens or "=" not in tokens[0]:
+                return False
+            name, _, setting = tokens.pop(0).partition("=")
+            settings[name] = setting
+        rendered = ", ".join(f'"{k}": "{v}"' for k, v in settings.items())
+        self.facts.edits.append(Edit(E.REPLACE_EXPR, self.spans.span(value),
+                                     text='{"server_settings": {' + rendered + "}}"))
+        return True
 
     def _check_shared_session(self, node: ast.Call) -> None:
         """`gather(a(db), b(db))`, `gather(*(self.m(x) for x in xs))` with a session on self: one session, many tasks."""
@@ -1397,6 +1566,13 @@ def _query_param_type(function: str, param: str) -> QueryType | None:
         return None
     # what it selects is the caller's business: `_query_returned_by` takes it from the argument
     return QueryType(f"{QUERY_PARAM_PREFIX}{param}>", PASSED_KINDS, any(h.dedupe for h in hints))
+
+
+def _is_contextmanager(project: Project, func: FunctionSymbols) -> bool:
+    return any(
+        (project.resolve_expr(func.module, d.func if isinstance(d, ast.Call) else d) or "") in CONTEXTMANAGER
+        for d in func.decorators
+    )
 
 
 def _untyped_or_query(project: Project, module: str, annotation: ast.expr | None) -> bool:

@@ -230,6 +230,8 @@ def _plan_function(fact: FunctionFacts, analysis: _Analysis, coloring: Coloring,
             continue
         is_generator = bool(callee and callee.is_generator and not callee.is_contextmanager)
         is_cm = bool(callee and callee.is_contextmanager)
+        if is_generator and site.context == "assigned":
+            continue  # `gen = get_db()`: next(gen) / gen.close() are rewritten where they are used
         if is_generator:
             if site.context == "for_iter" and is_async and site.stmt_span is not None:
                 plan.edits.append(Edit(E.ASYNC_FOR, site.stmt_span))
@@ -251,6 +253,12 @@ def _plan_function(fact: FunctionFacts, analysis: _Analysis, coloring: Coloring,
             plan.edits.append(Edit(E.REVIEW, site.span, text=f"AWT213 calls async {targets[0].rsplit('.', 1)[-1]}() {where}; path: {_path_text(path)}"))
             continue
         plan.edits.append(Edit(E.AWAIT, site.span))
+    for use in fact.generator_uses:
+        if use.qualname in coloring.async_functions and not use.awaited:
+            if is_async:
+                plan.edits.append(Edit(E.REPLACE_EXPR, use.span, text=use.async_text))
+            else:
+                plan.edits.append(Edit(E.REVIEW, use.span, text=f"AWT213 {use.qualname.rsplit('.', 1)[-1]}() became an async generator; this function cannot await it"))
     for span, _line, qualname in fact.callback_refs:
         if qualname in coloring.newly_async:
             plan.edits.append(Edit(E.REVIEW, span, text=f"AWT213 {qualname.rsplit('.', 1)[-1]}() became async and is passed as a callback"))

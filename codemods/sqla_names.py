@@ -43,3 +43,7 @@ GENERATOR_TYPES = frozenset({
 })
 RELATIONSHIP = frozenset({"sqlalchemy.orm.relationship", "sqlalchemy.orm.relationships.relationship"})
 LAZY_LOADING = frozenset({"select", "True", "dynamic"})
+AWAITABLE_CONNECTION_METHODS = frozenset({
+    "execute", "scalar", "scalars", "commit", "rollback", "close", "run_sync", "exec_driver_sql", "stream",
+    "stream_scalars", "invalidate", "get_raw_connection", "start",
+})

@@ -25,6 +25,20 @@ class EngineType:
 
 
 @dataclass(frozen=True)
+class ConnectionType:
+    """`engine.connect()` / `engine.begin()`: a Connection, an AsyncConnection when `is_async`."""
+
+    is_async: bool
+
+
+@dataclass(frozen=True)
+class GeneratorRef:
+    """A generator object from calling project function `qualname` (`gen = get_db()`)."""
+
+    qualname: str
+
+
+@dataclass(frozen=True)
 class ClassRef:
     """The class object itself (`User`, `self.model` holding a mapped class)."""
 
@@ -77,7 +91,7 @@ class FunctionRef:
 
 Type = (
     SessionType | SessionFactoryType | EngineType | ClassRef | Instance | ColumnRef | QueryType | ModuleRef
-    | FunctionRef | LoadedEntities
+    | FunctionRef | LoadedEntities | ConnectionType | GeneratorRef
 )
 
 SYNC_SESSION = SessionType(is_async=False)
