@@ -284,6 +284,8 @@ class FunctionAnalyzer:
             owner = self.type_of(func.value)
             if isinstance(owner, SessionType) and func.attr == "query":
                 return self._new_query(func.value, node)
+            if isinstance(owner, SessionType) and func.attr == "connection":
+                return ConnectionType(owner.is_async)
             if isinstance(owner, QueryType):
                 return self._query_method_type(owner, func.attr, node)
             if isinstance(owner, EngineType) and func.attr in {"connect", "begin"}:
@@ -358,6 +360,10 @@ class FunctionAnalyzer:
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "exists":
             if isinstance(self.type_of(node.func.value), QueryType):
                 return "aggregate"
+        if isinstance(node, ast.Call):
+            called = self.project.resolve_expr(self.module.name, _call_root(node)) or ""
+            if called in {"sqlalchemy.exists", "sqlalchemy.sql.expression.exists", "sqlalchemy.sql.exists"}:
+                return "aggregate"  # one row: `exists().where(...)`
         kind = self.type_of(node)
         if isinstance(kind, ClassRef):
             return "entity"
@@ -1566,6 +1572,18 @@ def _query_param_type(function: str, param: str) -> QueryType | None:
         return None
     # what it selects is the caller's business: `_query_returned_by` takes it from the argument
     return QueryType(f"{QUERY_PARAM_PREFIX}{param}>", PASSED_KINDS, any(h.dedupe for h in hints))
+
+
+def _call_root(node: ast.Call) -> ast.expr:
+    """`exists().where(x)` -> the `exists` name at the root of a method chain."""
+    current: ast.expr = node
+    while isinstance(current, ast.Call):
+        func = current.func
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Call):
+            current = func.value
+        else:
+            return func
+    return current
 
 
 def _is_contextmanager(project: Project, func: FunctionSymbols) -> bool:
