@@ -246,7 +246,12 @@ def _print_failures(outcomes: dict[str, str]) -> None:
     help="Write the full report to FILE (.json, .md, else text).",
 )
 def migrate(diff: bool, allow_dirty: bool, report_path: Path | None, **kwargs: Any) -> None:
-    """Rewrite PATHS in place from Session to AsyncSession."""
+    """Rewrite PATHS in place from Session to AsyncSession.
+
+    \b
+    Exit codes: 0 done (or --diff with nothing to change), 1 --diff with changes,
+    2 usage/config error, uncommitted changes in target files, or any file that failed.
+    """
     try:
         workspace = prepare(_run_options(**kwargs))
         if not diff and not allow_dirty:
@@ -337,7 +342,12 @@ def _write_report(report: MigrateReport, path: Path) -> None:
     help="Output format.",
 )
 def check(output_format: str, **kwargs: Any) -> None:
-    """List sync leftovers in PATHS (exit 1 when there are any). Writes nothing."""
+    """List sync leftovers in PATHS. Writes nothing.
+
+    \b
+    Exit codes: 0 clean, 1 leftovers found, 2 usage/config error or a file that could not be checked.
+    Silence one line with `# awaitify: ignore[AWTnnn]` (or a bare `# awaitify: ignore`).
+    """
     try:
         workspace = prepare(_run_options(**kwargs))
     except ConfigError as exc:
