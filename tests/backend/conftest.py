@@ -9,8 +9,9 @@ Every test runs on the product of two session-scoped parameters:
 
 Each (tree, database) pair is imported once per worker: the ``backend.*`` modules of the inactive pairs are kept
 aside and swapped back into ``sys.modules`` when needed. Before each test the data are reset to the seed
-(`fixtures/library/seed_library.py`) and the search cache keys of the worker are flushed; after it, the tree's
-engines are disposed inside the test's event loop, so no pooled connection outlives its loop.
+(`fixtures/library/seed_library.py`) if the previous test may have written, and the search cache keys of the
+worker are flushed. All backend tests run on the worker's session event loop (``pytestmark`` in every module), so
+the async engines of the trees are bound to one loop for their whole life and disposed once at the end.
 
 Markers: ``original_bug(reason)`` makes the test a strict xfail on the original tree only (a bug the migration
 must fix); ``trap(reason)`` skips the test on the migrated tree (a code path awaitify reports for review).
@@ -18,7 +19,6 @@ must fix); ``trap(reason)`` skips the test on the migrated tree (a code path awa
 
 from __future__ import annotations
 
-import asyncio
 import fcntl
 import importlib
 import importlib.util
@@ -239,6 +239,7 @@ class Backend:
     admin: Engine
     dirty: bool = True  # data differ from the seed (or unknown): reset before the next test
     wrote_outside_http: bool = False  # set by tests that write without a POST/PUT/DELETE (e.g. lifespan)
+    reset_sql: list[str] = field(default_factory=list)
 
     def mark_dirty(self) -> None:
         self.wrote_outside_http = True
@@ -310,36 +311,62 @@ def activate(tree: Tree, database: Database) -> Backend:
             with admin.begin() as conn:
                 for table in reversed(backend.metadata.sorted_tables):  # referencing tables first
                     conn.execute(text(f'ALTER TABLE "{table.name}" SET UNLOGGED'))
+        seed_database(backend)
         _LOADED[key] = backend
     _ACTIVE.append(backend)
     return backend
 
 
-def reset_data(backend: Backend) -> None:
-    """Back to the seeded library: empty every table, insert the seed rows, fix the sequences."""
+SNAPSHOT_PREFIX = "seed_snapshot__"
+
+
+def _reset_statements(backend: Backend) -> list[str]:
+    """SQL that empties every table and refills it from its snapshot (one round trip per statement, no ORM)."""
+    tables = backend.metadata.sorted_tables
+    statements = [f'DELETE FROM "{t.name}"' for t in reversed(tables)]
+    for table in tables:
+        if LIBRARY.get(table.name):
+            columns = ", ".join(f'"{c.name}"' for c in table.columns)
+            statements.append(
+                f'INSERT INTO "{table.name}" ({columns}) SELECT {columns} FROM "{SNAPSHOT_PREFIX}{table.name}"'
+            )
+        if backend.database.kind == "postgresql" and "id" in table.c and table.c.id.primary_key:
+            statements.append(
+                f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), COALESCE(MAX(id), 0) + 1, false) "
+                f'FROM "{table.name}"'
+            )
+    return statements
+
+
+def seed_database(backend: Backend) -> None:
+    """Insert the seed rows once, through the models' tables, and keep a snapshot of each table beside it."""
     tables = backend.metadata.sorted_tables
     unknown = set(LIBRARY) - {t.name for t in tables}
     assert not unknown, f"seed tables missing from the models: {unknown}"
     postgres = backend.database.kind == "postgresql"
     with backend.admin.begin() as conn:
-        # Nobody needs durability here (and DELETE beats TRUNCATE by far on tables this small).
-        if postgres:
-            conn.execute(text("SET LOCAL synchronous_commit = off"))
-        else:
-            conn.exec_driver_sql("PRAGMA synchronous = OFF")
-        for table in reversed(tables):
-            conn.execute(table.delete())
         for table in tables:
             rows = LIBRARY.get(table.name)
             if rows:
                 conn.execute(table.insert(), rows)
-            if postgres and "id" in table.c and table.c.id.primary_key and table.c.id.autoincrement:
-                conn.execute(
-                    text(
-                        f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                        f"COALESCE(MAX(id), 0) + 1, false) FROM \"{table.name}\""
-                    )
+                unlogged = "UNLOGGED " if postgres else ""
+                conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{SNAPSHOT_PREFIX}{table.name}"')
+                conn.exec_driver_sql(
+                    f'CREATE {unlogged}TABLE "{SNAPSHOT_PREFIX}{table.name}" AS SELECT * FROM "{table.name}"'
                 )
+    backend.reset_sql = _reset_statements(backend)
+
+
+def reset_data(backend: Backend) -> None:
+    """Back to the seeded library: empty every table, copy the snapshot rows back, fix the sequences."""
+    with backend.admin.begin() as conn:
+        # Nobody needs durability here (and DELETE beats TRUNCATE by far on tables this small).
+        if backend.database.kind == "postgresql":
+            conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+            conn.exec_driver_sql(";\n".join(backend.reset_sql))
+        else:
+            for statement in backend.reset_sql:
+                conn.exec_driver_sql(statement)
 
 
 def flush_search_cache() -> None:
@@ -371,9 +398,13 @@ def backend(backend_tree: Tree, db_backend: Database) -> Iterator[Backend]:
     yield loaded
 
 
-@pytest_asyncio.fixture
+@pytest_asyncio.fixture(loop_scope="session")
 async def client(backend: Backend) -> AsyncIterator[httpx.AsyncClient]:
-    """HTTP client on the app. A test that only sends GET requests leaves the data clean for the next one."""
+    """HTTP client on the app. A test that only sends GET requests leaves the data clean for the next one.
+
+    All backend tests share the worker's session event loop (``pytestmark`` in each module), so the trees'
+    async engines keep their pooled connections from one test to the next; they are disposed once, at the end.
+    """
     methods: set[str] = set()
 
     async def record(request: httpx.Request) -> None:
@@ -388,8 +419,17 @@ async def client(backend: Backend) -> AsyncIterator[httpx.AsyncClient]:
             yield http
         outcome_clean = methods <= _READ_ONLY_METHODS
     finally:
-        await backend.dispose()
         backend.dirty = backend.wrote_outside_http or not outcome_clean
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session", autouse=True)
+async def _dispose_engines_at_end() -> AsyncIterator[None]:
+    yield
+    for loaded in _LOADED.values():
+        await loaded.dispose()
+        loaded.admin.dispose()
+    for database in _DATABASES:
+        database.drop_all()
 
 
 @pytest.fixture(scope="session")
@@ -402,16 +442,3 @@ def audio_dir(tmp_path: Path) -> Path:
     root = tmp_path / "music"
     audio_files.make_audio_library(root)
     return root
-
-
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    for backend in _LOADED.values():
-        backend.admin.dispose()
-        database_module = backend.modules.get("backend.api.utils.database")
-        for value in list(vars(database_module).values()) if database_module else []:
-            if isinstance(value, AsyncEngine):
-                asyncio.run(value.dispose())
-            elif isinstance(value, Engine):
-                value.dispose()
-    for database in _DATABASES:
-        database.drop_all()

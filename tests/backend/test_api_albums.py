@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from backend_expect import artist_name, by_id, rows, track_json
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 def _album_json(a: dict) -> dict:

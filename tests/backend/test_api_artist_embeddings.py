@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 import numpy as np
 from backend_expect import artist_name, cosine_ranking, rows
 from sklearn.mixture import GaussianMixture
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 def _embedding_json(e: dict) -> dict:

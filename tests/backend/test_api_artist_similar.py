@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from backend_expect import artist_name, artist_with_similar, rows, similar_of
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 def _relation_json(r: dict) -> dict:

@@ -6,6 +6,8 @@ import httpx
 import pytest
 from backend_expect import artist_name, artist_tracks, artist_with_similar, by_id, rows, similar_of
 
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
 
 def _artist_json(a: dict) -> dict:
     keys = ("id", "name", "musicbrainz_artistid", "bio", "lastfm_url", "lastfm_listeners")

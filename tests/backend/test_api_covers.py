@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from backend_expect import rows
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 def _cover_json(c: dict) -> dict:

@@ -6,6 +6,8 @@ import httpx
 import pytest
 from backend_expect import artist_name, rows
 
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
 
 def _sorted_genres() -> list[dict]:
     return sorted(rows("genres"), key=lambda g: g["name"])

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from backend_expect import artist_name, by_id, rows
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 def _queue(track_ids: list[int]) -> dict:

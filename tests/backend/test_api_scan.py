@@ -8,6 +8,8 @@ import httpx
 import pytest
 from backend_expect import rows
 
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
 
 async def test_scan_creates_library_entries(client: httpx.AsyncClient, audio_dir: Path) -> None:
     resp = await client.post("/api/scan", json={"directory": str(audio_dir)})

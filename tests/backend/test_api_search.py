@@ -9,6 +9,8 @@ import httpx
 import pytest
 from backend_expect import facets, hit, rows, text_search, vector_search
 
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
 
 
 def _page(ranked: list[tuple[int, float]], page: int = 1, size: int = 20) -> list[dict]:

@@ -6,6 +6,8 @@ import httpx
 import pytest
 from backend_expect import artist_tracks, by_id, rows, tags_of, track_json
 
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
 UNAWAITED = "tracks_api calls the async TrackService without await"
 
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 from backend_expect import rows
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 async def test_health(client: httpx.AsyncClient) -> None:
