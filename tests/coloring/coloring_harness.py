@@ -1,0 +1,395 @@
+"""Harness of the coloring fixture projects: discovery, engine runs, loading a project, running it on a database.
+
+A case is a directory `fixtures/coloring/<case>/` with a `before/` tree (sync `Session`), an `expected/` tree (the
+reviewed output of the migration) and a `case.json`:
+
+- ``summary``: the behaviour the case pins down;
+- ``run``: how the project runs — ``"entry"`` (``entry.run(db)``), ``"fastapi"`` (``entry.app`` called with
+  ``requests``), ``"script"`` (``entry.py`` run as ``__main__``) or ``null`` (a review-only case);
+- ``before_fails`` / ``responses``: requests the before tree gets wrong (the bug a migration fixes), and what the
+  expected tree must answer instead;
+- ``xfail``: engine bugs, ``{"migrate": {file: reason}, "check": reason}``: strict xfails that flip when fixed.
+
+Kept free of pytest so that a script can use it too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import inspect
+import io
+import json
+import os
+import random
+import runpy
+import shutil
+import sys
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, MetaData, String, Table, create_engine, select, text
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
+
+from codemods.engine import check_sources, migrate_sources
+from codemods.model import EngineOptions, FileOutcome
+
+ROOT = Path(__file__).resolve().parents[2]
+CASES_DIR = ROOT / "fixtures" / "coloring"
+
+
+# ---- cases -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    path: Path
+    meta: dict[str, Any] = field(hash=False, compare=False)
+
+    @property
+    def before(self) -> Path:
+        return self.path / "before"
+
+    @property
+    def expected(self) -> Path:
+        return self.path / "expected"
+
+    @property
+    def run(self) -> str | None:
+        return self.meta.get("run")
+
+    def migrate_xfail(self, relpath: str) -> str | None:
+        return self.meta.get("xfail", {}).get("migrate", {}).get(relpath)
+
+    def xfail(self, test: str) -> str | None:
+        reason = self.meta.get("xfail", {}).get(test)
+        return reason if isinstance(reason, str) else None
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def discover_cases() -> list[Case]:
+    return [
+        Case(path.name, path, json.loads((path / "case.json").read_text()))
+        for path in sorted(CASES_DIR.iterdir())
+        if (path / "case.json").is_file()
+    ]
+
+
+def read_tree(root: Path) -> dict[str, str]:
+    """Every `.py` file of a tree by POSIX path, decoded without newline translation (CRLF must survive)."""
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes().decode("utf-8")
+        for p in sorted(root.rglob("*.py"))
+        if "__pycache__" not in p.parts
+    }
+
+
+def migrate_tree(sources: dict[str, str], *, jobs: int = 1, shuffle_seed: int | None = None) -> dict[str, FileOutcome]:
+    items = list(sources.items())
+    if shuffle_seed is not None:
+        random.Random(shuffle_seed).shuffle(items)
+    return migrate_sources(dict(items), EngineOptions(jobs=jobs))
+
+
+def check_tree(sources: dict[str, str]) -> list[tuple[str, int, str]]:
+    """(path, line, code) of every finding of `awaitify check`."""
+    return sorted(
+        (finding.path, finding.line, finding.code)
+        for findings in check_sources(sources, EngineOptions()).values()
+        for finding in findings
+    )
+
+
+def review_marker_lines(sources: dict[str, str]) -> list[tuple[str, int, str]]:
+    """The AWT307 findings the expected tree means to produce: one per `# awaitify: review` line."""
+    return sorted(
+        (path, number, "AWT307")
+        for path, source in sources.items()
+        for number, line in enumerate(source.splitlines(), start=1)
+        if "# awaitify: review AWT" in line
+    )
+
+
+# ---- databases ---------------------------------------------------------------------------------------
+
+# The schema of every case's `models.py`, declared here so that seeding does not depend on the code under test.
+METADATA = MetaData()
+USERS = Table(
+    "users",
+    METADATA,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(50), nullable=False),
+    Column("active", Boolean, nullable=False),
+)
+ITEMS = Table(
+    "items",
+    METADATA,
+    Column("id", Integer, primary_key=True),
+    Column("owner_id", ForeignKey("users.id"), nullable=False),
+    Column("title", String(50), nullable=False),
+    Column("price", Integer, nullable=False),
+)
+SEED_USERS = [("alice", True), ("bob", True), ("carol", False)]
+SEED_ITEMS = [(1, "pen", 2), (1, "book", 15), (2, "lamp", 40), (3, "mug", 7)]
+
+
+@dataclass(frozen=True)
+class Database:
+    backend: str
+    sync_url: URL
+
+    @property
+    def async_url(self) -> URL:
+        driver = "aiosqlite" if self.backend == "sqlite" else "asyncpg"
+        return self.sync_url.set(drivername=f"{self.backend}+{driver}")
+
+    @property
+    def env_url(self) -> str:
+        """What the projects read from DATABASE_URL (a sync URL: the migrated code converts it itself)."""
+        return self.sync_url.render_as_string(hide_password=False)
+
+
+def sqlite_database(path: Path) -> Database:
+    return Database("sqlite", make_url(f"sqlite:///{path}"))
+
+
+def postgresql_database(base_url: str, name: str) -> Database:
+    return Database("postgresql", make_url(base_url).set(drivername="postgresql+psycopg2", database=name))
+
+
+def reset_database(db: Database) -> None:
+    """Fresh tables and seed rows; inserted one by one without ids so that ids and sequences agree."""
+    engine = create_engine(db.sync_url, poolclass=NullPool)
+    try:
+        METADATA.drop_all(engine)
+        METADATA.create_all(engine)
+        with engine.begin() as conn:
+            for name, active in SEED_USERS:
+                conn.execute(USERS.insert().values(name=name, active=active))
+            for owner_id, title, price in SEED_ITEMS:
+                conn.execute(ITEMS.insert().values(owner_id=owner_id, title=title, price=price))
+    finally:
+        engine.dispose()
+
+
+def dump_database(db: Database) -> dict[str, list[tuple[Any, ...]]]:
+    engine = create_engine(db.sync_url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            return {
+                table.name: [tuple(row) for row in conn.execute(select(table).order_by(table.c.id))]
+                for table in METADATA.sorted_tables
+            }
+    finally:
+        engine.dispose()
+
+
+# ---- loading a project -------------------------------------------------------------------------------
+
+
+def _top_level_names(root: Path) -> set[str]:
+    return {p.stem for p in root.glob("*.py")} | {p.name for p in root.iterdir() if (p / "__init__.py").exists()}
+
+
+def _purge(names: set[str]) -> None:
+    for module_name in list(sys.modules):
+        if module_name.split(".", 1)[0] in names:
+            del sys.modules[module_name]
+
+
+@contextlib.contextmanager
+def loaded_project(root: Path, database_url: str) -> Iterator[ModuleType]:
+    """Import `entry` of the project at `root` (its own sys.path entry), then forget every module of it.
+
+    Before and expected trees use the same package names: purging sys.modules around each load keeps them apart.
+    """
+    names = _top_level_names(root)
+    _purge(names)
+    old_url = os.environ.get("DATABASE_URL")
+    os.environ["DATABASE_URL"] = database_url
+    sys.path.insert(0, str(root))
+    importlib.invalidate_caches()
+    try:
+        yield importlib.import_module("entry")
+    finally:
+        sys.path.remove(str(root))
+        _purge(names)
+        if old_url is None:
+            os.environ.pop("DATABASE_URL", None)
+        else:
+            os.environ["DATABASE_URL"] = old_url
+
+
+def copy_tree(src: Path, dest: Path) -> Path:
+    shutil.copytree(src, dest, ignore=shutil.ignore_patterns("__pycache__"))
+    return dest
+
+
+def _project_engines(root: Path) -> list[Engine | AsyncEngine]:
+    """Engines the project created at import (module globals, or bound to a module-level sessionmaker)."""
+    names = _top_level_names(root)
+    found: dict[int, Engine | AsyncEngine] = {}
+    for module_name, module in list(sys.modules.items()):
+        if module is None or module_name.split(".", 1)[0] not in names:
+            continue
+        for value in vars(module).values():
+            if isinstance(value, sessionmaker | async_sessionmaker):
+                value = value.kw.get("bind")
+            if isinstance(value, Engine | AsyncEngine):
+                found[id(value)] = value
+    return list(found.values())
+
+
+# ---- outcomes ----------------------------------------------------------------------------------------
+
+
+def normalize(value: Any) -> Any:
+    """A comparable form of a result: ORM instances by class and column values, containers recursively."""
+    if hasattr(value, "_sa_instance_state"):
+        table = value.__table__
+        return ("<orm>", type(value).__name__, tuple((c.key, getattr(value, c.key)) for c in table.columns))
+    if isinstance(value, list | tuple):
+        return [type(value).__name__, *(normalize(v) for v in value)]
+    if isinstance(value, dict):
+        return {k: normalize(v) for k, v in value.items()}
+    if inspect.isawaitable(value) or inspect.isasyncgen(value) or inspect.isgenerator(value):
+        return f"<{type(value).__name__}>"  # never equal to a real value: a missing await shows here
+    return value
+
+
+@dataclass
+class Outcome:
+    result: Any
+    database: dict[str, list[tuple[Any, ...]]]
+
+
+def _raised(exc: BaseException) -> str:
+    return f"raised {type(exc).__name__}"
+
+
+def run_before(case: Case, root: Path, db: Database) -> Outcome:
+    """The before tree on a sync `Session` (entry), `TestClient` (fastapi) or a subprocess (script)."""
+    reset_database(db)
+    if case.run == "script":
+        return Outcome(_run_script(root, db), dump_database(db))
+    with loaded_project(root, db.env_url) as entry:
+        try:
+            if case.run == "entry":
+                engine = create_engine(db.sync_url, poolclass=NullPool)
+                try:
+                    with Session(engine) as session:
+                        try:
+                            result = normalize(entry.run(session))
+                        except Exception as exc:
+                            result = _raised(exc)
+                finally:
+                    engine.dispose()
+            else:
+                from fastapi.testclient import TestClient
+
+                with TestClient(entry.app, raise_server_exceptions=False) as client:
+                    result = {}
+                    for method, url in case.meta["requests"]:
+                        response = client.request(method, url)
+                        result[f"{method} {url}"] = [response.status_code, _json(response)]
+        finally:
+            for engine in _project_engines(root):
+                assert isinstance(engine, Engine)
+                engine.dispose()
+    return Outcome(result, dump_database(db))
+
+
+async def run_expected(case: Case, root: Path, db: Database) -> Outcome:
+    """The expected tree on an `AsyncSession` (entry), `httpx.AsyncClient` (fastapi) or a subprocess (script)."""
+    reset_database(db)
+    if case.run == "script":
+        # The migrated script calls asyncio.run(): it needs a thread without a running event loop.
+        return Outcome(await asyncio.to_thread(_run_script, root, db), dump_database(db))
+    with loaded_project(root, db.env_url) as entry:
+        try:
+            if case.run == "entry":
+                assert inspect.iscoroutinefunction(entry.run), "the migrated entry point must be `async def run`"
+                engine = create_async_engine(db.async_url, poolclass=NullPool)
+                try:
+                    async with AsyncSession(engine, expire_on_commit=False) as session:
+                        try:
+                            result = normalize(await entry.run(session))
+                        except Exception as exc:
+                            result = _raised(exc)
+                finally:
+                    await engine.dispose()
+            else:
+                result = {}
+                async with _async_client(entry.app) as client:
+                    for method, url in case.meta["requests"]:
+                        response = await client.request(method, url)
+                        result[f"{method} {url}"] = [response.status_code, _json(response)]
+        finally:
+            for engine in _project_engines(root):
+                assert isinstance(engine, AsyncEngine), f"the migrated project still creates a sync engine: {engine}"
+                await engine.dispose()
+    return Outcome(result, dump_database(db))
+
+
+@contextlib.asynccontextmanager
+async def _async_client(app: Any) -> AsyncIterator[Any]:
+    import httpx
+
+    # raise_app_exceptions=False: an unhandled error becomes a 500, as with TestClient(raise_server_exceptions=False)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        yield client
+
+
+def _json(response: Any) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return response.text
+
+
+def _run_script(root: Path, db: Database) -> str:
+    """`python entry.py` in this process (a subprocess costs seconds of imports): stdout, or what it raised."""
+    names = _top_level_names(root)
+    _purge(names)
+    old_url = os.environ.get("DATABASE_URL")
+    os.environ["DATABASE_URL"] = db.env_url
+    sys.path.insert(0, str(root))
+    importlib.invalidate_caches()
+    out = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out):
+            runpy.run_path(str(root / "entry.py"), run_name="__main__")
+    except Exception as exc:
+        return _raised(exc)
+    finally:
+        sys.path.remove(str(root))
+        _purge(names)
+        if old_url is None:
+            os.environ.pop("DATABASE_URL", None)
+        else:
+            os.environ["DATABASE_URL"] = old_url
+    return out.getvalue()
+
+
+def assert_same_behaviour(case: Case, before: Outcome, after: Outcome) -> None:
+    """The run comparison: same results (or the declared fixes of the before tree's bugs) and same rows."""
+    expected_result = before.result
+    fails = case.meta.get("before_fails", [])
+    if fails:
+        expected_result = dict(before.result)
+        for key in fails:
+            assert before.result[key] != case.meta["responses"][key], f"the before tree no longer fails on {key}"
+            expected_result[key] = case.meta["responses"][key]
+    assert after.result == expected_result
+    assert after.database == before.database

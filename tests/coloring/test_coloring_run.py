@@ -1,0 +1,104 @@
+"""The coloring fixture projects run: before on a sync `Session`, expected on an `AsyncSession`, same results.
+
+SQLite always; PostgreSQL (asyncpg) when AWAITIFY_PG_URL is set. FastAPI cases are called through `TestClient`
+(before) and `httpx.AsyncClient` + `ASGITransport` (expected). A missing `await` must make the comparison fail:
+test_a_missing_await_fails_the_run_comparison proves it on copies of expected trees with one `await` removed.
+"""
+
+from __future__ import annotations
+
+import gc
+import warnings
+from pathlib import Path
+
+import pytest
+from coloring_harness import (
+    Case,
+    Database,
+    assert_same_behaviour,
+    copy_tree,
+    discover_cases,
+    run_before,
+    run_expected,
+)
+
+RUNNABLE = [case for case in discover_cases() if case.run is not None]
+
+
+def test_there_are_runnable_cases() -> None:
+    assert len(RUNNABLE) >= 12
+    assert {case.run for case in RUNNABLE} == {"entry", "fastapi", "script"}
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # "coroutine ... was never awaited"
+@pytest.mark.parametrize("case", RUNNABLE, ids=str)
+async def test_expected_tree_behaves_like_the_before_tree(case: Case, database: Database, tmp_path: Path) -> None:
+    with warnings.catch_warnings():
+        if case.meta.get("before_fails"):  # the before tree's own missing await, the bug the migration fixes
+            warnings.simplefilter("ignore", RuntimeWarning)
+        before = run_before(case, copy_tree(case.before, tmp_path / "before"), database)
+        gc.collect()
+    after = await run_expected(case, copy_tree(case.expected, tmp_path / "expected"), database)
+    gc.collect()
+    assert_same_behaviour(case, before, after)
+
+
+# (case, file, text with the await, the same text without it): each must break the run comparison.
+MUTATIONS = [
+    pytest.param(
+        "services_across_modules",
+        "shop/services.py",
+        "user = await repo.get_user(db, user_id)",
+        "user = repo.get_user(db, user_id)",
+        id="result-used-as-object",
+    ),
+    pytest.param(
+        "fastapi_routers",
+        "api/routers/users.py",
+        "if not await user_service.deactivate(db, user_id):",
+        "if not user_service.deactivate(db, user_id):",
+        id="coroutine-always-true",
+    ),
+    pytest.param(
+        "fastapi_routers",
+        "api/services/users.py",
+        "    await db.commit()\n    return True",
+        "    db.commit()\n    return True",
+        id="commit-never-runs",
+    ),
+    pytest.param(
+        "inheritance",
+        "zoo/specialised.py",
+        "return await super().fetch(key)",
+        "return super().fetch(key)",
+        id="super-call",
+    ),
+    pytest.param(
+        "main_script",
+        "entry.py",
+        "changed = await discount(db, 10)",
+        "changed = discount(db, 10)",
+        id="script",
+    ),
+]
+
+
+@pytest.mark.parametrize(("case_name", "relpath", "with_await", "without_await"), MUTATIONS)
+async def test_a_missing_await_fails_the_run_comparison(
+    case_name: str, relpath: str, with_await: str, without_await: str, tmp_path: Path
+) -> None:
+    from coloring_harness import sqlite_database
+
+    case = next(c for c in RUNNABLE if c.name == case_name)
+    broken = copy_tree(case.expected, tmp_path / "broken")
+    source = (broken / relpath).read_text()
+    assert source.count(with_await) == 1, "the mutation must remove exactly one await"
+    (broken / relpath).write_text(source.replace(with_await, without_await))
+    database = sqlite_database(tmp_path / "mutation.db")
+
+    before = run_before(case, copy_tree(case.before, tmp_path / "before"), database)
+    with pytest.warns(RuntimeWarning, match="never awaited"):
+        after = await run_expected(case, broken, database)
+        gc.collect()  # the warning comes when the forgotten coroutine is collected
+    with pytest.raises(AssertionError):
+        assert_same_behaviour(case, before, after)
