@@ -1,0 +1,183 @@
+"""`bench/results.md` and `bench/plot.png` from the results dictionary of `bench.run`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+_RUN_LABELS = {
+    "check": "check",
+    "check_rerun": "check (again, unchanged tree)",
+    "migrate_diff": "migrate --diff",
+    "migrate": "migrate",
+}
+
+
+def _fmt(value: Any, digits: int = 2) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def _tool_section(tool: dict[str, Any]) -> list[str]:
+    out = ["## Tool speed", ""]
+    for tree in tool.values():
+        floors = tree["floors"]
+        out += [
+            f"### {tree['label']}: {tree['files']:,} files, {tree['lines']:,} lines, `--jobs {tree['jobs']}`"
+            f" ({tree['files_changed_by_migrate']:,} files rewritten by migrate)",
+            "",
+            "| run | wall s | CPU s | lines/s | x LibCST floor (wall / CPU) | x ast floor (wall / CPU) "
+            "| peak RSS MiB (largest process / tree) | exit |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for name, floor in floors.items():
+            out.append(
+                f"| floor: {'LibCST parse_module + .code' if name == 'libcst' else 'ast.parse'} (1 core) "
+                f"| {_fmt(floor['wall_s'])} | {_fmt(floor['cpu_s'])} "
+                f"| {_fmt(tree['lines'] / floor['wall_s'], 0)} "
+                f"| | | {_fmt(floor['peak_rss_mib'], 0)} | 0 |"
+            )
+        for key, label in _RUN_LABELS.items():
+            run = tree["runs"][key]
+            flag = " (crashed)" if run["crashed"] else (" (timed out)" if run["timed_out"] else "")
+            out.append(
+                f"| {label} | {_fmt(run['wall_s'])} | {_fmt(run['cpu_s'])} | {_fmt(run['lines_per_s'], 0)} "
+                f"| {_fmt(run['x_libcst_floor'])} / {_fmt(run['x_libcst_floor_cpu'])} "
+                f"| {_fmt(run['x_ast_floor'])} / {_fmt(run['x_ast_floor_cpu'])} "
+                f"| {_fmt(run['peak_rss_mib'], 0)} / {_fmt(run['peak_tree_rss_mib'], 0)} "
+                f"| {run['returncode']}{flag} |"
+            )
+        out += ["", "| target (issue 7) | measured | limit | met |", "|---|---:|---:|---|"]
+        for target in tree["targets"].values():
+            met = "**met**" if target["met"] else "not met"
+            out.append(f"| {target['target']} | {_fmt(target['value'])}x | {target['limit']}x | {met} |")
+        out.append("")
+    return out
+
+
+def _runtime_section(rt: dict[str, Any]) -> list[str]:
+    out = [
+        "## Runtime: sync original vs migrated `target_backend/` (PostgreSQL, one uvicorn process each)",
+        "",
+        f"Closed loop, {rt['duration_s']:g} s measured after {rt['warmup_s']:g} s warm-up per point; "
+        "mix: 30% list, 30% search, 30% detail, 10% write (see `bench/load.py`).",
+        "",
+        f"Headline (concurrency {rt['sync'].get('at_concurrency')}, cache on): "
+        f"sync {_fmt(rt['sync'].get('rps'))} req/s, p99 {_fmt(rt['sync'].get('p99_ms'))} ms; "
+        f"async {_fmt(rt['async'].get('rps'))} req/s, "
+        f"p99 {_fmt(rt['async'].get('p99_ms'))} ms.",
+        "",
+        "| cache | concurrency | backend | req/s | p50 ms | p99 ms | errors | SQL / request "
+        "| server peak RSS MiB |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for cache in ("cache_on", "cache_off"):
+        for index, concurrency in enumerate(rt["concurrency"]):
+            for name in ("sync", "async"):
+                points = rt.get(name, {}).get(cache, {}).get("points", [])
+                p = points[index] if index < len(points) else {}
+                if p.get("failed"):
+                    out.append(f"| {cache[6:]} | {concurrency} | {name} | load run failed | | | | | |")
+                    continue
+                out.append(
+                    f"| {cache[6:]} | {concurrency} | {name} | {_fmt(p.get('rps'))} "
+                    f"| {_fmt(p.get('p50_ms'))} "
+                    f"| {_fmt(p.get('p99_ms'))} | {_fmt(p.get('errors'))} | {_fmt(p.get('sql_per_request'))} "
+                    f"| {_fmt(p.get('server_peak_rss_mib'), 0)} |"
+                )
+    out += _census_table(rt)
+    for name in ("sync", "async"):
+        for cache in ("cache_on", "cache_off"):
+            logged = rt.get(name, {}).get(cache, {}).get("server_errors_logged")
+            if logged:
+                out.append(f"\nServer log of {name} ({cache}): {logged}")
+    out.append("")
+    return out
+
+
+def _census_table(rt: dict[str, Any]) -> list[str]:
+    """SQL statements per endpoint, one request at a time (second call; the first in parentheses)."""
+    sync = rt.get("sync", {}).get("cache_off", {}).get("sql_per_endpoint", {})
+    migrated = rt.get("async", {}).get("cache_off", {}).get("sql_per_endpoint", {})
+    if not sync and not migrated:
+        return []
+    out = [
+        "",
+        "SQL statements per endpoint, cache off, one request at a time "
+        "(second call; the first in parentheses when it differs):",
+        "",
+        "| endpoint | kind | sync | async | HTTP status (sync / async) |",
+        "|---|---|---:|---:|---|",
+    ]
+
+    def cell(entry: dict[str, Any] | None) -> str:
+        if not entry:
+            return "-"
+        first, second = entry["sql"]
+        return f"{second}" + (f" ({first})" if first != second else "")
+
+    for name in sorted(set(sync) | set(migrated)):
+        a, b = sync.get(name), migrated.get(name)
+        kind = (a or b or {}).get("kind", "")
+        status = f"{(a or {}).get('status', ['-'])[-1]} / {(b or {}).get('status', ['-'])[-1]}"
+        flag = " **more SQL after migration**" if a and b and b["sql"][1] > a["sql"][1] else ""
+        path = (a or b or {}).get("path", name)
+        out.append(f"| `{path}` | {kind} | {cell(a)} | {cell(b)}{flag} | {status} |")
+    return out
+
+
+def markdown(results: dict[str, Any]) -> str:
+    meta = results["meta"]
+    lines = [
+        "# awaitify benchmarks",
+        "",
+        f"Run {meta['started']} on {meta['cpus']} CPUs, Python {meta['python']}, "
+        f"{meta.get('total_s', '?')} s in all; load average at start "
+        f"{', '.join(f'{x:.1f}' for x in meta['loadavg_start'])}, at end "
+        f"{', '.join(f'{x:.1f}' for x in meta['loadavg_end'])} "
+        "(a shared machine: compare ratios, not seconds).",
+        "",
+    ]
+    if "tool_speed" in results:
+        lines += _tool_section(results["tool_speed"])
+    if "runtime" in results:
+        lines += _runtime_section(results["runtime"])
+        lines += ["![throughput and p99 vs concurrency](plot.png)", ""]
+    return "\n".join(lines)
+
+
+def plot(rt: dict[str, Any], dest: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax_rps, ax_p99) = plt.subplots(1, 2, figsize=(11, 4.2))
+    styles = {"sync": "tab:red", "async": "tab:blue"}
+    for name, color in styles.items():
+        for cache, line in (("cache_on", "-"), ("cache_off", "--")):
+            points = [p for p in rt.get(name, {}).get(cache, {}).get("points", []) if not p.get("failed")]
+            if not points:
+                continue
+            xs = [p["concurrency"] for p in points]
+            label = f"{name} ({cache.replace('_', ' ')})"
+            ax_rps.plot(xs, [p["rps"] for p in points], line, marker="o", color=color, label=label)
+            ax_p99.plot(xs, [p["p99_ms"] for p in points], line, marker="o", color=color, label=label)
+    for ax, title, ylabel in ((ax_rps, "Throughput", "requests / s"), (ax_p99, "p99 latency", "ms")):
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(rt["concurrency"], [str(c) for c in rt["concurrency"]])
+        ax.set_xlabel("concurrency (closed loop)")
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+        ax.grid(True, alpha=0.3)
+    ax_p99.set_yscale("log")
+    ax_rps.legend(fontsize=8)
+    fig.suptitle("target_backend on PostgreSQL: sync original vs awaitify-migrated")
+    fig.tight_layout()
+    fig.savefig(dest, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,122 @@
+"""awaitify's speed on one tree, against the LibCST and `ast` parse floors measured in the same run.
+
+For a source tree it runs, each on a fresh copy outside any git work tree:
+
+1. the floors (`bench.floors`, single core): LibCST parse+codegen and `ast.parse` of every `.py` file;
+2. `check` (first run), then `check` again on the unchanged tree;
+3. `migrate --diff` (writes nothing);
+4. `migrate` on a copy.
+
+Each figure: wall and CPU seconds, lines/s, peak RSS, exit code, and the wall ratio to each floor. The ratios
+are what the targets of issue 7 are about; absolute seconds drift on a shared machine, so CPU seconds are too.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from bench.floors import python_files
+from bench.measure import run_measured
+
+logger = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _copy_tree(source: Path, dest: Path) -> Path:
+    shutil.copytree(source, dest, ignore=shutil.ignore_patterns("__pycache__", "*.db", ".venv"))
+    return dest
+
+
+def _floor(kind: str, root: Path, timeout: float) -> dict[str, Any]:
+    measured = run_measured([sys.executable, "-m", "bench.floors", kind, str(root)], REPO_ROOT, timeout)
+    if measured.returncode != 0:
+        raise RuntimeError(f"floor {kind} failed: {measured.stderr_tail}")
+    data: dict[str, Any] = json.loads(measured.stdout)
+    data["peak_rss_mib"] = measured.peak_rss_mib
+    return data
+
+
+def _awaitify(args: list[str], cwd: Path, timeout: float) -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "codemods", "-q", *args]
+    measured = run_measured(cmd, cwd, timeout, env=None)
+    summary = measured.summary()
+    summary["command"] = "awaitify " + " ".join(args)
+    # 0 = clean, 1 = findings / review items / non-empty diff, 2 = errors (ruff's convention).
+    summary["crashed"] = measured.returncode not in (0, 1) or "Traceback" in measured.stderr_tail
+    summary["stdout_lines"] = measured.stdout.count("\n")
+    if summary["crashed"] or measured.timed_out:
+        logger.warning("%s: exit %s\n%s", summary["command"], measured.returncode, measured.stderr_tail)
+    return summary
+
+
+def _with_ratios(run: dict[str, Any], lines: int, floors: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    wall = run["wall_s"]
+    run["lines_per_s"] = round(lines / wall, 1) if wall else None
+    for name, floor in floors.items():
+        run[f"x_{name}_floor"] = round(wall / floor["wall_s"], 2) if floor["wall_s"] else None
+        run[f"x_{name}_floor_cpu"] = round(run["cpu_s"] / floor["cpu_s"], 2) if floor["cpu_s"] else None
+    return run
+
+
+def measure_tree(label: str, source: Path, jobs: int, timeout: float) -> dict[str, Any]:
+    """All tool-speed figures of one tree (see the module docstring)."""
+    with tempfile.TemporaryDirectory(prefix=f"awaitify-bench-{label}-") as tmp:
+        work = Path(tmp)
+        check_tree = _copy_tree(source, work / "check")
+        files = python_files(check_tree)
+        lines = sum(p.read_text(encoding="utf-8").count("\n") for p in files)
+        logger.info("%s: %d files, %d lines; floors", label, len(files), lines)
+        floors = {"libcst": _floor("libcst", check_tree, timeout), "ast": _floor("ast", check_tree, timeout)}
+        jobs_args = ["--jobs", str(jobs)]
+        runs: dict[str, dict[str, Any]] = {}
+        logger.info("%s: check", label)
+        runs["check"] = _awaitify(["check", *jobs_args, "."], check_tree, timeout)
+        logger.info("%s: check again (unchanged tree)", label)
+        runs["check_rerun"] = _awaitify(["check", *jobs_args, "."], check_tree, timeout)
+        logger.info("%s: migrate --diff", label)
+        runs["migrate_diff"] = _awaitify(["migrate", "--diff", *jobs_args, "."], check_tree, timeout)
+        migrate_tree = _copy_tree(source, work / "migrate")
+        logger.info("%s: migrate", label)
+        runs["migrate"] = _awaitify(["migrate", *jobs_args, "."], migrate_tree, timeout)
+        changed = sum(
+            (migrate_tree / p.relative_to(check_tree)).read_bytes() != p.read_bytes() for p in files
+        )
+        for run in runs.values():
+            _with_ratios(run, lines, floors)
+    return {
+        "label": label,
+        "files": len(files),
+        "lines": lines,
+        "jobs": jobs,
+        "files_changed_by_migrate": changed,
+        "floors": floors,
+        "runs": runs,
+        "targets": targets(floors, runs),
+    }
+
+
+def targets(floors: dict[str, dict[str, Any]], runs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Issue 7's targets, as met / not met (a benchmark, never an assertion)."""
+
+    def verdict(value: float | None, limit: float, what: str) -> dict[str, Any]:
+        return {"target": what, "value": value, "limit": limit, "met": value is not None and value <= limit}
+
+    check, rerun, migrate = runs["check"], runs["check_rerun"], runs["migrate"]
+    return {
+        "migrate_vs_libcst": verdict(
+            migrate.get("x_libcst_floor"), 0.5, "migrate wall <= 0.5x LibCST parse+codegen"
+        ),
+        "check_vs_ast": verdict(check.get("x_ast_floor"), 3.0, "check wall <= 3x ast.parse"),
+        "check_rerun_vs_check": verdict(
+            round(rerun["wall_s"] / check["wall_s"], 3) if check["wall_s"] else None,
+            0.1,
+            "check re-run on an unchanged tree <= 0.1x the first check",
+        ),
+    }
