@@ -43,7 +43,7 @@ BOUNDARY_DECORATORS = frozenset({
     "validator", "field_validator", "model_validator", "root_validator", "validates", "listens_for",
     "computed_field", "setter", "getter", "deleter", "expression",
 })
-CONTEXTMANAGER = frozenset({"contextlib.contextmanager"})
+CONTEXTMANAGER = frozenset({"contextlib.contextmanager", "contextlib.asynccontextmanager"})
 CALLBACK_OK = frozenset({"Depends", "add_task", "add_api_route", "add_event_handler", "Security", "run_sync"})
 
 
@@ -691,6 +691,8 @@ class FunctionAnalyzer:
                     self._review_if_break(stmt)
                 self._seed(f"iterates a query on {iter_type.session_src}")
                 self._visit_query_args(stmt.iter)
+        elif isinstance(stmt, ast.AsyncFor):
+            self._visit_expr(stmt.iter, _Ctx(awaited=True))
         elif isinstance(stmt.iter, ast.Call):
             self._visit_expr(stmt.iter, _Ctx(context="for_iter", stmt_span=stmt_span))
         else:
@@ -730,6 +732,8 @@ class FunctionAnalyzer:
                         self._visit_sqla_constructor(expr, self.project.resolve_expr(self.module.name, expr.func))
                         if not isinstance(expr.func, ast.Name):
                             self._visit_expr(expr.func, _Ctx())
+            elif isinstance(expr, ast.Call) and isinstance(stmt, ast.AsyncWith):
+                self._visit_expr(expr, _Ctx(awaited=True))
             elif isinstance(expr, ast.Call):
                 self._visit_expr(expr, _Ctx(context="with_item", stmt_span=stmt_span))
             else:
@@ -859,7 +863,9 @@ class FunctionAnalyzer:
                     self._add_async_edit(Edit(E.QUERY, self.spans.span(generator.iter), spec), generator.iter)
                     self._seed(f"iterates a query on {iter_type.session_src}")
                     self._visit_query_args(generator.iter)
-            elif isinstance(generator.iter, ast.Call) and not generator.is_async:
+            elif generator.is_async:
+                self._visit_expr(generator.iter, _Ctx(awaited=True))  # `async for` consumes it already
+            elif isinstance(generator.iter, ast.Call):
                 self._visit_expr(generator.iter, _Ctx(context="comp_iter" if iter_context == "normal" else iter_context,
                                                       stmt_span=self.spans.span(generator.iter)))
             else:
