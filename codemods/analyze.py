@@ -137,7 +137,8 @@ class FunctionAnalyzer:
         self._query_vars_escaped: set[str] = set()
         self._noted_queries: set[int] = set()
         self._discarded_calls: set[int] = set()
-        self._frozen_calls: set[int] = set()  # left exactly as written (inside a reviewed construct)
+        self._frozen_calls: set[int] = set()
+        self._own_nodes_cache: list[ast.AST] | None = None  # left exactly as written (inside a reviewed construct)
         self._var_edits: dict[str, list[Edit]] = {}
         self._poisoned_vars: dict[str, str] = {}  # name -> why it cannot be converted
         self._var_assignments: dict[str, list[ast.expr]] = {}
@@ -496,7 +497,7 @@ class FunctionAnalyzer:
     def _infer_locals(self) -> None:
         """Local variable types, flow-insensitive; a few rounds so `q = q.filter(...)` settles."""
         assignments: list[tuple[str, ast.expr]] = []
-        for node in _walk_own(self.body):
+        for node in self._own_nodes():
             if isinstance(node, ast.Assign):
                 for target in node.targets:
                     if isinstance(target, ast.Name):
@@ -511,7 +512,7 @@ class FunctionAnalyzer:
                 for item in node.items:
                     if isinstance(item.optional_vars, ast.Name):
                         assignments.append((item.optional_vars.id, item.context_expr))
-        for node in _walk_own(self.body):
+        for node in self._own_nodes():
             loops: list[tuple[ast.expr, ast.expr]] = []
             if isinstance(node, ast.For):
                 loops.append((node.target, node.iter))
@@ -552,7 +553,7 @@ class FunctionAnalyzer:
     def _find_bulk_vars(self) -> None:
         """`q = db.query(M)`, `q = q.filter(...)`, `q.delete()`: the whole variable becomes a `delete(M)`."""
         terminals: dict[str, set[str]] = {}
-        for node in _walk_own(self.body):
+        for node in self._own_nodes():
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
                 base = _chain_base_name(node)
                 if base in self._var_assignments and node.func.attr in Q.TERMINAL_METHODS:
@@ -571,6 +572,11 @@ class FunctionAnalyzer:
                     plain = False
             if plain:
                 self._bulk_vars[name] = next(iter(methods))
+
+    def _own_nodes(self) -> list[ast.AST]:
+        if self._own_nodes_cache is None:
+            self._own_nodes_cache = _walk_own(self.body)
+        return self._own_nodes_cache
 
     def _passes_itself_through(self, name: str, value: ast.expr) -> bool:
         if not isinstance(value, ast.Call):

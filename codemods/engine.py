@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import ast
 import logging
+import multiprocessing
 import re
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -118,23 +121,47 @@ def migrate_sources(sources: Mapping[str, str], options: EngineOptions) -> dict[
     outcomes: dict[str, FileOutcome] = {}
     for path, message in analysis.failures.items():
         outcomes[path] = FileOutcome(path, FileStatus.FAILED, sources[path], sources[path], error=message)
+    jobs: list[tuple[str, str, FilePlan]] = []
     for path, item in analysis.parsed.items():
-        outcomes[path] = _migrate_file(item, analysis, coloring, options)
+        plan, findings, stats, reasons = _plan_file(item, analysis, coloring, options)
+        if plan.is_empty() and not findings:
+            outcomes[path] = FileOutcome(item.path, FileStatus.UNCHANGED, item.text, item.text)
+            continue
+        outcomes[path] = FileOutcome(item.path, FileStatus.UNCHANGED, item.text, item.text, findings=findings,
+                                     stats=stats, async_reasons=reasons)
+        jobs.append((path, item.text, plan))
+    for path, new_text, error in _apply_plans(jobs, options.jobs):
+        outcome = outcomes[path]
+        if error is not None:
+            outcome.status, outcome.error = FileStatus.FAILED, error
+        elif new_text != outcome.old_text:
+            outcome.status, outcome.new_text = FileStatus.CHANGED, new_text
     return dict(sorted(outcomes.items()))
 
 
-def _migrate_file(item: _Parsed, analysis: _Analysis, coloring: Coloring, options: EngineOptions) -> FileOutcome:
-    plan, findings, stats, reasons = _plan_file(item, analysis, coloring, options)
-    if plan.is_empty() and not findings:
-        return FileOutcome(item.path, FileStatus.UNCHANGED, item.text, item.text)
+_PARALLEL_THRESHOLD = 8  # below this many files to rewrite, worker start-up costs more than it saves
+
+
+def _apply_plans(jobs: list[tuple[str, str, FilePlan]], workers: int) -> list[tuple[str, str, str | None]]:
+    """The LibCST rewrites, the costly part, in worker processes; results in input order."""
+    if workers > 1 and len(jobs) >= _PARALLEL_THRESHOLD:
+        context = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
+        try:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+                return list(pool.map(_apply_one, jobs, chunksize=max(1, len(jobs) // (workers * 4))))
+        except (OSError, BrokenProcessPool) as exc:
+            log.warning("parallel rewrite unavailable (%s); rewriting in this process", exc)
+    return [_apply_one(job) for job in jobs]
+
+
+def _apply_one(job: tuple[str, str, FilePlan]) -> tuple[str, str, str | None]:
+    path, text, plan = job
     try:
-        new_text = apply_plan(item.text, plan)
+        return path, apply_plan(text, plan), None
     except TransformError as exc:
-        return FileOutcome(item.path, FileStatus.FAILED, item.text, item.text, error=str(exc))
+        return path, text, str(exc)
     except (cst.ParserSyntaxError, RecursionError) as exc:
-        return FileOutcome(item.path, FileStatus.FAILED, item.text, item.text, error=f"rewrite failed: {exc}")
-    status = FileStatus.CHANGED if new_text != item.text else FileStatus.UNCHANGED
-    return FileOutcome(item.path, status, item.text, new_text, findings=findings, stats=stats, async_reasons=reasons)
+        return path, text, f"rewrite failed: {type(exc).__name__}: {exc}"
 
 
 def _plan_file(
