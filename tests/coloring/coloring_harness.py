@@ -1,14 +1,15 @@
-"""Harness of the coloring fixture projects: discovery, engine runs, loading a project, running it on a database.
+"""Harness of the coloring fixture projects: discovery, engine runs, loading and running a project.
 
-A case is a directory `fixtures/coloring/<case>/` with a `before/` tree (sync `Session`), an `expected/` tree (the
-reviewed output of the migration) and a `case.json`:
+A case is a directory `fixtures/coloring/<case>/` with a `before/` tree (sync `Session`), an `expected/`
+tree (the reviewed output of the migration) and a `case.json`:
 
 - ``summary``: the behaviour the case pins down;
 - ``run``: how the project runs — ``"entry"`` (``entry.run(db)``), ``"fastapi"`` (``entry.app`` called with
   ``requests``), ``"script"`` (``entry.py`` run as ``__main__``) or ``null`` (a review-only case);
-- ``before_fails`` / ``responses``: requests the before tree gets wrong (the bug a migration fixes), and what the
-  expected tree must answer instead;
-- ``xfail``: engine bugs, ``{"migrate": {file: reason}, "check": reason}``: strict xfails that flip when fixed.
+- ``before_fails`` / ``responses``: requests the before tree gets wrong (the bug a migration fixes), and
+  what the expected tree must answer instead;
+- ``xfail``: engine bugs, ``{"migrate": {file: reason}, "check"|"idempotent": reason}``: strict xfails
+  that flip when fixed.
 
 Kept free of pytest so that a script can use it too.
 """
@@ -32,7 +33,17 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, MetaData, String, Table, create_engine, select, text
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    select,
+)
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -94,7 +105,9 @@ def read_tree(root: Path) -> dict[str, str]:
     }
 
 
-def migrate_tree(sources: dict[str, str], *, jobs: int = 1, shuffle_seed: int | None = None) -> dict[str, FileOutcome]:
+def migrate_tree(
+    sources: dict[str, str], *, jobs: int = 1, shuffle_seed: int | None = None
+) -> dict[str, FileOutcome]:
     items = list(sources.items())
     if shuffle_seed is not None:
         random.Random(shuffle_seed).shuffle(items)
@@ -122,7 +135,7 @@ def review_marker_lines(sources: dict[str, str]) -> list[tuple[str, int, str]]:
 
 # ---- databases ---------------------------------------------------------------------------------------
 
-# The schema of every case's `models.py`, declared here so that seeding does not depend on the code under test.
+# The schema of every case's `models.py`, declared here: seeding must not depend on the code under test.
 METADATA = MetaData()
 USERS = Table(
     "users",
@@ -198,7 +211,9 @@ def dump_database(db: Database) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def _top_level_names(root: Path) -> set[str]:
-    return {p.stem for p in root.glob("*.py")} | {p.name for p in root.iterdir() if (p / "__init__.py").exists()}
+    return {p.stem for p in root.glob("*.py")} | {
+        p.name for p in root.iterdir() if (p / "__init__.py").exists()
+    }
 
 
 def _purge(names: set[str]) -> None:
@@ -211,7 +226,7 @@ def _purge(names: set[str]) -> None:
 def loaded_project(root: Path, database_url: str) -> Iterator[ModuleType]:
     """Import `entry` of the project at `root` (its own sys.path entry), then forget every module of it.
 
-    Before and expected trees use the same package names: purging sys.modules around each load keeps them apart.
+    Before and expected trees share package names: purging sys.modules around each load keeps them apart.
     """
     names = _top_level_names(root)
     _purge(names)
@@ -278,7 +293,7 @@ def _raised(exc: BaseException) -> str:
 
 
 def run_before(case: Case, root: Path, db: Database) -> Outcome:
-    """The before tree on a sync `Session` (entry), `TestClient` (fastapi) or a subprocess (script)."""
+    """The before tree on a sync `Session` (entry), `TestClient` (fastapi) or as `__main__` (script)."""
     reset_database(db)
     if case.run == "script":
         return Outcome(_run_script(root, db), dump_database(db))
@@ -310,7 +325,7 @@ def run_before(case: Case, root: Path, db: Database) -> Outcome:
 
 
 async def run_expected(case: Case, root: Path, db: Database) -> Outcome:
-    """The expected tree on an `AsyncSession` (entry), `httpx.AsyncClient` (fastapi) or a subprocess (script)."""
+    """The expected tree on an `AsyncSession` (entry), `httpx.AsyncClient` (fastapi) or as `__main__`."""
     reset_database(db)
     if case.run == "script":
         # The migrated script calls asyncio.run(): it needs a thread without a running event loop.
@@ -318,7 +333,9 @@ async def run_expected(case: Case, root: Path, db: Database) -> Outcome:
     with loaded_project(root, db.env_url) as entry:
         try:
             if case.run == "entry":
-                assert inspect.iscoroutinefunction(entry.run), "the migrated entry point must be `async def run`"
+                assert inspect.iscoroutinefunction(entry.run), (
+                    "the migrated entry point must be `async def run`"
+                )
                 engine = create_async_engine(db.async_url, poolclass=NullPool)
                 try:
                     async with AsyncSession(engine, expire_on_commit=False) as session:
@@ -336,7 +353,9 @@ async def run_expected(case: Case, root: Path, db: Database) -> Outcome:
                         result[f"{method} {url}"] = [response.status_code, _json(response)]
         finally:
             for engine in _project_engines(root):
-                assert isinstance(engine, AsyncEngine), f"the migrated project still creates a sync engine: {engine}"
+                assert isinstance(engine, AsyncEngine), (
+                    f"the migrated project still creates a sync engine: {engine}"
+                )
                 await engine.dispose()
     return Outcome(result, dump_database(db))
 
@@ -345,9 +364,13 @@ async def run_expected(case: Case, root: Path, db: Database) -> Outcome:
 async def _async_client(app: Any) -> AsyncIterator[Any]:
     import httpx
 
-    # raise_app_exceptions=False: an unhandled error becomes a 500, as with TestClient(raise_server_exceptions=False)
+    # An unhandled error becomes a 500, as with TestClient(raise_server_exceptions=False).
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+    # ASGITransport sends no lifespan events (TestClient does): run the app's lifespan around the client.
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://test") as client,
+    ):
         yield client
 
 
@@ -359,7 +382,7 @@ def _json(response: Any) -> Any:
 
 
 def _run_script(root: Path, db: Database) -> str:
-    """`python entry.py` in this process (a subprocess costs seconds of imports): stdout, or what it raised."""
+    """`python entry.py` in this process (a subprocess costs seconds of imports): its stdout or error."""
     names = _top_level_names(root)
     _purge(names)
     old_url = os.environ.get("DATABASE_URL")
@@ -389,7 +412,9 @@ def assert_same_behaviour(case: Case, before: Outcome, after: Outcome) -> None:
     if fails:
         expected_result = dict(before.result)
         for key in fails:
-            assert before.result[key] != case.meta["responses"][key], f"the before tree no longer fails on {key}"
+            assert before.result[key] != case.meta["responses"][key], (
+                f"the before tree no longer fails on {key}"
+            )
             expected_result[key] = case.meta["responses"][key]
     assert after.result == expected_result
     assert after.database == before.database

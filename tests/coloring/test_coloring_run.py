@@ -1,8 +1,9 @@
 """The coloring fixture projects run: before on a sync `Session`, expected on an `AsyncSession`, same results.
 
-SQLite always; PostgreSQL (asyncpg) when AWAITIFY_PG_URL is set. FastAPI cases are called through `TestClient`
-(before) and `httpx.AsyncClient` + `ASGITransport` (expected). A missing `await` must make the comparison fail:
-test_a_missing_await_fails_the_run_comparison proves it on copies of expected trees with one `await` removed.
+SQLite always; PostgreSQL (asyncpg) when AWAITIFY_PG_URL is set. FastAPI cases are called through
+`TestClient` (before) and `httpx.AsyncClient` + `ASGITransport` (expected). A missing `await` must make the
+comparison fail: test_a_missing_await_fails_the_run_comparison proves it on copies of expected trees with
+one `await` removed.
 """
 
 from __future__ import annotations
@@ -31,8 +32,11 @@ def test_there_are_runnable_cases() -> None:
 
 
 @pytest.mark.filterwarnings("error::RuntimeWarning")  # "coroutine ... was never awaited"
+@pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")  # a version notice
 @pytest.mark.parametrize("case", RUNNABLE, ids=str)
-async def test_expected_tree_behaves_like_the_before_tree(case: Case, database: Database, tmp_path: Path) -> None:
+async def test_expected_tree_behaves_like_the_before_tree(
+    case: Case, database: Database, tmp_path: Path
+) -> None:
     with warnings.catch_warnings():
         if case.meta.get("before_fails"):  # the before tree's own missing await, the bug the migration fixes
             warnings.simplefilter("ignore", RuntimeWarning)
