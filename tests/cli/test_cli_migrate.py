@@ -370,3 +370,19 @@ def test_untouched_file_that_a_second_run_would_change_fails(fake_awaitify, proj
 def test_verify_rewrite(old: str, new: str, expected: str | None) -> None:
     error = verify_rewrite(old, new, "m.py")
     assert (error if error is None else error.split(":")[0]) == expected
+
+
+def test_diff_applies_with_git_apply(fake_awaitify, project: Path, tmp_path: Path) -> None:
+    if shutil.which("git") is None:
+        pytest.skip("git not installed")
+    write_tree(project, {"pkg/a.py": SYNC, "pkg/b.py": "x = OLD_CALL(2)", "pkg/c.py": "y = 1\n"})
+    result = fake_awaitify("migrate", "--diff", ".", cwd=project)
+    assert result.code == 1, result
+    patch = tmp_path / "migration.patch"
+    patch.write_text(result.stdout)
+    subprocess.run(["git", "apply", str(patch)], cwd=project, check=True, capture_output=True)
+    applied = snapshot(project)
+    (project / "pkg/a.py").write_text(SYNC)
+    (project / "pkg/b.py").write_text("x = OLD_CALL(2)")
+    assert fake_awaitify("migrate", ".", cwd=project).code == 0
+    assert {k: v[0] for k, v in snapshot(project).items()} == {k: v[0] for k, v in applied.items()}
