@@ -44,6 +44,13 @@ class Project:
             self.classes.update(module.classes)
             self.functions.update(module.functions)
         self.extra_session_factories = frozenset(session_factories)
+        # `backend.api.x` imported from a tree whose root is above `backend/` (module `target_backend.backend.api.x`)
+        self._module_suffixes: dict[str, set[str]] = {}
+        for name in self.modules:
+            parts = name.split(".")
+            for start in range(1, len(parts)):
+                self._module_suffixes.setdefault(".".join(parts[start:]), set()).add(name)
+        self._remap_cache: dict[str, str] = {}
         self._return_cache: dict[str, Type | None] = {}
         self._subclasses: dict[str, set[str]] | None = None
 
@@ -68,8 +75,27 @@ class Project:
         resolved = self.resolve_name(module, head)
         return self.canonical(f"{resolved}.{rest}" if rest else resolved)
 
+    def _remap_source_root(self, qualname: str) -> str:
+        """An absolute import written against a source root below the project root: find its module."""
+        cached = self._remap_cache.get(qualname)
+        if cached is not None:
+            return cached
+        parts = qualname.split(".")
+        result = qualname
+        for end in range(len(parts), 0, -1):
+            prefix = ".".join(parts[:end])
+            if prefix in self.modules:
+                break
+            owners = self._module_suffixes.get(prefix)
+            if owners is not None and len(owners) == 1:
+                result = ".".join([next(iter(owners)), *parts[end:]])
+                break
+        self._remap_cache[qualname] = result
+        return result
+
     def canonical(self, qualname: str) -> str:
         """Follow re-exports (`from .service import X` in a package `__init__`) to the definition."""
+        qualname = self._remap_source_root(qualname)
         for _ in range(_MAX_ALIAS_HOPS):
             if qualname in self.classes or qualname in self.functions or qualname in self.modules:
                 return qualname
@@ -83,7 +109,7 @@ class Project:
                     continue
                 return qualname
             if name in symbols.imports:
-                qualname = symbols.imports[name]
+                qualname = self._remap_source_root(symbols.imports[name])
                 continue
             return qualname
         return qualname
