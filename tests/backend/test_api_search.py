@@ -73,10 +73,13 @@ async def test_hybrid_search_keeps_text_matches_close_to_the_reference(client: h
 
 
 async def test_search_is_cached_in_redis(client: httpx.AsyncClient) -> None:
+    import os
+
     import redis
 
     try:
-        redis.Redis.from_url("redis://127.0.0.1:6379/0", socket_connect_timeout=0.5).ping()
+        url = os.environ.get("AWAITIFY_REDIS_URL", "redis://127.0.0.1:6379/0")
+        redis.Redis.from_url(url, socket_connect_timeout=0.5).ping()
     except redis.RedisError:
         pytest.skip("Redis is not running")
     first = await client.get("/api/search", params={"q": "light"})
