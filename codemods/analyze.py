@@ -188,6 +188,10 @@ class FunctionAnalyzer:
                 kind = self.project.dependency_type(self.module.name, param.default)
             if kind is None and _untyped_or_query(self.project, self.module.name, param.annotation):
                 kind = _query_param_type(func.qualname, param.name)
+            if kind is None and param.annotation is None and param.default is None:
+                passed = _SESSION_HINTS.get((func.qualname, param.name), set())
+                if len(passed) == 1 and isinstance(next(iter(passed)), SessionType):
+                    kind = next(iter(passed))  # every caller hands it a session
             self.env[param.name] = kind
         for name in self._decorator_names():
             if name in CONTEXTMANAGER:
@@ -985,9 +989,14 @@ class FunctionAnalyzer:
         return False
 
     def _record_query_arguments(self, target: FunctionSymbols, node: ast.Call) -> None:
-        """A Query handed to a project function: its parameter is typed as a Query from here."""
+        """A Query handed to a project function: its parameter is typed as a Query from here.
+
+        Sessions too: an untyped parameter that every caller passes a session to holds a session."""
         for param_name, arg in _bind_arguments(target, node):
             kind = self.type_of(arg)
+            _SESSION_HINTS.setdefault((target.qualname, param_name), set()).add(
+                kind if isinstance(kind, SessionType) else None
+            )
             if not isinstance(kind, QueryType):
                 continue
             _PARAM_HINTS.setdefault((target.qualname, param_name), set()).add(kind)
@@ -1576,6 +1585,7 @@ def _requote(literal_src: str, old: str, new: str) -> str:
 QUERY_PARAM_PREFIX = "<query-param:"
 PASSED_KINDS = ("<as passed>",)
 _PARAM_HINTS: dict[tuple[str, str], set[QueryType]] = {}
+_SESSION_HINTS: dict[tuple[str, str], set[SessionType | None]] = {}
 
 
 def _query_param_type(function: str, param: str) -> QueryType | None:
@@ -1715,12 +1725,14 @@ def reset_caches(*, keep_hints: bool = False) -> None:
     if not keep_hints:
         _SPANS.clear()
         _PARAM_HINTS.clear()
+        _SESSION_HINTS.clear()
     _FACTS_CACHE.clear()
     _IN_PROGRESS.clear()
 
 
-def hint_snapshot() -> dict[tuple[str, str], frozenset[QueryType]]:
-    return {key: frozenset(value) for key, value in _PARAM_HINTS.items()}
+def hint_snapshot() -> tuple[dict[tuple[str, str], frozenset[QueryType]], dict[tuple[str, str], frozenset[object]]]:
+    sessions = {key: frozenset(value) for key, value in _SESSION_HINTS.items() if any(value)}
+    return {key: frozenset(value) for key, value in _PARAM_HINTS.items()}, sessions
 
 
 def analyze_function_cached(project: Project, func: FunctionSymbols) -> FunctionFacts | None:

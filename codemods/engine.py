@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 # Candidates only: an import is added when the rewritten module uses the name (see update_imports).
 CORE_NAMES = frozenset(ImportName("sqlalchemy", n) for n in ("select", "func", "delete", "update"))
-REVIEW_MARKER = re.compile(r"#\s*awaitify:\s*review\s+(AWT\d{3})\s*(.*)")
+REVIEW_MARKER = re.compile(r"#\s*awaitify:\s*review\s+(AWT\d{3})\s*((?:(?!#\s*awaitify:).)*)")
 
 
 @dataclass
@@ -104,7 +104,7 @@ def _analyse(sources: Mapping[str, str], options: EngineOptions) -> _Analysis:
                 if not fact.qualname.endswith(".<module>"):
                     functions[fact.qualname] = fact
         hints = analyze.hint_snapshot()
-        if hints == previous_hints or not hints:
+        if hints == previous_hints or not any(hints):
             break
         previous_hints = hints
         analyze.reset_caches(keep_hints=True)
@@ -134,8 +134,12 @@ def migrate_sources(sources: Mapping[str, str], options: EngineOptions) -> dict[
         outcome = outcomes[path]
         if error is not None:
             outcome.status, outcome.error = FileStatus.FAILED, error
-        elif new_text != outcome.old_text:
+            continue
+        if new_text != outcome.old_text:
             outcome.status, outcome.new_text = FileStatus.CHANGED, new_text
+        if outcome.findings:
+            # report review items where the user will find them: the marker lines of the new text
+            outcome.findings = _review_findings(path, new_text, {f.code for f in outcome.findings})
     return dict(sorted(outcomes.items()))
 
 
@@ -335,6 +339,17 @@ def _sync_api_findings(project: Project, item: _Parsed) -> set[Finding]:
                     found.add(Finding(item.path, node.lineno, node.col_offset + 1, "AWT303",
                                       f"sync SQLAlchemy API `{alias.name}` is still imported"))
     return found
+
+
+def _review_findings(path: str, text: str, codes: set[str]) -> list[Finding]:
+    """One finding per review marker of `codes` in `text` (1-based line and column of the marker)."""
+    found = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        for match in REVIEW_MARKER.finditer(line):
+            if match.group(1) in codes:
+                reason = match.group(2).strip()
+                found.append(Finding(path, number, match.start() + 1, match.group(1), reason))
+    return sorted(found)
 
 
 def _marker_findings(path: str, text: str) -> set[Finding]:
