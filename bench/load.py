@@ -107,17 +107,24 @@ class Sample:
 
 
 async def _worker(
-    index: int, client: httpx.AsyncClient, seed: int, stop_at: float, out: list[Sample]
+    index: int,
+    client: httpx.AsyncClient,
+    seed: int,
+    stop_at: float,
+    out: list[Sample],
+    in_flight: dict[int, float],
 ) -> None:
     rng = random.Random(f"{seed}:{index}")
     while time.perf_counter() < stop_at:
         call = _pick(rng)
         start = time.perf_counter()
+        in_flight[index] = start
         try:
             response = await client.request(call.method, call.path, json=call.body)
             status, ok = response.status_code, response.status_code < 400
         except (httpx.HTTPError, OSError):
             status, ok = 0, False
+        del in_flight[index]
         out.append(Sample(call.kind, call.name, start, time.perf_counter(), ok, status))
 
 
@@ -178,19 +185,28 @@ async def run(
         t0 = time.perf_counter()
         measure_from, stop_at = t0 + warmup, t0 + warmup + duration
         samples: list[Sample] = []
+        in_flight: dict[int, float] = {}
         workers = [
-            asyncio.create_task(_worker(i, client, seed, stop_at, samples)) for i in range(concurrency)
+            asyncio.create_task(_worker(i, client, seed, stop_at, samples, in_flight))
+            for i in range(concurrency)
         ]
         # Server counters are read at both ends of the window (deltas), never reset.
         await asyncio.sleep(max(0.0, measure_from - time.perf_counter()))
         before = _stats(stats_file)
         await asyncio.sleep(max(0.0, stop_at - time.perf_counter()))
         after = _stats(stats_file)
+        # Requests still unanswered at the end of the window: their latency is at least this old.
+        unanswered = [stop_at - start for start in in_flight.values()]
         _done, pending = await asyncio.wait(workers, timeout=grace)
         for task in pending:
             task.cancel()
     window = [s for s in samples if measure_from <= s.end <= stop_at]
     latencies = sorted(s.end - s.start for s in window if s.ok)
+    # Percentiles over every request, failed and unanswered ones included (the latter as lower bounds):
+    # leaving them out would reward a server that times out.
+    ranked = sorted([(s.end - s.start, not s.ok) for s in window] + [(age, True) for age in unanswered])
+    all_latencies = [latency for latency, _ in ranked]
+    p99_index = min(len(ranked) - 1, max(0, round(0.99 * (len(ranked) - 1)))) if ranked else None
     # A request still unanswered `grace` s after the window is a timeout: an error too.
     errors = sum(not s.ok for s in window) + len(pending)
     statements = after.get("statements", 0) - before.get("statements", 0)
@@ -203,13 +219,24 @@ async def run(
         "errors": errors,
         "unfinished_at_end": len(pending),
         "rps": round(len(latencies) / duration, 2),
-        "p50_ms": round(_percentile(latencies, 0.50) * 1000, 2),
-        "p99_ms": round(_percentile(latencies, 0.99) * 1000, 2),
+        "p50_ms": round(_percentile(all_latencies, 0.50) * 1000, 2),
+        "p99_ms": round(_percentile(all_latencies, 0.99) * 1000, 2),
+        "p50_ms_ok_only": round(_percentile(latencies, 0.50) * 1000, 2),
+        "p99_ms_ok_only": round(_percentile(latencies, 0.99) * 1000, 2),
+        # True when p99 falls on a failed or unanswered request (then it is a lower bound).
+        "p99_is_lower_bound": p99_index is not None and ranked[p99_index][1],
+        "unanswered_at_end": len(unanswered),
         "by_kind": dict(sorted(Counter(s.kind for s in window).items())),
         "status": dict(sorted(Counter(str(s.status) for s in window).items())),
         "sql_statements": statements,
         "server_requests": requests,
         "sql_per_request": round(statements / requests, 3) if requests else None,
+        # Server CPU per request: robust to a shared machine, where wall-clock throughput is not.
+        "server_cpu_ms_per_request": (
+            round(1000 * (after["cpu_s"] - before["cpu_s"]) / requests, 2)
+            if requests and "cpu_s" in after and "cpu_s" in before
+            else None
+        ),
         "server_peak_rss_mib": round(after["peak_rss_mib"], 1) if "peak_rss_mib" in after else None,
     }
 

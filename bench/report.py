@@ -25,7 +25,9 @@ def _fmt(value: Any, digits: int = 2) -> str:
 
 def _tool_section(tool: dict[str, Any]) -> list[str]:
     out = ["## Tool speed", ""]
-    for tree in tool.values():
+    for key, tree in tool.items():
+        if key == "memory_scaling":
+            continue
         floors = tree["floors"]
         out += [
             f"### {tree['label']}: {tree['files']:,} files, {tree['lines']:,} lines, `--jobs {tree['jobs']}`"
@@ -57,6 +59,14 @@ def _tool_section(tool: dict[str, Any]) -> list[str]:
             met = "**met**" if target["met"] else "not met"
             out.append(f"| {target['target']} | {_fmt(target['value'])}x | {target['limit']}x | {met} |")
         out.append("")
+    scaling = tool.get("memory_scaling")
+    if scaling:
+        met = "**met**" if scaling["met"] else "not met"
+        out += [
+            f"Memory: {scaling['target']}: the generated tree has {scaling['lines_ratio']}x the lines; "
+            f"peak RSS ratios {scaling['rss_ratio_by_run']} (limit {scaling['limit']}x): {met}.",
+            "",
+        ]
     return out
 
 
@@ -65,7 +75,10 @@ def _runtime_section(rt: dict[str, Any]) -> list[str]:
         "## Runtime: sync original vs migrated `target_backend/` (PostgreSQL, one uvicorn process each)",
         "",
         f"Closed loop, {rt['duration_s']:g} s measured after {rt['warmup_s']:g} s warm-up per point; "
-        "mix: 30% list, 30% search, 30% detail, 10% write (see `bench/load.py`).",
+        "mix: 30% list, 30% search, 30% detail, 10% write (see `bench/load.py`). Percentiles cover every "
+        "request, failed and unanswered ones included; ≥ marks a p99 that falls on a failed or unanswered "
+        "request (a lower bound). SQL and CPU per request are deltas of the server's counters over the "
+        "window (approximate at high concurrency: requests straddle its ends).",
         "",
         f"Headline (concurrency {rt['sync'].get('at_concurrency')}, cache on): "
         f"sync {_fmt(rt['sync'].get('rps'))} req/s, p99 {_fmt(rt['sync'].get('p99_ms'))} ms; "
@@ -73,8 +86,8 @@ def _runtime_section(rt: dict[str, Any]) -> list[str]:
         f"p99 {_fmt(rt['async'].get('p99_ms'))} ms.",
         "",
         "| cache | concurrency | backend | req/s | p50 ms | p99 ms | errors | SQL / request "
-        "| server peak RSS MiB |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|",
+        "| server CPU ms / request | server peak RSS MiB |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for cache in ("cache_on", "cache_off"):
         for index, concurrency in enumerate(rt["concurrency"]):
@@ -82,12 +95,14 @@ def _runtime_section(rt: dict[str, Any]) -> list[str]:
                 points = rt.get(name, {}).get(cache, {}).get("points", [])
                 p = points[index] if index < len(points) else {}
                 if p.get("failed"):
-                    out.append(f"| {cache[6:]} | {concurrency} | {name} | load run failed | | | | | |")
+                    out.append(f"| {cache[6:]} | {concurrency} | {name} | load run failed | | | | | | |")
                     continue
                 out.append(
                     f"| {cache[6:]} | {concurrency} | {name} | {_fmt(p.get('rps'))} "
                     f"| {_fmt(p.get('p50_ms'))} "
-                    f"| {_fmt(p.get('p99_ms'))} | {_fmt(p.get('errors'))} | {_fmt(p.get('sql_per_request'))} "
+                    f"| {'≥ ' if p.get('p99_is_lower_bound') else ''}{_fmt(p.get('p99_ms'))} "
+                    f"| {_fmt(p.get('errors'))} | {_fmt(p.get('sql_per_request'))} "
+                    f"| {_fmt(p.get('server_cpu_ms_per_request'), 1)} "
                     f"| {_fmt(p.get('server_peak_rss_mib'), 0)} |"
                 )
     out += _census_table(rt)
@@ -141,6 +156,10 @@ def markdown(results: dict[str, Any]) -> str:
         f"{', '.join(f'{x:.1f}' for x in meta['loadavg_start'])}, at end "
         f"{', '.join(f'{x:.1f}' for x in meta['loadavg_end'])} "
         "(a shared machine: compare ratios, not seconds).",
+        "",
+        f"awaitify at commit `{str(meta.get('commit', '?'))[:10]}`"
+        + (" with uncommitted changes in `codemods/`" if meta.get("codemods_dirty") else "")
+        + ".",
         "",
     ]
     if "tool_speed" in results:

@@ -36,6 +36,39 @@ def _generate(dest: Path, domains: int) -> None:
     generate(dest, domains=domains)
 
 
+def _git_state() -> dict[str, Any]:
+    """The commit measured, and whether `codemods/` had uncommitted changes (they were measured too)."""
+    import subprocess
+
+    def git(*args: str) -> str:
+        proc = subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=30)
+        return proc.stdout.strip()
+
+    return {
+        "commit": git("rev-parse", "HEAD"),
+        "codemods_dirty": bool(git("status", "--porcelain", "codemods")),
+    }
+
+
+def _memory_scaling(tool: dict[str, Any]) -> dict[str, Any]:
+    """Issue 7's "memory flat in repo size": peak RSS of the big tree over the small one, per command."""
+    big, small = tool["generated"], tool["target_backend"]
+    per_run = {
+        name: round(big["runs"][name]["peak_rss_mib"] / small["runs"][name]["peak_rss_mib"], 2)
+        for name in big["runs"]
+        if small["runs"][name]["peak_rss_mib"]
+    }
+    worst = max(per_run.values(), default=None)
+    return {
+        "target": "peak RSS flat in repo size (generated vs target_backend, largest process)",
+        "lines_ratio": round(big["lines"] / small["lines"], 1),
+        "rss_ratio_by_run": per_run,
+        "value": worst,
+        "limit": 1.5,
+        "met": worst is not None and worst <= 1.5,
+    }
+
+
 def _headline(runtime_results: dict[str, Any]) -> None:
     """runtime.<backend>.{rps,p50_ms,p99_ms} at concurrency 64, cache on (the figures the README quotes)."""
     for name in ("sync", "async"):
@@ -91,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
             "loadavg_start": os.getloadavg(),
             "jobs": args.jobs,
             "domains": args.domains,
+            **_git_state(),
         }
     }
     t0 = time.perf_counter()
@@ -104,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
                     "target_backend", REPO_ROOT / "target_backend", args.jobs, args.tool_timeout
                 ),
             }
+            results["tool_speed"]["memory_scaling"] = _memory_scaling(results["tool_speed"])
     if not args.skip_runtime:
         results["runtime"] = runtime.run(args.concurrency, args.duration, args.warmup, args.tool_timeout)
         _headline(results["runtime"])
@@ -119,6 +154,9 @@ def _combined(paths: list[Path]) -> dict[str, Any]:
         part = json.loads(path.read_text())
         merged["meta"]["runs"].append({"file": str(path), **part.pop("meta")})
         merged.update(part)
+    tool = merged.get("tool_speed")
+    if tool and "memory_scaling" not in tool:
+        tool["memory_scaling"] = _memory_scaling(tool)
     first, last = merged["meta"]["runs"][0], merged["meta"]["runs"][-1]
     merged["meta"].update(
         {
@@ -127,6 +165,8 @@ def _combined(paths: list[Path]) -> dict[str, Any]:
             "cpus": first["cpus"],
             "loadavg_start": first["loadavg_start"],
             "loadavg_end": last["loadavg_end"],
+            "commit": first.get("commit"),
+            "codemods_dirty": any(r.get("codemods_dirty") for r in merged["meta"]["runs"]),
             "total_s": round(sum(r.get("total_s", 0) for r in merged["meta"]["runs"]), 1),
         }
     )

@@ -67,11 +67,12 @@ def build_app(tree: Path) -> Any:
 
 
 def snapshot() -> dict[str, Any]:
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     return {
         "statements": Counters.statements,
         "requests": Counters.requests,
-        "peak_rss_mib": peak_kib / 1024,
+        "peak_rss_mib": usage.ru_maxrss / 1024,  # ru_maxrss is in KiB on Linux
+        "cpu_s": usage.ru_utime + usage.ru_stime,
         "time": time.time(),
     }
 
