@@ -8,9 +8,28 @@ from typing import Any
 LIBRARY: dict[str, list[dict[str, Any]]] = sys.modules["awaitify_seed_library"].build_library()
 
 TRACK_FIELDS = (
-    "id", "title", "path", "track_artist_id", "album_id", "duration", "track_number", "disc_number", "year",
-    "genre", "file_type", "bitrate", "musicbrainz_id", "bpm", "key", "scale", "danceability", "mood_happy",
-    "mood_aggressive", "mood_party", "mood_relaxed", "instrumental",
+    "id",
+    "title",
+    "path",
+    "track_artist_id",
+    "album_id",
+    "duration",
+    "track_number",
+    "disc_number",
+    "year",
+    "genre",
+    "file_type",
+    "bitrate",
+    "musicbrainz_id",
+    "bpm",
+    "key",
+    "scale",
+    "danceability",
+    "mood_happy",
+    "mood_aggressive",
+    "mood_party",
+    "mood_relaxed",
+    "instrumental",
 )
 
 
@@ -39,13 +58,19 @@ def tags_of(track_id: int, kind: str) -> list[str]:
 def artist_tracks(artist_id: int, album_id: int | None = None) -> list[dict[str, Any]]:
     """Tracks ordered like TrackService.get_artist_tracks (album with NULLs last, disc, number, id)."""
     selected = [
-        t for t in LIBRARY["tracks"]
+        t
+        for t in LIBRARY["tracks"]
         if t["track_artist_id"] == artist_id and (album_id is None or t["album_id"] == album_id)
     ]
     big = 10**9
     return sorted(
         selected,
-        key=lambda t: (t["album_id"] if t["album_id"] is not None else big, t["disc_number"], t["track_number"], t["id"]),
+        key=lambda t: (
+            t["album_id"] if t["album_id"] is not None else big,
+            t["disc_number"],
+            t["track_number"],
+            t["id"],
+        ),
     )
 
 
@@ -61,8 +86,9 @@ def artist_with_similar(min_edges: int = 2) -> int:
     raise AssertionError("seed has no artist with enough similar artists")
 
 
-def text_search(term: str, genre: str | None = None, year_from: int | None = None,
-                year_to: int | None = None) -> list[tuple[int, float]]:
+def text_search(
+    term: str, genre: str | None = None, year_from: int | None = None, year_to: int | None = None
+) -> list[tuple[int, float]]:
     """Replica of SearchService._text_search + _combine_results (no vector part)."""
     term = term.strip().lower()
     albums = {a["id"]: a["title"] for a in LIBRARY["albums"]}
@@ -105,7 +131,9 @@ def facets(track_ids: list[int]) -> dict[str, list[dict[str, Any]]]:
     tracks = [by_id("tracks", tid) for tid in track_ids]
 
     def rank(counter: dict[str, int]) -> list[dict[str, Any]]:
-        return [{"value": v, "count": c} for v, c in sorted(counter.items(), key=lambda vc: (-vc[1], vc[0]))[:10]]
+        return [
+            {"value": v, "count": c} for v, c in sorted(counter.items(), key=lambda vc: (-vc[1], vc[0]))[:10]
+        ]
 
     genres: dict[str, int] = {}
     artists: dict[str, int] = {}
@@ -122,12 +150,20 @@ def facets(track_ids: list[int]) -> dict[str, list[dict[str, Any]]]:
 def hit(track_id: int, score: float) -> dict[str, Any]:
     t = by_id("tracks", track_id)
     album = by_id("albums", t["album_id"])["title"] if t["album_id"] else None
-    return {"track_id": track_id, "title": t["title"], "artist": artist_name(t["track_artist_id"]),
-            "album": album, "genre": t["genre"], "year": t["year"], "score": score}
+    return {
+        "track_id": track_id,
+        "title": t["title"],
+        "artist": artist_name(t["track_artist_id"]),
+        "album": album,
+        "genre": t["genre"],
+        "year": t["year"],
+        "score": score,
+    }
 
 
-def cosine_ranking(reference: list[float], candidates: list[tuple[str, list[float]]],
-                   limit: int) -> list[dict[str, Any]]:
+def cosine_ranking(
+    reference: list[float], candidates: list[tuple[str, list[float]]], limit: int
+) -> list[dict[str, Any]]:
     """Replica of artist_embedding_service._cosine_ranking."""
     import numpy as np
 

@@ -2,16 +2,17 @@
 
 Every test runs on the product of two session-scoped parameters:
 
-- ``backend_tree``: ``original`` (``target_backend/``) and ``migrated`` (``$AWAITIFY_MIGRATED_TREE`` or a copy
-  converted by ``python -m codemods migrate``, built once per run and shared by the xdist workers);
-- ``db_backend``: ``sqlite`` (a file per worker and tree) and, when ``$AWAITIFY_PG_URL`` is set, ``postgresql``
-  (a database per worker and tree, dropped at the end).
+- ``backend_tree``: ``original`` (``target_backend/``) and ``migrated`` (``$AWAITIFY_MIGRATED_TREE`` or a
+  copy converted by ``python -m codemods migrate``, built once per run and shared by the xdist workers);
+- ``db_backend``: ``sqlite`` (a file per worker and tree) and, when ``$AWAITIFY_PG_URL`` is set,
+  ``postgresql`` (a database per worker and tree, dropped at the end).
 
-Each (tree, database) pair is imported once per worker: the ``backend.*`` modules of the inactive pairs are kept
-aside and swapped back into ``sys.modules`` when needed. Before each test the data are reset to the seed
+Each (tree, database) pair is imported once per worker: the ``backend.*`` modules of the inactive pairs are
+kept aside and swapped back into ``sys.modules`` when needed. Before each test the data are reset to the seed
 (`fixtures/library/seed_library.py`) if the previous test may have written, and the search cache keys of the
-worker are flushed. All backend tests run on the worker's session event loop (``pytestmark`` in every module), so
-the async engines of the trees are bound to one loop for their whole life and disposed once at the end.
+worker are flushed. All backend tests run on the worker's session event loop (``pytestmark`` in every
+module), so the async engines of the trees are bound to one loop for their whole life and disposed once at
+the end.
 
 Markers: ``original_bug(reason)`` makes the test a strict xfail on the original tree only (a bug the migration
 must fix); ``trap(reason)`` skips the test on the migrated tree (a code path awaitify reports for review).
@@ -71,7 +72,9 @@ DB_PARAMS = ["sqlite", *(["postgresql"] if PG_URL else [])]
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "original_bug(reason): strict xfail on the original tree only")
-    config.addinivalue_line("markers", "trap(reason): code path flagged for review; skipped on the migrated tree")
+    config.addinivalue_line(
+        "markers", "trap(reason): code path flagged for review; skipped on the migrated tree"
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -111,7 +114,9 @@ def _engine_not_implemented() -> bool:
         "except NotImplementedError:\n"
         "    raise SystemExit(42)\n"
     )
-    proc = subprocess.run([sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120
+    )
     return proc.returncode == 42
 
 
@@ -148,9 +153,12 @@ def migrated_tree(shared_dir: Path | None = None) -> Path:
         return copy_dir
     if status["not_implemented"]:
         # TEMPORARY(engine): remove this skip once codemods.engine.migrate_sources is implemented.
-        pytest.skip("awaitify engine not implemented yet (codemods.engine.migrate_sources raises NotImplementedError)")
+        pytest.skip(
+            "awaitify engine not implemented yet (codemods.engine.migrate_sources raises NotImplementedError)"
+        )
     pytest.fail(
-        f"`python -m codemods migrate` failed (exit {status['returncode']}):\n{status['stderr']}", pytrace=False
+        f"`python -m codemods migrate` failed (exit {status['returncode']}):\n{status['stderr']}",
+        pytrace=False,
     )
 
 
@@ -210,14 +218,16 @@ _DATABASES: list[Database] = []
 
 
 @pytest.fixture(scope="session", params=DB_PARAMS)
-def db_backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+def db_backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Database]:
     if request.param == "postgresql":
         try:
             probe = create_engine(_pg_url(), poolclass=NullPool, connect_args={"connect_timeout": 5})
             with probe.connect() as conn:
                 conn.execute(text("SELECT 1"))
             probe.dispose()
-        except Exception as exc:  # noqa: BLE001 - any failure means "unreachable"
+        except Exception as exc:
             message = f"AWAITIFY_PG_URL is set but PostgreSQL is unreachable: {exc}"
             if IN_CI:
                 pytest.fail(message, pytrace=False)
@@ -321,19 +331,18 @@ SNAPSHOT_PREFIX = "seed_snapshot__"
 
 
 def _reset_statements(backend: Backend) -> list[str]:
-    """SQL that empties every table and refills it from its snapshot (one round trip per statement, no ORM)."""
+    """SQL that empties every table and refills it from its snapshot (no ORM, no Python-side rows)."""
     tables = backend.metadata.sorted_tables
     statements = [f'DELETE FROM "{t.name}"' for t in reversed(tables)]
     for table in tables:
         if LIBRARY.get(table.name):
             columns = ", ".join(f'"{c.name}"' for c in table.columns)
-            statements.append(
-                f'INSERT INTO "{table.name}" ({columns}) SELECT {columns} FROM "{SNAPSHOT_PREFIX}{table.name}"'
-            )
+            snapshot = f'"{SNAPSHOT_PREFIX}{table.name}"'
+            statements.append(f'INSERT INTO "{table.name}" ({columns}) SELECT {columns} FROM {snapshot}')
         if backend.database.kind == "postgresql" and "id" in table.c and table.c.id.primary_key:
             statements.append(
-                f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), COALESCE(MAX(id), 0) + 1, false) "
-                f'FROM "{table.name}"'
+                f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                f'COALESCE(MAX(id), 0) + 1, false) FROM "{table.name}"'
             )
     return statements
 

@@ -17,8 +17,9 @@ async def test_search_albums(client: httpx.AsyncClient) -> None:
     word = rows("albums")[0]["title"].split()[1]
     resp = await client.get("/api/albums/search", params={"title": word})
     assert resp.status_code == 200
-    expected = sorted((a for a in rows("albums") if word.lower() in a["title"].lower()),
-                      key=lambda a: (a["title"], a["id"]))
+    expected = sorted(
+        (a for a in rows("albums") if word.lower() in a["title"].lower()), key=lambda a: (a["title"], a["id"])
+    )
     assert resp.json() == [_album_json(a) for a in expected]
 
     artist = by_id("artists", rows("albums")[0]["album_artist_id"])
@@ -52,8 +53,9 @@ async def test_read_album(client: httpx.AsyncClient) -> None:
 
 async def test_read_artist_albums(client: httpx.AsyncClient) -> None:
     resp = await client.get("/api/albums/artists/5")
-    expected = sorted((a for a in rows("albums") if a["album_artist_id"] == 5),
-                      key=lambda a: (a["release_year"], a["id"]))
+    expected = sorted(
+        (a for a in rows("albums") if a["album_artist_id"] == 5), key=lambda a: (a["release_year"], a["id"])
+    )
     assert resp.json() == [_album_json(a) for a in expected]
     assert (await client.get("/api/albums/artists/999999")).status_code == 404
 
@@ -61,24 +63,33 @@ async def test_read_artist_albums(client: httpx.AsyncClient) -> None:
 async def test_read_album_tracks(client: httpx.AsyncClient) -> None:
     album = rows("albums")[20]
     resp = await client.get(f"/api/albums/{album['id']}/tracks")
-    expected = sorted((t for t in rows("tracks") if t["album_id"] == album["id"]),
-                      key=lambda t: (t["disc_number"], t["track_number"], t["id"]))
+    expected = sorted(
+        (t for t in rows("tracks") if t["album_id"] == album["id"]),
+        key=lambda t: (t["disc_number"], t["track_number"], t["id"]),
+    )
     assert resp.json() == [track_json(t) for t in expected]
     assert (await client.get("/api/albums/999999/tracks")).status_code == 404
 
 
 async def test_create_album_and_batch(client: httpx.AsyncClient) -> None:
-    resp = await client.post("/api/albums/", json={"title": "Debut", "album_artist_id": 1, "release_year": 2025})
+    resp = await client.post(
+        "/api/albums/", json={"title": "Debut", "album_artist_id": 1, "release_year": 2025}
+    )
     assert resp.status_code == 201
     assert resp.json()["id"] == len(rows("albums")) + 1
-    assert (await client.post("/api/albums/", json={"title": "X", "album_artist_id": 999999})).status_code == 404
+    assert (
+        await client.post("/api/albums/", json={"title": "X", "album_artist_id": 999999})
+    ).status_code == 404
 
     existing = rows("albums")[0]
-    batch = await client.post("/api/albums/batch", json=[
-        {"title": existing["title"], "album_artist_id": existing["album_artist_id"]},
-        {"title": "Second Record", "album_artist_id": 2},
-        {"title": "Second Record", "album_artist_id": 2},
-    ])
+    batch = await client.post(
+        "/api/albums/batch",
+        json=[
+            {"title": existing["title"], "album_artist_id": existing["album_artist_id"]},
+            {"title": "Second Record", "album_artist_id": 2},
+            {"title": "Second Record", "album_artist_id": 2},
+        ],
+    )
     assert batch.status_code == 201
     ids = [a["id"] for a in batch.json()]
     assert ids == [existing["id"], len(rows("albums")) + 2, len(rows("albums")) + 2]

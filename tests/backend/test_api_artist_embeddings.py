@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import httpx
-import pytest
 import numpy as np
+import pytest
 from backend_expect import artist_name, cosine_ranking, rows
 from sklearn.mixture import GaussianMixture
 
@@ -15,10 +15,14 @@ def _embedding_json(e: dict) -> dict:
     return {k: e[k] for k in ("id", "artist_name", "vector", "cluster", "cluster_probabilities")}
 
 
-def _expected_gmm(n_components: int, random_state: int = 42) -> tuple[np.ndarray, GaussianMixture, np.ndarray]:
+def _expected_gmm(
+    n_components: int, random_state: int = 42
+) -> tuple[np.ndarray, GaussianMixture, np.ndarray]:
     embeddings = sorted(rows("artist_embeddings"), key=lambda e: e["id"])
     vectors = np.asarray([e["vector"] for e in embeddings], dtype=np.float64)
-    gmm = GaussianMixture(n_components=n_components, covariance_type="diag", max_iter=100, random_state=random_state)
+    gmm = GaussianMixture(
+        n_components=n_components, covariance_type="diag", max_iter=100, random_state=random_state
+    )
     gmm.fit(vectors)
     return gmm.predict(vectors), gmm, vectors
 
@@ -33,10 +37,17 @@ async def test_list_and_read_embeddings(client: httpx.AsyncClient) -> None:
 
 
 async def test_create_update_delete_embedding(client: httpx.AsyncClient) -> None:
-    created = await client.post("/api/artist-embeddings/", json={"artist_name": "New Kid", "vector": [0.1234567, 2.0]})
+    created = await client.post(
+        "/api/artist-embeddings/", json={"artist_name": "New Kid", "vector": [0.1234567, 2.0]}
+    )
     assert created.status_code == 201
-    assert created.json() == {"id": len(rows("artist_embeddings")) + 1, "artist_name": "New Kid",
-                              "vector": [0.123457, 2.0], "cluster": None, "cluster_probabilities": None}
+    assert created.json() == {
+        "id": len(rows("artist_embeddings")) + 1,
+        "artist_name": "New Kid",
+        "vector": [0.123457, 2.0],
+        "cluster": None,
+        "cluster_probabilities": None,
+    }
     dup = await client.post("/api/artist-embeddings/", json={"artist_name": "New Kid", "vector": [1.0]})
     assert dup.status_code == 409
     updated = await client.put("/api/artist-embeddings/New Kid", json={"cluster": 3})
@@ -89,7 +100,9 @@ async def test_similar_artists_before_training_ranks_everyone(client: httpx.Asyn
     embeddings = sorted(rows("artist_embeddings"), key=lambda e: e["artist_name"])
     target = embeddings[3]
     resp = await client.get(f"/api/artist-embeddings/{target['artist_name']}/similar", params={"limit": 4})
-    others = [(e["artist_name"], e["vector"]) for e in embeddings if e["artist_name"] != target["artist_name"]]
+    others = [
+        (e["artist_name"], e["vector"]) for e in embeddings if e["artist_name"] != target["artist_name"]
+    ]
     assert resp.json() == cosine_ranking(target["vector"], others, 4)
     assert (await client.get("/api/artist-embeddings/Nobody/similar")).status_code == 404
 
@@ -97,7 +110,10 @@ async def test_similar_artists_before_training_ranks_everyone(client: httpx.Asyn
 async def test_find_similar_artists_vector(client: httpx.AsyncClient) -> None:
     query = rows("artist_embeddings")[5]["vector"]
     resp = await client.post("/api/artist-embeddings/similar-vector", json=query, params={"limit": 3})
-    candidates = [(e["artist_name"], e["vector"]) for e in sorted(rows("artist_embeddings"), key=lambda e: e["artist_name"])]
+    candidates = [
+        (e["artist_name"], e["vector"])
+        for e in sorted(rows("artist_embeddings"), key=lambda e: e["artist_name"])
+    ]
     assert resp.json() == cosine_ranking(query, candidates, 3)
     assert resp.json()[0]["artist_name"] == rows("artist_embeddings")[5]["artist_name"]
 
@@ -105,7 +121,8 @@ async def test_find_similar_artists_vector(client: httpx.AsyncClient) -> None:
 async def test_generate_artist_embeddings(client: httpx.AsyncClient) -> None:
     resp = await client.post("/api/artist-embeddings/generate")
     with_vectors = {
-        t["track_artist_id"] for t in rows("tracks")
+        t["track_artist_id"]
+        for t in rows("tracks")
         if any(v["track_id"] == t["id"] for v in rows("track_vectors"))
     }
     embedded = {e["artist_name"] for e in rows("artist_embeddings")}
@@ -114,8 +131,11 @@ async def test_generate_artist_embeddings(client: httpx.AsyncClient) -> None:
 
     artist_id = max(with_vectors)
     track_ids = {t["id"] for t in rows("tracks") if t["track_artist_id"] == artist_id}
-    vectors = [v["embedding"] for v in sorted(rows("track_vectors"), key=lambda v: v["track_id"])
-               if v["track_id"] in track_ids]
+    vectors = [
+        v["embedding"]
+        for v in sorted(rows("track_vectors"), key=lambda v: v["track_id"])
+        if v["track_id"] in track_ids
+    ]
     expected = [round(float(x), 6) for x in np.mean(np.asarray(vectors, dtype=np.float64), axis=0)]
     one = await client.get(f"/api/artist-embeddings/{artist_name(artist_id)}")
     assert one.json()["vector"] == expected

@@ -32,11 +32,14 @@ async def test_read_cover(client: httpx.AsyncClient) -> None:
 
 async def test_create_update_delete_cover(client: httpx.AsyncClient) -> None:
     created = await client.post(
-        "/api/covers/", json={"entity_type": "track", "entity_id": 1, "cover_data": "aGVsbG8=", "mime_type": "image/png"}
+        "/api/covers/",
+        json={"entity_type": "track", "entity_id": 1, "cover_data": "aGVsbG8=", "mime_type": "image/png"},
     )
     assert created.status_code == 201
     assert created.json()["id"] == len(rows("covers")) + 1
-    upsert = await client.post("/api/covers/", json={"entity_type": "track", "entity_id": 1, "url": "https://x/y.png"})
+    upsert = await client.post(
+        "/api/covers/", json={"entity_type": "track", "entity_id": 1, "url": "https://x/y.png"}
+    )
     assert upsert.json()["id"] == created.json()["id"]
     assert (upsert.json()["url"], upsert.json()["cover_data"]) == ("https://x/y.png", None)
 

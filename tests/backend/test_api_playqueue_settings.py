@@ -11,9 +11,13 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 def _queue(track_ids: list[int]) -> dict:
     tracks = [
-        {"position": i, "track_id": tid, "title": by_id("tracks", tid)["title"],
-         "artist_name": artist_name(by_id("tracks", tid)["track_artist_id"]),
-         "duration": by_id("tracks", tid)["duration"]}
+        {
+            "position": i,
+            "track_id": tid,
+            "title": by_id("tracks", tid)["title"],
+            "artist_name": artist_name(by_id("tracks", tid)["track_artist_id"]),
+            "duration": by_id("tracks", tid)["duration"],
+        }
         for i, tid in enumerate(track_ids)
     ]
     return {"tracks": tracks, "total": len(tracks), "total_duration": sum(t["duration"] for t in tracks)}
@@ -74,7 +78,9 @@ async def test_path_variables_and_template_validation(client: httpx.AsyncClient)
     assert variables.json() == {
         "variables": ["album", "album_artist", "disc", "genre", "library", "title", "track_number", "year"]
     }
-    ok = await client.post("/api/settings/validate-template", params={"template": "{library}/{album}/{title}"})
+    ok = await client.post(
+        "/api/settings/validate-template", params={"template": "{library}/{album}/{title}"}
+    )
     assert ok.json() == {"template": "{library}/{album}/{title}", "valid": True, "unknown_variables": []}
     bad = await client.post("/api/settings/validate-template", params={"template": "{library}/{mood}/{bpm}"})
     assert bad.json()["valid"] is False
@@ -84,7 +90,12 @@ async def test_path_variables_and_template_validation(client: httpx.AsyncClient)
 async def test_create_and_update_settings(client: httpx.AsyncClient) -> None:
     created = await client.post("/api/settings/", json={"key": "language", "value": "fr"})
     assert created.status_code == 201
-    assert created.json() == {"id": len(rows("settings")) + 1, "key": "language", "value": "fr", "description": None}
+    assert created.json() == {
+        "id": len(rows("settings")) + 1,
+        "key": "language",
+        "value": "fr",
+        "description": None,
+    }
     assert (await client.post("/api/settings/", json={"key": "language", "value": "en"})).status_code == 400
     bad_template = await client.post("/api/settings/", json={"key": "cover_template", "value": "{nope}"})
     assert bad_template.status_code == 400

@@ -27,10 +27,15 @@ async def test_scan_creates_library_entries(client: httpx.AsyncClient, audio_dir
     assert [a["id"] for a in artists.json()] == [len(rows("artists")) + 1, len(rows("artists")) + 2]
 
     albums = await client.get("/api/albums/search", params={"artist": "Scan Artist"})
-    assert [(a["title"], a["release_year"]) for a in albums.json()] == [("Night Tapes", 2019), ("Quiet Machines", 2021)]
+    assert [(a["title"], a["release_year"]) for a in albums.json()] == [
+        ("Night Tapes", 2019),
+        ("Quiet Machines", 2021),
+    ]
 
     tracks = await client.get("/api/tracks/search", params={"artist": "Scan Artist"})
-    assert [(t["title"], t["track_number"], t["duration"], t["file_type"], t["genre"]) for t in tracks.json()] == [
+    assert [
+        (t["title"], t["track_number"], t["duration"], t["file_type"], t["genre"]) for t in tracks.json()
+    ] == [
         ("First Light", 1, 2, "flac", "Ambient"),
         ("Second Wind", 2, 2, "flac", "Ambient"),
         ("Late Bus", 1, 2, "ogg", "Lo-Fi"),
@@ -56,7 +61,11 @@ async def test_rescan_updates_and_cleans_up(client: httpx.AsyncClient, audio_dir
     assert first.json()["tracks_created"] == 4
     (audio_dir / "Scan Artist Two" / "Night Tapes" / "02 Rooftops.ogg").unlink()
     second = await client.post("/api/scan", json={"directory": str(audio_dir), "cleanup_missing": True})
-    assert (second.json()["files_found"], second.json()["tracks_created"], second.json()["tracks_updated"]) == (4, 0, 3)
+    assert (
+        second.json()["files_found"],
+        second.json()["tracks_created"],
+        second.json()["tracks_updated"],
+    ) == (4, 0, 3)
     tracks = await client.get("/api/tracks/search", params={"artist": "Scan Artist"})
     assert [t["title"] for t in tracks.json()] == ["First Light", "Second Wind", "Late Bus"]
     artists = await client.get("/api/artists/count")
@@ -81,7 +90,9 @@ async def test_scan_rejects_bad_directories(
     assert [s["id"] for s in sessions.json()] == [1]
 
 
-async def test_scan_maps_host_paths(client: httpx.AsyncClient, audio_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_scan_maps_host_paths(
+    client: httpx.AsyncClient, audio_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("MUSIC_HOST_ROOT", "/host/music")
     monkeypatch.setenv("MUSIC_DOCKER_ROOT", str(audio_dir))
     resp = await client.post("/api/scan", json={"directory": "/host/music/Scan Artist One"})
@@ -96,7 +107,9 @@ async def test_read_scan_session(client: httpx.AsyncClient) -> None:
     assert resp.status_code == 200
     body = resp.json()
     assert (body["directory"], body["status"], body["files_found"]) == (
-        seeded["directory"], seeded["status"], seeded["files_found"]
+        seeded["directory"],
+        seeded["status"],
+        seeded["files_found"],
     )
     assert body["started_at"] == seeded["started_at"].isoformat()
     assert (await client.get("/api/scan/sessions/999")).status_code == 404

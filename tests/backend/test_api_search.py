@@ -12,7 +12,6 @@ from backend_expect import facets, hit, rows, text_search, vector_search
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
-
 def _page(ranked: list[tuple[int, float]], page: int = 1, size: int = 20) -> list[dict]:
     return [hit(tid, score) for tid, score in ranked[(page - 1) * size : page * size]]
 
@@ -55,7 +54,9 @@ async def test_vector_search(client: httpx.AsyncClient) -> None:
     assert resp.json()["hits"] == _page(ranked, 1, 10)
     same_artist = [h for h in resp.json()["hits"][:3]]
     assert all(h["artist"] == hit(4, 0)["artist"] for h in same_artist)
-    assert (await client.get("/api/search", params={"similar_to_track_id": 15})).json()["total"] == 0  # no vector
+    assert (await client.get("/api/search", params={"similar_to_track_id": 15})).json()[
+        "total"
+    ] == 0  # no vector
 
 
 async def test_hybrid_search_keeps_text_matches_close_to_the_reference(client: httpx.AsyncClient) -> None:
@@ -66,7 +67,8 @@ async def test_hybrid_search_keeps_text_matches_close_to_the_reference(client: h
     both = set(text) & set(vec)
     max_text = max(text.values())
     expected = sorted(
-        ((tid, round(0.5 * text[tid] / max_text + 0.5 * vec[tid], 6)) for tid in both), key=lambda kv: (-kv[1], kv[0])
+        ((tid, round(0.5 * text[tid] / max_text + 0.5 * vec[tid], 6)) for tid in both),
+        key=lambda kv: (-kv[1], kv[0]),
     )
     assert resp.json()["total"] == len(expected) > 0
     assert resp.json()["hits"] == _page(expected)
@@ -106,15 +108,23 @@ async def test_search_without_redis_runs_uncached(
 async def test_typeahead(client: httpx.AsyncClient) -> None:
     prefix = rows("artists")[0]["name"][:3]
     resp = await client.get("/api/search/typeahead", params={"q": prefix, "limit": 3})
-    artists = sorted((a for a in rows("artists") if a["name"].lower().startswith(prefix.lower())),
-                     key=lambda a: (a["name"], a["id"]))[:3]
-    albums = sorted((a for a in rows("albums") if a["title"].lower().startswith(prefix.lower())),
-                    key=lambda a: (a["title"], a["id"]))[:3]
-    tracks = sorted((t for t in rows("tracks") if t["title"].lower().startswith(prefix.lower())),
-                    key=lambda t: (t["title"], t["id"]))[:3]
-    assert resp.json() == {"items": [
-        *({"type": "artist", "id": a["id"], "label": a["name"]} for a in artists),
-        *({"type": "album", "id": a["id"], "label": a["title"]} for a in albums),
-        *({"type": "track", "id": t["id"], "label": t["title"]} for t in tracks),
-    ]}
+    artists = sorted(
+        (a for a in rows("artists") if a["name"].lower().startswith(prefix.lower())),
+        key=lambda a: (a["name"], a["id"]),
+    )[:3]
+    albums = sorted(
+        (a for a in rows("albums") if a["title"].lower().startswith(prefix.lower())),
+        key=lambda a: (a["title"], a["id"]),
+    )[:3]
+    tracks = sorted(
+        (t for t in rows("tracks") if t["title"].lower().startswith(prefix.lower())),
+        key=lambda t: (t["title"], t["id"]),
+    )[:3]
+    assert resp.json() == {
+        "items": [
+            *({"type": "artist", "id": a["id"], "label": a["name"]} for a in artists),
+            *({"type": "album", "id": a["id"], "label": a["title"]} for a in albums),
+            *({"type": "track", "id": t["id"], "label": t["title"]} for t in tracks),
+        ]
+    }
     assert (await client.get("/api/search/typeahead", params={"q": ""})).status_code == 422

@@ -12,8 +12,18 @@ UNAWAITED = "tracks_api calls the async TrackService without await"
 
 
 def _new_track(path: str, title: str = "Fresh Cut", artist_id: int = 1, album_id: int | None = 1) -> dict:
-    return {"title": title, "path": path, "track_artist_id": artist_id, "album_id": album_id, "duration": 200,
-            "track_number": 9, "disc_number": 1, "year": 2024, "genre": "Rock", "file_type": "flac"}
+    return {
+        "title": title,
+        "path": path,
+        "track_artist_id": artist_id,
+        "album_id": album_id,
+        "duration": 200,
+        "track_number": 9,
+        "disc_number": 1,
+        "year": 2024,
+        "genre": "Rock",
+        "file_type": "flac",
+    }
 
 
 @pytest.mark.original_bug(UNAWAITED)
@@ -38,7 +48,8 @@ async def test_search_tracks_by_artist_album_and_pagination(client: httpx.AsyncC
     resp = await client.get("/api/tracks/search", params={"artist": artist["name"], "album": album["title"]})
     assert resp.status_code == 200
     expected = [
-        t["id"] for t in rows("tracks")
+        t["id"]
+        for t in rows("tracks")
         if t["track_artist_id"] == artist["id"]
         and t["album_id"] is not None
         and album["title"].lower() in by_id("albums", t["album_id"])["title"].lower()
@@ -68,7 +79,9 @@ async def test_read_tracks_paginated(client: httpx.AsyncClient) -> None:
 
 @pytest.mark.original_bug(UNAWAITED)
 async def test_read_track_with_tags(client: httpx.AsyncClient) -> None:
-    track = next(t for t in rows("tracks") if tags_of(t["id"], "genre_tags") and tags_of(t["id"], "mood_tags"))
+    track = next(
+        t for t in rows("tracks") if tags_of(t["id"], "genre_tags") and tags_of(t["id"], "mood_tags")
+    )
     resp = await client.get(f"/api/tracks/{track['id']}")
     assert resp.status_code == 200
     body = resp.json()
@@ -99,8 +112,11 @@ async def test_batch_creates_and_updates(client: httpx.AsyncClient) -> None:
     existing = rows("tracks")[0]
     batch = [
         _new_track("/music/batch/a.flac", "Batch A"),
-        {**_new_track(existing["path"], "Renamed First"), "album_id": existing["album_id"],
-         "track_artist_id": existing["track_artist_id"]},
+        {
+            **_new_track(existing["path"], "Renamed First"),
+            "album_id": existing["album_id"],
+            "track_artist_id": existing["track_artist_id"],
+        },
         _new_track("/music/batch/b.flac", "Batch B", artist_id=2, album_id=None),
     ]
     resp = await client.post("/api/tracks/batch", json=batch)

@@ -21,8 +21,18 @@ async def test_openapi_lists_every_router(client: httpx.AsyncClient) -> None:
     paths = (await client.get("/openapi.json")).json()["paths"]
     prefixes = {"/api/" + p.split("/")[2] for p in paths}
     assert prefixes == {
-        "/api/tracks", "/api/artists", "/api/albums", "/api/covers", "/api/genres", "/api/tags", "/api/scan",
-        "/api/search", "/api/playqueue", "/api/settings", "/api/artist-embeddings", "/api/artist-similar",
+        "/api/tracks",
+        "/api/artists",
+        "/api/albums",
+        "/api/covers",
+        "/api/genres",
+        "/api/tags",
+        "/api/scan",
+        "/api/search",
+        "/api/playqueue",
+        "/api/settings",
+        "/api/artist-embeddings",
+        "/api/artist-similar",
         "/api/health",
     }
 
@@ -32,8 +42,9 @@ async def test_lifespan_creates_missing_default_settings(client: httpx.AsyncClie
     async with backend.app.router.lifespan_context(backend.app):
         resp = await client.get("/api/settings/")
     keys = [s["key"] for s in resp.json()]
-    assert keys == sorted({s["key"] for s in rows("settings")} | {
-        "music_path_template", "artist_folder_pattern", "scan_batch_size", "cover_preferred_size"
-    })
+    assert keys == sorted(
+        {s["key"] for s in rows("settings")}
+        | {"music_path_template", "artist_folder_pattern", "scan_batch_size", "cover_preferred_size"}
+    )
     seeded = next(s for s in resp.json() if s["key"] == "scan_batch_size")
     assert seeded["value"] == "250"  # existing settings are left alone
