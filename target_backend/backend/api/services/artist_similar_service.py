@@ -105,11 +105,11 @@ class ArtistSimilarService:
         names = [name for name, _ in similar]
         known = {a.name: a.id for a in self.db.query(Artist).filter(Artist.name.in_(names)).all()}
         relations = [
-            ArtistSimilar(artist_id=artist_id, similar_artist_id=known[name], weight=weight, source=source)
+            {"artist_id": artist_id, "similar_artist_id": known[name], "weight": weight, "source": source}
             for name, weight in similar
             if name in known and known[name] != artist_id
         ]
-        self.db.add_all(relations)
+        self.db.bulk_insert_mappings(ArtistSimilar, relations)
         self.db.commit()
         logger.info("Artist %s: %d similar artists stored", artist_id, len(relations))
         return len(relations)

@@ -22,8 +22,8 @@ class GenresService:
         return query.offset(skip).limit(limit).all()
 
     def create_genre(self, data: GenreCreate) -> Genre:
-        existing = self.db.query(Genre).filter(func.lower(Genre.name) == data.name.lower()).first()
-        if existing is not None:
+        same_name = self.db.query(Genre).filter(func.lower(Genre.name) == data.name.lower())
+        if self.db.query(same_name.exists()).scalar():
             raise ValueError(f"Genre {data.name!r} already exists")
         genre = Genre(name=data.name)
         self.db.add(genre)
