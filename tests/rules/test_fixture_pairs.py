@@ -18,12 +18,6 @@ from codemods.model import EngineOptions, FileStatus
 PAIRS = discover_pairs()
 MODELS_TEXT = (RUNTIME / "models.py").read_text()
 
-# TEMPORARY(engine): the engine raises NotImplementedError until it lands; then these must pass.
-engine_pending = pytest.mark.xfail(
-    raises=NotImplementedError, strict=False, reason="engine under construction"
-)
-
-
 def _migrate(text: str) -> str:
     outcomes = migrate_sources({"models.py": MODELS_TEXT, "case.py": text}, EngineOptions())
     outcome = outcomes["case.py"]
@@ -31,20 +25,17 @@ def _migrate(text: str) -> str:
     return outcome.new_text
 
 
-@engine_pending  # TEMPORARY(engine)
 @pytest.mark.parametrize("pair", PAIRS, ids=lambda p: p.id)
 def test_before_migrates_to_expected(pair: Pair) -> None:
     assert _migrate(pair.before.read_text()) == pair.expected.read_text()
 
 
-@engine_pending  # TEMPORARY(engine)
 @pytest.mark.parametrize("pair", PAIRS, ids=lambda p: p.id)
 def test_expected_is_a_fixed_point(pair: Pair) -> None:
     expected = pair.expected.read_text()
     assert _migrate(expected) == expected
 
 
-@engine_pending  # TEMPORARY(engine)
 def test_models_file_is_left_alone() -> None:
     outcomes = migrate_sources({"models.py": MODELS_TEXT}, EngineOptions())
     assert outcomes["models.py"].new_text == MODELS_TEXT

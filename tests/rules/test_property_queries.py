@@ -103,8 +103,6 @@ def test_canonical_rewrite_behaves_like_the_query(runner: Runner, chain: Chain) 
     _check(runner, chain, chain.after_source())
 
 
-# TEMPORARY(engine): the engine raises NotImplementedError until it lands.
-@pytest.mark.xfail(raises=NotImplementedError, strict=False, reason="engine under construction")
 @PROFILE
 @given(chain=chains())
 def test_engine_rewrite_behaves_like_the_query(runner: Runner, chain: Chain) -> None:
