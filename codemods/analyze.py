@@ -1352,6 +1352,12 @@ class FunctionAnalyzer:
         if method in Q.TERMINAL_METHODS and self._io_where_await_is_impossible(node, ctx):
             return True
         if method not in Q.TERMINAL_METHODS:
+            for arg in [*node.args, *(k.value for k in node.keywords)]:
+                if isinstance(self.type_of(arg), QueryType):  # `q1.union(q2)`: q2 stays a Query too
+                    base = arg.id if isinstance(arg, ast.Name) else _chain_base_name(arg)
+                    if base is not None and base in self._var_assignments:
+                        self._poison(base, f"passed to Query.{method}()")
+                    self._mark_consumed_chain(arg)
             if method in Q.REMOVED_METHODS:
                 self._review(node, "AWT207", f"Query.{method}() was removed in 2.0")
             else:
