@@ -21,9 +21,9 @@ from codemods.types import (
     ClassRef,
     ColumnRef,
     ConnectionType,
-    GeneratorRef,
     EngineType,
     FunctionRef,
+    GeneratorRef,
     Instance,
     LoadedEntities,
     ModuleRef,
@@ -33,16 +33,39 @@ from codemods.types import (
     Type,
 )
 
-TASK_FUNCTIONS = frozenset({
-    "asyncio.gather", "asyncio.create_task", "asyncio.ensure_future", "asyncio.wait_for", "asyncio.shield",
-    "asyncio.run", "asyncio.wait", "asyncio.as_completed",
-})
+TASK_FUNCTIONS = frozenset(
+    {
+        "asyncio.gather",
+        "asyncio.create_task",
+        "asyncio.ensure_future",
+        "asyncio.wait_for",
+        "asyncio.shield",
+        "asyncio.run",
+        "asyncio.wait",
+        "asyncio.as_completed",
+    }
+)
 CONCURRENCY_FUNCTIONS = frozenset({"asyncio.gather", "asyncio.create_task", "asyncio.ensure_future"})
-BOUNDARY_DECORATORS = frozenset({
-    "property", "cached_property", "functools.cached_property", "hybrid_property", "hybrid_method",
-    "validator", "field_validator", "model_validator", "root_validator", "validates", "listens_for",
-    "computed_field", "setter", "getter", "deleter", "expression",
-})
+BOUNDARY_DECORATORS = frozenset(
+    {
+        "property",
+        "cached_property",
+        "functools.cached_property",
+        "hybrid_property",
+        "hybrid_method",
+        "validator",
+        "field_validator",
+        "model_validator",
+        "root_validator",
+        "validates",
+        "listens_for",
+        "computed_field",
+        "setter",
+        "getter",
+        "deleter",
+        "expression",
+    }
+)
 CONTEXTMANAGER = frozenset({"contextlib.contextmanager", "contextlib.asynccontextmanager"})
 CALLBACK_OK = frozenset({"Depends", "add_task", "add_api_route", "add_event_handler", "Security", "run_sync"})
 
@@ -178,8 +201,8 @@ class FunctionAnalyzer:
             kind: Type | None = None
             if index == 0 and func.class_qualname and "staticmethod" not in decorators:
                 self.self_name = param.name
-                cls_kind: Type = ClassRef(func.class_qualname) if "classmethod" in decorators else Instance(
-                    func.class_qualname
+                cls_kind: Type = (
+                    ClassRef(func.class_qualname) if "classmethod" in decorators else Instance(func.class_qualname)
                 )
                 self.env[param.name] = cls_kind
                 continue
@@ -216,8 +239,13 @@ class FunctionAnalyzer:
             if isinstance(container, LoadedEntities) and container.is_list:
                 return LoadedEntities(container.qualname, container.entity_src, container.span, False, container.eager)
             if isinstance(container, QueryType) and container.entity is not None:
-                return LoadedEntities(container.entity[0], container.entity[1], self.spans.span(node.value), False,
-                                      container.eager)
+                return LoadedEntities(
+                    container.entity[0],
+                    container.entity[1],
+                    self.spans.span(node.value),
+                    False,
+                    container.eager,
+                )
         return None
 
     def _attribute_type(self, node: ast.Attribute) -> Type | None:
@@ -323,7 +351,15 @@ class FunctionAnalyzer:
                 inner = self.type_of(node.args[0])
                 return inner if isinstance(inner, ClassRef) else None
             if resolved.rsplit(".", 1)[0] == "sqlalchemy" and resolved.rsplit(".", 1)[1] in {
-                "literal", "literal_column", "cast", "case", "distinct", "label", "null", "true", "false",
+                "literal",
+                "literal_column",
+                "cast",
+                "case",
+                "distinct",
+                "label",
+                "null",
+                "true",
+                "false",
             }:
                 return ColumnRef()
             return self.project.call_result_type_of_qualname(resolved)
@@ -337,7 +373,7 @@ class FunctionAnalyzer:
         returned = facts.returns_query
         src = returned.session_src
         if src.startswith(QUERY_PARAM_PREFIX):
-            wanted = src[len(QUERY_PARAM_PREFIX):-1]
+            wanted = src[len(QUERY_PARAM_PREFIX) : -1]
             for param_name, arg in _bind_arguments(target, call):
                 passed = self.type_of(arg) if param_name == wanted else None
                 if isinstance(passed, QueryType):
@@ -362,9 +398,13 @@ class FunctionAnalyzer:
     def _entity_kind(self, node: ast.expr) -> str:
         if isinstance(node, ast.Starred):
             return "unknown"
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "exists":
-            if isinstance(self.type_of(node.func.value), QueryType):
-                return "aggregate"
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "exists"
+            and isinstance(self.type_of(node.func.value), QueryType)
+        ):
+            return "aggregate"
         if isinstance(node, ast.Call):
             called = self.project.resolve_expr(self.module.name, _call_root(node)) or ""
             if called in {"sqlalchemy.exists", "sqlalchemy.sql.expression.exists", "sqlalchemy.sql.exists"}:
@@ -438,7 +478,13 @@ class FunctionAnalyzer:
             for sub in ast.walk(arg):
                 if isinstance(sub, ast.Call) and sub.args and isinstance(sub.args[0], ast.Attribute):
                     name = sub.func.attr if isinstance(sub.func, ast.Attribute) else getattr(sub.func, "id", "")
-                    if name in {"joinedload", "selectinload", "subqueryload", "immediateload", "contains_eager"}:
+                    if name in {
+                        "joinedload",
+                        "selectinload",
+                        "subqueryload",
+                        "immediateload",
+                        "contains_eager",
+                    }:
                         loaded.add(sub.args[0].attr)
         return frozenset(loaded)
 
@@ -460,8 +506,10 @@ class FunctionAnalyzer:
             for sub in ast.walk(arg):
                 if not isinstance(sub, ast.Call):
                     continue
-                callee = sub.func.attr if isinstance(sub.func, ast.Attribute) else (
-                    (self.project.resolve_expr(self.module.name, sub.func) or "").rsplit(".", 1)[-1]
+                callee = (
+                    sub.func.attr
+                    if isinstance(sub.func, ast.Attribute)
+                    else ((self.project.resolve_expr(self.module.name, sub.func) or "").rsplit(".", 1)[-1])
                 )
                 if callee not in Q.DUPLICATING_LOADERS:
                     continue
@@ -469,7 +517,9 @@ class FunctionAnalyzer:
                 if not isinstance(target, ast.Attribute):
                     return True
                 owner = self.type_of(target.value)
-                if not isinstance(owner, ClassRef) or self.project.relationship_is_collection(owner.qualname, target.attr):
+                if not isinstance(owner, ClassRef) or self.project.relationship_is_collection(
+                    owner.qualname, target.attr
+                ):
                     return True
         return False
 
@@ -679,8 +729,14 @@ class FunctionAnalyzer:
             callees = self._resolve_callees(stmt.value)
             if callees:
                 self.facts.calls.append(
-                    CallSite(self.spans.span(stmt.value), stmt.lineno, callees, False, "main_entry",
-                             source=self.spans.segment(stmt.value))
+                    CallSite(
+                        self.spans.span(stmt.value),
+                        stmt.lineno,
+                        callees,
+                        False,
+                        "main_entry",
+                        source=self.spans.segment(stmt.value),
+                    )
                 )
                 for arg in [*stmt.value.args, *(k.value for k in stmt.value.keywords)]:
                     self._visit_expr(arg, _Ctx())
@@ -762,8 +818,13 @@ class FunctionAnalyzer:
         if isinstance(bind_type, ConnectionType) and not bind_type.is_async and bind is not None:
             extra = [self.spans.segment(k) for k in call.keywords if k.arg != "bind"]
             arguments = ", ".join([self.spans.segment(call.func), *extra])
-            self._add_async_edit(Edit(E.REPLACE_STMT, self.spans.span(stmt),
-                                      text=f"await {self.spans.segment(bind)}.run_sync({arguments})\n"))
+            self._add_async_edit(
+                Edit(
+                    E.REPLACE_STMT,
+                    self.spans.span(stmt),
+                    text=f"await {self.spans.segment(bind)}.run_sync({arguments})\n",
+                )
+            )
             self._seed("runs DDL on a connection")
             return True
         if bind is None or not isinstance(bind_type, EngineType):
@@ -783,12 +844,16 @@ class FunctionAnalyzer:
 
     # -- expressions -----------------------------------------------------------------------------
     def _visit_expr(self, node: ast.expr, ctx: _Ctx) -> None:
-        if ctx.context == "query_arg" and isinstance(node, ast.Call | ast.Name | ast.Attribute):
-            if self._is_query_expression(node) and id(node) not in self._consumed_queries:
-                if not isinstance(node, ast.Name):
-                    self._query_builder(node)
-                self._visit_query_args(node)
-                return
+        if (
+            ctx.context == "query_arg"
+            and isinstance(node, ast.Call | ast.Name | ast.Attribute)
+            and self._is_query_expression(node)
+            and id(node) not in self._consumed_queries
+        ):
+            if not isinstance(node, ast.Name):
+                self._query_builder(node)
+            self._visit_query_args(node)
+            return
         if isinstance(node, ast.Await):
             self._visit_expr(node.value, _Ctx(awaited=True, context=ctx.context))
             return
@@ -826,11 +891,10 @@ class FunctionAnalyzer:
                         if part is not None:
                             self._visit_expr(part, _Ctx())
                 return
-        if isinstance(node, ast.Subscript):
-            if isinstance(self.type_of(node.value), QueryType):
-                self._review(node, "AWT209", "`query[i]` raises IndexError on no row; rewrite by hand")
-                self._mark_consumed(node.value)
-                return
+        if isinstance(node, ast.Subscript) and isinstance(self.type_of(node.value), QueryType):
+            self._review(node, "AWT209", "`query[i]` raises IndexError on no row; rewrite by hand")
+            self._mark_consumed(node.value)
+            return
         if isinstance(node, ast.Name):
             self._visit_name(node, ctx)
             return
@@ -876,8 +940,13 @@ class FunctionAnalyzer:
             elif generator.is_async:
                 self._visit_expr(generator.iter, _Ctx(awaited=True))  # `async for` consumes it already
             elif isinstance(generator.iter, ast.Call):
-                self._visit_expr(generator.iter, _Ctx(context="comp_iter" if iter_context == "normal" else iter_context,
-                                                      stmt_span=self.spans.span(generator.iter)))
+                self._visit_expr(
+                    generator.iter,
+                    _Ctx(
+                        context="comp_iter" if iter_context == "normal" else iter_context,
+                        stmt_span=self.spans.span(generator.iter),
+                    ),
+                )
             else:
                 self._visit_expr(generator.iter, _Ctx(context=iter_context))
             for condition in generator.ifs:
@@ -891,17 +960,28 @@ class FunctionAnalyzer:
         if resolved in {"builtins.next"} and len(node.args) == 1 and isinstance(node.args[0], ast.Name):
             generator = self.type_of(node.args[0])
             if isinstance(generator, GeneratorRef):
-                self.facts.generator_uses.append(GeneratorUse(
-                    generator.qualname, self.spans.span(node), f"await anext({node.args[0].id})", ctx.awaited))
+                self.facts.generator_uses.append(
+                    GeneratorUse(
+                        generator.qualname,
+                        self.spans.span(node),
+                        f"await anext({node.args[0].id})",
+                        ctx.awaited,
+                    )
+                )
                 return True
         if isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name):
             generator = self.type_of(node.func.value)
             method = {"close": "aclose", "send": "asend", "throw": "athrow"}.get(node.func.attr)
             if isinstance(generator, GeneratorRef) and method:
                 args = ", ".join(self.spans.segment(a) for a in node.args)
-                self.facts.generator_uses.append(GeneratorUse(
-                    generator.qualname, self.spans.span(node), f"await {node.func.value.id}.{method}({args})",
-                    ctx.awaited))
+                self.facts.generator_uses.append(
+                    GeneratorUse(
+                        generator.qualname,
+                        self.spans.span(node),
+                        f"await {node.func.value.id}.{method}({args})",
+                        ctx.awaited,
+                    )
+                )
                 return True
         return False
 
@@ -923,10 +1003,15 @@ class FunctionAnalyzer:
             loading = self.project.relationship_loading(owner.qualname, node.attr)
             if loading in N.LAZY_LOADING:
                 self.facts.lazy_reads.append(
-                    Edit(E.REVIEW, self.spans.span(node), text=(
-                        f"AWT201 lazy load of {owner.qualname.rsplit('.', 1)[-1]}.{node.attr} raises MissingGreenlet "
-                        "under asyncio: load it with selectinload() where the object is queried"
-                    ))
+                    Edit(
+                        E.REVIEW,
+                        self.spans.span(node),
+                        text=(
+                            f"AWT201 lazy load of {owner.qualname.rsplit('.', 1)[-1]}.{node.attr} raises "
+                            "MissingGreenlet "
+                            "under asyncio: load it with selectinload() where the object is queried"
+                        ),
+                    )
                 )
         kind = self.type_of(node)
         if isinstance(kind, FunctionRef):
@@ -960,16 +1045,20 @@ class FunctionAnalyzer:
         if len(callees) == 1 and callees[0] in self.project.functions:
             self._record_query_arguments(self.project.functions[callees[0]], node)
         if callees:
-            context = ctx.context if ctx.context in {
-                "lambda", "genexp", "for_iter", "with_item", "comp_iter", "task_arg", "assigned"
-            } else "normal"
+            context = (
+                ctx.context
+                if ctx.context in {"lambda", "genexp", "for_iter", "with_item", "comp_iter", "task_arg", "assigned"}
+                else "normal"
+            )
             if resolved in TASK_FUNCTIONS or self._is_task_arg(node):
                 context = "task_arg"
             self.facts.calls.append(
                 CallSite(self.spans.span(node), node.lineno, callees, ctx.awaited, context, ctx.stmt_span)
             )
-        arg_ctx_name = "task_arg" if resolved in TASK_FUNCTIONS else (
-            ctx.context if ctx.context in {"lambda", "genexp", "query_arg"} else "normal"
+        arg_ctx_name = (
+            "task_arg"
+            if resolved in TASK_FUNCTIONS
+            else (ctx.context if ctx.context in {"lambda", "genexp", "query_arg"} else "normal")
         )
         if resolved in N.SCOPED_SESSION:
             self._frozen_calls |= {id(sub) for arg in node.args for sub in ast.walk(arg)}
@@ -1032,10 +1121,14 @@ class FunctionAnalyzer:
             return True
         if method in {"expire", "expire_all"}:
             self._review(node, "AWT202", f"{method}() makes the next attribute read lazy-load; use await refresh()")
-        if method in {"begin", "begin_nested"} and not ctx.awaited and ctx.context != "with_item":
-            if not session.is_async:
-                self._add_async_edit(Edit(E.AWAIT, self.spans.span(node)))
-                self._seed(f"{src}.{method}()")
+        if (
+            method in {"begin", "begin_nested"}
+            and not ctx.awaited
+            and ctx.context != "with_item"
+            and not session.is_async
+        ):
+            self._add_async_edit(Edit(E.AWAIT, self.spans.span(node)))
+            self._seed(f"{src}.{method}()")
         if method in N.AWAITABLE_SESSION_METHODS and not ctx.awaited:
             if session.is_async and ctx.context not in {"task_arg"}:
                 self._finding(node, "AWT302", f"`{src}.{method}()` on an AsyncSession is not awaited")
@@ -1056,8 +1149,10 @@ class FunctionAnalyzer:
 
     def _visit_bulk(self, node: ast.Call, method: str, src: str) -> None:
         args = [self.spans.segment(a) for a in node.args]
-        if node.keywords or (method != "bulk_save_objects" and len(args) != 2) or (
-            method == "bulk_save_objects" and len(args) != 1
+        if (
+            node.keywords
+            or (method != "bulk_save_objects" and len(args) != 2)
+            or (method == "bulk_save_objects" and len(args) != 1)
         ):
             self._review(node, "AWT209", f"{method}() with options has no exact 2.0 form here")
             return
@@ -1096,14 +1191,17 @@ class FunctionAnalyzer:
         inner = node.func.value if isinstance(node.func, ast.Attribute) else None
         if not (isinstance(inner, ast.Call) and len(inner.args) == 1 and not inner.keywords):
             return False
-        if self.project.resolve_expr(self.module.name, inner.func) not in {"sqlalchemy.inspect", "sqlalchemy.inspection.inspect"}:
+        if self.project.resolve_expr(self.module.name, inner.func) not in {
+            "sqlalchemy.inspect",
+            "sqlalchemy.inspection.inspect",
+        }:
             return False
         target = self.type_of(inner.args[0])
         if not isinstance(target, ConnectionType) or target.is_async:
             return False
         conn_src = self.spans.segment(inner.args[0])
         inspect_src = self.spans.segment(inner.func)
-        rest = self.spans.segment(node)[len(self.spans.segment(inner)):]
+        rest = self.spans.segment(node)[len(self.spans.segment(inner)) :]
         text = f"await {conn_src}.run_sync(lambda sync_conn: {inspect_src}(sync_conn){rest})"
         self._add_async_edit(Edit(E.REPLACE_EXPR, self.spans.span(node), text=text))
         self._seed(f"inspects {conn_src}")
@@ -1147,7 +1245,11 @@ class FunctionAnalyzer:
             self.facts.async_imports.add(("sqlalchemy.ext.asyncio", "async_object_session"))
         elif resolved in {"sqlalchemy.event.listen", "sqlalchemy.event.listens_for"} and node.args:
             target = self.type_of(node.args[0])
-            if isinstance(target, EngineType) and not target.is_async and isinstance(node.args[0], ast.Name | ast.Attribute):
+            if (
+                isinstance(target, EngineType)
+                and not target.is_async
+                and isinstance(node.args[0], ast.Name | ast.Attribute)
+            ):
                 src = self.spans.segment(node.args[0])
                 self.facts.edits.append(Edit(E.REPLACE_EXPR, self.spans.span(node.args[0]), text=f"{src}.sync_engine"))
             elif isinstance(target, EngineType | SessionType | SessionFactoryType):
@@ -1170,12 +1272,22 @@ class FunctionAnalyzer:
             if converted is None:
                 self._review(node, "AWT211", "no known async driver for this database URL")
             elif converted != url.value:
-                self.facts.edits.append(Edit(E.REPLACE_EXPR, self.spans.span(url), text=_requote(self.spans.segment(url), url.value, converted)))
+                self.facts.edits.append(
+                    Edit(
+                        E.REPLACE_EXPR,
+                        self.spans.span(url),
+                        text=_requote(self.spans.segment(url), url.value, converted),
+                    )
+                )
             if "sslmode=" in url.value:
                 self._review(node, "AWT211", "asyncpg rejects ?sslmode=: pass ssl= in connect_args")
         elif url is not None and not self._rewrite_url_in_place(url):
             self.facts.edits.append(
-                Edit(E.REPLACE_EXPR, self.spans.span(url), text=f"{ASYNC_URL_HELPER}({self.spans.segment(url)})")
+                Edit(
+                    E.REPLACE_EXPR,
+                    self.spans.span(url),
+                    text=f"{ASYNC_URL_HELPER}({self.spans.segment(url)})",
+                )
             )
             self.facts.imports.add(("sqlalchemy", "make_url"))
             self.facts.helpers.add(ASYNC_URL_HELPER)
@@ -1183,7 +1295,10 @@ class FunctionAnalyzer:
             value = self.spans.segment(keyword.value)
             if keyword.arg == "connect_args" and self._convert_pg_options(keyword.value):
                 continue
-            if keyword.arg == "poolclass" and value.rsplit(".", 1)[-1] in {"QueuePool", "SingletonThreadPool"}:
+            if keyword.arg == "poolclass" and value.rsplit(".", 1)[-1] in {
+                "QueuePool",
+                "SingletonThreadPool",
+            }:
                 self._review(node, "AWT211", f"{value} cannot be used with asyncio: use AsyncAdaptedQueuePool")
             elif keyword.arg == "future":
                 self.facts.edits.append(Edit(E.DROP_KWARG, self.spans.span(node), text="future"))
@@ -1203,8 +1318,13 @@ class FunctionAnalyzer:
             if converted is None:
                 return False
             new_scheme = converted[: -len("://")]
-            self.facts.edits.append(Edit(E.REPLACE_EXPR, self.spans.span(url),
-                                         text=text[: quote + 1] + new_scheme + text[scheme_end:]))
+            self.facts.edits.append(
+                Edit(
+                    E.REPLACE_EXPR,
+                    self.spans.span(url),
+                    text=text[: quote + 1] + new_scheme + text[scheme_end:],
+                )
+            )
             return True
         if isinstance(url, ast.Call) and isinstance(url.func, ast.Attribute) and url.func.attr == "set":
             driver = next((k.value for k in url.keywords if k.arg == "drivername"), None)
@@ -1213,7 +1333,9 @@ class FunctionAnalyzer:
                 if converted is None:
                     return False
                 new_driver = converted[: -len("://")]
-                self.facts.edits.append(Edit(E.REPLACE_EXPR, self.spans.span(driver), text=repr(new_driver).replace("'", '"')))
+                self.facts.edits.append(
+                    Edit(E.REPLACE_EXPR, self.spans.span(driver), text=repr(new_driver).replace("'", '"'))
+                )
                 return True
             return False
         if isinstance(url, ast.Call) and isinstance(url.func, ast.Attribute) and url.func.attr == "create" and url.args:
@@ -1223,16 +1345,26 @@ class FunctionAnalyzer:
                 converted = async_url(f"{driver.value}://")
                 if converted is None:
                     return False
-                self.facts.edits.append(Edit(E.REPLACE_EXPR, self.spans.span(driver),
-                                             text=repr(converted[: -len("://")]).replace("'", '"')))
+                self.facts.edits.append(
+                    Edit(
+                        E.REPLACE_EXPR,
+                        self.spans.span(driver),
+                        text=repr(converted[: -len("://")]).replace("'", '"'),
+                    )
+                )
                 return True
         if isinstance(url, ast.Name) and url.id not in self.env:
             value = self.module.global_values.get(url.id)
             if isinstance(value, ast.Constant) and isinstance(value.value, str):
                 converted = async_url(value.value)
                 if converted is not None and converted != value.value:
-                    self.facts.edits.append(Edit(E.REPLACE_EXPR, self.spans.span(value),
-                                                 text=_requote(self.spans.segment(value), value.value, converted)))
+                    self.facts.edits.append(
+                        Edit(
+                            E.REPLACE_EXPR,
+                            self.spans.span(value),
+                            text=_requote(self.spans.segment(value), value.value, converted),
+                        )
+                    )
                 return converted is not None
         return False
 
@@ -1254,12 +1386,14 @@ class FunctionAnalyzer:
             name, _, setting = tokens.pop(0).partition("=")
             settings[name] = setting
         rendered = ", ".join(f'"{k}": "{v}"' for k, v in settings.items())
-        self.facts.edits.append(Edit(E.REPLACE_EXPR, self.spans.span(value),
-                                     text='{"server_settings": {' + rendered + "}}"))
+        self.facts.edits.append(
+            Edit(E.REPLACE_EXPR, self.spans.span(value), text='{"server_settings": {' + rendered + "}}")
+        )
         return True
 
     def _check_shared_session(self, node: ast.Call) -> None:
-        """`gather(a(db), b(db))`, `gather(*(self.m(x) for x in xs))` with a session on self: one session, many tasks."""
+        """`gather(a(db), b(db))`, `gather(*(self.m(x) for x in xs))` with a session on self: one session,
+        many tasks."""
         uses: list[str] = []
         repeated = False
         for arg in [*node.args, *(k.value for k in node.keywords)]:
@@ -1316,8 +1450,12 @@ class FunctionAnalyzer:
             ):
                 self._review(node, "AWT207", "string join targets and aliased=True were removed in 2.0")
                 return None
-            if method not in Q.BUILDER_METHODS and method not in Q.SELECTABLE_METHODS and method != "query" \
-                    and method not in Q.TERMINAL_METHODS:
+            if (
+                method not in Q.BUILDER_METHODS
+                and method not in Q.SELECTABLE_METHODS
+                and method != "query"
+                and method not in Q.TERMINAL_METHODS
+            ):
                 self._review(node, "AWT209", f"Query.{method}() has no exact select() form here")
                 return None
         params_src = None
@@ -1326,17 +1464,25 @@ class FunctionAnalyzer:
             if len(params) > 1 or params[0].args:
                 self._review(node, "AWT209", "params() with positional arguments")
                 return None
-            params_src = "{" + ", ".join(
-                f"{k.arg!r}: {self.spans.segment(k.value)}" if k.arg else f"**{self.spans.segment(k.value)}"
-                for k in params[0].keywords
-            ) + "}"
+            params_src = (
+                "{"
+                + ", ".join(
+                    f"{k.arg!r}: {self.spans.segment(k.value)}" if k.arg else f"**{self.spans.segment(k.value)}"
+                    for k in params[0].keywords
+                )
+                + "}"
+            )
             params_src = params_src.replace("'", '"')
         single_entity = query.entity_kinds == ("entity",)
         aggregate = query.entity_kinds == ("aggregate",) and not any(m == "group_by" for m, _ in chain)
         unique = query.dedupe and "entity" in query.entity_kinds
         return QuerySpec(
-            terminal=terminal, session_src=query.session_src, scalars=single_entity, unique=unique,
-            aggregate=aggregate, params_src=params_src,
+            terminal=terminal,
+            session_src=query.session_src,
+            scalars=single_entity,
+            unique=unique,
+            aggregate=aggregate,
+            params_src=params_src,
         )
 
     def _visit_query_terminal(self, node: ast.Call, method: str, query: QueryType, ctx: _Ctx) -> bool:
@@ -1403,15 +1549,16 @@ class FunctionAnalyzer:
             return False
         if not all(m in {"query", "filter", "filter_by", "where", method} for m, _ in chain):
             return False
-        for keyword in chain[-1][1].keywords:
-            if keyword.arg not in {"synchronize_session", None}:
-                return False
-        return True
+        return all(keyword.arg in {"synchronize_session", None} for keyword in chain[-1][1].keywords)
 
     def _query_builder(self, node: ast.expr, base: str = "select") -> None:
         """A Query that is only built here (assigned, returned, turned into a subquery): no I/O."""
         query = self.type_of(node)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in Q.SELECTABLE_METHODS:
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in Q.SELECTABLE_METHODS
+        ):
             query = self.type_of(node.func.value)
         if not isinstance(query, QueryType):
             return
@@ -1424,8 +1571,9 @@ class FunctionAnalyzer:
             self._review(node, "AWT209", "cannot tell whether query() selects entities or columns")
             self._mark_consumed_chain(node)
             return
-        spec = QuerySpec(terminal="builder", session_src=query.session_src, scalars=False, unique=False,
-                         builder_base=base)
+        spec = QuerySpec(
+            terminal="builder", session_src=query.session_src, scalars=False, unique=False, builder_base=base
+        )
         self.facts.edits.append(Edit(E.QUERY, self.spans.span(node), spec))
         self.facts.imports.add(("sqlalchemy", "select"))
         self._mark_consumed_chain(node)
@@ -1495,9 +1643,13 @@ class FunctionAnalyzer:
             self.facts.edits = [e for e in self.facts.edits if id(e) not in dropped]
             self.facts.async_edits = [e for e in self.facts.async_edits if id(e) not in dropped]
             for value in self._var_assignments.get(name, []):
-                self.facts.reviews.append(Edit(E.REVIEW, self.spans.span(value), text=(
-                    f"AWT208 query variable {name!r} left as is: one of its uses cannot be converted"
-                )))
+                self.facts.reviews.append(
+                    Edit(
+                        E.REVIEW,
+                        self.spans.span(value),
+                        text=(f"AWT208 query variable {name!r} left as is: one of its uses cannot be converted"),
+                    )
+                )
 
     # -- calls -------------------------------------------------------------------------------------
     def _resolve_callees(self, node: ast.Call) -> tuple[str, ...]:
@@ -1560,17 +1712,35 @@ class FunctionAnalyzer:
 
 ASYNC_URL_HELPER = "_awaitify_async_url"
 _ASYNC_DRIVERS = {
-    "postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg", "postgresql+psycopg2": "postgresql+asyncpg",
-    "postgresql+pg8000": "postgresql+asyncpg", "postgresql+psycopg2cffi": "postgresql+asyncpg",
-    "sqlite": "sqlite+aiosqlite", "sqlite+pysqlite": "sqlite+aiosqlite",
-    "mysql": "mysql+aiomysql", "mysql+pymysql": "mysql+aiomysql", "mysql+mysqldb": "mysql+aiomysql",
-    "mariadb": "mariadb+aiomysql", "mariadb+pymysql": "mariadb+aiomysql", "mariadb+mysqldb": "mariadb+aiomysql",
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+    "postgresql+psycopg2": "postgresql+asyncpg",
+    "postgresql+pg8000": "postgresql+asyncpg",
+    "postgresql+psycopg2cffi": "postgresql+asyncpg",
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+pysqlite": "sqlite+aiosqlite",
+    "mysql": "mysql+aiomysql",
+    "mysql+pymysql": "mysql+aiomysql",
+    "mysql+mysqldb": "mysql+aiomysql",
+    "mariadb": "mariadb+aiomysql",
+    "mariadb+pymysql": "mariadb+aiomysql",
+    "mariadb+mysqldb": "mariadb+aiomysql",
     "mssql+pyodbc": "mssql+aioodbc",
 }
-_ALREADY_ASYNC = frozenset({
-    "postgresql+asyncpg", "postgresql+psycopg", "postgresql+psycopg_async", "sqlite+aiosqlite",
-    "mysql+aiomysql", "mysql+asyncmy", "mariadb+aiomysql", "mariadb+asyncmy", "mssql+aioodbc", "oracle+oracledb",
-})
+_ALREADY_ASYNC = frozenset(
+    {
+        "postgresql+asyncpg",
+        "postgresql+psycopg",
+        "postgresql+psycopg_async",
+        "sqlite+aiosqlite",
+        "mysql+aiomysql",
+        "mysql+asyncmy",
+        "mariadb+aiomysql",
+        "mariadb+asyncmy",
+        "mssql+aioodbc",
+        "oracle+oracledb",
+    }
+)
 
 
 def async_url(url: str) -> str | None:

@@ -75,8 +75,10 @@ def color_call_graph(project: Project, facts: dict[str, FunctionFacts]) -> Color
             result.async_functions.add(candidate)
             result.newly_async.add(candidate)
             path = result.reasons[current]
-            result.reasons[candidate] = [candidate, *path] if relation == "calls" else [
-                candidate, f"shares its signature with {current}", *path[1:]
-            ]
+            result.reasons[candidate] = (
+                [candidate, *path]
+                if relation == "calls"
+                else [candidate, f"shares its signature with {current}", *path[1:]]
+            )
             queue.append(candidate)
     return result

@@ -10,9 +10,9 @@ import ast
 import logging
 import multiprocessing
 import re
+from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import libcst as cst
@@ -60,7 +60,7 @@ def _parse_error(path: str, text: str, exc: SyntaxError) -> str:
         cst.parse_module(text)
     except cst.ParserSyntaxError as cst_exc:
         return f"syntax error: {str(cst_exc).splitlines()[0]} (line {cst_exc.raw_line})"
-    except Exception:  # noqa: BLE001 - LibCST may fail in other ways on hostile input
+    except Exception:
         pass
     else:
         return f"syntax newer than this Python can analyse (line {exc.lineno}): {exc.msg}"
@@ -127,8 +127,15 @@ def migrate_sources(sources: Mapping[str, str], options: EngineOptions) -> dict[
         if plan.is_empty() and not findings:
             outcomes[path] = FileOutcome(item.path, FileStatus.UNCHANGED, item.text, item.text)
             continue
-        outcomes[path] = FileOutcome(item.path, FileStatus.UNCHANGED, item.text, item.text, findings=findings,
-                                     stats=stats, async_reasons=reasons)
+        outcomes[path] = FileOutcome(
+            item.path,
+            FileStatus.UNCHANGED,
+            item.text,
+            item.text,
+            findings=findings,
+            stats=stats,
+            async_reasons=reasons,
+        )
         jobs.append((path, item.text, plan))
     for path, new_text, error in _apply_plans(jobs, options.jobs):
         outcome = outcomes[path]
@@ -190,10 +197,13 @@ def _plan_file(
         reasons[qualname] = coloring.reasons.get(qualname, [])
     stats.functions_made_async = len(plan.async_defs)
     stats.awaits_added = sum(1 for e in plan.edits if e.kind == E.AWAIT)
-    stats.queries_rewritten = sum(1 for e in plan.edits if e.kind == E.QUERY and e.query and e.query.terminal != "builder")
+    stats.queries_rewritten = sum(
+        1 for e in plan.edits if e.kind == E.QUERY and e.query and e.query.terminal != "builder"
+    )
     findings = sorted(
         Finding(item.path, e.span[0], e.span[1] + 1, e.text.split()[0], e.text.split(" ", 1)[1])
-        for e in plan.edits if e.kind == E.REVIEW
+        for e in plan.edits
+        if e.kind == E.REVIEW
     )
     return plan, findings, stats, reasons
 
@@ -215,12 +225,17 @@ def _dedupe(edits: list[Edit]) -> list[Edit]:
     return out
 
 
+def _short(qualname: str) -> str:
+    return qualname.rsplit(".", 1)[-1]
+
+
 def _path_text(path: list[str]) -> str:
     return " -> ".join(p.rsplit(".", 1)[-1] if i < len(path) - 1 else p for i, p in enumerate(path))
 
 
-def _plan_function(fact: FunctionFacts, analysis: _Analysis, coloring: Coloring, plan: FilePlan,
-                   spans: SpanMaker) -> None:
+def _plan_function(
+    fact: FunctionFacts, analysis: _Analysis, coloring: Coloring, plan: FilePlan, spans: SpanMaker
+) -> None:
     plan.edits.extend(fact.edits)
     plan.edits.extend(fact.reviews)
     plan.imports |= {ImportName(m, n) for m, n in fact.imports}
@@ -248,7 +263,13 @@ def _plan_function(fact: FunctionFacts, analysis: _Analysis, coloring: Coloring,
         reason = fact.boundary or "this function stays sync"
         for edit in fact.async_edits:
             if edit.kind in {E.AWAIT, E.QUERY, E.REPLACE_EXPR, E.REPLACE_STMT}:
-                plan.edits.append(Edit(E.REVIEW, edit.span, text=f"AWT204 database I/O that cannot be awaited here ({reason})"))
+                plan.edits.append(
+                    Edit(
+                        E.REVIEW,
+                        edit.span,
+                        text=f"AWT204 database I/O that cannot be awaited here ({reason})",
+                    )
+                )
     for site in fact.calls:
         targets = [c for c in site.callees if c in coloring.async_functions]
         if not targets or site.awaited or site.context == "task_arg":
@@ -269,19 +290,39 @@ def _plan_function(fact: FunctionFacts, analysis: _Analysis, coloring: Coloring,
             elif site.context == "comp_iter" and is_async:
                 plan.edits.append(Edit(E.ASYNC_COMP, site.span))
             else:
-                plan.edits.append(Edit(E.REVIEW, site.span, text=f"AWT213 {targets[0].rsplit('.', 1)[-1]}() became an async generator: iterate it with `async for` ({_path_text(path)})"))
+                plan.edits.append(
+                    Edit(
+                        E.REVIEW,
+                        site.span,
+                        text=f"AWT213 {_short(targets[0])}() became an async generator: iterate it with `async for`"
+                        f" ({_path_text(path)})",
+                    )
+                )
             continue
         if is_cm:
             if site.context == "with_item" and is_async and site.stmt_span is not None:
                 plan.edits.append(Edit(E.ASYNC_WITH, site.stmt_span))
             else:
-                plan.edits.append(Edit(E.REVIEW, site.span, text=f"AWT213 {targets[0].rsplit('.', 1)[-1]}() became an async context manager ({_path_text(path)})"))
+                plan.edits.append(
+                    Edit(
+                        E.REVIEW,
+                        site.span,
+                        text=f"AWT213 {_short(targets[0])}() became an async context manager ({_path_text(path)})",
+                    )
+                )
             continue
         if site.context in {"lambda", "genexp"} or not is_async:
             where = {"lambda": "inside a lambda", "genexp": "inside a generator expression"}.get(
-                site.context, f"in {fact.qualname.rsplit('.', 1)[-1]}, which cannot be async ({fact.boundary})"
+                site.context,
+                f"in {fact.qualname.rsplit('.', 1)[-1]}, which cannot be async ({fact.boundary})",
             )
-            plan.edits.append(Edit(E.REVIEW, site.span, text=f"AWT213 calls async {targets[0].rsplit('.', 1)[-1]}() {where}; path: {_path_text(path)}"))
+            plan.edits.append(
+                Edit(
+                    E.REVIEW,
+                    site.span,
+                    text=f"AWT213 calls async {targets[0].rsplit('.', 1)[-1]}() {where}; path: {_path_text(path)}",
+                )
+            )
             continue
         plan.edits.append(Edit(E.AWAIT, site.span))
     for use in fact.generator_uses:
@@ -289,10 +330,23 @@ def _plan_function(fact: FunctionFacts, analysis: _Analysis, coloring: Coloring,
             if is_async:
                 plan.edits.append(Edit(E.REPLACE_EXPR, use.span, text=use.async_text))
             else:
-                plan.edits.append(Edit(E.REVIEW, use.span, text=f"AWT213 {use.qualname.rsplit('.', 1)[-1]}() became an async generator; this function cannot await it"))
+                plan.edits.append(
+                    Edit(
+                        E.REVIEW,
+                        use.span,
+                        text=f"AWT213 {_short(use.qualname)}() became an async generator; this function cannot await"
+                        " it",
+                    )
+                )
     for span, _line, qualname in fact.callback_refs:
         if qualname in coloring.newly_async:
-            plan.edits.append(Edit(E.REVIEW, span, text=f"AWT213 {qualname.rsplit('.', 1)[-1]}() became async and is passed as a callback"))
+            plan.edits.append(
+                Edit(
+                    E.REVIEW,
+                    span,
+                    text=f"AWT213 {qualname.rsplit('.', 1)[-1]}() became async and is passed as a callback",
+                )
+            )
 
 
 # == check ==========================================================================================
@@ -318,8 +372,15 @@ def check_sources(sources: Mapping[str, str], options: EngineOptions) -> dict[st
                 callee = analysis.functions[targets[0]]
                 if callee.is_generator or callee.is_contextmanager:
                     continue
-                found.add(Finding(path, site.span[0], site.span[1] + 1, "AWT304",
-                                  f"`{targets[0].rsplit('.', 1)[-1]}()` is async but its result is never awaited"))
+                found.add(
+                    Finding(
+                        path,
+                        site.span[0],
+                        site.span[1] + 1,
+                        "AWT304",
+                        f"`{targets[0].rsplit('.', 1)[-1]}()` is async but its result is never awaited",
+                    )
+                )
         found |= _sync_api_findings(analysis.project, item)
         found |= _marker_findings(path, item.text)
         out[path] = sorted(f for f in found if f.code not in options.disabled_rules)
@@ -336,8 +397,15 @@ def _sync_api_findings(project: Project, item: _Parsed) -> set[Finding]:
             for alias in node.names:
                 target = project.canonical(f"{node.module}.{alias.name}")
                 if target in sync_api:
-                    found.add(Finding(item.path, node.lineno, node.col_offset + 1, "AWT303",
-                                      f"sync SQLAlchemy API `{alias.name}` is still imported"))
+                    found.add(
+                        Finding(
+                            item.path,
+                            node.lineno,
+                            node.col_offset + 1,
+                            "AWT303",
+                            f"sync SQLAlchemy API `{alias.name}` is still imported",
+                        )
+                    )
     return found
 
 
@@ -359,6 +427,13 @@ def _marker_findings(path: str, text: str) -> set[Finding]:
     for number, line in enumerate(text.splitlines(), start=1):
         match = REVIEW_MARKER.search(line)
         if match:
-            found.add(Finding(path, number, match.start() + 1, "AWT307",
-                              f"review marker {match.group(1)}: {match.group(2).strip()}"))
+            found.add(
+                Finding(
+                    path,
+                    number,
+                    match.start() + 1,
+                    "AWT307",
+                    f"review marker {match.group(1)}: {match.group(2).strip()}",
+                )
+            )
     return found

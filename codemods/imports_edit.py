@@ -70,8 +70,10 @@ def _join_aliases(aliases: list[cst.ImportAlias]) -> list[cst.ImportAlias]:
     out = []
     for index, alias in enumerate(aliases):
         if index < len(aliases) - 1:
-            comma = alias.comma if isinstance(alias.comma, cst.Comma) else cst.Comma(
-                whitespace_after=cst.SimpleWhitespace(" ")
+            comma = (
+                alias.comma
+                if isinstance(alias.comma, cst.Comma)
+                else cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
             )
             out.append(alias.with_changes(comma=comma))
         else:
@@ -108,10 +110,14 @@ def update_imports(
             assert not isinstance(small.names, cst.ImportStar)
             body[index] = stmt.with_changes(body=[_set_names(small, [*small.names, *map(_new_alias, items)])])
             continue
-        new_stmt = cst.SimpleStatementLine(body=[cst.ImportFrom(
-            module=cst.parse_expression(module_name),  # type: ignore[arg-type]
-            names=_join_aliases([_new_alias(i) for i in items]),
-        )])
+        new_stmt = cst.SimpleStatementLine(
+            body=[
+                cst.ImportFrom(
+                    module=cst.parse_expression(module_name),  # type: ignore[arg-type]
+                    names=_join_aliases([_new_alias(i) for i in items]),
+                )
+            ]
+        )
         fallback = anchor if anchor is not None else _insert_position(body)
         index, before_member = _sorted_position(body, module_name, fallback)
         if index == anchor and anchor_lines is not None and not before_member:
@@ -146,7 +152,8 @@ def _drop_names(
             continue
         module_name = _module_name(small) or ""
         kept = [
-            alias for alias in small.names
+            alias
+            for alias in small.names
             if not (_alias_local(alias) in removable and _alias_local(alias) not in in_use)
             and not (_alias_local(alias) in force_remove and module_name.startswith("sqlalchemy"))
         ]
@@ -194,8 +201,10 @@ def _find_from_import(body: list[cst.BaseStatement], module_name: str) -> int | 
         if not _is_import(stmt):
             continue
         small = stmt.body[0]  # type: ignore[attr-defined]
-        if isinstance(small, cst.ImportFrom) and _module_name(small) == module_name and not isinstance(
-            small.names, cst.ImportStar
+        if (
+            isinstance(small, cst.ImportFrom)
+            and _module_name(small) == module_name
+            and not isinstance(small.names, cst.ImportStar)
         ):
             return index
     return None

@@ -268,7 +268,11 @@ class Project:
         if isinstance(ann, ast.Subscript):
             origin = self.resolve_expr(module, ann.value) or ""
             if origin in N.GENERATOR_TYPES or origin.rsplit(".", 1)[-1] in {
-                "Generator", "Iterator", "AsyncGenerator", "AsyncIterator", "Iterable",
+                "Generator",
+                "Iterator",
+                "AsyncGenerator",
+                "AsyncIterator",
+                "Iterable",
             }:
                 args = ann.slice.elts if isinstance(ann.slice, ast.Tuple) else [ann.slice]
                 return self.type_of_annotation(module, args[0]) if args else None
@@ -337,7 +341,14 @@ class Project:
                 inner = text.removeprefix("Mapped[").removesuffix("]") if text.startswith("Mapped[") else None
                 if inner is not None:
                     return inner.split("[", 1)[0].rsplit(".", 1)[-1] in {
-                        "list", "List", "set", "Set", "Sequence", "Collection", "WriteOnlyMapped", "DynamicMapped",
+                        "list",
+                        "List",
+                        "set",
+                        "Set",
+                        "Sequence",
+                        "Collection",
+                        "WriteOnlyMapped",
+                        "DynamicMapped",
                     }
         return True
 
@@ -371,7 +382,7 @@ class Project:
         return self.call_result_type_of_qualname(target)
 
 
-def SessionType_for(is_async: bool) -> Type:  # noqa: N802 - reads like the type it builds
+def SessionType_for(is_async: bool) -> Type:
     return ASYNC_SESSION if is_async else SYNC_SESSION
 
 

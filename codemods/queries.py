@@ -3,17 +3,49 @@
 from __future__ import annotations
 
 # Query methods that return a new Query and have a `Select` counterpart.
-BUILDER_METHODS = frozenset({
-    "filter", "filter_by", "where", "join", "outerjoin", "options", "order_by", "group_by", "having",
-    "limit", "offset", "distinct", "slice", "with_entities", "add_columns", "add_entity",
-    "populate_existing", "select_from", "params", "execution_options", "correlate", "yield_per",
-    "with_for_update", "from_statement",
-})
+BUILDER_METHODS = frozenset(
+    {
+        "filter",
+        "filter_by",
+        "where",
+        "join",
+        "outerjoin",
+        "options",
+        "order_by",
+        "group_by",
+        "having",
+        "limit",
+        "offset",
+        "distinct",
+        "slice",
+        "with_entities",
+        "add_columns",
+        "add_entity",
+        "populate_existing",
+        "select_from",
+        "params",
+        "execution_options",
+        "correlate",
+        "yield_per",
+        "with_for_update",
+        "from_statement",
+    }
+)
 # Methods producing a SQL expression from the Query, no I/O.
 SELECTABLE_METHODS = frozenset({"subquery", "cte", "label", "as_scalar", "scalar_subquery", "exists", "statement"})
-TERMINAL_METHODS = frozenset({
-    "all", "first", "one", "one_or_none", "scalar", "count", "get", "delete", "update",
-})
+TERMINAL_METHODS = frozenset(
+    {
+        "all",
+        "first",
+        "one",
+        "one_or_none",
+        "scalar",
+        "count",
+        "get",
+        "delete",
+        "update",
+    }
+)
 REMOVED_METHODS = frozenset({"from_self", "values", "value", "select_entity_from", "with_parent", "reset_joinpoint"})
 
 # Chain methods renamed on the way to `select()`.

@@ -19,31 +19,92 @@ OBJECT_SESSION = frozenset({"sqlalchemy.orm.object_session", "sqlalchemy.orm.ses
 FASTAPI_DEPENDS = frozenset({"fastapi.Depends", "fastapi.params.Depends"})
 
 # Session methods that return awaitables on AsyncSession (rule book §2).
-AWAITABLE_SESSION_METHODS = frozenset({
-    "commit", "rollback", "flush", "refresh", "execute", "scalar", "scalars", "get", "get_one", "delete",
-    "merge", "close", "connection", "invalidate", "reset", "run_sync", "stream", "stream_scalars",
-    "delete_all", "merge_all",
-})
-SYNC_SESSION_METHODS = frozenset({
-    "add", "add_all", "expunge", "expunge_all", "expire", "expire_all", "is_modified", "in_transaction",
-    "get_bind", "begin", "begin_nested", "in_nested_transaction", "get_transaction", "get_nested_transaction",
-})
+AWAITABLE_SESSION_METHODS = frozenset(
+    {
+        "commit",
+        "rollback",
+        "flush",
+        "refresh",
+        "execute",
+        "scalar",
+        "scalars",
+        "get",
+        "get_one",
+        "delete",
+        "merge",
+        "close",
+        "connection",
+        "invalidate",
+        "reset",
+        "run_sync",
+        "stream",
+        "stream_scalars",
+        "delete_all",
+        "merge_all",
+    }
+)
+SYNC_SESSION_METHODS = frozenset(
+    {
+        "add",
+        "add_all",
+        "expunge",
+        "expunge_all",
+        "expire",
+        "expire_all",
+        "is_modified",
+        "in_transaction",
+        "get_bind",
+        "begin",
+        "begin_nested",
+        "in_nested_transaction",
+        "get_transaction",
+        "get_nested_transaction",
+    }
+)
 BULK_METHODS = frozenset({"bulk_insert_mappings", "bulk_update_mappings", "bulk_save_objects"})
 AWAITABLE_ENGINE_METHODS = frozenset({"dispose"})
 
-GENERIC_WRAPPERS = frozenset({
-    "typing.Optional", "typing.Union", "typing.Annotated", "typing_extensions.Annotated",
-})
+GENERIC_WRAPPERS = frozenset(
+    {
+        "typing.Optional",
+        "typing.Union",
+        "typing.Annotated",
+        "typing_extensions.Annotated",
+    }
+)
 TYPE_OF = frozenset({"typing.Type", "builtins.type", "type"})
-GENERATOR_TYPES = frozenset({
-    "typing.Generator", "typing.Iterator", "typing.Iterable", "collections.abc.Generator",
-    "collections.abc.Iterator", "collections.abc.Iterable", "typing.AsyncGenerator", "typing.AsyncIterator",
-    "collections.abc.AsyncGenerator", "collections.abc.AsyncIterator", "contextlib.AbstractContextManager",
-    "typing.ContextManager",
-})
+GENERATOR_TYPES = frozenset(
+    {
+        "typing.Generator",
+        "typing.Iterator",
+        "typing.Iterable",
+        "collections.abc.Generator",
+        "collections.abc.Iterator",
+        "collections.abc.Iterable",
+        "typing.AsyncGenerator",
+        "typing.AsyncIterator",
+        "collections.abc.AsyncGenerator",
+        "collections.abc.AsyncIterator",
+        "contextlib.AbstractContextManager",
+        "typing.ContextManager",
+    }
+)
 RELATIONSHIP = frozenset({"sqlalchemy.orm.relationship", "sqlalchemy.orm.relationships.relationship"})
 LAZY_LOADING = frozenset({"select", "True", "dynamic"})
-AWAITABLE_CONNECTION_METHODS = frozenset({
-    "execute", "scalar", "scalars", "commit", "rollback", "close", "run_sync", "exec_driver_sql", "stream",
-    "stream_scalars", "invalidate", "get_raw_connection", "start",
-})
+AWAITABLE_CONNECTION_METHODS = frozenset(
+    {
+        "execute",
+        "scalar",
+        "scalars",
+        "commit",
+        "rollback",
+        "close",
+        "run_sync",
+        "exec_driver_sql",
+        "stream",
+        "stream_scalars",
+        "invalidate",
+        "get_raw_connection",
+        "start",
+    }
+)

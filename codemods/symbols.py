@@ -120,7 +120,10 @@ class _SymbolCollector(ast.NodeVisitor):
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         qual = self._qual(node.name)
         self.symbols.classes[qual] = ClassSymbols(
-            qualname=qual, name=node.name, module=self.symbols.name, bases=list(node.bases),
+            qualname=qual,
+            name=node.name,
+            module=self.symbols.name,
+            bases=list(node.bases),
             decorators=list(node.decorator_list),
         )
         cls = self.symbols.classes[qual]
@@ -146,10 +149,17 @@ class _SymbolCollector(ast.NodeVisitor):
         params = [Param(a.arg, a.annotation, d) for a, d in zip(positional, defaults, strict=True)]
         params += [Param(a.arg, a.annotation, d) for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True)]
         func = FunctionSymbols(
-            qualname=qual, name=node.name, module=self.symbols.name,
-            class_qualname=cls.qualname if cls else None, is_async=isinstance(node, ast.AsyncFunctionDef),
-            decorators=list(node.decorator_list), params=params, returns=node.returns, lineno=node.lineno,
-            is_generator=False, nested_in_function=any(kind == "function" for kind, _ in self.scope),
+            qualname=qual,
+            name=node.name,
+            module=self.symbols.name,
+            class_qualname=cls.qualname if cls else None,
+            is_async=isinstance(node, ast.AsyncFunctionDef),
+            decorators=list(node.decorator_list),
+            params=params,
+            returns=node.returns,
+            lineno=node.lineno,
+            is_generator=False,
+            nested_in_function=any(kind == "function" for kind, _ in self.scope),
             node=node,
         )
         _collect_returns(node, func)

@@ -20,7 +20,13 @@ from codemods.transform_query import QueryRewriteError, rewrite_query
 REVIEW_PREFIX = "# awaitify: review"
 
 _ORDER = {
-    E.DROP_KWARG: 0, E.ADD_KWARG: 1, E.QUERY: 2, E.REPLACE_EXPR: 3, E.RENAME: 4, E.TEXT_SQL: 5, E.AWAIT: 6,
+    E.DROP_KWARG: 0,
+    E.ADD_KWARG: 1,
+    E.QUERY: 2,
+    E.REPLACE_EXPR: 3,
+    E.RENAME: 4,
+    E.TEXT_SQL: 5,
+    E.AWAIT: 6,
 }
 
 
@@ -148,9 +154,11 @@ class _Applier(cst.CSTTransformer):
             if any(a.keyword and a.keyword.value == name for a in node.args):
                 return node
             new_arg = cst.Arg(
-                value=cst.parse_expression(value), keyword=cst.Name(name),
-                equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""),
-                                      whitespace_after=cst.SimpleWhitespace("")),
+                value=cst.parse_expression(value),
+                keyword=cst.Name(name),
+                equal=cst.AssignEqual(
+                    whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")
+                ),
             )
             return node.with_changes(args=_append_arg(list(node.args), new_arg))
         return None
@@ -158,17 +166,23 @@ class _Applier(cst.CSTTransformer):
     # parentheses where an awaited expression is used as a primary: `(await f()).x`, `(await f())[0]`
     def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
         if _needs_parens(updated.value):
-            updated = updated.with_changes(value=updated.value.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()]))
+            updated = updated.with_changes(
+                value=updated.value.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+            )
         return updated
 
     def leave_Subscript(self, original: cst.Subscript, updated: cst.Subscript) -> cst.BaseExpression:
         if _needs_parens(updated.value):
-            updated = updated.with_changes(value=updated.value.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()]))
+            updated = updated.with_changes(
+                value=updated.value.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+            )
         return updated
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         if _needs_parens(updated.func):
-            updated = updated.with_changes(func=updated.func.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()]))
+            updated = updated.with_changes(
+                func=updated.func.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+            )
         return updated
 
     # -- statements -----------------------------------------------------------------------------------
@@ -177,7 +191,8 @@ class _Applier(cst.CSTTransformer):
         if position is None:
             return []
         return [
-            e for e in self.by_start.get((position.start.line, position.start.column), [])
+            e
+            for e in self.by_start.get((position.start.line, position.start.column), [])
             if e.kind in kinds and id(e) not in self.applied
         ]
 
@@ -239,7 +254,7 @@ class _Applier(cst.CSTTransformer):
         if position is None or not isinstance(body, cst.IndentedBlock) or original_body is None:
             return updated
         body_position = self.get_metadata(PositionProvider, original_body, None)
-        last_header_line = (body_position.start.line if body_position else position.start.line)
+        last_header_line = body_position.start.line if body_position else position.start.line
         reviews = self._take_reviews(position.start.line, last_header_line)
         if not reviews:
             return updated
@@ -285,9 +300,11 @@ def _fix_commas(args: list[cst.Arg], original: Iterable[cst.Arg]) -> list[cst.Ar
         return args
     last_original_comma = original_list[-1].comma if original_list else cst.MaybeSentinel.DEFAULT
     out = list(args)
-    out[-1] = out[-1].with_changes(comma=last_original_comma if isinstance(last_original_comma, cst.Comma)
-                                   and out[-1] is not original_list[-1] and _multiline(original_list) else
-                                   (out[-1].comma if out[-1] is original_list[-1] else cst.MaybeSentinel.DEFAULT))
+    out[-1] = out[-1].with_changes(
+        comma=last_original_comma
+        if isinstance(last_original_comma, cst.Comma) and out[-1] is not original_list[-1] and _multiline(original_list)
+        else (out[-1].comma if out[-1] is original_list[-1] else cst.MaybeSentinel.DEFAULT)
+    )
     return out
 
 
@@ -306,9 +323,16 @@ def _append_arg(args: list[cst.Arg], new_arg: cst.Arg) -> list[cst.Arg]:
         # `f(\n    a,\n)`: keep the layout, put the new argument on its own line
         comma = last.comma
         indent_after = comma.whitespace_after
-        return [*args, new_arg.with_changes(comma=cst.Comma(whitespace_after=indent_after))] if isinstance(
-            indent_after, cst.ParenthesizedWhitespace) else [*args, new_arg]
-    return [*args[:-1], last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))), new_arg]
+        return (
+            [*args, new_arg.with_changes(comma=cst.Comma(whitespace_after=indent_after))]
+            if isinstance(indent_after, cst.ParenthesizedWhitespace)
+            else [*args, new_arg]
+        )
+    return [
+        *args[:-1],
+        last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
+        new_arg,
+    ]
 
 
 def apply_plan(source: str, plan: FilePlan) -> str:

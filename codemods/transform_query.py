@@ -33,8 +33,9 @@ def _spine(expr: cst.BaseExpression) -> list[cst.Call]:
     return out
 
 
-def _with_method(call: cst.Call, value: cst.BaseExpression, name: str | None = None,
-                 args: list[cst.Arg] | None = None) -> cst.Call:
+def _with_method(
+    call: cst.Call, value: cst.BaseExpression, name: str | None = None, args: list[cst.Arg] | None = None
+) -> cst.Call:
     func = call.func
     assert isinstance(func, cst.Attribute)
     new_func = func.with_changes(value=value, attr=cst.Name(name) if name else func.attr)
@@ -43,7 +44,8 @@ def _with_method(call: cst.Call, value: cst.BaseExpression, name: str | None = N
 
 def _kwarg(name: str, value: cst.BaseExpression) -> cst.Arg:
     return cst.Arg(
-        value=value, keyword=cst.Name(name),
+        value=value,
+        keyword=cst.Name(name),
         equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")),
     )
 
@@ -54,8 +56,13 @@ def _strip_trailing_comma(args: list[cst.Arg]) -> list[cst.Arg]:
     return args
 
 
-def to_select(expr: cst.BaseExpression, *, base: str = "select", drop: frozenset[str] = frozenset(),
-              options: tuple[str, ...] = ()) -> cst.BaseExpression:
+def to_select(
+    expr: cst.BaseExpression,
+    *,
+    base: str = "select",
+    drop: frozenset[str] = frozenset(),
+    options: tuple[str, ...] = (),
+) -> cst.BaseExpression:
     """`db.query(A).filter(x)` -> `select(A).where(x)`; a chain on a variable keeps its base."""
     spine = _spine(expr)
     if not spine:
@@ -75,11 +82,9 @@ def to_select(expr: cst.BaseExpression, *, base: str = "select", drop: frozenset
         if name in drop:
             continue
         if name == "populate_existing":
-            rebuilt = _with_method(call, rebuilt, "execution_options",
-                                   [_kwarg("populate_existing", cst.Name("True"))])
+            rebuilt = _with_method(call, rebuilt, "execution_options", [_kwarg("populate_existing", cst.Name("True"))])
         elif name == "yield_per":
-            rebuilt = _with_method(call, rebuilt, "execution_options",
-                                   [_kwarg("yield_per", call.args[0].value)])
+            rebuilt = _with_method(call, rebuilt, "execution_options", [_kwarg("yield_per", call.args[0].value)])
         else:
             rebuilt = _with_method(call, rebuilt, RENAMED_METHODS.get(name))
     return rebuilt
@@ -109,14 +114,22 @@ def rewrite_query(node: cst.BaseExpression, spec: QuerySpec) -> cst.BaseExpressi
     if spec.terminal in {"iter", "stream"}:
         return _rewrite_iteration(node, spec, session, params)
     if spec.terminal == "slice":
-        if not (isinstance(node, cst.Subscript) and len(node.slice) == 1
-                and isinstance(node.slice[0].slice, cst.Slice)):
+        if not (
+            isinstance(node, cst.Subscript) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Slice)
+        ):
             raise QueryRewriteError("slice terminal without a slice")
         piece = node.slice[0].slice
-        stmt = _append_call(to_select(node.value, drop=drop), "slice", [
-            cst.Arg(piece.lower or cst.Name("None"), comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
-            cst.Arg(piece.upper or cst.Name("None")),
-        ])
+        stmt = _append_call(
+            to_select(node.value, drop=drop),
+            "slice",
+            [
+                cst.Arg(
+                    piece.lower or cst.Name("None"),
+                    comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")),
+                ),
+                cst.Arg(piece.upper or cst.Name("None")),
+            ],
+        )
         result = _run(session, "scalars" if spec.scalars else "execute", stmt, params)
         return _finish(result, spec.unique, "all")
     if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)):
@@ -131,9 +144,7 @@ def rewrite_query(node: cst.BaseExpression, spec: QuerySpec) -> cst.BaseExpressi
         return _rewrite_bulk(chain, terminal, terminal_args, session, spec.discard_result)
     stmt = to_select(chain, drop=drop, options=spec.extra_options)
     if terminal == "count":
-        counted = parse_template_expression(
-            "select(func.count()).select_from({stmt}.subquery())", stmt=stmt
-        )
+        counted = parse_template_expression("select(func.count()).select_from({stmt}.subquery())", stmt=stmt)
         return cst.Await(expression=_call(session, "scalar", [counted, *params]))
     if terminal == "first":
         stmt = _append_call(stmt, "limit", [cst.Arg(cst.Integer("1"))])
@@ -158,8 +169,9 @@ def _call(func_owner: cst.BaseExpression, method: str, args: list[cst.BaseExpres
     return cst.Call(func=cst.Attribute(value=func_owner, attr=cst.Name(method)), args=cst_args)
 
 
-def _run(session: cst.BaseExpression, method: str, stmt: cst.BaseExpression,
-         params: list[cst.BaseExpression]) -> cst.BaseExpression:
+def _run(
+    session: cst.BaseExpression, method: str, stmt: cst.BaseExpression, params: list[cst.BaseExpression]
+) -> cst.BaseExpression:
     return _paren(cst.Await(expression=_call(session, method, [stmt, *params])))
 
 
@@ -169,8 +181,9 @@ def _finish(result: cst.BaseExpression, unique: bool, method: str) -> cst.BaseEx
     return _append_call(result, method, [])
 
 
-def _rewrite_iteration(node: cst.BaseExpression, spec: QuerySpec, session: cst.BaseExpression,
-                       params: list[cst.BaseExpression]) -> cst.BaseExpression:
+def _rewrite_iteration(
+    node: cst.BaseExpression, spec: QuerySpec, session: cst.BaseExpression, params: list[cst.BaseExpression]
+) -> cst.BaseExpression:
     if spec.terminal == "stream":
         yield_per = None
         for call in _spine(node):
@@ -188,8 +201,12 @@ def _rewrite_iteration(node: cst.BaseExpression, spec: QuerySpec, session: cst.B
     return awaited
 
 
-def _rewrite_get(chain: cst.BaseExpression, key_args: list[cst.Arg], session: cst.BaseExpression,
-                 extra_options: tuple[str, ...] = ()) -> cst.BaseExpression:
+def _rewrite_get(
+    chain: cst.BaseExpression,
+    key_args: list[cst.Arg],
+    session: cst.BaseExpression,
+    extra_options: tuple[str, ...] = (),
+) -> cst.BaseExpression:
     spine = _spine(chain)
     if not spine or _attr_name(spine[-1]) != "query":
         raise QueryRewriteError("get() not on session.query(M)")
@@ -208,7 +225,8 @@ def _rewrite_get(chain: cst.BaseExpression, key_args: list[cst.Arg], session: cs
         options = _strip_trailing_comma(options)
         elements = [
             cst.Element(a.value, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-            if i < len(options) - 1 else cst.Element(a.value)
+            if i < len(options) - 1
+            else cst.Element(a.value)
             for i, a in enumerate(options)
         ]
         args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
@@ -216,8 +234,13 @@ def _rewrite_get(chain: cst.BaseExpression, key_args: list[cst.Arg], session: cs
     return cst.Await(expression=cst.Call(func=cst.Attribute(value=session, attr=cst.Name("get")), args=args))
 
 
-def _rewrite_bulk(chain: cst.BaseExpression, terminal: str, terminal_args: list[cst.Arg],
-                  session: cst.BaseExpression, discard_result: bool) -> cst.BaseExpression:
+def _rewrite_bulk(
+    chain: cst.BaseExpression,
+    terminal: str,
+    terminal_args: list[cst.Arg],
+    session: cst.BaseExpression,
+    discard_result: bool,
+) -> cst.BaseExpression:
     stmt = to_select(chain, base=terminal)  # on a variable, its base already became delete()/update()
     sync_arg = None
     values: list[cst.Arg] = []

@@ -90,8 +90,18 @@ class FunctionRef:
 
 
 Type = (
-    SessionType | SessionFactoryType | EngineType | ClassRef | Instance | ColumnRef | QueryType | ModuleRef
-    | FunctionRef | LoadedEntities | ConnectionType | GeneratorRef
+    SessionType
+    | SessionFactoryType
+    | EngineType
+    | ClassRef
+    | Instance
+    | ColumnRef
+    | QueryType
+    | ModuleRef
+    | FunctionRef
+    | LoadedEntities
+    | ConnectionType
+    | GeneratorRef
 )
 
 SYNC_SESSION = SessionType(is_async=False)
