@@ -306,9 +306,9 @@ class FunctionAnalyzer:
         if isinstance(value, ast.Call):
             return self.project.call_result_type(cls.module, value.func)
         if isinstance(value, ast.Attribute):
-            resolved = self.project.resolve_expr(cls.module, value)
-            if resolved:
-                return self.project.type_of_qualname(resolved)
+            dotted = self.project.resolve_expr(cls.module, value)
+            if dotted:
+                return self.project.type_of_qualname(dotted)
         return None
 
     def _call_type(self, node: ast.Call) -> Type | None:
@@ -684,9 +684,9 @@ class FunctionAnalyzer:
                     self._query_builder(stmt.value, base=self._bulk_vars.get(names[0], "select"))
                     for name in names:
                         self._var_edits.setdefault(name, []).extend(self.facts.edits[before:])
-                        base = _chain_base_name(stmt.value)
-                        if base is not None and base != name and base in self._poisoned_vars:
-                            self._poison(name, f"built from {base!r}")
+                        origin = _chain_base_name(stmt.value)
+                        if origin is not None and origin != name and origin in self._poisoned_vars:
+                            self._poison(name, f"built from {origin!r}")
                     self._visit_query_args(stmt.value)
                     return
                 self._escape(stmt.value, "a Query stored where awaitify cannot follow it")
@@ -784,7 +784,11 @@ class FunctionAnalyzer:
                 and isinstance(self.type_of(expr.func.value), SessionType | EngineType | ConnectionType)
                 and not (expr.func.attr == "connect" and isinstance(self.type_of(expr.func.value), SessionType))
             )
-            owner = self.type_of(expr.func.value) if begins and isinstance(expr, ast.Call) else None
+            owner = (
+                self.type_of(expr.func.value)
+                if begins and isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute)
+                else None
+            )
             if isinstance(stmt, ast.With) and (isinstance(ctx_type, SessionType) or begins):
                 is_async = getattr(ctx_type, "is_async", False) or getattr(owner, "is_async", False)
                 if is_async:
@@ -1906,7 +1910,10 @@ def reset_caches(*, keep_hints: bool = False) -> None:
     _IN_PROGRESS.clear()
 
 
-def hint_snapshot() -> tuple[dict[tuple[str, str], frozenset[QueryType]], dict[tuple[str, str], frozenset[object]]]:
+HintSnapshot = tuple[dict[tuple[str, str], frozenset[QueryType]], dict[tuple[str, str], frozenset[SessionType | None]]]
+
+
+def hint_snapshot() -> HintSnapshot:
     sessions = {key: frozenset(value) for key, value in _SESSION_HINTS.items() if any(value)}
     return {key: frozenset(value) for key, value in _PARAM_HINTS.items()}, sessions
 

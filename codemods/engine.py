@@ -421,7 +421,7 @@ def _review_findings(path: str, text: str, codes: set[str]) -> list[Finding]:
 
 
 def _marker_findings(path: str, text: str) -> set[Finding]:
-    found = set()
+    found: set[Finding] = set()
     if "awaitify" not in text:
         return found
     for number, line in enumerate(text.splitlines(), start=1):

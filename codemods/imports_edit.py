@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeGuard, cast
 
 import libcst as cst
 
@@ -81,7 +82,7 @@ def _join_aliases(aliases: list[cst.ImportAlias]) -> list[cst.ImportAlias]:
     return out
 
 
-def _is_import(stmt: cst.CSTNode) -> bool:
+def _is_import(stmt: cst.CSTNode) -> TypeGuard[cst.SimpleStatementLine]:
     return isinstance(stmt, cst.SimpleStatementLine) and all(
         isinstance(s, cst.Import | cst.ImportFrom) for s in stmt.body
     )
@@ -113,7 +114,7 @@ def update_imports(
         new_stmt = cst.SimpleStatementLine(
             body=[
                 cst.ImportFrom(
-                    module=cst.parse_expression(module_name),  # type: ignore[arg-type]
+                    module=cast(cst.Attribute | cst.Name, cst.parse_expression(module_name)),
                     names=_join_aliases([_new_alias(i) for i in items]),
                 )
             ]
@@ -129,8 +130,10 @@ def update_imports(
             body.insert(index, new_stmt)
         if anchor is not None and index <= anchor:
             anchor += 1
-    if anchor is not None and anchor_lines and anchor < len(body) and not body[anchor].leading_lines:
-        body[anchor] = body[anchor].with_changes(leading_lines=anchor_lines)
+    if anchor is not None and anchor_lines and anchor < len(body):
+        following = body[anchor]
+        if isinstance(following, cst.SimpleStatementLine | cst.BaseCompoundStatement) and not following.leading_lines:
+            body[anchor] = following.with_changes(leading_lines=anchor_lines)
     for name in reversed(plain):
         first_import = next((i for i, stmt in enumerate(body) if _is_import(stmt)), None)
         new_stmt = cst.SimpleStatementLine(body=[cst.Import(names=[cst.ImportAlias(name=cst.Name(name))])])
@@ -146,7 +149,7 @@ def _drop_names(
     anchor: int | None = None
     anchor_lines: Sequence[cst.EmptyLine] | None = None
     for stmt in body:
-        small = stmt.body[0] if _is_import(stmt) else None  # type: ignore[attr-defined]
+        small = stmt.body[0] if _is_import(stmt) else None
         if not isinstance(small, cst.ImportFrom) or isinstance(small.names, cst.ImportStar):
             out.append(stmt)
             continue
@@ -160,8 +163,8 @@ def _drop_names(
         if len(kept) == len(small.names):
             out.append(stmt)
         elif kept:
-            out.append(stmt.with_changes(body=[_set_names(small, kept)]))  # type: ignore[attr-defined]
-        elif anchor is None:
+            out.append(stmt.with_changes(body=[_set_names(small, kept)]))
+        elif anchor is None and isinstance(stmt, cst.SimpleStatementLine):
             anchor, anchor_lines = len(out), stmt.leading_lines
     return out, anchor, anchor_lines
 
@@ -188,7 +191,7 @@ def _bound_locals(body: list[cst.BaseStatement]) -> set[str]:
     for stmt in body:
         if not _is_import(stmt):
             continue
-        for small in stmt.body:  # type: ignore[attr-defined]
+        for small in stmt.body:
             if isinstance(small, cst.Import):
                 bound |= {_alias_local(a).split(".")[0] for a in small.names}
             elif isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
@@ -200,7 +203,7 @@ def _find_from_import(body: list[cst.BaseStatement], module_name: str) -> int | 
     for index, stmt in enumerate(body):
         if not _is_import(stmt):
             continue
-        small = stmt.body[0]  # type: ignore[attr-defined]
+        small = stmt.body[0]
         if (
             isinstance(small, cst.ImportFrom)
             and _module_name(small) == module_name
@@ -229,16 +232,16 @@ def _set_names(node: cst.ImportFrom, names: list[cst.ImportAlias]) -> cst.Import
     return node.with_changes(names=joined)
 
 
-def _sorted_position(body: list[object], module_name: str, fallback: int) -> tuple[int, bool]:
+def _sorted_position(body: Sequence[cst.BaseStatement], module_name: str, fallback: int) -> tuple[int, bool]:
     """Among the top-level `from <same package> import` statements, keep module names sorted.
 
     Returns the index, and whether the new statement goes before a member of that group."""
     package = module_name.split(".")[0]
     last_same = None
     for index, stmt in enumerate(body):
-        if not _is_import(stmt):  # type: ignore[arg-type]
+        if not _is_import(stmt):
             continue
-        small = stmt.body[0]  # type: ignore[attr-defined]
+        small = stmt.body[0]
         if not isinstance(small, cst.ImportFrom):
             continue
         other = _module_name(small) or ""
@@ -250,12 +253,12 @@ def _sorted_position(body: list[object], module_name: str, fallback: int) -> tup
     return (last_same + 1, False) if last_same is not None else (fallback, False)
 
 
-def _insert_position(body: list[object]) -> int:
+def _insert_position(body: Sequence[cst.BaseStatement]) -> int:
     last_sqlalchemy = last_import = None
     for index, stmt in enumerate(body):
-        if _is_import(stmt):  # type: ignore[arg-type]
+        if _is_import(stmt):
             last_import = index
-            code = cst.Module([]).code_for_node(stmt)  # type: ignore[arg-type]
+            code = cst.Module([]).code_for_node(stmt)
             if "sqlalchemy" in code:
                 last_sqlalchemy = index
         elif last_import is not None:

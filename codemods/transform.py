@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
@@ -122,7 +123,7 @@ class _Applier(cst.CSTTransformer):
 
     def _apply_expr_edit(self, edit: Edit, node: cst.BaseExpression) -> cst.BaseExpression | None:
         kind = edit.kind
-        keep = {"lpar": node.lpar, "rpar": node.rpar}
+        keep: dict[str, Any] = {"lpar": node.lpar, "rpar": node.rpar}
         if kind == E.AWAIT:
             if not isinstance(node, cst.Call):
                 return None

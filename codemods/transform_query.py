@@ -142,22 +142,22 @@ def rewrite_query(node: cst.BaseExpression, spec: QuerySpec) -> cst.BaseExpressi
         return _rewrite_get(chain, terminal_args, session, spec.extra_options)
     if terminal in {"delete", "update"}:
         return _rewrite_bulk(chain, terminal, terminal_args, session, spec.discard_result)
-    stmt = to_select(chain, drop=drop, options=spec.extra_options)
+    statement = to_select(chain, drop=drop, options=spec.extra_options)
     if terminal == "count":
-        counted = parse_template_expression("select(func.count()).select_from({stmt}.subquery())", stmt=stmt)
+        counted = parse_template_expression("select(func.count()).select_from({stmt}.subquery())", stmt=statement)
         return cst.Await(expression=_call(session, "scalar", [counted, *params]))
     if terminal == "first":
-        stmt = _append_call(stmt, "limit", [cst.Arg(cst.Integer("1"))])
+        statement = _append_call(statement, "limit", [cst.Arg(cst.Integer("1"))])
     if terminal == "scalar" and spec.aggregate:
-        return cst.Await(expression=_call(session, "scalar", [stmt, *params]))
+        return cst.Await(expression=_call(session, "scalar", [statement, *params]))
     if terminal in {"all", "first"}:
-        result = _run(session, "scalars" if spec.scalars else "execute", stmt, params)
+        result = _run(session, "scalars" if spec.scalars else "execute", statement, params)
         return _finish(result, spec.unique, terminal)
     if terminal in {"one", "one_or_none"}:
         method = f"scalar_{terminal}" if spec.scalars else terminal
-        return _finish(_run(session, "execute", stmt, params), spec.unique, method)
+        return _finish(_run(session, "execute", statement, params), spec.unique, method)
     if terminal == "scalar":
-        return _finish(_run(session, "execute", stmt, params), spec.unique, "scalar_one_or_none")
+        return _finish(_run(session, "execute", statement, params), spec.unique, "scalar_one_or_none")
     raise QueryRewriteError(f"unknown terminal {terminal}")
 
 
