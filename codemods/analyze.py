@@ -25,6 +25,7 @@ from codemods.types import (
     FunctionRef,
     GeneratorRef,
     Instance,
+    InstanceList,
     LoadedEntities,
     ModuleRef,
     QueryType,
@@ -236,6 +237,8 @@ class FunctionAnalyzer:
             return None
         if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and node.slice.value == 0:
             container = self.type_of(node.value)  # an element of a loaded list (see _infer_locals)
+            if isinstance(container, InstanceList):
+                return Instance(container.qualname)
             if isinstance(container, LoadedEntities) and container.is_list:
                 return LoadedEntities(container.qualname, container.entity_src, container.span, False, container.eager)
             if isinstance(container, QueryType) and container.entity is not None:
@@ -275,6 +278,13 @@ class FunctionAnalyzer:
         return None
 
     def _instance_attr_type(self, class_qualname: str, attr: str) -> Type | None:
+        if self.project.relationship_loading(class_qualname, attr) is not None:
+            target = self.project.relationship_target(class_qualname, attr)
+            if target is None:
+                return None
+            if self.project.relationship_is_collection(class_qualname, attr):
+                return InstanceList(target)
+            return Instance(target)
         for cls_name in self.project.mro(class_qualname):
             cls = self.project.classes[cls_name]
             if attr in cls.attr_annotations:

@@ -326,6 +326,24 @@ class Project:
                 return "select"
         return None
 
+    def relationship_target(self, class_qualname: str, attr: str) -> str | None:
+        """The mapped class a relationship points to, from `Mapped[list[Track]]` / `Mapped["Track"]`."""
+        for cls_name in self.mro(class_qualname):
+            cls = self.classes[cls_name]
+            annotation = cls.attr_annotations.get(attr)
+            if annotation is None:
+                continue
+            text = ast.unparse(annotation).replace('"', "").replace("'", "")
+            for wrapper in ("Mapped[", "list[", "List[", "set[", "Set[", "Optional["):
+                text = text.removeprefix(wrapper).removesuffix("]") if text.startswith(wrapper) else text
+            name = text.split("|")[0].strip()
+            try:
+                target = self.resolve_expr(cls.module, ast.parse(name, mode="eval").body)
+            except SyntaxError:
+                return None
+            return target if target in self.classes else None
+        return None
+
     def relationship_is_collection(self, class_qualname: str, attr: str) -> bool:
         """From `Mapped[list[X]]` / `uselist=`; unknown counts as a collection (the safe side)."""
         for cls_name in self.mro(class_qualname):

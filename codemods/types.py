@@ -53,6 +53,13 @@ class Instance:
 
 
 @dataclass(frozen=True)
+class InstanceList:
+    """A collection of instances of a project class (a relationship collection)."""
+
+    qualname: str
+
+
+@dataclass(frozen=True)
 class ColumnRef:
     """A column-like SQL expression (`User.id`, `func.count(...)`)."""
 
