@@ -5,7 +5,8 @@ tree (the reviewed output of the migration) and a `case.json`:
 
 - ``summary``: the behaviour the case pins down;
 - ``run``: how the project runs — ``"entry"`` (``entry.run(db)``), ``"fastapi"`` (``entry.app`` called with
-  ``requests``), ``"script"`` (``entry.py`` run as ``__main__``) or ``null`` (a review-only case);
+  ``requests``: ``[method, url]`` or ``[method, url, headers]``), ``"script"`` (``entry.py`` run as
+  ``__main__``) or ``null`` (a review-only case);
 - ``before_fails`` / ``responses``: requests the before tree gets wrong (the bug a migration fixes), and
   what the expected tree must answer instead;
 - ``xfail``: engine bugs, ``{"migrate": {file: reason}, "check"|"idempotent": reason}``: strict xfails
@@ -105,9 +106,7 @@ def read_tree(root: Path) -> dict[str, str]:
     }
 
 
-def migrate_tree(
-    sources: dict[str, str], *, jobs: int = 1, shuffle_seed: int | None = None
-) -> dict[str, FileOutcome]:
+def migrate_tree(sources: dict[str, str], *, jobs: int = 1, shuffle_seed: int | None = None) -> dict[str, FileOutcome]:
     items = list(sources.items())
     if shuffle_seed is not None:
         random.Random(shuffle_seed).shuffle(items)
@@ -211,9 +210,7 @@ def dump_database(db: Database) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def _top_level_names(root: Path) -> set[str]:
-    return {p.stem for p in root.glob("*.py")} | {
-        p.name for p in root.iterdir() if (p / "__init__.py").exists()
-    }
+    return {p.stem for p in root.glob("*.py")} | {p.name for p in root.iterdir() if (p / "__init__.py").exists()}
 
 
 def _purge(names: set[str]) -> None:
@@ -313,10 +310,11 @@ def run_before(case: Case, root: Path, db: Database) -> Outcome:
                 from fastapi.testclient import TestClient
 
                 with TestClient(entry.app, raise_server_exceptions=False) as client:
-                    result = {}
-                    for method, url in case.meta["requests"]:
-                        response = client.request(method, url)
-                        result[f"{method} {url}"] = [response.status_code, _json(response)]
+                    result = []
+                    for method, url, *headers in case.meta["requests"]:
+                        response = client.request(method, url, headers=headers[0] if headers else None)
+                        key = _request_key(method, url, headers)
+                        result.append([key, response.status_code, _json(response)])
         finally:
             for engine in _project_engines(root):
                 assert isinstance(engine, Engine)
@@ -333,9 +331,7 @@ async def run_expected(case: Case, root: Path, db: Database) -> Outcome:
     with loaded_project(root, db.env_url) as entry:
         try:
             if case.run == "entry":
-                assert inspect.iscoroutinefunction(entry.run), (
-                    "the migrated entry point must be `async def run`"
-                )
+                assert inspect.iscoroutinefunction(entry.run), "the migrated entry point must be `async def run`"
                 engine = create_async_engine(db.async_url, poolclass=NullPool)
                 try:
                     async with AsyncSession(engine, expire_on_commit=False) as session:
@@ -346,16 +342,15 @@ async def run_expected(case: Case, root: Path, db: Database) -> Outcome:
                 finally:
                     await engine.dispose()
             else:
-                result = {}
+                result = []
                 async with _async_client(entry.app) as client:
-                    for method, url in case.meta["requests"]:
-                        response = await client.request(method, url)
-                        result[f"{method} {url}"] = [response.status_code, _json(response)]
+                    for method, url, *headers in case.meta["requests"]:
+                        response = await client.request(method, url, headers=headers[0] if headers else None)
+                        key = _request_key(method, url, headers)
+                        result.append([key, response.status_code, _json(response)])
         finally:
             for engine in _project_engines(root):
-                assert isinstance(engine, AsyncEngine), (
-                    f"the migrated project still creates a sync engine: {engine}"
-                )
+                assert isinstance(engine, AsyncEngine), f"the migrated project still creates a sync engine: {engine}"
                 await engine.dispose()
     return Outcome(result, dump_database(db))
 
@@ -372,6 +367,11 @@ async def _async_client(app: Any) -> AsyncIterator[Any]:
         httpx.AsyncClient(transport=transport, base_url="http://test") as client,
     ):
         yield client
+
+
+def _request_key(method: str, url: str, headers: list[dict[str, str]]) -> str:
+    """`GET /url`, with the headers when the request has some (several requests differ only by them)."""
+    return f"{method} {url}" + (f" {sorted(headers[0].items())}" if headers else "")
 
 
 def _json(response: Any) -> Any:
@@ -407,14 +407,18 @@ def _run_script(root: Path, db: Database) -> str:
 
 def assert_same_behaviour(case: Case, before: Outcome, after: Outcome) -> None:
     """The run comparison: same results (or the declared fixes of the before tree's bugs) and same rows."""
+    assert not (isinstance(before.result, str) and before.result.startswith("raised ")), (
+        f"the before tree itself fails ({before.result}): the comparison would prove nothing"
+    )
     expected_result = before.result
     fails = case.meta.get("before_fails", [])
-    if fails:
-        expected_result = dict(before.result)
-        for key in fails:
-            assert before.result[key] != case.meta["responses"][key], (
-                f"the before tree no longer fails on {key}"
-            )
-            expected_result[key] = case.meta["responses"][key]
+    if fails:  # a FastAPI case: [key, status, body] per request, in request order
+        expected_result = []
+        for key, *response in before.result:
+            if key in fails:
+                fixed = case.meta["responses"][key]
+                assert response != fixed, f"the before tree no longer fails on {key}"
+                response = fixed
+            expected_result.append([key, *response])
     assert after.result == expected_result
     assert after.database == before.database

@@ -42,9 +42,7 @@ def _migrated(case_name: str) -> dict[str, FileOutcome]:
     """The engine's output for a case, computed once per worker: several tests compare against it."""
     case = next(c for c in CASES if c.name == case_name)
     outcomes = migrate_tree(read_tree(case.before))
-    assert all(o.error is None for o in outcomes.values()), {
-        p: o.error for p, o in outcomes.items() if o.error
-    }
+    assert all(o.error is None for o in outcomes.values()), {p: o.error for p, o in outcomes.items() if o.error}
     return outcomes
 
 
@@ -71,9 +69,7 @@ def test_migrate_gives_the_expected_file(case: Case, relpath: str) -> None:
 def test_second_migration_is_a_no_op(case: Case) -> None:
     expected = read_tree(case.expected)
     outcomes = migrate_tree(expected)
-    changed = sorted(
-        p for p, o in outcomes.items() if o.new_text != expected[p] or o.status != FileStatus.UNCHANGED
-    )
+    changed = sorted(p for p, o in outcomes.items() if o.new_text != expected[p] or o.status != FileStatus.UNCHANGED)
     assert changed == []
 
 

@@ -34,9 +34,7 @@ def test_there_are_runnable_cases() -> None:
 @pytest.mark.filterwarnings("error::RuntimeWarning")  # "coroutine ... was never awaited"
 @pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")  # a version notice
 @pytest.mark.parametrize("case", RUNNABLE, ids=str)
-async def test_expected_tree_behaves_like_the_before_tree(
-    case: Case, database: Database, tmp_path: Path
-) -> None:
+async def test_expected_tree_behaves_like_the_before_tree(case: Case, database: Database, tmp_path: Path) -> None:
     with warnings.catch_warnings():
         if case.meta.get("before_fails"):  # the before tree's own missing await, the bug the migration fixes
             warnings.simplefilter("ignore", RuntimeWarning)
