@@ -104,22 +104,6 @@ def _shared_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return base.parent if "PYTEST_XDIST_WORKER" in os.environ else base
 
 
-def _engine_not_implemented() -> bool:
-    """True while `codemods.engine.migrate_sources` still raises NotImplementedError."""
-    probe = (
-        "from codemods.engine import migrate_sources\n"
-        "from codemods.model import EngineOptions\n"
-        "try:\n"
-        "    migrate_sources({'probe.py': 'x = 1\\n'}, EngineOptions())\n"
-        "except NotImplementedError:\n"
-        "    raise SystemExit(42)\n"
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120
-    )
-    return proc.returncode == 42
-
-
 def migrated_tree(shared_dir: Path | None = None) -> Path:
     """Copy `target_backend/` and convert it with `python -m codemods migrate`, once per run (file lock)."""
     shared = shared_dir or Path(tempfile.gettempdir()) / f"awaitify-migrated-{os.getuid()}"
@@ -140,22 +124,12 @@ def migrated_tree(shared_dir: Path | None = None) -> Path:
                 text=True,
                 timeout=900,
             )
-            # awaitify follows ruff's convention: 0 = clean, 1 = done with review items, 2 = errors.
-            ok = proc.returncode in (0, 1) and "Traceback" not in proc.stderr
-            status = {
-                "ok": ok,
-                "returncode": proc.returncode,
-                "stderr": proc.stderr[-4000:],
-                "not_implemented": False if ok else _engine_not_implemented(),
-            }
+            # `migrate` exits 0 when every file was written (review items included), 2 when any failed.
+            ok = proc.returncode == 0 and "Traceback" not in proc.stderr
+            status = {"ok": ok, "returncode": proc.returncode, "stderr": proc.stderr[-4000:]}
             status_file.write_text(json.dumps(status))
     if status["ok"]:
         return copy_dir
-    if status["not_implemented"]:
-        # TEMPORARY(engine): remove this skip once codemods.engine.migrate_sources is implemented.
-        pytest.skip(
-            "awaitify engine not implemented yet (codemods.engine.migrate_sources raises NotImplementedError)"
-        )
     pytest.fail(
         f"`python -m codemods migrate` failed (exit {status['returncode']}):\n{status['stderr']}",
         pytrace=False,
