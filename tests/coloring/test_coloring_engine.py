@@ -7,9 +7,22 @@ named in the case's `case.json` (the expected text stays the correct one), so th
 from __future__ import annotations
 
 import functools
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
-from coloring_harness import Case, check_tree, discover_cases, migrate_tree, read_tree, review_marker_lines
+from coloring_harness import (
+    ROOT,
+    Case,
+    check_tree,
+    copy_tree,
+    discover_cases,
+    migrate_tree,
+    read_tree,
+    review_marker_lines,
+)
 
 from codemods.model import FileOutcome, FileStatus
 
@@ -97,3 +110,20 @@ def test_file_order_and_jobs_do_not_change_the_output(case: Case) -> None:
 def test_check_reports_only_the_review_markers(case: Case) -> None:
     expected = read_tree(case.expected)
     assert check_tree(expected) == review_marker_lines(expected)
+
+
+@pytest.mark.parametrize("case_name", ["fastapi_routers"])
+def test_cli_migrate_writes_the_expected_tree(case_name: str, tmp_path: Path) -> None:
+    """The CLI over a copy of the before tree writes the expected tree (same engine, real file I/O)."""
+    case = next(c for c in CASES if c.name == case_name)
+    tree = copy_tree(case.before, tmp_path / "project")
+    proc = subprocess.run(
+        [sys.executable, "-m", "codemods", "migrate", str(tree)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+    )
+    assert proc.returncode in (0, 1), proc.stderr
+    assert read_tree(tree) == read_tree(case.expected)
