@@ -127,3 +127,8 @@ def test_cli_migrate_writes_the_expected_tree(case_name: str, tmp_path: Path) ->
     )
     assert proc.returncode in (0, 1), proc.stderr
     assert read_tree(tree) == read_tree(case.expected)
+
+
+def test_the_readme_lists_every_case() -> None:
+    readme = (CASES[0].path.parent / "README.md").read_text()
+    assert [case.name for case in CASES if f"| `{case.name}` |" not in readme] == []
