@@ -115,6 +115,7 @@ class FunctionFacts:
     helpers: set[str] = field(default_factory=set)
     lazy_reads: list[Edit] = field(default_factory=list)
     generator_uses: list[GeneratorUse] = field(default_factory=list)
+    removable_names: set[str] = field(default_factory=set)  # imports that may become unused once async
 
 
 class _Ctx:
@@ -192,6 +193,29 @@ class FunctionAnalyzer:
         if self.func.name == "lambda":
             return "lambda cannot be async"
         return None
+
+    def _async_return_annotation(self) -> None:
+        """`-> Generator[X, None, None]` / `Iterator[X]` of a generator: its async counterpart, if it becomes async."""
+        func = self.func
+        if func is None or not func.is_generator or func.is_async or not isinstance(func.returns, ast.Subscript):
+            return
+        origin = self.project.resolve_expr(self.module.name, func.returns.value) or ""
+        module, _, name = origin.rpartition(".")
+        counterparts = {"Generator": "AsyncGenerator", "Iterator": "AsyncIterator", "Iterable": "AsyncIterable"}
+        counterpart = counterparts.get(name)
+        if counterpart is None or module not in {"typing", "collections.abc"}:
+            return
+        args = func.returns.slice.elts if isinstance(func.returns.slice, ast.Tuple) else [func.returns.slice]
+        head = self.spans.segment(func.returns.value)
+        prefix = head.rsplit(".", 1)[0] + "." if "." in head else ""
+        self.facts.async_edits.append(
+            Edit(E.RENAME, self.spans.span(func.returns.value), text=f"{prefix}{counterpart}")
+        )
+        if name == "Generator" and len(args) == 3:  # AsyncGenerator has no return type parameter
+            self.facts.async_edits.append(Edit(E.DROP_LAST_INDEX, self.spans.span(func.returns)))
+        if not prefix:
+            self.facts.async_imports.add((module, counterpart))
+            self.facts.removable_names.add(head)
 
     def _bind_params(self) -> None:
         func = self.func
@@ -536,13 +560,14 @@ class FunctionAnalyzer:
     # == the walk ===================================================================================
     def analyze(self) -> FunctionFacts:
         self._bind_params()
+        self._async_return_annotation()
         self._infer_locals()
         for stmt in self.body:
             self._visit_stmt(stmt)
         self._finish_query_vars()
         self._add_loader_options()
-        if not self.facts.async_edits:
-            self.facts.seeds = []
+        if all(e.kind in {E.RENAME, E.DROP_LAST_INDEX} for e in self.facts.async_edits):
+            self.facts.seeds = []  # renaming an annotation is no reason to become async
         return self.facts
 
     def _add_loader_options(self) -> None:

@@ -48,6 +48,7 @@ REVIEW = "review"  # `text` = "AWTnnn reason"; a marker comment at the end of th
 DROP_KWARG = "drop_kwarg"  # remove keyword argument `text` from the call at span
 ADD_KWARG = "add_kwarg"  # append keyword argument source `text` to the call at span (if not present)
 DECORATOR = "decorator"  # replace the decorator expression at span by `text`
+DROP_LAST_INDEX = "drop_last_index"  # `X[a, b, c]` at span -> `X[a, b]`
 ASYNC_COMP = "async_comp"  # the comprehension `for` whose iterable is at span -> `async for`
 
 

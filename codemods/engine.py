@@ -257,6 +257,7 @@ def _plan_function(
                 plan.removable.add("contextmanager")
         plan.edits.extend(fact.async_edits)
         plan.imports |= {ImportName(m, n) for m, n in fact.async_imports}
+        plan.removable |= fact.removable_names
         if any(e.kind == E.QUERY for e in fact.async_edits):
             plan.imports |= CORE_NAMES
     else:

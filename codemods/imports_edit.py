@@ -94,23 +94,28 @@ def update_imports(
     """Add the names of `add` the module uses; drop `removable` names it no longer uses, and `force_remove`."""
     in_use = used_names(module)
     body: list[cst.BaseStatement] = list(module.body)
-    body, anchor, anchor_lines = _drop_names(body, removable, force_remove, in_use)
-    present = _bound_locals(body) | _module_level_names(body)
+    dropped = {
+        name for name in (removable - in_use) | force_remove
+    }  # names the import statements lose: not "present" when deciding what to add
+    present = (_bound_locals(body) - dropped) | _module_level_names(body)
     wanted = sorted(item for item in add if item.local in in_use and item.local not in present)
     plain = [item.name for item in wanted if not item.module]
     by_module: dict[str, list[ImportName]] = {}
     for item in wanted:
         if item.module:
             by_module.setdefault(item.module, []).append(item)
-    for module_name, items in sorted(by_module.items()):
+    # merge into existing statements first, so a statement that loses a name and gains one keeps its place
+    for module_name in sorted(by_module):
         index = _find_from_import(body, module_name)
         if index is not None:
             stmt = body[index]
             assert isinstance(stmt, cst.SimpleStatementLine) and isinstance(stmt.body[0], cst.ImportFrom)
             small = stmt.body[0]
             assert not isinstance(small.names, cst.ImportStar)
+            items = by_module.pop(module_name)
             body[index] = stmt.with_changes(body=[_set_names(small, [*small.names, *map(_new_alias, items)])])
-            continue
+    body, anchor, anchor_lines = _drop_names(body, removable, force_remove, in_use)
+    for module_name, items in sorted(by_module.items()):
         new_stmt = cst.SimpleStatementLine(
             body=[
                 cst.ImportFrom(

@@ -21,6 +21,7 @@ from codemods.transform_query import QueryRewriteError, rewrite_query
 REVIEW_PREFIX = "# awaitify: review"
 
 _ORDER = {
+    E.DROP_LAST_INDEX: -1,
     E.DROP_KWARG: 0,
     E.ADD_KWARG: 1,
     E.QUERY: 2,
@@ -140,7 +141,13 @@ class _Applier(cst.CSTTransformer):
         if kind == E.RENAME:
             if not isinstance(node, cst.Name | cst.Attribute):
                 return None
-            return cst.Name(edit.text, **keep)
+            return cst.parse_expression(edit.text).with_changes(**keep)
+        if kind == E.DROP_LAST_INDEX:
+            if not isinstance(node, cst.Subscript) or len(node.slice) < 2:
+                return None
+            elements = list(node.slice[:-1])
+            elements[-1] = elements[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+            return node.with_changes(slice=elements)
         if kind == E.REPLACE_EXPR:
             return cst.parse_expression(edit.text).with_changes(**keep)
         if kind == E.DROP_KWARG:
