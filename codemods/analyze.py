@@ -731,7 +731,9 @@ class FunctionAnalyzer:
             and isinstance(stmt.value, ast.Name | ast.Attribute)
             and isinstance(self.type_of(stmt.value), FunctionRef)
         ):
-            return  # `create_tables = init_db`: an alias, resolved like the function itself
+            # `create_tables = init_db`: an alias, resolved like the function itself;
+            # `app.dependency_overrides[get_db] = override`: FastAPI awaits async overrides itself
+            return
         if (
             isinstance(stmt, ast.Assign)
             and len(stmt.targets) == 1
@@ -1277,6 +1279,13 @@ class FunctionAnalyzer:
                 self.facts.edits.append(Edit(E.DROP_KWARG, self.spans.span(node), text="autocommit"))
             if not any(k.arg == "expire_on_commit" for k in node.keywords):
                 self.facts.edits.append(Edit(E.ADD_KWARG, self.spans.span(node), text="expire_on_commit=False"))
+        elif resolved in {"fastapi.testclient.TestClient", "starlette.testclient.TestClient"}:
+            self._review(
+                node,
+                "AWT214",
+                "TestClient runs the app on another thread's loop: with an async engine use "
+                "httpx.AsyncClient(transport=httpx.ASGITransport(app=app))",
+            )
         elif resolved in N.SCOPED_SESSION:
             self._review(node, "AWT205", "scoped_session: choose async_scoped_session with an explicit scopefunc")
         elif resolved in N.OBJECT_SESSION:

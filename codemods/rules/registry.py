@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class RuleKind(str, Enum):
+class RuleKind(StrEnum):
     REWRITE = "rewrite"
     REVIEW = "review"
     CHECK = "check"
@@ -245,6 +245,15 @@ _ALL = [
         "the callee async.",
         "result = sorted(xs, key=lambda x: svc.score(x))",
         "result = sorted(xs, key=lambda x: svc.score(x))  # awaitify: review AWT213 ...",
+    ),
+    _rule(
+        "AWT214",
+        "sync-test-client",
+        "Starlette's `TestClient` drives the app from a portal thread with its own event loop.",
+        "A module-level async engine then fails with 'Future attached to a different loop'. Tests of the migrated "
+        "app should use `httpx.AsyncClient(transport=httpx.ASGITransport(app=app))` (or a NullPool engine).",
+        "client = TestClient(app)",
+        "client = TestClient(app)  # awaitify: review AWT214 ...",
     ),
     # ---- check findings -------------------------------------------------------------------------
     _rule(
