@@ -187,8 +187,7 @@ async def run(
         samples: list[Sample] = []
         in_flight: dict[int, float] = {}
         workers = [
-            asyncio.create_task(_worker(i, client, seed, stop_at, samples, in_flight))
-            for i in range(concurrency)
+            asyncio.create_task(_worker(i, client, seed, stop_at, samples, in_flight)) for i in range(concurrency)
         ]
         # Server counters are read at both ends of the window (deltas), never reset.
         await asyncio.sleep(max(0.0, measure_from - time.perf_counter()))
@@ -254,9 +253,7 @@ def main() -> int:
     if args.census:
         print(json.dumps(asyncio.run(census(args.base_url))))
         return 0
-    result = asyncio.run(
-        run(args.base_url, args.concurrency, args.duration, args.warmup, args.seed, args.stats_file)
-    )
+    result = asyncio.run(run(args.base_url, args.concurrency, args.duration, args.warmup, args.seed, args.stats_file))
     print(json.dumps(result))
     return 0
 

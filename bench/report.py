@@ -146,6 +146,18 @@ def _census_table(rt: dict[str, Any]) -> list[str]:
     return out
 
 
+def _commit_line(meta: dict[str, Any]) -> str:
+    commit = str(meta.get("commit", "?"))
+    line = (
+        f"awaitify at commits `{commit}` (one per merged run)"
+        if "," in commit
+        else f"awaitify at commit `{commit[:10]}`"
+    )
+    if meta.get("codemods_dirty"):
+        line += " with uncommitted changes in `codemods/` (measured as they were)"
+    return line + "."
+
+
 def markdown(results: dict[str, Any]) -> str:
     meta = results["meta"]
     lines = [
@@ -157,9 +169,7 @@ def markdown(results: dict[str, Any]) -> str:
         f"{', '.join(f'{x:.1f}' for x in meta['loadavg_end'])} "
         "(a shared machine: compare ratios, not seconds).",
         "",
-        f"awaitify at commit `{str(meta.get('commit', '?'))[:10]}`"
-        + (" with uncommitted changes in `codemods/`" if meta.get("codemods_dirty") else "")
-        + ".",
+        _commit_line(meta),
         "",
     ]
     if "tool_speed" in results:

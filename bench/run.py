@@ -84,18 +84,14 @@ def _headline(runtime_results: dict[str, Any]) -> None:
                 "p99_ms": point.get("p99_ms"),
                 "errors": point.get("errors"),
                 "sql_per_request": point.get("sql_per_request"),
-                "peak_rss_mib": max(
-                    backend.get(c, {}).get("peak_rss_mib") or 0 for c in ("cache_on", "cache_off")
-                ),
+                "peak_rss_mib": max(backend.get(c, {}).get("peak_rss_mib") or 0 for c in ("cache_on", "cache_off")),
             }
         )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--domains", type=int, default=265, help="generator scale (265 ~ 2,100 files, 200k lines)"
-    )
+    parser.add_argument("--domains", type=int, default=265, help="generator scale (265 ~ 2,100 files, 200k lines)")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--duration", type=float, default=8.0, help="measured seconds per load point")
     parser.add_argument("--warmup", type=float, default=2.0)
@@ -165,7 +161,7 @@ def _combined(paths: list[Path]) -> dict[str, Any]:
             "cpus": first["cpus"],
             "loadavg_start": first["loadavg_start"],
             "loadavg_end": last["loadavg_end"],
-            "commit": first.get("commit"),
+            "commit": ", ".join(str(r.get("commit") or "unrecorded")[:10] for r in merged["meta"]["runs"]),
             "codemods_dirty": any(r.get("codemods_dirty") for r in merged["meta"]["runs"]),
             "total_s": round(sum(r.get("total_s", 0) for r in merged["meta"]["runs"]), 1),
         }

@@ -39,9 +39,7 @@ PORTS = {"sync": 18731, "async": 18732}
 
 def migrate_copy(dest: Path, timeout: float) -> dict[str, Any]:
     shutil.copytree(ORIGINAL_TREE, dest, ignore=shutil.ignore_patterns("__pycache__", "*.db"))
-    measured = run_measured(
-        [sys.executable, "-m", "codemods", "-q", "migrate", str(dest)], REPO_ROOT, timeout
-    )
+    measured = run_measured([sys.executable, "-m", "codemods", "-q", "migrate", str(dest)], REPO_ROOT, timeout)
     if measured.returncode not in (0, 1):
         raise RuntimeError(f"awaitify migrate failed on target_backend: {measured.stderr_tail}")
     return {"returncode": measured.returncode, "wall_s": measured.wall_s, "review_items": measured.stdout}

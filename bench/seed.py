@@ -48,9 +48,7 @@ def drop(url: str) -> None:
 
 
 def _library() -> dict[str, list[dict[str, Any]]]:
-    spec = importlib.util.spec_from_file_location(
-        "bench_seed_library", REPO_ROOT / "fixtures/library/seed_library.py"
-    )
+    spec = importlib.util.spec_from_file_location("bench_seed_library", REPO_ROOT / "fixtures/library/seed_library.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

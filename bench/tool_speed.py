@@ -85,9 +85,7 @@ def measure_tree(label: str, source: Path, jobs: int, timeout: float) -> dict[st
         migrate_tree = _copy_tree(source, work / "migrate")
         logger.info("%s: migrate", label)
         runs["migrate"] = _awaitify(["migrate", *jobs_args, "."], migrate_tree, timeout)
-        changed = sum(
-            (migrate_tree / p.relative_to(check_tree)).read_bytes() != p.read_bytes() for p in files
-        )
+        changed = sum((migrate_tree / p.relative_to(check_tree)).read_bytes() != p.read_bytes() for p in files)
         for run in runs.values():
             _with_ratios(run, lines, floors)
     return {
@@ -110,9 +108,7 @@ def targets(floors: dict[str, dict[str, Any]], runs: dict[str, dict[str, Any]]) 
 
     check, rerun, migrate = runs["check"], runs["check_rerun"], runs["migrate"]
     return {
-        "migrate_vs_libcst": verdict(
-            migrate.get("x_libcst_floor"), 0.5, "migrate wall <= 0.5x LibCST parse+codegen"
-        ),
+        "migrate_vs_libcst": verdict(migrate.get("x_libcst_floor"), 0.5, "migrate wall <= 0.5x LibCST parse+codegen"),
         "check_vs_ast": verdict(check.get("x_ast_floor"), 3.0, "check wall <= 3x ast.parse"),
         "check_rerun_vs_check": verdict(
             round(rerun["wall_s"] / check["wall_s"], 3) if check["wall_s"] else None,

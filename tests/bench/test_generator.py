@@ -13,9 +13,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "bench_generate_repo", REPO_ROOT / "fixtures/bench/generate_repo.py"
-    )
+    spec = importlib.util.spec_from_file_location("bench_generate_repo", REPO_ROOT / "fixtures/bench/generate_repo.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up there
@@ -24,10 +22,7 @@ def _generator() -> ModuleType:
 
 
 def _digest(root: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*.py"))
-    }
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*.py"))}
 
 
 def test_same_arguments_give_the_same_tree(tmp_path: Path) -> None:
