@@ -163,7 +163,9 @@ class FunctionAnalyzer:
         self._noted_queries: set[int] = set()
         self._discarded_calls: set[int] = set()
         self._frozen_calls: set[int] = set()
-        self._own_nodes_cache: list[ast.AST] | None = None  # left exactly as written (inside a reviewed construct)
+        self._own_nodes_cache: list[ast.AST] | None = None
+        # types are memoised once local inference has settled (the environment no longer changes)
+        self._type_memo: dict[int, Type | None] | None = None  # left exactly as written (inside a reviewed construct)
         self._var_edits: dict[str, list[Edit]] = {}
         self._poisoned_vars: dict[str, str] = {}  # name -> why it cannot be converted
         self._var_assignments: dict[str, list[ast.expr]] = {}
@@ -249,6 +251,14 @@ class FunctionAnalyzer:
 
     # == types ======================================================================================
     def type_of(self, node: ast.expr) -> Type | None:
+        if self._type_memo is None:
+            return self._type_of(node)
+        key = id(node)
+        if key not in self._type_memo:
+            self._type_memo[key] = self._type_of(node)
+        return self._type_memo[key]
+
+    def _type_of(self, node: ast.expr) -> Type | None:
         if isinstance(node, ast.Name):
             if node.id in self.env:
                 return self.env[node.id]
@@ -562,6 +572,7 @@ class FunctionAnalyzer:
         self._bind_params()
         self._async_return_annotation()
         self._infer_locals()
+        self._type_memo = {}
         for stmt in self.body:
             self._visit_stmt(stmt)
         self._finish_query_vars()
@@ -1990,10 +2001,16 @@ def analyze_module(project: Project, module: ModuleSymbols, tree: ast.Module) ->
 
 
 def _class_bodies(tree: ast.Module) -> list[list[ast.stmt]]:
+    """Class bodies (without their methods), nested classes included, not descending into functions."""
     bodies = []
-    for node in ast.walk(tree):
+    stack: list[ast.stmt] = list(tree.body)
+    while stack:
+        node = stack.pop()
         if isinstance(node, ast.ClassDef):
             bodies.append([s for s in node.body if not isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef)])
+            stack.extend(node.body)
+        elif isinstance(node, ast.If | ast.Try | ast.With):
+            stack.extend(n for n in ast.iter_child_nodes(node) if isinstance(n, ast.stmt))
     return bodies
 
 
