@@ -1,5 +1,6 @@
-"""Output formats: `check` findings (text, JSON, GitHub annotations, SARIF 2.1.0) and the `migrate`
-run report (text, JSON, Markdown), plus the summary table shown at the end of a run.
+"""Output formats: `check` findings (text, JSON, GitHub annotations, SARIF 2.1.0, GitLab Code Quality)
+and the `migrate` run report (text, JSON, Markdown; HTML in html_report.py), plus the summary table
+shown at the end of a run.
 
 Everything here is pure: data in, strings (or a rich renderable) out. Paths are the display paths
 the runner already chose (relative to the working directory when the file is below it).
@@ -8,6 +9,7 @@ the runner already chose (relative to the working directory when the file is bel
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -27,13 +29,29 @@ SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _SARIF_LEVEL = {RuleKind.CHECK: "error", RuleKind.REVIEW: "warning", RuleKind.REWRITE: "note"}
 
 
+@dataclass(frozen=True)
+class CheckedFile:
+    """A file with findings: its path relative to the project root and its lines (for fingerprints)."""
+
+    key: str
+    lines: tuple[str, ...]
+
+    def line_text(self, line: int) -> str:
+        return self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+
+
 @dataclass
 class CheckReport:
-    """What `check` found: leftovers, and the files it could not look at (path -> reason)."""
+    """What `check` found: leftovers, and the files it could not look at (path -> reason).
+
+    `files` maps the display path of every file with findings to its root-relative key and lines,
+    so that baselines and GitLab fingerprints do not depend on line numbers or the working directory.
+    """
 
     scanned: int
     findings: list[Finding] = field(default_factory=list)
     failures: dict[str, str] = field(default_factory=dict)
+    files: dict[str, CheckedFile] = field(default_factory=dict)
 
 
 @dataclass
@@ -194,13 +212,56 @@ def check_sarif(report: CheckReport) -> str:
     return json.dumps(document, indent=2) + "\n"
 
 
-CHECK_FORMATS = {"text": check_text, "json": check_json, "github": check_github, "sarif": check_sarif}
+_GITLAB_SEVERITY = {RuleKind.CHECK: "major", RuleKind.REVIEW: "minor", RuleKind.REWRITE: "info"}
+
+
+def check_gitlab(report: CheckReport) -> str:
+    """GitLab Code Quality report (the `codequality` artifact of a merge request widget).
+
+    The fingerprint is stable across edits elsewhere in the file: it hashes the root-relative path,
+    the rule code and the finding's line text (see codemods.baseline), not the line number.
+    """
+    from codemods.baseline import fingerprints  # baseline imports this module
+
+    prints = fingerprints(report)
+    issues: list[dict[str, Any]] = []
+    for f in report.findings:
+        rule = RULES.get(f.code)
+        issues.append(
+            {
+                "description": f"{f.code} {f.message}",
+                "check_name": f.code,
+                "fingerprint": prints[f],
+                "severity": _GITLAB_SEVERITY[rule.kind] if rule else "major",
+                "location": {"path": f.path, "lines": {"begin": max(f.line, 1)}},
+            }
+        )
+    for path, message in sorted(report.failures.items()):
+        issues.append(
+            {
+                "description": f"awaitify could not check this file: {message}",
+                "check_name": "AWT000",
+                "fingerprint": hashlib.sha256(f"failure\0{path}".encode()).hexdigest(),
+                "severity": "blocker",
+                "location": {"path": path, "lines": {"begin": 1}},
+            }
+        )
+    return json.dumps(issues, indent=2) + "\n"
+
+
+CHECK_FORMATS = {
+    "text": check_text,
+    "json": check_json,
+    "github": check_github,
+    "sarif": check_sarif,
+    "gitlab": check_gitlab,
+}
 
 
 # ---- migrate ----------------------------------------------------------------------------------
 
 
-def _summary(report: MigrateReport) -> dict[str, Any]:
+def migrate_summary(report: MigrateReport) -> dict[str, Any]:
     findings = report.findings
     stats = {name: 0 for name in ("functions_made_async", "awaits_added", "queries_rewritten")}
     for outcome in report.outcomes.values():
@@ -230,12 +291,12 @@ def migrate_json(report: MigrateReport) -> str:
         }
         for o in _sorted_outcomes(report.outcomes)
     ]
-    document = {"tool": TOOL_NAME, "version": __version__, "summary": _summary(report), "files": files}
+    document = {"tool": TOOL_NAME, "version": __version__, "summary": migrate_summary(report), "files": files}
     return json.dumps(document, indent=2) + "\n"
 
 
 def migrate_text(report: MigrateReport) -> str:
-    summary = _summary(report)
+    summary = migrate_summary(report)
     out = [f"awaitify {__version__} migrate report", ""]
     names = ("scanned", "changed", "unchanged", "failed", "review_items")
     out += [f"{name}: {summary[name]}" for name in names]
@@ -257,7 +318,7 @@ def _md(value: str) -> str:
 
 
 def migrate_markdown(report: MigrateReport) -> str:
-    summary = _summary(report)
+    summary = migrate_summary(report)
     out = [f"# awaitify migrate report ({__version__})", "", "| | files |", "|---|---:|"]
     out += [f"| {name} | {summary[name]} |" for name in ("scanned", "changed", "unchanged", "failed")]
     out += ["", "| stat | count |", "|---|---:|"]
@@ -282,6 +343,10 @@ def migrate_markdown(report: MigrateReport) -> str:
 def migrate_report_for(filename: str) -> tuple[str, Any]:
     """The report format chosen by a file name's extension."""
     lowered = filename.lower()
+    if lowered.endswith((".html", ".htm")):
+        from codemods.html_report import migrate_html  # html_report imports this module
+
+        return "html", migrate_html
     if lowered.endswith(".json"):
         return "json", migrate_json
     if lowered.endswith((".md", ".markdown")):
@@ -297,7 +362,7 @@ def _sorted_outcomes(outcomes: Mapping[str, FileOutcome]) -> list[FileOutcome]:
 
 
 def summary_table(report: MigrateReport) -> Table:
-    summary = _summary(report)
+    summary = migrate_summary(report)
     table = Table(title="awaitify migrate" + ("" if report.written else " (dry run)"), title_justify="left")
     table.add_column("files")
     table.add_column("count", justify="right")
@@ -316,9 +381,21 @@ def summary_table(report: MigrateReport) -> Table:
     return table
 
 
+RULES_DOC_BANNER = (
+    "<!-- Generated from codemods/rules/registry.py: do not edit. "
+    "Regenerate with `python -m codemods rules --format markdown > docs/rules.md`. -->"
+)
+
+
 def rules_markdown(rules: Sequence[Rule]) -> str:
     """One section per rule, generated from the registry (the rule docs page)."""
-    out = ["# awaitify rules", ""]
+    out = [RULES_DOC_BANNER, "", "# awaitify rules", ""]
+    out += [
+        "Codes: `AWT1xx` rewrites `awaitify migrate` applies, `AWT2xx` review items it leaves as "
+        "`# awaitify: review AWTnnn <reason>` markers, `AWT3xx` leftovers `awaitify check` reports. "
+        "`awaitify explain AWTnnn` prints one rule.",
+        "",
+    ]
     out += ["| code | name | kind | summary |", "|---|---|---|---|"]
     out += [
         f"| [{r.code}](#{r.code.lower()}) | {r.name} | {r.kind.value} | {_md(r.summary)} |" for r in rules
