@@ -25,6 +25,7 @@ from rich.syntax import Syntax
 from rich.text import Text
 
 from codemods import __version__
+from codemods.baseline import BaselineError, load_baseline, split_known, write_baseline
 from codemods.config import ConfigError
 from codemods.model import FileStatus
 from codemods.report import (
@@ -243,7 +244,7 @@ def _print_failures(outcomes: dict[str, str]) -> None:
     "report_path",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Write the full report to FILE (.json, .md, else text).",
+    help="Write the full report to FILE (.html, .json, .md, else text).",
 )
 def migrate(diff: bool, allow_dirty: bool, report_path: Path | None, **kwargs: Any) -> None:
     """Rewrite PATHS in place from Session to AsyncSession.
@@ -341,37 +342,77 @@ def _write_report(report: MigrateReport, path: Path) -> None:
     show_default=True,
     help="Output format.",
 )
-def check(output_format: str, **kwargs: Any) -> None:
-    """List sync leftovers in PATHS. Writes nothing.
+@click.option(
+    "--baseline",
+    "baseline_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Only report findings not in this baseline file (matched on path, rule and line text).",
+)
+@click.option(
+    "--update-baseline",
+    is_flag=True,
+    help="Write every current finding to the --baseline file and exit 0 (unless a file failed).",
+)
+def check(output_format: str, baseline_path: Path | None, update_baseline: bool, **kwargs: Any) -> None:
+    """List sync leftovers in PATHS. Writes nothing (except --update-baseline).
 
     \b
     Exit codes: 0 clean, 1 leftovers found, 2 usage/config error or a file that could not be checked.
     Silence one line with `# awaitify: ignore[AWTnnn]` (or a bare `# awaitify: ignore`).
+    With --baseline FILE, only findings not in FILE count (create it with --update-baseline).
     """
+    if update_baseline and baseline_path is None:
+        _fail("--update-baseline needs --baseline FILE")
+        return
     try:
         workspace = prepare(_run_options(**kwargs))
-    except ConfigError as exc:
+        known = load_baseline(baseline_path) if baseline_path and not update_baseline else None
+    except (ConfigError, BaselineError) as exc:
         _fail(str(exc))
         return
     with _progress(len(workspace.discovery.files)) as progress:
         report = run_check(workspace, progress=progress)
+    if update_baseline and baseline_path is not None:
+        _update_baseline(baseline_path, report)
+        return
+    baselined = 0
+    if known is not None:
+        report.findings, old = split_known(report, known)
+        baselined = len(old)
     sys.stdout.write(CHECK_FORMATS[output_format](report))
     sys.stdout.flush()
     _print_failures(report.failures)
     if output_format == "text" and not _settings().quiet:
-        _print_check_summary(report)
+        _print_check_summary(report, baselined)
     if report.failures:
         click.get_current_context().exit(EXIT_ERROR)
     if report.findings:
         click.get_current_context().exit(EXIT_FINDINGS)
 
 
-def _print_check_summary(report: CheckReport) -> None:
+def _update_baseline(path: Path, report: CheckReport) -> None:
+    try:
+        count = write_baseline(path, report)
+    except OSError as exc:
+        _fail(f"cannot write baseline {path}: {exc.strerror or exc}")
+        return
+    _print_failures(report.failures)
+    if not _settings().quiet:
+        _stderr().print(Text(f"Baseline {path} written: {count} finding(s).", style="bold"))
+    if report.failures:
+        click.get_current_context().exit(EXIT_ERROR)
+
+
+def _print_check_summary(report: CheckReport, baselined: int = 0) -> None:
     files = len({f.path for f in report.findings})
+    new = "new " if baselined else ""
     if report.findings:
-        message = f"Found {len(report.findings)} leftover(s) in {files} file(s) ({report.scanned} checked)."
+        message = f"Found {len(report.findings)} {new}leftover(s) in {files} file(s) ({report.scanned} checked)."
     else:
-        message = f"No leftovers in {report.scanned} file(s)."
+        message = f"No {new}leftovers in {report.scanned} file(s)."
+    if baselined:
+        message += f" {baselined} known leftover(s) in the baseline not shown."
     _stderr().print(Text(message, style="bold"))
 
 

@@ -19,7 +19,7 @@ from typing import Protocol
 from codemods.config import Config, load_config
 from codemods.discover import Discovery, discover, find_project_root
 from codemods.model import EngineOptions, FileOutcome, FileStatus, Finding
-from codemods.report import CheckReport, MigrateReport
+from codemods.report import CheckedFile, CheckReport, MigrateReport
 from codemods.source_io import SourceError, SourceFile, read_source, write_source
 from codemods.suppress import apply_suppressions
 from codemods.vcs import dirty_files
@@ -249,7 +249,10 @@ def run_check(workspace: Workspace, progress: Progress | None = None) -> CheckRe
             report.failures[display] = "; ".join(f.message for f in errors)
             continue
         text = sources[key].text if key in sources else ""
-        report.findings += [dataclasses.replace(f, path=display) for f in apply_suppressions(text, findings)]
+        kept = [dataclasses.replace(f, path=display) for f in apply_suppressions(text, findings)]
+        if kept:
+            report.files[display] = CheckedFile(key=key, lines=tuple(text.splitlines()))
+        report.findings += kept
     report.findings.sort()
     for key, outcome in failed.items():
         report.failures[workspace.display(key)] = outcome.error or "failed"
