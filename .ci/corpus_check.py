@@ -169,6 +169,7 @@ def check(args: argparse.Namespace) -> int:
             else:
                 problems.add("collateral change (no SQLAlchemy)", rel)
 
+    unparsable = sum(1 for data in before.values() if not parses(data))
     second = ""
     if args.second_run and code in (0, 2):
         snapshot = {rel: (root / CORPUS / rel).read_bytes() for rel in files}
@@ -188,7 +189,7 @@ def check(args: argparse.Namespace) -> int:
         f"peak RSS:            {peak_mb:.0f} MB\n"
         f"exit code:           {code}\n"
         f"changed:             {changed}\n"
-        f"failed:              {failed} ({sum(1 for d in before.values() if not parses(d))} do not parse on this Python)\n"
+        f"failed:              {failed} ({unparsable} do not parse on this Python)\n"
         f"non-SQLAlchemy:      {identical_plain}/{plain} byte-identical\n"
         f"{second}"
         f"work dir:            {work}\n"

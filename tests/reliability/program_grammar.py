@@ -154,7 +154,7 @@ def router_module(index: int, services: dict[str, list[str]]) -> str:
     for module, names in sorted(services.items()):
         lines.append(f"from app.services.{module} import {', '.join(names)}")
     lines += ["", f"router = APIRouter(prefix=\"/r{index}\")", ""]
-    for module, names in sorted(services.items()):
+    for names in (services[module] for module in sorted(services)):
         for name in names:
             lines += [
                 "",

@@ -75,7 +75,7 @@ def write_tree(root: Path, files: Mapping[str, str | bytes]) -> Path:
     return root
 
 
-def make_project(root: Path, files: Mapping[str, str | bytes] = {}) -> Path:  # noqa: B006 - read only
+def make_project(root: Path, files: Mapping[str, str | bytes] = {}) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     (root / "pyproject.toml").write_text('[project]\nname = "demo"\n', encoding="utf-8")
     return write_tree(root, files)

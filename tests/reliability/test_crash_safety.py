@@ -16,9 +16,10 @@ import time
 from pathlib import Path
 
 import pytest
+from rel_helpers import PYTHON, assert_no_crash, awaitify, cli_env, failed_paths, make_project, tree_bytes
+
 from codemods.model import FileStatus
 from codemods.runner import RunOptions, prepare, run_migrate
-from rel_helpers import PYTHON, assert_no_crash, awaitify, cli_env, failed_paths, make_project, tree_bytes
 
 SERVICE = '''\
 from sqlalchemy.orm import Session
@@ -286,7 +287,8 @@ def _five_megabytes(path: Path) -> int:
 @pytest.mark.slow
 @pytest.mark.xfail(
     strict=False,  # a time limit: how far over it depends on the machine
-    reason="bug: no per-file time limit; a generated 5 MB file (34877 functions) ran > 10 min wall, 93 s CPU, unfinished",
+    reason="bug: no per-file time limit; a generated 5 MB file (34877 functions) ran > 10 min wall, "
+    "93 s CPU, unfinished",
 )
 def test_five_megabyte_file(project: Path) -> None:
     paths = _project_with_services(project, 2)

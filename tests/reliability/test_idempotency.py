@@ -18,12 +18,13 @@ from pathlib import Path
 
 import libcst
 import pytest
-from codemods.engine import migrate_sources
-from codemods.model import EngineOptions, FileOutcome, FileStatus
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from program_grammar import DB, MODELS, plain_keys, projects
 from rel_helpers import assert_no_crash, awaitify, make_project, tree_bytes
+
+from codemods.engine import migrate_sources
+from codemods.model import EngineOptions, FileOutcome, FileStatus
 
 EXAMPLES = int(os.environ.get("AWAITIFY_HYPOTHESIS_EXAMPLES", "25"))
 ENGINE_SETTINGS = settings(

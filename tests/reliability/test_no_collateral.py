@@ -7,6 +7,7 @@ of one file, next to a file that does use SQLAlchemy, so the engine has a reason
 from __future__ import annotations
 
 import pytest
+
 from codemods.engine import migrate_sources
 from codemods.model import EngineOptions, FileStatus
 
@@ -91,7 +92,9 @@ def schedule():
 # Existing coroutine functions: calling one from a sync function without awaiting it is normal asyncio
 # (hand it to run_until_complete / create_task / ensure_future, close it, gather it). The engine makes
 # the caller `async def` and inserts `await`, in files that never mention SQLAlchemy.
-COROUTINE_BUG = "bug: a sync caller of an existing `async def` is made async and the call awaited (no SQLAlchemy involved)"
+COROUTINE_BUG = (
+    "bug: a sync caller of an existing `async def` is made async and the call awaited (no SQLAlchemy involved)"
+)
 NOOP_COROUTINE_CALLERS = [
     pytest.param(
         '''\

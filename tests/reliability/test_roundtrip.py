@@ -11,9 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from rel_helpers import assert_no_crash, awaitify, write_tree
+
 from codemods.engine import migrate_sources
 from codemods.model import EngineOptions, FileStatus
-from rel_helpers import assert_no_crash, awaitify, write_tree
 
 HEADER = "from sqlalchemy.orm import Session\n\n"
 WORK = "\n\ndef work(db: Session, obj):\n    db.add(obj)\n    db.commit()  # persist\n    db.refresh(obj)\n"
@@ -139,7 +140,9 @@ def test_comments_inside_rewritten_statements_survive() -> None:
         assert comment in new
 
 
-@pytest.mark.xfail(strict=True, reason="bug: the trailing comment after `.filter(...)` in a rewritten query chain is dropped")
+@pytest.mark.xfail(
+    strict=True, reason="bug: the trailing comment after `.filter(...)` in a rewritten query chain is dropped"
+)
 def test_comments_inside_a_rewritten_query_chain_survive() -> None:
     models = (
         "from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column\n\n\n"
