@@ -154,7 +154,7 @@ MIRROR=$(host_debian_mirror)
 check_url "${MIRROR%/}/dists/$ARM64_SUITE/Release" "the Debian mirror" \
     "debootstrap needs it; set ARM64_MIRROR=<url> to use another Debian mirror."
 check_url "${PIP_INDEX%/}/pip/" "the Python package index" \
-    "pip inside the image installs from it; set ARM64_PIP_INDEX_URL=<url> to use another index."
+    "the image's wheels come from it; set ARM64_PIP_INDEX_URL=<url> to use another index."
 
 BUILD="$ARM64_CACHE_ROOT/.build-$HASH-$$"
 mkdir -p "$BUILD"
