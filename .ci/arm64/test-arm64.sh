@@ -117,7 +117,8 @@ if [[ $NATIVE -eq 0 ]]; then
     require_root test-arm64
     IMAGE=$(bash "$ARM64_DIR/build-image.sh")
     image_complete "$IMAGE" || die "image $IMAGE is not complete"
-    ensure_binfmt # the image may be cached while binfmt was lost (reboot)
+    ensure_host_packages # cheap when present; the image may outlive the host tools
+    ensure_binfmt        # ... or the binfmt registration (lost at reboot)
 fi
 
 for t in $TESTS; do
