@@ -116,6 +116,7 @@ class FunctionFacts:
     lazy_reads: list[Edit] = field(default_factory=list)
     generator_uses: list[GeneratorUse] = field(default_factory=list)
     removable_names: set[str] = field(default_factory=set)  # imports that may become unused once async
+    env: dict[str, Type | None] = field(default_factory=dict)  # locals' types, for closures nested inside
 
 
 class _Ctx:
@@ -570,9 +571,11 @@ class FunctionAnalyzer:
     # == the walk ===================================================================================
     def analyze(self) -> FunctionFacts:
         self._bind_params()
+        self._bind_enclosing_scope()
         self._async_return_annotation()
         self._infer_locals()
         self._type_memo = {}
+        self.facts.env = {k: v for k, v in self.env.items() if isinstance(v, SessionType | EngineType | Instance)}
         for stmt in self.body:
             self._visit_stmt(stmt)
         self._finish_query_vars()
@@ -593,6 +596,28 @@ class FunctionAnalyzer:
                 self.facts.async_imports.add(("sqlalchemy.orm", "selectinload"))
             updated.append(edit)
         self.facts.async_edits = updated
+
+    def _bind_enclosing_scope(self) -> None:
+        """Nested functions: names of sibling nested defs, and the enclosing function's locals (closures)."""
+        prefix = f"{self.facts.qualname}."
+        for node in self.body:
+            if (
+                isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+                and f"{prefix}{node.name}" in self.project.functions
+            ):
+                self.env[node.name] = FunctionRef(f"{prefix}{node.name}")
+        if self.func is None or not self.func.nested_in_function:
+            return
+        parent = self.project.functions.get(self.facts.qualname.rsplit(".", 1)[0])
+        if parent is None:
+            return
+        parent_facts = analyze_function_cached(self.project, parent)
+        if parent_facts is None:
+            return
+        own = {p.name for p in self.func.params}
+        for name, kind in parent_facts.env.items():
+            if name not in own and name not in self.env and kind is not None:
+                self.env[name] = kind
 
     def _infer_locals(self) -> None:
         """Local variable types, flow-insensitive; a few rounds so `q = q.filter(...)` settles."""
@@ -1086,7 +1111,7 @@ class FunctionAnalyzer:
             handled = self._visit_inspect_call(node)
         if resolved in CONCURRENCY_FUNCTIONS:
             self._check_shared_session(node)
-        if resolved in {"asyncio.run"}:
+        if resolved == "asyncio.run" and self.func is not None:
             self._review(node, "AWT210", "asyncio.run() cannot run inside the event loop")
         if not handled:
             handled = self._visit_generator_use(node, resolved, ctx)

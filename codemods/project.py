@@ -65,6 +65,9 @@ class Project:
         qual = f"{module}.{name}"
         if qual in self.classes or qual in self.functions or name in symbols.global_values:
             return qual
+        starred = self._from_star_import(symbols, name)
+        if starred is not None:
+            return self.canonical(starred)
         return f"builtins.{name}" if name in _BUILTINS else qual
 
     def resolve_expr(self, module: str, node: ast.expr) -> str | None:
@@ -111,12 +114,30 @@ class Project:
             if name in symbols.imports:
                 qualname = self._remap_source_root(symbols.imports[name])
                 continue
+            starred = self._from_star_import(symbols, name)
+            if starred is not None:
+                qualname = starred
+                continue
             return qualname
         return qualname
 
+    def _from_star_import(self, symbols: ModuleSymbols, name: str) -> str | None:
+        """`from .users import *` in `symbols`: the module that really defines `name`."""
+        for source in symbols.star_imports:
+            source = self._remap_source_root(source)
+            other = self.modules.get(source)
+            if other is None:
+                continue
+            qual = f"{source}.{name}"
+            if qual in self.classes or qual in self.functions or name in other.global_values or name in other.imports:
+                return qual
+        return None
+
     # -- classes -------------------------------------------------------------------------------------
     def class_bases(self, cls: ClassSymbols) -> list[str]:
-        return [b for b in (self.resolve_expr(cls.module, base) for base in cls.bases) if b]
+        """Resolved bases; `BaseRepo[User]` counts as `BaseRepo`."""
+        bases = [base.value if isinstance(base, ast.Subscript) else base for base in cls.bases]
+        return [b for b in (self.resolve_expr(cls.module, base) for base in bases) if b]
 
     def mro(self, qualname: str) -> list[str]:
         order: list[str] = []

@@ -54,6 +54,7 @@ class ModuleSymbols:
     path: str
     is_package: bool
     imports: dict[str, str] = field(default_factory=dict)  # local name -> dotted target
+    star_imports: list[str] = field(default_factory=list)  # modules imported with `from m import *`
     classes: dict[str, ClassSymbols] = field(default_factory=dict)
     functions: dict[str, FunctionSymbols] = field(default_factory=dict)
     global_values: dict[str, ast.expr] = field(default_factory=dict)
@@ -105,6 +106,7 @@ class _SymbolCollector(ast.NodeVisitor):
             self.symbols.uses_sqlalchemy = True
         for alias in node.names:
             if alias.name == "*":
+                self.symbols.star_imports.append(base)
                 continue
             self.symbols.imports[alias.asname or alias.name] = f"{base}.{alias.name}" if base else alias.name
 
