@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from eco_helpers import REPO, Result, copy_shop, run
+from eco_helpers import REPO, Result, awaitify_here, copy_shop, run
 from libcst.codemod import CodemodTest
 
 from codemods.libcst_codemods import MigrateToAsyncSession
@@ -91,3 +91,22 @@ def test_a_module_it_cannot_parse_is_a_failure(tmp_path: Path) -> None:
     (tmp_path / "broken.py").write_text("def f(:\n", encoding="utf-8")
     result = _libcst_tool("-x", "codemods.libcst_codemods.MigrateToAsyncSession", "--no-format", ".", cwd=tmp_path)
     assert "Failed to codemod 1 files" in result.stderr, result
+
+
+def test_the_documented_single_module_limit_is_caught_by_check(tmp_path: Path) -> None:
+    """docs/integrations.md: file by file, a cross-file call stays unawaited, and `awaitify check` says so."""
+    shop = copy_shop(tmp_path / "shop")
+    result = _libcst_tool(
+        "-x", "codemods.libcst_codemods.MigrateToAsyncSession", "--no-format", "-j", "1", "app", cwd=shop
+    )
+    assert result.code == 0, result
+    check = awaitify_here("check", "app", cwd=shop)
+    assert check.code == 1, check
+    assert "AWT304 `customer_by_name()` is async but its result is never awaited" in check.stdout
+
+
+def test_libcst_tool_lists_it(tmp_path: Path) -> None:
+    (tmp_path / ".libcst.codemod.yaml").write_text("modules:\n  - 'codemods'\n", encoding="utf-8")
+    result = run([sys.executable, "-m", "libcst.tool", "list"], tmp_path, {"PYTHONPATH": str(REPO)})
+    assert result.code == 0, result
+    assert "libcst_codemods.MigrateToAsyncSession - Migrate SQLAlchemy Session code to AsyncSession" in result.stdout
