@@ -165,6 +165,7 @@ class FunctionAnalyzer:
         self._discarded_calls: set[int] = set()
         self._frozen_calls: set[int] = set()
         self._own_nodes_cache: list[ast.AST] | None = None
+        self._deferred: set[str] = set()
         # types are memoised once local inference has settled (the environment no longer changes)
         self._type_memo: dict[int, Type | None] | None = None  # left exactly as written (inside a reviewed construct)
         self._var_edits: dict[str, list[Edit]] = {}
@@ -345,7 +346,12 @@ class FunctionAnalyzer:
                 for param in method.params:
                     if param.name == value.id:
                         found = self.project.type_of_annotation(cls.module, param.annotation)
-                        return found or self.project.dependency_type(cls.module, param.default)
+                        found = found or self.project.dependency_type(cls.module, param.default)
+                        if found is None and param.annotation is None:
+                            passed = _SESSION_HINTS.get((method.qualname, param.name), set())
+                            if len(passed) == 1 and isinstance(next(iter(passed)), SessionType):
+                                found = next(iter(passed))  # every caller constructs it with a session
+                        return found
             resolved = self.project.resolve_name(cls.module, value.id)
             return self.project.type_of_qualname(resolved)
         if isinstance(value, ast.Call):
@@ -574,6 +580,7 @@ class FunctionAnalyzer:
         self._bind_enclosing_scope()
         self._async_return_annotation()
         self._infer_locals()
+        self._deferred = self._deferred_names() if self.facts.is_async else set()
         self._type_memo = {}
         self.facts.env = {k: v for k, v in self.env.items() if isinstance(v, SessionType | EngineType | Instance)}
         for stmt in self.body:
@@ -703,6 +710,21 @@ class FunctionAnalyzer:
             self._own_nodes_cache = _walk_own(self.body)
         return self._own_nodes_cache
 
+    def _deferred_names(self) -> set[str]:
+        """Variables holding coroutines on purpose: later awaited (`await x`) or handed to asyncio (`gather(*xs)`)."""
+        names: set[str] = set()
+        for node in self._own_nodes():
+            if isinstance(node, ast.Await) and isinstance(node.value, ast.Name):
+                names.add(node.value.id)
+            elif isinstance(node, ast.Call):
+                resolved = self.project.resolve_expr(self.module.name, node.func)
+                if resolved in TASK_FUNCTIONS:
+                    for arg in node.args:
+                        inner = arg.value if isinstance(arg, ast.Starred) else arg
+                        if isinstance(inner, ast.Name):
+                            names.add(inner.id)
+        return names
+
     def _passes_itself_through(self, name: str, value: ast.expr) -> bool:
         if not isinstance(value, ast.Call):
             return False
@@ -744,6 +766,11 @@ class FunctionAnalyzer:
                 self.facts.returns_query = returned
                 self._query_builder(stmt.value)
                 self._visit_query_args(stmt.value)
+                return
+        if isinstance(stmt, ast.Assign | ast.AnnAssign) and stmt.value is not None and self.facts.is_async:
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            if any(isinstance(t, ast.Name) and t.id in self._deferred for t in targets):
+                self._visit_expr(stmt.value, _Ctx(context="task_arg"))  # a coroutine kept to be awaited later
                 return
         if isinstance(stmt, ast.Assign | ast.AnnAssign) and stmt.value is not None:
             targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
@@ -1002,7 +1029,7 @@ class FunctionAnalyzer:
         """The first `for ... in <iter>` runs in the enclosing function (an await there is fine);
         everything else runs in the comprehension's own scope (a generator expression cannot await)."""
         is_genexp = isinstance(node, ast.GeneratorExp)
-        inner_context = "task_arg" if ctx.context == "task_arg" else ("genexp" if is_genexp else ctx.context)
+        inner_context = "task_arg" if ctx.context == "task_arg" else ("genexp" if is_genexp else "normal")
         if ctx.context in {"lambda", "genexp"}:
             inner_context = ctx.context
         for index, generator in enumerate(node.generators):
@@ -1066,7 +1093,7 @@ class FunctionAnalyzer:
         kind = self.type_of(node)
         if isinstance(kind, QueryType) and id(node) not in self._consumed_queries:
             self._escape(node, "a Query passed where awaitify cannot follow it")
-        elif isinstance(kind, FunctionRef) and node.id not in self.env:
+        elif isinstance(kind, FunctionRef):
             self.facts.callback_refs.append((self.spans.span(node), node.lineno, kind.qualname))
 
     def _visit_attribute_ref(self, node: ast.Attribute, ctx: _Ctx) -> None:
@@ -1121,6 +1148,11 @@ class FunctionAnalyzer:
         callees = self._resolve_callees(node)
         if len(callees) == 1 and callees[0] in self.project.functions:
             self._record_query_arguments(self.project.functions[callees[0]], node)
+        constructed = self.type_of(func)
+        if isinstance(constructed, ClassRef) and constructed.qualname in self.project.classes:
+            init = self.project.lookup_method(constructed.qualname, "__init__")
+            if init is not None:
+                self._record_query_arguments(init, node, skip_self=True)
         if callees:
             context = (
                 ctx.context
@@ -1154,11 +1186,11 @@ class FunctionAnalyzer:
     def _is_task_arg(self, node: ast.Call) -> bool:
         return False
 
-    def _record_query_arguments(self, target: FunctionSymbols, node: ast.Call) -> None:
+    def _record_query_arguments(self, target: FunctionSymbols, node: ast.Call, skip_self: bool = False) -> None:
         """A Query handed to a project function: its parameter is typed as a Query from here.
 
         Sessions too: an untyped parameter that every caller passes a session to holds a session."""
-        for param_name, arg in _bind_arguments(target, node):
+        for param_name, arg in _bind_arguments(target, node, skip_self):
             kind = self.type_of(arg)
             _SESSION_HINTS.setdefault((target.qualname, param_name), set()).add(
                 kind if isinstance(kind, SessionType) else None
@@ -1882,9 +1914,10 @@ def _untyped_or_query(project: Project, module: str, annotation: ast.expr | None
     return resolved in {"typing.Any", "sqlalchemy.orm.Query", "sqlalchemy.orm.query.Query"}
 
 
-def _bind_arguments(target: FunctionSymbols, node: ast.Call) -> list[tuple[str, ast.expr]]:
+def _bind_arguments(target: FunctionSymbols, node: ast.Call, skip_self: bool = False) -> list[tuple[str, ast.expr]]:
     params = [p.name for p in target.params]
-    if target.class_qualname and params and params[0] in {"self", "cls"} and isinstance(node.func, ast.Attribute):
+    bound_method = isinstance(node.func, ast.Attribute) and params and params[0] in {"self", "cls"}
+    if target.class_qualname and params and (skip_self or bound_method):
         params = params[1:]
     bound: list[tuple[str, ast.expr]] = []
     for index, arg in enumerate(node.args):

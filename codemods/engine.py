@@ -393,7 +393,10 @@ def check_sources(sources: Mapping[str, str], options: EngineOptions) -> dict[st
                     )
                 )
         found |= _sync_api_findings(analysis.project, item)
-        found |= _marker_findings(path, item.text)
+        markers = _marker_findings(path, item.text)
+        marked_lines = {f.line for f in markers}
+        # a line with a review marker is reported once, by its marker (a multi-line statement's marker ends it)
+        found = {f for f in found if not _marker_covers(f, marked_lines, item.tree)} | markers
         out[path] = sorted(f for f in found if f.code not in options.disabled_rules)
     return out
 
@@ -441,6 +444,17 @@ def _review_findings(path: str, text: str, codes: set[str]) -> list[Finding]:
                 reason = match.group(2).strip()
                 found.append(Finding(path, number, match.start() + 1, match.group(1), reason))
     return sorted(found)
+
+
+def _marker_covers(finding: Finding, marked_lines: set[int], tree: ast.Module) -> bool:
+    if finding.line in marked_lines:
+        return True
+    for node in ast.walk(tree):
+        if isinstance(node, ast.stmt) and not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            end = node.end_lineno or node.lineno
+            if node.lineno <= finding.line <= end and end in marked_lines and not hasattr(node, "body"):
+                return True
+    return False
 
 
 def _marker_findings(path: str, text: str) -> set[Finding]:

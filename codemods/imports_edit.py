@@ -113,7 +113,11 @@ def update_imports(
             small = stmt.body[0]
             assert not isinstance(small.names, cst.ImportStar)
             items = by_module.pop(module_name)
-            body[index] = stmt.with_changes(body=[_set_names(small, [*small.names, *map(_new_alias, items)])])
+            names = [*small.names, *map(_new_alias, items)]
+            existing = [_alias_local(a) for a in small.names]
+            if existing == sorted(existing):  # keep an isort-ordered list ordered
+                names.sort(key=lambda alias: _alias_local(alias))
+            body[index] = stmt.with_changes(body=[_set_names(small, names)])
     body, anchor, anchor_lines = _drop_names(body, removable, force_remove, in_use)
     for module_name, items in sorted(by_module.items()):
         new_stmt = cst.SimpleStatementLine(
