@@ -51,6 +51,7 @@ class Project:
             for start in range(1, len(parts)):
                 self._module_suffixes.setdefault(".".join(parts[start:]), set()).add(name)
         self._remap_cache: dict[str, str] = {}
+        self._resolving: set[str] = set()
         self._return_cache: dict[str, Type | None] = {}
         self._subclasses: dict[str, set[str]] | None = None
 
@@ -181,6 +182,15 @@ class Project:
     # -- types ------------------------------------------------------------------------------------
     def type_of_qualname(self, qualname: str) -> Type | None:
         """What a fully qualified name denotes when used as a value."""
+        if qualname in self._resolving:
+            return None  # `x = x` / `a = b; b = a` at module level
+        self._resolving.add(qualname)
+        try:
+            return self._type_of_qualname(qualname)
+        finally:
+            self._resolving.discard(qualname)
+
+    def _type_of_qualname(self, qualname: str) -> Type | None:
         if qualname in N.SYNC_SESSION_CLASSES or qualname in N.ASYNC_SESSION_CLASSES:
             return None  # the class itself; its call gives a session (see call_result_type)
         if qualname in self.classes:
