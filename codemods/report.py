@@ -9,7 +9,9 @@ the runner already chose (relative to the working directory when the file is bel
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import hashlib
+import html
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -337,7 +339,48 @@ def migrate_markdown(report: MigrateReport) -> str:
         for outcome in reasons:
             for function, chain in sorted(outcome.async_reasons.items()):
                 out.append(f"- `{function}` ({outcome.path}): {' → '.join(f'`{step}`' for step in chain)}")
+    out += _markdown_changes(report)
+    if summary["by_rule"]:
+        out += ["", "## Rules", "", "| rule | name | review items | why |", "|---|---|---:|---|"]
+        for code, count in summary["by_rule"].items():
+            rule = RULES.get(code)
+            name, why = (rule.name, _md(rule.why)) if rule else ("", "")
+            out.append(f"| [{code}]({RULES_DOC_URL}#{code.lower()}) | {name} | {count} | {why} |")
     return "\n".join(out) + "\n"
+
+
+# Review items link here; relative to the repository root, where docs/rules.md is generated.
+RULES_DOC_URL = "docs/rules.md"
+
+
+def _markdown_changes(report: MigrateReport) -> list[str]:
+    """Each changed file's diff, folded (GitHub and most Markdown viewers render <details>)."""
+    changed = sorted(report.by_status(FileStatus.CHANGED), key=lambda o: o.path)
+    if not changed:
+        return []
+    out = ["", "## Changes", ""]
+    for outcome in changed:
+        diff = difflib.unified_diff(
+            outcome.old_text.splitlines(),
+            outcome.new_text.splitlines(),
+            fromfile=f"a/{outcome.path}",
+            tofile=f"b/{outcome.path}",
+            lineterm="",
+        )
+        fence = "~~~~" if "```" in outcome.new_text or "```" in outcome.old_text else "```"
+        stats = outcome.stats
+        out += [
+            f"<details><summary><code>{html.escape(outcome.path)}</code>: {stats.functions_made_async} made async, "
+            f"{stats.awaits_added} awaits, {stats.queries_rewritten} queries</summary>",
+            "",
+            f"{fence}diff",
+            *diff,
+            fence,
+            "",
+            "</details>",
+            "",
+        ]
+    return out
 
 
 def migrate_report_for(filename: str) -> tuple[str, Any]:

@@ -119,3 +119,28 @@ def _png_facts(data: bytes) -> tuple[int, int, int]:
         offset += 12 + length
     pixels = zlib.decompress(b"".join(chunks))
     return width, height, len(set(pixels))
+
+
+def test_the_markdown_report_of_a_migrated_tree(report_html: Path) -> None:
+    shop = report_html.parent
+    git("add", ".", cwd=shop)
+    result = awaitify_here("migrate", "--diff", "--report", "report.md", "app", cwd=shop)
+    assert result.code == 0, result  # already migrated: the diff is empty, the report still written
+    text = (shop / "report.md").read_text(encoding="utf-8")
+    assert "| functions made async | 0 |" in text and "## Changes" not in text
+
+
+def test_the_markdown_report_of_a_migration(tmp_path: Path) -> None:
+    shop = copy_shop(tmp_path / "shop")
+    main = shop / "app" / "main.py"
+    main.write_text(main.read_text(encoding="utf-8").replace("db.refresh(order)\n", "db.expire(order)\n"))
+    result = awaitify_here("migrate", "--diff", "--report", "report.md", "app", cwd=shop)
+    assert result.code == 1, result
+    text = (shop / "report.md").read_text(encoding="utf-8")
+    for heading in ("## Review items", "## Why functions became async", "## Changes", "## Rules"):
+        assert f"\n{heading}\n" in text
+    assert "| functions made async | 6 |" in text
+    assert "`app.main.create_order` → `app.db.customer_by_name` → `runs a query on db`" in text
+    assert "```diff\n--- a/app/main.py\n+++ b/app/main.py\n" in text
+    assert "+async def create_order(" in text
+    assert "| [AWT202](docs/rules.md#awt202) | expire | 1 |" in text
