@@ -117,6 +117,7 @@ class FunctionFacts:
     generator_uses: list[GeneratorUse] = field(default_factory=list)
     removable_names: set[str] = field(default_factory=set)  # imports that may become unused once async
     env: dict[str, Type | None] = field(default_factory=dict)  # locals' types, for closures nested inside
+    yield_froms: list[tuple[Span, tuple[str, ...]]] = field(default_factory=list)  # statement, what it iterates
 
 
 class _Ctx:
@@ -760,6 +761,12 @@ class FunctionAnalyzer:
             return
         if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
             self._discarded_calls.add(id(stmt.value))
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.YieldFrom):
+            source = stmt.value.value
+            if isinstance(source, ast.GeneratorExp | ast.ListComp) and source.generators:
+                source = source.generators[0].iter
+            callees = self._resolve_callees(source) if isinstance(source, ast.Call) else ()
+            self.facts.yield_froms.append((self.spans.span(stmt), callees))
         if isinstance(stmt, ast.Return) and stmt.value is not None:
             returned = self.type_of(stmt.value)
             if isinstance(returned, QueryType) and not self._is_terminal_call(stmt.value):
@@ -893,7 +900,8 @@ class FunctionAnalyzer:
                 is_async = getattr(ctx_type, "is_async", False) or getattr(owner, "is_async", False)
                 if is_async:
                     self._finding(stmt, "AWT305", "`with` on an async session or transaction: use `async with`")
-                self._add_async_edit(Edit(E.ASYNC_WITH, stmt_span))
+                item_start = self.spans.span(expr)[:2]
+                self._add_async_edit(Edit(E.ASYNC_WITH, stmt_span, text=f"{item_start[0]}:{item_start[1]}"))
                 self._seed("enters a session with `async with`")
                 if isinstance(expr, ast.Call):
                     for arg in [*expr.args, *(k.value for k in expr.keywords)]:

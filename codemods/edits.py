@@ -49,6 +49,7 @@ DROP_KWARG = "drop_kwarg"  # remove keyword argument `text` from the call at spa
 ADD_KWARG = "add_kwarg"  # append keyword argument source `text` to the call at span (if not present)
 DECORATOR = "decorator"  # replace the decorator expression at span by `text`
 DROP_LAST_INDEX = "drop_last_index"  # `X[a, b, c]` at span -> `X[a, b]`
+YIELD_FROM = "yield_from"  # `yield from x` statement at span -> `(async) for item in x: yield item` (text: async|sync)
 ASYNC_COMP = "async_comp"  # the comprehension `for` whose iterable is at span -> `async for`
 
 

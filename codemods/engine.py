@@ -312,7 +312,7 @@ def _plan_function(
             continue
         if is_cm:
             if site.context == "with_item" and is_async and site.stmt_span is not None:
-                plan.edits.append(Edit(E.ASYNC_WITH, site.stmt_span))
+                plan.edits.append(Edit(E.ASYNC_WITH, site.stmt_span, text=f"{site.span[0]}:{site.span[1]}"))
             else:
                 plan.edits.append(
                     Edit(
@@ -336,6 +336,15 @@ def _plan_function(
             )
             continue
         plan.edits.append(Edit(E.AWAIT, site.span))
+    if fact.qualname in coloring.newly_async:
+        for span, callees in fact.yield_froms:
+            async_source = any(
+                c in coloring.async_functions
+                and analysis.functions.get(c) is not None
+                and analysis.functions[c].is_generator
+                for c in callees
+            )
+            plan.edits.append(Edit(E.YIELD_FROM, span, text="async" if async_source else "sync"))
     for use in fact.generator_uses:
         if use.qualname in coloring.async_functions and not use.awaited:
             if is_async:

@@ -72,7 +72,7 @@ class _Applier(cst.CSTTransformer):
         for edit in plan.edits:
             if edit.kind == E.REVIEW:
                 self.reviews.append(edit)
-            elif edit.kind in {E.ASYNC_WITH, E.ASYNC_FOR, E.REPLACE_STMT}:
+            elif edit.kind in {E.ASYNC_WITH, E.ASYNC_FOR, E.REPLACE_STMT, E.YIELD_FROM}:
                 self.by_start.setdefault(edit.span[:2], []).append(edit)
             else:
                 self.by_span.setdefault(edit.span, []).append(edit)
@@ -205,10 +205,22 @@ class _Applier(cst.CSTTransformer):
         ]
 
     def leave_With(self, original: cst.With, updated: cst.With) -> cst.BaseStatement:
-        for edit in self._statement_edits(original, {E.ASYNC_WITH}):
+        edits = self._statement_edits(original, {E.ASYNC_WITH})
+        if not edits:
+            return self._attach_header_reviews(original, updated)
+        for edit in edits:
             self.applied.add(id(edit))
+        wanted = {e.text for e in edits}
+        flags = []
+        for item in original.items:
+            position = self.get_metadata(PositionProvider, item.item, None)
+            key = f"{position.start.line}:{position.start.column}" if position is not None else ""
+            flags.append("" in wanted or key in wanted)
+        if all(flags):
             updated = updated.with_changes(asynchronous=cst.Asynchronous())
-        return self._attach_header_reviews(original, updated)
+            return self._attach_header_reviews(original, updated)
+        # `with timer(), committing(db) as s:` mixes a sync and an async manager: nest them, in order
+        return self._attach_header_reviews(original, _split_with(updated, flags))
 
     def leave_For(self, original: cst.For, updated: cst.For) -> cst.BaseStatement:
         for edit in self._statement_edits(original, {E.ASYNC_FOR}):
@@ -244,6 +256,11 @@ class _Applier(cst.CSTTransformer):
                     if edit.kind == E.REPLACE_STMT and id(edit) not in self.applied:
                         self.applied.add(id(edit))
                         replaced = list(cst.parse_module(edit.text).body)
+                    elif edit.kind == E.YIELD_FROM and id(edit) not in self.applied:
+                        source = _yield_from_source(updated)
+                        if source is not None:
+                            self.applied.add(id(edit))
+                            replaced = [_yield_each(source, asynchronous=edit.text == "async")]
         if position is not None:
             reviews = self._take_reviews(position.start.line, position.end.line)
             if reviews:
@@ -279,6 +296,45 @@ class _Applier(cst.CSTTransformer):
         pending = [e for edits in self.by_span.values() for e in edits if id(e) not in self.applied]
         pending += [e for edits in self.by_start.values() for e in edits if id(e) not in self.applied]
         return [*pending, *self.reviews]
+
+
+def _split_with(node: cst.With, flags: list[bool]) -> cst.With:
+    """Consecutive items of the same kind stay together; each group nests the next."""
+    groups: list[tuple[bool, list[cst.WithItem]]] = []
+    for item, is_async in zip(node.items, flags, strict=True):
+        if groups and groups[-1][0] == is_async:
+            groups[-1][1].append(item)
+        else:
+            groups.append((is_async, [item]))
+    inner: cst.BaseSuite = node.body
+    built: cst.With | None = None
+    for is_async, items in reversed(groups):
+        items = [*items[:-1], items[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)]
+        built = cst.With(
+            items=items,
+            body=inner,
+            asynchronous=cst.Asynchronous() if is_async else None,
+        )
+        inner = cst.IndentedBlock(body=[built])
+    assert built is not None
+    return built.with_changes(leading_lines=node.leading_lines)
+
+
+def _yield_from_source(line: cst.SimpleStatementLine) -> cst.BaseExpression | None:
+    small = line.body[0] if line.body else None
+    if isinstance(small, cst.Expr) and isinstance(small.value, cst.Yield) and isinstance(small.value.value, cst.From):
+        return small.value.value.item
+    return None
+
+
+def _yield_each(source: cst.BaseExpression, *, asynchronous: bool) -> cst.For:
+    """`yield from source` -> `(async) for item in source: yield item` (async generators have no yield from)."""
+    return cst.For(
+        target=cst.Name("item"),
+        iter=source,
+        body=cst.IndentedBlock(body=[cst.SimpleStatementLine(body=[cst.Expr(cst.Yield(value=cst.Name("item")))])]),
+        asynchronous=cst.Asynchronous() if asynchronous else None,
+    )
 
 
 def _with_markers(whitespace: cst.TrailingWhitespace, reviews: Iterable[str]) -> cst.TrailingWhitespace:
