@@ -109,6 +109,7 @@ Type = (
     | LoadedEntities
     | ConnectionType
     | GeneratorRef
+    | InstanceList
 )
 
 SYNC_SESSION = SessionType(is_async=False)
