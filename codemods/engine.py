@@ -11,6 +11,7 @@ import logging
 import multiprocessing
 import re
 from collections.abc import Mapping
+from pathlib import Path
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ import libcst as cst
 from codemods import analyze
 from codemods import edits as E
 from codemods.analyze import ASYNC_URL_HELPER, FunctionFacts
+from codemods.check_cache import CheckCache
 from codemods.coloring import Coloring, color_call_graph
 from codemods.edits import Edit
 from codemods.helpers_src import ASYNC_URL_HELPER_SOURCE
@@ -371,7 +373,23 @@ def _plan_function(
 
 # == check ==========================================================================================
 def check_sources(sources: Mapping[str, str], options: EngineOptions) -> dict[str, list[Finding]]:
-    """Sync leftovers per file (AWT3xx), with review markers left by a previous migrate."""
+    """Sync leftovers per file (AWT3xx), with review markers left by a previous migrate.
+
+    With `options.cache_dir`, a tree already checked (same texts, same options, same awaitify) is answered
+    from the cache: findings depend on the whole project, so the key covers every file."""
+    if options.cache_dir is None:
+        return _check_sources(sources, options)
+    cache = CheckCache(Path(options.cache_dir))
+    key = cache.key(sources, options)
+    cached = cache.load(key)
+    if cached is not None:
+        return cached
+    result = _check_sources(sources, options)
+    cache.store(key, result)
+    return result
+
+
+def _check_sources(sources: Mapping[str, str], options: EngineOptions) -> dict[str, list[Finding]]:
     analysis = _analyse(sources, options)
     declared_async = {q for q, f in analysis.functions.items() if f.is_async}
     out: dict[str, list[Finding]] = {}

@@ -60,3 +60,5 @@ class EngineOptions:
     # dependencies resolve to a session (e.g. "app.deps.get_session").
     session_factories: frozenset[str] = frozenset()
     jobs: int = 1
+    # Where `check` keeps the findings of a tree it has already checked (None: no cache).
+    cache_dir: str | None = None
