@@ -11,10 +11,10 @@ import logging
 import multiprocessing
 import re
 from collections.abc import Mapping
-from pathlib import Path
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from pathlib import Path
 
 import libcst as cst
 
