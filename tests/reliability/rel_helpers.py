@@ -7,15 +7,18 @@ the tool is an exit code and a stderr to look at, never a crash of pytest.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import hashlib
+import json
 import os
 import shutil
 import subprocess
 import sys
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 PYTHON = sys.executable
 SITE_PACKAGES = Path(next(p for p in sys.path if p.endswith("site-packages")))
@@ -155,3 +158,40 @@ def copy_files(rel_paths: Sequence[str], source: Path, target: Path) -> None:
         dest = target / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source / rel, dest)
+
+
+def run_once(base: Path, name: str, build: Callable[[Path], None]) -> Path:
+    """Run `build(directory)` once per test session, even under pytest-xdist, and return the directory.
+
+    `base` is a directory every worker shares (the parent of tmp_path_factory's base temp). The first
+    worker to take the lock builds; the others wait, then reuse what it left (marked by a `.done` file).
+    """
+    import fcntl
+
+    directory = base / f"shared-{name}"
+    with open(base / f"shared-{name}.lock", "w", encoding="utf-8") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not (directory / ".done").exists():
+                if directory.exists():
+                    shutil.rmtree(directory)
+                directory.mkdir(parents=True)
+                build(directory)
+                (directory / ".done").write_text("ok", encoding="utf-8")
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return directory
+
+
+def shared_base(tmp_path_factory: Any) -> Path:
+    """A directory shared by all xdist workers of this session (pytest's own base temp otherwise)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def save_result(directory: Path, result: Result) -> None:
+    (directory / ".result.json").write_text(json.dumps(dataclasses.asdict(result)), encoding="utf-8")
+
+
+def load_result(directory: Path) -> Result:
+    return Result(**json.loads((directory / ".result.json").read_text(encoding="utf-8")))

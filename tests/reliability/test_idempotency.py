@@ -138,3 +138,31 @@ def test_cli_order_of_paths_on_the_command_line_does_not_matter(project: Path, s
     assert_no_crash(awaitify("migrate", *keys, "--allow-dirty", "-q", cwd=project))
     assert tree_bytes(project / "app") == tree_bytes(by_dir / "app")
     assert b"await db.commit()" in tree_bytes(project / "app")["services/b.py"]
+
+
+HASH_SEED_PROBE = """
+import hashlib, json, pathlib, sys
+from codemods.engine import migrate_sources
+from codemods.model import EngineOptions
+root = pathlib.Path(sys.argv[1])
+src = {p.relative_to(root).as_posix(): p.read_text(encoding="utf-8") for p in sorted(root.rglob("*.py"))}
+out = migrate_sources(src, EngineOptions())
+print(json.dumps({k: [o.new_text, sorted(map(repr, o.findings))] for k, o in out.items()}, sort_keys=True))
+"""
+
+
+def test_target_backend_output_does_not_depend_on_the_hash_seed() -> None:
+    """Set iteration order changes with PYTHONHASHSEED: the output must not."""
+    import subprocess
+    import sys
+
+    backend = Path(__file__).resolve().parents[2] / "target_backend"
+    outputs = []
+    for seed in ("1", "12345"):
+        done = subprocess.run(
+            [sys.executable, "-c", HASH_SEED_PROBE, str(backend)], capture_output=True, text=True, check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        )
+        outputs.append(done.stdout)
+    assert outputs[0] == outputs[1]
+    assert "async def" in outputs[0]

@@ -225,7 +225,7 @@ def test_crlf_file_without_changes_is_byte_identical(project: Path) -> None:
 
 # ---- imports: the only place outside the rewritten statements that may change ------------------
 
-IMPORT_BUG = "bug: the Session import is removed while a string annotation / type comment still names Session"
+IMPORT_BUG = "bug: the Session import is removed while a string annotation still names Session"
 
 
 @pytest.mark.xfail(strict=True, reason=IMPORT_BUG)
@@ -237,7 +237,6 @@ def test_string_annotation_keeps_a_defined_name() -> None:
     assert not names_session or "import Session" in new or "Session," in new or ", Session" in new, new
 
 
-@pytest.mark.xfail(strict=True, reason=IMPORT_BUG)
 def test_type_comment_keeps_a_defined_name() -> None:
     text = (
         '"""Doc."""\nfrom sqlalchemy.orm import Session\n\n\n'
