@@ -7,7 +7,7 @@ parses is reported failed, when the report and the disk disagree, or when files 
 
 Prints the figures: files, lines, seconds, changed, failed, byte-identical non-SQLAlchemy files.
 
-    .venv/bin/python .ci/corpus_check.py [--jobs N] [--limit N] [--keep DIR] [--second-run]
+    .venv/bin/python .ci/corpus_check.py [--jobs N] [--only PKG,...] [--limit N] [--keep DIR] [--second-run]
 """
 
 from __future__ import annotations
@@ -103,6 +103,9 @@ def check(args: argparse.Namespace) -> int:
     python = Path(args.python)
     site = Path(args.site_packages) if args.site_packages else site_packages_of(python)
     files = python_files(site)
+    if args.only:
+        wanted = {name.strip() for name in args.only.split(",") if name.strip()}
+        files = [rel for rel in files if rel.split("/", 1)[0].removesuffix(".py") in wanted]
     if args.limit:
         files = files[: args.limit]
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="awaitify-corpus-"))
@@ -217,6 +220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--site-packages", default=None, help="default: the purelib of --python")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--limit", type=int, default=0, help="only the first N files (a quick look)")
+    parser.add_argument("--only", default="", metavar="PKG,...", help="only these top-level packages")
     parser.add_argument("--keep", default=None, metavar="DIR", help="work in DIR and keep it")
     parser.add_argument("--second-run", action="store_true", help="also check a second run changes nothing")
     return check(parser.parse_args(argv))
