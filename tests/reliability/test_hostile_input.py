@@ -179,3 +179,50 @@ def test_self_referencing_globals_are_analysed(text: str) -> None:
 
     outcome = migrate_sources({"m.py": text}, EngineOptions())["m.py"]
     assert outcome.status is not FileStatus.FAILED, outcome.error
+
+
+# ---- the per-file message must point at the problem --------------------------------------------
+
+SERVICE_LINES = SERVICE.count("\n") + 2  # the hostile line comes right after SERVICE and two blank lines
+
+
+def _engine_error(text: str) -> str:
+    from codemods.engine import migrate_sources
+    from codemods.model import EngineOptions, FileStatus
+
+    outcome = migrate_sources({"m.py": text}, EngineOptions())["m.py"]
+    assert outcome.status is FileStatus.FAILED
+    return outcome.error or ""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: LibCST's tokenizer errors are reported as 'Syntax Error @ 1:1. (line 1)', whatever the line",
+)
+@pytest.mark.parametrize(
+    "line",
+    [
+        pytest.param("S = 'never closed", id="unterminated-string"),
+        pytest.param("y = `x`", id="py2-backticks"),
+        pytest.param("MODE = 0777", id="py2-octal"),
+    ],
+)
+def test_syntax_error_names_its_line(line: str) -> None:
+    error = _engine_error(_sqla(line + "\n"))
+    assert f"line {SERVICE_LINES + 1}" in error, error
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: files 3.11 cannot compile for other reasons are reported as 'syntax newer than this Python'",
+)
+@pytest.mark.parametrize(
+    "line",
+    [
+        pytest.param("N = " + "9" * 5_000, id="int-over-4300-digits"),
+        pytest.param("X = " + "(" * 1000 + "1" + ")" * 1000, id="too-many-nested-parentheses"),
+    ],
+)
+def test_limits_are_not_called_newer_syntax(line: str) -> None:
+    error = _engine_error(_sqla(line + "\n"))
+    assert "newer" not in error, error
