@@ -15,6 +15,9 @@ from eco_helpers import REPO, build_once, copy_shop, git, run
 
 from codemods import __version__
 
+# builds and installs into fresh environments: `-m 'not slow'` skips it in quick local loops
+pytestmark = pytest.mark.slow
+
 PACKAGED = ("codemods", "pyproject.toml", "README.md", "CHANGELOG.md", "MANIFEST.in", "docs")
 
 

@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 from eco_helpers import REPO, Result, copy_shop, git, run
 
+# builds and installs into fresh environments: `-m 'not slow'` skips it in quick local loops
+pytestmark = pytest.mark.slow
+
 CLEAN = """\
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
