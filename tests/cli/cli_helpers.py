@@ -68,10 +68,18 @@ def snapshot(root: Path) -> dict[str, tuple[bytes, int, int]]:
     return out
 
 
+OFFICIAL_SARIF_SCHEMA = Path(__file__).parent / "data" / "sarif-2.1.0-rtm.5.json"
+
+
 def validate_sarif(document: object) -> None:
-    """Raise jsonschema.ValidationError unless document is SARIF 2.1.0 (the vendored subset schema)."""
+    """Raise jsonschema.ValidationError unless document is SARIF 2.1.0.
+
+    Two schemas: the official OASIS one (sarif-2.1.0-rtm.5, draft-04, as shipped in Microsoft's MIT-licensed
+    @microsoft/jest-sarif package), and our stricter subset, which also requires what GitHub code scanning reads."""
     import jsonschema
 
+    official = json.loads(OFFICIAL_SARIF_SCHEMA.read_text(encoding="utf-8"))
+    jsonschema.Draft4Validator(official).validate(document)
     schema = json.loads(SARIF_SCHEMA.read_text(encoding="utf-8"))
     validator = jsonschema.Draft7Validator(schema, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
     validator.validate(document)
