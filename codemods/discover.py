@@ -55,6 +55,10 @@ def find_project_root(paths: Sequence[Path]) -> Path:
     for candidate in (base, *base.parents):
         if any((candidate / marker).exists() for marker in ROOT_MARKERS):
             return candidate
+    # No marker: a directory that is itself a package (has __init__.py) is named by its parent, so that
+    # `app/db.py` keeps the module name `app.db` its imports use.
+    while (base / "__init__.py").is_file() and base.parent != base:
+        base = base.parent
     return base
 
 

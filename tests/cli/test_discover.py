@@ -174,3 +174,16 @@ def test_unlistable_directory_is_reported(tmp_path: Path, monkeypatch: pytest.Mo
     discovery = discover([tmp_path], root=tmp_path)
     assert list(discovery.files) == ["ok/a.py"]
     assert discovery.unreadable == {str(tmp_path / "locked"): "cannot list directory: Permission denied"}
+
+
+def test_a_package_given_without_a_project_marker_is_named_from_its_parent(tmp_path: Path) -> None:
+    """`awaitify migrate app/` where app/ has __init__.py and no pyproject/.git above: keys keep `app/`."""
+    package = tmp_path / "outer" / "app"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "db.py").write_text("x = 1\n")
+    from codemods.discover import find_project_root
+
+    root = find_project_root([package])
+    assert root == tmp_path / "outer"
+    assert (package / "db.py").relative_to(root).as_posix() == "app/db.py"
