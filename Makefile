@@ -15,6 +15,10 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@# Debian's chromium renders the HTML report in a test; best effort (root + apt), the test says if it is absent
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
+		echo "note: chromium not installed: the HTML report rendering test will be skipped"; }
 	touch $(STAMP)
 
 ## The main job: migrate a copy of target_backend/, show the diff, the report, the check, and the result answering requests
