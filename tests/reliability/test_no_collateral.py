@@ -203,3 +203,38 @@ class Impl(Base):
 @pytest.mark.parametrize("text", NOOP_OVERRIDDEN_BY_ASYNC)
 def test_base_methods_of_existing_async_overrides_are_untouched(text: str) -> None:
     assert _migrate(text) == text
+
+
+SHADOW_LIB = '''\
+from sqlalchemy.orm import Session
+
+
+class Queue:
+    def __init__(self, db: Session):
+        self.db = db
+
+    def put_nowait(self, item):
+        self.db.add(item)
+        self.db.commit()
+'''
+STDLIB_QUEUE_USER = '''\
+from queue import Queue
+
+
+def fill(items):
+    q: Queue = Queue()
+    for item in items:
+        q.put_nowait(item)
+'''
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: `from queue import Queue` (stdlib) resolves to a project module `pkg/util/queue.py` whose "
+    "Queue.put_nowait became async, so the stdlib call is awaited (aiosqlite/core.py vs sqlalchemy/util/queue.py)",
+)
+@pytest.mark.parametrize("lib_key", ["pkg/util/queue.py", "pkg/queue.py"])
+def test_stdlib_import_is_not_resolved_to_a_project_module_of_the_same_name(lib_key: str) -> None:
+    outcomes = migrate_sources({lib_key: SHADOW_LIB, "other/fill.py": STDLIB_QUEUE_USER}, EngineOptions())
+    assert outcomes[lib_key].status is FileStatus.CHANGED
+    assert outcomes["other/fill.py"].new_text == STDLIB_QUEUE_USER
