@@ -354,7 +354,14 @@ def _write_report(report: MigrateReport, path: Path) -> None:
     is_flag=True,
     help="Write every current finding to the --baseline file and exit 0 (unless a file failed).",
 )
-def check(output_format: str, baseline_path: Path | None, update_baseline: bool, **kwargs: Any) -> None:
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Analyse even a tree already checked (results are cached in $XDG_CACHE_HOME/awaitify/check).",
+)
+def check(
+    output_format: str, baseline_path: Path | None, update_baseline: bool, no_cache: bool, **kwargs: Any
+) -> None:
     """List sync leftovers in PATHS. Writes nothing (except --update-baseline).
 
     \b
@@ -372,7 +379,7 @@ def check(output_format: str, baseline_path: Path | None, update_baseline: bool,
         _fail(str(exc))
         return
     with _progress(len(workspace.discovery.files)) as progress:
-        report = run_check(workspace, progress=progress)
+        report = run_check(workspace, progress=progress, no_cache=no_cache)
     if update_baseline and baseline_path is not None:
         _update_baseline(baseline_path, report)
         return

@@ -12,7 +12,7 @@ import logging
 import os
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -236,12 +236,19 @@ def _for_display(outcome: FileOutcome, display: str) -> FileOutcome:
 # ---- check ------------------------------------------------------------------------------------
 
 
-def run_check(workspace: Workspace, progress: Progress | None = None) -> CheckReport:
+def default_cache_dir() -> Path:
+    """Where `check` keeps results of trees it has seen: $XDG_CACHE_HOME/awaitify/check (or ~/.cache/...)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "awaitify" / "check"
+
+
+def run_check(workspace: Workspace, progress: Progress | None = None, *, no_cache: bool = False) -> CheckReport:
     progress = progress or NoProgress()
     sources, failed = _read_all(workspace, progress)
     report = CheckReport(scanned=len(workspace.discovery.files))
     progress.stage("Checking", None)
-    results = _engine_check({key: source.text for key, source in sources.items()}, workspace.engine_options)
+    options = replace(workspace.engine_options, cache_dir=None if no_cache else str(default_cache_dir()))
+    results = _engine_check({key: source.text for key, source in sources.items()}, options)
     for key, findings in results.items():
         display = workspace.display(key)
         errors = [f for f in findings if f.code == ENGINE_FAILURE_CODE]
