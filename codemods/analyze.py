@@ -47,6 +47,11 @@ TASK_FUNCTIONS = frozenset(
     }
 )
 CONCURRENCY_FUNCTIONS = frozenset({"asyncio.gather", "asyncio.create_task", "asyncio.ensure_future"})
+# Methods whose argument is a coroutine on purpose (event loops, task groups, anyio, executors)
+COROUTINE_CONSUMERS = frozenset({
+    "run_until_complete", "create_task", "ensure_future", "run_coroutine_threadsafe", "start_soon", "gather",
+    "wait_for", "shield",
+})
 BOUNDARY_DECORATORS = frozenset(
     {
         "property",
@@ -1172,9 +1177,12 @@ class FunctionAnalyzer:
             self.facts.calls.append(
                 CallSite(self.spans.span(node), node.lineno, callees, ctx.awaited, context, ctx.stmt_span)
             )
+        takes_coroutine = resolved in TASK_FUNCTIONS or (
+            isinstance(func, ast.Attribute) and func.attr in COROUTINE_CONSUMERS
+        )
         arg_ctx_name = (
             "task_arg"
-            if resolved in TASK_FUNCTIONS
+            if takes_coroutine
             else (ctx.context if ctx.context in {"lambda", "genexp", "query_arg"} else "normal")
         )
         if resolved in N.SCOPED_SESSION:

@@ -54,9 +54,10 @@ def color_call_graph(project: Project, facts: dict[str, FunctionFacts]) -> Color
     for qualname in sorted(facts):
         fact = facts[qualname]
         if fact.is_async:
+            # already async: awaited where its callers are async, but it makes no sync caller (or sync
+            # base method) async: a sync caller may mean to make a coroutine (`run_until_complete(f())`)
             result.async_functions.add(qualname)
             result.reasons[qualname] = [qualname, "already async def"]
-            queue.append(qualname)
         elif fact.seeds and fact.boundary is None:
             result.async_functions.add(qualname)
             result.newly_async.add(qualname)

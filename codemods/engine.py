@@ -287,6 +287,8 @@ def _plan_function(
         targets = [c for c in site.callees if c in coloring.async_functions]
         if not targets or site.awaited or site.context == "task_arg":
             continue
+        if not is_async and not any(t in coloring.newly_async for t in targets):
+            continue  # a sync caller of code that was already async: not this migration's business
         callee = analysis.functions.get(targets[0])
         path = coloring.reasons.get(targets[0], [targets[0]])
         if site.context == "main_entry":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import sys
 from collections.abc import Iterable
 
 from codemods import sqla_names as N
@@ -86,7 +87,10 @@ class Project:
             return cached
         parts = qualname.split(".")
         result = qualname
-        for end in range(len(parts), 0, -1):
+        if parts[0] in sys.stdlib_module_names or parts[0] in self.modules:
+            self._remap_cache[qualname] = result
+            return result
+        for end in range(len(parts), 1, -1):  # at least two components: `queue` alone is never remapped
             prefix = ".".join(parts[:end])
             if prefix in self.modules:
                 break

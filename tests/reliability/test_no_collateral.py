@@ -147,7 +147,6 @@ def test_unrelated_code_is_untouched(text: str) -> None:
     assert _migrate(text) == text
 
 
-@pytest.mark.xfail(strict=True, reason=COROUTINE_BUG)
 @pytest.mark.parametrize("text", NOOP_COROUTINE_CALLERS)
 def test_sync_callers_of_existing_coroutines_are_untouched(text: str) -> None:
     assert _migrate(text) == text
@@ -199,7 +198,6 @@ class Impl(Base):
 ]
 
 
-@pytest.mark.xfail(strict=True, reason=OVERRIDE_BUG)
 @pytest.mark.parametrize("text", NOOP_OVERRIDDEN_BY_ASYNC)
 def test_base_methods_of_existing_async_overrides_are_untouched(text: str) -> None:
     assert _migrate(text) == text
@@ -228,11 +226,6 @@ def fill(items):
 '''
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: `from queue import Queue` (stdlib) resolves to a project module `pkg/util/queue.py` whose "
-    "Queue.put_nowait became async, so the stdlib call is awaited (aiosqlite/core.py vs sqlalchemy/util/queue.py)",
-)
 @pytest.mark.parametrize("lib_key", ["pkg/util/queue.py", "pkg/queue.py"])
 def test_stdlib_import_is_not_resolved_to_a_project_module_of_the_same_name(lib_key: str) -> None:
     outcomes = migrate_sources({lib_key: SHADOW_LIB, "other/fill.py": STDLIB_QUEUE_USER}, EngineOptions())
