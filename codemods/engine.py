@@ -57,16 +57,17 @@ class _Analysis:
     functions: dict[str, FunctionFacts]
 
 
+_PARSER_LIMITS = ("too many nested", "Exceeds the limit", "too many statically nested", "recursion")
+
+
 def _parse_error(path: str, text: str, exc: SyntaxError) -> str:
+    if any(limit in (exc.msg or "") for limit in _PARSER_LIMITS):
+        return f"beyond the Python parser's limits at line {exc.lineno}: {exc.msg}"
     try:
         cst.parse_module(text)
-    except cst.ParserSyntaxError as cst_exc:
-        return f"syntax error: {str(cst_exc).splitlines()[0]} (line {cst_exc.raw_line})"
     except Exception:
-        pass
-    else:
-        return f"syntax newer than this Python can analyse (line {exc.lineno}): {exc.msg}"
-    return f"syntax error at line {exc.lineno}: {exc.msg}"
+        return f"syntax error at line {exc.lineno}: {exc.msg}"
+    return f"syntax newer than this Python can analyse (line {exc.lineno}): {exc.msg}"
 
 
 def _analyse(sources: Mapping[str, str], options: EngineOptions) -> _Analysis:

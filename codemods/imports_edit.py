@@ -143,6 +143,13 @@ def update_imports(
         following = body[anchor]
         if isinstance(following, cst.SimpleStatementLine | cst.BaseCompoundStatement) and not following.leading_lines:
             body[anchor] = following.with_changes(leading_lines=anchor_lines)
+    if body and not module.header:
+        first = body[0]
+        if isinstance(first, cst.SimpleStatementLine | cst.BaseCompoundStatement) and first.leading_lines:
+            kept = list(first.leading_lines)
+            while kept and kept[0].comment is None:
+                kept.pop(0)  # never start the file with blank lines
+            body[0] = first.with_changes(leading_lines=kept)
     for name in reversed(plain):
         first_import = next((i for i, stmt in enumerate(body) if _is_import(stmt)), None)
         new_stmt = cst.SimpleStatementLine(body=[cst.Import(names=[cst.ImportAlias(name=cst.Name(name))])])

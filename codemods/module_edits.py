@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 
 from codemods import edits as E
@@ -39,6 +40,17 @@ def session_type_edits(project: Project, module: ModuleSymbols, tree: ast.Module
                     aliased = alias.asname is not None and alias.asname != "AsyncSession"
                     (out.force_remove if aliased else out.removable).add(local)
                     out.imports.add(ImportName("sqlalchemy.ext.asyncio", "AsyncSession", local if aliased else None))
+        elif (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and "Session" in session_locals
+            and re.search(r"\bSession\b", node.value)
+            and _is_annotation_string(node.value)
+        ):
+            literal = spans.segment(node)
+            out.edits.append(
+                Edit(E.REPLACE_EXPR, spans.span(node), text=re.sub(r"\bSession\b", "AsyncSession", literal))
+            )
         elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in session_locals:
             if node.id == "Session":
                 out.edits.append(Edit(E.RENAME, spans.span(node), text="AsyncSession"))
@@ -48,3 +60,12 @@ def session_type_edits(project: Project, module: ModuleSymbols, tree: ast.Module
                 out.edits.append(Edit(E.RENAME, spans.span(node), text="AsyncSession"))
                 out.imports.add(ImportName("sqlalchemy.ext.asyncio", "AsyncSession"))
     return out
+
+
+def _is_annotation_string(value: str) -> bool:
+    """`"Session"`, `"Session | None"`, `"Optional[Session]"`: a string that parses as a type expression."""
+    try:
+        ast.parse(value, mode="eval")
+    except SyntaxError:
+        return False
+    return len(value) < 200 and "\n" not in value

@@ -195,10 +195,6 @@ def _engine_error(text: str) -> str:
     return outcome.error or ""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: LibCST's tokenizer errors are reported as 'Syntax Error @ 1:1. (line 1)', whatever the line",
-)
 @pytest.mark.parametrize(
     "line",
     [
@@ -212,10 +208,6 @@ def test_syntax_error_names_its_line(line: str) -> None:
     assert f"line {SERVICE_LINES + 1}" in error, error
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: files 3.11 cannot compile for other reasons are reported as 'syntax newer than this Python'",
-)
 @pytest.mark.parametrize(
     "line",
     [

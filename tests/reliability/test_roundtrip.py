@@ -228,7 +228,6 @@ def test_crlf_file_without_changes_is_byte_identical(project: Path) -> None:
 IMPORT_BUG = "bug: the Session import is removed while a string annotation still names Session"
 
 
-@pytest.mark.xfail(strict=True, reason=IMPORT_BUG)
 def test_string_annotation_keeps_a_defined_name() -> None:
     """`db: "Session"` survives as "Session" but its import is deleted: NameError in get_type_hints/FastAPI."""
     text = 'from sqlalchemy.orm import Session\n\n\ndef get(db: "Session"):\n    db.commit()\n'
@@ -246,7 +245,6 @@ def test_type_comment_keeps_a_defined_name() -> None:
     assert new == text
 
 
-@pytest.mark.xfail(strict=True, reason="bug: deleting the first import of a file leaves it starting with blank lines")
 def test_removed_first_import_leaves_no_leading_blank_lines() -> None:
     text = 'from sqlalchemy.orm import Session\n\n\ndef get(db: "Session"):\n    db.commit()\n'
     new = migrate_sources({"a.py": text}, EngineOptions())["a.py"].new_text

@@ -60,11 +60,6 @@ def test_installed_script_does_not_import_project_modules_named_like_its_depende
     assert "await db.commit()" in (project / "app" / "svc.py").read_text(encoding="utf-8")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: `python -m codemods` run from the project root imports the project's own difflib.py/"
-    "tokenize.py/... (sys.path[0] is the cwd under -m; __main__ could drop it or use -P/PYTHONSAFEPATH)",
-)
 def test_python_m_does_not_import_project_modules_named_like_its_dependencies(tmp_path: Path) -> None:
     sentinel = tmp_path / "sentinel"
     sentinel.mkdir()
