@@ -14,7 +14,7 @@ from codemods import edits as E
 from codemods import queries as Q
 from codemods import sqla_names as N
 from codemods.edits import Edit, QuerySpec, Span
-from codemods.project import Project, dotted_name
+from codemods.project import Project
 from codemods.spans import SpanMaker
 from codemods.symbols import FunctionSymbols, ModuleSymbols
 from codemods.types import (
@@ -48,10 +48,18 @@ TASK_FUNCTIONS = frozenset(
 )
 CONCURRENCY_FUNCTIONS = frozenset({"asyncio.gather", "asyncio.create_task", "asyncio.ensure_future"})
 # Methods whose argument is a coroutine on purpose (event loops, task groups, anyio, executors)
-COROUTINE_CONSUMERS = frozenset({
-    "run_until_complete", "create_task", "ensure_future", "run_coroutine_threadsafe", "start_soon", "gather",
-    "wait_for", "shield",
-})
+COROUTINE_CONSUMERS = frozenset(
+    {
+        "run_until_complete",
+        "create_task",
+        "ensure_future",
+        "run_coroutine_threadsafe",
+        "start_soon",
+        "gather",
+        "wait_for",
+        "shield",
+    }
+)
 BOUNDARY_DECORATORS = frozenset(
     {
         "property",
@@ -1172,7 +1180,7 @@ class FunctionAnalyzer:
                 if ctx.context in {"lambda", "genexp", "for_iter", "with_item", "comp_iter", "task_arg", "assigned"}
                 else "normal"
             )
-            if resolved in TASK_FUNCTIONS or self._is_task_arg(node):
+            if resolved in TASK_FUNCTIONS:
                 context = "task_arg"
             self.facts.calls.append(
                 CallSite(self.spans.span(node), node.lineno, callees, ctx.awaited, context, ctx.stmt_span)
@@ -1198,9 +1206,6 @@ class FunctionAnalyzer:
             if callback_ok and isinstance(arg, ast.Name | ast.Attribute):
                 continue
             self._visit_expr(arg, _Ctx(context=arg_ctx_name))
-
-    def _is_task_arg(self, node: ast.Call) -> bool:
-        return False
 
     def _record_query_arguments(self, target: FunctionSymbols, node: ast.Call, skip_self: bool = False) -> None:
         """A Query handed to a project function: its parameter is typed as a Query from here.
@@ -1656,8 +1661,6 @@ class FunctionAnalyzer:
             return True
         if method in {"delete", "update"} and id(node) in self._discarded_calls:
             spec = replace(spec, discard_result=True)
-        if self.facts.is_async or ctx.awaited:
-            pass
         self._add_async_edit(Edit(E.QUERY, self.spans.span(node), spec), node)
         self._seed(f"runs a query on {query.session_src}")
         self.facts.async_imports.add(("sqlalchemy", "select"))
@@ -2086,7 +2089,3 @@ def _class_bodies(tree: ast.Module) -> list[list[ast.stmt]]:
         elif isinstance(node, ast.If | ast.Try | ast.With):
             stack.extend(n for n in ast.iter_child_nodes(node) if isinstance(n, ast.stmt))
     return bodies
-
-
-def dotted(node: ast.expr) -> str | None:
-    return dotted_name(node)

@@ -198,7 +198,7 @@ def _plan_file(
     spans = SpanMaker(item.text)
     for fact in analysis.facts_by_path.get(item.path, []):
         _plan_function(fact, analysis, coloring, plan, spans)
-    if item.symbols.uses_sqlalchemy and plan_touches_sessions(plan, analysis, item):
+    if item.symbols.uses_sqlalchemy:
         module_edits = session_type_edits(analysis.project, item.symbols, item.tree, spans)
         plan.edits.extend(module_edits.edits)
         plan.imports |= module_edits.imports
@@ -219,11 +219,6 @@ def _plan_file(
         if e.kind == E.REVIEW
     )
     return plan, findings, stats, reasons
-
-
-def plan_touches_sessions(plan: FilePlan, analysis: _Analysis, item: _Parsed) -> bool:
-    """Session types are renamed in every module that imports the sync Session class."""
-    return True
 
 
 def _dedupe(edits: list[Edit]) -> list[Edit]:
