@@ -20,16 +20,11 @@ must fix); ``trap(reason)`` skips the test on the migrated tree (a code path awa
 
 from __future__ import annotations
 
-import fcntl
 import importlib
 import importlib.util
-import json
 import os
 import secrets
-import shutil
-import subprocess
 import sys
-import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,13 +34,12 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
+from migrated_backend import ORIGINAL_TREE, REPO_ROOT, migrated_tree, shared_tmp
 from sqlalchemy import MetaData, create_engine, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import NullPool
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-ORIGINAL_TREE = REPO_ROOT / "target_backend"
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
 REDIS_URL = os.environ.get("AWAITIFY_REDIS_URL", "redis://127.0.0.1:6379/0")
 CACHE_PREFIX = f"awaitify-test:{WORKER}:{os.getpid()}:"
@@ -98,50 +92,12 @@ class Tree:
     root: Path
 
 
-def _shared_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A directory shared by all xdist workers of this run (and private to the run)."""
-    base = tmp_path_factory.getbasetemp()
-    return base.parent if "PYTEST_XDIST_WORKER" in os.environ else base
-
-
-def migrated_tree(shared_dir: Path | None = None) -> Path:
-    """Copy `target_backend/` and convert it with `python -m codemods migrate`, once per run (file lock)."""
-    shared = shared_dir or Path(tempfile.gettempdir()) / f"awaitify-migrated-{os.getuid()}"
-    shared.mkdir(parents=True, exist_ok=True)
-    copy_dir = shared / "migrated_target_backend"
-    status_file = shared / "migrated_target_backend.json"
-    with open(shared / "migrated_target_backend.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if status_file.exists():
-            status = json.loads(status_file.read_text())
-        else:
-            shutil.rmtree(copy_dir, ignore_errors=True)
-            shutil.copytree(ORIGINAL_TREE, copy_dir, ignore=shutil.ignore_patterns("__pycache__", "*.db"))
-            proc = subprocess.run(
-                [sys.executable, "-m", "codemods", "migrate", str(copy_dir)],
-                cwd=REPO_ROOT,
-                capture_output=True,
-                text=True,
-                timeout=900,
-            )
-            # `migrate` exits 0 when every file was written (review items included), 2 when any failed.
-            ok = proc.returncode == 0 and "Traceback" not in proc.stderr
-            status = {"ok": ok, "returncode": proc.returncode, "stderr": proc.stderr[-4000:]}
-            status_file.write_text(json.dumps(status))
-    if status["ok"]:
-        return copy_dir
-    pytest.fail(
-        f"`python -m codemods migrate` failed (exit {status['returncode']}):\n{status['stderr']}",
-        pytrace=False,
-    )
-
-
 @pytest.fixture(scope="session", params=TREE_PARAMS)
 def backend_tree(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Tree:
     if request.param == "original":
         return Tree("original", ORIGINAL_TREE)
     env_tree = os.environ.get("AWAITIFY_MIGRATED_TREE")
-    root = Path(env_tree) if env_tree else migrated_tree(_shared_tmp(tmp_path_factory))
+    root = Path(env_tree) if env_tree else migrated_tree(shared_tmp(tmp_path_factory))
     if not (root / "backend" / "api" / "main.py").is_file():
         pytest.fail(f"{root} holds no backend/api/main.py", pytrace=False)
     return Tree("migrated", root)
