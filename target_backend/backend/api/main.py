@@ -23,6 +23,7 @@ from backend.api.routers import (
 )
 from backend.api.services.settings_service import SettingsService
 from backend.api.utils.database import SessionLocal, init_db
+from backend.api.utils.errors import install_database_error_handlers
 from backend.api.utils.logging import logger
 
 
@@ -36,6 +37,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 app = FastAPI(title="SoniqueBay API", version="0.9.0", lifespan=lifespan)
+install_database_error_handlers(app)
 
 for _router in (
     tracks_api.router,

@@ -133,6 +133,8 @@ class ArtistEmbeddingService:
         if embedding.cluster is not None:
             query = query.filter(ArtistEmbedding.cluster == embedding.cluster)
         others = query.order_by(ArtistEmbedding.artist_name).all()
+        # Only vectors of the same dimension compare (an embedding may have been stored with another one).
+        others = [o for o in others if len(o.vector) == len(embedding.vector)]
         matrix = np.asarray([o.vector for o in others], dtype=np.float64).reshape(len(others), -1)
         return _cosine_ranking(np.asarray(embedding.vector), [o.artist_name for o in others], matrix, limit)
 
@@ -180,6 +182,8 @@ class ArtistEmbeddingService:
     def find_similar_artists_vector(self, vector: list[float], limit: int = 10) -> list[dict[str, Any]]:
         embeddings = self.db.query(ArtistEmbedding).order_by(ArtistEmbedding.artist_name).all()
         embeddings = [e for e in embeddings if len(e.vector) == len(vector)]
+        if not embeddings:  # no embedding of that dimension: nothing is similar
+            return []
         matrix = np.asarray([e.vector for e in embeddings], dtype=np.float64).reshape(len(embeddings), -1)
         return _cosine_ranking(np.asarray(vector, dtype=np.float64), [e.artist_name for e in embeddings], matrix, limit)
 

@@ -32,7 +32,8 @@ TEXT_WEIGHT = 0.5
 class SearchCache:
     """Thin JSON cache over Redis. A dead Redis never breaks search: it is skipped for a while."""
 
-    RETRY_AFTER_SECONDS = 30.0
+    # How long search skips a Redis that failed before trying it again.
+    RETRY_AFTER_SECONDS = float(os.getenv("SEARCH_CACHE_RETRY_SECONDS", "30"))
 
     def __init__(self, url: str = REDIS_URL, prefix: str | None = None, ttl: int = CACHE_TTL_SECONDS) -> None:
         self.prefix = prefix if prefix is not None else os.getenv("SEARCH_CACHE_PREFIX", "soniquebay:search:")

@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import Depends
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -64,19 +65,37 @@ class Base(DeclarativeBase):
     """Declarative base of every model."""
 
 
+# Closing a session rolls back what is left of its transaction. When the connection died under the request
+# (terminated, database restarted) that rollback fails, after the response may already be on its way: the
+# connection is thrown away instead (the server has rolled its transaction back already) and the client keeps
+# its response. Raising there would make the server drop the client's connection.
+_CLOSE_FAILED = "Database connection lost when closing the request's session; discarded: %s"
+
+
 def get_db() -> Generator[Session, None, None]:
     """FastAPI dependency: one sync session per request."""
     db = SessionLocal()
     try:
         yield db
     finally:
-        db.close()
+        try:
+            db.close()
+        except DBAPIError as exc:
+            logger.warning(_CLOSE_FAILED, exc)
+            db.invalidate()
 
 
 async def get_async_db() -> AsyncGenerator[AsyncSession, None]:
     """FastAPI dependency of the services already migrated to AsyncSession."""
-    async with AsyncSessionLocal() as session:
+    session = AsyncSessionLocal()
+    try:
         yield session
+    finally:
+        try:
+            await session.close()
+        except DBAPIError as exc:
+            logger.warning(_CLOSE_FAILED, exc)
+            await session.invalidate()
 
 
 def init_db() -> None:
