@@ -48,7 +48,8 @@ def status_for(exc: Exception) -> int:
     checked_by_driver = isinstance(getattr(exc.orig, "__cause__", None), ValueError)
     if isinstance(exc, DataError) or sqlstate.startswith("22") or checked_by_driver:
         return 422
-    if exc.connection_invalidated or isinstance(exc, _UNAVAILABLE):
+    # Class 08: connection exception; class 57: operator intervention (terminated, shutting down, starting up).
+    if exc.connection_invalidated or isinstance(exc, _UNAVAILABLE) or sqlstate[:2] in ("08", "57"):
         return 503
     return 500
 
