@@ -58,4 +58,3 @@ def migrated_tree(shared_dir: Path | None = None) -> Path:
         f"`python -m codemods migrate` failed (exit {status['returncode']}):\n{status['stderr']}",
         pytrace=False,
     )
-
