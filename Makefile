@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEMO := demo-out
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-pg lint clean
+.PHONY: install demo test test-pg test-faults lint clean
 
 install: $(STAMP)
 
@@ -40,6 +40,10 @@ test: install
 
 test-pg: install
 	AWAITIFY_PG_URL=$${AWAITIFY_PG_URL:-postgresql://postgres@127.0.0.1:5432/test} $(BIN)/python -m pytest -n auto -q $(PYTEST_ARGS)
+
+## The migrated backend under faults alone (private PostgreSQL cluster and Redis; part of `make test` too)
+test-faults: install
+	$(BIN)/python -m pytest -n 2 -q tests/faults $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check codemods

@@ -65,7 +65,9 @@ def _describe(case: schemathesis.Case) -> str:
     return f"{case.method} {case.formatted_path} query={case.query!r} body={getattr(case, 'body', None)!r}"[:600]
 
 
-def _fuzz_operation(operation: schemathesis.APIOperation, mode: GenerationMode, base_url: str) -> list[ServerError]:
+def _fuzz_operation(
+    operation: schemathesis.APIOperation, mode: GenerationMode, base_url: str, session: requests.Session
+) -> list[ServerError]:
     errors: list[ServerError] = []
     label = f"{operation.method.upper()} {operation.path}"
 
@@ -80,7 +82,7 @@ def _fuzz_operation(operation: schemathesis.APIOperation, mode: GenerationMode, 
     )
     def exercise(case: schemathesis.Case) -> None:
         try:
-            response = case.call(base_url=base_url, timeout=REQUEST_TIMEOUT_S)
+            response = case.call(base_url=base_url, session=session, timeout=REQUEST_TIMEOUT_S)
         except requests.RequestException as exc:
             errors.append(ServerError(label, mode.value, None, f"{_describe(case)} ({type(exc).__name__})"))
             return
@@ -98,12 +100,13 @@ def test_bad_input_on_every_endpoint_gets_4xx_never_5xx(fuzzed_app: ServedBacken
     schema = schemathesis.openapi.from_url(f"{fuzzed_app.base_url}/openapi.json")
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) > 40, f"the schema lists only {len(operations)} operations"
-    errors = [
-        error
-        for operation in operations
-        for mode in MODES
-        for error in _fuzz_operation(operation, mode, fuzzed_app.base_url)
-    ]
+    with requests.Session() as session:  # keep-alive: one connection for the whole run
+        errors = [
+            error
+            for operation in operations
+            for mode in MODES
+            for error in _fuzz_operation(operation, mode, fuzzed_app.base_url, session)
+        ]
     assert fuzzed_app.is_alive(), f"the app died under bad input:\n{fuzzed_app.log_tail()}"
     listing = "\n".join(str(e) for e in errors[:40])
     assert not errors, f"{len(errors)} requests got a 5xx or no answer (first 40):\n{listing}"

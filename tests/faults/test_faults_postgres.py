@@ -85,8 +85,10 @@ async def test_postgres_restart_under_load_fails_cleanly_and_the_app_recovers(
         try:
             await asyncio.to_thread(served.postgres.stop, "fast")
             down_from = len(load.record.outcomes)
-            # While the server is down, the load goes on: every database request must fail with a 5xx.
+            # While the server is down, the load goes on: every database request must fail with a 503.
+            deadline = asyncio.get_running_loop().time() + RECOVERY_DEADLINE_S
             while len(load.record.outcomes) < down_from + 40:
+                assert asyncio.get_running_loop().time() < deadline, "requests hang while PostgreSQL is down"
                 await asyncio.sleep(0.05)
             while_down = LoadRecord(load.record.outcomes[down_from:])
         finally:
