@@ -293,6 +293,8 @@ def _plan_function(
             continue
         is_generator = bool(callee and callee.is_generator and not callee.is_contextmanager)
         is_cm = bool(callee and callee.is_contextmanager)
+        if (is_generator or is_cm) and not any(t in coloring.newly_async for t in targets):
+            continue  # an async generator or context manager that was already one is already used correctly
         if is_generator and site.context == "assigned":
             continue  # `gen = get_db()`: next(gen) / gen.close() are rewritten where they are used
         if is_generator:
@@ -346,7 +348,7 @@ def _plan_function(
             )
             plan.edits.append(Edit(E.YIELD_FROM, span, text="async" if async_source else "sync"))
     for use in fact.generator_uses:
-        if use.qualname in coloring.async_functions and not use.awaited:
+        if use.qualname in coloring.newly_async and not use.awaited:
             if is_async:
                 plan.edits.append(Edit(E.REPLACE_EXPR, use.span, text=use.async_text))
             else:
