@@ -177,6 +177,13 @@ def selection_options(function: F) -> F:
             default=None,
             help="Worker processes (default: all cores).",
         ),
+        click.option(
+            "--file-timeout",
+            type=click.FloatRange(min=0),
+            default=None,
+            metavar="SECONDS",
+            help="Give up on a file after this long: it is reported and left as it is (default 120; 0: no limit).",
+        ),
         common_options,
     ]
     for decorator in reversed(decorators):
@@ -192,6 +199,7 @@ def _run_options(**kwargs: Any) -> RunOptions:
         disable=tuple(kwargs["disable"]),
         session_factories=tuple(kwargs["session_factories"]),
         jobs=kwargs["jobs"] or os.cpu_count() or 1,
+        file_timeout=kwargs["file_timeout"],
     )
 
 

@@ -6,10 +6,11 @@ include = ["app/**/*.py"]          # globs; when set, only matching files are pr
 exclude = ["migrations", "app/legacy"]
 disable = ["AWT106"]               # rule codes
 session-factories = ["app.db.new_session", "app.deps.get_session"]
+file-timeout = 120                 # seconds per file before it is reported and left as it is (0: none)
 ```
 
 Command-line `--include` / `--exclude` replace the configured lists; `--disable` and
-`--session-factory` add to them.
+`--session-factory` add to them; `--file-timeout` replaces the configured limit.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from codemods.rules.registry import RULES
 
 logger = logging.getLogger(__name__)
 
-KNOWN_KEYS = ("include", "exclude", "disable", "session-factories")
+KNOWN_KEYS = ("include", "exclude", "disable", "session-factories", "file-timeout")
+DEFAULT_FILE_TIMEOUT = 120.0
 _DOTTED_NAME = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 
 
@@ -40,6 +42,7 @@ class Config:
     exclude: tuple[str, ...] = ()
     disable: frozenset[str] = frozenset()
     session_factories: frozenset[str] = frozenset()
+    file_timeout: float = DEFAULT_FILE_TIMEOUT
     source: Path | None = None
 
     def merged(
@@ -48,6 +51,7 @@ class Config:
         exclude: tuple[str, ...] = (),
         disable: tuple[str, ...] = (),
         session_factories: tuple[str, ...] = (),
+        file_timeout: float | None = None,
     ) -> Config:
         """The configuration with command-line values applied on top."""
         return Config(
@@ -56,6 +60,7 @@ class Config:
             disable=self.disable | validate_rule_codes(disable, "--disable"),
             session_factories=self.session_factories
             | validate_dotted_names(session_factories, "--session-factory"),
+            file_timeout=self.file_timeout if file_timeout is None else file_timeout,
             source=self.source,
         )
 
@@ -92,6 +97,7 @@ def parse_config(table: Mapping[str, Any], source: Path | None = None) -> Config
         session_factories=validate_dotted_names(
             _string_list(table, "session-factories", where), f"{where} session-factories"
         ),
+        file_timeout=_seconds(table, "file-timeout", where),
         source=source,
     )
 
@@ -118,3 +124,10 @@ def _string_list(table: Mapping[str, Any], key: str, where: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise ConfigError(f"{where}: {key} must be a list of strings, got {value!r}")
     return value
+
+
+def _seconds(table: Mapping[str, Any], key: str, where: str) -> float:
+    value = table.get(key, DEFAULT_FILE_TIMEOUT)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ConfigError(f"{where} {key}: expected a number of seconds >= 0, got {value!r}")
+    return float(value)

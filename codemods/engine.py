@@ -23,6 +23,7 @@ from codemods import edits as E
 from codemods.analyze import ASYNC_URL_HELPER, FunctionFacts
 from codemods.check_cache import CheckCache
 from codemods.coloring import Coloring, color_call_graph
+from codemods.deadline import FileTimeout, file_deadline
 from codemods.edits import Edit
 from codemods.helpers_src import ASYNC_URL_HELPER_SOURCE
 from codemods.imports_edit import ImportName
@@ -55,6 +56,9 @@ class _Analysis:
     failures: dict[str, str]
     facts_by_path: dict[str, list[FunctionFacts]]
     functions: dict[str, FunctionFacts]
+    # Modules left as they are because their rewrite failed: module name -> why. Their functions have no
+    # facts (nothing is made async or awaited for them); calls into them are flagged for review.
+    left_alone: dict[str, str]
 
 
 _PARSER_LIMITS = ("too many nested", "Exceeds the limit", "too many statically nested", "recursion")
@@ -70,20 +74,29 @@ def _parse_error(path: str, text: str, exc: SyntaxError) -> str:
     return f"syntax newer than this Python can analyse (line {exc.lineno}): {exc.msg}"
 
 
-def _analyse(sources: Mapping[str, str], options: EngineOptions) -> _Analysis:
+def _analyse(
+    sources: Mapping[str, str], options: EngineOptions, left_alone: Mapping[str, str] | None = None
+) -> _Analysis:
+    """Pass 1 and the per-function facts. Files in `left_alone` (path -> why) are indexed, not analysed."""
+    left_alone = left_alone or {}
     parsed: dict[str, _Parsed] = {}
     failures: dict[str, str] = {}
     for path in sorted(sources):
         text = sources[path]
         try:
-            tree = ast.parse(text, filename=path)
+            with file_deadline(options.file_timeout):
+                tree = ast.parse(text, filename=path)
+                symbols = collect_symbols(path, tree)
+        except FileTimeout as exc:
+            failures[path] = str(exc)
+            continue
         except SyntaxError as exc:
             failures[path] = _parse_error(path, text, exc)
             continue
         except (ValueError, RecursionError, MemoryError) as exc:
             failures[path] = f"cannot parse: {type(exc).__name__}: {exc}"
             continue
-        parsed[path] = _Parsed(path, text, tree, collect_symbols(path, tree))
+        parsed[path] = _Parsed(path, text, tree, symbols)
     project = Project((p.symbols for p in parsed.values()), options.session_factories)
     analyze.reset_caches()
     for item in parsed.values():
@@ -95,12 +108,16 @@ def _analyse(sources: Mapping[str, str], options: EngineOptions) -> _Analysis:
     for _round in range(3):
         facts_by_path, functions = {}, {}
         for path, item in parsed.items():
-            if path in failures:
+            if path in failures or path in left_alone:
                 continue
             try:
-                facts = analyze.analyze_module(project, item.symbols, item.tree)
+                with file_deadline(options.file_timeout):
+                    facts = analyze.analyze_module(project, item.symbols, item.tree)
             except RecursionError:
                 failures[path] = "expression nesting too deep to analyse"
+                continue
+            except FileTimeout as exc:
+                failures[path] = str(exc)
                 continue
             facts_by_path[path] = facts
             for fact in facts:
@@ -111,21 +128,44 @@ def _analyse(sources: Mapping[str, str], options: EngineOptions) -> _Analysis:
             break
         previous_hints = hints
         analyze.reset_caches(keep_hints=True)
+    modules_left_alone = {parsed[p].symbols.name: why for p, why in {**left_alone, **failures}.items() if p in parsed}
     for path in failures:
         parsed.pop(path, None)
-    return _Analysis(project, parsed, failures, facts_by_path, functions)
+    return _Analysis(project, parsed, failures, facts_by_path, functions, modules_left_alone)
 
 
 # == migrate ========================================================================================
 def migrate_sources(sources: Mapping[str, str], options: EngineOptions) -> dict[str, FileOutcome]:
-    """Rewrite every file of the project; files that need no change come back UNCHANGED."""
-    analysis = _analyse(sources, options)
+    """Rewrite every file of the project; files that need no change come back UNCHANGED.
+
+    A file whose rewrite fails (or runs out of time) is left as it was, and the rest is planned again
+    without it, so that no other file awaits a function that stayed sync."""
+    left_alone: dict[str, str] = {}
+    while True:
+        outcomes = _migrate_once(sources, options, left_alone)
+        newly_failed = {
+            path: outcome.error or "failed"
+            for path, outcome in outcomes.items()
+            if outcome.status is FileStatus.FAILED and path not in left_alone and path in sources
+        }
+        if not newly_failed:
+            return outcomes
+        log.info("planning again without %d file(s) that could not be rewritten", len(newly_failed))
+        left_alone |= newly_failed
+
+
+def _migrate_once(
+    sources: Mapping[str, str], options: EngineOptions, left_alone: Mapping[str, str]
+) -> dict[str, FileOutcome]:
+    analysis = _analyse(sources, options, left_alone)
     coloring = color_call_graph(analysis.project, analysis.functions)
     outcomes: dict[str, FileOutcome] = {}
-    for path, message in analysis.failures.items():
+    for path, message in {**left_alone, **analysis.failures}.items():
         outcomes[path] = FileOutcome(path, FileStatus.FAILED, sources[path], sources[path], error=message)
     jobs: list[tuple[str, str, FilePlan]] = []
     for path, item in analysis.parsed.items():
+        if path in left_alone:
+            continue
         plan, findings, stats, reasons = _plan_file(item, analysis, coloring, options)
         if plan.is_empty() and not findings:
             outcomes[path] = FileOutcome(item.path, FileStatus.UNCHANGED, item.text, item.text)
@@ -150,7 +190,7 @@ def migrate_sources(sources: Mapping[str, str], options: EngineOptions) -> dict[
             async_reasons=reasons,
         )
         jobs.append((path, item.text, plan))
-    for path, new_text, error in _apply_plans(jobs, options.jobs):
+    for path, new_text, error in _apply_plans(jobs, options.jobs, options.file_timeout):
         outcome = outcomes[path]
         if error is not None:
             outcome.status, outcome.error = FileStatus.FAILED, error
@@ -166,22 +206,28 @@ def migrate_sources(sources: Mapping[str, str], options: EngineOptions) -> dict[
 _PARALLEL_THRESHOLD = 8  # below this many files to rewrite, worker start-up costs more than it saves
 
 
-def _apply_plans(jobs: list[tuple[str, str, FilePlan]], workers: int) -> list[tuple[str, str, str | None]]:
+def _apply_plans(
+    jobs: list[tuple[str, str, FilePlan]], workers: int, file_timeout: float | None
+) -> list[tuple[str, str, str | None]]:
     """The LibCST rewrites, the costly part, in worker processes; results in input order."""
+    timed_jobs = [(path, text, plan, file_timeout) for path, text, plan in jobs]
     if workers > 1 and len(jobs) >= _PARALLEL_THRESHOLD:
         context = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
         try:
             with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-                return list(pool.map(_apply_one, jobs, chunksize=max(1, len(jobs) // (workers * 4))))
+                return list(pool.map(_apply_one, timed_jobs, chunksize=max(1, len(jobs) // (workers * 4))))
         except (OSError, BrokenProcessPool) as exc:
             log.warning("parallel rewrite unavailable (%s); rewriting in this process", exc)
-    return [_apply_one(job) for job in jobs]
+    return [_apply_one(job) for job in timed_jobs]
 
 
-def _apply_one(job: tuple[str, str, FilePlan]) -> tuple[str, str, str | None]:
-    path, text, plan = job
+def _apply_one(job: tuple[str, str, FilePlan, float | None]) -> tuple[str, str, str | None]:
+    path, text, plan, file_timeout = job
     try:
-        return path, apply_plan(text, plan), None
+        with file_deadline(file_timeout):
+            return path, apply_plan(text, plan), None
+    except FileTimeout as exc:
+        return path, text, str(exc)
     except TransformError as exc:
         return path, text, str(exc)
     except (cst.ParserSyntaxError, RecursionError) as exc:
@@ -279,6 +325,8 @@ def _plan_function(
                         text=f"AWT204 database I/O that cannot be awaited here ({reason})",
                     )
                 )
+    if analysis.left_alone and (is_async or fact.async_edits or fact.edits):
+        plan.edits.extend(_calls_into_files_left_alone(fact, analysis.left_alone))
     for site in fact.calls:
         targets = [c for c in site.callees if c in coloring.async_functions]
         if not targets or site.awaited or site.context == "task_arg":
@@ -369,6 +417,18 @@ def _plan_function(
                     text=f"AWT213 {qualname.rsplit('.', 1)[-1]}() became async and is passed as a callback",
                 )
             )
+
+
+def _calls_into_files_left_alone(fact: FunctionFacts, left_alone: Mapping[str, str]) -> list[Edit]:
+    found = []
+    for site in fact.calls:
+        for callee in site.callees:
+            module = next((m for m in left_alone if callee.startswith(m + ".")), None)
+            if module is not None:
+                text = f"AWT215 {_short(callee)}() is in {module}, left sync: {left_alone[module]}"
+                found.append(Edit(E.REVIEW, site.span, text=text))
+                break
+    return found
 
 
 # == check ==========================================================================================

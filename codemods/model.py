@@ -60,5 +60,7 @@ class EngineOptions:
     # dependencies resolve to a session (e.g. "app.deps.get_session").
     session_factories: frozenset[str] = frozenset()
     jobs: int = 1
+    # Wall-clock seconds the work on one file may take before it is reported and left as it is (None: no limit).
+    file_timeout: float | None = 120.0
     # Where `check` keeps the findings of a tree it has already checked (None: no cache).
     cache_dir: str | None = None

@@ -65,6 +65,7 @@ class RunOptions:
     disable: tuple[str, ...] = ()
     session_factories: tuple[str, ...] = ()
     jobs: int = 1
+    file_timeout: float | None = None  # None: the config's (default 120 s)
 
 
 @dataclass
@@ -83,6 +84,7 @@ class Workspace:
             disabled_rules=self.config.disable,
             session_factories=self.config.session_factories,
             jobs=self.jobs,
+            file_timeout=self.config.file_timeout or None,
         )
 
     def display(self, key: str) -> str:
@@ -103,6 +105,7 @@ def prepare(options: RunOptions, cwd: Path | None = None) -> Workspace:
         exclude=options.exclude,
         disable=options.disable,
         session_factories=options.session_factories,
+        file_timeout=options.file_timeout,
     )
     if config.source:
         logger.info("config: %s", config.source)

@@ -255,6 +255,15 @@ _ALL = [
         "client = TestClient(app)",
         "client = TestClient(app)  # awaitify: review AWT214 ...",
     ),
+    _rule(
+        "AWT215",
+        "call-into-file-left-alone",
+        "A call into a file that awaitify could not rewrite (it failed or ran out of time), so it stayed sync.",
+        "The rest of the project was planned without that file: nothing awaits its functions. If it hands them a "
+        "session, they now receive an `AsyncSession`; migrate that file (or the call) by hand.",
+        "rows = legacy.report(db)",
+        "rows = legacy.report(db)  # awaitify: review AWT215 ...",
+    ),
     # ---- check findings -------------------------------------------------------------------------
     _rule(
         "AWT301",
