@@ -1159,8 +1159,11 @@ class FunctionAnalyzer:
             handled = self._visit_inspect_call(node)
         if resolved in CONCURRENCY_FUNCTIONS:
             self._check_shared_session(node)
-        if resolved == "asyncio.run" and self.func is not None:
-            self._review(node, "AWT210", "asyncio.run() cannot run inside the event loop")
+        if resolved == "asyncio.run" and self.func is not None and not self.facts.is_async:
+            # only where this migration makes the function async: then it runs inside the event loop
+            self.facts.async_edits.append(
+                Edit(E.REVIEW, self.spans.span(node), text="AWT210 asyncio.run() cannot run inside the event loop")
+            )
         if not handled:
             handled = self._visit_generator_use(node, resolved, ctx)
         if handled:

@@ -243,7 +243,7 @@ def _plan_file(
     disabled = options.disabled_rules
     spans = SpanMaker(item.text)
     for fact in analysis.facts_by_path.get(item.path, []):
-        _plan_function(fact, analysis, coloring, plan, spans)
+        _plan_function(fact, analysis, coloring, plan, spans, item.symbols.uses_sqlalchemy)
     if item.symbols.uses_sqlalchemy:
         module_edits = session_type_edits(analysis.project, item.symbols, item.tree, spans)
         plan.edits.extend(module_edits.edits)
@@ -288,7 +288,12 @@ def _path_text(path: list[str]) -> str:
 
 
 def _plan_function(
-    fact: FunctionFacts, analysis: _Analysis, coloring: Coloring, plan: FilePlan, spans: SpanMaker
+    fact: FunctionFacts,
+    analysis: _Analysis,
+    coloring: Coloring,
+    plan: FilePlan,
+    spans: SpanMaker,
+    uses_sqlalchemy: bool,
 ) -> None:
     plan.edits.extend(fact.edits)
     plan.edits.extend(fact.reviews)
@@ -300,6 +305,10 @@ def _plan_function(
             if helper == ASYNC_URL_HELPER and ASYNC_URL_HELPER_SOURCE not in plan.helpers:
                 plan.helpers.append(ASYNC_URL_HELPER_SOURCE)
     is_async = fact.qualname in coloring.async_functions
+    # an already-async function missing an await is fixed only where it works with the session (half-migrated
+    # code: `async def endpoint(db: Session)` calling an async service without await), or in a module that
+    # uses SQLAlchemy
+    in_migration = fact.qualname in coloring.newly_async or bool(fact.async_edits or fact.edits) or uses_sqlalchemy
     if not fact.is_async:
         plan.edits.extend(fact.lazy_reads)
     if is_async:
@@ -331,8 +340,10 @@ def _plan_function(
         targets = [c for c in site.callees if c in coloring.async_functions]
         if not targets or site.awaited or site.context == "task_arg":
             continue
-        if not is_async and not any(t in coloring.newly_async for t in targets):
-            continue  # a sync caller of code that was already async: not this migration's business
+        if not any(t in coloring.newly_async for t in targets) and (not is_async or not in_migration):
+            # a call between functions that were already async, in code that has nothing to do with the
+            # session (asyncpg, redis...): a coroutine stored for later or returned by a lambda is deliberate
+            continue
         callee = analysis.functions.get(targets[0])
         path = coloring.reasons.get(targets[0], [targets[0]])
         if site.context == "main_entry":
@@ -463,6 +474,8 @@ def _check_sources(sources: Mapping[str, str], options: EngineOptions) -> dict[s
             for line, col, code, message in fact.findings:
                 if line:
                     found.add(Finding(path, line, col, code, message))
+            if not (item.symbols.uses_sqlalchemy or fact.edits or fact.async_edits):
+                continue  # async code with no session in it: its coroutines are not this migration's business
             for site in fact.calls:
                 targets = [c for c in site.callees if c in declared_async]
                 if not targets or site.awaited or site.context in {"task_arg", "main_entry"}:
