@@ -255,6 +255,19 @@ _ALL = [
         "client = TestClient(app)",
         "client = TestClient(app)  # awaitify: review AWT214 ...",
     ),
+    _rule(
+        "AWT215",
+        "staged-blocked",
+        "`migrate --only`: an in-scope file stays sync because code out of scope is coupled to it.",
+        "A stage must leave a tree that runs: a file migrates with every file it calls, is called by, or shares "
+        "a session global with, and a session provider migrates only once no sync user remains. The file is left "
+        "byte-identical (no marker is written) and the report names the chain of couplings down to the file out "
+        "of scope: widen `--only` to it, or migrate that file first. See docs/staged-migrations.md.",
+        "# awaitify migrate --only 'shop/users/**'  (shop/admin/router.py calls shop.users.service.get_user)\n"
+        "def get_user(db: Session, user_id: int) -> User | None: ...",
+        "def get_user(db: Session, user_id: int) -> User | None: ...\n"
+        "# report: shop/users/service.py:11:1 AWT215 not migrated in this stage: coupled to shop/admin/router.py ...",
+    ),
     # ---- check findings -------------------------------------------------------------------------
     _rule(
         "AWT301",

@@ -1,0 +1,93 @@
+"""`--only` in the engine: each stage's exact output, idempotence, blocked files, and convergence to one shot."""
+
+from __future__ import annotations
+
+import pytest
+from staged_cases import StagedCase, discover_staged_cases, migrate_staged, read_tree, texts
+
+from codemods.engine import check_sources, migrate_sources
+from codemods.model import EngineOptions, FileStatus
+from codemods.staging import BLOCKED_CODE, in_scope
+
+CASES = discover_staged_cases()
+STAGES = [
+    pytest.param(case, index, id=f"{case.name}/{tree}")
+    for case in CASES
+    for index, (_only, tree) in enumerate(case.stages)
+]
+
+
+def test_there_are_staged_cases() -> None:
+    assert CASES and all(len(case.stages) >= 3 for case in CASES)
+
+
+@pytest.mark.parametrize(("case", "index"), STAGES)
+def test_stage_gives_the_expected_tree(case: StagedCase, index: int) -> None:
+    only, tree = case.stages[index]
+    outcomes = migrate_staged(read_tree(case.tree(case.previous_tree(index))), only)
+    assert texts(outcomes) == read_tree(case.tree(tree))
+
+
+@pytest.mark.parametrize(("case", "index"), STAGES)
+def test_stage_leaves_out_of_scope_files_byte_identical(case: StagedCase, index: int) -> None:
+    only, _tree = case.stages[index]
+    before = read_tree(case.tree(case.previous_tree(index)))
+    outcomes = migrate_staged(before, only)
+    changed = {path for path, outcome in outcomes.items() if outcome.status is FileStatus.CHANGED}
+    assert changed and all(in_scope(path, only) for path in changed)
+    for path, outcome in outcomes.items():
+        if not in_scope(path, only):
+            assert outcome.status is FileStatus.UNCHANGED and outcome.new_text.encode() == before[path].encode()
+            assert outcome.findings == []
+
+
+@pytest.mark.parametrize(("case", "index"), STAGES)
+def test_second_run_of_a_stage_is_a_no_op(case: StagedCase, index: int) -> None:
+    only, tree = case.stages[index]
+    expected = read_tree(case.tree(tree))
+    outcomes = migrate_staged(expected, only)
+    assert [p for p, o in outcomes.items() if o.status is not FileStatus.UNCHANGED or o.new_text != expected[p]] == []
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_files_coupled_to_out_of_scope_code_stay_sync_and_are_reported(case: StagedCase) -> None:
+    blocked = case.meta["blocked"]
+    before = read_tree(case.tree(blocked["tree"]))
+    outcomes = migrate_staged(before, tuple(blocked["only"]))
+    assert texts(outcomes) == before, "a blocked stage must leave every file as it is"
+    reported = {f.path: f for o in outcomes.values() for f in o.findings}
+    assert sorted(reported) == sorted(blocked["files"])
+    for finding in reported.values():
+        assert finding.code == BLOCKED_CODE
+        assert f"{blocked['out_of_scope_caller']} is out of scope" in finding.message
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_stages_end_at_the_one_shot_tree_but_for_the_async_twin(case: StagedCase) -> None:
+    """Staged == one shot, except that the endpoints migrated while the sync provider was shared depend on the twin."""
+    sync_provider, twin = case.meta["twin"]
+    staged = read_tree(case.tree(case.stages[-1][1]))
+    one_shot = texts(migrate_sources(read_tree(case.tree("before")), EngineOptions()))
+    assert sorted(staged) == sorted(one_shot)
+    differing = sorted(path for path in staged if staged[path] != one_shot[path])
+    assert differing, "the fixture is meant to show the twin difference"
+    for path in differing:
+        assert staged[path].replace(twin, sync_provider) == one_shot[path], path
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_the_last_stage_completes_the_migration(case: StagedCase) -> None:
+    final = read_tree(case.tree(case.stages[-1][1]))
+    outcomes = migrate_sources(final, EngineOptions())
+    assert [p for p, o in outcomes.items() if o.status is not FileStatus.UNCHANGED] == []
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_check_only_reports_files_in_scope(case: StagedCase) -> None:
+    sources = read_tree(case.tree("before"))
+    only = case.stages[0][0]
+    everything = check_sources(sources, EngineOptions())
+    scoped = check_sources(sources, EngineOptions(only=only))
+    assert scoped and set(scoped) == {path for path in everything if in_scope(path, only)}
+    assert all(scoped[path] == everything[path] for path in scoped)
+    assert any(findings for path, findings in everything.items() if path not in scoped)
