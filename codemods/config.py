@@ -6,9 +6,10 @@ include = ["app/**/*.py"]          # globs; when set, only matching files are pr
 exclude = ["migrations", "app/legacy"]
 disable = ["AWT106"]               # rule codes
 session-factories = ["app.db.new_session", "app.deps.get_session"]
+only = ["app/users/**"]            # staged migration: rewrite only these files (docs/staged-migrations.md)
 ```
 
-Command-line `--include` / `--exclude` replace the configured lists; `--disable` and
+Command-line `--include` / `--exclude` / `--only` replace the configured lists; `--disable` and
 `--session-factory` add to them.
 """
 
@@ -23,10 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from codemods.rules.registry import RULES
+from codemods.scope import glob_problem
 
 logger = logging.getLogger(__name__)
 
-KNOWN_KEYS = ("include", "exclude", "disable", "session-factories")
+KNOWN_KEYS = ("include", "exclude", "disable", "session-factories", "only")
 _DOTTED_NAME = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 
 
@@ -40,6 +42,7 @@ class Config:
     exclude: tuple[str, ...] = ()
     disable: frozenset[str] = frozenset()
     session_factories: frozenset[str] = frozenset()
+    only: tuple[str, ...] = ()
     source: Path | None = None
 
     def merged(
@@ -48,6 +51,7 @@ class Config:
         exclude: tuple[str, ...] = (),
         disable: tuple[str, ...] = (),
         session_factories: tuple[str, ...] = (),
+        only: tuple[str, ...] = (),
     ) -> Config:
         """The configuration with command-line values applied on top."""
         return Config(
@@ -56,6 +60,7 @@ class Config:
             disable=self.disable | validate_rule_codes(disable, "--disable"),
             session_factories=self.session_factories
             | validate_dotted_names(session_factories, "--session-factory"),
+            only=validate_only_globs(only, "--only") if only else self.only,
             source=self.source,
         )
 
@@ -92,6 +97,7 @@ def parse_config(table: Mapping[str, Any], source: Path | None = None) -> Config
         session_factories=validate_dotted_names(
             _string_list(table, "session-factories", where), f"{where} session-factories"
         ),
+        only=validate_only_globs(_string_list(table, "only", where), f"{where} only"),
         source=source,
     )
 
@@ -111,6 +117,13 @@ def validate_dotted_names(names: Any, where: str) -> frozenset[str]:
     if bad:
         raise ConfigError(f"{where}: not a dotted name like `app.db.get_session`: {', '.join(bad)}")
     return frozenset(str(name) for name in names)
+
+
+def validate_only_globs(globs: Any, where: str) -> tuple[str, ...]:
+    problems = [f"{glob!r}: {glob_problem(glob)}" for glob in globs if glob_problem(glob)]
+    if problems:
+        raise ConfigError(f"{where}: bad glob(s): {'; '.join(problems)}")
+    return tuple(glob.strip() for glob in globs)
 
 
 def _string_list(table: Mapping[str, Any], key: str, where: str) -> list[str]:

@@ -29,8 +29,9 @@ from codemods.imports_edit import ImportName
 from codemods.model import EngineOptions, FileOutcome, FileStats, FileStatus, Finding
 from codemods.module_edits import session_type_edits
 from codemods.project import Project
+from codemods.scope import in_scope
 from codemods.spans import SpanMaker
-from codemods.staging import in_scope, restrict_to_stage
+from codemods.staging import restrict_to_stage
 from codemods.symbols import ModuleSymbols, collect_symbols
 from codemods.transform import FilePlan, TransformError, apply_plan
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import ast
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -28,11 +28,11 @@ from codemods import edits as E
 from codemods import sqla_names as N
 from codemods.analyze import FunctionFacts
 from codemods.coloring import Coloring, override_families
-from codemods.discover import matches
 from codemods.edits import Edit
 from codemods.imports_edit import ImportName
 from codemods.model import FileOutcome, FileStats, Finding
 from codemods.project import Project
+from codemods.scope import in_scope
 from codemods.spans import SpanMaker
 from codemods.symbols import ModuleSymbols
 from codemods.transform import FilePlan
@@ -75,10 +75,6 @@ class Stage:
     blocked: dict[str, Finding] = field(default_factory=dict)
     # file -> (span of the provider name inside `Depends(...)`, the twin's import, the local name it replaces)
     swaps: dict[str, list[tuple[tuple[int, int, int, int], ImportName, str]]] = field(default_factory=dict)
-
-
-def in_scope(path: str, only: Iterable[str]) -> bool:
-    return matches(path, only)
 
 
 def plan_stage(

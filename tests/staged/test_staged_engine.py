@@ -7,7 +7,8 @@ from staged_cases import StagedCase, discover_staged_cases, migrate_staged, read
 
 from codemods.engine import check_sources, migrate_sources
 from codemods.model import EngineOptions, FileStatus
-from codemods.staging import BLOCKED_CODE, in_scope
+from codemods.scope import in_scope
+from codemods.staging import BLOCKED_CODE
 
 CASES = discover_staged_cases()
 STAGES = [
