@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from staged_cases import StagedCase, discover_staged_cases, migrate_staged, read_tree, texts
 
@@ -11,6 +13,7 @@ from codemods.scope import in_scope
 from codemods.staging import BLOCKED_CODE
 
 CASES = discover_staged_cases()
+STAGED_ROOT = Path(__file__).resolve().parents[2] / "fixtures"
 STAGES = [
     pytest.param(case, index, id=f"{case.name}/{tree}")
     for case in CASES
@@ -92,3 +95,16 @@ def test_check_only_reports_files_in_scope(case: StagedCase) -> None:
     assert scoped and set(scoped) == {path for path in everything if in_scope(path, only)}
     assert all(scoped[path] == everything[path] for path in scoped)
     assert any(findings for path, findings in everything.items() if path not in scoped)
+
+
+COLORING_CASES = sorted(p for p in (STAGED_ROOT / "coloring").iterdir() if (p / "case.json").is_file())
+
+
+@pytest.mark.parametrize("case_dir", COLORING_CASES, ids=lambda p: p.name)
+def test_a_scope_covering_everything_is_the_one_shot_migration(case_dir: Path) -> None:
+    """`--only '*'` rewrites what a plain run rewrites, byte for byte, on every coloring project."""
+    sources = read_tree(case_dir / "before")
+    one_shot = migrate_sources(sources, EngineOptions())
+    scoped = migrate_sources(sources, EngineOptions(only=("*",)))
+    assert texts(scoped) == texts(one_shot)
+    assert {p: o.findings for p, o in scoped.items()} == {p: o.findings for p, o in one_shot.items()}
