@@ -6,10 +6,10 @@ migration would change are coupled when migrating one without the other would br
 
 - hard couplings: a call (or callback, generator use, override) between a function that becomes async
   and another file, and a use of another file's session global (a sessionmaker, an engine, an
-  `Annotated[Session, Depends(...)]` alias, a module-level `Depends`). Both files migrate, or neither;
-- dependency couplings: an endpoint's parameter `Depends(get_db)` where `get_db` becomes async. The
-  provider cannot migrate while a sync user remains; a migrating user whose provider stays sync is switched
-  to the project's async twin provider (an `async def` generator yielding an `AsyncSession`, as teams keep
+  `Annotated[Session, Depends(...)]` alias). Both files migrate, or neither;
+- dependency couplings: a `Depends(get_db)` (parameter default, the file's own alias) where `get_db`
+  becomes async. The provider cannot migrate while a sync user remains; a migrating user whose provider
+  stays sync is switched to the project's async twin provider (an `async def` generator yielding an `AsyncSession`, as teams keep
   beside the sync one during a migration), or stays sync when there is none.
 
 The files that migrate are the largest set of in-scope files closed under these rules (a greatest fixed
@@ -240,15 +240,6 @@ def _session_globals(files: Mapping[str, StagedFile], project: Project) -> dict[
     return out
 
 
-def _signature_nodes(tree: ast.Module) -> set[int]:
-    """ids of the nodes inside function signatures (parameters, their annotations and defaults)."""
-    inside: set[int] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            inside |= {id(sub) for sub in ast.walk(node.args)}
-    return inside
-
-
 def _reference_couplings(
     item: StagedFile,
     project: Project,
@@ -259,7 +250,6 @@ def _reference_couplings(
 ) -> set[Coupling]:
     module = item.symbols.name
     spans = SpanMaker(item.text)
-    signature = _signature_nodes(item.tree)
     found: set[Coupling] = set()
     for node in ast.walk(item.tree):
         if isinstance(node, ast.Call) and node.args and project.resolve_expr(module, node.func) in N.FASTAPI_DEPENDS:
@@ -267,12 +257,13 @@ def _reference_couplings(
             other = file_of.get(provider or "")
             if provider in coloring.newly_async and other in changing and other != item.path:
                 what = f"`Depends({_short(provider or '')})`"
-                if id(node) in signature and isinstance(node.args[0], ast.Name):
-                    span = spans.span(node.args[0])
-                    local = node.args[0].id
+                if isinstance(node.args[0], ast.Name):
+                    # what it provides goes to this file's code, or to files using this file's session
+                    # globals (an `Annotated[Session, Depends(...)]` alias), which are coupled to it
+                    span, local = spans.span(node.args[0]), node.args[0].id
                     found.add(Coupling(item.path, other, node.lineno, 1, what, provider or "", span, local))
                 else:
-                    found.add(Coupling(item.path, other, node.lineno, 1, f"{what} outside a signature"))
+                    found.add(Coupling(item.path, other, node.lineno, 1, f"{what} through an attribute"))
         elif isinstance(node, ast.Name | ast.Attribute) and isinstance(node.ctx, ast.Load):
             target = project.resolve_expr(module, node)
             other = session_globals.get(target or "")

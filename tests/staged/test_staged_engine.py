@@ -108,3 +108,40 @@ def test_a_scope_covering_everything_is_the_one_shot_migration(case_dir: Path) -
     scoped = migrate_sources(sources, EngineOptions(only=("*",)))
     assert texts(scoped) == texts(one_shot)
     assert {p: o.findings for p, o in scoped.items()} == {p: o.findings for p, o in one_shot.items()}
+
+
+SHARED_ALIAS_PROJECT = {
+    "app/__init__.py": "",
+    "app/db.py": (
+        "from typing import Annotated\n\n"
+        "from fastapi import Depends\n"
+        "from sqlalchemy import create_engine\n"
+        "from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine\n"
+        "from sqlalchemy.orm import Session, sessionmaker\n\n"
+        'SessionLocal = sessionmaker(bind=create_engine("sqlite://"))\n'
+        'AsyncSessionLocal = async_sessionmaker(bind=create_async_engine("sqlite+aiosqlite://"))\n\n\n'
+        "def get_db():\n    with SessionLocal() as db:\n        yield db\n\n\n"
+        "async def get_async_db():\n    session: AsyncSession\n"
+        "    async with AsyncSessionLocal() as session:\n        yield session\n\n\n"
+        "DbSession = Annotated[Session, Depends(get_db)]\n"
+    ),
+    "app/a.py": (
+        'from app.db import DbSession\n\n\ndef count_a(db: DbSession):\n    return db.execute("select 1").scalar()\n'
+    ),
+    "app/b.py": (
+        'from app.db import DbSession\n\n\ndef count_b(db: DbSession):\n    return db.execute("select 2").scalar()\n'
+    ),
+}
+
+
+def test_a_shared_session_alias_blocks_its_users_until_its_module_migrates() -> None:
+    """`db: DbSession` from the provider's module: the alias is a session global, so users wait for that module."""
+    outcomes = migrate_staged(dict(SHARED_ALIAS_PROJECT), ("app/a.py",))
+    assert texts(outcomes) == SHARED_ALIAS_PROJECT
+    (finding,) = [f for o in outcomes.values() for f in o.findings]
+    assert (finding.path, finding.code) == ("app/a.py", BLOCKED_CODE)
+    assert "uses `DbSession`" in finding.message and "app/db.py is out of scope" in finding.message
+    # with the alias's module and every user of it in scope, the stage is the one-shot migration
+    everything = migrate_staged(dict(SHARED_ALIAS_PROJECT), ("app",))
+    assert texts(everything) == texts(migrate_sources(dict(SHARED_ALIAS_PROJECT), EngineOptions()))
+    assert texts(everything)["app/a.py"] != SHARED_ALIAS_PROJECT["app/a.py"]
