@@ -9,8 +9,8 @@ migration would change are coupled when migrating one without the other would br
   `Annotated[Session, Depends(...)]` alias). Both files migrate, or neither;
 - dependency couplings: a `Depends(get_db)` (parameter default, the file's own alias) where `get_db`
   becomes async. The provider cannot migrate while a sync user remains; a migrating user whose provider
-  stays sync is switched to the project's async twin provider (an `async def` generator yielding an `AsyncSession`, as teams keep
-  beside the sync one during a migration), or stays sync when there is none.
+  stays sync is switched to the project's async twin provider (an `async def` generator yielding an
+  `AsyncSession`, as teams keep beside the sync one during a migration), or stays sync when there is none.
 
 The files that migrate are the largest set of in-scope files closed under these rules (a greatest fixed
 point: files are only ever removed). In-scope files left out are byte-identical and reported with AWT215.
