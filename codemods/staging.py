@@ -197,7 +197,7 @@ def _couplings(
             caller = _short(fact.qualname)
             for site in fact.calls:
                 for callee in site.callees:
-                    if callee in coloring.newly_async:
+                    if callee in coloring.newly_async or _stuck_with_io(facts.get(callee), coloring):
                         couple(path, site.line, callee, f"{caller} calls {_short(callee)}()")
             for _span, line, qualname in fact.callback_refs:
                 if qualname in coloring.newly_async:
@@ -215,8 +215,13 @@ def _couplings(
     session_globals = _session_globals(files, project)
     for path in sorted(changing):
         if path in files:
-            found |= _reference_couplings(files[path], project, coloring, changing, file_of, session_globals)
+            found |= _reference_couplings(files[path], project, coloring, changing, file_of, session_globals, facts)
     return sorted(found)
+
+
+def _stuck_with_io(fact: FunctionFacts | None, coloring: Coloring) -> bool:
+    """A function that does session I/O but cannot become async (AWT204 markers): it uses its caller's session."""
+    return fact is not None and fact.qualname not in coloring.async_functions and bool(fact.async_edits)
 
 
 def _session_globals(files: Mapping[str, StagedFile], project: Project) -> dict[str, str]:
@@ -247,6 +252,7 @@ def _reference_couplings(
     changing: set[str],
     file_of: Mapping[str, str],
     session_globals: Mapping[str, str],
+    facts: Mapping[str, FunctionFacts],
 ) -> set[Coupling]:
     module = item.symbols.name
     spans = SpanMaker(item.text)
@@ -265,10 +271,15 @@ def _reference_couplings(
                 else:
                     found.add(Coupling(item.path, other, node.lineno, 1, f"{what} through an attribute"))
         elif isinstance(node, ast.Name | ast.Attribute) and isinstance(node.ctx, ast.Load):
-            target = project.resolve_expr(module, node)
-            other = session_globals.get(target or "")
+            target = project.resolve_expr(module, node) or ""
+            other = session_globals.get(target)
             if other is not None and other != item.path and other in changing:
-                found.add(Coupling(item.path, other, node.lineno, 1, f"uses `{_short(target or '')}`"))
+                found.add(Coupling(item.path, other, node.lineno, 1, f"uses `{_short(target)}`"))
+            constructor = f"{target}.__init__"  # `Repo(db)`: no call site records it
+            other = file_of.get(constructor)
+            stuck = target in project.classes and _stuck_with_io(facts.get(constructor), coloring)
+            if stuck and other in changing and other != item.path:
+                found.add(Coupling(item.path, other, node.lineno, 1, f"constructs `{_short(target)}`"))
     return found
 
 

@@ -145,3 +145,57 @@ def test_a_shared_session_alias_blocks_its_users_until_its_module_migrates() -> 
     everything = migrate_staged(dict(SHARED_ALIAS_PROJECT), ("app",))
     assert texts(everything) == texts(migrate_sources(dict(SHARED_ALIAS_PROJECT), EngineOptions()))
     assert texts(everything)["app/a.py"] != SHARED_ALIAS_PROJECT["app/a.py"]
+
+
+FACTORY_PROJECT = {
+    "app/__init__.py": "",
+    "app/db.py": (
+        "from sqlalchemy import create_engine\nfrom sqlalchemy.orm import sessionmaker\n\n"
+        'SessionLocal = sessionmaker(bind=create_engine("sqlite://"))\n'
+    ),
+    "app/jobs.py": (
+        "from sqlalchemy import text\n\nfrom app.db import SessionLocal\n\n\ndef purge():\n"
+        "    with SessionLocal() as db:\n"
+        '        db.execute(text("delete from items"))\n'
+        "        db.commit()\n"
+    ),
+    "app/report.py": (
+        "from sqlalchemy import text\n\nfrom app.db import SessionLocal\n\n\ndef total():\n"
+        "    with SessionLocal() as db:\n"
+        '        return db.execute(text("select count(*) from items")).scalar()\n'
+    ),
+}
+
+
+def test_a_session_factory_of_a_module_that_cannot_migrate_blocks_its_users() -> None:
+    """`with SessionLocal()` in scope while db.py (used by report.py, out of scope) stays sync: jobs.py waits."""
+    blocked = migrate_staged(dict(FACTORY_PROJECT), ("app/jobs.py", "app/db.py"))
+    assert texts(blocked) == FACTORY_PROJECT
+    findings = sorted((f.path, f.code) for o in blocked.values() for f in o.findings)
+    assert findings == [("app/db.py", BLOCKED_CODE), ("app/jobs.py", BLOCKED_CODE)]
+    assert all("app/report.py is out of scope" in f.message for o in blocked.values() for f in o.findings)
+    together = migrate_staged(dict(FACTORY_PROJECT), ("app",))
+    assert texts(together) == texts(migrate_sources(dict(FACTORY_PROJECT), EngineOptions()))
+    assert "async with SessionLocal() as db" in texts(together)["app/jobs.py"]
+
+
+STUCK_CONSTRUCTOR_PROJECT = {
+    "app/__init__.py": "",
+    "app/repo.py": (
+        "from sqlalchemy import text\nfrom sqlalchemy.orm import Session\n\n\nclass Counter:\n"
+        "    def __init__(self, db: Session):\n"
+        '        self.total = db.execute(text("select 1")).scalar()\n'
+    ),
+    "app/views.py": (
+        "from sqlalchemy.orm import Session\n\nfrom app.repo import Counter\n\n\ndef show(db: Session):\n"
+        "    db.commit()\n    return Counter(db).total\n"
+    ),
+}
+
+
+def test_code_that_hands_its_session_to_sync_io_out_of_scope_stays_sync() -> None:
+    """`Counter(db)` does sync I/O in a constructor (AWT204 one-shot): views.py must not hand it an AsyncSession."""
+    outcomes = migrate_staged(dict(STUCK_CONSTRUCTOR_PROJECT), ("app/views.py",))
+    assert texts(outcomes) == STUCK_CONSTRUCTOR_PROJECT
+    (finding,) = [f for o in outcomes.values() for f in o.findings]
+    assert finding.path == "app/views.py" and "constructs `Counter`" in finding.message
