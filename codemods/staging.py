@@ -224,9 +224,9 @@ def _stuck_with_io(fact: FunctionFacts | None, coloring: Coloring) -> bool:
     return fact is not None and fact.qualname not in coloring.async_functions and bool(fact.async_edits)
 
 
-def _session_globals(files: Mapping[str, StagedFile], project: Project) -> dict[str, str]:
-    """Module-level names whose value involves the session machinery -> the file defining them."""
-    out: dict[str, str] = {}
+def _session_globals(files: Mapping[str, StagedFile], project: Project) -> dict[str, tuple[str, int]]:
+    """Module-level names whose value involves the session machinery -> the file and line defining them."""
+    out: dict[str, tuple[str, int]] = {}
     grew = True
     while grew:
         grew = False
@@ -239,7 +239,7 @@ def _session_globals(files: Mapping[str, StagedFile], project: Project) -> dict[
                     if isinstance(node, ast.Name | ast.Attribute):
                         target = project.resolve_expr(item.symbols.name, node)
                         if target is not None and (project.canonical(target) in _SESSION_API or target in out):
-                            out[qualname] = path
+                            out[qualname] = (path, value.lineno)
                             grew = True
                             break
     return out
@@ -251,7 +251,7 @@ def _reference_couplings(
     coloring: Coloring,
     changing: set[str],
     file_of: Mapping[str, str],
-    session_globals: Mapping[str, str],
+    session_globals: Mapping[str, tuple[str, int]],
     facts: Mapping[str, FunctionFacts],
 ) -> set[Coupling]:
     module = item.symbols.name
@@ -267,19 +267,22 @@ def _reference_couplings(
                     # what it provides goes to this file's code, or to files using this file's session
                     # globals (an `Annotated[Session, Depends(...)]` alias), which are coupled to it
                     span, local = spans.span(node.args[0]), node.args[0].id
-                    found.add(Coupling(item.path, other, node.lineno, 1, what, provider or "", span, local))
+                    line = _def_line(facts.get(provider or ""))
+                    found.add(Coupling(item.path, other, node.lineno, line, what, provider or "", span, local))
                 else:
-                    found.add(Coupling(item.path, other, node.lineno, 1, f"{what} through an attribute"))
+                    line = _def_line(facts.get(provider or ""))
+                    found.add(Coupling(item.path, other, node.lineno, line, f"{what} through an attribute"))
         elif isinstance(node, ast.Name | ast.Attribute) and isinstance(node.ctx, ast.Load):
             target = project.resolve_expr(module, node) or ""
-            other = session_globals.get(target)
+            other, line = session_globals.get(target, (None, 1))
             if other is not None and other != item.path and other in changing:
-                found.add(Coupling(item.path, other, node.lineno, 1, f"uses `{_short(target)}`"))
+                found.add(Coupling(item.path, other, node.lineno, line, f"uses `{_short(target)}`"))
             constructor = f"{target}.__init__"  # `Repo(db)`: no call site records it
             other = file_of.get(constructor)
             stuck = target in project.classes and _stuck_with_io(facts.get(constructor), coloring)
             if stuck and other in changing and other != item.path:
-                found.add(Coupling(item.path, other, node.lineno, 1, f"constructs `{_short(target)}`"))
+                line = _def_line(facts.get(constructor))
+                found.add(Coupling(item.path, other, node.lineno, line, f"constructs `{_short(target)}`"))
     return found
 
 

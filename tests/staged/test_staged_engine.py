@@ -199,3 +199,16 @@ def test_code_that_hands_its_session_to_sync_io_out_of_scope_stays_sync() -> Non
     assert texts(outcomes) == STUCK_CONSTRUCTOR_PROJECT
     (finding,) = [f for o in outcomes.values() for f in o.findings]
     assert finding.path == "app/views.py" and "constructs `Counter`" in finding.message
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_the_provider_waits_for_its_last_sync_user(case: StagedCase) -> None:
+    """db.py in scope with the first stage: users of `get_db` out of scope keep it sync; the stage still happens."""
+    sync_provider, _twin = case.meta["twin"]
+    only, first_tree = case.stages[0]
+    outcomes = migrate_staged(read_tree(case.tree("before")), (*only, "shop/db.py"))
+    assert texts(outcomes) == read_tree(case.tree(first_tree))
+    (finding,) = [f for o in outcomes.values() for f in o.findings]
+    assert (finding.path, finding.code) == ("shop/db.py", BLOCKED_CODE)
+    assert f"used by shop/admin/router.py (`Depends({sync_provider})`" in finding.message
+    assert read_tree(case.tree("before"))["shop/db.py"].splitlines()[finding.line - 1] == f"def {sync_provider}():"
