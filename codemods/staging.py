@@ -85,46 +85,53 @@ def plan_stage(
     changing: set[str],
     only: tuple[str, ...],
 ) -> Stage:
-    """Which of the `changing` files (those the one-shot migration rewrites) migrate in this stage."""
+    """Which of the `changing` files (those the one-shot migration rewrites) migrate in this stage.
+
+    Files the one-shot migration leaves as they are take part too: their text needs no change, but what
+    they call and what their `Depends` provide must be what the one-shot migration gives them."""
     file_of = {fact.qualname: path for path, facts in facts_by_path.items() for fact in facts}
-    couplings = _couplings(files, project, facts_by_path, coloring, changing, file_of)
+    couplings = _couplings(files, project, facts_by_path, coloring, set(files), file_of)
     twins = _async_twins(project, facts_by_path)
-    migrating = {path for path in changing if in_scope(path, only)}
+    consistent = {path for path in files if path not in changing or in_scope(path, only)}
     why: dict[str, tuple[Coupling, str]] = {}
     removed = True
     while removed:
         removed = False
         for coupling in couplings:
-            for here, there in _removals(coupling, migrating, twins):
-                migrating.discard(here)
+            for here, there in _removals(coupling, consistent, twins, only):
+                consistent.discard(here)
                 why[here] = (coupling, there)
                 removed = True
-    stage = Stage(migrating=migrating)
-    for path in sorted(changing - migrating):
+    stage = Stage(migrating=consistent & changing)
+    for path in sorted(changing - consistent):
         if in_scope(path, only):
             stage.blocked[path] = _blocked_finding(path, why, only)
     for coupling in couplings:
-        if coupling.provider and coupling.user in migrating and coupling.other not in migrating:
+        if coupling.provider and coupling.user in consistent and coupling.other not in consistent:
             twin = twins[coupling.provider]
             assert twin is not None  # else _removals took the user out
             module, _, name = twin.rpartition(".")
             stage.swaps.setdefault(coupling.user, []).append((coupling.span, ImportName(module, name), coupling.local))
-    log.info("staged run: %d file(s) migrate, %d in scope blocked", len(migrating), len(stage.blocked))
+            stage.migrating.add(coupling.user)  # a file with nothing else to change may still need the switch
+    log.info("staged run: %d file(s) migrate, %d in scope blocked", len(stage.migrating), len(stage.blocked))
     return stage
 
 
-def _removals(coupling: Coupling, migrating: set[str], twins: Mapping[str, str | None]) -> list[tuple[str, str]]:
+def _removals(
+    coupling: Coupling, consistent: set[str], twins: Mapping[str, str | None], only: tuple[str, ...]
+) -> list[tuple[str, str]]:
     user, other = coupling.user, coupling.other
     if not coupling.provider:
-        if user in migrating and other not in migrating:
+        if user in consistent and other not in consistent:
             return [(user, other)]
-        if other in migrating and user not in migrating:
+        if other in consistent and user not in consistent:
             return [(other, user)]
         return []
-    if other in migrating and user not in migrating:
+    if other in consistent and user not in consistent:
         return [(other, user)]  # the provider would hand an AsyncSession to a sync user
-    if user in migrating and other not in migrating and twins.get(coupling.provider) is None:
-        return [(user, other)]  # no async provider to switch to
+    switchable = twins.get(coupling.provider) is not None and in_scope(user, only)
+    if user in consistent and other not in consistent and not switchable:
+        return [(user, other)]  # no async provider to switch to, or the file is not ours to switch
     return []
 
 
@@ -140,10 +147,11 @@ def restrict_to_stage(
     """The rewrites of this stage: other files come back unchanged, in-scope ones with why (AWT215)."""
     stage = plan_stage(files, project, facts_by_path, coloring, {path for path, _, _ in jobs}, only)
     kept = []
-    for path, text, plan in jobs:
-        if path in stage.migrating:
-            apply_swaps(stage, path, plan.edits, plan.imports, plan.removable)
-            kept.append((path, text, plan))
+    planned = {path: (text, plan) for path, text, plan in jobs}
+    for path in sorted(stage.migrating):
+        text, plan = planned.get(path) or (files[path].text, FilePlan(files[path].symbols.name))
+        apply_swaps(stage, path, plan.edits, plan.imports, plan.removable)
+        kept.append((path, text, plan))
     for path, outcome in outcomes.items():
         if path in stage.migrating or outcome.error is not None:
             continue
@@ -257,8 +265,10 @@ def _reference_couplings(
     module = item.symbols.name
     spans = SpanMaker(item.text)
     found: set[Coupling] = set()
+    provider_refs: set[int] = set()  # `get_db` in `Depends(get_db)`: a dependency coupling, not a plain reference
     for node in ast.walk(item.tree):
         if isinstance(node, ast.Call) and node.args and project.resolve_expr(module, node.func) in N.FASTAPI_DEPENDS:
+            provider_refs.add(id(node.args[0]))
             provider = project.resolve_expr(module, node.args[0])
             other = file_of.get(provider or "")
             if provider in coloring.newly_async and other in changing and other != item.path:
@@ -274,6 +284,11 @@ def _reference_couplings(
                     found.add(Coupling(item.path, other, node.lineno, line, f"{what} through an attribute"))
         elif isinstance(node, ast.Name | ast.Attribute) and isinstance(node.ctx, ast.Load):
             target = project.resolve_expr(module, node) or ""
+            other = file_of.get(target)
+            handed_over = target in coloring.newly_async and id(node) not in provider_refs
+            if handed_over and other in changing and other != item.path:  # `add_task(record, db)`: no call site
+                line = _def_line(facts.get(target))
+                found.add(Coupling(item.path, other, node.lineno, line, f"refers to {_short(target)}()"))
             other, line = session_globals.get(target, (None, 1))
             if other is not None and other != item.path and other in changing:
                 found.add(Coupling(item.path, other, node.lineno, line, f"uses `{_short(target)}`"))
@@ -318,7 +333,8 @@ def _blocked_finding(path: str, why: Mapping[str, tuple[Coupling, str]], only: t
         seen.add(current)
         coupling, there = why[current]
         if coupling.provider and coupling.user == current:
-            chain.append(f"{current} has {coupling.what} and no async twin provider exists")
+            no_twin = " and no async twin provider exists" if in_scope(current, only) else ""
+            chain.append(f"{current} gets {coupling.what} from {there}, which stays sync{no_twin}")
             break
         verb = "used by" if coupling.provider else "coupled to"
         chain.append(f"{verb} {there} ({coupling.what}, {coupling.user}:{coupling.user_line})")

@@ -212,3 +212,57 @@ def test_the_provider_waits_for_its_last_sync_user(case: StagedCase) -> None:
     assert (finding.path, finding.code) == ("shop/db.py", BLOCKED_CODE)
     assert f"used by shop/admin/router.py (`Depends({sync_provider})`" in finding.message
     assert read_tree(case.tree("before"))["shop/db.py"].splitlines()[finding.line - 1] == f"def {sync_provider}():"
+
+
+def _handover_project(with_twin: bool) -> dict[str, str]:
+    twin = (
+        "\n\nasync def get_async_db():\n    session: AsyncSession\n"
+        "    async with AsyncSessionLocal() as session:\n        yield session\n"
+    )
+    return {
+        "app/__init__.py": "",
+        "app/db.py": (
+            "from sqlalchemy import create_engine\n"
+            "from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine\n"
+            "from sqlalchemy.orm import sessionmaker\n\n"
+            'SessionLocal = sessionmaker(bind=create_engine("sqlite://"))\n'
+            'AsyncSessionLocal = async_sessionmaker(bind=create_async_engine("sqlite+aiosqlite://"))\n\n\n'
+            "def get_db():\n    with SessionLocal() as db:\n        yield db\n" + (twin if with_twin else "")
+        ),
+        "app/audit.py": (
+            "from sqlalchemy import text\nfrom sqlalchemy.orm import Session\n\n\n"
+            "def record(db: Session, what: str) -> None:\n"
+            '    db.execute(text("insert into log values (:w)"), {"w": what})\n    db.commit()\n'
+        ),
+        # a file the one-shot migration leaves as it is: `add_task` awaits what it is handed
+        "app/views.py": (
+            "from fastapi import BackgroundTasks, Depends\n\n"
+            "from app.audit import record\nfrom app.db import get_db\n\n\n"
+            'def endpoint(tasks: BackgroundTasks, db=Depends(get_db)):\n    tasks.add_task(record, db, "seen")\n'
+            "    return {}\n"
+        ),
+    }
+
+
+def test_a_function_handed_over_by_an_unchanged_file_out_of_scope_stays_sync() -> None:
+    """views.py needs no rewrite, but it hands `record` the sync provider's session: record must stay sync."""
+    project = _handover_project(with_twin=True)
+    assert migrate_sources(project, EngineOptions())["app/views.py"].status is FileStatus.UNCHANGED
+    outcomes = migrate_staged(dict(project), ("app/audit.py",))
+    assert texts(outcomes) == project
+    (finding,) = [f for o in outcomes.values() for f in o.findings]
+    assert finding.path == "app/audit.py" and "refers to record()" in finding.message
+    assert "app/views.py gets `Depends(get_db)` from app/db.py, which stays sync" in finding.message
+
+
+def test_an_unchanged_file_in_scope_is_switched_to_the_twin_when_it_needs_to() -> None:
+    project = _handover_project(with_twin=True)
+    outcomes = migrate_staged(dict(project), ("app/audit.py", "app/views.py"))
+    assert outcomes["app/audit.py"].status is FileStatus.CHANGED
+    assert texts(outcomes)["app/views.py"] == project["app/views.py"].replace("get_db", "get_async_db")
+    assert texts(outcomes)["app/db.py"] == project["app/db.py"]
+    without_twin = _handover_project(with_twin=False)
+    blocked = migrate_staged(dict(without_twin), ("app/audit.py", "app/views.py"))
+    assert texts(blocked) == without_twin
+    (finding,) = [f for o in blocked.values() for f in o.findings]
+    assert "no async twin provider exists" in finding.message
