@@ -4,8 +4,9 @@ The whole project is analysed and colored as for a one-shot migration. The unit 
 awaitify renames `Session` file-wide, so a file migrates completely or not at all. Files the one-shot
 migration would change are coupled when migrating one without the other would break the program:
 
-- hard couplings: a call (or callback, generator use, override) between a function that becomes async
-  and another file, and a use of another file's session global (a sessionmaker, an engine, an
+- hard couplings: a call, reference (`add_task(f, db)`), callback, generator use or override between a
+  function that becomes async (or does session I/O it cannot await) and another file, constructing a class
+  whose `__init__` does such I/O, and a use of another file's session global (a sessionmaker, an engine, an
   `Annotated[Session, Depends(...)]` alias). Both files migrate, or neither;
 - dependency couplings: a `Depends(get_db)` (parameter default, the file's own alias) where `get_db`
   becomes async. The provider cannot migrate while a sync user remains; a migrating user whose provider
@@ -13,7 +14,9 @@ migration would change are coupled when migrating one without the other would br
   `AsyncSession`, as teams keep beside the sync one during a migration), or stays sync when there is none.
 
 The files that migrate are the largest set of in-scope files closed under these rules (a greatest fixed
-point: files are only ever removed). In-scope files left out are byte-identical and reported with AWT215.
+point: files are only ever removed); files the one-shot migration leaves unchanged take part as well, since
+what they call and what their dependencies provide must stay consistent. In-scope files left out are
+byte-identical and reported with AWT215.
 """
 
 from __future__ import annotations
