@@ -261,6 +261,8 @@ def test_an_unchanged_file_in_scope_is_switched_to_the_twin_when_it_needs_to() -
     assert outcomes["app/audit.py"].status is FileStatus.CHANGED
     assert texts(outcomes)["app/views.py"] == project["app/views.py"].replace("get_db", "get_async_db")
     assert texts(outcomes)["app/db.py"] == project["app/db.py"]
+    again = migrate_staged(texts(outcomes), ("app/audit.py", "app/views.py"))
+    assert all(o.status is FileStatus.UNCHANGED for o in again.values())
     without_twin = _handover_project(with_twin=False)
     blocked = migrate_staged(dict(without_twin), ("app/audit.py", "app/views.py"))
     assert texts(blocked) == without_twin
