@@ -83,3 +83,7 @@ def color_call_graph(project: Project, facts: dict[str, FunctionFacts]) -> Color
             )
             queue.append(candidate)
     return result
+
+
+# the override relation, for staged runs (codemods.staging): methods of one family migrate together
+override_families = _override_families

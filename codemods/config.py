@@ -6,10 +6,11 @@ include = ["app/**/*.py"]          # globs; when set, only matching files are pr
 exclude = ["migrations", "app/legacy"]
 disable = ["AWT106"]               # rule codes
 session-factories = ["app.db.new_session", "app.deps.get_session"]
+only = ["app/users/**"]            # staged migration: rewrite only these files (docs/staged-migrations.md)
 file-timeout = 120                 # seconds per file before it is reported and left as it is (0: none)
 ```
 
-Command-line `--include` / `--exclude` replace the configured lists; `--disable` and
+Command-line `--include` / `--exclude` / `--only` replace the configured lists; `--disable` and
 `--session-factory` add to them; `--file-timeout` replaces the configured limit.
 """
 
@@ -24,10 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from codemods.rules.registry import RULES
+from codemods.scope import glob_problem
 
 logger = logging.getLogger(__name__)
 
-KNOWN_KEYS = ("include", "exclude", "disable", "session-factories", "file-timeout")
+KNOWN_KEYS = ("include", "exclude", "disable", "session-factories", "only", "file-timeout")
 DEFAULT_FILE_TIMEOUT = 120.0
 _DOTTED_NAME = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 
@@ -43,6 +45,7 @@ class Config:
     disable: frozenset[str] = frozenset()
     session_factories: frozenset[str] = frozenset()
     file_timeout: float = DEFAULT_FILE_TIMEOUT
+    only: tuple[str, ...] = ()
     source: Path | None = None
 
     def merged(
@@ -52,6 +55,7 @@ class Config:
         disable: tuple[str, ...] = (),
         session_factories: tuple[str, ...] = (),
         file_timeout: float | None = None,
+        only: tuple[str, ...] = (),
     ) -> Config:
         """The configuration with command-line values applied on top."""
         return Config(
@@ -61,6 +65,7 @@ class Config:
             session_factories=self.session_factories
             | validate_dotted_names(session_factories, "--session-factory"),
             file_timeout=self.file_timeout if file_timeout is None else file_timeout,
+            only=validate_only_globs(only, "--only") if only else self.only,
             source=self.source,
         )
 
@@ -98,6 +103,7 @@ def parse_config(table: Mapping[str, Any], source: Path | None = None) -> Config
             _string_list(table, "session-factories", where), f"{where} session-factories"
         ),
         file_timeout=_seconds(table, "file-timeout", where),
+        only=validate_only_globs(_string_list(table, "only", where), f"{where} only"),
         source=source,
     )
 
@@ -117,6 +123,13 @@ def validate_dotted_names(names: Any, where: str) -> frozenset[str]:
     if bad:
         raise ConfigError(f"{where}: not a dotted name like `app.db.get_session`: {', '.join(bad)}")
     return frozenset(str(name) for name in names)
+
+
+def validate_only_globs(globs: Any, where: str) -> tuple[str, ...]:
+    problems = [f"{glob!r}: {glob_problem(glob)}" for glob in globs if glob_problem(glob)]
+    if problems:
+        raise ConfigError(f"{where}: bad glob(s): {'; '.join(problems)}")
+    return tuple(glob.strip() for glob in globs)
 
 
 def _string_list(table: Mapping[str, Any], key: str, where: str) -> list[str]:

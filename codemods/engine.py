@@ -30,7 +30,9 @@ from codemods.imports_edit import ImportName
 from codemods.model import EngineOptions, FileOutcome, FileStats, FileStatus, Finding
 from codemods.module_edits import session_type_edits
 from codemods.project import Project
+from codemods.scope import in_scope
 from codemods.spans import SpanMaker
+from codemods.staging import restrict_to_stage
 from codemods.symbols import ModuleSymbols, collect_symbols
 from codemods.transform import FilePlan, TransformError, apply_plan
 
@@ -190,6 +192,10 @@ def _migrate_once(
             async_reasons=reasons,
         )
         jobs.append((path, item.text, plan))
+    if options.only:
+        jobs = restrict_to_stage(
+            jobs, outcomes, analysis.parsed, analysis.project, analysis.facts_by_path, coloring, options.only
+        )
     for path, new_text, error in _apply_plans(jobs, options.jobs, options.file_timeout):
         outcome = outcomes[path]
         if error is not None:
@@ -436,7 +442,7 @@ def _calls_into_files_left_alone(fact: FunctionFacts, left_alone: Mapping[str, s
         for callee in site.callees:
             module = next((m for m in left_alone if callee.startswith(m + ".")), None)
             if module is not None:
-                text = f"AWT215 {_short(callee)}() is in {module}, left sync: {left_alone[module]}"
+                text = f"AWT216 {_short(callee)}() is in {module}, left sync: {left_alone[module]}"
                 found.append(Edit(E.REVIEW, site.span, text=text))
                 break
     return found
@@ -449,15 +455,26 @@ def check_sources(sources: Mapping[str, str], options: EngineOptions) -> dict[st
     With `options.cache_dir`, a tree already checked (same texts, same options, same awaitify) is answered
     from the cache: findings depend on the whole project, so the key covers every file."""
     if options.cache_dir is None:
-        return _check_sources(sources, options)
+        return _scoped(_check_sources(sources, options), options)
     cache = CheckCache(Path(options.cache_dir))
     key = cache.key(sources, options)
     cached = cache.load(key)
     if cached is not None:
-        return cached
+        return _scoped(cached, options)
     result = _check_sources(sources, options)
     cache.store(key, result)
-    return result
+    return _scoped(result, options)
+
+
+def _scoped(result: dict[str, list[Finding]], options: EngineOptions) -> dict[str, list[Finding]]:
+    """With `--only`, the findings of the files in scope (the whole project is still analysed)."""
+    if not options.only:
+        return result
+    return {
+        path: findings
+        for path, findings in result.items()
+        if in_scope(path, options.only) or any(f.code == "AWT000" for f in findings)  # failures stay failures
+    }
 
 
 def _check_sources(sources: Mapping[str, str], options: EngineOptions) -> dict[str, list[Finding]]:

@@ -64,3 +64,5 @@ class EngineOptions:
     file_timeout: float | None = 120.0
     # Where `check` keeps the findings of a tree it has already checked (None: no cache).
     cache_dir: str | None = None
+    # Staged migration (`--only`): globs of the files this run may rewrite; () rewrites the whole project.
+    only: tuple[str, ...] = ()

@@ -257,12 +257,25 @@ _ALL = [
     ),
     _rule(
         "AWT215",
+        "staged-blocked",
+        "`migrate --only`: an in-scope file stays sync because code out of scope is coupled to it.",
+        "A stage must leave a tree that runs: a file migrates with every file it calls, is called by, or shares "
+        "a session global with, and a session provider migrates only once no sync user remains. The file is left "
+        "byte-identical (no marker is written) and the report names the chain of couplings down to the file out "
+        "of scope: widen `--only` to it, or migrate that file first. See docs/staged-migrations.md.",
+        "# awaitify migrate --only 'shop/users/**'  (shop/admin/router.py calls shop.users.service.get_user)\n"
+        "def get_user(db: Session, user_id: int) -> User | None: ...",
+        "def get_user(db: Session, user_id: int) -> User | None: ...\n"
+        "# report: shop/users/service.py:11:1 AWT215 not migrated in this stage: coupled to shop/admin/router.py ...",
+    ),
+    _rule(
+        "AWT216",
         "call-into-file-left-alone",
         "A call into a file that awaitify could not rewrite (it failed or ran out of time), so it stayed sync.",
         "The rest of the project was planned without that file: nothing awaits its functions. If it hands them a "
         "session, they now receive an `AsyncSession`; migrate that file (or the call) by hand.",
         "rows = legacy.report(db)",
-        "rows = legacy.report(db)  # awaitify: review AWT215 ...",
+        "rows = legacy.report(db)  # awaitify: review AWT216 ...",
     ),
     # ---- check findings -------------------------------------------------------------------------
     _rule(

@@ -1,7 +1,7 @@
 """A file whose rewrite fails or runs out of time is left as it was, and the rest is planned without it.
 
 Otherwise the other files would await functions that stayed sync (or call them without knowing they
-changed). Calls into such a file are flagged AWT215 instead.
+changed). Calls into such a file are flagged AWT216 instead.
 """
 
 from __future__ import annotations
@@ -78,11 +78,11 @@ def test_a_file_that_cannot_be_rewritten_is_left_alone_and_its_callers_are_flagg
     # crud.get_user stayed sync: not awaited, flagged; the session I/O of api itself is migrated
     assert "await crud.get_user" not in api.new_text
     assert (
-        "    user = crud.get_user(db, user_id)  # awaitify: review AWT215 get_user() is in app.crud, left sync:"
+        "    user = crud.get_user(db, user_id)  # awaitify: review AWT216 get_user() is in app.crud, left sync:"
         in api.new_text
     )
     assert "    await db.commit()" in api.new_text
-    assert [f.code for f in api.findings] == ["AWT215"]
+    assert [f.code for f in api.findings] == ["AWT216"]
 
 
 def test_file_deadline_interrupts_a_busy_loop() -> None:
