@@ -100,6 +100,7 @@ def _analyse(
             continue
         parsed[path] = _Parsed(path, text, tree, symbols)
     project = Project((p.symbols for p in parsed.values()), options.session_factories)
+    project.pytest_asyncio = options.pytest_asyncio
     analyze.reset_caches()
     for item in parsed.values():
         analyze.register_source(item.symbols.name, item.text)
@@ -304,6 +305,7 @@ def _plan_function(
     plan.edits.extend(fact.edits)
     plan.edits.extend(fact.reviews)
     plan.imports |= {ImportName(m, n) for m, n in fact.imports}
+    plan.removable |= fact.replaced_names
     if any(e.kind == E.QUERY for e in fact.edits):
         plan.imports |= CORE_NAMES
     if fact.helpers:
@@ -320,6 +322,12 @@ def _plan_function(
     if is_async:
         if fact.qualname in coloring.newly_async:
             plan.async_defs.add(fact.qualname)
+            if fact.async_decorator is not None:  # a test function: pytest must run it on an event loop
+                plan.added_decorators[fact.qualname] = fact.async_decorator
+                plan.imports.add(ImportName("", fact.async_decorator.split(".", 1)[0]))
+            if fact.async_fixture_edit is not None:  # a fixture: pytest-asyncio must drive it
+                plan.edits.append(fact.async_fixture_edit)
+                plan.imports.add(ImportName("", "pytest_asyncio"))
             if fact.is_contextmanager:
                 plan.async_contextmanagers.add(fact.qualname)
                 plan.imports.add(ImportName("contextlib", "asynccontextmanager"))

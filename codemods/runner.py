@@ -19,6 +19,7 @@ from typing import Protocol
 from codemods.config import Config, ConfigError, load_config
 from codemods.discover import Discovery, discover, find_project_root
 from codemods.model import EngineOptions, FileOutcome, FileStatus, Finding
+from codemods.pytest_config import load_pytest_asyncio_settings
 from codemods.report import CheckedFile, CheckReport, MigrateReport
 from codemods.scope import unmatched_globs
 from codemods.source_io import SourceError, SourceFile, read_source, write_source
@@ -88,6 +89,7 @@ class Workspace:
             jobs=self.jobs,
             file_timeout=self.config.file_timeout or None,
             only=self.config.only,
+            pytest_asyncio=load_pytest_asyncio_settings(self.root),
         )
 
     def display(self, key: str) -> str:

@@ -47,6 +47,7 @@ class FilePlan:
     removable: set[str] = field(default_factory=set)
     force_remove: set[str] = field(default_factory=set)
     helpers: list[str] = field(default_factory=list)
+    added_decorators: dict[str, str] = field(default_factory=dict)  # function qualname -> decorator source
 
     def is_empty(self) -> bool:
         return not (self.edits or self.async_defs or self.imports or self.helpers)
@@ -102,6 +103,9 @@ class _Applier(cst.CSTTransformer):
             updated = updated.with_changes(asynchronous=cst.Asynchronous())
         if qualname in self.plan.async_contextmanagers:
             updated = updated.with_changes(decorators=[_async_cm(d) for d in updated.decorators])
+        if qualname in self.plan.added_decorators:
+            added = cst.Decorator(decorator=cst.parse_expression(self.plan.added_decorators[qualname]))
+            updated = updated.with_changes(decorators=[added, *updated.decorators])
         return self._attach_header_reviews(original, updated)
 
     # -- expressions ----------------------------------------------------------------------------------

@@ -242,18 +242,24 @@ _ALL = [
         "sync-caller",
         "A caller that must stay sync calls a function that became async.",
         "Sync code cannot await; the call returns a coroutine. The report shows the call-graph path that forced "
-        "the callee async.",
+        "the callee async. Callers that stay sync: dunders, properties, lambdas, callbacks handed to sync code, "
+        "module-level code, Celery tasks (`@app.task`, `@shared_task`: the worker calls them synchronously) and "
+        "Alembic's `env.py` (a module importing `alembic.context`).",
         "result = sorted(xs, key=lambda x: svc.score(x))",
         "result = sorted(xs, key=lambda x: svc.score(x))  # awaitify: review AWT213 ...",
     ),
     _rule(
         "AWT214",
         "sync-test-client",
-        "Starlette's `TestClient` drives the app from a portal thread with its own event loop.",
-        "A module-level async engine then fails with 'Future attached to a different loop'. Tests of the migrated "
-        "app should use `httpx.AsyncClient(transport=httpx.ASGITransport(app=app))` (or a NullPool engine).",
-        "client = TestClient(app)",
-        "client = TestClient(app)  # awaitify: review AWT214 ...",
+        "A `TestClient` that cannot become `httpx.AsyncClient` + `ASGITransport` exactly.",
+        "In test modules and conftest.py awaitify rewrites `TestClient(app)` to `httpx.AsyncClient("
+        "transport=httpx.ASGITransport(app=app, ...), ...)` with TestClient's defaults (base URL, redirects "
+        "followed, client address, user-agent), awaits its requests and makes the tests pytest-asyncio tests. "
+        "It flags a TestClient entered with `with` in an app with lifespan or startup/shutdown handlers "
+        "(TestClient runs them, ASGITransport does not), arguments without an httpx equivalent (`backend=`), "
+        "and a TestClient outside test modules.",
+        "with TestClient(app) as client:  # app = FastAPI(lifespan=lifespan)",
+        "with TestClient(app) as client:  # awaitify: review AWT214 ...",
     ),
     _rule(
         "AWT215",
