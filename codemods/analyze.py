@@ -14,6 +14,7 @@ from codemods import edits as E
 from codemods import pytest_support as T
 from codemods import queries as Q
 from codemods import sqla_names as N
+from codemods import worker_boundaries as W
 from codemods.edits import Edit, QuerySpec, Span
 from codemods.project import Project
 from codemods.spans import SpanMaker
@@ -209,6 +210,9 @@ class FunctionAnalyzer:
         return names
 
     def _boundary_reason(self) -> str | None:
+        worker = W.boundary_reason(self.project, self.module, self.func)
+        if worker is not None:
+            return worker
         if self.func is None:
             return "module-level code cannot await"
         if _is_dunder(self.func.name) and self.func.class_qualname:
