@@ -141,6 +141,8 @@ class FunctionFacts:
     async_fixture_edit: Edit | None = None
     # (dependency, override) of `app.dependency_overrides[dependency] = override`: the override takes its color
     dependency_overrides: list[tuple[str, str]] = field(default_factory=list)
+    # (span of the value, dependency) of an override awaitify cannot follow (a factory call, a lambda, ...)
+    opaque_overrides: list[tuple[Span, str]] = field(default_factory=list)
 
 
 class _Ctx:
@@ -979,9 +981,13 @@ class FunctionAnalyzer:
         if pair is None:
             return False
         dependency, override = (self.type_of(node) for node in pair)
-        if not isinstance(dependency, FunctionRef) or not isinstance(override, FunctionRef):
+        if not isinstance(dependency, FunctionRef):
             return False
-        self.facts.dependency_overrides.append((dependency.qualname, override.qualname))
+        if isinstance(override, FunctionRef):
+            self.facts.dependency_overrides.append((dependency.qualname, override.qualname))
+        else:
+            self.facts.opaque_overrides.append((self.spans.span(pair[1]), dependency.qualname))
+            self._visit_expr(pair[1], _Ctx())
         assert isinstance(stmt, ast.Assign)
         target = stmt.targets[0]
         self._visit_expr(target.value if isinstance(target, ast.Subscript) else target, _Ctx())

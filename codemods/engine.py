@@ -442,6 +442,13 @@ def _plan_function(
                     text=f"AWT213 {qualname.rsplit('.', 1)[-1]}() became async and is passed as a callback",
                 )
             )
+    for span, dependency in fact.opaque_overrides:
+        if dependency in coloring.newly_async:
+            text = (
+                f"AWT213 overrides {_short(dependency)}(), which became async: check that this override hands out "
+                "an AsyncSession (awaitify cannot follow it)"
+            )
+            plan.edits.append(Edit(E.REVIEW, span, text=text))
 
 
 def _calls_into_files_left_alone(fact: FunctionFacts, left_alone: Mapping[str, str]) -> list[Edit]:

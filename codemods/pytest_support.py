@@ -203,6 +203,11 @@ def project_has_lifespan(project: Project) -> bool:
     return any(module.lifespan_hooks for module in project.modules.values())
 
 
+def websocket_tests(project: Project) -> bool:
+    """A test module opens websockets through a test client: httpx has no websocket support."""
+    return any(is_test_module(m) and m.websocket_clients for m in project.modules.values())
+
+
 def testclient_blocker(project: Project, module: str, call: ast.Call, *, entered: bool) -> str | None:
     """Why `TestClient(...)` cannot become an `httpx.AsyncClient` exactly; None when it can."""
     symbols = project.modules.get(module)
@@ -216,6 +221,8 @@ def testclient_blocker(project: Project, module: str, call: ast.Call, *, entered
     for keyword in call.keywords:
         if keyword.arg not in _CLIENT_KEYWORDS:
             return f"TestClient(`{keyword.arg}=`) has no httpx.AsyncClient equivalent: rewrite this client by hand"
+    if websocket_tests(project):
+        return "the tests open websockets through TestClient (websocket_connect), which httpx does not support"
     if entered and project_has_lifespan(project):
         return (
             "TestClient entered with `with` runs the app's lifespan/startup handlers and httpx.ASGITransport "
@@ -256,7 +263,7 @@ def async_client_source(call: ast.Call, segment: Callable[[ast.AST], str], inden
 
 
 def dependency_override(stmt: ast.stmt) -> tuple[ast.expr, ast.expr] | None:
-    """(`get_db`, `override`) of `<app>.dependency_overrides[get_db] = override`."""
+    """(`get_db`, `override`) of `<app>.dependency_overrides[get_db] = override` (any override expression)."""
     if not isinstance(stmt, ast.Assign) or len(stmt.targets) != 1:
         return None
     target = stmt.targets[0]
@@ -265,7 +272,6 @@ def dependency_override(stmt: ast.stmt) -> tuple[ast.expr, ast.expr] | None:
         and isinstance(target.value, ast.Attribute)
         and target.value.attr == "dependency_overrides"
         and isinstance(target.slice, ast.Name | ast.Attribute)
-        and isinstance(stmt.value, ast.Name | ast.Attribute)
     ):
         return target.slice, stmt.value
     return None

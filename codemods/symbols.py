@@ -62,6 +62,7 @@ class ModuleSymbols:
     uses_sqlalchemy: bool = False
     # the module registers a lifespan or startup/shutdown handler (run by TestClient, not by ASGITransport)
     lifespan_hooks: bool = False
+    websocket_clients: bool = False  # calls `.websocket_connect(...)` (TestClient's websockets)
 
 
 def module_name_for(path: str) -> tuple[str, bool]:
@@ -195,6 +196,8 @@ class _SymbolCollector(ast.NodeVisitor):
             isinstance(node.func, ast.Attribute) and node.func.attr in _LIFESPAN_METHODS
         ):
             self.symbols.lifespan_hooks = True
+        if isinstance(node.func, ast.Attribute) and node.func.attr == "websocket_connect":
+            self.symbols.websocket_clients = True
         self.generic_visit(node)
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:

@@ -244,7 +244,8 @@ _ALL = [
         "Sync code cannot await; the call returns a coroutine. The report shows the call-graph path that forced "
         "the callee async. Callers that stay sync: dunders, properties, lambdas, callbacks handed to sync code, "
         "module-level code, Celery tasks (`@app.task`, `@shared_task`: the worker calls them synchronously) and "
-        "Alembic's `env.py` (a module importing `alembic.context`).",
+        "Alembic's `env.py` (a module importing `alembic.context`). Also flagged: a "
+        "`dependency_overrides[dep] = ...` value awaitify cannot follow when `dep` became async.",
         "result = sorted(xs, key=lambda x: svc.score(x))",
         "result = sorted(xs, key=lambda x: svc.score(x))  # awaitify: review AWT213 ...",
     ),
@@ -257,7 +258,7 @@ _ALL = [
         "followed, client address, user-agent), awaits its requests and makes the tests pytest-asyncio tests. "
         "It flags a TestClient entered with `with` in an app with lifespan or startup/shutdown handlers "
         "(TestClient runs them, ASGITransport does not), arguments without an httpx equivalent (`backend=`), "
-        "and a TestClient outside test modules.",
+        "tests that open websockets (httpx has none), and a TestClient outside test modules.",
         "with TestClient(app) as client:  # app = FastAPI(lifespan=lifespan)",
         "with TestClient(app) as client:  # awaitify: review AWT214 ...",
     ),

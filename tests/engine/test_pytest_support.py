@@ -208,3 +208,44 @@ def test_a_test_client_outside_test_modules_is_flagged() -> None:
     assert "client = TestClient(app)  # awaitify: review AWT214 TestClient outside a pytest test module" in (
         out["app/smoke.py"]
     )
+
+
+def test_websocket_tests_keep_the_test_client_flagged() -> None:
+    test = 'def test_ws(client):\n    with client.websocket_connect("/ws") as ws:\n        ws.send_text("x")\n'
+    out = _migrate({"app/main.py": APP, "tests/conftest.py": CLIENT_FIXTURE, "tests/test_ws.py": test})
+    assert "# awaitify: review AWT214 the tests open websockets through TestClient" in out["tests/conftest.py"]
+    assert out["tests/test_ws.py"] == test
+
+
+# ---- app.dependency_overrides --------------------------------------------------------------------------
+
+
+def test_an_override_awaitify_cannot_follow_is_flagged_when_the_dependency_became_async() -> None:
+    test = (
+        "from app.main import app, get_db\n\n\n"
+        "def make_override(factory):\n"
+        "    def override():\n"
+        "        yield factory()\n\n"
+        "    return override\n\n\n"
+        "def test_override(session_factory):\n"
+        "    app.dependency_overrides[get_db] = make_override(session_factory)\n"
+    )
+    out = _migrate({"app/main.py": APP, "tests/test_override.py": test})
+    assert (
+        "    app.dependency_overrides[get_db] = make_override(session_factory)  # awaitify: review AWT213 overrides "
+        "get_db(), which became async: check that this override hands out an AsyncSession"
+    ) in out["tests/test_override.py"]
+
+
+def test_an_override_function_takes_the_color_of_the_dependency() -> None:
+    test = (
+        "from app.db import SessionLocal\n"
+        "from app.main import app, get_db\n\n\n"
+        "def fake_db():\n"
+        "    yield SessionLocal.kw['bind']\n\n\n"
+        "def install():\n"
+        "    app.dependency_overrides[get_db] = fake_db\n"
+    )
+    out = _migrate({"app/main.py": APP, "tests/test_override.py": test})
+    assert "async def fake_db():\n" in out["tests/test_override.py"]
+    assert "def install():\n    app.dependency_overrides[get_db] = fake_db\n" in out["tests/test_override.py"]
