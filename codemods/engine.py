@@ -340,7 +340,7 @@ def _plan_function(
     else:
         reason = fact.boundary or "this function stays sync"
         for edit in fact.async_edits:
-            if edit.kind in {E.AWAIT, E.QUERY, E.REPLACE_EXPR, E.REPLACE_STMT}:
+            if edit.kind in {E.AWAIT, E.QUERY, E.REPLACE_EXPR, E.REPLACE_STMT, E.ASYNC_WITH, E.ASYNC_FOR, E.ASYNC_COMP}:
                 plan.edits.append(
                     Edit(
                         E.REVIEW,
