@@ -16,7 +16,7 @@ import libcst as cst
 from codemods import edits as E
 from codemods.cst_spans import node_spans
 from codemods.edits import Edit, Span
-from codemods.imports_edit import ImportName, update_imports
+from codemods.imports_edit import ImportName, update_imports, used_names_of_code
 from codemods.transform_query import QueryRewriteError, rewrite_query
 
 REVIEW_PREFIX = "# awaitify: review"
@@ -443,7 +443,8 @@ def apply_plan(source: str, plan: FilePlan) -> str:
         )
     if plan.helpers:
         new_module = _insert_helpers(new_module, plan.helpers)
-    new_module = update_imports(new_module, plan.imports, plan.removable, frozenset(plan.force_remove))
+    in_use = used_names_of_code(new_module.code)
+    new_module = update_imports(new_module, plan.imports, plan.removable, frozenset(plan.force_remove), in_use)
     return new_module.code
 
 
