@@ -12,8 +12,10 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field, replace
 
 from codemods import edits as E
+from codemods import pytest_support as T
 from codemods import queries as Q
 from codemods import sqla_names as N
+from codemods import worker_boundaries as W
 from codemods.edits import Edit, QuerySpec, Span
 from codemods.fact_deps import FactDependencies
 from codemods.project import Project
@@ -26,6 +28,7 @@ from codemods.types import (
     EngineType,
     FunctionRef,
     GeneratorRef,
+    HttpClientType,
     Instance,
     InstanceList,
     LoadedEntities,
@@ -131,8 +134,17 @@ class FunctionFacts:
     lazy_reads: list[Edit] = field(default_factory=list)
     generator_uses: list[GeneratorUse] = field(default_factory=list)
     removable_names: set[str] = field(default_factory=set)  # imports that may become unused once async
+    replaced_names: set[str] = field(default_factory=set)  # imports that may become unused whatever the color
     env: dict[str, Type | None] = field(default_factory=dict)  # locals' types, for closures nested inside
     yield_froms: list[tuple[Span, tuple[str, ...]]] = field(default_factory=list)  # statement, what it iterates
+    # a decorator the function gets once made async (`pytest.mark.asyncio(...)` on a test function)
+    async_decorator: str | None = None
+    # the fixture decorator rewrite (`pytest_asyncio.fixture(...)`), applied only when the function is made async
+    async_fixture_edit: Edit | None = None
+    # (dependency, override) of `app.dependency_overrides[dependency] = override`: the override takes its color
+    dependency_overrides: list[tuple[str, str]] = field(default_factory=list)
+    # (span of the value, dependency) of an override awaitify cannot follow (a factory call, a lambda, ...)
+    opaque_overrides: list[tuple[Span, str]] = field(default_factory=list)
 
 
 class _Ctx:
@@ -202,6 +214,9 @@ class FunctionAnalyzer:
         return names
 
     def _boundary_reason(self) -> str | None:
+        worker = W.boundary_reason(self.project, self.module, self.func)
+        if worker is not None:
+            return worker
         if self.func is None:
             return "module-level code cannot await"
         if _is_dunder(self.func.name) and self.func.class_qualname:
@@ -260,6 +275,8 @@ class FunctionAnalyzer:
                 passed = _session_hints(func.qualname, param.name)
                 if len(passed) == 1 and isinstance(next(iter(passed)), SessionType):
                     kind = next(iter(passed))  # every caller hands it a session
+            if kind is None and param.annotation is None:
+                kind = T.fixture_param_type(self.project, func, param.name)  # pytest hands it a fixture's value
             self.env[param.name] = kind
         for name in self._decorator_names():
             if name in CONTEXTMANAGER:
@@ -407,6 +424,10 @@ class FunctionAnalyzer:
                     returned = self._query_returned_by(target, node)
                 return returned
         resolved = self.project.resolve_expr(self.module.name, func)
+        if resolved in T.TEST_CLIENTS:
+            entered = id(node) in self._with_item_calls()
+            blocker = T.testclient_blocker(self.project, self.module.name, node, entered=entered)
+            return HttpClientType(is_async=False, convertible=blocker is None)
         if resolved in {"builtins.next", "builtins.anext"} and node.args:
             generator = self.type_of(node.args[0])
             if isinstance(generator, GeneratorRef):
@@ -605,7 +626,22 @@ class FunctionAnalyzer:
         self._add_loader_options()
         if all(e.kind in {E.RENAME, E.DROP_LAST_INDEX} for e in self.facts.async_edits):
             self.facts.seeds = []  # renaming an annotation is no reason to become async
+        self._pytest_decorators()
         return self.facts
+
+    def _pytest_decorators(self) -> None:
+        """A fixture made async becomes a pytest-asyncio fixture; a test made async gets the asyncio mark."""
+        func = self.func
+        if func is None or func.is_async:
+            return
+        decorator = T.fixture_decorator(self.project, func)
+        if decorator is not None:
+            text = T.async_fixture_decorator(self.project, decorator, self.spans.segment)
+            self.facts.async_fixture_edit = Edit(E.REPLACE_EXPR, self.spans.span(decorator), text=text)
+            target = decorator.func if isinstance(decorator, ast.Call) else decorator
+            self.facts.removable_names.add(self.spans.segment(target).split(".", 1)[0])
+        elif T.is_test_function(self.project, func) and not T.has_asyncio_mark(self.project, func):
+            self.facts.async_decorator = T.async_test_mark(self.project)
 
     def _add_loader_options(self) -> None:
         """Relationships read in this function from objects its own query loaded: load them eagerly."""
@@ -726,6 +762,11 @@ class FunctionAnalyzer:
             self._own_nodes_cache = _walk_own(self.body)
         return self._own_nodes_cache
 
+    def _with_item_calls(self) -> set[int]:
+        return {
+            id(item.context_expr) for node in self._own_nodes() if isinstance(node, ast.With) for item in node.items
+        }
+
     def _deferred_names(self) -> set[str]:
         """Variables holding coroutines on purpose: later awaited (`await x`) or handed to asyncio (`gather(*xs)`)."""
         names: set[str] = set()
@@ -773,6 +814,8 @@ class FunctionAnalyzer:
             self._visit_with(stmt)
             return
         if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and self._visit_ddl(stmt):
+            return
+        if self._visit_dependency_override(stmt):
             return
         if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
             self._discarded_calls.add(id(stmt.value))
@@ -933,6 +976,24 @@ class FunctionAnalyzer:
                 self._visit_expr(expr, _Ctx())
         for inner in stmt.body:
             self._visit_stmt(inner)
+
+    def _visit_dependency_override(self, stmt: ast.stmt) -> bool:
+        """`app.dependency_overrides[get_db] = override_get_db`: the override is colored like get_db."""
+        pair = T.dependency_override(stmt)
+        if pair is None:
+            return False
+        dependency, override = (self.type_of(node) for node in pair)
+        if not isinstance(dependency, FunctionRef):
+            return False
+        if isinstance(override, FunctionRef):
+            self.facts.dependency_overrides.append((dependency.qualname, override.qualname))
+        else:
+            self.facts.opaque_overrides.append((self.spans.span(pair[1]), dependency.qualname))
+            self._visit_expr(pair[1], _Ctx())
+        assert isinstance(stmt, ast.Assign)
+        target = stmt.targets[0]
+        self._visit_expr(target.value if isinstance(target, ast.Subscript) else target, _Ctx())
+        return True
 
     def _visit_ddl(self, stmt: ast.Expr) -> bool:
         """`Base.metadata.create_all(bind=engine)` with a sync engine -> run_sync on an async connection."""
@@ -1157,16 +1218,23 @@ class FunctionAnalyzer:
             handled = self._visit_engine_call(node, func.attr, owner_type, ctx)
         elif isinstance(func, ast.Attribute) and isinstance(owner_type, ConnectionType):
             handled = self._visit_connection_call(node, func.attr, owner_type, ctx)
+        elif isinstance(func, ast.Attribute) and isinstance(owner_type, HttpClientType):
+            self._visit_http_request(node, func.attr, owner_type, ctx)
         elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Call) and not ctx.awaited:
             handled = self._visit_inspect_call(node)
         if resolved in CONCURRENCY_FUNCTIONS:
             self._check_shared_session(node)
-        if resolved == "asyncio.run" and self.func is not None:
-            self._review(node, "AWT210", "asyncio.run() cannot run inside the event loop")
+        if resolved == "asyncio.run" and self.func is not None and not self.facts.is_async:
+            # only where this migration makes the function async: then it runs inside the event loop
+            self.facts.async_edits.append(
+                Edit(E.REVIEW, self.spans.span(node), text="AWT210 asyncio.run() cannot run inside the event loop")
+            )
         if not handled:
             handled = self._visit_generator_use(node, resolved, ctx)
         if handled:
             return
+        if resolved in T.TEST_CLIENTS:
+            self._visit_test_client(node, ctx)
         self._visit_sqla_constructor(node, resolved)
         callees = self._resolve_callees(node)
         if len(callees) == 1 and callees[0] in self.project.functions:
@@ -1280,6 +1348,38 @@ class FunctionAnalyzer:
         self._visit_expr(node.func.value, _Ctx())
         return True
 
+    def _visit_test_client(self, node: ast.Call, ctx: _Ctx) -> None:
+        """`TestClient(app)` -> `httpx.AsyncClient(...)` where exact (`async with` where entered), else AWT214."""
+        entered = ctx.context == "with_item" and ctx.stmt_span is not None
+        blocker = T.testclient_blocker(self.project, self.module.name, node, entered=entered)
+        if blocker is not None:
+            self._review(node, "AWT214", blocker)
+            return
+        indent = " " * ctx.stmt_span[1] if entered and ctx.stmt_span is not None else None
+        text = T.async_client_source(node, self.spans.segment, indent)
+        edit = Edit(E.REPLACE_EXPR, self.spans.span(node), text=text)
+        if entered and ctx.stmt_span is not None:
+            self._add_async_edit(edit)
+            start = self.spans.span(node)[:2]
+            self._add_async_edit(Edit(E.ASYNC_WITH, ctx.stmt_span, text=f"{start[0]}:{start[1]}"))
+            self.facts.async_imports.add(("", "httpx"))
+            self.facts.removable_names.add(self.spans.segment(node.func).split(".", 1)[0])
+            self._seed("enters an httpx.AsyncClient with `async with`")
+        else:
+            self.facts.edits.append(edit)
+            self.facts.imports.add(("", "httpx"))
+            self.facts.replaced_names.add(self.spans.segment(node.func).split(".", 1)[0])
+
+    def _visit_http_request(self, node: ast.Call, method: str, client: HttpClientType, ctx: _Ctx) -> None:
+        """A request through a test client that is (or becomes) an httpx.AsyncClient is awaited."""
+        if method not in T.REQUEST_METHODS or ctx.awaited or ctx.context in {"lambda", "genexp", "task_arg"}:
+            return
+        if client.is_async:
+            self._add_async_edit(Edit(E.AWAIT, self.spans.span(node)))  # half-migrated: a forgotten await
+        elif client.convertible:
+            self._add_async_edit(Edit(E.AWAIT, self.spans.span(node)))
+            self._seed(f"request through the test client: {self.spans.segment(node.func)}()")
+
     def _visit_bulk(self, node: ast.Call, method: str, src: str) -> None:
         args = [self.spans.segment(a) for a in node.args]
         if (
@@ -1371,13 +1471,6 @@ class FunctionAnalyzer:
                 self.facts.edits.append(Edit(E.DROP_KWARG, self.spans.span(node), text="autocommit"))
             if not any(k.arg == "expire_on_commit" for k in node.keywords):
                 self.facts.edits.append(Edit(E.ADD_KWARG, self.spans.span(node), text="expire_on_commit=False"))
-        elif resolved in {"fastapi.testclient.TestClient", "starlette.testclient.TestClient"}:
-            self._review(
-                node,
-                "AWT214",
-                "TestClient runs the app on another thread's loop: with an async engine use "
-                "httpx.AsyncClient(transport=httpx.ASGITransport(app=app))",
-            )
         elif resolved in N.SCOPED_SESSION:
             self._review(node, "AWT205", "scoped_session: choose async_scoped_session with an explicit scopefunc")
         elif resolved in N.OBJECT_SESSION:

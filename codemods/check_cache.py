@@ -25,7 +25,12 @@ class CheckCache:
     @staticmethod
     def key(sources: Mapping[str, str], options: EngineOptions) -> str:
         digest = hashlib.sha256()
-        header = [__version__, sorted(options.disabled_rules), sorted(options.session_factories)]
+        header = [
+            __version__,
+            sorted(options.disabled_rules),
+            sorted(options.session_factories),
+            repr(options.pytest_asyncio),
+        ]
         digest.update(json.dumps(header).encode())
         for path in sorted(sources):
             digest.update(path.encode() + b"\0")

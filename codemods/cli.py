@@ -162,6 +162,13 @@ def selection_options(function: F) -> F:
             metavar="GLOB",
             help="Skip files/directories matching a glob (repeatable; replaces the config's).",
         ),
+        click.option(
+            "--only",
+            multiple=True,
+            metavar="GLOB",
+            help="Staged migration: analyse everything, rewrite/report only files matching GLOB, relative to the "
+            "project root (repeatable; replaces the config's only; see docs/staged-migrations.md).",
+        ),
         click.option("--disable", multiple=True, metavar="AWTnnn", help="Disable a rule (repeatable)."),
         click.option(
             "--session-factory",
@@ -177,6 +184,13 @@ def selection_options(function: F) -> F:
             default=None,
             help="Worker processes (default: all cores).",
         ),
+        click.option(
+            "--file-timeout",
+            type=click.FloatRange(min=0),
+            default=None,
+            metavar="SECONDS",
+            help="Give up on a file after this long: it is reported and left as it is (default 120; 0: no limit).",
+        ),
         common_options,
     ]
     for decorator in reversed(decorators):
@@ -191,7 +205,9 @@ def _run_options(**kwargs: Any) -> RunOptions:
         exclude=tuple(kwargs["exclude"]),
         disable=tuple(kwargs["disable"]),
         session_factories=tuple(kwargs["session_factories"]),
+        only=tuple(kwargs["only"]),
         jobs=kwargs["jobs"] or os.cpu_count() or 1,
+        file_timeout=kwargs["file_timeout"],
     )
 
 

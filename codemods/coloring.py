@@ -49,6 +49,11 @@ def color_call_graph(project: Project, facts: dict[str, FunctionFacts]) -> Color
             for callee in site.callees:
                 callers.setdefault(callee, []).append(qualname)
     family = _override_families(project, set(facts))
+    # `app.dependency_overrides[get_db] = fake_get_db`: FastAPI calls the override where it called get_db
+    replaced_by: dict[str, set[str]] = {}
+    for qualname in sorted(facts):
+        for dependency, override in facts[qualname].dependency_overrides:
+            replaced_by.setdefault(dependency, set()).add(override)
 
     queue: deque[str] = deque()
     for qualname in sorted(facts):
@@ -68,6 +73,7 @@ def color_call_graph(project: Project, facts: dict[str, FunctionFacts]) -> Color
         current = queue.popleft()
         candidates = [(c, "calls") for c in sorted(set(callers.get(current, [])))]
         candidates += [(m, "overrides") for m in sorted(family.get(current, set()))]
+        candidates += [(o, "replaces") for o in sorted(replaced_by.get(current, set()))]
         for candidate, relation in candidates:
             if candidate in result.async_functions or candidate not in facts:
                 continue
@@ -76,10 +82,15 @@ def color_call_graph(project: Project, facts: dict[str, FunctionFacts]) -> Color
             result.async_functions.add(candidate)
             result.newly_async.add(candidate)
             path = result.reasons[current]
-            result.reasons[candidate] = (
-                [candidate, *path]
-                if relation == "calls"
-                else [candidate, f"shares its signature with {current}", *path[1:]]
-            )
+            if relation == "calls":
+                result.reasons[candidate] = [candidate, *path]
+            elif relation == "replaces":
+                result.reasons[candidate] = [candidate, f"overrides the FastAPI dependency {current}", *path[1:]]
+            else:
+                result.reasons[candidate] = [candidate, f"shares its signature with {current}", *path[1:]]
             queue.append(candidate)
     return result
+
+
+# the override relation, for staged runs (codemods.staging): methods of one family migrate together
+override_families = _override_families

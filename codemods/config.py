@@ -6,10 +6,12 @@ include = ["app/**/*.py"]          # globs; when set, only matching files are pr
 exclude = ["migrations", "app/legacy"]
 disable = ["AWT106"]               # rule codes
 session-factories = ["app.db.new_session", "app.deps.get_session"]
+only = ["app/users/**"]            # staged migration: rewrite only these files (docs/staged-migrations.md)
+file-timeout = 120                 # seconds per file before it is reported and left as it is (0: none)
 ```
 
-Command-line `--include` / `--exclude` replace the configured lists; `--disable` and
-`--session-factory` add to them.
+Command-line `--include` / `--exclude` / `--only` replace the configured lists; `--disable` and
+`--session-factory` add to them; `--file-timeout` replaces the configured limit.
 """
 
 from __future__ import annotations
@@ -23,10 +25,12 @@ from pathlib import Path
 from typing import Any
 
 from codemods.rules.registry import RULES
+from codemods.scope import glob_problem
 
 logger = logging.getLogger(__name__)
 
-KNOWN_KEYS = ("include", "exclude", "disable", "session-factories")
+KNOWN_KEYS = ("include", "exclude", "disable", "session-factories", "only", "file-timeout")
+DEFAULT_FILE_TIMEOUT = 120.0
 _DOTTED_NAME = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 
 
@@ -40,6 +44,8 @@ class Config:
     exclude: tuple[str, ...] = ()
     disable: frozenset[str] = frozenset()
     session_factories: frozenset[str] = frozenset()
+    file_timeout: float = DEFAULT_FILE_TIMEOUT
+    only: tuple[str, ...] = ()
     source: Path | None = None
 
     def merged(
@@ -48,6 +54,8 @@ class Config:
         exclude: tuple[str, ...] = (),
         disable: tuple[str, ...] = (),
         session_factories: tuple[str, ...] = (),
+        file_timeout: float | None = None,
+        only: tuple[str, ...] = (),
     ) -> Config:
         """The configuration with command-line values applied on top."""
         return Config(
@@ -56,6 +64,8 @@ class Config:
             disable=self.disable | validate_rule_codes(disable, "--disable"),
             session_factories=self.session_factories
             | validate_dotted_names(session_factories, "--session-factory"),
+            file_timeout=self.file_timeout if file_timeout is None else file_timeout,
+            only=validate_only_globs(only, "--only") if only else self.only,
             source=self.source,
         )
 
@@ -92,6 +102,8 @@ def parse_config(table: Mapping[str, Any], source: Path | None = None) -> Config
         session_factories=validate_dotted_names(
             _string_list(table, "session-factories", where), f"{where} session-factories"
         ),
+        file_timeout=_seconds(table, "file-timeout", where),
+        only=validate_only_globs(_string_list(table, "only", where), f"{where} only"),
         source=source,
     )
 
@@ -113,8 +125,22 @@ def validate_dotted_names(names: Any, where: str) -> frozenset[str]:
     return frozenset(str(name) for name in names)
 
 
+def validate_only_globs(globs: Any, where: str) -> tuple[str, ...]:
+    problems = [f"{glob!r}: {glob_problem(glob)}" for glob in globs if glob_problem(glob)]
+    if problems:
+        raise ConfigError(f"{where}: bad glob(s): {'; '.join(problems)}")
+    return tuple(glob.strip() for glob in globs)
+
+
 def _string_list(table: Mapping[str, Any], key: str, where: str) -> list[str]:
     value = table.get(key, [])
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise ConfigError(f"{where}: {key} must be a list of strings, got {value!r}")
     return value
+
+
+def _seconds(table: Mapping[str, Any], key: str, where: str) -> float:
+    value = table.get(key, DEFAULT_FILE_TIMEOUT)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ConfigError(f"{where} {key}: expected a number of seconds >= 0, got {value!r}")
+    return float(value)

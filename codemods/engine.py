@@ -23,13 +23,16 @@ from codemods import edits as E
 from codemods.analyze import ASYNC_URL_HELPER, FunctionFacts
 from codemods.check_cache import CheckCache
 from codemods.coloring import Coloring, color_call_graph
+from codemods.deadline import FileTimeout, file_deadline
 from codemods.edits import Edit
 from codemods.helpers_src import ASYNC_URL_HELPER_SOURCE
 from codemods.imports_edit import ImportName
 from codemods.model import EngineOptions, FileOutcome, FileStats, FileStatus, Finding
 from codemods.module_edits import session_type_edits
 from codemods.project import Project
+from codemods.scope import in_scope
 from codemods.spans import SpanMaker
+from codemods.staging import restrict_to_stage
 from codemods.symbols import ModuleSymbols, collect_symbols
 from codemods.transform import FilePlan, TransformError, apply_plan
 
@@ -55,6 +58,9 @@ class _Analysis:
     failures: dict[str, str]
     facts_by_path: dict[str, list[FunctionFacts]]
     functions: dict[str, FunctionFacts]
+    # Modules left as they are because their rewrite failed: module name -> why. Their functions have no
+    # facts (nothing is made async or awaited for them); calls into them are flagged for review.
+    left_alone: dict[str, str]
 
 
 _PARSER_LIMITS = ("too many nested", "Exceeds the limit", "too many statically nested", "recursion")
@@ -70,21 +76,31 @@ def _parse_error(path: str, text: str, exc: SyntaxError) -> str:
     return f"syntax newer than this Python can analyse (line {exc.lineno}): {exc.msg}"
 
 
-def _analyse(sources: Mapping[str, str], options: EngineOptions) -> _Analysis:
+def _analyse(
+    sources: Mapping[str, str], options: EngineOptions, left_alone: Mapping[str, str] | None = None
+) -> _Analysis:
+    """Pass 1 and the per-function facts. Files in `left_alone` (path -> why) are indexed, not analysed."""
+    left_alone = left_alone or {}
     parsed: dict[str, _Parsed] = {}
     failures: dict[str, str] = {}
     for path in sorted(sources):
         text = sources[path]
         try:
-            tree = ast.parse(text, filename=path)
+            with file_deadline(options.file_timeout):
+                tree = ast.parse(text, filename=path)
+                symbols = collect_symbols(path, tree)
+        except FileTimeout as exc:
+            failures[path] = str(exc)
+            continue
         except SyntaxError as exc:
             failures[path] = _parse_error(path, text, exc)
             continue
         except (ValueError, RecursionError, MemoryError) as exc:
             failures[path] = f"cannot parse: {type(exc).__name__}: {exc}"
             continue
-        parsed[path] = _Parsed(path, text, tree, collect_symbols(path, tree))
+        parsed[path] = _Parsed(path, text, tree, symbols)
     project = Project((p.symbols for p in parsed.values()), options.session_factories)
+    project.pytest_asyncio = options.pytest_asyncio
     analyze.reset_caches()
     for item in parsed.values():
         analyze.register_source(item.symbols.name, item.text)
@@ -95,12 +111,16 @@ def _analyse(sources: Mapping[str, str], options: EngineOptions) -> _Analysis:
     for _round in range(3):
         facts_by_path, functions = {}, {}
         for path, item in parsed.items():
-            if path in failures:
+            if path in failures or path in left_alone:
                 continue
             try:
-                facts = analyze.analyze_module(project, item.symbols, item.tree)
+                with file_deadline(options.file_timeout):
+                    facts = analyze.analyze_module(project, item.symbols, item.tree)
             except RecursionError:
                 failures[path] = "expression nesting too deep to analyse"
+                continue
+            except FileTimeout as exc:
+                failures[path] = str(exc)
                 continue
             facts_by_path[path] = facts
             for fact in facts:
@@ -111,21 +131,44 @@ def _analyse(sources: Mapping[str, str], options: EngineOptions) -> _Analysis:
             break
         previous_hints = hints
         analyze.start_next_round()
+    modules_left_alone = {parsed[p].symbols.name: why for p, why in {**left_alone, **failures}.items() if p in parsed}
     for path in failures:
         parsed.pop(path, None)
-    return _Analysis(project, parsed, failures, facts_by_path, functions)
+    return _Analysis(project, parsed, failures, facts_by_path, functions, modules_left_alone)
 
 
 # == migrate ========================================================================================
 def migrate_sources(sources: Mapping[str, str], options: EngineOptions) -> dict[str, FileOutcome]:
-    """Rewrite every file of the project; files that need no change come back UNCHANGED."""
-    analysis = _analyse(sources, options)
+    """Rewrite every file of the project; files that need no change come back UNCHANGED.
+
+    A file whose rewrite fails (or runs out of time) is left as it was, and the rest is planned again
+    without it, so that no other file awaits a function that stayed sync."""
+    left_alone: dict[str, str] = {}
+    while True:
+        outcomes = _migrate_once(sources, options, left_alone)
+        newly_failed = {
+            path: outcome.error or "failed"
+            for path, outcome in outcomes.items()
+            if outcome.status is FileStatus.FAILED and path not in left_alone and path in sources
+        }
+        if not newly_failed:
+            return outcomes
+        log.info("planning again without %d file(s) that could not be rewritten", len(newly_failed))
+        left_alone |= newly_failed
+
+
+def _migrate_once(
+    sources: Mapping[str, str], options: EngineOptions, left_alone: Mapping[str, str]
+) -> dict[str, FileOutcome]:
+    analysis = _analyse(sources, options, left_alone)
     coloring = color_call_graph(analysis.project, analysis.functions)
     outcomes: dict[str, FileOutcome] = {}
-    for path, message in analysis.failures.items():
+    for path, message in {**left_alone, **analysis.failures}.items():
         outcomes[path] = FileOutcome(path, FileStatus.FAILED, sources[path], sources[path], error=message)
     jobs: list[tuple[str, str, FilePlan]] = []
     for path, item in analysis.parsed.items():
+        if path in left_alone:
+            continue
         plan, findings, stats, reasons = _plan_file(item, analysis, coloring, options)
         if plan.is_empty() and not findings:
             outcomes[path] = FileOutcome(item.path, FileStatus.UNCHANGED, item.text, item.text)
@@ -150,7 +193,11 @@ def migrate_sources(sources: Mapping[str, str], options: EngineOptions) -> dict[
             async_reasons=reasons,
         )
         jobs.append((path, item.text, plan))
-    for path, new_text, error in _apply_plans(jobs, options.jobs):
+    if options.only:
+        jobs = restrict_to_stage(
+            jobs, outcomes, analysis.parsed, analysis.project, analysis.facts_by_path, coloring, options.only
+        )
+    for path, new_text, error in _apply_plans(jobs, options.jobs, options.file_timeout):
         outcome = outcomes[path]
         if error is not None:
             outcome.status, outcome.error = FileStatus.FAILED, error
@@ -166,22 +213,28 @@ def migrate_sources(sources: Mapping[str, str], options: EngineOptions) -> dict[
 _PARALLEL_THRESHOLD = 8  # below this many files to rewrite, worker start-up costs more than it saves
 
 
-def _apply_plans(jobs: list[tuple[str, str, FilePlan]], workers: int) -> list[tuple[str, str, str | None]]:
+def _apply_plans(
+    jobs: list[tuple[str, str, FilePlan]], workers: int, file_timeout: float | None
+) -> list[tuple[str, str, str | None]]:
     """The LibCST rewrites, the costly part, in worker processes; results in input order."""
+    timed_jobs = [(path, text, plan, file_timeout) for path, text, plan in jobs]
     if workers > 1 and len(jobs) >= _PARALLEL_THRESHOLD:
         context = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
         try:
             with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-                return list(pool.map(_apply_one, jobs, chunksize=max(1, len(jobs) // (workers * 4))))
+                return list(pool.map(_apply_one, timed_jobs, chunksize=max(1, len(jobs) // (workers * 4))))
         except (OSError, BrokenProcessPool) as exc:
             log.warning("parallel rewrite unavailable (%s); rewriting in this process", exc)
-    return [_apply_one(job) for job in jobs]
+    return [_apply_one(job) for job in timed_jobs]
 
 
-def _apply_one(job: tuple[str, str, FilePlan]) -> tuple[str, str, str | None]:
-    path, text, plan = job
+def _apply_one(job: tuple[str, str, FilePlan, float | None]) -> tuple[str, str, str | None]:
+    path, text, plan, file_timeout = job
     try:
-        return path, apply_plan(text, plan), None
+        with file_deadline(file_timeout):
+            return path, apply_plan(text, plan), None
+    except FileTimeout as exc:
+        return path, text, str(exc)
     except TransformError as exc:
         return path, text, str(exc)
     except (cst.ParserSyntaxError, RecursionError) as exc:
@@ -197,7 +250,7 @@ def _plan_file(
     disabled = options.disabled_rules
     spans = SpanMaker(item.text)
     for fact in analysis.facts_by_path.get(item.path, []):
-        _plan_function(fact, analysis, coloring, plan, spans)
+        _plan_function(fact, analysis, coloring, plan, spans, item.symbols.uses_sqlalchemy)
     if item.symbols.uses_sqlalchemy:
         module_edits = session_type_edits(analysis.project, item.symbols, item.tree, spans)
         plan.edits.extend(module_edits.edits)
@@ -242,11 +295,17 @@ def _path_text(path: list[str]) -> str:
 
 
 def _plan_function(
-    fact: FunctionFacts, analysis: _Analysis, coloring: Coloring, plan: FilePlan, spans: SpanMaker
+    fact: FunctionFacts,
+    analysis: _Analysis,
+    coloring: Coloring,
+    plan: FilePlan,
+    spans: SpanMaker,
+    uses_sqlalchemy: bool,
 ) -> None:
     plan.edits.extend(fact.edits)
     plan.edits.extend(fact.reviews)
     plan.imports |= {ImportName(m, n) for m, n in fact.imports}
+    plan.removable |= fact.replaced_names
     if any(e.kind == E.QUERY for e in fact.edits):
         plan.imports |= CORE_NAMES
     if fact.helpers:
@@ -254,11 +313,21 @@ def _plan_function(
             if helper == ASYNC_URL_HELPER and ASYNC_URL_HELPER_SOURCE not in plan.helpers:
                 plan.helpers.append(ASYNC_URL_HELPER_SOURCE)
     is_async = fact.qualname in coloring.async_functions
+    # an already-async function missing an await is fixed only where it works with the session (half-migrated
+    # code: `async def endpoint(db: Session)` calling an async service without await), or in a module that
+    # uses SQLAlchemy
+    in_migration = fact.qualname in coloring.newly_async or bool(fact.async_edits or fact.edits) or uses_sqlalchemy
     if not fact.is_async:
         plan.edits.extend(fact.lazy_reads)
     if is_async:
         if fact.qualname in coloring.newly_async:
             plan.async_defs.add(fact.qualname)
+            if fact.async_decorator is not None:  # a test function: pytest must run it on an event loop
+                plan.added_decorators[fact.qualname] = fact.async_decorator
+                plan.imports.add(ImportName("", fact.async_decorator.split(".", 1)[0]))
+            if fact.async_fixture_edit is not None:  # a fixture: pytest-asyncio must drive it
+                plan.edits.append(fact.async_fixture_edit)
+                plan.imports.add(ImportName("", "pytest_asyncio"))
             if fact.is_contextmanager:
                 plan.async_contextmanagers.add(fact.qualname)
                 plan.imports.add(ImportName("contextlib", "asynccontextmanager"))
@@ -271,7 +340,7 @@ def _plan_function(
     else:
         reason = fact.boundary or "this function stays sync"
         for edit in fact.async_edits:
-            if edit.kind in {E.AWAIT, E.QUERY, E.REPLACE_EXPR, E.REPLACE_STMT}:
+            if edit.kind in {E.AWAIT, E.QUERY, E.REPLACE_EXPR, E.REPLACE_STMT, E.ASYNC_WITH, E.ASYNC_FOR, E.ASYNC_COMP}:
                 plan.edits.append(
                     Edit(
                         E.REVIEW,
@@ -279,12 +348,16 @@ def _plan_function(
                         text=f"AWT204 database I/O that cannot be awaited here ({reason})",
                     )
                 )
+    if analysis.left_alone and (is_async or fact.async_edits or fact.edits):
+        plan.edits.extend(_calls_into_files_left_alone(fact, analysis.left_alone))
     for site in fact.calls:
         targets = [c for c in site.callees if c in coloring.async_functions]
         if not targets or site.awaited or site.context == "task_arg":
             continue
-        if not is_async and not any(t in coloring.newly_async for t in targets):
-            continue  # a sync caller of code that was already async: not this migration's business
+        if not any(t in coloring.newly_async for t in targets) and (not is_async or not in_migration):
+            # a call between functions that were already async, in code that has nothing to do with the
+            # session (asyncpg, redis...): a coroutine stored for later or returned by a lambda is deliberate
+            continue
         callee = analysis.functions.get(targets[0])
         path = coloring.reasons.get(targets[0], [targets[0]])
         if site.context == "main_entry":
@@ -293,6 +366,8 @@ def _plan_function(
             continue
         is_generator = bool(callee and callee.is_generator and not callee.is_contextmanager)
         is_cm = bool(callee and callee.is_contextmanager)
+        if (is_generator or is_cm) and not any(t in coloring.newly_async for t in targets):
+            continue  # an async generator or context manager that was already one is already used correctly
         if is_generator and site.context == "assigned":
             continue  # `gen = get_db()`: next(gen) / gen.close() are rewritten where they are used
         if is_generator:
@@ -346,7 +421,7 @@ def _plan_function(
             )
             plan.edits.append(Edit(E.YIELD_FROM, span, text="async" if async_source else "sync"))
     for use in fact.generator_uses:
-        if use.qualname in coloring.async_functions and not use.awaited:
+        if use.qualname in coloring.newly_async and not use.awaited:
             if is_async:
                 plan.edits.append(Edit(E.REPLACE_EXPR, use.span, text=use.async_text))
             else:
@@ -367,6 +442,25 @@ def _plan_function(
                     text=f"AWT213 {qualname.rsplit('.', 1)[-1]}() became async and is passed as a callback",
                 )
             )
+    for span, dependency in fact.opaque_overrides:
+        if dependency in coloring.newly_async:
+            text = (
+                f"AWT213 overrides {_short(dependency)}(), which became async: check that this override hands out "
+                "an AsyncSession (awaitify cannot follow it)"
+            )
+            plan.edits.append(Edit(E.REVIEW, span, text=text))
+
+
+def _calls_into_files_left_alone(fact: FunctionFacts, left_alone: Mapping[str, str]) -> list[Edit]:
+    found = []
+    for site in fact.calls:
+        for callee in site.callees:
+            module = next((m for m in left_alone if callee.startswith(m + ".")), None)
+            if module is not None:
+                text = f"AWT216 {_short(callee)}() is in {module}, left sync: {left_alone[module]}"
+                found.append(Edit(E.REVIEW, site.span, text=text))
+                break
+    return found
 
 
 # == check ==========================================================================================
@@ -376,15 +470,26 @@ def check_sources(sources: Mapping[str, str], options: EngineOptions) -> dict[st
     With `options.cache_dir`, a tree already checked (same texts, same options, same awaitify) is answered
     from the cache: findings depend on the whole project, so the key covers every file."""
     if options.cache_dir is None:
-        return _check_sources(sources, options)
+        return _scoped(_check_sources(sources, options), options)
     cache = CheckCache(Path(options.cache_dir))
     key = cache.key(sources, options)
     cached = cache.load(key)
     if cached is not None:
-        return cached
+        return _scoped(cached, options)
     result = _check_sources(sources, options)
     cache.store(key, result)
-    return result
+    return _scoped(result, options)
+
+
+def _scoped(result: dict[str, list[Finding]], options: EngineOptions) -> dict[str, list[Finding]]:
+    """With `--only`, the findings of the files in scope (the whole project is still analysed)."""
+    if not options.only:
+        return result
+    return {
+        path: findings
+        for path, findings in result.items()
+        if in_scope(path, options.only) or any(f.code == "AWT000" for f in findings)  # failures stay failures
+    }
 
 
 def _check_sources(sources: Mapping[str, str], options: EngineOptions) -> dict[str, list[Finding]]:
@@ -401,6 +506,8 @@ def _check_sources(sources: Mapping[str, str], options: EngineOptions) -> dict[s
             for line, col, code, message in fact.findings:
                 if line:
                     found.add(Finding(path, line, col, code, message))
+            if not (item.symbols.uses_sqlalchemy or fact.edits or fact.async_edits):
+                continue  # async code with no session in it: its coroutines are not this migration's business
             for site in fact.calls:
                 targets = [c for c in site.callees if c in declared_async]
                 if not targets or site.awaited or site.context in {"task_arg", "main_entry"}:

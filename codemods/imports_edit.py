@@ -195,10 +195,51 @@ def update_imports(
                 kept.pop(0)  # never start the file with blank lines
             body[0] = first.with_changes(leading_lines=kept)
     for name in reversed(plain):
-        first_import = next((i for i, stmt in enumerate(body) if _is_import(stmt)), None)
         new_stmt = cst.SimpleStatementLine(body=[cst.Import(names=[cst.ImportAlias(name=cst.Name(name))])])
+        after = _plain_import_after(body, name)
+        if after is not None:
+            body.insert(after + 1, new_stmt)
+            continue
+        first_import = next((i for i, stmt in enumerate(body) if _is_import(stmt)), None)
         _insert_before_or_after(body, first_import if first_import is not None else _insert_position(body), new_stmt)
+        if first_import is not None and first_import + 1 < len(body):
+            following = body[first_import + 1]
+            if _is_import(following) and isinstance(following.body[0], cst.ImportFrom):
+                body[first_import + 1] = following.with_changes(leading_lines=[cst.EmptyLine()])  # its own group
+        elif first_import is None:
+            _separate_from_code(body, new_stmt)
     return module.with_changes(body=body)
+
+
+def _separate_from_code(body: list[cst.BaseStatement], new_stmt: cst.SimpleStatementLine) -> None:
+    """The first import of a module: two blank lines before a following def or class, one before other code."""
+    index = next(i for i, stmt in enumerate(body) if stmt is new_stmt)
+    if index + 1 >= len(body):
+        return
+    following = body[index + 1]
+    if not isinstance(following, cst.SimpleStatementLine | cst.BaseCompoundStatement):
+        return
+    wanted = 2 if isinstance(following, cst.FunctionDef | cst.ClassDef) else 1
+    blank = [line for line in following.leading_lines if line.comment is None]
+    if len(blank) < wanted and len(blank) == len(following.leading_lines):
+        body[index + 1] = following.with_changes(leading_lines=[cst.EmptyLine()] * wanted)
+
+
+def _plain_import_after(body: list[cst.BaseStatement], name: str) -> int | None:
+    """The index of the last leading `import x` statement that sorts before `name` (isort order), if any."""
+    found = None
+    for index, stmt in enumerate(body):
+        if not _is_import(stmt):
+            if found is not None or index > 0:
+                break
+            continue
+        small = stmt.body[0]
+        if not isinstance(small, cst.Import):
+            break
+        if _alias_local(small.names[0]) > name:
+            break
+        found = index
+    return found
 
 
 def _drop_names(
@@ -208,8 +249,18 @@ def _drop_names(
     out: list[cst.BaseStatement] = []
     anchor: int | None = None
     anchor_lines: Sequence[cst.EmptyLine] | None = None
+    pending_lines: Sequence[cst.EmptyLine] | None = None
     for stmt in body:
         small = stmt.body[0] if _is_import(stmt) else None
+        if isinstance(small, cst.Import) and len(small.names) == 1:
+            local = _alias_local(small.names[0])
+            if local in removable and local not in in_use and "." not in local:
+                if isinstance(stmt, cst.SimpleStatementLine) and stmt.leading_lines:
+                    pending_lines = stmt.leading_lines  # the next statement takes the dropped line's blank lines
+                continue
+        if pending_lines is not None and isinstance(stmt, cst.SimpleStatementLine | cst.BaseCompoundStatement):
+            stmt = stmt.with_changes(leading_lines=pending_lines)
+            pending_lines = None
         if not isinstance(small, cst.ImportFrom) or isinstance(small.names, cst.ImportStar):
             out.append(stmt)
             continue

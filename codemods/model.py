@@ -51,6 +51,15 @@ class FileOutcome:
     async_reasons: dict[str, list[str]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class PytestAsyncioSettings:
+    """The target project's pytest-asyncio configuration (see codemods.pytest_config)."""
+
+    auto_mode: bool = False
+    test_loop_scope: str | None = None
+    fixture_loop_scope: str | None = None
+
+
 @dataclass
 class EngineOptions:
     """Knobs of the engine, from `[tool.awaitify]` and command-line flags."""
@@ -60,5 +69,11 @@ class EngineOptions:
     # dependencies resolve to a session (e.g. "app.deps.get_session").
     session_factories: frozenset[str] = frozenset()
     jobs: int = 1
+    # Wall-clock seconds the work on one file may take before it is reported and left as it is (None: no limit).
+    file_timeout: float | None = 120.0
     # Where `check` keeps the findings of a tree it has already checked (None: no cache).
     cache_dir: str | None = None
+    # Staged migration (`--only`): globs of the files this run may rewrite; () rewrites the whole project.
+    only: tuple[str, ...] = ()
+    # How the project's pytest runs async tests: decides the marks and loop scopes of migrated tests.
+    pytest_asyncio: PytestAsyncioSettings = field(default_factory=PytestAsyncioSettings)

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterable
 
 from codemods import sqla_names as N
+from codemods.model import PytestAsyncioSettings
 from codemods.symbols import ClassSymbols, FunctionSymbols, ModuleSymbols
 from codemods.types import (
     ASYNC_SESSION,
@@ -15,6 +16,7 @@ from codemods.types import (
     ClassRef,
     EngineType,
     FunctionRef,
+    HttpClientType,
     Instance,
     ModuleRef,
     SessionFactoryType,
@@ -45,6 +47,7 @@ class Project:
             self.classes.update(module.classes)
             self.functions.update(module.functions)
         self.extra_session_factories = frozenset(session_factories)
+        self.pytest_asyncio = PytestAsyncioSettings()  # the target project's pytest-asyncio configuration
         # `backend.api.x` imported from a tree whose root is above `backend/` (module `target_backend.backend.api.x`)
         self._module_suffixes: dict[str, set[str]] = {}
         for name in self.modules:
@@ -241,6 +244,10 @@ class Project:
             return EngineType(is_async=False)
         if qual in N.ASYNC_CREATE_ENGINE:
             return EngineType(is_async=True)
+        if qual in _TEST_CLIENTS:
+            return HttpClientType(is_async=False)
+        if qual in _ASYNC_HTTP_CLIENTS:
+            return HttpClientType(is_async=True)
         if qual in self.classes:
             return Instance(qual)
         if qual in self.functions:
@@ -440,3 +447,5 @@ def SessionType_for(is_async: bool) -> Type:
 
 
 _BUILTINS = frozenset(dir(builtins))
+_TEST_CLIENTS = frozenset({"fastapi.testclient.TestClient", "starlette.testclient.TestClient"})
+_ASYNC_HTTP_CLIENTS = frozenset({"httpx.AsyncClient", "httpx._client.AsyncClient"})

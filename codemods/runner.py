@@ -16,10 +16,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
-from codemods.config import Config, load_config
+from codemods.config import Config, ConfigError, load_config
 from codemods.discover import Discovery, discover, find_project_root
 from codemods.model import EngineOptions, FileOutcome, FileStatus, Finding
+from codemods.pytest_config import load_pytest_asyncio_settings
 from codemods.report import CheckedFile, CheckReport, MigrateReport
+from codemods.scope import unmatched_globs
 from codemods.source_io import SourceError, SourceFile, read_source, write_source
 from codemods.suppress import apply_suppressions
 from codemods.vcs import dirty_files
@@ -64,7 +66,9 @@ class RunOptions:
     exclude: tuple[str, ...] = ()
     disable: tuple[str, ...] = ()
     session_factories: tuple[str, ...] = ()
+    only: tuple[str, ...] = ()
     jobs: int = 1
+    file_timeout: float | None = None  # None: the config's (default 120 s)
 
 
 @dataclass
@@ -83,6 +87,9 @@ class Workspace:
             disabled_rules=self.config.disable,
             session_factories=self.config.session_factories,
             jobs=self.jobs,
+            file_timeout=self.config.file_timeout or None,
+            only=self.config.only,
+            pytest_asyncio=load_pytest_asyncio_settings(self.root),
         )
 
     def display(self, key: str) -> str:
@@ -103,6 +110,8 @@ def prepare(options: RunOptions, cwd: Path | None = None) -> Workspace:
         exclude=options.exclude,
         disable=options.disable,
         session_factories=options.session_factories,
+        file_timeout=options.file_timeout,
+        only=options.only,
     )
     if config.source:
         logger.info("config: %s", config.source)
@@ -110,6 +119,12 @@ def prepare(options: RunOptions, cwd: Path | None = None) -> Workspace:
     if not discovery.files and not discovery.missing:
         logger.warning("no Python files found under %s", ", ".join(map(str, options.paths)))
     logger.info("project root: %s; %d file(s)", root, len(discovery.files))
+    unmatched = unmatched_globs(config.only, discovery.files)
+    if unmatched and discovery.files:
+        raise ConfigError(
+            f"--only glob(s) matching no file of {root}: {', '.join(map(repr, unmatched))} "
+            "(globs are matched against paths relative to the project root, like `pkg/users/**`)"
+        )
     here = Path(os.path.abspath(cwd or Path.cwd()))
     return Workspace(root=root, config=config, discovery=discovery, jobs=options.jobs, cwd=here)
 

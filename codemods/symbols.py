@@ -60,6 +60,9 @@ class ModuleSymbols:
     global_values: dict[str, ast.expr] = field(default_factory=dict)
     global_annotations: dict[str, ast.expr] = field(default_factory=dict)
     uses_sqlalchemy: bool = False
+    # the module registers a lifespan or startup/shutdown handler (run by TestClient, not by ASGITransport)
+    lifespan_hooks: bool = False
+    websocket_clients: bool = False  # calls `.websocket_connect(...)` (TestClient's websockets)
 
 
 def module_name_for(path: str) -> tuple[str, bool]:
@@ -79,6 +82,10 @@ def resolve_relative(module: str, is_package: bool, level: int, target: str | No
         base = base[: len(base) - (level - 1)]
     parts = [*base, *(target.split(".") if target else [])]
     return ".".join(p for p in parts if p)
+
+
+_LIFESPAN_KEYWORDS = frozenset({"lifespan", "on_startup", "on_shutdown"})
+_LIFESPAN_METHODS = frozenset({"on_event", "add_event_handler"})
 
 
 class _SymbolCollector(ast.NodeVisitor):
@@ -182,6 +189,15 @@ class _SymbolCollector(ast.NodeVisitor):
             for target in node.targets:
                 if isinstance(target, ast.Name):
                     self.symbols.global_values[target.id] = node.value
+        self.generic_visit(node)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        if any(k.arg in _LIFESPAN_KEYWORDS for k in node.keywords) or (
+            isinstance(node.func, ast.Attribute) and node.func.attr in _LIFESPAN_METHODS
+        ):
+            self.symbols.lifespan_hooks = True
+        if isinstance(node.func, ast.Attribute) and node.func.attr == "websocket_connect":
+            self.symbols.websocket_clients = True
         self.generic_visit(node)
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:

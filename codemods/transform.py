@@ -7,6 +7,7 @@ untouched and reported), so a file is never half-converted.
 from __future__ import annotations
 
 import bisect
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,6 +48,7 @@ class FilePlan:
     removable: set[str] = field(default_factory=set)
     force_remove: set[str] = field(default_factory=set)
     helpers: list[str] = field(default_factory=list)
+    added_decorators: dict[str, str] = field(default_factory=dict)  # function qualname -> decorator source
 
     def is_empty(self) -> bool:
         return not (self.edits or self.async_defs or self.imports or self.helpers)
@@ -96,6 +98,8 @@ class _Applier(cst.CSTTransformer):
             edits.sort(key=lambda e: _ORDER.get(e.kind, 9))
         self.applied: set[int] = set()
         self.scope: list[str] = [plan.module_name]
+        # comments of a rewritten expression that its new text has no place for: kept above its statement
+        self.displaced_comments: list[str] = []
         # the lines any decision touches, sorted: simple statements and expressions elsewhere are not descended into
         self.edited_lines = sorted({line for edit in plan.edits for line in range(edit.span[0], edit.span[2] + 1)})
 
@@ -131,11 +135,17 @@ class _Applier(cst.CSTTransformer):
             updated = updated.with_changes(asynchronous=cst.Asynchronous())
         if qualname in self.plan.async_contextmanagers:
             updated = updated.with_changes(decorators=[_async_cm(d) for d in updated.decorators])
+        if qualname in self.plan.added_decorators:
+            added = cst.Decorator(decorator=cst.parse_expression(self.plan.added_decorators[qualname]))
+            updated = updated.with_changes(decorators=[added, *updated.decorators])
         return self._attach_header_reviews(original, updated)
 
     # -- expressions ----------------------------------------------------------------------------------
     def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> cst.CSTNode:  # type: ignore[override]
         result = super().on_leave(original_node, updated_node)
+        is_statement = isinstance(original_node, cst.BaseStatement)
+        if self.displaced_comments and is_statement and isinstance(result, cst.CSTNode | cst.FlattenSentinel):
+            return self._with_displaced_comments(result)
         if not isinstance(original_node, cst.BaseExpression) or not isinstance(result, cst.BaseExpression):
             return result  # type: ignore[return-value]
         position = self.spans.get(original_node)
@@ -167,6 +177,7 @@ class _Applier(cst.CSTTransformer):
                 new = rewrite_query(node.with_changes(lpar=[], rpar=[]), edit.query)
             except QueryRewriteError as exc:
                 raise TransformError(f"line {edit.span[0]}: {exc}") from exc
+            self.displaced_comments += _lost_comments(node, new)
             return new.with_changes(**keep) if keep["lpar"] else new
         if kind == E.TEXT_SQL:
             return cst.Call(func=cst.Name("text"), args=[cst.Arg(node.with_changes(lpar=[], rpar=[]))], **keep)
@@ -302,6 +313,18 @@ class _Applier(cst.CSTTransformer):
             return cst.FlattenSentinel([first, *replaced[1:]])
         return updated
 
+    def _with_displaced_comments(self, result: cst.CSTNode | cst.FlattenSentinel[cst.CSTNode]) -> cst.CSTNode:
+        statements: list[cst.CSTNode] = list(result) if isinstance(result, cst.FlattenSentinel) else [result]
+        first = statements[0] if statements else None
+        if not isinstance(first, cst.SimpleStatementLine | cst.BaseCompoundStatement):
+            return result  # type: ignore[return-value]
+        comments = [cst.EmptyLine(comment=cst.Comment(text)) for text in self.displaced_comments]
+        self.displaced_comments = []
+        statements[0] = first.with_changes(leading_lines=[*first.leading_lines, *comments])
+        if isinstance(result, cst.FlattenSentinel):
+            return cst.FlattenSentinel(statements)  # type: ignore[return-value]
+        return statements[0]
+
     def _attach_header_reviews(self, original: cst.CSTNode, updated: cst.BaseStatement) -> cst.BaseStatement:
         if not self.reviews:
             return updated
@@ -328,6 +351,32 @@ class _Applier(cst.CSTTransformer):
         pending = [e for edits in self.by_span.values() for e in edits if id(e) not in self.applied]
         pending += [e for edits in self.by_start.values() for e in edits if id(e) not in self.applied]
         return [*pending, *self.reviews]
+
+
+class _CommentCollector(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.found: list[str] = []
+
+    def visit_Comment(self, node: cst.Comment) -> None:
+        self.found.append(node.value)
+
+
+def _comments(node: cst.CSTNode) -> list[str]:
+    collector = _CommentCollector()
+    node.visit(collector)
+    return collector.found
+
+
+def _lost_comments(before: cst.CSTNode, after: cst.CSTNode) -> list[str]:
+    """The comments of `before` that `after` does not keep, in source order."""
+    remaining = Counter(_comments(after))
+    lost = []
+    for text in _comments(before):
+        if remaining[text]:
+            remaining[text] -= 1
+        else:
+            lost.append(text)
+    return lost
 
 
 def _split_with(node: cst.With, flags: list[bool]) -> cst.With:

@@ -32,6 +32,16 @@ class ConnectionType:
 
 
 @dataclass(frozen=True)
+class HttpClientType:
+    """A test HTTP client: Starlette's `TestClient` (sync) or `httpx.AsyncClient` (`is_async`).
+
+    `convertible`: a TestClient that awaitify rewrites to `httpx.AsyncClient` (its requests get awaited)."""
+
+    is_async: bool
+    convertible: bool = False
+
+
+@dataclass(frozen=True)
 class GeneratorRef:
     """A generator object from calling project function `qualname` (`gen = get_db()`)."""
 
@@ -110,6 +120,7 @@ Type = (
     | ConnectionType
     | GeneratorRef
     | InstanceList
+    | HttpClientType
 )
 
 SYNC_SESSION = SessionType(is_async=False)

@@ -242,18 +242,47 @@ _ALL = [
         "sync-caller",
         "A caller that must stay sync calls a function that became async.",
         "Sync code cannot await; the call returns a coroutine. The report shows the call-graph path that forced "
-        "the callee async.",
+        "the callee async. Callers that stay sync: dunders, properties, lambdas, callbacks handed to sync code, "
+        "module-level code, Celery tasks (`@app.task`, `@shared_task`: the worker calls them synchronously) and "
+        "Alembic's `env.py` (a module importing `alembic.context`). Also flagged: a "
+        "`dependency_overrides[dep] = ...` value awaitify cannot follow when `dep` became async.",
         "result = sorted(xs, key=lambda x: svc.score(x))",
         "result = sorted(xs, key=lambda x: svc.score(x))  # awaitify: review AWT213 ...",
     ),
     _rule(
         "AWT214",
         "sync-test-client",
-        "Starlette's `TestClient` drives the app from a portal thread with its own event loop.",
-        "A module-level async engine then fails with 'Future attached to a different loop'. Tests of the migrated "
-        "app should use `httpx.AsyncClient(transport=httpx.ASGITransport(app=app))` (or a NullPool engine).",
-        "client = TestClient(app)",
-        "client = TestClient(app)  # awaitify: review AWT214 ...",
+        "A `TestClient` that cannot become `httpx.AsyncClient` + `ASGITransport` exactly.",
+        "In test modules and conftest.py awaitify rewrites `TestClient(app)` to `httpx.AsyncClient("
+        "transport=httpx.ASGITransport(app=app, ...), ...)` with TestClient's defaults (base URL, redirects "
+        "followed, client address, user-agent), awaits its requests and makes the tests pytest-asyncio tests. "
+        "It flags a TestClient entered with `with` in an app with lifespan or startup/shutdown handlers "
+        "(TestClient runs them, ASGITransport does not), arguments without an httpx equivalent (`backend=`), "
+        "tests that open websockets (httpx has none), and a TestClient outside test modules.",
+        "with TestClient(app) as client:  # app = FastAPI(lifespan=lifespan)",
+        "with TestClient(app) as client:  # awaitify: review AWT214 ...",
+    ),
+    _rule(
+        "AWT215",
+        "staged-blocked",
+        "`migrate --only`: an in-scope file stays sync because code out of scope is coupled to it.",
+        "A stage must leave a tree that runs: a file migrates with every file it calls, is called by, or shares "
+        "a session global with, and a session provider migrates only once no sync user remains. The file is left "
+        "byte-identical (no marker is written) and the report names the chain of couplings down to the file out "
+        "of scope: widen `--only` to it, or migrate that file first. See docs/staged-migrations.md.",
+        "# awaitify migrate --only 'shop/users/**'  (shop/admin/router.py calls shop.users.service.get_user)\n"
+        "def get_user(db: Session, user_id: int) -> User | None: ...",
+        "def get_user(db: Session, user_id: int) -> User | None: ...\n"
+        "# report: shop/users/service.py:11:1 AWT215 not migrated in this stage: coupled to shop/admin/router.py ...",
+    ),
+    _rule(
+        "AWT216",
+        "call-into-file-left-alone",
+        "A call into a file that awaitify could not rewrite (it failed or ran out of time), so it stayed sync.",
+        "The rest of the project was planned without that file: nothing awaits its functions. If it hands them a "
+        "session, they now receive an `AsyncSession`; migrate that file (or the call) by hand.",
+        "rows = legacy.report(db)",
+        "rows = legacy.report(db)  # awaitify: review AWT216 ...",
     ),
     # ---- check findings -------------------------------------------------------------------------
     _rule(

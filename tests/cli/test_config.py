@@ -24,6 +24,7 @@ include = ["app/*"]
 exclude = ["migrations"]
 disable = ["awt106", "AWT201"]
 session-factories = ["app.db.new_session"]
+file-timeout = 30
 """,
     )
     config = load_config(tmp_path)
@@ -31,6 +32,9 @@ session-factories = ["app.db.new_session"]
     assert config.exclude == ("migrations",)
     assert config.disable == frozenset({"AWT106", "AWT201"})
     assert config.session_factories == frozenset({"app.db.new_session"})
+    assert config.file_timeout == 30.0
+    assert config.merged(file_timeout=5).file_timeout == 5.0
+    assert config.merged().file_timeout == 30.0
     assert config.source == tmp_path / "pyproject.toml"
 
 
@@ -54,6 +58,8 @@ def test_no_pyproject_gives_defaults(tmp_path: Path) -> None:
         ("[tool.awaitify]\nsession-factories = ['not a name']\n", "dotted name"),
         ("[tool.awaitify\n", "invalid TOML"),
         ("[tool]\nawaitify = 3\n", "must be a table"),
+        ("[tool.awaitify]\nfile-timeout = -1\n", "file-timeout: expected a number of seconds"),
+        ("[tool.awaitify]\nfile-timeout = 'soon'\n", "file-timeout: expected a number of seconds"),
     ],
 )
 def test_invalid_values_are_errors(tmp_path: Path, body: str, message: str) -> None:

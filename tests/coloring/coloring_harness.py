@@ -6,7 +6,8 @@ tree (the reviewed output of the migration) and a `case.json`:
 - ``summary``: the behaviour the case pins down;
 - ``run``: how the project runs — ``"entry"`` (``entry.run(db)``), ``"fastapi"`` (``entry.app`` called with
   ``requests``: ``[method, url]`` or ``[method, url, headers]``), ``"script"`` (``entry.py`` run as
-  ``__main__``) or ``null`` (a review-only case);
+  ``__main__``), ``"pytest"`` (the project's own ``tests/`` run by pytest in a subprocess; ``tests``: how many
+  must pass) or ``null`` (a review-only case);
 - ``before_fails`` / ``responses``: requests the before tree gets wrong (the bug a migration fixes), and
   what the expected tree must answer instead;
 - ``xfail``: engine bugs, ``{"migrate": {file: reason}, "check"|"idempotent": reason}``: strict xfails
@@ -26,7 +27,9 @@ import json
 import os
 import random
 import runpy
+import re
 import shutil
+import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -422,3 +425,58 @@ def assert_same_behaviour(case: Case, before: Outcome, after: Outcome) -> None:
             expected_result.append([key, *response])
     assert after.result == expected_result
     assert after.database == before.database
+
+
+# ---- a project's own test suite ----------------------------------------------------------------------
+
+
+@dataclass
+class TestRun:
+    passed: int
+    failed: int
+    returncode: int
+    output: str
+
+
+def run_project_tests(root: Path, db: Database) -> TestRun:
+    """The project's `tests/` run by pytest in a subprocess (its own event loops, its own imports), fresh seed."""
+    reset_database(db)
+    env = {
+        **os.environ,
+        "DATABASE_URL": db.env_url,
+        "PYTHONPATH": str(root),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    for name in ("PYTEST_ADDOPTS", "PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_CURRENT_TEST"):
+        env.pop(name, None)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--rootdir",
+            str(root),
+            "tests",
+        ],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    summaries = [line for line in proc.stdout.splitlines() if re.search(r"\d+ (?:passed|failed|errors?)\b.* in ", line)]
+    summary = summaries[-1] if summaries else ""
+    return TestRun(
+        _count(r"(\d+) passed", summary),
+        _count(r"(\d+) (?:failed|errors?)\b", summary),
+        proc.returncode,
+        proc.stdout + proc.stderr,
+    )
+
+
+def _count(pattern: str, summary: str) -> int:
+    """A count of pytest's last summary line (`3 failed, 6 passed in 1.2s`)."""
+    return sum(int(n) for n in re.findall(pattern, summary))

@@ -21,14 +21,48 @@ from coloring_harness import (
     discover_cases,
     run_before,
     run_expected,
+    run_project_tests,
 )
 
-RUNNABLE = [case for case in discover_cases() if case.run is not None]
+RUNNABLE = [case for case in discover_cases() if case.run not in {None, "pytest"}]
+WITH_TESTS = [case for case in discover_cases() if case.run == "pytest"]
 
 
 def test_there_are_runnable_cases() -> None:
     assert len(RUNNABLE) >= 12
     assert {case.run for case in RUNNABLE} == {"entry", "fastapi", "script"}
+    assert WITH_TESTS, "a case whose own pytest suite is migrated and run"
+
+
+@pytest.mark.parametrize("case", WITH_TESTS, ids=str)
+def test_the_projects_own_tests_pass_before_and_after(case: Case, database: Database, tmp_path: Path) -> None:
+    """The before tree's tests pass on a sync Session and TestClient; the migrated ones on pytest-asyncio."""
+    before = run_project_tests(copy_tree(case.before, tmp_path / "before"), database)
+    assert (before.returncode, before.passed) == (0, case.meta["tests"]), before.output
+    after = run_project_tests(copy_tree(case.expected, tmp_path / "expected"), database)
+    assert (after.returncode, after.passed) == (0, case.meta["tests"]), after.output
+
+
+# (file, text with the await, the same text without it): the migrated suite must then fail.
+TEST_SUITE_MUTATIONS = [
+    pytest.param("tests/test_services.py", "assert await services.get_user(db, 42) is None", id="service-result"),
+    pytest.param("tests/test_api.py", 'response = await client.get("/users/1")', id="http-request"),
+    pytest.param("tests/conftest.py", "return await active_names(session)", id="session-fixture"),
+]
+
+
+@pytest.mark.parametrize(("relpath", "with_await"), TEST_SUITE_MUTATIONS)
+def test_a_missing_await_fails_the_migrated_test_suite(relpath: str, with_await: str, tmp_path: Path) -> None:
+    from coloring_harness import sqlite_database
+
+    case = next(c for c in WITH_TESTS if c.name == "pytest_suite")
+    broken = copy_tree(case.expected, tmp_path / "broken")
+    source = (broken / relpath).read_text()
+    assert source.count(with_await) == 1, "the mutation must remove exactly one await"
+    (broken / relpath).write_text(source.replace(with_await, with_await.replace("await ", "", 1)))
+    run = run_project_tests(broken, sqlite_database(tmp_path / "mutation.db"))
+    assert run.returncode == 1, run.output
+    assert run.failed >= 1, run.output
 
 
 @pytest.mark.filterwarnings("error::RuntimeWarning")  # "coroutine ... was never awaited"

@@ -68,11 +68,6 @@ def test_what_parsed_still_parses(migrated_slice) -> None:
     assert broken == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: files without SQLAlchemy are changed (sync callers of existing coroutines made async: "
-    "anyio/_backends/_asyncio.py; abstract base of async overrides made async: redis/asyncio/*)",
-)
 def test_files_without_sqlalchemy_are_byte_identical(migrated_slice) -> None:
     before, after, _report = migrated_slice
     touched = [

@@ -285,27 +285,23 @@ def _five_megabytes(path: Path) -> int:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=False,  # a time limit: how far over it depends on the machine
-    reason="bug: no per-file time limit; a generated 5 MB file (34877 functions) ran > 10 min wall, "
-    "93 s CPU, unfinished",
-)
-def test_five_megabyte_file(project: Path) -> None:
+def test_five_megabyte_file_is_given_up_on_and_the_rest_is_migrated(project: Path) -> None:
+    """A file that takes longer than --file-timeout is reported and left as it is; the run finishes the rest.
+
+    (Without the limit this 5 MB file took several minutes and GBs; the subprocess timeout is a hang guard.)"""
     paths = _project_with_services(project, 2)
-    functions = _five_megabytes(project / "app" / "big.py")
-    started = time.monotonic()
+    _five_megabytes(project / "app" / "big.py")
+    before = (project / "app" / "big.py").read_bytes()
     try:
-        result = awaitify("migrate", "app", "--allow-dirty", "-q", cwd=project, timeout=300)
+        result = awaitify("migrate", "app", "--allow-dirty", "--file-timeout", "5", cwd=project, timeout=600)
     except subprocess.TimeoutExpired:
-        pytest.fail("no result after 300 s: a big file must be reported and skipped, not hang the run")
-    elapsed = time.monotonic() - started
+        pytest.fail("no result after 600 s: a big file must be given up on, not hang the run")
     assert_no_crash(result)
-    assert result.code in (0, 2), result
-    big = (project / "app" / "big.py").read_text(encoding="utf-8")
-    if result.code == 0:
-        assert big.count("await db.commit()") == functions
+    assert result.code == 2, result
+    assert failed_paths(result) == {"app/big.py"}, result
+    assert "gave up after 5 s" in result.output, result
+    assert (project / "app" / "big.py").read_bytes() == before
     assert all("await db.commit()" in p.read_text(encoding="utf-8") for p in paths)
-    assert elapsed < 300
 
 
 @pytest.mark.slow

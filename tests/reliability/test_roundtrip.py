@@ -140,9 +140,6 @@ def test_comments_inside_rewritten_statements_survive() -> None:
         assert comment in new
 
 
-@pytest.mark.xfail(
-    strict=True, reason="bug: the trailing comment after `.filter(...)` in a rewritten query chain is dropped"
-)
 def test_comments_inside_a_rewritten_query_chain_survive() -> None:
     models = (
         "from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column\n\n\n"
