@@ -8,6 +8,7 @@ resolved call sites (for coloring), review items and `check` findings. Nothing i
 from __future__ import annotations
 
 import ast
+from collections.abc import Hashable
 from dataclasses import dataclass, field, replace
 
 from codemods import edits as E
@@ -16,6 +17,7 @@ from codemods import queries as Q
 from codemods import sqla_names as N
 from codemods import worker_boundaries as W
 from codemods.edits import Edit, QuerySpec, Span
+from codemods.fact_deps import FactDependencies
 from codemods.project import Project
 from codemods.spans import SpanMaker
 from codemods.symbols import FunctionSymbols, ModuleSymbols
@@ -270,7 +272,7 @@ class FunctionAnalyzer:
             if kind is None and _untyped_or_query(self.project, self.module.name, param.annotation):
                 kind = _query_param_type(func.qualname, param.name)
             if kind is None and param.annotation is None and param.default is None:
-                passed = _SESSION_HINTS.get((func.qualname, param.name), set())
+                passed = _session_hints(func.qualname, param.name)
                 if len(passed) == 1 and isinstance(next(iter(passed)), SessionType):
                     kind = next(iter(passed))  # every caller hands it a session
             if kind is None and param.annotation is None:
@@ -379,7 +381,7 @@ class FunctionAnalyzer:
                         found = self.project.type_of_annotation(cls.module, param.annotation)
                         found = found or self.project.dependency_type(cls.module, param.default)
                         if found is None and param.annotation is None:
-                            passed = _SESSION_HINTS.get((method.qualname, param.name), set())
+                            passed = _session_hints(method.qualname, param.name)
                             if len(passed) == 1 and isinstance(next(iter(passed)), SessionType):
                                 found = next(iter(passed))  # every caller constructs it with a session
                         return found
@@ -792,7 +794,7 @@ class FunctionAnalyzer:
         if len(callees) != 1 or callees[0] not in self.project.functions:
             return False
         target = self.project.functions[callees[0]]
-        if not any(key[0] == target.qualname for key in _PARAM_HINTS):
+        if not _has_param_hints(target.qualname):
             return True  # first round: the helper has not been typed yet
         facts = analyze_function_cached(self.project, target)
         return facts is not None and facts.returns_query is not None
@@ -1287,6 +1289,7 @@ class FunctionAnalyzer:
             if not isinstance(kind, QueryType):
                 continue
             _PARAM_HINTS.setdefault((target.qualname, param_name), set()).add(kind)
+            _PARAM_HINTED.add(target.qualname)
             if not isinstance(arg, ast.Name):
                 self._query_builder(arg)
             self._visit_query_args(arg)
@@ -1990,10 +1993,35 @@ QUERY_PARAM_PREFIX = "<query-param:"
 PASSED_KINDS = ("<as passed>",)
 _PARAM_HINTS: dict[tuple[str, str], set[QueryType]] = {}
 _SESSION_HINTS: dict[tuple[str, str], set[SessionType | None]] = {}
+_PARAM_HINTED: set[str] = set()  # functions with at least one entry in _PARAM_HINTS
+_DEPENDENCIES = FactDependencies()
+
+
+def _current_hint(key: Hashable) -> object:
+    assert isinstance(key, tuple)
+    kind, *rest = key
+    if kind == "session":
+        return frozenset(_SESSION_HINTS.get((rest[0], rest[1]), ()))
+    if kind == "param":
+        return frozenset(_PARAM_HINTS.get((rest[0], rest[1]), ()))
+    return rest[0] in _PARAM_HINTED
+
+
+def _session_hints(function: str, param: str) -> frozenset[SessionType | None]:
+    value = frozenset(_SESSION_HINTS.get((function, param), ()))
+    _DEPENDENCIES.hint_read(("session", function, param), value)
+    return value
+
+
+def _has_param_hints(function: str) -> bool:
+    value = function in _PARAM_HINTED
+    _DEPENDENCIES.hint_read(("any-param", function), value)
+    return value
 
 
 def _query_param_type(function: str, param: str) -> QueryType | None:
-    hints = _PARAM_HINTS.get((function, param))
+    hints = frozenset(_PARAM_HINTS.get((function, param), ()))
+    _DEPENDENCIES.hint_read(("param", function, param), hints)
     if not hints:
         return None
     # what it selects is the caller's business: `_query_returned_by` takes it from the argument
@@ -2131,7 +2159,16 @@ def reset_caches(*, keep_hints: bool = False) -> None:
         _SPANS.clear()
         _PARAM_HINTS.clear()
         _SESSION_HINTS.clear()
+        _PARAM_HINTED.clear()
     _FACTS_CACHE.clear()
+    _IN_PROGRESS.clear()
+    _DEPENDENCIES.clear()
+
+
+def start_next_round() -> None:
+    """Keep the hints, and the facts of every function the hints gathered since it was analysed cannot change."""
+    for qualname in _DEPENDENCIES.stale(_current_hint):
+        _FACTS_CACHE.pop(qualname, None)
     _IN_PROGRESS.clear()
 
 
@@ -2144,15 +2181,18 @@ def hint_snapshot() -> HintSnapshot:
 
 
 def analyze_function_cached(project: Project, func: FunctionSymbols) -> FunctionFacts | None:
+    _DEPENDENCIES.requested(func.qualname)
     if func.qualname in _FACTS_CACHE:
         return _FACTS_CACHE[func.qualname]
     if func.qualname in _IN_PROGRESS or func.node is None or func.module not in _SPANS:
         return None
     _IN_PROGRESS.add(func.qualname)
+    _DEPENDENCIES.begin(func.qualname)
     try:
         module = project.modules[func.module]
         facts = FunctionAnalyzer(project, module, _SPANS[func.module], func, func.node.body).analyze()
     finally:
+        _DEPENDENCIES.end()
         _IN_PROGRESS.discard(func.qualname)
     _FACTS_CACHE[func.qualname] = facts
     return facts

@@ -130,7 +130,7 @@ def _analyse(
         if hints == previous_hints or not any(hints):
             break
         previous_hints = hints
-        analyze.reset_caches(keep_hints=True)
+        analyze.start_next_round()
     modules_left_alone = {parsed[p].symbols.name: why for p, why in {**left_alone, **failures}.items() if p in parsed}
     for path in failures:
         parsed.pop(path, None)
@@ -526,9 +526,9 @@ def _check_sources(sources: Mapping[str, str], options: EngineOptions) -> dict[s
                 )
         found |= _sync_api_findings(analysis.project, item)
         markers = _marker_findings(path, item.text)
-        marked_lines = {f.line for f in markers}
         # a line with a review marker is reported once, by its marker (a multi-line statement's marker ends it)
-        found = {f for f in found if not _marker_covers(f, marked_lines, item.tree)} | markers
+        covered = _lines_covered_by_markers({f.line for f in markers}, item.tree)
+        found = {f for f in found if f.line not in covered} | markers
         out[path] = sorted(f for f in found if f.code not in options.disabled_rules)
     return out
 
@@ -578,15 +578,17 @@ def _review_findings(path: str, text: str, codes: set[str]) -> list[Finding]:
     return sorted(found)
 
 
-def _marker_covers(finding: Finding, marked_lines: set[int], tree: ast.Module) -> bool:
-    if finding.line in marked_lines:
-        return True
+def _lines_covered_by_markers(marked_lines: set[int], tree: ast.Module) -> set[int]:
+    """The marked lines, and every line of a simple statement whose last line carries a marker (one walk)."""
+    covered = set(marked_lines)
+    if not marked_lines:
+        return covered
     for node in ast.walk(tree):
-        if isinstance(node, ast.stmt) and not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        if isinstance(node, ast.stmt) and not hasattr(node, "body"):
             end = node.end_lineno or node.lineno
-            if node.lineno <= finding.line <= end and end in marked_lines and not hasattr(node, "body"):
-                return True
-    return False
+            if end in marked_lines:
+                covered.update(range(node.lineno, end + 1))
+    return covered
 
 
 def _marker_findings(path: str, text: str) -> set[Finding]:

@@ -6,6 +6,7 @@ statement takes the place of an import that became empty, or goes after the last
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeGuard, cast
@@ -60,6 +61,43 @@ def used_names(module: cst.Module) -> set[str]:
     return visitor.names
 
 
+_LITERAL_NAMES = {None: "None", True: "True", False: "False"}  # `Name` nodes in LibCST, constants in `ast`
+
+
+def used_names_of_code(code: str) -> set[str] | None:
+    """`used_names(cst.parse_module(code))`, read from the stdlib `ast` (many times faster than a LibCST visit).
+
+    Every identifier LibCST holds in a `Name` node outside import statements and attribute names: `ast` keeps
+    some of them as plain strings (definition, parameter, keyword, handler, global and pattern names). None
+    when `ast` cannot parse the code (syntax newer than this Python): the caller visits the LibCST tree then.
+    """
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            names.add(node.id)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+        elif isinstance(node, ast.keyword | ast.ExceptHandler | ast.MatchAs | ast.MatchStar):
+            name = node.arg if isinstance(node, ast.keyword) else node.name
+            if name is not None:
+                names.add(name)
+        elif isinstance(node, ast.Global | ast.Nonlocal):
+            names.update(node.names)
+        elif isinstance(node, ast.MatchMapping) and node.rest is not None:
+            names.add(node.rest)
+        elif isinstance(node, ast.MatchClass):
+            names.update(node.kwd_attrs)
+        elif isinstance(node, ast.Constant) and (node.value is None or isinstance(node.value, bool)):
+            names.add(_LITERAL_NAMES[node.value])
+    return names
+
+
 def _new_alias(item: ImportName) -> cst.ImportAlias:
     return cst.ImportAlias(
         name=cst.Name(item.name),
@@ -89,10 +127,16 @@ def _is_import(stmt: cst.CSTNode) -> TypeGuard[cst.SimpleStatementLine]:
 
 
 def update_imports(
-    module: cst.Module, add: set[ImportName], removable: set[str], force_remove: frozenset[str] = frozenset()
+    module: cst.Module,
+    add: set[ImportName],
+    removable: set[str],
+    force_remove: frozenset[str] = frozenset(),
+    in_use: set[str] | None = None,
 ) -> cst.Module:
-    """Add the names of `add` the module uses; drop `removable` names it no longer uses, and `force_remove`."""
-    in_use = used_names(module)
+    """Add the names of `add` the module uses; drop `removable` names it no longer uses, and `force_remove`.
+
+    `in_use`: the module's `used_names`, when the caller has them already."""
+    in_use = used_names(module) if in_use is None else in_use
     body: list[cst.BaseStatement] = list(module.body)
     dropped = {
         name for name in (removable - in_use) | force_remove

@@ -6,17 +6,18 @@ untouched and reported), so a file is never half-converted.
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from codemods import edits as E
+from codemods.cst_spans import node_spans
 from codemods.edits import Edit, Span
-from codemods.imports_edit import ImportName, update_imports
+from codemods.imports_edit import ImportName, update_imports, used_names_of_code
 from codemods.transform_query import QueryRewriteError, rewrite_query
 
 REVIEW_PREFIX = "# awaitify: review"
@@ -53,21 +54,36 @@ class FilePlan:
         return not (self.edits or self.async_defs or self.imports or self.helpers)
 
 
-def _span_of(position: object) -> Span:
-    start, end = position.start, position.end  # type: ignore[attr-defined]
-    return (start.line, start.column, end.line, end.column)
-
-
 def _needs_parens(expr: cst.BaseExpression) -> bool:
     return isinstance(expr, cst.Await) and not expr.lpar
 
 
-class _Applier(cst.CSTTransformer):
-    METADATA_DEPENDENCIES = (PositionProvider,)
+_STATEMENT_HOLDERS = (
+    cst.Module,
+    cst.BaseCompoundStatement,
+    cst.BaseSuite,
+    cst.Else,
+    cst.ExceptHandler,
+    cst.ExceptStarHandler,
+    cst.Finally,
+    cst.MatchCase,
+)
+_HOLDS_STATEMENTS: dict[type[cst.CSTNode], bool] = {}
 
-    def __init__(self, plan: FilePlan) -> None:
+
+def _holds_statements(node_type: type[cst.CSTNode]) -> bool:
+    """Nodes that can contain statements (hence functions to make async) are always descended into."""
+    known = _HOLDS_STATEMENTS.get(node_type)
+    if known is None:
+        known = _HOLDS_STATEMENTS[node_type] = issubclass(node_type, _STATEMENT_HOLDERS)
+    return known
+
+
+class _Applier(cst.CSTTransformer):
+    def __init__(self, plan: FilePlan, spans: dict[cst.CSTNode, Span]) -> None:
         super().__init__()
         self.plan = plan
+        self.spans = spans  # every original node's span, as LibCST's PositionProvider gives it
         self.by_span: dict[Span, list[Edit]] = {}
         self.by_start: dict[tuple[int, int], list[Edit]] = {}
         self.reviews: list[Edit] = []
@@ -84,6 +100,22 @@ class _Applier(cst.CSTTransformer):
         self.scope: list[str] = [plan.module_name]
         # comments of a rewritten expression that its new text has no place for: kept above its statement
         self.displaced_comments: list[str] = []
+        # the lines any decision touches, sorted: simple statements and expressions elsewhere are not descended into
+        self.edited_lines = sorted({line for edit in plan.edits for line in range(edit.span[0], edit.span[2] + 1)})
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        descend = super().on_visit(node)
+        if descend and not _holds_statements(type(node)):
+            return self._touches_edited_line(node)
+        return descend
+
+    def _touches_edited_line(self, node: cst.CSTNode) -> bool:
+        """False only when no decision lies on the node's lines (so nothing below it can change)."""
+        span = self.spans.get(node)
+        if span is None:
+            return True
+        index = bisect.bisect_left(self.edited_lines, span[0])
+        return index < len(self.edited_lines) and self.edited_lines[index] <= span[2]
 
     # -- scopes ---------------------------------------------------------------------------------------
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
@@ -116,10 +148,10 @@ class _Applier(cst.CSTTransformer):
             return self._with_displaced_comments(result)
         if not isinstance(original_node, cst.BaseExpression) or not isinstance(result, cst.BaseExpression):
             return result  # type: ignore[return-value]
-        position = self.get_metadata(PositionProvider, original_node, None)
+        position = self.spans.get(original_node)
         if position is None:
             return result
-        edits = self.by_span.get(_span_of(position))
+        edits = self.by_span.get(position)
         if not edits:
             return result
         for edit in edits:
@@ -206,12 +238,12 @@ class _Applier(cst.CSTTransformer):
 
     # -- statements -----------------------------------------------------------------------------------
     def _statement_edits(self, original: cst.CSTNode, kinds: set[str]) -> list[Edit]:
-        position = self.get_metadata(PositionProvider, original, None)
+        position = self.spans.get(original)
         if position is None:
             return []
         return [
             e
-            for e in self.by_start.get((position.start.line, position.start.column), [])
+            for e in self.by_start.get(position[:2], [])
             if e.kind in kinds and id(e) not in self.applied
         ]
 
@@ -224,8 +256,8 @@ class _Applier(cst.CSTTransformer):
         wanted = {e.text for e in edits}
         flags = []
         for item in original.items:
-            position = self.get_metadata(PositionProvider, item.item, None)
-            key = f"{position.start.line}:{position.start.column}" if position is not None else ""
+            position = self.spans.get(item.item)
+            key = f"{position[0]}:{position[1]}" if position is not None else ""
             flags.append("" in wanted or key in wanted)
         if all(flags):
             updated = updated.with_changes(asynchronous=cst.Asynchronous())
@@ -240,10 +272,10 @@ class _Applier(cst.CSTTransformer):
         return self._attach_header_reviews(original, updated)
 
     def leave_CompFor(self, original: cst.CompFor, updated: cst.CompFor) -> cst.CompFor:
-        position = self.get_metadata(PositionProvider, original.iter, None)
+        position = self.spans.get(original.iter)
         if position is None:
             return updated
-        for edit in self.by_span.get(_span_of(position), []):
+        for edit in self.by_span.get(position, []):
             if edit.kind == E.ASYNC_COMP and id(edit) not in self.applied:
                 self.applied.add(id(edit))
                 updated = updated.with_changes(asynchronous=cst.Asynchronous())
@@ -258,12 +290,12 @@ class _Applier(cst.CSTTransformer):
     def leave_SimpleStatementLine(
         self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine
     ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
-        position = self.get_metadata(PositionProvider, original, None)
+        position = self.spans.get(original)
         replaced: list[cst.BaseStatement] | None = None
         if position is not None and len(original.body) == 1:
-            inner_position = self.get_metadata(PositionProvider, original.body[0], None)
+            inner_position = self.spans.get(original.body[0])
             if inner_position is not None:
-                for edit in self.by_start.get((inner_position.start.line, inner_position.start.column), []):
+                for edit in self.by_start.get(inner_position[:2], []):
                     if edit.kind == E.REPLACE_STMT and id(edit) not in self.applied:
                         self.applied.add(id(edit))
                         replaced = list(cst.parse_module(edit.text).body)
@@ -273,7 +305,7 @@ class _Applier(cst.CSTTransformer):
                             self.applied.add(id(edit))
                             replaced = [_yield_each(source, asynchronous=edit.text == "async")]
         if position is not None:
-            reviews = self._take_reviews(position.start.line, position.end.line)
+            reviews = self._take_reviews(position[0], position[2])
             if reviews:
                 updated = updated.with_changes(trailing_whitespace=_with_markers(updated.trailing_whitespace, reviews))
         if replaced is not None:
@@ -296,14 +328,14 @@ class _Applier(cst.CSTTransformer):
     def _attach_header_reviews(self, original: cst.CSTNode, updated: cst.BaseStatement) -> cst.BaseStatement:
         if not self.reviews:
             return updated
-        position = self.get_metadata(PositionProvider, original, None)
+        position = self.spans.get(original)
         body = getattr(updated, "body", None)
         original_body = getattr(original, "body", None)
         if position is None or not isinstance(body, cst.IndentedBlock) or original_body is None:
             return updated
-        body_position = self.get_metadata(PositionProvider, original_body, None)
-        last_header_line = body_position.start.line if body_position else position.start.line
-        reviews = self._take_reviews(position.start.line, last_header_line)
+        body_position = self.spans.get(original_body)
+        last_header_line = body_position[0] if body_position else position[0]
+        reviews = self._take_reviews(position[0], last_header_line)
         if not reviews:
             return updated
         return updated.with_changes(body=body.with_changes(header=_with_markers(body.header, reviews)))
@@ -450,9 +482,8 @@ def _append_arg(args: list[cst.Arg], new_arg: cst.Arg) -> list[cst.Arg]:
 
 def apply_plan(source: str, plan: FilePlan) -> str:
     module = cst.parse_module(source)
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    applier = _Applier(plan)
-    new_module = wrapper.visit(applier)
+    applier = _Applier(plan, node_spans(module))
+    new_module = module.visit(applier)
     pending = applier.unapplied()
     if pending:
         first = pending[0]
@@ -461,7 +492,8 @@ def apply_plan(source: str, plan: FilePlan) -> str:
         )
     if plan.helpers:
         new_module = _insert_helpers(new_module, plan.helpers)
-    new_module = update_imports(new_module, plan.imports, plan.removable, frozenset(plan.force_remove))
+    in_use = used_names_of_code(new_module.code)
+    new_module = update_imports(new_module, plan.imports, plan.removable, frozenset(plan.force_remove), in_use)
     return new_module.code
 
 
