@@ -208,6 +208,11 @@ def websocket_tests(project: Project) -> bool:
     return any(is_test_module(m) and m.websocket_clients for m in project.modules.values())
 
 
+def streaming_tests(project: Project) -> bool:
+    """A test module calls `.stream(...)`: on a converted client that context manager needs `async with`."""
+    return any(is_test_module(m) and m.streaming_clients for m in project.modules.values())
+
+
 def testclient_blocker(project: Project, module: str, call: ast.Call, *, entered: bool) -> str | None:
     """Why `TestClient(...)` cannot become an `httpx.AsyncClient` exactly; None when it can."""
     symbols = project.modules.get(module)
@@ -223,6 +228,11 @@ def testclient_blocker(project: Project, module: str, call: ast.Call, *, entered
             return f"TestClient(`{keyword.arg}=`) has no httpx.AsyncClient equivalent: rewrite this client by hand"
     if websocket_tests(project):
         return "the tests open websockets through TestClient (websocket_connect), which httpx does not support"
+    if streaming_tests(project):
+        return (
+            "the tests stream responses (`.stream(...)`), a context manager that httpx.AsyncClient enters with "
+            "`async with` and reads with `aiter_*`: rewrite the client and those tests by hand"
+        )
     if entered and project_has_lifespan(project):
         return (
             "TestClient entered with `with` runs the app's lifespan/startup handlers and httpx.ASGITransport "

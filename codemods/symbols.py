@@ -63,6 +63,7 @@ class ModuleSymbols:
     # the module registers a lifespan or startup/shutdown handler (run by TestClient, not by ASGITransport)
     lifespan_hooks: bool = False
     websocket_clients: bool = False  # calls `.websocket_connect(...)` (TestClient's websockets)
+    streaming_clients: bool = False  # calls `.stream(...)` (TestClient's streamed responses)
 
 
 def module_name_for(path: str) -> tuple[str, bool]:
@@ -198,6 +199,8 @@ class _SymbolCollector(ast.NodeVisitor):
             self.symbols.lifespan_hooks = True
         if isinstance(node.func, ast.Attribute) and node.func.attr == "websocket_connect":
             self.symbols.websocket_clients = True
+        if isinstance(node.func, ast.Attribute) and node.func.attr == "stream":
+            self.symbols.streaming_clients = True
         self.generic_visit(node)
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:

@@ -26,8 +26,8 @@ import io
 import json
 import os
 import random
-import runpy
 import re
+import runpy
 import shutil
 import subprocess
 import sys

@@ -52,7 +52,10 @@ def _migrate(files: dict[str, str], settings: PytestAsyncioSettings | None = Non
     ("name", "text"),
     [
         ("pytest.ini", "[pytest]\nasyncio_mode = auto\nasyncio_default_test_loop_scope = session\n"),
-        ("pyproject.toml", '[tool.pytest.ini_options]\nasyncio_mode = "auto"\nasyncio_default_test_loop_scope = "session"\n'),
+        (
+            "pyproject.toml",
+            '[tool.pytest.ini_options]\nasyncio_mode = "auto"\nasyncio_default_test_loop_scope = "session"\n',
+        ),
         ("tox.ini", "[pytest]\nasyncio_mode = auto\nasyncio_default_test_loop_scope = session\n"),
         ("setup.cfg", "[tool:pytest]\nasyncio_mode = auto\nasyncio_default_test_loop_scope = session\n"),
     ],
@@ -185,7 +188,7 @@ def test_a_returned_test_client_becomes_an_async_client_with_its_arguments_mappe
         'client=("testclient", 50000)), base_url="http://example.org", headers={"user-agent": "testclient"}, '
         "follow_redirects=True)\n"
     )
-    assert "    assert (await client.get(\"/n\")).status_code == 200\n" in out["tests/test_n.py"]
+    assert '    assert (await client.get("/n")).status_code == 200\n' in out["tests/test_n.py"]
 
 
 def test_a_client_entered_in_an_app_with_startup_handlers_is_flagged_and_its_tests_stay_sync() -> None:
@@ -196,8 +199,9 @@ def test_a_client_entered_in_an_app_with_startup_handlers_is_flagged_and_its_tes
     )
     test = 'def test_n(client):\n    assert client.get("/n").status_code == 200\n'
     out = _migrate({"app/main.py": app, "tests/conftest.py": fixture, "tests/test_n.py": test})
-    assert "with TestClient(app) as test_client:  # awaitify: review AWT214 TestClient entered with `with` runs" in (
-        out["tests/conftest.py"]
+    assert (
+        "with TestClient(app) as test_client:  # awaitify: review AWT214 TestClient entered with `with` runs"
+        in (out["tests/conftest.py"])
     )
     assert out["tests/test_n.py"] == test
 
@@ -205,8 +209,9 @@ def test_a_client_entered_in_an_app_with_startup_handlers_is_flagged_and_its_tes
 def test_a_test_client_outside_test_modules_is_flagged() -> None:
     helper = "from fastapi.testclient import TestClient\n\nfrom app.main import app\n\nclient = TestClient(app)\n"
     out = _migrate({"app/main.py": APP, "app/smoke.py": helper})
-    assert "client = TestClient(app)  # awaitify: review AWT214 TestClient outside a pytest test module" in (
-        out["app/smoke.py"]
+    assert (
+        "client = TestClient(app)  # awaitify: review AWT214 TestClient outside a pytest test module"
+        in (out["app/smoke.py"])
     )
 
 
@@ -215,6 +220,13 @@ def test_websocket_tests_keep_the_test_client_flagged() -> None:
     out = _migrate({"app/main.py": APP, "tests/conftest.py": CLIENT_FIXTURE, "tests/test_ws.py": test})
     assert "# awaitify: review AWT214 the tests open websockets through TestClient" in out["tests/conftest.py"]
     assert out["tests/test_ws.py"] == test
+
+
+def test_streaming_tests_keep_the_test_client_flagged() -> None:
+    test = 'def test_stream(client):\n    with client.stream("GET", "/") as response:\n        assert response.read()\n'
+    out = _migrate({"app/main.py": APP, "tests/conftest.py": CLIENT_FIXTURE, "tests/test_stream.py": test})
+    assert "# awaitify: review AWT214 the tests stream responses (`.stream(...)`)" in out["tests/conftest.py"]
+    assert out["tests/test_stream.py"] == test
 
 
 # ---- app.dependency_overrides --------------------------------------------------------------------------

@@ -11,7 +11,9 @@ import pytest
 from codemods.imports_edit import used_names, used_names_of_code
 
 REPO = Path(__file__).resolve().parents[2]
-SOURCES = sorted(p for folder in ("fixtures", "target_backend", "codemods", "tests") for p in (REPO / folder).rglob("*.py"))
+SOURCES = sorted(
+    p for folder in ("fixtures", "target_backend", "codemods", "tests") for p in (REPO / folder).rglob("*.py")
+)
 TRICKY = [
     "from a import b as c\nimport d.e\nx = d.e.f(c, key=None, other=True)\n",
     "def f(a, /, b=False, *args, k, **kw):\n    global g\n    nonlocal_ = lambda y: y\n    return ...\n",

@@ -114,8 +114,8 @@ def test_plan_router_endpoints_are_async_and_await(router: str, converted: dict[
 def test_no_sync_session_api_remains(converted: dict[str, str]) -> None:
     leftovers = [
         path for path, text in converted.items()
-        if "from sqlalchemy.orm import Session" in text or ".query(" in text.replace("# awaitify: review", "")
-        and "awaitify: review" not in text
+        if "from sqlalchemy.orm import Session" in text or (".query(" in text.replace("# awaitify: review", "")
+        and "awaitify: review" not in text)
     ]
     assert leftovers == []
 
