@@ -46,7 +46,7 @@ test-faults: install
 	$(BIN)/python -m pytest -n 2 -q tests/faults $(PYTEST_ARGS)
 
 lint: install
-	$(BIN)/ruff check codemods
+	$(BIN)/ruff check codemods tests bench .ci
 	$(BIN)/mypy
 
 clean:
