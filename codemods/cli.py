@@ -191,6 +191,13 @@ def selection_options(function: F) -> F:
             metavar="SECONDS",
             help="Give up on a file after this long: it is reported and left as it is (default 120; 0: no limit).",
         ),
+        click.option(
+            "--max-file-mb",
+            type=click.FloatRange(min=0),
+            default=None,
+            metavar="MB",
+            help="Skip files bigger than this (reported, left as they are; default 2; 0: no limit).",
+        ),
         common_options,
     ]
     for decorator in reversed(decorators):
@@ -208,6 +215,7 @@ def _run_options(**kwargs: Any) -> RunOptions:
         only=tuple(kwargs["only"]),
         jobs=kwargs["jobs"] or os.cpu_count() or 1,
         file_timeout=kwargs["file_timeout"],
+        max_file_mb=kwargs["max_file_mb"],
     )
 
 

@@ -8,10 +8,11 @@ disable = ["AWT106"]               # rule codes
 session-factories = ["app.db.new_session", "app.deps.get_session"]
 only = ["app/users/**"]            # staged migration: rewrite only these files (docs/staged-migrations.md)
 file-timeout = 120                 # seconds per file before it is reported and left as it is (0: none)
+max-file-mb = 2                    # bigger files are reported and left as they are (0: no limit)
 ```
 
 Command-line `--include` / `--exclude` / `--only` replace the configured lists; `--disable` and
-`--session-factory` add to them; `--file-timeout` replaces the configured limit.
+`--session-factory` add to them; `--file-timeout` and `--max-file-mb` replace the configured limits.
 """
 
 from __future__ import annotations
@@ -29,8 +30,10 @@ from codemods.scope import glob_problem
 
 logger = logging.getLogger(__name__)
 
-KNOWN_KEYS = ("include", "exclude", "disable", "session-factories", "only", "file-timeout")
+KNOWN_KEYS = ("include", "exclude", "disable", "session-factories", "only", "file-timeout", "max-file-mb")
 DEFAULT_FILE_TIMEOUT = 120.0
+# Memory grows with a file's size (~600 bytes per source byte in LibCST); generated files beyond this are skipped.
+DEFAULT_MAX_FILE_MB = 2.0
 _DOTTED_NAME = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 
 
@@ -45,6 +48,7 @@ class Config:
     disable: frozenset[str] = frozenset()
     session_factories: frozenset[str] = frozenset()
     file_timeout: float = DEFAULT_FILE_TIMEOUT
+    max_file_mb: float = DEFAULT_MAX_FILE_MB
     only: tuple[str, ...] = ()
     source: Path | None = None
 
@@ -55,6 +59,7 @@ class Config:
         disable: tuple[str, ...] = (),
         session_factories: tuple[str, ...] = (),
         file_timeout: float | None = None,
+        max_file_mb: float | None = None,
         only: tuple[str, ...] = (),
     ) -> Config:
         """The configuration with command-line values applied on top."""
@@ -65,6 +70,7 @@ class Config:
             session_factories=self.session_factories
             | validate_dotted_names(session_factories, "--session-factory"),
             file_timeout=self.file_timeout if file_timeout is None else file_timeout,
+            max_file_mb=self.max_file_mb if max_file_mb is None else max_file_mb,
             only=validate_only_globs(only, "--only") if only else self.only,
             source=self.source,
         )
@@ -102,7 +108,8 @@ def parse_config(table: Mapping[str, Any], source: Path | None = None) -> Config
         session_factories=validate_dotted_names(
             _string_list(table, "session-factories", where), f"{where} session-factories"
         ),
-        file_timeout=_seconds(table, "file-timeout", where),
+        file_timeout=_number(table, "file-timeout", where, DEFAULT_FILE_TIMEOUT, "seconds"),
+        max_file_mb=_number(table, "max-file-mb", where, DEFAULT_MAX_FILE_MB, "megabytes"),
         only=validate_only_globs(_string_list(table, "only", where), f"{where} only"),
         source=source,
     )
@@ -139,8 +146,8 @@ def _string_list(table: Mapping[str, Any], key: str, where: str) -> list[str]:
     return value
 
 
-def _seconds(table: Mapping[str, Any], key: str, where: str) -> float:
-    value = table.get(key, DEFAULT_FILE_TIMEOUT)
+def _number(table: Mapping[str, Any], key: str, where: str, default: float, unit: str) -> float:
+    value = table.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise ConfigError(f"{where} {key}: expected a number of seconds >= 0, got {value!r}")
+        raise ConfigError(f"{where} {key}: expected a number of {unit} >= 0, got {value!r}")
     return float(value)

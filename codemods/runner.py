@@ -69,6 +69,7 @@ class RunOptions:
     only: tuple[str, ...] = ()
     jobs: int = 1
     file_timeout: float | None = None  # None: the config's (default 120 s)
+    max_file_mb: float | None = None  # None: the config's (default 2 MB)
 
 
 @dataclass
@@ -111,6 +112,7 @@ def prepare(options: RunOptions, cwd: Path | None = None) -> Workspace:
         disable=options.disable,
         session_factories=options.session_factories,
         file_timeout=options.file_timeout,
+        max_file_mb=options.max_file_mb,
         only=options.only,
     )
     if config.source:
@@ -310,13 +312,34 @@ def _read_all(
     progress.stage("Reading", len(workspace.discovery.files))
     sources: dict[str, SourceFile] = {}
     failed: dict[str, FileOutcome] = {}
+    limit = int(workspace.config.max_file_mb * 1_000_000)
     for key, path in workspace.discovery.files.items():
+        size = _size(path)
+        if limit and size is not None and size > limit:
+            failed[key] = _failed(key, _too_big(size, workspace.config.max_file_mb))
+            progress.advance()
+            continue
         try:
             sources[key] = read_source(path)
         except SourceError as exc:
             failed[key] = _failed(key, str(exc))
         progress.advance()
     return sources, failed
+
+
+def _size(path: Path) -> int | None:
+    """The file's size, None when it cannot be read (read_source then says why)."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
+
+
+def _too_big(size: int, limit_mb: float) -> str:
+    return (
+        f"{size / 1_000_000:.1f} MB, over the per-file limit of {limit_mb:g} MB (left as it is; raise it with "
+        "--max-file-mb)"
+    )
 
 
 def parse_error(text: str) -> str | None:

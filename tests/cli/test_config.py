@@ -25,6 +25,7 @@ exclude = ["migrations"]
 disable = ["awt106", "AWT201"]
 session-factories = ["app.db.new_session"]
 file-timeout = 30
+max-file-mb = 0.5
 """,
     )
     config = load_config(tmp_path)
@@ -35,6 +36,8 @@ file-timeout = 30
     assert config.file_timeout == 30.0
     assert config.merged(file_timeout=5).file_timeout == 5.0
     assert config.merged().file_timeout == 30.0
+    assert config.max_file_mb == 0.5
+    assert config.merged(max_file_mb=0).max_file_mb == 0.0
     assert config.source == tmp_path / "pyproject.toml"
 
 
@@ -60,6 +63,7 @@ def test_no_pyproject_gives_defaults(tmp_path: Path) -> None:
         ("[tool]\nawaitify = 3\n", "must be a table"),
         ("[tool.awaitify]\nfile-timeout = -1\n", "file-timeout: expected a number of seconds"),
         ("[tool.awaitify]\nfile-timeout = 'soon'\n", "file-timeout: expected a number of seconds"),
+        ("[tool.awaitify]\nmax-file-mb = true\n", "max-file-mb: expected a number of megabytes"),
     ],
 )
 def test_invalid_values_are_errors(tmp_path: Path, body: str, message: str) -> None:
