@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from rel_helpers import PYTHON, assert_no_crash, awaitify, cli_env, failed_paths, make_project, tree_bytes
+from rel_helpers import PYTHON, Result, assert_no_crash, awaitify, cli_env, failed_paths, make_project, tree_bytes
 
 from codemods.model import FileStatus
 from codemods.runner import RunOptions, prepare, run_migrate
@@ -284,20 +284,29 @@ def _five_megabytes(path: Path) -> int:
     return i
 
 
+def _migrate_beside_a_five_megabyte_file(project: Path, *options: str) -> Result:
+    """Migrate two small services and a generated 5 MB file; the big file must fail alone, left as it was."""
+    paths = _project_with_services(project, 2)
+    _five_megabytes(project / "app" / "big.py")
+    before = (project / "app" / "big.py").read_bytes()
+    try:
+        result = awaitify("migrate", "app", "--allow-dirty", *options, cwd=project, timeout=600)
+    except subprocess.TimeoutExpired:
+        pytest.fail("no result after 600 s: a big file must be given up on, not hang the run")
+    assert_no_crash(result)
+    assert result.code == 2, result
+    assert failed_paths(result) == {"app/big.py"}, result
+    assert (project / "app" / "big.py").read_bytes() == before
+    assert all("await db.commit()" in p.read_text(encoding="utf-8") for p in paths)
+    return result
+
+
 def test_five_megabyte_file_is_skipped_by_the_size_limit(project: Path) -> None:
     """Over --max-file-mb (default 2 MB) a file is reported and left as it is; the run finishes the rest.
 
     That bounds memory per file (LibCST needs ~600 bytes per source byte: a 5 MB file took 3 GB)."""
-    paths = _project_with_services(project, 2)
-    _five_megabytes(project / "app" / "big.py")
-    before = (project / "app" / "big.py").read_bytes()
-    result = awaitify("migrate", "app", "--allow-dirty", cwd=project, timeout=600)
-    assert_no_crash(result)
-    assert result.code == 2, result
-    assert failed_paths(result) == {"app/big.py"}, result
+    result = _migrate_beside_a_five_megabyte_file(project)
     assert "over the per-file limit of 2 MB" in result.output, result
-    assert (project / "app" / "big.py").read_bytes() == before
-    assert all("await db.commit()" in p.read_text(encoding="utf-8") for p in paths)
 
 
 @pytest.mark.slow
@@ -305,20 +314,8 @@ def test_five_megabyte_file_is_given_up_on_and_the_rest_is_migrated(project: Pat
     """Without the size limit, a file that takes longer than --file-timeout is reported and left as it is.
 
     (Without either limit this 5 MB file took minutes and 3 GB; the subprocess timeout is a hang guard.)"""
-    paths = _project_with_services(project, 2)
-    _five_megabytes(project / "app" / "big.py")
-    before = (project / "app" / "big.py").read_bytes()
-    argv = ["migrate", "app", "--allow-dirty", "--max-file-mb", "0", "--file-timeout", "5"]
-    try:
-        result = awaitify(*argv, cwd=project, timeout=600)
-    except subprocess.TimeoutExpired:
-        pytest.fail("no result after 600 s: a big file must be given up on, not hang the run")
-    assert_no_crash(result)
-    assert result.code == 2, result
-    assert failed_paths(result) == {"app/big.py"}, result
+    result = _migrate_beside_a_five_megabyte_file(project, "--max-file-mb", "0", "--file-timeout", "5")
     assert "gave up after 5 s" in result.output, result
-    assert (project / "app" / "big.py").read_bytes() == before
-    assert all("await db.commit()" in p.read_text(encoding="utf-8") for p in paths)
 
 
 @pytest.mark.slow
