@@ -313,10 +313,7 @@ def _plan_function(
             if helper == ASYNC_URL_HELPER and ASYNC_URL_HELPER_SOURCE not in plan.helpers:
                 plan.helpers.append(ASYNC_URL_HELPER_SOURCE)
     is_async = fact.qualname in coloring.async_functions
-    # an already-async function missing an await is fixed only where it works with the session (half-migrated
-    # code: `async def endpoint(db: Session)` calling an async service without await), or in a module that
-    # uses SQLAlchemy
-    in_migration = fact.qualname in coloring.newly_async or bool(fact.async_edits or fact.edits) or uses_sqlalchemy
+    in_migration = fact.qualname in coloring.newly_async or _touches_the_session(fact, uses_sqlalchemy)
     if not fact.is_async:
         plan.edits.extend(fact.lazy_reads)
     if is_async:
@@ -451,6 +448,15 @@ def _plan_function(
             plan.edits.append(Edit(E.REVIEW, span, text=text))
 
 
+def _touches_the_session(fact: FunctionFacts, uses_sqlalchemy: bool) -> bool:
+    """Whether a function is this migration's business even if nothing it calls became async.
+
+    An already-async function missing an await is fixed (and reported by check) only where it works with the
+    session (half-migrated code: `async def endpoint(db: Session)` calling an async service without await)
+    or in a module that uses SQLAlchemy; async code with no session in it (asyncpg, redis) is left alone."""
+    return uses_sqlalchemy or bool(fact.edits or fact.async_edits)
+
+
 def _calls_into_files_left_alone(fact: FunctionFacts, left_alone: Mapping[str, str]) -> list[Edit]:
     found = []
     for site in fact.calls:
@@ -506,7 +512,7 @@ def _check_sources(sources: Mapping[str, str], options: EngineOptions) -> dict[s
             for line, col, code, message in fact.findings:
                 if line:
                     found.add(Finding(path, line, col, code, message))
-            if not (item.symbols.uses_sqlalchemy or fact.edits or fact.async_edits):
+            if not _touches_the_session(fact, item.symbols.uses_sqlalchemy):
                 continue  # async code with no session in it: its coroutines are not this migration's business
             for site in fact.calls:
                 targets = [c for c in site.callees if c in declared_async]
