@@ -25,6 +25,7 @@ from codemods.check_cache import CheckCache
 from codemods.coloring import Coloring, color_call_graph
 from codemods.deadline import FileTimeout, file_deadline
 from codemods.edits import Edit
+from codemods.gc_pause import collector_paused
 from codemods.helpers_src import ASYNC_URL_HELPER_SOURCE
 from codemods.imports_edit import ImportName
 from codemods.model import EngineOptions, FileOutcome, FileStats, FileStatus, Finding
@@ -145,7 +146,8 @@ def migrate_sources(sources: Mapping[str, str], options: EngineOptions) -> dict[
     without it, so that no other file awaits a function that stayed sync."""
     left_alone: dict[str, str] = {}
     while True:
-        outcomes = _migrate_once(sources, options, left_alone)
+        with collector_paused():
+            outcomes = _migrate_once(sources, options, left_alone)
         newly_failed = {
             path: outcome.error or "failed"
             for path, outcome in outcomes.items()
@@ -476,13 +478,15 @@ def check_sources(sources: Mapping[str, str], options: EngineOptions) -> dict[st
     With `options.cache_dir`, a tree already checked (same texts, same options, same awaitify) is answered
     from the cache: findings depend on the whole project, so the key covers every file."""
     if options.cache_dir is None:
-        return _scoped(_check_sources(sources, options), options)
+        with collector_paused():
+            return _scoped(_check_sources(sources, options), options)
     cache = CheckCache(Path(options.cache_dir))
     key = cache.key(sources, options)
     cached = cache.load(key)
     if cached is not None:
         return _scoped(cached, options)
-    result = _check_sources(sources, options)
+    with collector_paused():
+        result = _check_sources(sources, options)
     cache.store(key, result)
     return _scoped(result, options)
 
