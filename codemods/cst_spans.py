@@ -25,6 +25,7 @@ _NEWLINE = re.compile(r"\r\n?|\n")
 @dataclass(slots=True)
 class _SpanTrackingState(CodegenState):
     spans: dict[cst.CSTNode, Span] = field(default_factory=dict)
+    extents: dict[cst.CSTNode, Span] = field(default_factory=dict)  # first to last character, children included
     line: int = 1  # 1-based
     column: int = 0  # 0-based
     starts: list[tuple[int, int]] = field(default_factory=list)
@@ -47,6 +48,7 @@ class _SpanTrackingState(CodegenState):
 
     def after_codegen(self, node: cst.CSTNode) -> None:
         start_line, start_column = self.starts.pop()
+        self.extents[node] = (start_line, start_column, self.line, self.column)
         if node not in self.spans:  # a syntactic position recorded inside the node wins
             self.spans[node] = (start_line, start_column, self.line, self.column)
 
@@ -89,6 +91,12 @@ class _SyntacticPosition:
 
 def node_spans(module: cst.Module) -> dict[cst.CSTNode, Span]:
     """Every node of `module` -> its span (1-based lines, 0-based columns, end exclusive), as PositionProvider."""
+    return node_spans_and_extents(module)[0]
+
+
+def node_spans_and_extents(module: cst.Module) -> tuple[dict[cst.CSTNode, Span], dict[cst.CSTNode, Span]]:
+    """`node_spans`, and every node's extent: PositionProvider gives some nodes a syntactic span narrower than
+    their code (a parameter's is its name), the extent covers all of it, children included."""
     state = _SpanTrackingState(default_indent=module.default_indent, default_newline=module.default_newline)
     module._codegen(state)
-    return state.spans
+    return state.spans, state.extents

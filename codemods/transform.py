@@ -7,6 +7,8 @@ untouched and reported), so a file is never half-converted.
 from __future__ import annotations
 
 import bisect
+import functools
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -15,12 +17,13 @@ from typing import Any
 import libcst as cst
 
 from codemods import edits as E
-from codemods.cst_spans import node_spans
+from codemods.cst_spans import node_spans_and_extents
 from codemods.edits import Edit, Span
 from codemods.imports_edit import ImportName, update_imports, used_names_of_code
 from codemods.transform_query import QueryRewriteError, rewrite_query
 
 REVIEW_PREFIX = "# awaitify: review"
+_LINE_BREAK = re.compile(r"\r\n?|\n")
 
 _ORDER = {
     E.DROP_LAST_INDEX: -1,
@@ -54,6 +57,12 @@ class FilePlan:
         return not (self.edits or self.async_defs or self.imports or self.helpers)
 
 
+@functools.lru_cache(maxsize=4096)
+def _expression(source: str) -> cst.BaseExpression:
+    """A parsed expression; LibCST nodes are immutable, so one parse serves every edit with the same text."""
+    return cst.parse_expression(source)
+
+
 def _needs_parens(expr: cst.BaseExpression) -> bool:
     return isinstance(expr, cst.Await) and not expr.lpar
 
@@ -80,10 +89,18 @@ def _holds_statements(node_type: type[cst.CSTNode]) -> bool:
 
 
 class _Applier(cst.CSTTransformer):
-    def __init__(self, plan: FilePlan, spans: dict[cst.CSTNode, Span]) -> None:
+    def __init__(
+        self,
+        plan: FilePlan,
+        spans: dict[cst.CSTNode, Span],
+        extents: dict[cst.CSTNode, Span],
+        comment_lines: frozenset[int],
+    ) -> None:
         super().__init__()
         self.plan = plan
+        self.comment_lines = comment_lines  # the lines with a `#`: only there can a rewrite displace a comment
         self.spans = spans  # every original node's span, as LibCST's PositionProvider gives it
+        self.extents = extents  # every original node's first to last character
         self.by_span: dict[Span, list[Edit]] = {}
         self.by_start: dict[tuple[int, int], list[Edit]] = {}
         self.reviews: list[Edit] = []
@@ -100,22 +117,24 @@ class _Applier(cst.CSTTransformer):
         self.scope: list[str] = [plan.module_name]
         # comments of a rewritten expression that its new text has no place for: kept above its statement
         self.displaced_comments: list[str] = []
-        # the lines any decision touches, sorted: simple statements and expressions elsewhere are not descended into
-        self.edited_lines = sorted({line for edit in plan.edits for line in range(edit.span[0], edit.span[2] + 1)})
+        # where each decision starts, sorted: a node no decision starts in is not descended into (its leave
+        # still runs), unless it can hold statements
+        self.edit_starts = sorted({(edit.span[0], edit.span[1]) for edit in plan.edits})
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         descend = super().on_visit(node)
         if descend and not _holds_statements(type(node)):
-            return self._touches_edited_line(node)
+            return self._holds_an_edit(node)
         return descend
 
-    def _touches_edited_line(self, node: cst.CSTNode) -> bool:
-        """False only when no decision lies on the node's lines (so nothing below it can change)."""
-        span = self.spans.get(node)
+    def _holds_an_edit(self, node: cst.CSTNode) -> bool:
+        """False only when no decision starts inside the node: every decision names its node by span, and
+        that node's span starts where the decision does, so nothing below this node can change."""
+        span = self.extents.get(node)
         if span is None:
             return True
-        index = bisect.bisect_left(self.edited_lines, span[0])
-        return index < len(self.edited_lines) and self.edited_lines[index] <= span[2]
+        index = bisect.bisect_left(self.edit_starts, (span[0], span[1]))
+        return index < len(self.edit_starts) and self.edit_starts[index] <= (span[2], span[3])
 
     # -- scopes ---------------------------------------------------------------------------------------
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
@@ -136,7 +155,7 @@ class _Applier(cst.CSTTransformer):
         if qualname in self.plan.async_contextmanagers:
             updated = updated.with_changes(decorators=[_async_cm(d) for d in updated.decorators])
         if qualname in self.plan.added_decorators:
-            added = cst.Decorator(decorator=cst.parse_expression(self.plan.added_decorators[qualname]))
+            added = cst.Decorator(decorator=_expression(self.plan.added_decorators[qualname]))
             updated = updated.with_changes(decorators=[added, *updated.decorators])
         return self._attach_header_reviews(original, updated)
 
@@ -157,14 +176,16 @@ class _Applier(cst.CSTTransformer):
         for edit in edits:
             if id(edit) in self.applied:
                 continue
-            new = self._apply_expr_edit(edit, result)
+            new = self._apply_expr_edit(edit, result, original_node)
             if new is None:
                 continue
             self.applied.add(id(edit))
             result = new
         return result
 
-    def _apply_expr_edit(self, edit: Edit, node: cst.BaseExpression) -> cst.BaseExpression | None:
+    def _apply_expr_edit(
+        self, edit: Edit, node: cst.BaseExpression, original: cst.CSTNode
+    ) -> cst.BaseExpression | None:
         kind = edit.kind
         keep: dict[str, Any] = {"lpar": node.lpar, "rpar": node.rpar}
         if kind == E.AWAIT:
@@ -177,14 +198,15 @@ class _Applier(cst.CSTTransformer):
                 new = rewrite_query(node.with_changes(lpar=[], rpar=[]), edit.query)
             except QueryRewriteError as exc:
                 raise TransformError(f"line {edit.span[0]}: {exc}") from exc
-            self.displaced_comments += _lost_comments(node, new)
+            if self._may_hold_comments(original):
+                self.displaced_comments += _lost_comments(node, new)
             return new.with_changes(**keep) if keep["lpar"] else new
         if kind == E.TEXT_SQL:
             return cst.Call(func=cst.Name("text"), args=[cst.Arg(node.with_changes(lpar=[], rpar=[]))], **keep)
         if kind == E.RENAME:
             if not isinstance(node, cst.Name | cst.Attribute):
                 return None
-            return cst.parse_expression(edit.text).with_changes(**keep)
+            return _expression(edit.text).with_changes(**keep)
         if kind == E.DROP_LAST_INDEX:
             if not isinstance(node, cst.Subscript) or len(node.slice) < 2:
                 return None
@@ -192,7 +214,7 @@ class _Applier(cst.CSTTransformer):
             elements[-1] = elements[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
             return node.with_changes(slice=elements)
         if kind == E.REPLACE_EXPR:
-            return cst.parse_expression(edit.text).with_changes(**keep)
+            return _expression(edit.text).with_changes(**keep)
         if kind == E.DROP_KWARG:
             if not isinstance(node, cst.Call):
                 return None
@@ -205,7 +227,7 @@ class _Applier(cst.CSTTransformer):
             if any(a.keyword and a.keyword.value == name for a in node.args):
                 return node
             new_arg = cst.Arg(
-                value=cst.parse_expression(value),
+                value=_expression(value),
                 keyword=cst.Name(name),
                 equal=cst.AssignEqual(
                     whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")
@@ -213,6 +235,10 @@ class _Applier(cst.CSTTransformer):
             )
             return node.with_changes(args=_append_arg(list(node.args), new_arg))
         return None
+
+    def _may_hold_comments(self, original: cst.CSTNode) -> bool:
+        extent = self.extents.get(original)
+        return extent is None or any(line in self.comment_lines for line in range(extent[0], extent[2] + 1))
 
     # parentheses where an awaited expression is used as a primary: `(await f()).x`, `(await f())[0]`
     def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
@@ -482,7 +508,10 @@ def _append_arg(args: list[cst.Arg], new_arg: cst.Arg) -> list[cst.Arg]:
 
 def apply_plan(source: str, plan: FilePlan) -> str:
     module = cst.parse_module(source)
-    applier = _Applier(plan, node_spans(module))
+    # numbered as LibCST numbers lines (str.splitlines also breaks at form feeds and other separators)
+    lines = _LINE_BREAK.split(source)
+    comment_lines = frozenset(number for number, line in enumerate(lines, 1) if "#" in line)
+    applier = _Applier(plan, *node_spans_and_extents(module), comment_lines)
     new_module = module.visit(applier)
     pending = applier.unapplied()
     if pending:
@@ -492,9 +521,25 @@ def apply_plan(source: str, plan: FilePlan) -> str:
         )
     if plan.helpers:
         new_module = _insert_helpers(new_module, plan.helpers)
-    in_use = used_names_of_code(new_module.code)
+    statement_codes: dict[int, tuple[cst.CSTNode, str]] = {}
+    in_use = used_names_of_code(_module_code(new_module, statement_codes))
     new_module = update_imports(new_module, plan.imports, plan.removable, frozenset(plan.force_remove), in_use)
-    return new_module.code
+    return _module_code(new_module, statement_codes)
+
+
+def _module_code(module: cst.Module, statement_codes: dict[int, tuple[cst.CSTNode, str]]) -> str:
+    """`module.code`, reusing the code of top-level statements generated before (by identity): the import
+    fix-up touches a few statements, and generating the whole module's code twice cost a fifth of a rewrite."""
+    if not module.has_trailing_newline:
+        return module.code  # Module._codegen_impl drops the last newline token: rare, done the plain way
+    parts = [module.code_for_node(line) for line in module.header]
+    for statement in module.body:
+        known = statement_codes.get(id(statement))
+        if known is None or known[0] is not statement:
+            known = statement_codes[id(statement)] = (statement, module.code_for_node(statement))
+        parts.append(known[1])
+    parts += [module.code_for_node(line) for line in module.footer]
+    return "".join(parts) or module.default_newline
 
 
 def _insert_helpers(module: cst.Module, helpers: list[str]) -> cst.Module:
