@@ -64,6 +64,11 @@ class _Analysis:
     left_alone: dict[str, str]
 
 
+# The previous analysis' parse and symbols, by path: `migrate` analyses the project again to prove that a
+# second run changes nothing, and most files come out of the first run unchanged. Trees and symbols are not
+# modified once built, so an entry serves any later analysis of the same text.
+_LAST_PARSED: dict[str, _Parsed] = {}
+
 _PARSER_LIMITS = ("too many nested", "Exceeds the limit", "too many statically nested", "recursion")
 
 
@@ -84,8 +89,14 @@ def _analyse(
     left_alone = left_alone or {}
     parsed: dict[str, _Parsed] = {}
     failures: dict[str, str] = {}
+    reusable = {path: known for path, known in _LAST_PARSED.items() if sources.get(path) == known.text}
+    _LAST_PARSED.clear()  # the trees of files that changed are freed before the new ones are built
     for path in sorted(sources):
         text = sources[path]
+        known = reusable.get(path)
+        if known is not None:
+            parsed[path] = known
+            continue
         try:
             with file_deadline(options.file_timeout):
                 tree = ast.parse(text, filename=path)
@@ -100,6 +111,7 @@ def _analyse(
             failures[path] = f"cannot parse: {type(exc).__name__}: {exc}"
             continue
         parsed[path] = _Parsed(path, text, tree, symbols)
+    _LAST_PARSED.update(parsed)
     project = Project((p.symbols for p in parsed.values()), options.session_factories)
     project.pytest_asyncio = options.pytest_asyncio
     analyze.reset_caches()
