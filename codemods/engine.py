@@ -151,12 +151,15 @@ def _analyse(
 
 
 # == migrate ========================================================================================
-def migrate_sources(sources: Mapping[str, str], options: EngineOptions) -> dict[str, FileOutcome]:
+def migrate_sources(
+    sources: Mapping[str, str], options: EngineOptions, left_alone: Mapping[str, str] | None = None
+) -> dict[str, FileOutcome]:
     """Rewrite every file of the project; files that need no change come back UNCHANGED.
 
     A file whose rewrite fails (or runs out of time) is left as it was, and the rest is planned again
-    without it, so that no other file awaits a function that stayed sync."""
-    left_alone: dict[str, str] = {}
+    without it, so that no other file awaits a function that stayed sync. `left_alone` (path -> why): files
+    to leave as they are from the start (FAILED, with that reason), as the caller's verification decided."""
+    left_alone = dict(left_alone or {})
     while True:
         with collector_paused():
             outcomes = _migrate_once(sources, options, left_alone)

@@ -145,16 +145,8 @@ def check_clean_tree(workspace: Workspace) -> None:
 def run_migrate(workspace: Workspace, write: bool, progress: Progress | None = None) -> MigrateReport:
     progress = progress or NoProgress()
     sources, outcomes = _read_all(workspace, progress)
-    progress.stage("Analysing and rewriting", None)
     texts = {key: source.text for key, source in sources.items()}
-    results = _engine_migrate(texts, workspace.engine_options)
-    progress.stage("Verifying", len(sources))
-    verified: dict[str, FileOutcome] = {}
-    for key, source in sources.items():
-        verified[key] = _verify(key, source, results.get(key))
-        progress.advance()
-    progress.stage("Checking that a second run changes nothing", None)
-    _verify_stable(verified, sources, workspace.engine_options)
+    verified = _migrate_verified(texts, sources, workspace.engine_options, progress)
     if write:
         changed = [key for key, outcome in verified.items() if outcome.status is FileStatus.CHANGED]
         progress.stage("Writing", len(changed))
@@ -173,6 +165,37 @@ def run_migrate(workspace: Workspace, write: bool, progress: Progress | None = N
         shown = _display_path(Path(directory), workspace.cwd)
         report.outcomes[shown] = _failed(shown, reason)
     return report
+
+
+def _migrate_verified(
+    texts: Mapping[str, str], sources: Mapping[str, SourceFile], options: EngineOptions, progress: Progress
+) -> dict[str, FileOutcome]:
+    """The engine's outcomes, each verified (it compiles; a second run changes nothing).
+
+    A file that fails verification is left as it was, and the project is planned again without it, as the
+    engine does for a rewrite that fails: otherwise other files would await its functions, which stayed sync."""
+    left_alone: dict[str, str] = {}
+    while True:
+        progress.stage("Analysing and rewriting", None)
+        results = _engine_migrate(texts, options, left_alone)
+        progress.stage("Verifying", len(sources))
+        verified: dict[str, FileOutcome] = {}
+        for key, source in sources.items():
+            verified[key] = _verify(key, source, results.get(key))
+            progress.advance()
+        progress.stage("Checking that a second run changes nothing", None)
+        _verify_stable(verified, sources, options, left_alone)
+        failed_verification = {
+            key: outcome.error or "failed verification"
+            for key, outcome in verified.items()
+            if outcome.status is FileStatus.FAILED
+            and key not in left_alone
+            and (key not in results or results[key].status is not FileStatus.FAILED)
+        }
+        if not failed_verification:
+            return verified
+        logger.info("planning again without %d file(s) that failed verification", len(failed_verification))
+        left_alone |= failed_verification
 
 
 def _verify(key: str, source: SourceFile, outcome: FileOutcome | None) -> FileOutcome:
@@ -210,7 +233,10 @@ def verify_rewrite(old_text: str, new_text: str, filename: str) -> str | None:
 
 
 def _verify_stable(
-    outcomes: dict[str, FileOutcome], sources: Mapping[str, SourceFile], options: EngineOptions
+    outcomes: dict[str, FileOutcome],
+    sources: Mapping[str, SourceFile],
+    options: EngineOptions,
+    left_alone: Mapping[str, str],
 ) -> None:
     """A second run over the rewritten project must change nothing (migrate twice = migrate once).
 
@@ -220,7 +246,7 @@ def _verify_stable(
     if not any(o.status is FileStatus.CHANGED for o in outcomes.values()):
         return
     texts = {key: o.new_text for key, o in outcomes.items()}
-    second = _engine_migrate(texts, options)
+    second = _engine_migrate(texts, options, left_alone)
     for key, outcome in outcomes.items():
         again = second.get(key)
         if outcome.status is FileStatus.FAILED or again is None:
@@ -290,12 +316,14 @@ def run_check(workspace: Workspace, progress: Progress | None = None, *, no_cach
 # ---- shared -----------------------------------------------------------------------------------
 
 
-def _engine_migrate(sources: Mapping[str, str], options: EngineOptions) -> dict[str, FileOutcome]:
+def _engine_migrate(
+    sources: Mapping[str, str], options: EngineOptions, left_alone: Mapping[str, str] | None = None
+) -> dict[str, FileOutcome]:
     if not sources:
         return {}
     from codemods import engine  # imported here: `rules`, `explain`, `--version` need no engine
 
-    return engine.migrate_sources(sources, options)
+    return engine.migrate_sources(sources, options, left_alone)
 
 
 def _engine_check(sources: Mapping[str, str], options: EngineOptions) -> dict[str, list[Finding]]:

@@ -49,10 +49,15 @@ def _marked(path: str, text: str, marker: str, code: str, message: str) -> list[
     ]
 
 
-def migrate_sources(sources: Mapping[str, str], options: EngineOptions) -> dict[str, FileOutcome]:
+def migrate_sources(
+    sources: Mapping[str, str], options: EngineOptions, left_alone: Mapping[str, str] | None = None
+) -> dict[str, FileOutcome]:
     _log("migrate", sources, options)
     out = {}
     for path, text in sources.items():
+        if left_alone and path in left_alone:  # as the engine: left as it is, failed with the caller's reason
+            out[path] = FileOutcome(path, FileStatus.FAILED, text, text, error=left_alone[path])
+            continue
         try:
             libcst.parse_module(text)
         except libcst.ParserSyntaxError as exc:
