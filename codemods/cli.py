@@ -41,6 +41,7 @@ from codemods.report import (
 )
 from codemods.rules.registry import RULES, get_rule
 from codemods.runner import DirtyTreeError, RunOptions, check_clean_tree, prepare, run_check, run_migrate
+from codemods.source_lines import source_lines
 
 logger = logging.getLogger("codemods")
 
@@ -312,7 +313,7 @@ def migrate(diff: bool, allow_dirty: bool, report_path: Path | None, **kwargs: A
 def unified_diff(path: str, old: str, new: str) -> list[str]:
     """Diff lines without their line endings (a file's CRLF would only be noise on a terminal)."""
     lines = difflib.unified_diff(
-        old.splitlines(keepends=True), new.splitlines(keepends=True), fromfile=f"a/{path}", tofile=f"b/{path}"
+        source_lines(old, keepends=True), source_lines(new, keepends=True), fromfile=f"a/{path}", tofile=f"b/{path}"
     )
     out = []
     for line in lines:

@@ -32,6 +32,7 @@ from codemods.model import EngineOptions, FileOutcome, FileStats, FileStatus, Fi
 from codemods.module_edits import session_type_edits
 from codemods.project import Project
 from codemods.scope import in_scope
+from codemods.source_lines import source_lines
 from codemods.spans import SpanMaker
 from codemods.staging import restrict_to_stage
 from codemods.symbols import ModuleSymbols, collect_symbols
@@ -602,7 +603,7 @@ def _only_present_markers(plan: FilePlan, text: str) -> bool:
     """True when the plan is nothing but review markers the text already carries on their lines."""
     if plan.async_defs or plan.helpers or any(e.kind != E.REVIEW for e in plan.edits):
         return False
-    lines = text.splitlines()
+    lines = source_lines(text)
     return all(
         e.span[0] <= len(lines)
         and any(f"awaitify: review {e.text.split()[0]}" in line for line in lines[e.span[0] - 1 : e.span[2] + 1])
@@ -613,7 +614,7 @@ def _only_present_markers(plan: FilePlan, text: str) -> bool:
 def _review_findings(path: str, text: str, codes: set[str]) -> list[Finding]:
     """One finding per review marker of `codes` in `text` (1-based line and column of the marker)."""
     found = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(source_lines(text), start=1):
         for match in REVIEW_MARKER.finditer(line):
             if match.group(1) in codes:
                 reason = match.group(2).strip()
@@ -638,7 +639,7 @@ def _marker_findings(path: str, text: str) -> set[Finding]:
     found: set[Finding] = set()
     if "awaitify" not in text:
         return found
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(source_lines(text), start=1):
         match = REVIEW_MARKER.search(line)
         if match:
             found.add(

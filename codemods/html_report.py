@@ -16,6 +16,7 @@ from codemods import __version__
 from codemods.model import FileOutcome, FileStatus, Finding
 from codemods.report import MigrateReport, migrate_summary
 from codemods.rules.registry import RULES, Rule
+from codemods.source_lines import source_lines
 
 DIFF_OPEN_LINES = 400  # longer diffs start folded so the page stays readable
 # The rewrites behind the summary's numbers, documented in the rules section with the review items.
@@ -302,7 +303,7 @@ def _file_id(path: str) -> str:
 
 def _diff_lines(path: str, old: str, new: str) -> list[str]:
     lines = difflib.unified_diff(
-        old.splitlines(), new.splitlines(), fromfile=f"a/{path}", tofile=f"b/{path}", lineterm=""
+        source_lines(old), source_lines(new), fromfile=f"a/{path}", tofile=f"b/{path}", lineterm=""
     )
     return list(lines)
 

@@ -25,6 +25,7 @@ from rich.text import Text
 from codemods import __version__
 from codemods.model import FileOutcome, FileStatus, Finding
 from codemods.rules.registry import RULES, Rule, RuleKind
+from codemods.source_lines import source_lines
 
 TOOL_NAME = "awaitify"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -361,8 +362,8 @@ def _markdown_changes(report: MigrateReport) -> list[str]:
     out = ["", "## Changes", ""]
     for outcome in changed:
         diff = difflib.unified_diff(
-            outcome.old_text.splitlines(),
-            outcome.new_text.splitlines(),
+            source_lines(outcome.old_text),
+            source_lines(outcome.new_text),
             fromfile=f"a/{outcome.path}",
             tofile=f"b/{outcome.path}",
             lineterm="",

@@ -23,6 +23,7 @@ from codemods.pytest_config import load_pytest_asyncio_settings
 from codemods.report import CheckedFile, CheckReport, MigrateReport
 from codemods.scope import unmatched_globs
 from codemods.source_io import SourceError, SourceFile, read_source, write_source
+from codemods.source_lines import source_lines
 from codemods.suppress import apply_suppressions
 from codemods.vcs import dirty_files
 
@@ -301,7 +302,7 @@ def run_check(workspace: Workspace, progress: Progress | None = None, *, no_cach
         text = sources[key].text if key in sources else ""
         kept = [dataclasses.replace(f, path=display) for f in apply_suppressions(text, findings)]
         if kept:
-            report.files[display] = CheckedFile(key=key, lines=tuple(text.splitlines()))
+            report.files[display] = CheckedFile(key=key, lines=tuple(source_lines(text)))
         report.findings += kept
     report.findings.sort()
     for key, outcome in failed.items():

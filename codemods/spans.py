@@ -5,11 +5,12 @@ from __future__ import annotations
 import ast
 
 from codemods.edits import Span
+from codemods.source_lines import source_lines
 
 
 class SpanMaker:
     def __init__(self, text: str) -> None:
-        self._lines = text.splitlines(keepends=True)
+        self._lines = source_lines(text, keepends=True)
 
     def _char_col(self, line: int, byte_col: int) -> int:
         if line - 1 >= len(self._lines):

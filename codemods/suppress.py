@@ -13,6 +13,7 @@ import tokenize
 from collections.abc import Iterable
 
 from codemods.model import Finding
+from codemods.source_lines import source_lines
 
 _IGNORE = re.compile(r"#\s*awaitify:\s*ignore\b(?:\[(?P<codes>[^\]]*)\])?", re.IGNORECASE)
 ALL_CODES: frozenset[str] = frozenset({"*"})
@@ -57,4 +58,4 @@ def _comments(text: str) -> list[tuple[int, str]]:
             if token.type == tokenize.COMMENT
         ]
     except (tokenize.TokenError, SyntaxError):
-        return [(number, line) for number, line in enumerate(text.split("\n"), start=1) if "#" in line]
+        return [(number, line) for number, line in enumerate(source_lines(text), start=1) if "#" in line]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import bisect
 import functools
-import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -20,10 +19,10 @@ from codemods import edits as E
 from codemods.cst_spans import node_spans_and_extents
 from codemods.edits import Edit, Span
 from codemods.imports_edit import ImportName, update_imports, used_names_of_code
+from codemods.source_lines import source_lines
 from codemods.transform_query import QueryRewriteError, rewrite_query
 
 REVIEW_PREFIX = "# awaitify: review"
-_LINE_BREAK = re.compile(r"\r\n?|\n")
 
 _ORDER = {
     E.DROP_LAST_INDEX: -1,
@@ -508,9 +507,7 @@ def _append_arg(args: list[cst.Arg], new_arg: cst.Arg) -> list[cst.Arg]:
 
 def apply_plan(source: str, plan: FilePlan) -> str:
     module = cst.parse_module(source)
-    # numbered as LibCST numbers lines (str.splitlines also breaks at form feeds and other separators)
-    lines = _LINE_BREAK.split(source)
-    comment_lines = frozenset(number for number, line in enumerate(lines, 1) if "#" in line)
+    comment_lines = frozenset(number for number, line in enumerate(source_lines(source), 1) if "#" in line)
     applier = _Applier(plan, *node_spans_and_extents(module), comment_lines)
     new_module = module.visit(applier)
     pending = applier.unapplied()

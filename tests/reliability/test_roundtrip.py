@@ -104,6 +104,7 @@ ALIGNED = (1,    2)  # fmt: skip
 GREETING = "héllo wörld — 日本語 🎉"  # ünïcode comment
 ΔT = 1
 ''',
+    "form-feeds": 'SECTION = "one"\n\x0c\n# a page break above, another inside the next line\nPAGE = 2\x0c  # \x0c\n',
     "semicolons-and-odd-spacing": '''\
 a = 1; b = 2;  c  =  3
 def  spaced ( x ,y ) :  return  x+y
@@ -123,6 +124,26 @@ def test_block_outside_the_rewrite_is_kept_verbatim(name: str) -> None:
     assert outcome.status is FileStatus.CHANGED, outcome.error
     assert f"# <keep>\n{KEEP_BLOCKS[name]}# </keep>\n" in outcome.new_text
     assert outcome.new_text.endswith(MIGRATED_WORK)
+
+
+def test_a_query_after_a_form_feed_is_rewritten() -> None:
+    # `ast` counts lines at \n, \r\n and \r only; str.splitlines also breaks at a form feed, which shifted every
+    # line below it by one and made the query's source text unreadable ("rewrite failed")
+    models = (
+        "from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column\n\n\nclass Base(DeclarativeBase):\n"
+        "    pass\n\n\nclass User(Base):\n    __tablename__ = 'users'\n"
+        "    id: Mapped[int] = mapped_column(primary_key=True)\n    name: Mapped[str]\n"
+    )
+    crud = (
+        "from sqlalchemy.orm import Session\n\x0c\nfrom app.models import User\n\n\n"
+        "def get(db: Session, name: str):\n    return db.query(User).filter(User.name == name).first()\n"
+    )
+    outcome = migrate_sources({"app/models.py": models, "app/crud.py": crud}, EngineOptions())["app/crud.py"]
+    assert outcome.status is FileStatus.CHANGED, outcome.error
+    assert outcome.new_text.endswith(
+        "\x0c\nfrom app.models import User\n\n\nasync def get(db: AsyncSession, name: str):\n"
+        "    return (await db.scalars(select(User).where(User.name == name).limit(1))).first()\n"
+    )
 
 
 def test_comments_inside_rewritten_statements_survive() -> None:
