@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import logging
 import re
+from collections.abc import Iterable
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ def child_nodes(node: ast.AST) -> list[ast.AST]:
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 
 
-def own_nodes(roots: list[ast.AST]) -> list[ast.AST]:
+def own_nodes(roots: Iterable[ast.AST]) -> list[ast.AST]:
     """`roots` and everything under them, not descending into nested functions, classes or lambdas.
 
     The order is the one of the walks this replaces (a stack: the last child first, depth first), which
