@@ -681,31 +681,35 @@ class FunctionAnalyzer:
 
     def _infer_locals(self) -> None:
         """Local variable types, flow-insensitive; a few rounds so `q = q.filter(...)` settles."""
+        # One pass over the body gathers both kinds of binding; loop variables come after all the
+        # assignments, as when they were gathered by a second pass.
         assignments: list[tuple[str, ast.expr]] = []
+        loops: list[tuple[ast.expr, ast.expr]] = []
         for node in self._own_nodes():
+            if type(node) not in _BINDING_NODES:
+                continue  # most nodes bind nothing: skip the isinstance chain below
             if isinstance(node, ast.Assign):
                 for target in node.targets:
                     if isinstance(target, ast.Name):
                         assignments.append((target.id, node.value))
-            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-                declared = self.project.type_of_annotation(self.module.name, node.annotation)
-                if declared is not None:
-                    self.env[node.target.id] = declared
-                elif node.value is not None:
-                    assignments.append((node.target.id, node.value))
+            elif isinstance(node, ast.AnnAssign):
+                if isinstance(node.target, ast.Name):
+                    declared = self.project.type_of_annotation(self.module.name, node.annotation)
+                    if declared is not None:
+                        self.env[node.target.id] = declared
+                    elif node.value is not None:
+                        assignments.append((node.target.id, node.value))
             elif isinstance(node, ast.With | ast.AsyncWith):
                 for item in node.items:
                     if isinstance(item.optional_vars, ast.Name):
                         assignments.append((item.optional_vars.id, item.context_expr))
-        for node in self._own_nodes():
-            loops: list[tuple[ast.expr, ast.expr]] = []
-            if isinstance(node, ast.For):
+            elif isinstance(node, ast.For):
                 loops.append((node.target, node.iter))
             elif isinstance(node, ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp):
                 loops += [(g.target, g.iter) for g in node.generators]
-            for target, iterable in loops:
-                if isinstance(target, ast.Name):
-                    assignments.append((target.id, ast.Subscript(value=iterable, slice=ast.Constant(0))))
+        for target, iterable in loops:
+            if isinstance(target, ast.Name):
+                assignments.append((target.id, ast.Subscript(value=iterable, slice=ast.Constant(0))))
         params = set(self.env)
         for _ in range(3):
             seen: dict[str, set[Type | None]] = {}
@@ -2070,6 +2074,22 @@ def _bind_arguments(target: FunctionSymbols, node: ast.Call, skip_self: bool = F
 
 
 # == helpers ========================================================================================
+# the node types `_infer_locals` learns a local's type from
+_BINDING_NODES = frozenset(
+    {
+        ast.Assign,
+        ast.AnnAssign,
+        ast.With,
+        ast.AsyncWith,
+        ast.For,
+        ast.ListComp,
+        ast.SetComp,
+        ast.GeneratorExp,
+        ast.DictComp,
+    }
+)
+
+
 def _walk_own(body: list[ast.stmt]) -> list[ast.AST]:
     """The statements and everything under them, not descending into nested functions, classes or lambdas."""
     return own_nodes(body)
