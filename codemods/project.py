@@ -59,6 +59,7 @@ class Project:
         # so its answers are memoised (the analysis asks the same few names over and over)
         self._canonical_cache: dict[str, str] = {}
         self._name_cache: dict[tuple[str, str], str] = {}
+        self._dotted_cache: dict[tuple[str, str], str] = {}
         self._resolving: set[str] = set()
         self._return_cache: dict[str, Type | None] = {}
         self._subclasses: dict[str, set[str]] | None = None
@@ -90,6 +91,13 @@ class Project:
         dotted = dotted_name(node)
         if dotted is None:
             return None
+        key = (module, dotted)
+        cached = self._dotted_cache.get(key)
+        if cached is None:
+            cached = self._dotted_cache[key] = self._resolve_dotted(module, dotted)
+        return cached
+
+    def _resolve_dotted(self, module: str, dotted: str) -> str:
         head, _, rest = dotted.partition(".")
         resolved = self.resolve_name(module, head)
         return self.canonical(f"{resolved}.{rest}" if rest else resolved)
