@@ -60,6 +60,7 @@ class Project:
         self._canonical_cache: dict[str, str] = {}
         self._name_cache: dict[tuple[str, str], str] = {}
         self._dotted_cache: dict[tuple[str, str], str] = {}
+        self._mro_cache: dict[str, tuple[str, ...]] = {}
         self._resolving: set[str] = set()
         self._return_cache: dict[str, Type | None] = {}
         self._subclasses: dict[str, set[str]] | None = None
@@ -172,7 +173,14 @@ class Project:
         bases = [base.value if isinstance(base, ast.Subscript) else base for base in cls.bases]
         return [b for b in (self.resolve_expr(cls.module, base) for base in bases) if b]
 
-    def mro(self, qualname: str) -> list[str]:
+    def mro(self, qualname: str) -> tuple[str, ...]:
+        """The class and its known ancestors, breadth first; memoised, as class hierarchies do not change."""
+        cached = self._mro_cache.get(qualname)
+        if cached is None:
+            cached = self._mro_cache[qualname] = tuple(self._mro(qualname))
+        return cached
+
+    def _mro(self, qualname: str) -> list[str]:
         order: list[str] = []
         stack = [qualname]
         while stack:
