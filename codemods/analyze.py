@@ -16,6 +16,7 @@ from codemods import pytest_support as T
 from codemods import queries as Q
 from codemods import sqla_names as N
 from codemods import worker_boundaries as W
+from codemods.astwalk import child_nodes, own_nodes
 from codemods.edits import Edit, QuerySpec, Span
 from codemods.fact_deps import FactDependencies
 from codemods.project import Project
@@ -680,31 +681,35 @@ class FunctionAnalyzer:
 
     def _infer_locals(self) -> None:
         """Local variable types, flow-insensitive; a few rounds so `q = q.filter(...)` settles."""
+        # One pass over the body gathers both kinds of binding; loop variables come after all the
+        # assignments, as when they were gathered by a second pass.
         assignments: list[tuple[str, ast.expr]] = []
+        loops: list[tuple[ast.expr, ast.expr]] = []
         for node in self._own_nodes():
+            if type(node) not in _BINDING_NODES:
+                continue  # most nodes bind nothing: skip the isinstance chain below
             if isinstance(node, ast.Assign):
                 for target in node.targets:
                     if isinstance(target, ast.Name):
                         assignments.append((target.id, node.value))
-            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-                declared = self.project.type_of_annotation(self.module.name, node.annotation)
-                if declared is not None:
-                    self.env[node.target.id] = declared
-                elif node.value is not None:
-                    assignments.append((node.target.id, node.value))
+            elif isinstance(node, ast.AnnAssign):
+                if isinstance(node.target, ast.Name):
+                    declared = self.project.type_of_annotation(self.module.name, node.annotation)
+                    if declared is not None:
+                        self.env[node.target.id] = declared
+                    elif node.value is not None:
+                        assignments.append((node.target.id, node.value))
             elif isinstance(node, ast.With | ast.AsyncWith):
                 for item in node.items:
                     if isinstance(item.optional_vars, ast.Name):
                         assignments.append((item.optional_vars.id, item.context_expr))
-        for node in self._own_nodes():
-            loops: list[tuple[ast.expr, ast.expr]] = []
-            if isinstance(node, ast.For):
+            elif isinstance(node, ast.For):
                 loops.append((node.target, node.iter))
             elif isinstance(node, ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp):
                 loops += [(g.target, g.iter) for g in node.generators]
-            for target, iterable in loops:
-                if isinstance(target, ast.Name):
-                    assignments.append((target.id, ast.Subscript(value=iterable, slice=ast.Constant(0))))
+        for target, iterable in loops:
+            if isinstance(target, ast.Name):
+                assignments.append((target.id, ast.Subscript(value=iterable, slice=ast.Constant(0))))
         params = set(self.env)
         for _ in range(3):
             seen: dict[str, set[Type | None]] = {}
@@ -880,7 +885,7 @@ class FunctionAnalyzer:
         self._visit_children(stmt)
 
     def _visit_children(self, node: ast.AST) -> None:
-        for child in ast.iter_child_nodes(node):
+        for child in child_nodes(node):
             if isinstance(child, ast.stmt):
                 self._visit_stmt(child)
             elif isinstance(child, ast.expr):
@@ -1053,11 +1058,11 @@ class FunctionAnalyzer:
             return
         if isinstance(node, ast.GeneratorExp):
             inner = "task_arg" if ctx.context == "task_arg" else "genexp"
-            for child in ast.iter_child_nodes(node):
+            for child in child_nodes(node):
                 if isinstance(child, ast.expr):
                     self._visit_expr(child, _Ctx(context=inner))
                 elif isinstance(child, ast.comprehension):
-                    for sub in ast.iter_child_nodes(child):
+                    for sub in child_nodes(child):
                         if isinstance(sub, ast.expr):
                             self._visit_expr(sub, _Ctx(context="genexp" if sub is not child.iter else "normal"))
             return
@@ -1088,12 +1093,12 @@ class FunctionAnalyzer:
             return
         if isinstance(node, ast.Attribute):
             self._visit_attribute_ref(node, ctx)
-        for child in ast.iter_child_nodes(node):
+        keep = ctx.context in {"lambda", "genexp", "query_arg"}
+        for child in child_nodes(node):
             if isinstance(child, ast.expr):
-                keep = ctx.context in {"lambda", "genexp", "query_arg"}
                 self._visit_expr(child, _Ctx(context=ctx.context if keep else "normal"))
             elif isinstance(child, ast.comprehension):
-                for sub in ast.iter_child_nodes(child):
+                for sub in child_nodes(child):
                     if isinstance(sub, ast.expr):
                         self._visit_expr(sub, _Ctx(context=ctx.context))
 
@@ -2069,16 +2074,25 @@ def _bind_arguments(target: FunctionSymbols, node: ast.Call, skip_self: bool = F
 
 
 # == helpers ========================================================================================
+# the node types `_infer_locals` learns a local's type from
+_BINDING_NODES = frozenset(
+    {
+        ast.Assign,
+        ast.AnnAssign,
+        ast.With,
+        ast.AsyncWith,
+        ast.For,
+        ast.ListComp,
+        ast.SetComp,
+        ast.GeneratorExp,
+        ast.DictComp,
+    }
+)
+
+
 def _walk_own(body: list[ast.stmt]) -> list[ast.AST]:
-    out: list[ast.AST] = []
-    stack: list[ast.AST] = list(body)
-    while stack:
-        node = stack.pop()
-        out.append(node)
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
-            continue
-        stack.extend(ast.iter_child_nodes(node))
-    return out
+    """The statements and everything under them, not descending into nested functions, classes or lambdas."""
+    return own_nodes(body)
 
 
 def _chain_calls(node: ast.expr) -> list[tuple[str, ast.Call]]:
@@ -2220,5 +2234,5 @@ def _class_bodies(tree: ast.Module) -> list[list[ast.stmt]]:
             bodies.append([s for s in node.body if not isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef)])
             stack.extend(node.body)
         elif isinstance(node, ast.If | ast.Try | ast.With):
-            stack.extend(n for n in ast.iter_child_nodes(node) if isinstance(n, ast.stmt))
+            stack.extend(n for n in child_nodes(node) if isinstance(n, ast.stmt))
     return bodies

@@ -55,6 +55,12 @@ class Project:
             for start in range(1, len(parts)):
                 self._module_suffixes.setdefault(".".join(parts[start:]), set()).add(name)
         self._remap_cache: dict[str, str] = {}
+        # name resolution reads only the symbol tables, which do not change once the project is built,
+        # so its answers are memoised (the analysis asks the same few names over and over)
+        self._canonical_cache: dict[str, str] = {}
+        self._name_cache: dict[tuple[str, str], str] = {}
+        self._dotted_cache: dict[tuple[str, str], str] = {}
+        self._mro_cache: dict[str, tuple[str, ...]] = {}
         self._resolving: set[str] = set()
         self._return_cache: dict[str, Type | None] = {}
         self._subclasses: dict[str, set[str]] | None = None
@@ -62,6 +68,13 @@ class Project:
     # -- names -------------------------------------------------------------------------------------
     def resolve_name(self, module: str, name: str) -> str:
         """A name used in `module` -> the fully qualified name it refers to (best effort)."""
+        key = (module, name)
+        cached = self._name_cache.get(key)
+        if cached is None:
+            cached = self._name_cache[key] = self._resolve_name(module, name)
+        return cached
+
+    def _resolve_name(self, module: str, name: str) -> str:
         symbols = self.modules.get(module)
         if symbols is None:
             return name
@@ -79,6 +92,13 @@ class Project:
         dotted = dotted_name(node)
         if dotted is None:
             return None
+        key = (module, dotted)
+        cached = self._dotted_cache.get(key)
+        if cached is None:
+            cached = self._dotted_cache[key] = self._resolve_dotted(module, dotted)
+        return cached
+
+    def _resolve_dotted(self, module: str, dotted: str) -> str:
         head, _, rest = dotted.partition(".")
         resolved = self.resolve_name(module, head)
         return self.canonical(f"{resolved}.{rest}" if rest else resolved)
@@ -106,6 +126,12 @@ class Project:
 
     def canonical(self, qualname: str) -> str:
         """Follow re-exports (`from .service import X` in a package `__init__`) to the definition."""
+        cached = self._canonical_cache.get(qualname)
+        if cached is None:
+            cached = self._canonical_cache[qualname] = self._canonical(qualname)
+        return cached
+
+    def _canonical(self, qualname: str) -> str:
         qualname = self._remap_source_root(qualname)
         for _ in range(_MAX_ALIAS_HOPS):
             if qualname in self.classes or qualname in self.functions or qualname in self.modules:
@@ -147,7 +173,14 @@ class Project:
         bases = [base.value if isinstance(base, ast.Subscript) else base for base in cls.bases]
         return [b for b in (self.resolve_expr(cls.module, base) for base in bases) if b]
 
-    def mro(self, qualname: str) -> list[str]:
+    def mro(self, qualname: str) -> tuple[str, ...]:
+        """The class and its known ancestors, breadth first; memoised, as class hierarchies do not change."""
+        cached = self._mro_cache.get(qualname)
+        if cached is None:
+            cached = self._mro_cache[qualname] = tuple(self._mro(qualname))
+        return cached
+
+    def _mro(self, qualname: str) -> list[str]:
         order: list[str] = []
         stack = [qualname]
         while stack:

@@ -7,7 +7,11 @@ analysed later, once the whole project's symbols are known.
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
+
+from codemods.astwalk import child_nodes
 
 
 @dataclass
@@ -89,10 +93,76 @@ _LIFESPAN_KEYWORDS = frozenset({"lifespan", "on_startup", "on_shutdown"})
 _LIFESPAN_METHODS = frozenset({"on_event", "add_event_handler"})
 
 
-class _SymbolCollector(ast.NodeVisitor):
+class _OwnBody:
+    """A function being walked, and the nodes of its own body met so far (see `_SymbolCollector.walk`)."""
+
+    __slots__ = ("cls", "func", "node", "nodes")
+
+    def __init__(
+        self, func: FunctionSymbols, node: ast.FunctionDef | ast.AsyncFunctionDef, cls: ClassSymbols | None
+    ) -> None:
+        self.func = func
+        self.node = node
+        self.cls = cls
+        self.nodes: list[ast.AST] = []  # returns, yields and assignments, in post-order
+
+
+# the node types `_collect_returns` and `_collect_self_attrs` look at
+_OWN_BODY_TYPES = (ast.Return, ast.Yield, ast.YieldFrom, ast.Assign, ast.AnnAssign)
+
+
+class _SymbolCollector:
+    """One walk of the module: declarations, and each function's returns, yields and `self.x = ...`.
+
+    This was an `ast.NodeVisitor` plus two more walks of every function body; the walk is now one
+    recursion over `child_nodes` that keeps the visitor's order (pre-order, fields in order), so
+    dictionaries fill in the same order as before.
+    """
+
     def __init__(self, symbols: ModuleSymbols) -> None:
         self.symbols = symbols
         self.scope: list[tuple[str, str]] = []  # ("class"|"function", name)
+        self._handlers: dict[type, Callable[[Any], None]] = {
+            ast.Import: self.visit_Import,
+            ast.ImportFrom: self.visit_ImportFrom,
+            ast.Assign: self.visit_Assign,
+            ast.AnnAssign: self.visit_AnnAssign,
+            ast.Call: self.visit_Call,
+        }
+
+    def walk(self, node: ast.AST, owner: _OwnBody | None) -> None:
+        """Visit `node` and its subtree; `owner` is the function whose own body `node` is part of, if any.
+
+        A function's own body (its children, not descending into nested functions, classes or lambdas)
+        used to be walked with a stack, last child first; that order is the reverse of the post-order
+        in which this recursion finishes nodes, so the nodes are gathered as they finish and read
+        backwards (`_finish_function`), giving the same order.
+        """
+        kind = type(node)
+        handler = self._handlers.get(kind)
+        inner = owner  # whose own body the children belong to
+        function: _OwnBody | None = None
+        new_scope = False
+        if handler is not None:
+            handler(node)
+        elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
+            assert isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+            inner = function = self._enter_function(node)
+            new_scope = True
+        elif kind is ast.ClassDef:
+            assert isinstance(node, ast.ClassDef)
+            self._enter_class(node)
+            inner, new_scope = None, True
+        elif kind is ast.Lambda:
+            inner = None
+        for child in child_nodes(node):
+            self.walk(child, inner)
+        if new_scope:
+            self.scope.pop()
+        if function is not None:
+            self._finish_function(function)
+        if owner is not None and isinstance(node, _OWN_BODY_TYPES):
+            owner.nodes.append(node)
 
     # -- imports -------------------------------------------------------------------------------
     def visit_Import(self, node: ast.Import) -> None:
@@ -127,7 +197,8 @@ class _SymbolCollector(ast.NodeVisitor):
             return self.symbols.classes.get(".".join([self.symbols.name, *(n for _, n in self.scope)]))
         return None
 
-    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+    def _enter_class(self, node: ast.ClassDef) -> None:
+        """Record the class and its class-level attributes; the caller walks the body, then leaves the scope."""
         qual = self._qual(node.name)
         self.symbols.classes[qual] = ClassSymbols(
             qualname=qual,
@@ -147,10 +218,9 @@ class _SymbolCollector(ast.NodeVisitor):
                     if isinstance(target, ast.Name):
                         cls.attr_values.setdefault(target.id, []).append(("<class>", stmt.value))
         self.scope.append(("class", node.name))
-        self.generic_visit(node)
-        self.scope.pop()
 
-    def _visit_function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+    def _enter_function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> _OwnBody:
+        """Record the function; its returns and `self.x` assignments wait for the end of its walk."""
         cls = self._enclosing_class()
         qual = self._qual(node.name)
         args = node.args
@@ -172,25 +242,29 @@ class _SymbolCollector(ast.NodeVisitor):
             nested_in_function=any(kind == "function" for kind, _ in self.scope),
             node=node,
         )
-        _collect_returns(node, func)
         if cls is not None:
             cls.methods[node.name] = func
-            if params:
-                _collect_self_attrs(node, params[0].name, cls)
         self.symbols.functions[qual] = func
         self.scope.append(("function", node.name))
-        self.generic_visit(node)
-        self.scope.pop()
+        return _OwnBody(func, node, cls)
 
-    visit_FunctionDef = _visit_function
-    visit_AsyncFunctionDef = _visit_function
+    def _finish_function(self, own: _OwnBody) -> None:
+        """Returns, yields and `self.x = ...` of a function whose walk is over.
+
+        They used to be collected on entering the function; nothing reads them during the walk, and the
+        only other state they touch (the class's attributes) gets no entries from nested functions, so
+        collecting them at the end fills everything in the same order.
+        """
+        own.nodes.reverse()
+        _collect_returns(own.nodes, own.func)
+        if own.cls is not None and own.func.params:
+            _collect_self_attrs(own.nodes, own.node.name, own.func.params[0].name, own.cls)
 
     def visit_Assign(self, node: ast.Assign) -> None:
         if not self.scope:
             for target in node.targets:
                 if isinstance(target, ast.Name):
                     self.symbols.global_values[target.id] = node.value
-        self.generic_visit(node)
 
     def visit_Call(self, node: ast.Call) -> None:
         if any(k.arg in _LIFESPAN_KEYWORDS for k in node.keywords) or (
@@ -201,31 +275,16 @@ class _SymbolCollector(ast.NodeVisitor):
             self.symbols.websocket_clients = True
         if isinstance(node.func, ast.Attribute) and node.func.attr == "stream":
             self.symbols.streaming_clients = True
-        self.generic_visit(node)
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
         if not self.scope and isinstance(node.target, ast.Name):
             self.symbols.global_annotations[node.target.id] = node.annotation
             if node.value is not None:
                 self.symbols.global_values[node.target.id] = node.value
-        self.generic_visit(node)
 
 
-def _own_body_nodes(func: ast.AST) -> list[ast.AST]:
-    """Nodes of a function body, not descending into nested functions, classes or lambdas."""
-    out: list[ast.AST] = []
-    stack = list(ast.iter_child_nodes(func))
-    while stack:
-        node = stack.pop()
-        out.append(node)
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
-            continue
-        stack.extend(ast.iter_child_nodes(node))
-    return out
-
-
-def _collect_returns(node: ast.FunctionDef | ast.AsyncFunctionDef, func: FunctionSymbols) -> None:
-    for child in _own_body_nodes(node):
+def _collect_returns(own_body: list[ast.AST], func: FunctionSymbols) -> None:
+    for child in own_body:
         if isinstance(child, ast.Return) and child.value is not None:
             func.return_values.append(child.value)
         elif isinstance(child, ast.Yield | ast.YieldFrom):
@@ -234,8 +293,8 @@ def _collect_returns(node: ast.FunctionDef | ast.AsyncFunctionDef, func: Functio
                 func.yield_values.append(child.value)
 
 
-def _collect_self_attrs(node: ast.FunctionDef | ast.AsyncFunctionDef, self_name: str, cls: ClassSymbols) -> None:
-    for child in _own_body_nodes(node):
+def _collect_self_attrs(own_body: list[ast.AST], method_name: str, self_name: str, cls: ClassSymbols) -> None:
+    for child in own_body:
         targets: list[ast.expr] = []
         value: ast.expr | None = None
         if isinstance(child, ast.Assign):
@@ -251,11 +310,11 @@ def _collect_self_attrs(node: ast.FunctionDef | ast.AsyncFunctionDef, self_name:
                 if isinstance(child, ast.AnnAssign):
                     cls.attr_annotations.setdefault(target.attr, child.annotation)
                 if value is not None:
-                    cls.attr_values.setdefault(target.attr, []).append((node.name, value))
+                    cls.attr_values.setdefault(target.attr, []).append((method_name, value))
 
 
 def collect_symbols(path: str, tree: ast.Module) -> ModuleSymbols:
     name, is_package = module_name_for(path)
     symbols = ModuleSymbols(name=name, path=path, is_package=is_package)
-    _SymbolCollector(symbols).visit(tree)
+    _SymbolCollector(symbols).walk(tree, None)
     return symbols
