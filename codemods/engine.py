@@ -65,10 +65,25 @@ class _Analysis:
     left_alone: dict[str, str]
 
 
-# The previous analysis' parse and symbols, by path: `migrate` analyses the project again to prove that a
-# second run changes nothing, and most files come out of the first run unchanged. Trees and symbols are not
-# modified once built, so an entry serves any later analysis of the same text.
-_LAST_PARSED: dict[str, _Parsed] = {}
+class ParseMemo:
+    """The previous analysis' parse and symbols of each file, for the next analysis of the same project.
+
+    `migrate` analyses the project again to prove that a second run changes nothing (and again after a file is
+    left alone), and most files come out of the first run unchanged. Trees and symbols are not modified once
+    built, so an entry serves any later analysis of the same text. The caller owns the memo and drops it when
+    the run is over: it holds every file's tree."""
+
+    def __init__(self) -> None:
+        self._parsed: dict[str, _Parsed] = {}
+
+    def take(self, sources: Mapping[str, str]) -> dict[str, _Parsed]:
+        """The entries whose file still has the same text; the others are dropped (and their trees freed)."""
+        reusable = {path: known for path, known in self._parsed.items() if sources.get(path) == known.text}
+        self._parsed.clear()
+        return reusable
+
+    def keep(self, parsed: Mapping[str, _Parsed]) -> None:
+        self._parsed.update(parsed)
 
 _PARSER_LIMITS = ("too many nested", "Exceeds the limit", "too many statically nested", "recursion")
 
@@ -84,14 +99,16 @@ def _parse_error(path: str, text: str, exc: SyntaxError) -> str:
 
 
 def _analyse(
-    sources: Mapping[str, str], options: EngineOptions, left_alone: Mapping[str, str] | None = None
+    sources: Mapping[str, str],
+    options: EngineOptions,
+    left_alone: Mapping[str, str] | None = None,
+    memo: ParseMemo | None = None,
 ) -> _Analysis:
     """Pass 1 and the per-function facts. Files in `left_alone` (path -> why) are indexed, not analysed."""
     left_alone = left_alone or {}
     parsed: dict[str, _Parsed] = {}
     failures: dict[str, str] = {}
-    reusable = {path: known for path, known in _LAST_PARSED.items() if sources.get(path) == known.text}
-    _LAST_PARSED.clear()  # the trees of files that changed are freed before the new ones are built
+    reusable = memo.take(sources) if memo is not None else {}
     for path in sorted(sources):
         text = sources[path]
         known = reusable.get(path)
@@ -112,7 +129,8 @@ def _analyse(
             failures[path] = f"cannot parse: {type(exc).__name__}: {exc}"
             continue
         parsed[path] = _Parsed(path, text, tree, symbols)
-    _LAST_PARSED.update(parsed)
+    if memo is not None:
+        memo.keep(parsed)
     project = Project((p.symbols for p in parsed.values()), options.session_factories)
     project.pytest_asyncio = options.pytest_asyncio
     analyze.reset_caches()
@@ -153,17 +171,22 @@ def _analyse(
 
 # == migrate ========================================================================================
 def migrate_sources(
-    sources: Mapping[str, str], options: EngineOptions, left_alone: Mapping[str, str] | None = None
+    sources: Mapping[str, str],
+    options: EngineOptions,
+    left_alone: Mapping[str, str] | None = None,
+    memo: ParseMemo | None = None,
 ) -> dict[str, FileOutcome]:
     """Rewrite every file of the project; files that need no change come back UNCHANGED.
 
     A file whose rewrite fails (or runs out of time) is left as it was, and the rest is planned again
     without it, so that no other file awaits a function that stayed sync. `left_alone` (path -> why): files
-    to leave as they are from the start (FAILED, with that reason), as the caller's verification decided."""
+    to leave as they are from the start (FAILED, with that reason), as the caller's verification decided.
+    `memo`: the parses of an earlier analysis of this project, to reuse (see ParseMemo)."""
     left_alone = dict(left_alone or {})
+    memo = memo if memo is not None else ParseMemo()
     while True:
         with collector_paused():
-            outcomes = _migrate_once(sources, options, left_alone)
+            outcomes = _migrate_once(sources, options, left_alone, memo)
         newly_failed = {
             path: outcome.error or "failed"
             for path, outcome in outcomes.items()
@@ -176,9 +199,17 @@ def migrate_sources(
 
 
 def _migrate_once(
-    sources: Mapping[str, str], options: EngineOptions, left_alone: Mapping[str, str]
+    sources: Mapping[str, str], options: EngineOptions, left_alone: Mapping[str, str], memo: ParseMemo
 ) -> dict[str, FileOutcome]:
-    analysis = _analyse(sources, options, left_alone)
+    try:
+        return _migrate_analysed(_analyse(sources, options, left_alone, memo), sources, options, left_alone)
+    finally:
+        analyze.reset_caches()  # the facts of every function: not needed once the files are planned
+
+
+def _migrate_analysed(
+    analysis: _Analysis, sources: Mapping[str, str], options: EngineOptions, left_alone: Mapping[str, str]
+) -> dict[str, FileOutcome]:
     coloring = color_call_graph(analysis.project, analysis.functions)
     outcomes: dict[str, FileOutcome] = {}
     for path, message in {**left_alone, **analysis.failures}.items():
@@ -519,7 +550,13 @@ def _scoped(result: dict[str, list[Finding]], options: EngineOptions) -> dict[st
 
 
 def _check_sources(sources: Mapping[str, str], options: EngineOptions) -> dict[str, list[Finding]]:
-    analysis = _analyse(sources, options)
+    try:
+        return _findings(_analyse(sources, options), sources, options)
+    finally:
+        analyze.reset_caches()  # the facts of every function: not needed once the findings are out
+
+
+def _findings(analysis: _Analysis, sources: Mapping[str, str], options: EngineOptions) -> dict[str, list[Finding]]:
     declared_async = {q for q, f in analysis.functions.items() if f.is_async}
     out: dict[str, list[Finding]] = {}
     for path in sorted(sources):

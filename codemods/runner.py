@@ -14,10 +14,11 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from codemods.config import Config, ConfigError, load_config
 from codemods.discover import Discovery, discover, find_project_root
+from codemods.gc_pause import collector_paused
 from codemods.model import EngineOptions, FileOutcome, FileStatus, Finding
 from codemods.pytest_config import load_pytest_asyncio_settings
 from codemods.report import CheckedFile, CheckReport, MigrateReport
@@ -26,6 +27,9 @@ from codemods.source_io import SourceError, SourceFile, read_source, write_sourc
 from codemods.source_lines import source_lines
 from codemods.suppress import apply_suppressions
 from codemods.vcs import dirty_files
+
+if TYPE_CHECKING:
+    from codemods.engine import ParseMemo
 
 logger = logging.getLogger(__name__)
 
@@ -175,17 +179,32 @@ def _migrate_verified(
 
     A file that fails verification is left as it was, and the project is planned again without it, as the
     engine does for a rewrite that fails: otherwise other files would await its functions, which stayed sync."""
+    from codemods import engine  # imported here: `rules`, `explain`, `--version` need no engine
+
+    memo = engine.ParseMemo()  # the engine runs again on the output: files it did not change are not re-read
     left_alone: dict[str, str] = {}
+    with collector_paused():  # while the memo holds every tree, a collection would walk them all (~2 s each)
+        return _verified_until_stable(texts, sources, options, progress, memo, left_alone)
+
+
+def _verified_until_stable(
+    texts: Mapping[str, str],
+    sources: Mapping[str, SourceFile],
+    options: EngineOptions,
+    progress: Progress,
+    memo: ParseMemo,
+    left_alone: dict[str, str],
+) -> dict[str, FileOutcome]:
     while True:
         progress.stage("Analysing and rewriting", None)
-        results = _engine_migrate(texts, options, left_alone)
+        results = _engine_migrate(texts, options, left_alone, memo)
         progress.stage("Verifying", len(sources))
         verified: dict[str, FileOutcome] = {}
         for key, source in sources.items():
             verified[key] = _verify(key, source, results.get(key))
             progress.advance()
         progress.stage("Checking that a second run changes nothing", None)
-        _verify_stable(verified, sources, options, left_alone)
+        _verify_stable(verified, sources, options, left_alone, memo)
         failed_verification = {
             key: outcome.error or "failed verification"
             for key, outcome in verified.items()
@@ -238,6 +257,7 @@ def _verify_stable(
     sources: Mapping[str, SourceFile],
     options: EngineOptions,
     left_alone: Mapping[str, str],
+    memo: ParseMemo,
 ) -> None:
     """A second run over the rewritten project must change nothing (migrate twice = migrate once).
 
@@ -247,7 +267,7 @@ def _verify_stable(
     if not any(o.status is FileStatus.CHANGED for o in outcomes.values()):
         return
     texts = {key: o.new_text for key, o in outcomes.items()}
-    second = _engine_migrate(texts, options, left_alone)
+    second = _engine_migrate(texts, options, left_alone, memo)
     for key, outcome in outcomes.items():
         again = second.get(key)
         if outcome.status is FileStatus.FAILED or again is None:
@@ -318,13 +338,16 @@ def run_check(workspace: Workspace, progress: Progress | None = None, *, no_cach
 
 
 def _engine_migrate(
-    sources: Mapping[str, str], options: EngineOptions, left_alone: Mapping[str, str] | None = None
+    sources: Mapping[str, str],
+    options: EngineOptions,
+    left_alone: Mapping[str, str] | None = None,
+    memo: ParseMemo | None = None,
 ) -> dict[str, FileOutcome]:
     if not sources:
         return {}
     from codemods import engine  # imported here: `rules`, `explain`, `--version` need no engine
 
-    return engine.migrate_sources(sources, options, left_alone)
+    return engine.migrate_sources(sources, options, left_alone, memo)
 
 
 def _engine_check(sources: Mapping[str, str], options: EngineOptions) -> dict[str, list[Finding]]:

@@ -122,13 +122,6 @@ class _SymbolCollector:
     def __init__(self, symbols: ModuleSymbols) -> None:
         self.symbols = symbols
         self.scope: list[tuple[str, str]] = []  # ("class"|"function", name)
-        self._handlers: dict[type, Callable[[Any], None]] = {
-            ast.Import: self.visit_Import,
-            ast.ImportFrom: self.visit_ImportFrom,
-            ast.Assign: self.visit_Assign,
-            ast.AnnAssign: self.visit_AnnAssign,
-            ast.Call: self.visit_Call,
-        }
 
     def walk(self, node: ast.AST, owner: _OwnBody | None) -> None:
         """Visit `node` and its subtree; `owner` is the function whose own body `node` is part of, if any.
@@ -139,12 +132,12 @@ class _SymbolCollector:
         backwards (`_finish_function`), giving the same order.
         """
         kind = type(node)
-        handler = self._handlers.get(kind)
+        handler = _HANDLERS.get(kind)
         inner = owner  # whose own body the children belong to
         function: _OwnBody | None = None
         new_scope = False
         if handler is not None:
-            handler(node)
+            handler(self, node)
         elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
             assert isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
             inner = function = self._enter_function(node)
@@ -311,6 +304,17 @@ def _collect_self_attrs(own_body: list[ast.AST], method_name: str, self_name: st
                     cls.attr_annotations.setdefault(target.attr, child.annotation)
                 if value is not None:
                     cls.attr_values.setdefault(target.attr, []).append((method_name, value))
+
+
+# the node types with a handler, as plain functions: bound methods kept on the collector would make it a
+# reference cycle, and with it the module's tree would outlive the walk until a garbage collection
+_HANDLERS: dict[type, Callable[[_SymbolCollector, Any], None]] = {
+    ast.Import: _SymbolCollector.visit_Import,
+    ast.ImportFrom: _SymbolCollector.visit_ImportFrom,
+    ast.Assign: _SymbolCollector.visit_Assign,
+    ast.AnnAssign: _SymbolCollector.visit_AnnAssign,
+    ast.Call: _SymbolCollector.visit_Call,
+}
 
 
 def collect_symbols(path: str, tree: ast.Module) -> ModuleSymbols:

@@ -50,7 +50,10 @@ def _marked(path: str, text: str, marker: str, code: str, message: str) -> list[
 
 
 def migrate_sources(
-    sources: Mapping[str, str], options: EngineOptions, left_alone: Mapping[str, str] | None = None
+    sources: Mapping[str, str],
+    options: EngineOptions,
+    left_alone: Mapping[str, str] | None = None,
+    memo: object = None,  # the real engine's ParseMemo; nothing to reuse here
 ) -> dict[str, FileOutcome]:
     _log("migrate", sources, options)
     out = {}
