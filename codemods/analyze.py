@@ -2214,9 +2214,10 @@ def analyze_function_cached(project: Project, func: FunctionSymbols) -> Function
 
 def analyze_module(project: Project, module: ModuleSymbols, tree: ast.Module) -> list[FunctionFacts]:
     """Facts for every function of the module, and for its top level."""
-    out = [FunctionAnalyzer(project, module, _SPANS[module.name], None, tree.body).analyze()]
-    for class_body_owner in _class_bodies(tree):
-        out.append(FunctionAnalyzer(project, module, _SPANS[module.name], None, class_body_owner).analyze())
+    out = [_analyze_body_cached(f"{module.name}.<module>", project, module, tree.body)]
+    for class_node, class_body in _class_bodies(tree):
+        key = f"{module.name}.<body of the class at {class_node.lineno}:{class_node.col_offset}>"
+        out.append(_analyze_body_cached(key, project, module, class_body))
     for func in module.functions.values():
         facts = analyze_function_cached(project, func)
         if facts is not None:
@@ -2224,14 +2225,29 @@ def analyze_module(project: Project, module: ModuleSymbols, tree: ast.Module) ->
     return out
 
 
-def _class_bodies(tree: ast.Module) -> list[list[ast.stmt]]:
+def _analyze_body_cached(key: str, project: Project, module: ModuleSymbols, body: list[ast.stmt]) -> FunctionFacts:
+    """The facts of a module's top level or a class body, kept across hint rounds like a function's (by `key`,
+    with the hints it read and the functions it asked for, so a round re-analyses it only when those changed)."""
+    cached = _FACTS_CACHE.get(key)
+    if cached is not None:
+        return cached
+    _DEPENDENCIES.begin(key)
+    try:
+        facts = FunctionAnalyzer(project, module, _SPANS[module.name], None, body).analyze()
+    finally:
+        _DEPENDENCIES.end()
+    _FACTS_CACHE[key] = facts
+    return facts
+
+
+def _class_bodies(tree: ast.Module) -> list[tuple[ast.ClassDef, list[ast.stmt]]]:
     """Class bodies (without their methods), nested classes included, not descending into functions."""
     bodies = []
     stack: list[ast.stmt] = list(tree.body)
     while stack:
         node = stack.pop()
         if isinstance(node, ast.ClassDef):
-            bodies.append([s for s in node.body if not isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef)])
+            bodies.append((node, [s for s in node.body if not isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef)]))
             stack.extend(node.body)
         elif isinstance(node, ast.If | ast.Try | ast.With):
             stack.extend(n for n in child_nodes(node) if isinstance(n, ast.stmt))

@@ -74,7 +74,10 @@ def _kill_during_writes(repo: Path, old: dict[str, bytes], delay: float) -> bool
                 break
             time.sleep(0.002)
         killed = process.poll() is None
-        os.killpg(process.pid, signal.SIGKILL)
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:  # it ended between the poll and the kill: a finished run, not a killed one
+            killed = False
     finally:
         process.wait()
     return killed
