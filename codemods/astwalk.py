@@ -70,6 +70,16 @@ def child_nodes(node: ast.AST) -> list[ast.AST]:
     return out
 
 
+def walk(root: ast.AST) -> list[ast.AST]:
+    """`ast.walk(root)` (breadth first, the same order) without the leaves named in the module docstring."""
+    out: list[ast.AST] = [root]
+    index = 0
+    while index < len(out):
+        out.extend(child_nodes(out[index]))
+        index += 1
+    return out
+
+
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 
 

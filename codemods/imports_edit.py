@@ -13,6 +13,8 @@ from typing import TypeGuard, cast
 
 import libcst as cst
 
+from codemods import astwalk
+
 
 @dataclass(frozen=True, order=True)
 class ImportName:
@@ -76,7 +78,7 @@ def used_names_of_code(code: str) -> set[str] | None:
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     names: set[str] = set()
-    for node in ast.walk(tree):
+    for node in astwalk.walk(tree):
         if isinstance(node, ast.Name):
             names.add(node.id)
         elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):

@@ -6,6 +6,7 @@ import ast
 import re
 from dataclasses import dataclass, field
 
+from codemods import astwalk
 from codemods import edits as E
 from codemods import sqla_names as N
 from codemods.edits import Edit
@@ -32,7 +33,7 @@ def session_type_edits(project: Project, module: ModuleSymbols, tree: ast.Module
         canonical = project.canonical(target)
         if canonical in N.SYNC_SESSIONMAKERS or canonical in N.SYNC_CREATE_ENGINE or canonical in N.OBJECT_SESSION:
             out.removable.add(local)
-    for node in ast.walk(tree):
+    for node in astwalk.walk(tree):
         if isinstance(node, ast.ImportFrom) and not node.level:
             for alias in node.names:
                 local = alias.asname or alias.name

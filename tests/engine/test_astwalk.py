@@ -1,0 +1,66 @@
+"""`codemods.astwalk` walks `ast` trees as the stdlib does, in the same order, minus the leaves it skips
+(contexts, operators, type ignores): the analysis' results depend on the order nodes are met in."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from codemods import astwalk
+
+REPO = Path(__file__).resolve().parents[2]
+LEAVES = (ast.expr_context, ast.boolop, ast.operator, ast.unaryop, ast.cmpop, ast.type_ignore)
+TRICKY = '''
+import a.b as c
+from . import d
+@dec(x=1)
+async def f(p, /, q: int = 2, *r, s, t=3, **u) -> "T":
+    global g
+    async with m() as (v, w), n:
+        async for i in aiter():
+            yield [j async for j in k if j], {**z, 1: -i}, lambda y=1: y ** 2
+    match q:
+        case {"k": [1, *rest]} | Point(x=0) as pt if pt:
+            pass
+    try:
+        x = not a < b <= c
+    except* ValueError as e:
+        del x
+    f"{a!r:>{w}}"; x[1:2, ::3] += 1  # type: ignore
+class C(B, metaclass=M):
+    x: int = (yield)
+'''
+
+
+def _trees() -> Iterator[ast.AST]:
+    yield ast.parse(TRICKY)
+    for folder in ("codemods", "target_backend", "fixtures/coloring"):
+        for path in sorted((REPO / folder).rglob("*.py")):
+            yield ast.parse(path.read_text(encoding="utf-8"))
+
+
+def _old_own_nodes(body: list[ast.stmt]) -> list[ast.AST]:
+    out: list[ast.AST] = []
+    stack: list[ast.AST] = list(body)
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+            stack.extend(child for child in ast.iter_child_nodes(node) if not isinstance(child, LEAVES))
+    return out
+
+
+@pytest.mark.parametrize("which", ["tricky", "project files"])
+def test_walks_match_the_stdlib(which: str) -> None:
+    trees = [ast.parse(TRICKY)] if which == "tricky" else list(_trees())[1:]
+    assert len(trees) > (0 if which == "tricky" else 100)
+    for root in trees:
+        assert astwalk.walk(root) == [node for node in ast.walk(root) if not isinstance(node, LEAVES)]
+        for node in ast.walk(root):
+            expected = [child for child in ast.iter_child_nodes(node) if not isinstance(child, LEAVES)]
+            assert astwalk.child_nodes(node) == expected
+        body = root.body  # type: ignore[attr-defined]
+        assert astwalk.own_nodes(body) == _old_own_nodes(body)
