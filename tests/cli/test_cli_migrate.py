@@ -375,14 +375,18 @@ def test_verify_rewrite(old: str, new: str, expected: str | None) -> None:
 def test_diff_applies_with_git_apply(fake_awaitify, project: Path, tmp_path: Path) -> None:
     if shutil.which("git") is None:
         pytest.skip("git not installed")
-    write_tree(project, {"pkg/a.py": SYNC, "pkg/b.py": "x = OLD_CALL(2)", "pkg/c.py": "y = 1\n"})
+    # a form feed is part of a line: the patch must carry it (a console print would drop it)
+    paged = "import app\n\x0c\n\ndef h():\n    return OLD_CALL(3)\n"
+    write_tree(project, {"pkg/a.py": SYNC, "pkg/b.py": "x = OLD_CALL(2)", "pkg/c.py": "y = 1\n", "pkg/d.py": paged})
     result = fake_awaitify("migrate", "--diff", ".", cwd=project)
     assert result.code == 1, result
+    assert "\n \x0c\n" in result.stdout
     patch = tmp_path / "migration.patch"
     patch.write_text(result.stdout)
     subprocess.run(["git", "apply", str(patch)], cwd=project, check=True, capture_output=True)
     applied = snapshot(project)
     (project / "pkg/a.py").write_text(SYNC)
     (project / "pkg/b.py").write_text("x = OLD_CALL(2)")
+    (project / "pkg/d.py").write_text(paged)
     assert fake_awaitify("migrate", ".", cwd=project).code == 0
     assert {k: v[0] for k, v in snapshot(project).items()} == {k: v[0] for k, v in applied.items()}
