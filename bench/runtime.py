@@ -10,11 +10,13 @@ Order per cache mode: sync then async, so slow drift of a shared machine hits bo
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -85,6 +87,10 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def __enter__(self) -> Server:
+        # the health check below would otherwise take a server already on the port (one left behind by an
+        # interrupted bench, say) for this one, and measure it
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=1):
+            raise RuntimeError(f"port {self.port} is already in use (a server left by an interrupted bench?)")
         with open(self.log, "wb") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "bench.serve", str(self.tree), str(self.port)],
