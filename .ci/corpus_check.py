@@ -100,7 +100,7 @@ def run_migrate(python: Path, root: Path, extra: Sequence[str], jobs: int) -> tu
 
 
 def check(args: argparse.Namespace) -> int:
-    python = Path(args.python)
+    python = Path(os.path.abspath(args.python))  # awaitify runs in the corpus copy; not resolve(): keep the venv's link
     site = Path(args.site_packages) if args.site_packages else site_packages_of(python)
     files = python_files(site)
     if args.only:
