@@ -182,9 +182,8 @@ def _migrate_verified(
     from codemods import engine  # imported here: `rules`, `explain`, `--version` need no engine
 
     memo = engine.ParseMemo()  # the engine runs again on the output: files it did not change are not re-read
-    left_alone: dict[str, str] = {}
     with collector_paused():  # while the memo holds every tree, a collection would walk them all (~2 s each)
-        return _verified_until_stable(texts, sources, options, progress, memo, left_alone)
+        return _verified_until_stable(texts, sources, options, progress, memo)
 
 
 def _verified_until_stable(
@@ -193,8 +192,8 @@ def _verified_until_stable(
     options: EngineOptions,
     progress: Progress,
     memo: ParseMemo,
-    left_alone: dict[str, str],
 ) -> dict[str, FileOutcome]:
+    left_alone: dict[str, str] = {}
     while True:
         progress.stage("Analysing and rewriting", None)
         results = _engine_migrate(texts, options, left_alone, memo)
