@@ -80,6 +80,24 @@ def walk(root: ast.AST) -> list[ast.AST]:
     return out
 
 
+_STATEMENT_LISTS = ("body", "orelse", "finalbody", "handlers", "cases")
+
+
+def statements(tree: ast.Module) -> list[ast.AST]:
+    """Every statement of the module, nested ones included, without descending into expressions (to find the
+    imports, say: a tenth of the nodes `ast.walk` visits)."""
+    found: list[ast.AST] = []
+    stack: list[ast.AST] = list(tree.body)
+    while stack:
+        node = stack.pop()
+        found.append(node)
+        for field in _STATEMENT_LISTS:
+            children = getattr(node, field, None)
+            if children:
+                stack.extend(children)
+    return found
+
+
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 
 

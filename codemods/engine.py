@@ -18,7 +18,7 @@ from pathlib import Path
 
 import libcst as cst
 
-from codemods import analyze
+from codemods import analyze, astwalk
 from codemods import edits as E
 from codemods.analyze import ASYNC_URL_HELPER, FunctionFacts
 from codemods.check_cache import CheckCache
@@ -601,7 +601,7 @@ def _sync_api_findings(project: Project, item: _Parsed) -> set[Finding]:
 
     sync_api = N.SYNC_SESSION_CLASSES | N.SYNC_SESSIONMAKERS | N.SCOPED_SESSION | N.SYNC_CREATE_ENGINE
     found: set[Finding] = set()
-    for node in _statements(item.tree):
+    for node in astwalk.statements(item.tree):
         if isinstance(node, ast.ImportFrom) and not node.level and node.module:
             for alias in node.names:
                 target = project.canonical(f"{node.module}.{alias.name}")
@@ -615,24 +615,6 @@ def _sync_api_findings(project: Project, item: _Parsed) -> set[Finding]:
                             f"sync SQLAlchemy API `{alias.name}` is still imported",
                         )
                     )
-    return found
-
-
-_STATEMENT_LISTS = ("body", "orelse", "finalbody", "handlers", "cases")
-
-
-def _statements(tree: ast.Module) -> list[ast.AST]:
-    """Every statement of the module, nested ones included, without descending into expressions (an import
-    is a statement: this finds them all, at a tenth of the nodes `ast.walk` visits)."""
-    found: list[ast.AST] = []
-    stack: list[ast.AST] = list(tree.body)
-    while stack:
-        node = stack.pop()
-        found.append(node)
-        for field in _STATEMENT_LISTS:
-            children = getattr(node, field, None)
-            if children:
-                stack.extend(children)
     return found
 
 

@@ -64,3 +64,5 @@ def test_walks_match_the_stdlib(which: str) -> None:
             assert astwalk.child_nodes(node) == expected
         body = root.body  # type: ignore[attr-defined]
         assert astwalk.own_nodes(body) == _old_own_nodes(body)
+        statements = [node for node in astwalk.statements(root) if isinstance(node, ast.stmt)]  # type: ignore[arg-type]
+        assert sorted(map(id, statements)) == sorted(id(node) for node in ast.walk(root) if isinstance(node, ast.stmt))
