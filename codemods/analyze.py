@@ -2194,6 +2194,28 @@ def hint_snapshot() -> HintSnapshot:
     return {key: frozenset(value) for key, value in _PARAM_HINTS.items()}, sessions
 
 
+HintState = tuple[dict[tuple[str, str], frozenset[QueryType]], dict[tuple[str, str], frozenset[SessionType | None]]]
+
+
+def hint_state() -> HintState:
+    """Every hint gathered so far, as they are (a snapshot leaves out session hints that carry no type, but
+    those still change the facts of the function they are about)."""
+    return (
+        {key: frozenset(value) for key, value in _PARAM_HINTS.items()},
+        {key: frozenset(value) for key, value in _SESSION_HINTS.items()},
+    )
+
+
+def merge_hints(state: HintState) -> None:
+    """Add hints gathered elsewhere (another worker's analysis of the same project) to this process' own."""
+    params, sessions = state
+    for key, kinds in params.items():
+        _PARAM_HINTS.setdefault(key, set()).update(kinds)
+        _PARAM_HINTED.add(key[0])
+    for key, types in sessions.items():
+        _SESSION_HINTS.setdefault(key, set()).update(types)
+
+
 def analyze_function_cached(project: Project, func: FunctionSymbols) -> FunctionFacts | None:
     _DEPENDENCIES.requested(func.qualname)
     if func.qualname in _FACTS_CACHE:

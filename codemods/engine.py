@@ -18,7 +18,7 @@ from pathlib import Path
 
 import libcst as cst
 
-from codemods import analyze, astwalk
+from codemods import analyze, astwalk, parallel_analysis
 from codemods import edits as E
 from codemods.analyze import ASYNC_URL_HELPER, FunctionFacts
 from codemods.check_cache import CheckCache
@@ -30,6 +30,7 @@ from codemods.helpers_src import ASYNC_URL_HELPER_SOURCE
 from codemods.imports_edit import ImportName
 from codemods.model import EngineOptions, FileOutcome, FileStats, FileStatus, Finding
 from codemods.module_edits import session_type_edits
+from codemods.parallel_analysis import AnalyseModule
 from codemods.project import Project
 from codemods.scope import in_scope
 from codemods.source_lines import source_lines
@@ -136,37 +137,74 @@ def _analyse(
     analyze.reset_caches()
     for item in parsed.values():
         analyze.register_source(item.symbols.name, item.text)
-    facts_by_path: dict[str, list[FunctionFacts]] = {}
+    to_analyse = [path for path in parsed if path not in failures and path not in left_alone]
+
+    def analyse_module(path: str) -> list[FunctionFacts] | str:
+        item = parsed[path]
+        try:
+            with file_deadline(options.file_timeout):
+                return analyze.analyze_module(project, item.symbols, item.tree)
+        except RecursionError:
+            return "expression nesting too deep to analyse"
+        except FileTimeout as exc:
+            return str(exc)
+
+    facts_by_path, analysis_failures = _facts(to_analyse, parsed, analyse_module, options.jobs)
+    failures.update(analysis_failures)
     functions: dict[str, FunctionFacts] = {}
+    for facts in facts_by_path.values():
+        for fact in facts:
+            if not fact.qualname.endswith(".<module>"):
+                functions[fact.qualname] = fact
+    modules_left_alone = {parsed[p].symbols.name: why for p, why in {**left_alone, **failures}.items() if p in parsed}
+    for path in failures:
+        parsed.pop(path, None)
+    return _Analysis(project, parsed, failures, facts_by_path, functions, modules_left_alone)
+
+
+# Below this many modules to analyse, a single process is quicker than forking workers.
+PARALLEL_ANALYSIS_MIN_MODULES = 200
+
+
+def _facts(
+    paths: list[str], parsed: Mapping[str, _Parsed], analyse_module: AnalyseModule, jobs: int
+) -> tuple[dict[str, list[FunctionFacts]], dict[str, str]]:
+    """Every module's facts once the hints are stable, and the modules whose analysis failed (path -> why)."""
+    if jobs > 1 and len(paths) >= PARALLEL_ANALYSIS_MIN_MODULES and parallel_analysis.fork_available():
+        sizes = {path: len(parsed[path].text) for path in paths}
+        try:
+            return parallel_analysis.analyse_in_parallel(paths, sizes, analyse_module, jobs)
+        except parallel_analysis.WorkerLost as exc:
+            log.warning("parallel analysis unavailable (%s); analysing in this process", exc)
+            analyze.reset_caches(keep_hints=False)
+            for item in parsed.values():
+                analyze.register_source(item.symbols.name, item.text)
+    return _facts_in_one_process(paths, analyse_module)
+
+
+def _facts_in_one_process(
+    paths: list[str], analyse_module: AnalyseModule
+) -> tuple[dict[str, list[FunctionFacts]], dict[str, str]]:
+    failures: dict[str, str] = {}
+    facts_by_path: dict[str, list[FunctionFacts]] = {}
     previous_hints = None
     # Queries handed to helper functions type those helpers' parameters: analyse again until stable.
     for _round in range(3):
-        facts_by_path, functions = {}, {}
-        for path, item in parsed.items():
-            if path in failures or path in left_alone:
+        facts_by_path = {}
+        for path in paths:
+            if path in failures:
                 continue
-            try:
-                with file_deadline(options.file_timeout):
-                    facts = analyze.analyze_module(project, item.symbols, item.tree)
-            except RecursionError:
-                failures[path] = "expression nesting too deep to analyse"
+            result = analyse_module(path)
+            if isinstance(result, str):
+                failures[path] = result
                 continue
-            except FileTimeout as exc:
-                failures[path] = str(exc)
-                continue
-            facts_by_path[path] = facts
-            for fact in facts:
-                if not fact.qualname.endswith(".<module>"):
-                    functions[fact.qualname] = fact
+            facts_by_path[path] = result
         hints = analyze.hint_snapshot()
         if hints == previous_hints or not any(hints):
             break
         previous_hints = hints
         analyze.start_next_round()
-    modules_left_alone = {parsed[p].symbols.name: why for p, why in {**left_alone, **failures}.items() if p in parsed}
-    for path in failures:
-        parsed.pop(path, None)
-    return _Analysis(project, parsed, failures, facts_by_path, functions, modules_left_alone)
+    return facts_by_path, failures
 
 
 # == migrate ========================================================================================

@@ -1,0 +1,179 @@
+"""The per-function analysis of a big project, split between this process and forked workers.
+
+The analysis of a module asks for the facts of the functions it calls, in any module, and hint rounds repeat
+it until the hints (queries and sessions handed to project functions) stop growing (see `fact_deps`). Every
+worker is a fork taken once the project is parsed: it shares the trees, symbols and sources without copying
+them, and owns a fixed share of the modules for every round. A worker computes the facts its modules ask for
+itself (a callee's facts may be computed in two processes: the same code on the same trees gives the same
+facts), and sends back the facts of its own modules and the hints it gathered; between rounds every worker
+receives the union of all hints, so a round ends with the same hints it would with one process.
+
+Only plain data crosses between processes (facts, hints, failure messages); trees never do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+from collections.abc import Callable, Sequence
+from multiprocessing.connection import Connection
+from typing import cast
+
+from codemods import analyze
+from codemods.analyze import FunctionFacts, HintState
+from codemods.types import QueryType, SessionType
+
+log = logging.getLogger(__name__)
+
+# A module's analysis: its facts, or the reason it could not be analysed.
+AnalyseModule = Callable[[str], "list[FunctionFacts] | str"]
+# (facts of the modules whose facts changed, new failures, every hint the worker holds)
+_RoundResult = tuple[dict[str, list[FunctionFacts]], dict[str, str], HintState]
+
+MAX_ROUNDS = 8
+
+
+class WorkerLost(Exception):
+    """A worker died or could not be started: the caller analyses the project in one process instead."""
+
+
+def fork_available() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def shares(paths: Sequence[str], sizes: dict[str, int], count: int) -> list[list[str]]:
+    """`count` shares of similar total size (largest modules first to the lightest share), each in path order."""
+    loads = [0] * count
+    assigned: list[list[str]] = [[] for _ in range(count)]
+    for path in sorted(paths, key=lambda p: (-sizes[p], p)):
+        lightest = loads.index(min(loads))
+        assigned[lightest].append(path)
+        loads[lightest] += sizes[path]
+    order = {path: index for index, path in enumerate(paths)}
+    return [sorted(share, key=order.__getitem__) for share in assigned]
+
+
+class _Share:
+    """One process' share of the modules, and the facts it has already reported for each."""
+
+    def __init__(self, paths: list[str], analyse: AnalyseModule) -> None:
+        self.paths = paths
+        self.analyse = analyse
+        self.failed: set[str] = set()
+        self.reported: dict[str, list[FunctionFacts]] = {}
+
+    def run_round(self, hints: HintState | None) -> _RoundResult:
+        if hints is not None:
+            analyze.merge_hints(hints)
+            analyze.start_next_round()
+        changed: dict[str, list[FunctionFacts]] = {}
+        failures: dict[str, str] = {}
+        for path in self.paths:
+            if path in self.failed:
+                continue
+            result = self.analyse(path)
+            if isinstance(result, str):
+                self.failed.add(path)
+                failures[path] = result
+                continue
+            if not _same_objects(self.reported.get(path), result):
+                changed[path] = result
+                self.reported[path] = result
+        return changed, failures, analyze.hint_state()
+
+
+def _same_objects(before: list[FunctionFacts] | None, now: list[FunctionFacts]) -> bool:
+    """Whether a module's facts are the very objects already reported (kept by the round's facts cache)."""
+    return before is not None and len(before) == len(now) and all(a is b for a, b in zip(before, now, strict=True))
+
+
+def _worker_main(connection: Connection, share: _Share) -> None:
+    try:
+        while True:
+            message = connection.recv()
+            if message is None:
+                return
+            connection.send(("ok", share.run_round(message[0])))
+    except (EOFError, KeyboardInterrupt):
+        return
+    except BaseException as exc:  # reported to the parent, which falls back to one process
+        with contextlib.suppress(OSError, ValueError):
+            connection.send(("error", f"{type(exc).__name__}: {exc}"))
+
+
+def _union(states: list[HintState]) -> HintState:
+    params: dict[tuple[str, str], frozenset[QueryType]] = {}
+    sessions: dict[tuple[str, str], frozenset[SessionType | None]] = {}
+    for state_params, state_sessions in states:
+        for key, kinds in state_params.items():
+            params[key] = params.get(key, frozenset()) | kinds
+        for key, types in state_sessions.items():
+            sessions[key] = sessions.get(key, frozenset()) | types
+    return params, sessions
+
+
+def analyse_in_parallel(
+    paths: Sequence[str], sizes: dict[str, int], analyse: AnalyseModule, processes: int
+) -> tuple[dict[str, list[FunctionFacts]], dict[str, str]]:
+    """Facts of every module in `paths` (in that order) and the modules that failed (in the order a single
+    process would have met them), with this process analysing one share and forked workers the others.
+
+    Raises WorkerLost when a worker cannot be started or dies: nothing of a partial run is kept."""
+    all_shares = [_Share(share, analyse) for share in shares(paths, sizes, processes)]
+    context = multiprocessing.get_context("fork")
+    workers: list[tuple[multiprocessing.process.BaseProcess, Connection]] = []
+    try:
+        for share in all_shares[1:]:
+            parent_end, child_end = context.Pipe()
+            process = context.Process(target=_worker_main, args=(child_end, share), daemon=True)
+            process.start()
+            child_end.close()
+            workers.append((process, parent_end))
+    except OSError as exc:
+        _stop(workers)
+        raise WorkerLost(f"cannot start a worker: {exc}") from exc
+    facts: dict[str, list[FunctionFacts]] = {}
+    failures: dict[str, str] = {}
+    try:
+        hints: HintState | None = None
+        for _round in range(MAX_ROUNDS):
+            for _process, connection in workers:
+                connection.send((hints,))
+            results = [all_shares[0].run_round(hints)]
+            results.extend(_receive(connection) for _process, connection in workers)
+            round_failures: dict[str, str] = {}
+            for changed, failed, _state in results:
+                facts.update(changed)
+                round_failures.update(failed)
+            failures.update(sorted(round_failures.items()))
+            merged = _union([state for _changed, _failed, state in results])
+            if merged == hints or not any(merged):
+                break
+            hints = merged
+    finally:
+        _stop(workers)
+    order = {path: index for index, path in enumerate(paths)}
+    ordered = {path: facts[path] for path in sorted(facts, key=order.__getitem__) if path not in failures}
+    return ordered, failures
+
+
+def _receive(connection: Connection) -> _RoundResult:
+    try:
+        status, payload = cast(tuple[str, "_RoundResult | str"], connection.recv())
+    except (EOFError, OSError) as exc:
+        raise WorkerLost(f"an analysis worker stopped: {exc or type(exc).__name__}") from exc
+    if status != "ok" or isinstance(payload, str):
+        raise WorkerLost(f"an analysis worker failed: {payload}")
+    return payload
+
+
+def _stop(workers: list[tuple[multiprocessing.process.BaseProcess, Connection]]) -> None:
+    for process, connection in workers:
+        with contextlib.suppress(OSError, ValueError):
+            connection.send(None)
+        connection.close()
+        process.join(timeout=5)
+        if process.is_alive():
+            process.kill()
+            process.join()

@@ -1,0 +1,123 @@
+"""The analysis split between processes (codemods.parallel_analysis) decides exactly what one process decides.
+
+Every project here is small, so the threshold that keeps small projects in one process is lowered to 1.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from codemods import engine, parallel_analysis
+from codemods.model import EngineOptions
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+COLORING = REPO_ROOT / "fixtures" / "coloring"
+
+
+def _sources(root: Path) -> dict[str, str]:
+    return {path.relative_to(root).as_posix(): path.read_text(encoding="utf-8") for path in sorted(root.rglob("*.py"))}
+
+
+def _generated_repo(dest: Path) -> Path:
+    spec = importlib.util.spec_from_file_location("bench_generate_repo", REPO_ROOT / "fixtures/bench/generate_repo.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    module.generate(dest, domains=6, seed=7)
+    return dest
+
+
+PROJECTS = [
+    *sorted(path.parent.name for path in COLORING.glob("*/before")),
+    "target_backend",
+    "generated",
+]
+
+
+def _project(name: str, tmp_path: Path) -> dict[str, str]:
+    if name == "target_backend":
+        return _sources(REPO_ROOT / "target_backend")
+    if name == "generated":
+        return _sources(_generated_repo(tmp_path / "generated"))
+    return _sources(COLORING / name / "before")
+
+
+@pytest.fixture
+def parallel_for_any_size(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Every project analysed in parallel; each analysis records the process that did it in a file."""
+    monkeypatch.setattr(engine, "PARALLEL_ANALYSIS_MIN_MODULES", 1)
+    record = tmp_path / "analysed-by"
+    real_run_round = parallel_analysis._Share.run_round
+
+    def recording_run_round(share: parallel_analysis._Share, hints: object) -> object:
+        with record.open("a") as out:
+            out.write(f"{os.getpid()} {len(share.paths)}\n")
+        return real_run_round(share, hints)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(parallel_analysis._Share, "run_round", recording_run_round)
+    return record
+
+
+def _processes_with_modules(record: Path) -> set[str]:
+    return {line.split()[0] for line in record.read_text().splitlines() if int(line.split()[1]) > 0}
+
+
+@pytest.mark.parametrize("name", PROJECTS)
+def test_same_migration_and_findings_as_one_process(name: str, tmp_path: Path, parallel_for_any_size: Path) -> None:
+    sources = _project(name, tmp_path)
+    one = engine.migrate_sources(sources, EngineOptions(jobs=1))
+    assert not parallel_for_any_size.exists(), "one job must not fork"
+    split = engine.migrate_sources(sources, EngineOptions(jobs=2))
+    assert {p: (o.status, o.new_text, o.findings, o.error) for p, o in split.items()} == {
+        p: (o.status, o.new_text, o.findings, o.error) for p, o in one.items()
+    }
+    assert engine.check_sources(sources, EngineOptions(jobs=2)) == engine.check_sources(sources, EngineOptions(jobs=1))
+    if len(sources) > 1:
+        assert _processes_with_modules(parallel_for_any_size) - {str(os.getpid())}, "a worker analysed modules"
+        assert str(os.getpid()) in _processes_with_modules(parallel_for_any_size), "this process analysed some"
+
+
+def test_hints_cross_from_one_process_to_the_other(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parallel_for_any_size: Path
+) -> None:
+    """`api.py` hands its session to `crud.get_user(db, ...)`, whose parameter has no annotation: only that hint
+    makes crud's functions async. The two modules go to different processes, so the hint reaches crud's process
+    between rounds."""
+    sources = _project("untyped_session_params", tmp_path)
+
+    def api_and_crud_apart(paths: list[str], sizes: dict[str, int], count: int) -> list[list[str]]:
+        rest = [p for p in paths if p not in {"crudapp/api.py", "crudapp/crud.py"}]
+        return [["crudapp/api.py", *rest], ["crudapp/crud.py"]]
+
+    monkeypatch.setattr(parallel_analysis, "shares", api_and_crud_apart)
+    split = engine.migrate_sources(sources, EngineOptions(jobs=2))
+    assert "async def get_user(db" in split["crudapp/crud.py"].new_text
+    assert split == engine.migrate_sources(sources, EngineOptions(jobs=1))
+
+
+def test_a_lost_worker_falls_back_to_one_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(engine, "PARALLEL_ANALYSIS_MIN_MODULES", 1)
+    monkeypatch.setattr(parallel_analysis, "_worker_main", lambda connection, share: os._exit(3))
+    sources = _project("services_across_modules", tmp_path)
+    with caplog.at_level(logging.WARNING, logger="codemods.engine"):
+        split = engine.migrate_sources(sources, EngineOptions(jobs=2))
+    assert "parallel analysis unavailable" in caplog.text
+    assert split == engine.migrate_sources(sources, EngineOptions(jobs=1))
+
+
+def test_shares_balance_sizes_and_keep_path_order() -> None:
+    sizes = {"a.py": 50, "b.py": 40, "c.py": 30, "d.py": 20, "e.py": 10}
+    shares = parallel_analysis.shares(list(sizes), sizes, 2)
+    assert sorted(p for share in shares for p in share) == sorted(sizes)
+    loads = [sum(sizes[p] for p in share) for share in shares]
+    assert max(loads) - min(loads) <= 10
+    assert all(share == sorted(share) for share in shares)
