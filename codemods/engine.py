@@ -252,25 +252,46 @@ def _migrate_analysed(
     outcomes: dict[str, FileOutcome] = {}
     for path, message in {**left_alone, **analysis.failures}.items():
         outcomes[path] = FileOutcome(path, FileStatus.FAILED, sources[path], sources[path], error=message)
-    jobs: list[tuple[str, str, FilePlan]] = []
-    for path, item in analysis.parsed.items():
-        if path in left_alone:
-            continue
-        plan, findings, stats, reasons = _plan_file(item, analysis, coloring, options)
+    paths = [path for path in analysis.parsed if path not in left_alone]
+    planner = _Planner(analysis, coloring, options)
+    if options.only:
+        # a stage is decided from every file's plan: plan here, then rewrite the files the stage keeps
+        jobs: list[tuple[str, str, FilePlan]] = []
+        for path in paths:
+            outcome, plan = planner.outcome_and_plan(path)
+            outcomes[path] = outcome
+            if plan is not None:
+                jobs.append((path, outcome.old_text, plan))
+        jobs = restrict_to_stage(
+            jobs, outcomes, analysis.parsed, analysis.project, analysis.facts_by_path, coloring, options.only
+        )
+        for path, new_text, error in _apply_plans(jobs, options.jobs, options.file_timeout):
+            _record_rewrite(outcomes[path], new_text, error)
+    else:
+        outcomes.update(_plan_and_rewrite(paths, planner, options))
+    return dict(sorted(outcomes.items()))
+
+
+class _Planner:
+    """Every file's plan and the outcome it announces, from the analysis and the coloring of the project."""
+
+    def __init__(self, analysis: _Analysis, coloring: Coloring, options: EngineOptions) -> None:
+        self.analysis, self.coloring, self.options = analysis, coloring, options
+
+    def outcome_and_plan(self, path: str) -> tuple[FileOutcome, FilePlan | None]:
+        """The file's outcome before any rewrite, and its plan (None: nothing to rewrite)."""
+        item = self.analysis.parsed[path]
+        plan, findings, stats, reasons = _plan_file(item, self.analysis, self.coloring, self.options)
         if plan.is_empty() and not findings:
-            outcomes[path] = FileOutcome(item.path, FileStatus.UNCHANGED, item.text, item.text)
-            continue
+            return FileOutcome(item.path, FileStatus.UNCHANGED, item.text, item.text), None
         if _only_present_markers(plan, item.text):
             # a second run over migrated code: nothing to rewrite, every review marker already there
-            outcomes[path] = FileOutcome(
-                item.path,
-                FileStatus.UNCHANGED,
-                item.text,
-                item.text,
-                findings=_review_findings(path, item.text, {f.code for f in findings}),
+            codes = {f.code for f in findings}
+            outcome = FileOutcome(
+                item.path, FileStatus.UNCHANGED, item.text, item.text, findings=_review_findings(path, item.text, codes)
             )
-            continue
-        outcomes[path] = FileOutcome(
+            return outcome, None
+        outcome = FileOutcome(
             item.path,
             FileStatus.UNCHANGED,
             item.text,
@@ -279,25 +300,69 @@ def _migrate_analysed(
             stats=stats,
             async_reasons=reasons,
         )
-        jobs.append((path, item.text, plan))
-    if options.only:
-        jobs = restrict_to_stage(
-            jobs, outcomes, analysis.parsed, analysis.project, analysis.facts_by_path, coloring, options.only
-        )
-    for path, new_text, error in _apply_plans(jobs, options.jobs, options.file_timeout):
-        outcome = outcomes[path]
-        if error is not None:
-            outcome.status, outcome.error = FileStatus.FAILED, error
-            continue
-        if new_text != outcome.old_text:
-            outcome.status, outcome.new_text = FileStatus.CHANGED, new_text
-        if outcome.findings:
-            # report review items where the user will find them: the marker lines of the new text
-            outcome.findings = _review_findings(path, new_text, {f.code for f in outcome.findings})
-    return dict(sorted(outcomes.items()))
+        return outcome, plan
+
+    def rewritten(self, path: str) -> FileOutcome:
+        """The file planned and rewritten (the work of one rewrite worker)."""
+        outcome, plan = self.outcome_and_plan(path)
+        if plan is not None:
+            _, new_text, error = _apply_one((path, outcome.old_text, plan, self.options.file_timeout))
+            _record_rewrite(outcome, new_text, error)
+        return outcome
+
+
+def _record_rewrite(outcome: FileOutcome, new_text: str, error: str | None) -> None:
+    if error is not None:
+        outcome.status, outcome.error = FileStatus.FAILED, error
+        return
+    if new_text != outcome.old_text:
+        outcome.status, outcome.new_text = FileStatus.CHANGED, new_text
+    if outcome.findings:
+        # report review items where the user will find them: the marker lines of the new text
+        outcome.findings = _review_findings(outcome.path, new_text, {f.code for f in outcome.findings})
 
 
 _PARALLEL_THRESHOLD = 8  # below this many files to rewrite, worker start-up costs more than it saves
+_PLANNER: _Planner | None = None  # the planner of the run in progress, for forked rewrite workers
+
+
+def _plan_and_rewrite(paths: list[str], planner: _Planner, options: EngineOptions) -> dict[str, FileOutcome]:
+    """Plan and rewrite every file, in forked workers that share the analysis (planning a file costs a tenth of
+    rewriting it, and a forked worker gets the analysis for free); the text each sends back only when changed."""
+    global _PLANNER
+    context = _fork_context()
+    if options.jobs > 1 and len(paths) >= _PARALLEL_THRESHOLD and context is not None:
+        _PLANNER = planner
+        try:
+            with ProcessPoolExecutor(max_workers=options.jobs, mp_context=context) as pool:
+                chunk = max(1, len(paths) // (options.jobs * 8))
+                done = list(pool.map(_rewrite_in_worker, paths, chunksize=chunk))
+            return {outcome.path: _with_texts(outcome, planner) for outcome in done}
+        except (OSError, BrokenProcessPool) as exc:
+            log.warning("parallel rewrite unavailable (%s); rewriting in this process", exc)
+        finally:
+            _PLANNER = None
+    return {path: planner.rewritten(path) for path in paths}
+
+
+def _rewrite_in_worker(path: str) -> FileOutcome:
+    assert _PLANNER is not None, "forked from a run in progress"
+    outcome = _PLANNER.rewritten(path)
+    outcome.old_text = ""  # the parent has it: not sent back
+    if outcome.status is not FileStatus.CHANGED:
+        outcome.new_text = ""
+    return outcome
+
+
+def _with_texts(outcome: FileOutcome, planner: _Planner) -> FileOutcome:
+    outcome.old_text = planner.analysis.parsed[outcome.path].text
+    if outcome.status is not FileStatus.CHANGED:
+        outcome.new_text = outcome.old_text
+    return outcome
+
+
+def _fork_context() -> multiprocessing.context.BaseContext | None:
+    return multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
 
 
 def _apply_plans(
@@ -306,7 +371,7 @@ def _apply_plans(
     """The LibCST rewrites, the costly part, in worker processes; results in input order."""
     timed_jobs = [(path, text, plan, file_timeout) for path, text, plan in jobs]
     if workers > 1 and len(jobs) >= _PARALLEL_THRESHOLD:
-        context = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
+        context = _fork_context()
         try:
             with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
                 return list(pool.map(_apply_one, timed_jobs, chunksize=max(1, len(jobs) // (workers * 4))))
