@@ -2206,6 +2206,14 @@ def hint_state() -> HintState:
     )
 
 
+def hinted_functions(state: HintState) -> set[str]:
+    """The functions some call hands a query or a session to (a hint that can change what they do)."""
+    params, sessions = state
+    named = {function for (function, _param), kinds in params.items() if kinds}
+    named |= {function for (function, _param), types in sessions.items() if any(t is not None for t in types)}
+    return named
+
+
 def merge_hints(state: HintState) -> None:
     """Add hints gathered elsewhere (another worker's analysis of the same project) to this process' own."""
     params, sessions = state

@@ -20,7 +20,7 @@ import libcst as cst
 
 from codemods import analyze, astwalk, parallel_analysis
 from codemods import edits as E
-from codemods.analyze import ASYNC_URL_HELPER, FunctionFacts
+from codemods.analyze import ASYNC_URL_HELPER, FunctionFacts, HintState
 from codemods.check_cache import CheckCache
 from codemods.coloring import Coloring, color_call_graph
 from codemods.deadline import FileTimeout, file_deadline
@@ -30,8 +30,9 @@ from codemods.helpers_src import ASYNC_URL_HELPER_SOURCE
 from codemods.imports_edit import ImportName
 from codemods.model import EngineOptions, FileOutcome, FileStats, FileStatus, Finding
 from codemods.module_edits import session_type_edits
-from codemods.parallel_analysis import AnalyseModule
+from codemods.parallel_analysis import AnalyseModule, MoreModules
 from codemods.project import Project
+from codemods.relevance import Relevance
 from codemods.scope import in_scope
 from codemods.source_lines import source_lines
 from codemods.spans import SpanMaker
@@ -86,6 +87,7 @@ class ParseMemo:
     def keep(self, parsed: Mapping[str, _Parsed]) -> None:
         self._parsed.update(parsed)
 
+
 _PARSER_LIMITS = ("too many nested", "Exceeds the limit", "too many statically nested", "recursion")
 
 
@@ -137,7 +139,16 @@ def _analyse(
     analyze.reset_caches()
     for item in parsed.values():
         analyze.register_source(item.symbols.name, item.text)
-    to_analyse = [path for path in parsed if path not in failures and path not in left_alone]
+    candidates = [path for path in parsed if path not in failures and path not in left_alone]
+    relevance = Relevance(project, {path: item.symbols for path, item in parsed.items()})
+    relevant = set(candidates) if ANALYSE_EVERY_MODULE else relevance.paths()
+
+    def more_modules(hints: HintState) -> list[str]:
+        """Modules a hint makes relevant (and their importers), to analyse from the next round on."""
+        added = relevance.add_functions(analyze.hinted_functions(hints))
+        new = [path for path in candidates if path in added and path not in relevant]
+        relevant.update(new)
+        return new
 
     def analyse_module(path: str) -> list[FunctionFacts] | str:
         item = parsed[path]
@@ -149,7 +160,8 @@ def _analyse(
         except FileTimeout as exc:
             return str(exc)
 
-    facts_by_path, analysis_failures = _facts(to_analyse, parsed, analyse_module, options.jobs)
+    to_analyse = [path for path in candidates if path in relevant]
+    facts_by_path, analysis_failures = _facts(to_analyse, parsed, analyse_module, more_modules, options.jobs)
     failures.update(analysis_failures)
     functions: dict[str, FunctionFacts] = {}
     for facts in facts_by_path.values():
@@ -164,32 +176,38 @@ def _analyse(
 
 # Below this many modules to analyse, a single process is quicker than forking workers.
 PARALLEL_ANALYSIS_MIN_MODULES = 200
+# Analyse every module, not only those that can matter (see codemods.relevance): for tests that compare both.
+ANALYSE_EVERY_MODULE = False
 
 
 def _facts(
-    paths: list[str], parsed: Mapping[str, _Parsed], analyse_module: AnalyseModule, jobs: int
+    paths: list[str],
+    parsed: Mapping[str, _Parsed],
+    analyse_module: AnalyseModule,
+    more_modules: MoreModules,
+    jobs: int,
 ) -> tuple[dict[str, list[FunctionFacts]], dict[str, str]]:
     """Every module's facts once the hints are stable, and the modules whose analysis failed (path -> why)."""
     if jobs > 1 and len(paths) >= PARALLEL_ANALYSIS_MIN_MODULES and parallel_analysis.fork_available():
-        sizes = {path: len(parsed[path].text) for path in paths}
+        sizes = {path: len(item.text) for path, item in parsed.items()}
         try:
-            return parallel_analysis.analyse_in_parallel(paths, sizes, analyse_module, jobs)
+            return parallel_analysis.analyse_in_parallel(paths, sizes, analyse_module, more_modules, jobs)
         except parallel_analysis.WorkerLost as exc:
             log.warning("parallel analysis unavailable (%s); analysing in this process", exc)
             analyze.reset_caches(keep_hints=False)
             for item in parsed.values():
                 analyze.register_source(item.symbols.name, item.text)
-    return _facts_in_one_process(paths, analyse_module)
+    return _facts_in_one_process(paths, analyse_module, more_modules)
 
 
 def _facts_in_one_process(
-    paths: list[str], analyse_module: AnalyseModule
+    paths: list[str], analyse_module: AnalyseModule, more_modules: MoreModules
 ) -> tuple[dict[str, list[FunctionFacts]], dict[str, str]]:
     failures: dict[str, str] = {}
     facts_by_path: dict[str, list[FunctionFacts]] = {}
     previous_hints = None
-    # Queries handed to helper functions type those helpers' parameters: analyse again until stable.
-    for _round in range(3):
+    # Queries and sessions handed to functions type their parameters: analyse again until stable.
+    for _round in range(parallel_analysis.MAX_ROUNDS):
         facts_by_path = {}
         for path in paths:
             if path in failures:
@@ -200,8 +218,10 @@ def _facts_in_one_process(
                 continue
             facts_by_path[path] = result
         hints = analyze.hint_snapshot()
-        if hints == previous_hints or not any(hints):
+        added = more_modules(analyze.hint_state())
+        if not added and (hints == previous_hints or not any(hints)):
             break
+        paths = sorted([*paths, *added])
         previous_hints = hints
         analyze.start_next_round()
     return facts_by_path, failures

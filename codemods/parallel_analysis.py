@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 # A module's analysis: its facts, or the reason it could not be analysed.
 AnalyseModule = Callable[[str], "list[FunctionFacts] | str"]
+# Modules the hints gathered so far make worth analysing, not analysed yet (see codemods.relevance).
+MoreModules = Callable[[HintState], list[str]]
 # (facts of the modules whose facts changed, new failures, every hint the worker holds)
 _RoundResult = tuple[dict[str, list[FunctionFacts]], dict[str, str], HintState]
 
@@ -63,7 +65,9 @@ class _Share:
         self.failed: set[str] = set()
         self.reported: dict[str, list[FunctionFacts]] = {}
 
-    def run_round(self, hints: HintState | None) -> _RoundResult:
+    def run_round(self, hints: HintState | None, more: Sequence[str] = ()) -> _RoundResult:
+        if more:
+            self.paths = sorted([*self.paths, *more])
         if hints is not None:
             analyze.merge_hints(hints)
             analyze.start_next_round()
@@ -94,7 +98,7 @@ def _worker_main(connection: Connection, share: _Share) -> None:
             message = connection.recv()
             if message is None:
                 return
-            connection.send(("ok", share.run_round(message[0])))
+            connection.send(("ok", share.run_round(*message)))
     except (EOFError, KeyboardInterrupt):
         return
     except BaseException as exc:  # reported to the parent, which falls back to one process
@@ -114,13 +118,15 @@ def _union(states: list[HintState]) -> HintState:
 
 
 def analyse_in_parallel(
-    paths: Sequence[str], sizes: dict[str, int], analyse: AnalyseModule, processes: int
+    paths: Sequence[str], sizes: dict[str, int], analyse: AnalyseModule, more_modules: MoreModules, processes: int
 ) -> tuple[dict[str, list[FunctionFacts]], dict[str, str]]:
-    """Facts of every module in `paths` (in that order) and the modules that failed (in the order a single
-    process would have met them), with this process analysing one share and forked workers the others.
+    """Facts of every module in `paths`, and of the modules `more_modules` adds between rounds (in path
+    order), and the modules that failed (in the order a single process would have met them), with this
+    process analysing one share and forked workers the others.
 
     Raises WorkerLost when a worker cannot be started or dies: nothing of a partial run is kept."""
     all_shares = [_Share(share, analyse) for share in shares(paths, sizes, processes)]
+    loads = [sum(sizes[path] for path in share.paths) for share in all_shares]
     context = multiprocessing.get_context("fork")
     workers: list[tuple[multiprocessing.process.BaseProcess, Connection]] = []
     try:
@@ -137,10 +143,11 @@ def analyse_in_parallel(
     failures: dict[str, str] = {}
     try:
         hints: HintState | None = None
+        more: list[list[str]] = [[] for _ in all_shares]
         for _round in range(MAX_ROUNDS):
-            for _process, connection in workers:
-                connection.send((hints,))
-            results = [all_shares[0].run_round(hints)]
+            for index, (_process, connection) in enumerate(workers, start=1):
+                connection.send((hints, more[index]))
+            results = [all_shares[0].run_round(hints, more[0])]
             results.extend(_receive(connection) for _process, connection in workers)
             round_failures: dict[str, str] = {}
             for changed, failed, _state in results:
@@ -148,13 +155,18 @@ def analyse_in_parallel(
                 round_failures.update(failed)
             failures.update(sorted(round_failures.items()))
             merged = _union([state for _changed, _failed, state in results])
-            if merged == hints or not any(merged):
+            added = more_modules(merged)
+            if not added and (merged == hints or not any(merged)):
                 break
+            more = [[] for _ in all_shares]
+            for path in added:  # each to the share with the least to analyse
+                lightest = loads.index(min(loads))
+                more[lightest].append(path)
+                loads[lightest] += sizes[path]
             hints = merged
     finally:
         _stop(workers)
-    order = {path: index for index, path in enumerate(paths)}
-    ordered = {path: facts[path] for path in sorted(facts, key=order.__getitem__) if path not in failures}
+    ordered = {path: facts[path] for path in sorted(facts) if path not in failures}
     return ordered, failures
 
 

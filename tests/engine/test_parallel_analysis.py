@@ -5,6 +5,7 @@ Every project here is small, so the threshold that keeps small projects in one p
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import logging
 import os
@@ -15,6 +16,9 @@ import pytest
 
 from codemods import engine, parallel_analysis
 from codemods.model import EngineOptions
+from codemods.project import Project
+from codemods.relevance import Relevance
+from codemods.symbols import collect_symbols
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COLORING = REPO_ROOT / "fixtures" / "coloring"
@@ -56,13 +60,19 @@ def parallel_for_any_size(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Pa
     record = tmp_path / "analysed-by"
     real_run_round = parallel_analysis._Share.run_round
 
-    def recording_run_round(share: parallel_analysis._Share, hints: object) -> object:
+    def recording_run_round(share: parallel_analysis._Share, hints: object, more: list[str]) -> object:
         with record.open("a") as out:
-            out.write(f"{os.getpid()} {len(share.paths)}\n")
-        return real_run_round(share, hints)  # type: ignore[arg-type]
+            out.write(f"{os.getpid()} {len(share.paths) + len(more)}\n")
+        return real_run_round(share, hints, more)  # type: ignore[arg-type]
 
     monkeypatch.setattr(parallel_analysis._Share, "run_round", recording_run_round)
     return record
+
+
+def relevant_paths(sources: dict[str, str]) -> set[str]:
+    """The modules the analysis looks at (see codemods.relevance)."""
+    symbols = {path: collect_symbols(path, ast.parse(text)) for path, text in sources.items()}
+    return Relevance(Project(symbols.values()), symbols).paths()
 
 
 def _processes_with_modules(record: Path) -> set[str]:
@@ -79,7 +89,7 @@ def test_same_migration_and_findings_as_one_process(name: str, tmp_path: Path, p
         p: (o.status, o.new_text, o.findings, o.error) for p, o in one.items()
     }
     assert engine.check_sources(sources, EngineOptions(jobs=2)) == engine.check_sources(sources, EngineOptions(jobs=1))
-    if len(sources) > 1:
+    if len(relevant_paths(sources)) > 1:
         assert _processes_with_modules(parallel_for_any_size) - {str(os.getpid())}, "a worker analysed modules"
         assert str(os.getpid()) in _processes_with_modules(parallel_for_any_size), "this process analysed some"
 

@@ -1,0 +1,105 @@
+"""Which modules the per-function analysis must look at: the cheap part of pass 1.
+
+A module's functions can matter to a migration in only a few ways, and every one of them shows in the
+symbol tables, or in the hints the analysis of other modules gathers:
+- the module uses SQLAlchemy (sessions, queries, engines and their types come from there);
+- it is a test module or a `conftest.py` (pytest hands fixtures over by parameter name, with no import);
+- it defines an `async def` (a call to it that is not awaited is a finding, and a fix in migrated code);
+- it defines, or is the package of, a configured `--session-factory`;
+- it imports a module that matters (a call into it may become a call to an async function), or a package
+  holding one (`import app` then `app.services.x.get(db)`); star imports count;
+- one of its functions is handed a session or a query by a module that matters (the hints): an untyped
+  `def paginate(query, page)` in a utility module becomes async when a service passes it a query.
+
+Everything else (schemas, DTOs, parsers, plain utilities, most of a real repository) yields no facts that
+can change anything: its functions never reach a session, and nothing that reaches one calls them. Those
+modules are parsed and indexed like all others (names resolve into them), but not analysed, unless a
+hint later names one of their functions: the hint rounds then add the module, and every module that
+imports it, to the analysis.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Mapping
+
+from codemods.project import Project
+from codemods.pytest_support import is_test_module
+from codemods.symbols import ModuleSymbols
+
+
+class Relevance:
+    def __init__(self, project: Project, modules: Mapping[str, ModuleSymbols]) -> None:
+        """`modules`: path -> symbols of every module that may be analysed."""
+        self._project = project
+        self._path_of = {symbols.name: path for path, symbols in modules.items()}
+        self._names = sorted(project.modules)
+        self._importers: dict[str, set[str]] = {}
+        for symbols in modules.values():
+            for dependency in self._dependencies(symbols):
+                self._importers.setdefault(dependency, set()).add(symbols.name)
+        self.relevant: set[str] = set()
+        seeds = [s.name for s in modules.values() if self._is_seed(s)]
+        seeds += self._factory_modules(project.extra_session_factories)
+        self.add(seeds)
+
+    def paths(self) -> set[str]:
+        return {self._path_of[name] for name in self.relevant if name in self._path_of}
+
+    def add(self, names: Iterable[str]) -> set[str]:
+        """Make these modules, and every module that (transitively) imports one, relevant; the paths added."""
+        added: set[str] = set()
+        stack = [name for name in names if name not in self.relevant]
+        while stack:
+            name = stack.pop()
+            if name in self.relevant:
+                continue
+            self.relevant.add(name)
+            if name in self._path_of:
+                added.add(self._path_of[name])
+            stack.extend(importer for importer in self._importers.get(name, ()) if importer not in self.relevant)
+        return added
+
+    def add_functions(self, qualnames: Iterable[str]) -> set[str]:
+        """The modules of functions a hint names (see `analyze.hinted_functions`): the paths added."""
+        return self.add(self._owner(qualname) for qualname in qualnames)
+
+    # -- the module graph ----------------------------------------------------------------------------
+    def _is_seed(self, symbols: ModuleSymbols) -> bool:
+        return (
+            symbols.uses_sqlalchemy
+            or is_test_module(symbols)
+            or any(function.is_async for function in symbols.functions.values())
+        )
+
+    def _factory_modules(self, factories: Iterable[str]) -> list[str]:
+        return [self._owner(self._project.canonical(factory)) for factory in factories]
+
+    def _dependencies(self, symbols: ModuleSymbols) -> set[str]:
+        """The project modules a module's imports can reach: the module of each imported name (as written and
+        after following re-exports), and every module of an imported package."""
+        found: set[str] = set()
+        for target in [*symbols.imports.values(), *symbols.star_imports]:
+            written = self._project._remap_source_root(target)
+            for name in (written, self._project.canonical(target)):
+                owner = self._owner(name)
+                if owner:
+                    found.add(owner)
+            found.update(self._under(written))
+        found.discard(symbols.name)
+        return found
+
+    def _owner(self, dotted: str) -> str:
+        """The longest prefix of `dotted` that is a module of the project ("" when none is)."""
+        parts = dotted.split(".")
+        for end in range(len(parts), 0, -1):
+            prefix = ".".join(parts[:end])
+            if prefix in self._project.modules:
+                return prefix
+        return ""
+
+    def _under(self, package: str) -> list[str]:
+        """Every module of the project inside `package` (an import of a package reaches its submodules)."""
+        start = bisect.bisect_left(self._names, package + ".")
+        end = bisect.bisect_left(self._names, package + "/")  # "/" sorts right after "."
+        return self._names[start:end]
