@@ -506,6 +506,16 @@ def _append_arg(args: list[cst.Arg], new_arg: cst.Arg) -> list[cst.Arg]:
 
 
 def apply_plan(source: str, plan: FilePlan) -> str:
+    """The file's new text: rewritten statement by statement (`statement_rewrite`) where that path reproduces
+    `apply_plan_full` exactly, by the full LibCST rewrite otherwise (it also raises every error)."""
+    from codemods.statement_rewrite import try_apply  # it builds on this module's transformer
+
+    new_text = try_apply(source, plan)
+    return new_text if new_text is not None else apply_plan_full(source, plan)
+
+
+def apply_plan_full(source: str, plan: FilePlan) -> str:
+    """The reference rewrite: the whole file through LibCST in one pass, then the import fix-up."""
     module = cst.parse_module(source)
     comment_lines = frozenset(number for number, line in enumerate(source_lines(source), 1) if "#" in line)
     applier = _Applier(plan, *node_spans_and_extents(module), comment_lines)
