@@ -481,11 +481,9 @@ def _rewrite_units(units: list[_Unit], source: _Source, plan: FilePlan) -> list[
     new_module = module.visit(applier)
     if applier.unapplied():
         raise _Decline("a decision found no node")
-    if _shape(module) != _shape(new_module):
-        raise _Decline("a unit became several statements")
     codes = []
     for unit, path in zip(units, paths, strict=True):
-        statement = _statement_at(new_module, path)
+        statement = _statement_at(new_module, module, path)
         state = CodegenState(
             default_indent=new_module.default_indent,
             default_newline=new_module.default_newline,
@@ -502,23 +500,20 @@ def _rewrite_units(units: list[_Unit], source: _Source, plan: FilePlan) -> list[
     return codes
 
 
-def _shape(node: cst.Module | cst.BaseStatement) -> list[object]:
-    """The statement counts of the module and of every compound statement's blocks, nested (to check that the
-    rewrite kept one statement per unit, so that paths still lead to them)."""
-    body = node.body if isinstance(node, cst.Module) else getattr(node, "body", None)
-    statements = body if isinstance(node, cst.Module) else getattr(body, "body", None)
-    if not isinstance(statements, Sequence) or isinstance(body, cst.SimpleStatementSuite) or body is None:
-        return []
-    return [len(statements), *(_shape(child) for child in statements if isinstance(child, cst.BaseCompoundStatement))]
-
-
-def _statement_at(module: cst.Module, path: list[int]) -> cst.BaseStatement:
+def _statement_at(module: cst.Module, before: cst.Module, path: list[int]) -> cst.BaseStatement:
+    """The statement at `path` in the rewritten snippet; every block on the way must hold as many statements as
+    before the rewrite (a unit that became several statements would shift the paths)."""
+    if len(module.body) != len(before.body):
+        raise _Decline("a unit became several statements")
     statement: cst.BaseStatement = module.body[path[0]]
+    original: cst.BaseStatement = before.body[path[0]]
     for index in path[1:]:
-        block = getattr(statement, "body", None)
-        if not isinstance(block, cst.IndentedBlock):
+        block, original_block = getattr(statement, "body", None), getattr(original, "body", None)
+        if not isinstance(block, cst.IndentedBlock) or not isinstance(original_block, cst.IndentedBlock):
             raise _Decline("no synthetic block on a unit's path")
-        statement = block.body[index]
+        if len(block.body) != len(original_block.body):
+            raise _Decline("a unit became several statements")
+        statement, original = block.body[index], original_block.body[index]
     return statement
 
 

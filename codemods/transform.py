@@ -120,6 +120,14 @@ class _Applier(cst.CSTTransformer):
         # still runs), unless it can hold statements
         self.edit_starts = sorted({(edit.span[0], edit.span[1]) for edit in plan.edits})
 
+    # LibCST looks up a `visit_<Type>_<field>` and a `leave_<Type>_<field>` method for every field of every node
+    # it visits; this transformer defines none (a test checks), so those look-ups are skipped.
+    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+        return None
+
+    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
+        return None
+
     def on_visit(self, node: cst.CSTNode) -> bool:
         descend = super().on_visit(node)
         if descend and not _holds_statements(type(node)):

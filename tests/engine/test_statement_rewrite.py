@@ -256,3 +256,11 @@ def test_unusual_files_take_the_full_path(text: str) -> None:
     plan = T.FilePlan("m", edits=[Edit("await", (line, column, line, column + 5))])
     assert try_apply(text, plan) is None
     assert T.apply_plan(text, plan) == T.apply_plan_full(text, plan) != text
+
+
+def test_the_applier_has_no_field_callbacks() -> None:
+    """`_Applier` skips LibCST's per-field callbacks: it must define none (`visit_Call_func`...)."""
+    import re
+
+    names = [name for name in dir(T._Applier) if re.fullmatch(r"(visit|leave)_[A-Z][A-Za-z]*_\w+", name)]
+    assert names == []
