@@ -11,7 +11,7 @@ import functools
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import libcst as cst
 
@@ -189,6 +189,7 @@ class _Applier(cst.CSTTransformer):
             return self._with_displaced_comments(result)
         if not _is_expression(type(original_node)) or not _is_expression(type(result)):
             return result  # type: ignore[return-value]
+        result = cast(cst.BaseExpression, result)  # checked just above, by type
         position = self.spans.get(original_node)
         if position is None:
             return result
