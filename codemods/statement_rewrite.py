@@ -353,9 +353,7 @@ def _statements_by_line(source: _Source) -> dict[int, ast.stmt]:
     return found
 
 
-def _statement_inserts(
-    source: _Source, edits: list[Edit], unit_at: _UnitAt
-) -> set[int]:
+def _statement_inserts(source: _Source, edits: list[Edit], unit_at: _UnitAt) -> set[int]:
     """`async with` / `async for` decisions: the lines to insert `async ` on, or the units that apply them."""
     if not edits:
         return set()
@@ -479,11 +477,15 @@ def _rewrite_units(units: list[_Unit], source: _Source, plan: FilePlan) -> list[
     comment_lines = frozenset(number for number, line in enumerate(source_lines(snippet), 1) if "#" in line)
     applier = _Applier(replace(plan, edits=shifted), *node_spans_and_extents(module), comment_lines)
     new_module = module.visit(applier)
-    if applier.unapplied():
-        raise _Decline("a decision found no node")
+    if applier.unapplied() or applier.displaced_comments:
+        raise _Decline("a decision found no node, or displaced comments found no statement")
     codes = []
     for unit, path in zip(units, paths, strict=True):
         statement = _statement_at(new_module, module, path)
+        if unit.header_only and not _bare_stub(statement):
+            # comments a header rewrite displaced went to the stub: in the file they go after the comments
+            # already above the first statement of the body
+            raise _Decline("the stub body changed")
         state = CodegenState(
             default_indent=new_module.default_indent,
             default_newline=new_module.default_newline,
@@ -498,6 +500,15 @@ def _rewrite_units(units: list[_Unit], source: _Source, plan: FilePlan) -> list[
             code = code[: -len(stub)]
         codes.append(code)
     return codes
+
+
+def _bare_stub(statement: cst.BaseStatement) -> bool:
+    """The stub body of a header-only unit, as the snippet had it: `pass` alone, nothing above or after it."""
+    body = getattr(statement, "body", None)
+    if not isinstance(body, cst.IndentedBlock) or len(body.body) != 1 or body.footer:
+        return False
+    stub = body.body[0]
+    return isinstance(stub, cst.SimpleStatementLine) and not stub.leading_lines and len(stub.body) == 1
 
 
 def _statement_at(module: cst.Module, before: cst.Module, path: list[int]) -> cst.BaseStatement:

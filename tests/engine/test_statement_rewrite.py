@@ -182,6 +182,29 @@ def run(db: Session, names=("a", "b")):
             pass
     return [u.id for u in db.query(User).all()] if result else db.scalars(db.query(User).statement).all()
 ''',
+    "displaced_comments_in_headers": '''from sqlalchemy.orm import Session
+
+from models import User
+
+
+def run(db: Session):
+    for user in db.query(User).filter(  # kept
+        User.age > 3,  # the filter
+    ).order_by(User.id).all():
+        # above the first statement
+        print(user)
+    while db.query(User).filter(
+        User.age > 3  # the condition
+    ).count():
+        break
+    while db.query(User).count(  # lost by the rewrite
+    ):
+        # above the first statement
+        break
+    x = db.query(User).count(  # lost here too
+    )
+    return x
+''',
 }
 
 
@@ -194,7 +217,7 @@ CORPORA: dict[str, Callable[[Path], list[Job]]] = {
     "layouts": lambda tmp: _layouts(),
 }
 # the share of files the fast path must take (the rest: helpers, @asynccontextmanager, statement replacements)
-MIN_FAST_SHARE = {"fixture_pairs": 0.9, "target_backend": 0.9, "coloring": 0.7, "generated_repo": 0.9, "layouts": 0.9}
+MIN_FAST_SHARE = {"fixture_pairs": 0.9, "target_backend": 0.9, "coloring": 0.7, "generated_repo": 0.9, "layouts": 0.8}
 
 
 def _outcome(rewrite: Callable[[str, T.FilePlan], str], text: str, plan: T.FilePlan) -> str | tuple[str, str]:
@@ -225,6 +248,11 @@ def test_fast_path_is_byte_identical(corpus: str, tmp_path: Path) -> None:
 def test_layouts_take_the_fast_path_and_change_text() -> None:
     for path, text, plan in _layouts():
         new = try_apply(text, plan)
+        if path == "displaced_comments_in_headers.py":
+            # a header rewrite drops a comment, kept above the body's first statement: after the comments
+            # already there, which the header-only unit does not hold; the fast path declines
+            assert new is None
+            continue
         assert new is not None, path
         assert new != text, path
 
