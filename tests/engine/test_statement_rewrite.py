@@ -31,19 +31,20 @@ Job = tuple[str, str, T.FilePlan]
 
 
 def _capture(sources: dict[str, str]) -> list[Job]:
-    """The (path, text, plan) jobs the engine hands to the rewrite, for a project."""
+    """The (path, text, plan) jobs the engine hands to the rewrite, for a project (one process: `_apply_one` is
+    where every file's rewrite goes, whether the engine plans the files first or in its rewrite workers)."""
     jobs: list[Job] = []
-    original = engine._apply_plans
+    original = engine._apply_one
 
-    def record(batch: list[Job], workers: int, file_timeout: float | None) -> list[tuple[str, str, str | None]]:
-        jobs.extend(batch)
-        return original(batch, 1, file_timeout)
+    def record(job: tuple[str, str, T.FilePlan, float | None]) -> tuple[str, str, str | None]:
+        jobs.append(job[:3])
+        return original(job)
 
-    engine._apply_plans = record  # type: ignore[assignment]
+    engine._apply_one = record  # type: ignore[assignment]
     try:
-        engine.migrate_sources(sources, EngineOptions())
+        engine.migrate_sources(sources, EngineOptions(jobs=1))
     finally:
-        engine._apply_plans = original  # type: ignore[assignment]
+        engine._apply_one = original  # type: ignore[assignment]
     return jobs
 
 
