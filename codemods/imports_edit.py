@@ -77,6 +77,11 @@ def used_names_of_code(code: str) -> set[str] | None:
         tree = ast.parse(code)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
+    return used_names_of_tree(tree)
+
+
+def used_names_of_tree(tree: ast.AST) -> set[str]:
+    """`used_names_of_code`, for code the caller has parsed already."""
     names: set[str] = set()
     for node in astwalk.walk(tree):
         if isinstance(node, ast.Name):
@@ -134,16 +139,19 @@ def update_imports(
     removable: set[str],
     force_remove: frozenset[str] = frozenset(),
     in_use: set[str] | None = None,
+    defined_elsewhere: frozenset[str] = frozenset(),
 ) -> cst.Module:
     """Add the names of `add` the module uses; drop `removable` names it no longer uses, and `force_remove`.
 
-    `in_use`: the module's `used_names`, when the caller has them already."""
+    `in_use`: the module's `used_names`, when the caller has them already. `defined_elsewhere`: names the
+    module defines at top level in statements `module` leaves out (the caller passed a prefix of the module:
+    an added import must not shadow them either)."""
     in_use = used_names(module) if in_use is None else in_use
     body: list[cst.BaseStatement] = list(module.body)
     dropped = {
         name for name in (removable - in_use) | force_remove
     }  # names the import statements lose: not "present" when deciding what to add
-    present = (_bound_locals(body) - dropped) | _module_level_names(body)
+    present = (_bound_locals(body) - dropped) | _module_level_names(body) | defined_elsewhere
     wanted = sorted(item for item in add if item.local in in_use and item.local not in present)
     plain = [item.name for item in wanted if not item.module]
     by_module: dict[str, list[ImportName]] = {}
