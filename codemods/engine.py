@@ -14,14 +14,13 @@ from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from pathlib import Path
 
 import libcst as cst
 
 from codemods import analyze, astwalk, parallel_analysis
 from codemods import edits as E
 from codemods.analyze import ASYNC_URL_HELPER, FunctionFacts, HintState
-from codemods.check_cache import CheckCache
+from codemods.check_cache import cached_findings
 from codemods.coloring import Coloring, color_call_graph
 from codemods.deadline import FileTimeout, file_deadline
 from codemods.edits import Edit
@@ -33,7 +32,6 @@ from codemods.module_edits import session_type_edits
 from codemods.parallel_analysis import AnalyseModule, MoreModules
 from codemods.project import Project
 from codemods.relevance import Relevance
-from codemods.scope import in_scope
 from codemods.source_lines import source_lines
 from codemods.spans import SpanMaker
 from codemods.staging import restrict_to_stage
@@ -646,30 +644,13 @@ def check_sources(sources: Mapping[str, str], options: EngineOptions) -> dict[st
     """Sync leftovers per file (AWT3xx), with review markers left by a previous migrate.
 
     With `options.cache_dir`, a tree already checked (same texts, same options, same awaitify) is answered
-    from the cache: findings depend on the whole project, so the key covers every file."""
-    if options.cache_dir is None:
+    from the cache (see codemods.check_cache)."""
+
+    def analysed() -> dict[str, list[Finding]]:
         with collector_paused():
-            return _scoped(_check_sources(sources, options), options)
-    cache = CheckCache(Path(options.cache_dir))
-    key = cache.key(sources, options)
-    cached = cache.load(key)
-    if cached is not None:
-        return _scoped(cached, options)
-    with collector_paused():
-        result = _check_sources(sources, options)
-    cache.store(key, result)
-    return _scoped(result, options)
+            return _check_sources(sources, options)
 
-
-def _scoped(result: dict[str, list[Finding]], options: EngineOptions) -> dict[str, list[Finding]]:
-    """With `--only`, the findings of the files in scope (the whole project is still analysed)."""
-    if not options.only:
-        return result
-    return {
-        path: findings
-        for path, findings in result.items()
-        if in_scope(path, options.only) or any(f.code == "AWT000" for f in findings)  # failures stay failures
-    }
+    return cached_findings(sources, options, analysed)
 
 
 def _check_sources(sources: Mapping[str, str], options: EngineOptions) -> dict[str, list[Finding]]:

@@ -50,3 +50,36 @@ def test_an_unwritable_cache_is_only_slower(tmp_path: Path) -> None:
     blocker.write_text("not a directory")
     options = EngineOptions(cache_dir=str(blocker / "cache"))
     assert check_sources(SOURCES, options) == check_sources(SOURCES, EngineOptions())
+
+
+def test_other_awaitify_code_is_a_miss(tmp_path: Path, monkeypatch) -> None:
+    """A development tree changes the engine without changing the version: its cache entries must not serve."""
+    from codemods import check_cache
+
+    options = EngineOptions(cache_dir=str(tmp_path))
+    key = check_cache.CheckCache.key(SOURCES, options)
+    monkeypatch.setattr(check_cache, "_code_digest", lambda: "another build of awaitify")
+    assert check_cache.CheckCache.key(SOURCES, options) != key
+
+
+def test_a_cache_hit_does_not_import_the_engine(tmp_path: Path) -> None:
+    """The cached re-run is startup-bound: the engine (and LibCST) are imported only on a miss."""
+    import subprocess
+    import sys
+
+    project = tmp_path / "project"
+    for path, text in SOURCES.items():
+        (project / path).parent.mkdir(parents=True, exist_ok=True)
+        (project / path).write_text(text)
+    script = (
+        "import sys\n"
+        "from codemods.cli import main\n"
+        "try:\n"
+        f"    main(['check', '-q', {str(project)!r}])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('engine' if 'codemods.engine' in sys.modules or 'libcst' in sys.modules else 'no engine')\n"
+    )
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin"}
+    runs = [subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env) for _ in range(2)]
+    assert [run.stdout.strip().splitlines()[-1] for run in runs] == ["engine", "no engine"]
