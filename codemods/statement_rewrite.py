@@ -439,6 +439,94 @@ def _chain(unit: _Unit) -> list[_Entry]:
 
 
 def _rewrite_units(units: list[_Unit], source: _Source, plan: FilePlan) -> list[str]:
+    """Every unit's new code: by text where `_text_rewrite` can reproduce the transformer exactly, the others
+    through LibCST (`_rewrite_units_with_libcst`)."""
+    by_text = [_text_rewrite(unit, source) for unit in units]
+    through_libcst = iter(
+        _rewrite_units_with_libcst([u for u, code in zip(units, by_text, strict=True) if code is None], source, plan)
+    )
+    return [code if code is not None else next(through_libcst) for code in by_text]
+
+
+_PRIMARY_PARENTS = ((ast.Attribute, "value"), (ast.Subscript, "value"), (ast.Call, "func"))
+_COMPOUND = (*_HEADER_ONLY, ast.Try, ast.TryStar, ast.Match)
+
+
+def _text_rewrite(unit: _Unit, source: _Source) -> str | None:
+    """The unit's new code as the transformer would write it, for the commonest simple statements: only
+    `await` added to calls and names renamed (`self.db.commit()`, `return service.get(db, id)`, `db: Session`
+    in an assignment), on ASCII lines with no comment, no decision where the transformer adds parentheses
+    (`(await f()).x`) or where the call is already in parentheses, no two decisions starting together.
+    None otherwise: the unit then goes through LibCST."""
+    if unit.header_only or not unit.edits or any(e.kind not in {E.AWAIT, E.RENAME} for e in unit.edits):
+        return None
+    lines = source.lines[unit.first - 1 : unit.last]
+    if any("#" in line or not line.isascii() for line in lines):
+        return None
+    starts = {edit.span[:2] for edit in unit.edits}
+    if len(starts) != len(unit.edits):
+        return None
+    text = "\n".join(lines) + "\n"
+    indent = len(unit.indent)
+    try:
+        tree = ast.parse(text[indent:])
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    if any(isinstance(stmt, _COMPOUND) for stmt in tree.body):
+        return None  # a compound statement: LibCST
+    nodes = _nodes_by_span(tree, unit.first, indent)
+    line_starts = [0]
+    for line in lines:
+        line_starts.append(line_starts[-1] + len(line) + 1)
+    changes: list[tuple[int, int, str]] = []
+    for edit in unit.edits:
+        found = nodes.get(edit.span)
+        if found is None:
+            return None
+        node, parent_field = found
+        start = line_starts[edit.span[0] - unit.first] + edit.span[1]
+        end = line_starts[edit.span[2] - unit.first] + edit.span[3]
+        if edit.kind == E.AWAIT:
+            if not isinstance(node, ast.Call) or parent_field in _PRIMARY_PARENTS:
+                return None
+            if text[:start].rstrip().endswith("(") or text[end:].lstrip().startswith(")"):
+                return None  # parenthesised, or an argument: LibCST decides where the parentheses go
+            changes.append((start, start, "await "))
+        else:
+            if not isinstance(node, ast.Name | ast.Attribute):
+                return None
+            changes.append((start, end, edit.text))
+    for start, end, new in sorted(changes, reverse=True):
+        text = text[:start] + new + text[end:]
+    return text
+
+
+def _nodes_by_span(
+    tree: ast.Module, first_line: int, indent: int
+) -> dict[tuple[int, int, int, int], tuple[ast.AST, tuple[type, str] | None]]:
+    """Every expression node of a unit parsed without its first line's indentation, by its span in the file,
+    with the (parent type, field) it sits in."""
+    found: dict[tuple[int, int, int, int], tuple[ast.AST, tuple[type, str] | None]] = {}
+    stack: list[tuple[ast.AST, tuple[type, str] | None]] = [(tree, None)]
+    while stack:
+        node, parent = stack.pop()
+        if isinstance(node, ast.expr):
+            line, end_line = node.lineno + first_line - 1, node.end_lineno + first_line - 1  # type: ignore[operator]
+            column = node.col_offset + (indent if node.lineno == 1 else 0)
+            end_column = node.end_col_offset + (indent if node.end_lineno == 1 else 0)  # type: ignore[operator]
+            span = (line, column, end_line, end_column)
+            # two nodes with one span (`(a)` in `(a).b` has none of its own: cannot happen for expressions
+            # LibCST tells apart by type, but be safe): neither is a call or a name, so the unit declines
+            found[span] = (ast.AST(), None) if span in found else (node, parent)
+        for name, value in ast.iter_fields(node):
+            children = value if isinstance(value, list) else [value]
+            for child in children:
+                if isinstance(child, ast.AST):
+                    stack.append((child, (type(node), name)))
+    return found
+
+
+def _rewrite_units_with_libcst(units: list[_Unit], source: _Source, plan: FilePlan) -> list[str]:
     """Every unit's new code. One snippet module holds them all, each under synthetic headers (shared by
     consecutive units of the same function); only the line numbers differ from the file's."""
     if not units:
