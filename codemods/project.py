@@ -103,7 +103,7 @@ class Project:
         resolved = self.resolve_name(module, head)
         return self.canonical(f"{resolved}.{rest}" if rest else resolved)
 
-    def _remap_source_root(self, qualname: str) -> str:
+    def remap_source_root(self, qualname: str) -> str:
         """An absolute import written against a source root below the project root: find its module."""
         cached = self._remap_cache.get(qualname)
         if cached is not None:
@@ -132,7 +132,7 @@ class Project:
         return cached
 
     def _canonical(self, qualname: str) -> str:
-        qualname = self._remap_source_root(qualname)
+        qualname = self.remap_source_root(qualname)
         for _ in range(_MAX_ALIAS_HOPS):
             if qualname in self.classes or qualname in self.functions or qualname in self.modules:
                 return qualname
@@ -146,7 +146,7 @@ class Project:
                     continue
                 return qualname
             if name in symbols.imports:
-                qualname = self._remap_source_root(symbols.imports[name])
+                qualname = self.remap_source_root(symbols.imports[name])
                 continue
             starred = self._from_star_import(symbols, name)
             if starred is not None:
@@ -158,7 +158,7 @@ class Project:
     def _from_star_import(self, symbols: ModuleSymbols, name: str) -> str | None:
         """`from .users import *` in `symbols`: the module that really defines `name`."""
         for source in symbols.star_imports:
-            source = self._remap_source_root(source)
+            source = self.remap_source_root(source)
             other = self.modules.get(source)
             if other is None:
                 continue

@@ -80,7 +80,7 @@ class Relevance:
         after following re-exports), and every module of an imported package."""
         found: set[str] = set()
         for target in [*symbols.imports.values(), *symbols.star_imports]:
-            written = self._project._remap_source_root(target)
+            written = self._project.remap_source_root(target)
             for name in (written, self._project.canonical(target)):
                 owner = self._owner(name)
                 if owner:
