@@ -119,7 +119,7 @@ def _analyse(
         try:
             with file_deadline(options.file_timeout):
                 tree = ast.parse(text, filename=path)
-                symbols = collect_symbols(path, tree)
+                symbols = collect_symbols(path, tree, text)
         except FileTimeout as exc:
             failures[path] = str(exc)
             continue

@@ -7,11 +7,13 @@ analysed later, once the whole project's symbols are known.
 from __future__ import annotations
 
 import ast
+import bisect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from codemods.astwalk import child_nodes
+from codemods.source_lines import source_lines
 
 
 @dataclass
@@ -91,6 +93,11 @@ def resolve_relative(module: str, is_package: bool, level: int, target: str | No
 
 _LIFESPAN_KEYWORDS = frozenset({"lifespan", "on_startup", "on_shutdown"})
 _LIFESPAN_METHODS = frozenset({"on_event", "add_event_handler"})
+_WEBSOCKET_METHOD = "websocket_connect"
+_STREAM_METHOD = "stream"
+# Of the expressions, the walk acts only on yields (`_collect_returns`) and on calls naming one of these
+# (`visit_Call`): a module whose text holds none of them has no call the walk acts on.
+_CALL_WORDS = (*sorted(_LIFESPAN_KEYWORDS | _LIFESPAN_METHODS), _WEBSOCKET_METHOD, _STREAM_METHOD)
 
 
 class _OwnBody:
@@ -123,14 +130,21 @@ class _SymbolCollector:
         self.symbols = symbols
         self.scope: list[tuple[str, str]] = []  # ("class"|"function", name)
 
-    def walk(self, node: ast.AST, owner: _OwnBody | None) -> None:
+    def walk(self, node: ast.AST, owner: _OwnBody | None, yield_lines: _YieldLines | None = None) -> None:
         """Visit `node` and its subtree; `owner` is the function whose own body `node` is part of, if any.
 
         A function's own body (its children, not descending into nested functions, classes or lambdas)
         used to be walked with a stack, last child first; that order is the reverse of the post-order
         in which this recursion finishes nodes, so the nodes are gathered as they finish and read
         backwards (`_finish_function`), giving the same order.
+
+        With `yield_lines` (the lines holding the word `yield`, in a module where no call matters: see
+        `collect_symbols`), only statements are visited below `node`, except under a statement whose own
+        expressions may hold a yield, which is walked whole. Statements are never inside expressions, so
+        every statement is still met, in the same order.
         """
+        if yield_lines is not None and yield_lines.may_hold_yield(node):
+            yield_lines = None
         kind = type(node)
         handler = _HANDLERS.get(kind)
         inner = owner  # whose own body the children belong to
@@ -148,8 +162,8 @@ class _SymbolCollector:
             inner, new_scope = None, True
         elif kind is ast.Lambda:
             inner = None
-        for child in child_nodes(node):
-            self.walk(child, inner)
+        for child in child_nodes(node) if yield_lines is None else _statement_children(node):
+            self.walk(child, inner, yield_lines)
         if new_scope:
             self.scope.pop()
         if function is not None:
@@ -264,9 +278,9 @@ class _SymbolCollector:
             isinstance(node.func, ast.Attribute) and node.func.attr in _LIFESPAN_METHODS
         ):
             self.symbols.lifespan_hooks = True
-        if isinstance(node.func, ast.Attribute) and node.func.attr == "websocket_connect":
+        if isinstance(node.func, ast.Attribute) and node.func.attr == _WEBSOCKET_METHOD:
             self.symbols.websocket_clients = True
-        if isinstance(node.func, ast.Attribute) and node.func.attr == "stream":
+        if isinstance(node.func, ast.Attribute) and node.func.attr == _STREAM_METHOD:
             self.symbols.streaming_clients = True
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
@@ -317,8 +331,56 @@ _HANDLERS: dict[type, Callable[[_SymbolCollector, Any], None]] = {
 }
 
 
-def collect_symbols(path: str, tree: ast.Module) -> ModuleSymbols:
+# the fields of a node that hold statements (or handlers and match cases, which hold statements), in field order
+_STATEMENT_FIELDS: dict[type, tuple[str, ...]] = {}
+_STATEMENT_HOLDERS = frozenset({"body", "orelse", "finalbody", "handlers", "cases"})
+
+
+def _statement_children(node: ast.AST) -> list[ast.AST]:
+    """`child_nodes(node)` without the expressions: the statements, handlers and match cases it holds, in the
+    same order."""
+    fields = _STATEMENT_FIELDS.get(type(node))
+    if fields is None:
+        fields = _STATEMENT_FIELDS[type(node)] = tuple(f for f in node._fields if f in _STATEMENT_HOLDERS)
+    out: list[ast.AST] = []
+    for field_name in fields:
+        value = getattr(node, field_name, None)
+        if isinstance(value, list):
+            out.extend(value)
+    return out
+
+
+class _YieldLines:
+    """The lines of a module holding the word `yield`: where a yield expression can be."""
+
+    __slots__ = ("lines",)
+
+    def __init__(self, text: str) -> None:
+        self.lines = [number for number, line in enumerate(source_lines(text), 1) if "yield" in line]
+
+    def may_hold_yield(self, node: ast.AST) -> bool:
+        """Whether the node's own expressions (a statement's, or a compound statement's header, decorators
+        included) may hold a yield: one of the lines they span holds the word."""
+        if not self.lines or isinstance(node, ast.Module):
+            return False
+        body = getattr(node, "body", None)
+        if isinstance(node, ast.match_case):
+            first = node.pattern.lineno
+        else:
+            decorators = getattr(node, "decorator_list", None)
+            first = min([node.lineno, *(d.lineno for d in decorators)]) if decorators else node.lineno  # type: ignore[attr-defined]
+        # a compound statement's header ends on its body's first line at the latest (`if x: y` shares it)
+        last = body[0].lineno if isinstance(body, list) and body else node.end_lineno  # type: ignore[attr-defined]
+        index = bisect.bisect_left(self.lines, first)
+        return index < len(self.lines) and self.lines[index] <= last
+
+
+def collect_symbols(path: str, tree: ast.Module, text: str | None = None) -> ModuleSymbols:
+    """The module's symbols. Given its `text`, a module in which no call matters (none of `_CALL_WORDS` in it)
+    is walked statement by statement, and whole only under statements that may hold a yield: the same
+    symbols, in the same order, from a fraction of the nodes."""
     name, is_package = module_name_for(path)
     symbols = ModuleSymbols(name=name, path=path, is_package=is_package)
-    _SymbolCollector(symbols).walk(tree, None)
+    statements_only = text is not None and not any(word in text for word in _CALL_WORDS)
+    _SymbolCollector(symbols).walk(tree, None, _YieldLines(text) if statements_only and text is not None else None)
     return symbols

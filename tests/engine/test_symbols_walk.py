@@ -1,0 +1,167 @@
+"""Pass 1's statement walk (`collect_symbols` given the module's text) collects what the walk of every node does."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from codemods import symbols
+from codemods.symbols import ModuleSymbols, collect_symbols
+
+REPO = Path(__file__).resolve().parents[2]
+
+# yields where a statement walk would not see them unless it walks that statement whole
+ODD_YIELDS = """
+import contextlib
+
+
+def deco(f):
+    return f
+
+
+def gen_in_decorator():
+    @deco((yield 1))
+    def inner():
+        return 2
+
+    return inner
+
+
+def gen_in_default():
+    def inner(x=(yield)):
+        return x
+
+    return inner
+
+
+def gen_in_header(items):
+    for item in (yield items):
+        pass
+    while (yield):
+        break
+    if (yield 3): pass
+    with contextlib.nullcontext((yield)):
+        pass
+
+
+def gen_in_handler():
+    try:
+        pass
+    except (yield):
+        pass
+
+
+def gen_in_match(value):
+    match value:
+        case 1 if (yield):
+            pass
+
+
+def gen_in_lambda():
+    return lambda: (yield)
+
+
+def gen_in_call(f):
+    f(
+        1,
+        (yield 2),
+    )
+
+
+def gen_in_comprehension_target():
+    return [x for x in (yield)]
+
+
+class Holder:
+    def __init__(self, db):
+        self.db = db
+        self.value = yield db
+
+    def plain(self):
+        return self.db
+"""
+
+
+def _order(found: ModuleSymbols) -> list[list[str]]:
+    keys = [list(found.imports), list(found.classes), list(found.functions), list(found.global_values)]
+    for cls in found.classes.values():
+        keys += [list(cls.methods), list(cls.attr_annotations), list(cls.attr_values)]
+    return keys
+
+
+def _same_symbols(path: str, text: str) -> None:
+    tree = ast.parse(text)
+    every_node = collect_symbols(path, tree)
+    statements = collect_symbols(path, tree, text)
+    # the symbols hold the tree's own nodes: equal means the very same nodes, in the same order
+    assert statements == every_node, path
+    assert _order(statements) == _order(every_node), path
+
+
+def _python_files(root: Path) -> dict[str, str]:
+    return {p.relative_to(root).as_posix(): p.read_text(encoding="utf-8") for p in sorted(root.rglob("*.py"))}
+
+
+@pytest.mark.parametrize("tree", ["target_backend", "fixtures", "codemods", "tests"])
+def test_project_trees(tree: str) -> None:
+    files = _python_files(REPO / tree)
+    assert files
+    for path, text in files.items():
+        try:
+            ast.parse(text)
+        except SyntaxError:
+            continue  # fixtures of unparsable input
+        _same_symbols(path, text)
+
+
+def test_generated_repo(tmp_path: Path) -> None:
+    dest = tmp_path / "generated"
+    generator = REPO / "fixtures" / "bench" / "generate_repo.py"
+    subprocess.run([sys.executable, str(generator), str(dest), "--domains", "6"], check=True, capture_output=True)
+    for path, text in _python_files(dest).items():
+        _same_symbols(path, text)
+
+
+def test_yields_in_odd_places() -> None:
+    _same_symbols("odd.py", ODD_YIELDS)
+    found = collect_symbols("odd.py", ast.parse(ODD_YIELDS), ODD_YIELDS)
+    generators = {q.rsplit(".", 1)[1] for q, f in found.functions.items() if f.is_generator}
+    # (a yield in a nested def's decorator or default is counted to the nested def, by both walks)
+    assert generators - {"inner"} == {
+        "gen_in_header",
+        "gen_in_handler",
+        "gen_in_match",
+        "gen_in_call",
+        "gen_in_comprehension_target",
+        "__init__",
+    }
+
+
+@pytest.mark.parametrize(
+    "call",
+    ["app.add_event_handler('startup', f)", "FastAPI(lifespan=f)", "client.websocket_connect('/ws')", "c.stream()"],
+)
+def test_modules_with_calls_that_matter_are_walked_whole(call: str) -> None:
+    text = f"def f():\n    return 1\n\n\nx = {call}\n"
+    _same_symbols("calls.py", text)
+    assert collect_symbols("calls.py", ast.parse(text), text) != ModuleSymbols("calls", "calls.py", False)
+
+
+def test_a_plain_module_is_walked_by_statements(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = "import os\n\n\ndef f(a: int = 1) -> int:\n    return os.getpid() + a\n"
+    visited: list[ast.AST] = []
+    real = symbols.child_nodes
+
+    def counting(node: ast.AST) -> list[ast.AST]:
+        visited.append(node)
+        return real(node)
+
+    monkeypatch.setattr(symbols, "child_nodes", counting)
+    collect_symbols("plain.py", ast.parse(text), text)
+    assert visited == []  # no expression visited
+    collect_symbols("plain.py", ast.parse(text))
+    assert visited  # the walk of every node
