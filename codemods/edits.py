@@ -1,4 +1,4 @@
-"""Decisions taken by the analysis (on `ast`) and applied by the transformer (on LibCST).
+"""Decisions taken by the analysis (on `ast`) and applied by the transformer (on LibCST); no LibCST here.
 
 A decision names the node it applies to by its source span, in characters:
 (line, column, end line, end column), lines 1-based, columns 0-based, end exclusive.
@@ -53,10 +53,36 @@ YIELD_FROM = "yield_from"  # `yield from x` statement at span -> `(async) for it
 ASYNC_COMP = "async_comp"  # the comprehension `for` whose iterable is at span -> `async for`
 
 
+@dataclass(frozen=True, order=True)
+class ImportName:
+    """A name to import: `from module import name as asname` (`import name` when module is "")."""
+
+    module: str
+    name: str
+    asname: str | None = None
+
+    @property
+    def local(self) -> str:
+        return self.asname or self.name
+
+
 @dataclass
-class FileEdits:
+class FilePlan:
+    """Every decision for one file, as the transformer applies them (codemods.transform.apply_plan)."""
+
+    module_name: str
     edits: list[Edit] = field(default_factory=list)
-    async_functions: set[str] = field(default_factory=set)  # def-spans as "line:col" keys -> async def
-    add_imports: set[tuple[str, str]] = field(default_factory=set)  # (module, name)
-    import_renames: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
-    helper_blocks: set[str] = field(default_factory=set)  # module-level helpers to add after imports
+    async_defs: set[str] = field(default_factory=set)  # function qualnames -> `async def`
+    async_contextmanagers: set[str] = field(default_factory=set)
+    imports: set[ImportName] = field(default_factory=set)
+    removable: set[str] = field(default_factory=set)
+    force_remove: set[str] = field(default_factory=set)
+    helpers: list[str] = field(default_factory=list)
+    added_decorators: dict[str, str] = field(default_factory=dict)  # function qualname -> decorator source
+
+    def is_empty(self) -> bool:
+        return not (self.edits or self.async_defs or self.imports or self.helpers)
+
+
+class TransformError(Exception):
+    """A decision could not be applied: the file is left as it is and reported."""

@@ -15,18 +15,15 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
-import libcst as cst
-
 from codemods import analyze, astwalk, parallel_analysis
 from codemods import edits as E
 from codemods.analyze import ASYNC_URL_HELPER, FunctionFacts, HintState
 from codemods.check_cache import cached_findings
 from codemods.coloring import Coloring, color_call_graph
 from codemods.deadline import FileTimeout, file_deadline
-from codemods.edits import Edit
+from codemods.edits import Edit, FilePlan, ImportName, TransformError
 from codemods.gc_pause import collector_paused
 from codemods.helpers_src import ASYNC_URL_HELPER_SOURCE
-from codemods.imports_edit import ImportName
 from codemods.model import EngineOptions, FileOutcome, FileStats, FileStatus, Finding
 from codemods.module_edits import session_type_edits
 from codemods.parallel_analysis import AnalyseModule, MoreModules
@@ -36,7 +33,6 @@ from codemods.source_lines import source_lines
 from codemods.spans import SpanMaker
 from codemods.staging import restrict_to_stage
 from codemods.symbols import ModuleSymbols, collect_symbols
-from codemods.transform import FilePlan, TransformError, apply_plan
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +88,10 @@ _PARSER_LIMITS = ("too many nested", "Exceeds the limit", "too many statically n
 def _parse_error(path: str, text: str, exc: SyntaxError) -> str:
     if any(limit in (exc.msg or "") for limit in _PARSER_LIMITS):
         return f"beyond the Python parser's limits at line {exc.lineno}: {exc.msg}"
+    import libcst  # here only: `check` has no other use for it (importing it costs ~0.15 s)
+
     try:
-        cst.parse_module(text)
+        libcst.parse_module(text)
     except Exception:
         return f"syntax error at line {exc.lineno}: {exc.msg}"
     return f"syntax newer than this Python can analyse (line {exc.lineno}): {exc.msg}"
@@ -398,7 +396,16 @@ def _apply_plans(
     return [_apply_one(job) for job in timed_jobs]
 
 
+def apply_plan(text: str, plan: FilePlan) -> str:
+    """The file rewritten (codemods.transform.apply_plan, imported on first use: `check` never needs it)."""
+    from codemods.transform import apply_plan as rewrite
+
+    return rewrite(text, plan)
+
+
 def _apply_one(job: tuple[str, str, FilePlan, float | None]) -> tuple[str, str, str | None]:
+    import libcst
+
     path, text, plan, file_timeout = job
     try:
         with file_deadline(file_timeout):
@@ -407,7 +414,7 @@ def _apply_one(job: tuple[str, str, FilePlan, float | None]) -> tuple[str, str, 
         return path, text, str(exc)
     except TransformError as exc:
         return path, text, str(exc)
-    except (cst.ParserSyntaxError, RecursionError) as exc:
+    except (libcst.ParserSyntaxError, RecursionError) as exc:
         return path, text, f"rewrite failed: {type(exc).__name__}: {exc}"
 
 

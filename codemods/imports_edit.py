@@ -8,23 +8,12 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TypeGuard, cast
 
 import libcst as cst
 
 from codemods import astwalk
-
-
-@dataclass(frozen=True, order=True)
-class ImportName:
-    module: str
-    name: str
-    asname: str | None = None
-
-    @property
-    def local(self) -> str:
-        return self.asname or self.name
+from codemods.edits import ImportName as ImportName  # defined with the decisions (no LibCST there)
 
 
 def _module_name(node: cst.ImportFrom) -> str | None:

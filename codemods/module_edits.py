@@ -9,8 +9,7 @@ from dataclasses import dataclass, field
 from codemods import astwalk
 from codemods import edits as E
 from codemods import sqla_names as N
-from codemods.edits import Edit
-from codemods.imports_edit import ImportName
+from codemods.edits import Edit, ImportName
 from codemods.project import Project
 from codemods.spans import SpanMaker
 from codemods.symbols import ModuleSymbols

@@ -31,14 +31,12 @@ from codemods import edits as E
 from codemods import sqla_names as N
 from codemods.analyze import FunctionFacts
 from codemods.coloring import Coloring, override_families
-from codemods.edits import Edit
-from codemods.imports_edit import ImportName
+from codemods.edits import Edit, FilePlan, ImportName
 from codemods.model import FileOutcome, FileStats, Finding
 from codemods.project import Project
 from codemods.scope import in_scope
 from codemods.spans import SpanMaker
 from codemods.symbols import ModuleSymbols
-from codemods.transform import FilePlan
 from codemods.types import ASYNC_SESSION
 
 log = logging.getLogger(__name__)

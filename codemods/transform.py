@@ -10,7 +10,6 @@ import bisect
 import functools
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any, cast
 
 import libcst as cst
@@ -18,7 +17,9 @@ import libcst as cst
 from codemods import edits as E
 from codemods.cst_spans import node_spans_and_extents
 from codemods.edits import Edit, Span
-from codemods.imports_edit import ImportName, update_imports, used_names_of_code
+from codemods.edits import FilePlan as FilePlan  # the plan and the error live with the decisions (no LibCST there)
+from codemods.edits import TransformError as TransformError
+from codemods.imports_edit import update_imports, used_names_of_code
 from codemods.source_lines import source_lines
 from codemods.transform_query import QueryRewriteError, rewrite_query
 
@@ -34,26 +35,6 @@ _ORDER = {
     E.TEXT_SQL: 5,
     E.AWAIT: 6,
 }
-
-
-class TransformError(Exception):
-    pass
-
-
-@dataclass
-class FilePlan:
-    module_name: str
-    edits: list[Edit] = field(default_factory=list)
-    async_defs: set[str] = field(default_factory=set)  # function qualnames -> `async def`
-    async_contextmanagers: set[str] = field(default_factory=set)
-    imports: set[ImportName] = field(default_factory=set)
-    removable: set[str] = field(default_factory=set)
-    force_remove: set[str] = field(default_factory=set)
-    helpers: list[str] = field(default_factory=list)
-    added_decorators: dict[str, str] = field(default_factory=dict)  # function qualname -> decorator source
-
-    def is_empty(self) -> bool:
-        return not (self.edits or self.async_defs or self.imports or self.helpers)
 
 
 @functools.lru_cache(maxsize=4096)
