@@ -257,6 +257,16 @@ def _percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[index]
 
 
+def _by_kind(window: list[Sample]) -> dict[str, dict[str, float]]:
+    latencies: dict[str, list[float]] = {}
+    for sample in window:
+        latencies.setdefault(sample.kind, []).append(sample.end - sample.start)
+    return {
+        kind: {q: round(_percentile(sorted(values), p) * 1000, 2) for q, p in (("p50", 0.5), ("p99", 0.99))}
+        for kind, values in sorted(latencies.items())
+    }
+
+
 def census_calls() -> list[Call]:
     """One call of each endpoint of the mix (the first the seeded draw yields), in a fixed order."""
     rng, seen = random.Random(0), dict[str, Call]()
@@ -372,6 +382,9 @@ async def run(
         "p99_is_lower_bound": p99_index is not None and ranked[p99_index][1],
         "unanswered_at_end": len(unanswered),
         "by_kind": dict(sorted(Counter(s.kind for s in window).items())),
+        # p50/p99 of each kind's requests completed in the window (failed ones included; unanswered ones have
+        # no kind here): shows whether a tail is one kind's or everyone's.
+        "latency_ms_by_kind": _by_kind(window),
         "status": dict(sorted(Counter(str(s.status) for s in window).items())),
         "sql_statements": statements,
         "server_requests": requests,
