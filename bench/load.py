@@ -257,13 +257,13 @@ def _percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[index]
 
 
-def _by_kind(window: list[Sample]) -> dict[str, dict[str, float]]:
+def _by_endpoint(window: list[Sample]) -> dict[str, dict[str, float]]:
     latencies: dict[str, list[float]] = {}
     for sample in window:
-        latencies.setdefault(sample.kind, []).append(sample.end - sample.start)
+        latencies.setdefault(sample.name, []).append(sample.end - sample.start)
     return {
-        kind: {q: round(_percentile(sorted(values), p) * 1000, 2) for q, p in (("p50", 0.5), ("p99", 0.99))}
-        for kind, values in sorted(latencies.items())
+        name: {q: round(_percentile(sorted(values), p) * 1000, 2) for q, p in (("p50", 0.5), ("p99", 0.99))}
+        for name, values in sorted(latencies.items())
     }
 
 
@@ -382,9 +382,9 @@ async def run(
         "p99_is_lower_bound": p99_index is not None and ranked[p99_index][1],
         "unanswered_at_end": len(unanswered),
         "by_kind": dict(sorted(Counter(s.kind for s in window).items())),
-        # p50/p99 of each kind's requests completed in the window (failed ones included; unanswered ones have
-        # no kind here): shows whether a tail is one kind's or everyone's.
-        "latency_ms_by_kind": _by_kind(window),
+        # p50/p99 of each endpoint's requests completed in the window (failed ones included; unanswered ones
+        # are not attributed): shows whether a tail is some endpoints' or everyone's.
+        "latency_ms_by_endpoint": _by_endpoint(window),
         "status": dict(sorted(Counter(str(s.status) for s in window).items())),
         "sql_statements": statements,
         "server_requests": requests,

@@ -175,8 +175,9 @@ async def test_run_counts_statuses_kinds_and_sql(tmp_path: Path) -> None:
     assert result["rps"] == round(status["200"] / 1.0, 2)
     assert result["unfinished_at_end"] == 0
     kinds = result["by_kind"]
-    assert set(kinds) == set(result["latency_ms_by_kind"]) == {"list", "search", "detail", "write"}
-    assert all(0 < k["p50"] <= k["p99"] < 1000 for k in result["latency_ms_by_kind"].values())
+    assert set(kinds) == {"list", "search", "detail", "write"}
+    assert set(result["latency_ms_by_endpoint"]) == {call.name for call in load.census_calls()}  # all 14
+    assert all(0 < e["p50"] <= e["p99"] < 1000 for e in result["latency_ms_by_endpoint"].values())
     assert result["sql_per_request"] == 2.0
     assert result["server_cpu_ms_per_request"] == 1.0
     assert result["loadgen_window_cpu_s"] > 0
