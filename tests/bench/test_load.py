@@ -165,17 +165,19 @@ def _library_server(stats_file: Path, hang_writes: bool = False) -> ScriptedServ
 
 async def test_run_counts_statuses_kinds_and_sql(tmp_path: Path) -> None:
     stats = tmp_path / "stats.json"
+    stats.write_text(json.dumps({"statements": 0, "requests": 0, "cpu_s": 0.0}))
+    # Two workers from the start: their first 60 requests (seed 7) hold all 14 endpoints, genres (503) and
+    # album updates (dropped), so the checks below hold on a slow machine as long as each request takes < 15 ms.
     async with _library_server(stats) as server:
-        result = await load.run(server.base_url, 8, duration=1.0, warmup=0.2, seed=7, stats_file=stats, grace=2)
+        result = await load.run(server.base_url, 2, duration=1.0, warmup=0.0, seed=7, stats_file=stats, grace=2)
     status = result["status"]
     assert set(status) == {"0", "200", "503"}
-    assert result["requests"] == sum(status.values()) == sum(result["by_kind"].values()) > 200
+    assert result["requests"] == sum(status.values()) == sum(result["by_kind"].values()) > 130
     assert result["ok"] == status["200"]
     assert result["errors"] == status["0"] + status["503"]
     assert result["rps"] == round(status["200"] / 1.0, 2)
     assert result["unfinished_at_end"] == 0
-    kinds = result["by_kind"]
-    assert set(kinds) == {"list", "search", "detail", "write"}
+    assert set(result["by_kind"]) == {"list", "search", "detail", "write"}
     assert set(result["latency_ms_by_endpoint"]) == {call.name for call in load.census_calls()}  # all 14
     assert all(0 < e["p50"] <= e["p99"] < 1000 for e in result["latency_ms_by_endpoint"].values())
     assert result["sql_per_request"] == 2.0
@@ -183,7 +185,7 @@ async def test_run_counts_statuses_kinds_and_sql(tmp_path: Path) -> None:
     assert result["loadgen_window_cpu_s"] > 0
     # Every dropped write made its worker open a new connection (unless it was the worker's last request).
     dropped = sum(1 for _n, method, target, _b in server.received if method == "PUT" and "/albums/" in target)
-    assert 0 < dropped <= server.connections <= 8 + dropped
+    assert 0 < dropped <= server.connections <= 2 + dropped
 
 
 async def test_one_worker_follows_the_seeded_mix(tmp_path: Path) -> None:
