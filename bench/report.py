@@ -78,7 +78,9 @@ def _runtime_section(rt: dict[str, Any]) -> list[str]:
         "mix: 30% list, 30% search, 30% detail, 10% write (see `bench/load.py`). Percentiles cover every "
         "request, failed and unanswered ones included; ≥ marks a p99 that falls on a failed or unanswered "
         "request (a lower bound). SQL and CPU per request are deltas of the server's counters over the "
-        "window (approximate at high concurrency: requests straddle its ends).",
+        "window (approximate at high concurrency: requests straddle its ends). Load generator CPU: the whole "
+        "`bench.load` process (start-up included), which must stay well under a core for the point to measure "
+        "the backend.",
         "",
         f"Headline (concurrency {rt['sync'].get('at_concurrency')}, cache on): "
         f"sync {_fmt(rt['sync'].get('rps'))} req/s, p99 {_fmt(rt['sync'].get('p99_ms'))} ms; "
@@ -86,8 +88,8 @@ def _runtime_section(rt: dict[str, Any]) -> list[str]:
         f"p99 {_fmt(rt['async'].get('p99_ms'))} ms.",
         "",
         "| cache | concurrency | backend | req/s | p50 ms | p99 ms | errors | SQL / request "
-        "| server CPU ms / request | server peak RSS MiB |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| server CPU ms / request | server peak RSS MiB | load generator CPU s |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for cache in ("cache_on", "cache_off"):
         for index, concurrency in enumerate(rt["concurrency"]):
@@ -95,7 +97,7 @@ def _runtime_section(rt: dict[str, Any]) -> list[str]:
                 points = rt.get(name, {}).get(cache, {}).get("points", [])
                 p = points[index] if index < len(points) else {}
                 if p.get("failed"):
-                    out.append(f"| {cache[6:]} | {concurrency} | {name} | load run failed | | | | | | |")
+                    out.append(f"| {cache[6:]} | {concurrency} | {name} | load run failed | | | | | | | |")
                     continue
                 out.append(
                     f"| {cache[6:]} | {concurrency} | {name} | {_fmt(p.get('rps'))} "
@@ -103,7 +105,7 @@ def _runtime_section(rt: dict[str, Any]) -> list[str]:
                     f"| {'≥ ' if p.get('p99_is_lower_bound') else ''}{_fmt(p.get('p99_ms'))} "
                     f"| {_fmt(p.get('errors'))} | {_fmt(p.get('sql_per_request'))} "
                     f"| {_fmt(p.get('server_cpu_ms_per_request'), 1)} "
-                    f"| {_fmt(p.get('server_peak_rss_mib'), 0)} |"
+                    f"| {_fmt(p.get('server_peak_rss_mib'), 0)} | {_fmt(p.get('loadgen_cpu_s'), 1)} |"
                 )
     out += _census_table(rt)
     for name in ("sync", "async"):
