@@ -107,6 +107,7 @@ def _runtime_section(rt: dict[str, Any]) -> list[str]:
                     f"| {_fmt(p.get('server_cpu_ms_per_request'), 1)} "
                     f"| {_fmt(p.get('server_peak_rss_mib'), 0)} | {_fmt(p.get('loadgen_cpu_s'), 1)} |"
                 )
+    out += _stalled_note(rt)
     out += _census_table(rt)
     for name in ("sync", "async"):
         for cache in ("cache_on", "cache_off"):
@@ -115,6 +116,27 @@ def _runtime_section(rt: dict[str, Any]) -> list[str]:
                 out.append(f"\nServer log of {name} ({cache}): {logged}")
     out.append("")
     return out
+
+
+def _stalled_note(rt: dict[str, Any]) -> list[str]:
+    """Points where a backend answered nothing in the window: named as what they are (see bench/README.md)."""
+    stalled = [
+        f"{name} at {concurrency} (cache {cache[6:]})"
+        for name in ("sync", "async")
+        for cache in ("cache_on", "cache_off")
+        for concurrency, p in zip(rt["concurrency"], rt.get(name, {}).get(cache, {}).get("points", []), strict=False)
+        if not p.get("failed") and p.get("rps") == 0 and p.get("errors")
+    ]
+    if not stalled:
+        return []
+    why = "its server log below says what it waited on"
+    if all(point.startswith("sync ") for point in stalled):
+        why = (
+            "the sync original deadlocks at that load (sync I/O on the event loop in an `async def` endpoint from 64 "
+            "clients, FastAPI's threadpool/connection-pool deadlock at 256: `bench/README.md` has the diagnosis), "
+            "which the migration removes; not a load generator artefact"
+        )
+    return ["", f"No request answered in the window: {', '.join(stalled)}; {why}."]
 
 
 def _census_table(rt: dict[str, Any]) -> list[str]:
