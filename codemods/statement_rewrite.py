@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import ast
 import bisect
+import itertools
 import logging
 import re
 import tokenize
@@ -105,6 +106,8 @@ class _Unit:
     scopes: list[_Scope]  # the enclosing classes and functions, outermost first
     header_only: bool  # the snippet holds the header and a stub body
     edits: list[Edit] = field(default_factory=list)
+    # the `def` lines (file line numbers) of the functions it holds that the plan makes async
+    async_defs: list[int] = field(default_factory=list)
 
 
 _UnitAt = Callable[[int], _Unit | None]  # the outermost unit holding a line, if any
@@ -405,14 +408,14 @@ def _async_def_inserts(source: _Source, plan: FilePlan, unit_at: _UnitAt) -> set
         for stmt in body:
             if isinstance(stmt, _SCOPES):
                 qualname = f"{prefix}.{stmt.name}"
-                if (
-                    isinstance(stmt, ast.FunctionDef)
-                    and qualname in plan.async_defs
-                    and unit_at(stmt.lineno) is None
-                ):
-                    if not source.line(stmt.lineno).lstrip(" ").startswith("def") or not source.starts_line(stmt):
-                        raise _Decline(f"line {stmt.lineno}: no def keyword")
-                    lines.add(stmt.lineno)
+                if isinstance(stmt, ast.FunctionDef) and qualname in plan.async_defs:
+                    unit = unit_at(stmt.lineno)
+                    if unit is not None:
+                        unit.async_defs.append(stmt.lineno)  # the unit's rewrite makes it async
+                    else:
+                        if not source.line(stmt.lineno).lstrip(" ").startswith("def") or not source.starts_line(stmt):
+                            raise _Decline(f"line {stmt.lineno}: no def keyword")
+                        lines.add(stmt.lineno)
                 stack.append((stmt.body, qualname))
             else:
                 stack.extend((child, prefix) for child in _child_bodies(stmt, source))
@@ -450,15 +453,21 @@ def _rewrite_units(units: list[_Unit], source: _Source, plan: FilePlan) -> list[
 
 _PRIMARY_PARENTS = ((ast.Attribute, "value"), (ast.Subscript, "value"), (ast.Call, "func"))
 _COMPOUND = (*_HEADER_ONLY, ast.Try, ast.TryStar, ast.Match)
+_TEXT_KINDS = frozenset({E.AWAIT, E.RENAME})
+
+
+class _NoText(Exception):
+    """The text path cannot reproduce the transformer exactly for this unit: it goes through LibCST."""
 
 
 def _text_rewrite(unit: _Unit, source: _Source) -> str | None:
-    """The unit's new code as the transformer would write it, for the commonest simple statements: only
-    `await` added to calls and names renamed (`self.db.commit()`, `return service.get(db, id)`, `db: Session`
-    in an assignment), on ASCII lines with no comment, no decision where the transformer adds parentheses
-    (`(await f()).x`) or where the call is already in parentheses, no two decisions starting together.
+    """The unit's new code as the transformer would write it, for the commonest units: only `await` added to
+    calls and names renamed (`self.db.commit()`, `return service.get(db, id)`, `db: Session` in an assignment or
+    a header, a def made async), on ASCII lines with no comment, no `await` where the transformer adds
+    parentheses (`(await f()).x`) or where the call is already in parentheses, no two decisions starting
+    together, no decision inside another but inside an `await`.
     None otherwise: the unit then goes through LibCST."""
-    if unit.header_only or not unit.edits or any(e.kind not in {E.AWAIT, E.RENAME} for e in unit.edits):
+    if not unit.edits or any(edit.kind not in _TEXT_KINDS for edit in unit.edits):
         return None
     lines = source.lines[unit.first - 1 : unit.last]
     if any("#" in line or not line.isascii() for line in lines):
@@ -466,64 +475,113 @@ def _text_rewrite(unit: _Unit, source: _Source) -> str | None:
     starts = {edit.span[:2] for edit in unit.edits}
     if len(starts) != len(unit.edits):
         return None
-    text = "\n".join(lines) + "\n"
-    indent = len(unit.indent)
     try:
-        tree = ast.parse(text[indent:])
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return _UnitText(unit, "\n".join(lines) + "\n").rewrite()
+    except _NoText:
         return None
-    if any(isinstance(stmt, _COMPOUND) for stmt in tree.body):
-        return None  # a compound statement: LibCST
-    nodes = _nodes_by_span(tree, unit.first, indent)
-    line_starts = [0]
-    for line in lines:
-        line_starts.append(line_starts[-1] + len(line) + 1)
-    changes: list[tuple[int, int, str]] = []
-    for edit in unit.edits:
-        found = nodes.get(edit.span)
-        if found is None:
-            return None
-        node, parent_field = found
-        start = line_starts[edit.span[0] - unit.first] + edit.span[1]
-        end = line_starts[edit.span[2] - unit.first] + edit.span[3]
-        if edit.kind == E.AWAIT:
-            if not isinstance(node, ast.Call) or parent_field in _PRIMARY_PARENTS:
-                return None
-            if text[:start].rstrip().endswith("(") or text[end:].lstrip().startswith(")"):
-                return None  # parenthesised, or an argument: LibCST decides where the parentheses go
-            changes.append((start, start, "await "))
+
+
+_NodeAt = tuple[ast.AST, ast.AST | None, str]  # a node, its parent and the parent's field holding it
+
+
+class _UnitText:
+    """A unit's text (ASCII: `ast` columns are characters), parsed with `ast` at its own columns."""
+
+    def __init__(self, unit: _Unit, text: str) -> None:
+        self.unit = unit
+        self.text = text
+        # an indented unit is parsed under `if 1:` (its lines keep their columns); a header gets a stub body
+        prefix = "if 1:\n" if unit.indent else ""
+        stub = unit.indent + "    " + _STUB + "\n" if unit.header_only else ""
+        try:
+            tree = ast.parse(prefix + text + stub)
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+            raise _NoText from exc
+        if prefix:
+            if len(tree.body) != 1 or not isinstance(tree.body[0], ast.If):
+                raise _NoText
+            self.statements = tree.body[0].body
         else:
-            if not isinstance(node, ast.Name | ast.Attribute):
-                return None
-            changes.append((start, end, edit.text))
-    for start, end, new in sorted(changes, reverse=True):
-        text = text[:start] + new + text[end:]
-    return text
+            self.statements = tree.body
+        self.first_line = 2 if prefix else 1  # the parse's line number of the unit's first line
+        self.line_starts = [0]
+        for line in text.split("\n"):
+            self.line_starts.append(self.line_starts[-1] + len(line) + 1)
 
+    def offset(self, line: int, column: int) -> int:
+        """The offset in the unit's text of a position of the parse."""
+        return self.line_starts[line - self.first_line] + column
 
-def _nodes_by_span(
-    tree: ast.Module, first_line: int, indent: int
-) -> dict[tuple[int, int, int, int], tuple[ast.AST, tuple[type, str] | None]]:
-    """Every expression node of a unit parsed without its first line's indentation, by its span in the file,
-    with the (parent type, field) it sits in."""
-    found: dict[tuple[int, int, int, int], tuple[ast.AST, tuple[type, str] | None]] = {}
-    stack: list[tuple[ast.AST, tuple[type, str] | None]] = [(tree, None)]
-    while stack:
-        node, parent = stack.pop()
-        if isinstance(node, ast.expr):
-            line, end_line = node.lineno + first_line - 1, node.end_lineno + first_line - 1  # type: ignore[operator]
-            column = node.col_offset + (indent if node.lineno == 1 else 0)
-            end_column = node.end_col_offset + (indent if node.end_lineno == 1 else 0)  # type: ignore[operator]
-            span = (line, column, end_line, end_column)
-            # two nodes with one span (`(a)` in `(a).b` has none of its own: cannot happen for expressions
-            # LibCST tells apart by type, but be safe): neither is a call or a name, so the unit declines
-            found[span] = (ast.AST(), None) if span in found else (node, parent)
-        for name, value in ast.iter_fields(node):
-            children = value if isinstance(value, list) else [value]
-            for child in children:
-                if isinstance(child, ast.AST):
-                    stack.append((child, (type(node), name)))
-    return found
+    def extent(self, node: ast.AST) -> tuple[int, int]:
+        """A node's first and end offsets in the unit's text (parentheses around it excluded, as in `ast`)."""
+        return (
+            self.offset(node.lineno, node.col_offset),  # type: ignore[attr-defined]
+            self.offset(node.end_lineno, node.end_col_offset),  # type: ignore[attr-defined]
+        )
+
+    def segment(self, node: ast.AST) -> str:
+        start, end = self.extent(node)
+        return self.text[start:end]
+
+    def nodes_by_span(self) -> dict[tuple[int, int, int, int], _NodeAt | None]:
+        """Every expression node by its span in the file (None: two nodes with one span), with its parent."""
+        shift = self.unit.first - self.first_line
+        found: dict[tuple[int, int, int, int], _NodeAt | None] = {}
+        stack: list[_NodeAt] = [(stmt, None, "") for stmt in self.statements]
+        while stack:
+            node, parent, name = stack.pop()
+            if isinstance(node, ast.expr):
+                end_line, end_column = node.end_lineno or node.lineno, node.end_col_offset or 0  # set by `ast.parse`
+                span = (node.lineno + shift, node.col_offset, end_line + shift, end_column)
+                found[span] = None if span in found else (node, parent, name)
+            for field_name, value in ast.iter_fields(node):
+                if isinstance(value, list):
+                    stack.extend((child, node, field_name) for child in value if isinstance(child, ast.AST))
+                elif isinstance(value, ast.AST):
+                    stack.append((value, node, field_name))
+        return found
+
+    def rewrite(self) -> str:
+        unit, text = self.unit, self.text
+        changes: list[tuple[int, int, str]] = []
+        if unit.header_only:
+            if len(self.statements) != 1 or not isinstance(self.statements[0], _HEADER_ONLY):
+                raise _NoText
+            header = self.statements[0]
+            for line in unit.async_defs:
+                if not isinstance(header, ast.FunctionDef) or header.lineno + unit.first - self.first_line != line:
+                    raise _NoText
+                start = self.offset(header.lineno, header.col_offset)
+                if not re.match(r"def\s", text[start : start + 4]):
+                    raise _NoText
+                changes.append((start, start, "async "))
+        elif unit.async_defs or any(isinstance(stmt, _COMPOUND) for stmt in self.statements):
+            raise _NoText  # a compound statement: LibCST
+        nodes = self.nodes_by_span()
+        for edit in unit.edits:
+            found = nodes.get(edit.span)
+            if found is None:
+                raise _NoText
+            node, parent, name = found
+            start, end = self.extent(node)
+            in_primary = parent is not None and (type(parent), name) in _PRIMARY_PARENTS
+            if edit.kind == E.AWAIT:
+                if not isinstance(node, ast.Call) or in_primary:
+                    raise _NoText
+                if text[:start].rstrip().endswith("(") or text[end:].lstrip().startswith(")"):
+                    raise _NoText  # parenthesised, or an argument: LibCST decides where the parentheses go
+                changes.append((start, start, "await "))
+            else:
+                if not isinstance(node, ast.Name | ast.Attribute):
+                    raise _NoText
+                changes.append((start, end, edit.text))
+        changes.sort()
+        for before, after in itertools.pairwise(changes):
+            if after[0] < before[1]:
+                raise _NoText  # a decision inside another (but an `await`, which only inserts text)
+        for start, end, new in reversed(changes):
+            text = text[:start] + new + text[end:]
+        return text
 
 
 def _rewrite_units_with_libcst(units: list[_Unit], source: _Source, plan: FilePlan) -> list[str]:

@@ -320,3 +320,89 @@ def test_simple_statements_are_rewritten_by_text(tmp_path: Path, monkeypatch: py
         new = try_apply(text, plan)
         assert new is None or new == T.apply_plan_full(text, plan)
     assert sum(taken) >= 0.2 * len(taken), f"{sum(taken)} of {len(taken)} statements by text"
+
+
+def _units_taken(monkeypatch: pytest.MonkeyPatch) -> list[tuple[bool, frozenset[str], bool]]:
+    """Records, for every unit `_text_rewrite` sees: whether it went by text, its decision kinds (a query's as
+    `query:<terminal>`), whether it is a header."""
+    from codemods import statement_rewrite
+
+    taken: list[tuple[bool, frozenset[str], bool]] = []
+    real = statement_rewrite._text_rewrite
+
+    def recording(unit: statement_rewrite._Unit, source: object) -> str | None:
+        code = real(unit, source)  # type: ignore[arg-type]
+        kinds = frozenset(f"query:{e.query.terminal}" if e.query else e.kind for e in unit.edits)
+        taken.append((code is not None, kinds, unit.header_only))
+        return code
+
+    monkeypatch.setattr(statement_rewrite, "_text_rewrite", recording)
+    return taken
+
+
+def _case_jobs(text: str) -> list[Job]:
+    return [job for job in _capture({"models.py": MODELS_TEXT, "case.py": text}) if job[0] == "case.py"]
+
+
+TEXT_CASES = {
+    # headers: decorators, a multi-line signature, a def made async, an `async def` already, nested scopes
+    "headers": '''from sqlalchemy.orm import Session
+
+from models import User
+
+
+def deco(f):
+    return f
+
+
+class Repo:
+    class Inner:
+        @deco
+        @staticmethod
+        def many(
+            db: Session,
+            name: str,
+        ) -> list[User]:
+            return [db.get(User, name)]
+
+    def __init__(self, db: Session) -> None:
+        self.db = db
+
+
+async def already(db: Session, other: Session = None):
+    return db
+
+
+def outer(db: Session):
+    def inner(session: Session):
+        return session.get(User, 1)
+
+    return inner(db)
+''',
+}
+
+@pytest.mark.parametrize("name", sorted(TEXT_CASES))
+def test_text_cases_go_by_text_and_equal_the_full_rewrite(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    jobs = _case_jobs(TEXT_CASES[name])
+    taken = _units_taken(monkeypatch)
+    for _path, text, plan in jobs:
+        new = try_apply(text, plan)
+        assert new is not None
+        assert new == T.apply_plan_full(text, plan)
+        assert new != text
+    assert taken
+    assert all(by_text for by_text, _, _ in taken), [kinds for by_text, kinds, _ in taken if not by_text]
+    if name == "headers":
+        assert any(header and unit_kinds == {"rename"} for _, unit_kinds, header in taken)
+
+
+def test_headers_are_rewritten_by_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Headers whose decisions are renames (`def get(db: Session)`, made `async def` with them) need no LibCST:
+    most of the generated repo's header units go by text (the files equal the full rewrite, above)."""
+    taken = _units_taken(monkeypatch)
+    for _path, text, plan in _generated(tmp_path):
+        new = try_apply(text, plan)
+        assert new is None or new == T.apply_plan_full(text, plan)
+    headers = [by_text for by_text, kinds, header in taken if header and kinds == {"rename"}]
+    assert headers
+    assert sum(headers) >= 0.8 * len(headers), f"{sum(headers)} of {len(headers)} header units by text"
