@@ -43,8 +43,9 @@ from libcst._nodes.internal import CodegenState
 from codemods import edits as E
 from codemods.cst_spans import node_spans_and_extents
 from codemods.deadline import FileTimeout
-from codemods.edits import Edit
+from codemods.edits import Edit, QuerySpec
 from codemods.imports_edit import update_imports, used_names_of_tree
+from codemods.queries import RENAMED_METHODS
 from codemods.source_lines import source_lines
 from codemods.transform import FilePlan, _Applier
 
@@ -453,7 +454,7 @@ def _rewrite_units(units: list[_Unit], source: _Source, plan: FilePlan) -> list[
 
 _PRIMARY_PARENTS = ((ast.Attribute, "value"), (ast.Subscript, "value"), (ast.Call, "func"))
 _COMPOUND = (*_HEADER_ONLY, ast.Try, ast.TryStar, ast.Match)
-_TEXT_KINDS = frozenset({E.AWAIT, E.RENAME})
+_TEXT_KINDS = frozenset({E.AWAIT, E.RENAME, E.QUERY})
 
 
 class _NoText(Exception):
@@ -462,10 +463,10 @@ class _NoText(Exception):
 
 def _text_rewrite(unit: _Unit, source: _Source) -> str | None:
     """The unit's new code as the transformer would write it, for the commonest units: only `await` added to
-    calls and names renamed (`self.db.commit()`, `return service.get(db, id)`, `db: Session` in an assignment or
-    a header, a def made async), on ASCII lines with no comment, no `await` where the transformer adds
-    parentheses (`(await f()).x`) or where the call is already in parentheses, no two decisions starting
-    together, no decision inside another but inside an `await`.
+    calls, names renamed (`self.db.commit()`, `return service.get(db, id)`, `db: Session` in an assignment or a
+    header, a def made async) and legacy query chains rewritten (`_QueryText`), on ASCII lines with no comment,
+    no `await` where the transformer adds parentheses (`(await f()).x`) or where the call is already in
+    parentheses, no two decisions starting together, no decision inside another but inside an `await`.
     None otherwise: the unit then goes through LibCST."""
     if not unit.edits or any(edit.kind not in _TEXT_KINDS for edit in unit.edits):
         return None
@@ -534,6 +535,8 @@ class _UnitText:
                 end_line, end_column = node.end_lineno or node.lineno, node.end_col_offset or 0  # set by `ast.parse`
                 span = (node.lineno + shift, node.col_offset, end_line + shift, end_column)
                 found[span] = None if span in found else (node, parent, name)
+                if isinstance(node, ast.JoinedStr):
+                    continue  # f-string parts: `ast` positions there are not always LibCST's; none is found
             for field_name, value in ast.iter_fields(node):
                 if isinstance(value, list):
                     stack.extend((child, node, field_name) for child in value if isinstance(child, ast.AST))
@@ -571,10 +574,16 @@ class _UnitText:
                 if text[:start].rstrip().endswith("(") or text[end:].lstrip().startswith(")"):
                     raise _NoText  # parenthesised, or an argument: LibCST decides where the parentheses go
                 changes.append((start, start, "await "))
-            else:
+            elif edit.kind == E.RENAME:
                 if not isinstance(node, ast.Name | ast.Attribute):
                     raise _NoText
                 changes.append((start, end, edit.text))
+            else:
+                assert edit.query is not None
+                new, awaited = _QueryText(self, edit.query).rewrite(node)
+                if awaited and in_primary and parent is not None and self.extent(parent)[0] == start:
+                    new = f"({new})"  # `(await s.scalar(...)).x`: the transformer parenthesises an await there
+                changes.append((start, end, new))
         changes.sort()
         for before, after in itertools.pairwise(changes):
             if after[0] < before[1]:
@@ -582,6 +591,165 @@ class _UnitText:
         for start, end, new in reversed(changes):
             text = text[:start] + new + text[end:]
         return text
+
+
+_DOT = re.compile(r"\s*\.\s*")
+_OPENS = re.compile(r"\s*\(")
+_REFERENCE = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
+
+
+class _QueryText:
+    """`transform_query.rewrite_query` on text: the new chain is built from the original's pieces, as LibCST
+    prints the nodes `rewrite_query` reuses (the text between and around the links, the arguments), and the
+    code LibCST generates for the nodes it creates. Any shape it is not sure of raises `_NoText`: parentheses
+    around a link, a link that is not `.name(...)`, unusual source for the session or parameters..."""
+
+    def __init__(self, unit: _UnitText, spec: QuerySpec) -> None:
+        self.unit = unit
+        self.text = unit.text
+        self.spec = spec
+        for src in (spec.session_src, spec.params_src or "", *spec.extra_options):
+            if src != src.strip() or "#" in src or "\\" in src or not src.isascii():
+                raise _NoText
+        if not _REFERENCE.fullmatch(spec.session_src) or not _IDENTIFIER.fullmatch(spec.builder_base):
+            raise _NoText
+
+    def method(self, call: ast.expr) -> tuple[int, int]:
+        """A chain link `value.name(args)`: the offsets of `name` and of the call's end. The link must be plain:
+        nothing but blanks and a dot between the value and the name, no parentheses around the value or the
+        callee, arguments right after the name."""
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)):
+            raise _NoText
+        func = call.func
+        call_start, call_end = self.unit.extent(call)
+        value_start, value_end = self.unit.extent(func.value)
+        name_end = self.unit.extent(func)[1]
+        name_start = name_end - len(func.attr)
+        if (
+            call_start != value_start
+            or self.text[name_start:name_end] != func.attr
+            or not _DOT.fullmatch(self.text, value_end, name_start)
+            or not _OPENS.match(self.text, name_end)
+            or self.text[call_end - 1] != ")"
+        ):
+            raise _NoText
+        return name_start, call_end
+
+    def rewrite(self, node: ast.AST) -> tuple[str, bool]:
+        """The new text of the query expression, and whether it is an `await` (the parent may parenthesise it)."""
+        spec = self.spec
+        terminal = spec.terminal
+        if terminal == "builder":
+            return self.select(node, spec.builder_base, frozenset({"params"}), ()), False
+        if terminal not in {"all", "first", "count", "get", "scalar", "one", "one_or_none"}:
+            raise _NoText
+        if "\\" in self.text:
+            raise _NoText  # a line continuation in the text the rewrite drops
+        name_start, end = self.method(node)  # type: ignore[arg-type]
+        assert isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+        chain = node.func.value
+        params = [spec.params_src] if spec.params_src else []
+        if terminal == "get":
+            return self.get(chain, self.text[name_start + len("get") : end], params)
+        statement = self.select(chain, "select", frozenset({"params"}), spec.extra_options)
+        if terminal == "count":
+            counted = f"select(func.count()).select_from({statement}.subquery())"
+            return f"await {self.call('scalar', [counted, *params])}", True
+        if terminal == "first":
+            statement += ".limit(1)"
+        if terminal == "scalar" and spec.aggregate:
+            return f"await {self.call('scalar', [statement, *params])}", True
+        if terminal in {"all", "first"}:
+            method, finish = "scalars" if spec.scalars else "execute", terminal
+        elif terminal == "scalar":
+            method, finish = "execute", "scalar_one_or_none"
+        else:
+            method, finish = "execute", f"scalar_{terminal}" if spec.scalars else terminal
+        unique = ".unique()" if spec.unique else ""
+        return f"(await {self.call(method, [statement, *params])}){unique}.{finish}()", False
+
+    def call(self, method: str, args: list[str]) -> str:
+        return f"{self.spec.session_src}.{method}({', '.join(args)})"
+
+    def spine(self, expr: ast.AST) -> list[ast.Call]:
+        """`transform_query._spine`: calls along `.func.value`, outermost first, down to `X.query(...)`."""
+        out: list[ast.Call] = []
+        current = expr
+        while isinstance(current, ast.Call) and isinstance(current.func, ast.Attribute):
+            out.append(current)
+            if current.func.attr == "query":
+                break
+            current = current.func.value
+        return out
+
+    def select(self, expr: ast.AST, base: str, drop: frozenset[str], options: tuple[str, ...]) -> str:
+        """`transform_query.to_select`."""
+        spine = self.spine(expr)
+        if not spine:
+            return self.unit.segment(expr)
+        innermost = spine[-1]
+        name_start, end = self.method(innermost)
+        assert isinstance(innermost.func, ast.Attribute)
+        if innermost.func.attr == "query":
+            rebuilt = base + self.text[name_start + len("query") : end]
+            if options:
+                rebuilt += f".options({', '.join(options)})"
+            links = spine[:-1]
+        else:
+            rebuilt = self.unit.segment(innermost.func.value)
+            links = spine
+        for call in reversed(links):
+            assert isinstance(call.func, ast.Attribute)
+            name = call.func.attr
+            if name in drop:
+                continue
+            name_start, end = self.method(call)
+            dot = self.text[self.unit.extent(call.func.value)[1] : name_start]
+            arguments = self.text[name_start + len(name) : end]
+            if name == "populate_existing":
+                if arguments != "()":
+                    raise _NoText
+                rebuilt += f"{dot}execution_options(populate_existing=True)"
+            elif name == "yield_per":
+                if call.keywords or len(call.args) != 1 or arguments != f"({self.unit.segment(call.args[0])})":
+                    raise _NoText
+                rebuilt += f"{dot}execution_options(yield_per={self.unit.segment(call.args[0])})"
+            else:
+                rebuilt += dot + RENAMED_METHODS.get(name, name) + arguments
+        return rebuilt
+
+    def get(self, chain: ast.expr, arguments: str, params: list[str]) -> tuple[str, bool]:
+        """`transform_query._rewrite_get`: `await session.get(Model, key, options=[...])`."""
+        spine = self.spine(chain)
+        if not spine:
+            raise _NoText
+        query = spine[-1]
+        assert isinstance(query.func, ast.Attribute)
+        if query.func.attr != "query" or not query.args or isinstance(query.args[0], ast.Starred):
+            raise _NoText
+        name_start, end = self.method(query)
+        model = self.unit.segment(query.args[0])
+        if self.text[name_start + len("query") : end] != f"({model})":
+            raise _NoText  # one argument, no parentheses, no blanks: its value is all `rewrite_query` keeps
+        keys = arguments[1:-1]
+        if not arguments.startswith("(") or not keys or keys != keys.strip() or "\n" in keys or keys.endswith(","):
+            raise _NoText
+        options: list[str] = []
+        for call in spine[:-1]:
+            assert isinstance(call.func, ast.Attribute)
+            if call.func.attr != "options" or call.keywords or any(isinstance(a, ast.Starred) for a in call.args):
+                raise _NoText
+            name_start, end = self.method(call)
+            values = [self.unit.segment(a) for a in call.args]
+            if self.text[name_start + len("options") : end] != f"({', '.join(values)})" or not values:
+                raise _NoText
+            options = [*values, *options]
+        options += self.spec.extra_options
+        args = [model, keys]
+        if options:
+            args.append(f"options=[{', '.join(options)}]")
+        return f"await {self.call('get', args)}", True
 
 
 def _rewrite_units_with_libcst(units: list[_Unit], source: _Source, plan: FilePlan) -> list[str]:

@@ -379,7 +379,142 @@ def outer(db: Session):
 
     return inner(db)
 ''',
+    # query chains: every common terminal, `unique`, parameters, options, a multi-line chain in parentheses,
+    # strings and lambdas holding dots and parentheses, an awaited result used as a primary, several per line
+    "queries": '''from sqlalchemy.orm import Session, joinedload
+
+from models import User, Address
+
+
+class Repo:
+    def many(self, db: Session, name: str) -> list:
+        rows = (
+            db.query(User)
+            .filter(User.name == name, User.email.like("%.x(y)"))
+            .order_by(User.id)
+            .all()
+        )
+        first = db.query(User).filter_by(name="a.b(").first()
+        n = db.query(User).count() + db.query(Address).filter(Address.city == ")").count()
+        bits = db.query(User).count().bit_length()
+        u = db.query(User).get(1)
+        v = db.query(User).options(joinedload(User.addresses)).get(2)
+        s = db.query(User.id).filter(User.id > 1).scalar()
+        m = db.query(User.name).params(x=1).all()
+        j = db.query(User).options(joinedload(User.addresses)).all()
+        top = db.query(User).order_by(User.id).limit(3).offset(1).populate_existing().all()
+        for a in u.addresses:
+            print(a.city)
+        return [rows, first, n, bits, u, v, s, m, j, top, sorted(db.query(User).all(), key=lambda x: x.name)]
+
+
+async def already(db: Session):
+    return db.query(User).one()
+
+
+def later(db: Session, names: list[str]):
+    q = db.query(User.id, User.name).filter(User.age > 3)
+    db.commit()
+    return q.one_or_none(), q.filter(User.id == 2).all(), db.query(User).filter(
+        User.name.in_([n for n in names if n.endswith(").")])
+    ).all()[0]
+
+
+def loop(db: Session):
+    for user in db.query(User).filter(User.age > (1)).order_by(User.id).all():
+        print(user.name)
+''',
 }
+
+# a query unit the text path must leave to LibCST (each case's query units all do)
+DECLINE_CASES = {
+    "comment_in_chain": '''from sqlalchemy.orm import Session
+
+from models import User
+
+
+def f(db: Session):
+    return (
+        db.query(User)  # users
+        .filter(User.id == 1)
+        .all()
+    )
+''',
+    "parenthesised_link": '''from sqlalchemy.orm import Session
+
+from models import User
+
+
+def f(db: Session):
+    return (db.query(User)).filter(User.id == 1).all()
+''',
+    "parenthesised_chain_before_terminal": '''from sqlalchemy.orm import Session
+
+from models import User
+
+
+def f(db: Session):
+    return (db.query(User).filter(User.id == 1)).all()
+''',
+    "non_ascii": '''from sqlalchemy.orm import Session
+
+from models import User
+
+
+def f(db: Session):
+    return db.query(User).filter(User.name == "é").all()
+''',
+    "backslash_continuation": '''from sqlalchemy.orm import Session
+
+from models import User
+
+
+def f(db: Session):
+    return db.query(User) \\
+        .filter(User.id == 1).all()
+''',
+    "nested_query_argument": '''from sqlalchemy.orm import Session
+
+from models import Address, User
+
+
+def f(db: Session):
+    return db.query(User).filter(User.id.in_(db.query(Address.user_id).filter(Address.id > 1))).all()
+''',
+    "parenthesised_model_of_get": '''from sqlalchemy.orm import Session
+
+from models import User
+
+
+def f(db: Session):
+    return db.query((User)).get(1)
+''',
+    "query_in_an_f_string": '''from sqlalchemy.orm import Session
+
+from models import User
+
+
+def f(db: Session):
+    return f"{db.query(User).count()} users"
+''',
+    "parenthesised_callee": '''from sqlalchemy.orm import Session
+
+from models import User
+
+
+def f(db: Session):
+    return (db.query(User).filter)(User.id == 1).all()
+''',
+    "trailing_comma_in_get": '''from sqlalchemy.orm import Session
+
+from models import User
+
+
+def f(db: Session):
+    return db.query(User).get(1,)
+''',
+}
+
 
 @pytest.mark.parametrize("name", sorted(TEXT_CASES))
 def test_text_cases_go_by_text_and_equal_the_full_rewrite(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -392,17 +527,36 @@ def test_text_cases_go_by_text_and_equal_the_full_rewrite(name: str, monkeypatch
         assert new != text
     assert taken
     assert all(by_text for by_text, _, _ in taken), [kinds for by_text, kinds, _ in taken if not by_text]
+    kinds = frozenset().union(*(k for _, k, _ in taken))
+    if name == "queries":
+        wanted = {"all", "first", "count", "get", "scalar", "one", "one_or_none", "builder"}
+        assert {f"query:{terminal}" for terminal in wanted} <= kinds
     if name == "headers":
         assert any(header and unit_kinds == {"rename"} for _, unit_kinds, header in taken)
 
 
-def test_headers_are_rewritten_by_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Headers whose decisions are renames (`def get(db: Session)`, made `async def` with them) need no LibCST:
-    most of the generated repo's header units go by text (the files equal the full rewrite, above)."""
+@pytest.mark.parametrize("name", sorted(DECLINE_CASES))
+def test_query_shapes_the_text_path_declines(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    jobs = _case_jobs(DECLINE_CASES[name])
+    taken = _units_taken(monkeypatch)
+    for _path, text, plan in jobs:
+        new = try_apply(text, plan)
+        assert new is None or new == T.apply_plan_full(text, plan)
+        assert T.apply_plan(text, plan) == T.apply_plan_full(text, plan)
+    queries = [by_text for by_text, kinds, _ in taken if any(kind.startswith("query:") for kind in kinds)]
+    assert queries, "the case has no query unit"
+    assert not any(queries)
+
+
+def test_query_units_and_headers_are_rewritten_by_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Query chains and headers with renames need no LibCST either: most of the generated repo's query units
+    and header units go by text (the files equal the full rewrite, above)."""
     taken = _units_taken(monkeypatch)
     for _path, text, plan in _generated(tmp_path):
         new = try_apply(text, plan)
         assert new is None or new == T.apply_plan_full(text, plan)
+    queries = [by_text for by_text, kinds, _ in taken if any(kind.startswith("query:") for kind in kinds)]
     headers = [by_text for by_text, kinds, header in taken if header and kinds == {"rename"}]
-    assert headers
+    assert queries and headers
+    assert sum(queries) >= 0.8 * len(queries), f"{sum(queries)} of {len(queries)} query units by text"
     assert sum(headers) >= 0.8 * len(headers), f"{sum(headers)} of {len(headers)} header units by text"
