@@ -465,8 +465,7 @@ def _text_rewrite(unit: _Unit, source: _Source) -> str | None:
     """The unit's new code as the transformer would write it, for the commonest units: only `await` added to
     calls, names renamed (`self.db.commit()`, `return service.get(db, id)`, `db: Session` in an assignment or a
     header, a def made async) and legacy query chains rewritten (`_QueryText`), on ASCII lines with no comment,
-    no `await` where the transformer adds parentheses (`(await f()).x`) or where the call is already in
-    parentheses, no two decisions starting together, no decision inside another but inside an `await`.
+    no two decisions starting together, no decision inside another but inside an `await`.
     None otherwise: the unit then goes through LibCST."""
     if not unit.edits or any(edit.kind not in _TEXT_KINDS for edit in unit.edits):
         return None
@@ -569,11 +568,14 @@ class _UnitText:
             start, end = self.extent(node)
             in_primary = parent is not None and (type(parent), name) in _PRIMARY_PARENTS
             if edit.kind == E.AWAIT:
-                if not isinstance(node, ast.Call) or in_primary:
+                if not isinstance(node, ast.Call):
                     raise _NoText
-                if text[:start].rstrip().endswith("(") or text[end:].lstrip().startswith(")"):
-                    raise _NoText  # parenthesised, or an argument: LibCST decides where the parentheses go
-                changes.append((start, start, "await "))
+                # the transformer moves the call's own parentheses to the `await` (the text keeps them where
+                # they are), and parenthesises an unparenthesised `await` used as a primary: `(await f()).x`
+                if in_primary and parent is not None and self.extent(parent)[0] == start:
+                    changes += [(start, start, "(await "), (end, end, ")")]
+                else:
+                    changes.append((start, start, "await "))
             elif edit.kind == E.RENAME:
                 if not isinstance(node, ast.Name | ast.Attribute):
                     raise _NoText
@@ -586,7 +588,7 @@ class _UnitText:
                 changes.append((start, end, new))
         changes.sort()
         for before, after in itertools.pairwise(changes):
-            if after[0] < before[1]:
+            if after[0] < before[1] or after[0] == before[0]:
                 raise _NoText  # a decision inside another (but an `await`, which only inserts text)
         for start, end, new in reversed(changes):
             text = text[:start] + new + text[end:]

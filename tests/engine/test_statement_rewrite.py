@@ -424,6 +424,28 @@ def loop(db: Session):
     for user in db.query(User).filter(User.age > (1)).order_by(User.id).all():
         print(user.name)
 ''',
+    # awaits the transformer parenthesises (`(await f()).x`), or whose call is in parentheses or an argument
+    "awaits": '''from sqlalchemy.orm import Session
+
+from models import User
+
+
+def one(db: Session) -> User:
+    return db.get(User, 1)
+
+
+def wrap(uid: int, db: Session) -> User:
+    return db.get(User, uid)
+
+
+def names(db: Session) -> list:
+    return [one(db).name, one(db).email, (one(db)).age, ( one(db) ).id, str(one(db)), one(db)[0], sorted(
+        [one(db)],
+        key=len,
+    )[0], (
+        one(db)
+    ), wrap(one(db).id, db).name, wrap((one(db)).id, db)]
+''',
 }
 
 # a query unit the text path must leave to LibCST (each case's query units all do)
