@@ -109,6 +109,7 @@ class _Unit:
     edits: list[Edit] = field(default_factory=list)
     # the `def` lines (file line numbers) of the functions it holds that the plan makes async
     async_defs: list[int] = field(default_factory=list)
+    statements: list[ast.stmt] = field(default_factory=list)  # its statements in the file's tree (a header's own)
 
 
 _UnitAt = Callable[[int], _Unit | None]  # the outermost unit holding a line, if any
@@ -246,7 +247,9 @@ class _Planner:
                 return self._compound_unit(enclosing, scopes[:-1] if _is_scope(enclosing) else scopes, first, last)
             stmt = group.stmts[0]
             if len(group.stmts) > 1 or not _child_bodies(stmt, source):
-                return self._add(_Unit(group.first, group.last, source.indent_of(stmt.lineno), list(scopes), False))
+                unit = _Unit(group.first, group.last, source.indent_of(stmt.lineno), list(scopes), False)
+                unit.statements = list(group.stmts)
+                return self._add(unit)
             enclosing = stmt
             if isinstance(stmt, _SCOPES):
                 keyword = "class" if isinstance(stmt, ast.ClassDef) else "def"
@@ -263,8 +266,8 @@ class _Planner:
             colon = _colon_line(source, stmt)
             body_first = _first_line(stmt.body[0])
             if colon is not None and colon < body_first and source.starts_line(stmt.body[0]) and last <= colon:
-                return self._add(_Unit(start, colon, indent, list(scopes), True))
-        return self._add(_Unit(start, stmt.end_lineno or stmt.lineno, indent, list(scopes), False))
+                return self._add(_Unit(start, colon, indent, list(scopes), True, statements=[stmt]))
+        return self._add(_Unit(start, stmt.end_lineno or stmt.lineno, indent, list(scopes), False, statements=[stmt]))
 
     def _add(self, unit: _Unit) -> tuple[int, int]:
         key = (unit.first, unit.last)
@@ -482,35 +485,25 @@ def _text_rewrite(unit: _Unit, source: _Source) -> str | None:
 
 
 _NodeAt = tuple[ast.AST, ast.AST | None, str]  # a node, its parent and the parent's field holding it
+_BODY_FIELDS = frozenset({"body", "orelse", "handlers", "finalbody"})
 
 
 class _UnitText:
-    """A unit's text (ASCII: `ast` columns are characters), parsed with `ast` at its own columns."""
+    """A unit's text and its statements in the file's `ast` tree (ASCII lines: `ast` columns are characters)."""
 
     def __init__(self, unit: _Unit, text: str) -> None:
         self.unit = unit
         self.text = text
-        # an indented unit is parsed under `if 1:` (its lines keep their columns); a header gets a stub body
-        prefix = "if 1:\n" if unit.indent else ""
-        stub = unit.indent + "    " + _STUB + "\n" if unit.header_only else ""
-        try:
-            tree = ast.parse(prefix + text + stub)
-        except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
-            raise _NoText from exc
-        if prefix:
-            if len(tree.body) != 1 or not isinstance(tree.body[0], ast.If):
-                raise _NoText
-            self.statements = tree.body[0].body
-        else:
-            self.statements = tree.body
-        self.first_line = 2 if prefix else 1  # the parse's line number of the unit's first line
+        self.statements = unit.statements
+        if not self.statements:
+            raise _NoText
         self.line_starts = [0]
         for line in text.split("\n"):
             self.line_starts.append(self.line_starts[-1] + len(line) + 1)
 
     def offset(self, line: int, column: int) -> int:
-        """The offset in the unit's text of a position of the parse."""
-        return self.line_starts[line - self.first_line] + column
+        """The offset in the unit's text of a position in the file."""
+        return self.line_starts[line - self.unit.first] + column
 
     def extent(self, node: ast.AST) -> tuple[int, int]:
         """A node's first and end offsets in the unit's text (parentheses around it excluded, as in `ast`)."""
@@ -523,25 +516,33 @@ class _UnitText:
         start, end = self.extent(node)
         return self.text[start:end]
 
-    def nodes_by_span(self) -> dict[tuple[int, int, int, int], _NodeAt | None]:
-        """Every expression node by its span in the file (None: two nodes with one span), with its parent."""
-        shift = self.unit.first - self.first_line
-        found: dict[tuple[int, int, int, int], _NodeAt | None] = {}
+    def find(self, span: tuple[int, int, int, int]) -> _NodeAt | None:
+        """The expression node with this span, with its parent; None if there is none, or two. It descends only
+        into nodes that hold the span; not into a header's body, nor into f-strings (`ast` positions there are
+        not always LibCST's)."""
+        start, end = span[:2], span[2:]
+        found: list[_NodeAt] = []
         stack: list[_NodeAt] = [(stmt, None, "") for stmt in self.statements]
+        header = self.statements[0] if self.unit.header_only else None
         while stack:
             node, parent, name = stack.pop()
             if isinstance(node, ast.expr):
-                end_line, end_column = node.end_lineno or node.lineno, node.end_col_offset or 0  # set by `ast.parse`
-                span = (node.lineno + shift, node.col_offset, end_line + shift, end_column)
-                found[span] = None if span in found else (node, parent, name)
+                node_start = (node.lineno, node.col_offset)
+                node_end = (node.end_lineno or node.lineno, node.end_col_offset or 0)  # set by `ast.parse`
+                if node_start > start or node_end < end:
+                    continue
+                if node_start == start and node_end == end:
+                    found.append((node, parent, name))
                 if isinstance(node, ast.JoinedStr):
-                    continue  # f-string parts: `ast` positions there are not always LibCST's; none is found
+                    continue
             for field_name, value in ast.iter_fields(node):
+                if node is header and field_name in _BODY_FIELDS:
+                    continue
                 if isinstance(value, list):
                     stack.extend((child, node, field_name) for child in value if isinstance(child, ast.AST))
                 elif isinstance(value, ast.AST):
                     stack.append((value, node, field_name))
-        return found
+        return found[0] if len(found) == 1 else None
 
     def rewrite(self) -> str:
         unit, text = self.unit, self.text
@@ -551,7 +552,7 @@ class _UnitText:
                 raise _NoText
             header = self.statements[0]
             for line in unit.async_defs:
-                if not isinstance(header, ast.FunctionDef) or header.lineno + unit.first - self.first_line != line:
+                if not isinstance(header, ast.FunctionDef) or header.lineno != line:
                     raise _NoText
                 start = self.offset(header.lineno, header.col_offset)
                 if not re.match(r"def\s", text[start : start + 4]):
@@ -559,9 +560,8 @@ class _UnitText:
                 changes.append((start, start, "async "))
         elif unit.async_defs or any(isinstance(stmt, _COMPOUND) for stmt in self.statements):
             raise _NoText  # a compound statement: LibCST
-        nodes = self.nodes_by_span()
         for edit in unit.edits:
-            found = nodes.get(edit.span)
+            found = self.find(edit.span)
             if found is None:
                 raise _NoText
             node, parent, name = found
