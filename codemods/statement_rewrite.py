@@ -47,7 +47,7 @@ from codemods.edits import Edit, QuerySpec
 from codemods.imports_edit import update_imports, used_names_of_tree
 from codemods.queries import RENAMED_METHODS
 from codemods.source_lines import source_lines
-from codemods.transform import FilePlan, _Applier
+from codemods.transform import REVIEW_PREFIX, FilePlan, _Applier, _expression
 
 log = logging.getLogger(__name__)
 
@@ -457,7 +457,7 @@ def _rewrite_units(units: list[_Unit], source: _Source, plan: FilePlan) -> list[
 
 _PRIMARY_PARENTS = ((ast.Attribute, "value"), (ast.Subscript, "value"), (ast.Call, "func"))
 _COMPOUND = (*_HEADER_ONLY, ast.Try, ast.TryStar, ast.Match)
-_TEXT_KINDS = frozenset({E.AWAIT, E.RENAME, E.QUERY})
+_TEXT_KINDS = frozenset({E.AWAIT, E.RENAME, E.QUERY, E.TEXT_SQL, E.REPLACE_EXPR, E.REVIEW})
 
 
 class _NoText(Exception):
@@ -467,16 +467,17 @@ class _NoText(Exception):
 def _text_rewrite(unit: _Unit, source: _Source) -> str | None:
     """The unit's new code as the transformer would write it, for the commonest units: only `await` added to
     calls, names renamed (`self.db.commit()`, `return service.get(db, id)`, `db: Session` in an assignment or a
-    header, a def made async) and legacy query chains rewritten (`_QueryText`), on ASCII lines with no comment,
-    no two decisions starting together, no decision inside another but inside an `await`.
+    header, a def made async), legacy query chains rewritten (`_QueryText`), expressions replaced, strings
+    wrapped in `text()`, review markers on simple statements; on ASCII lines with no comment, no two decisions
+    starting together, no decision inside another but inside an `await`.
     None otherwise: the unit then goes through LibCST."""
     if not unit.edits or any(edit.kind not in _TEXT_KINDS for edit in unit.edits):
         return None
     lines = source.lines[unit.first - 1 : unit.last]
     if any("#" in line or not line.isascii() for line in lines):
         return None
-    starts = {edit.span[:2] for edit in unit.edits}
-    if len(starts) != len(unit.edits):
+    expression_edits = [edit for edit in unit.edits if edit.kind != E.REVIEW]
+    if len({edit.span[:2] for edit in expression_edits}) != len(expression_edits):
         return None
     try:
         return _UnitText(unit, "\n".join(lines) + "\n").rewrite()
@@ -560,7 +561,12 @@ class _UnitText:
                 changes.append((start, start, "async "))
         elif unit.async_defs or any(isinstance(stmt, _COMPOUND) for stmt in self.statements):
             raise _NoText  # a compound statement: LibCST
+        reviews = sorted({edit.text for edit in unit.edits if edit.kind == E.REVIEW})
+        if reviews and (unit.header_only or any(not r.strip() or "\n" in r or "\r" in r for r in reviews)):
+            raise _NoText  # a header's markers go after its colon; an empty or multi-line reason fails
         for edit in unit.edits:
+            if edit.kind == E.REVIEW:
+                continue
             found = self.find(edit.span)
             if found is None:
                 raise _NoText
@@ -577,9 +583,24 @@ class _UnitText:
                 else:
                     changes.append((start, start, "await "))
             elif edit.kind == E.RENAME:
-                if not isinstance(node, ast.Name | ast.Attribute):
+                if not isinstance(node, ast.Name | ast.Attribute) or "\n" in edit.text:
                     raise _NoText
                 changes.append((start, end, edit.text))
+            elif edit.kind == E.TEXT_SQL:
+                changes.append((start, end, f"text({text[start:end]})"))  # the node's parentheses go outside
+            elif edit.kind == E.REPLACE_EXPR:
+                new = edit.text
+                try:
+                    parsed = _expression(new)  # the transformer parses it: the same error, through LibCST
+                except Exception as exc:
+                    raise _NoText from exc
+                if new != new.strip() or "\n" in new or parsed.lpar:
+                    # the transformer gives the new expression the node's parentheses, not its own; it indents
+                    # the lines after the first by the block's indentation
+                    raise _NoText
+                if isinstance(parsed, cst.Await) and in_primary and parent and self.extent(parent)[0] == start:
+                    new = f"({new})"  # as an awaited call: `(await f()).x`
+                changes.append((start, end, new))
             else:
                 assert edit.query is not None
                 new, awaited = _QueryText(self, edit.query).rewrite(node)
@@ -592,6 +613,14 @@ class _UnitText:
                 raise _NoText  # a decision inside another (but an `await`, which only inserts text)
         for start, end, new in reversed(changes):
             text = text[:start] + new + text[end:]
+        if reviews:
+            # `_with_markers` on the statement line's trailing whitespace (no comment there): two blanks, the
+            # markers joined by two blanks
+            head, newline, last = text[:-1].rpartition("\n")
+            if last != last.rstrip() or last.endswith((";", "\\")):
+                raise _NoText  # the blanks after a last `;` are the semicolon's, and kept
+            markers = "  ".join(f"{REVIEW_PREFIX} {reason}" for reason in reviews)
+            text = f"{head}{newline}{last}  {markers}\n"
         return text
 
 
@@ -612,8 +641,8 @@ class _QueryText:
         self.text = unit.text
         self.spec = spec
         for src in (spec.session_src, spec.params_src or "", *spec.extra_options):
-            if src != src.strip() or "#" in src or "\\" in src or not src.isascii():
-                raise _NoText
+            if src != src.strip() or "#" in src or "\\" in src or "\n" in src or not src.isascii():
+                raise _NoText  # LibCST parses it: a line after the first would be indented by the block's
         if not _REFERENCE.fullmatch(spec.session_src) or not _IDENTIFIER.fullmatch(spec.builder_base):
             raise _NoText
 

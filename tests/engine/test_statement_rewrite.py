@@ -206,6 +206,22 @@ def run(db: Session):
     )
     return x
 ''',
+    "review_markers": '''from sqlalchemy.orm import Session
+
+from models import Order
+
+
+class OrderBook:
+    def __init__(self, db: Session):
+        self.db = db
+
+    def __len__(self):
+        n = self.db.query(Order).count() ;<blanks>
+        m = self.db.query(Order).filter(
+            Order.total > 3,
+        ).count()<blanks>
+        return n + m + len(self.db.query(Order).filter(Order.total > 2).all()); x = 1
+'''.replace("<blanks>", "   "),
 }
 
 
@@ -446,6 +462,34 @@ def names(db: Session) -> list:
         one(db)
     ), wrap(one(db).id, db).name, wrap((one(db)).id, db)]
 ''',
+    # review markers at the end of a simple statement's last line, strings wrapped in `text()`, expressions
+    # replaced
+    "reviews_and_replacements": '''from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
+
+from models import Order, User
+
+
+class OrderBook:
+    def __init__(self, db: Session):
+        self.db = db
+
+    def __len__(self):
+        return self.db.query(Order).count()
+
+    def users(self):
+        return self.db.query(User).filter(
+            User.age > 3
+        ).count()<blanks>
+
+
+def run(db: Session):
+    return db.execute("SELECT id FROM users WHERE age = :age ORDER BY id", {"age": 30}).scalars().all()
+
+
+def make():
+    return create_engine("sqlite:///:memory:")
+'''.replace("<blanks>", "   "),
 }
 
 # a query unit the text path must leave to LibCST (each case's query units all do)
@@ -526,6 +570,15 @@ from models import User
 
 def f(db: Session):
     return (db.query(User).filter)(User.id == 1).all()
+''',
+    "multi_line_params": '''from sqlalchemy.orm import Session
+
+from models import User
+
+
+def f(db: Session):
+    return db.query(User.name).params(x=max(
+        1, 2)).all()
 ''',
     "trailing_comma_in_get": '''from sqlalchemy.orm import Session
 
