@@ -673,7 +673,12 @@ class _QueryText:
         terminal = spec.terminal
         if terminal == "builder":
             return self.select(node, spec.builder_base, frozenset({"params"}), ()), False
-        if terminal not in {"all", "first", "count", "get", "scalar", "one", "one_or_none"}:
+        if terminal == "iter":  # `for x in db.query(M)...:`: `await session.scalars(select(M)...)`
+            statement = self.select(node, "select", frozenset({"params"}), spec.extra_options)
+            method = "scalars" if spec.scalars else "execute"
+            awaited = f"await {self.call(method, [statement, *([spec.params_src] if spec.params_src else [])])}"
+            return (f"({awaited}).unique()", False) if spec.unique else (awaited, True)
+        if terminal not in {"all", "first", "count", "get", "scalar", "one", "one_or_none", "delete", "update"}:
             raise _NoText
         if "\\" in self.text:
             raise _NoText  # a line continuation in the text the rewrite drops
@@ -683,6 +688,8 @@ class _QueryText:
         params = [spec.params_src] if spec.params_src else []
         if terminal == "get":
             return self.get(chain, self.text[name_start + len("get") : end], params)
+        if terminal in {"delete", "update"}:
+            return self.bulk(node, chain, self.text[name_start + len(terminal) : end])
         statement = self.select(chain, "select", frozenset({"params"}), spec.extra_options)
         if terminal == "count":
             counted = f"select(func.count()).select_from({statement}.subquery())"
@@ -749,6 +756,28 @@ class _QueryText:
             else:
                 rebuilt += dot + RENAMED_METHODS.get(name, name) + arguments
         return rebuilt
+
+    def bulk(self, node: ast.Call, chain: ast.expr, arguments: str) -> tuple[str, bool]:
+        """`transform_query._rewrite_bulk`: `await session.execute(delete(M)...)`, `.rowcount` of it when read."""
+        terminal = self.spec.terminal
+        if any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
+            raise _NoText
+        if any(k.arg != "synchronize_session" for k in node.keywords) or len(node.keywords) > 1:
+            raise _NoText  # the transformer fails on other arguments
+        if len(node.args) != (1 if terminal == "update" else 0):
+            raise _NoText
+        values = [self.unit.segment(a) for a in node.args]
+        sync = [self.unit.segment(k.value) for k in node.keywords]
+        if arguments != f"({', '.join([*values, *(f'synchronize_session={v}' for v in sync)])})":
+            raise _NoText  # blanks, a trailing comma, parentheses around an argument
+        statement = self.select(chain, terminal, frozenset(), ())
+        if values:
+            statement += f".values({values[0]})"
+        if sync:
+            statement += f".execution_options(synchronize_session={sync[0]})"
+        if self.spec.discard_result:
+            return f"await {self.call('execute', [statement])}", True
+        return f"(await {self.call('execute', [statement])}).rowcount", False
 
     def get(self, chain: ast.expr, arguments: str, params: list[str]) -> tuple[str, bool]:
         """`transform_query._rewrite_get`: `await session.get(Model, key, options=[...])`."""

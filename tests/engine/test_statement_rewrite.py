@@ -490,6 +490,22 @@ def run(db: Session):
 def make():
     return create_engine("sqlite:///:memory:")
 '''.replace("<blanks>", "   "),
+    # bulk deletes and updates (their row count read or not), iterated queries
+    "bulk_and_iteration": '''from sqlalchemy.orm import Session, joinedload
+
+from models import User
+
+
+def purge(db: Session, age: int) -> int:
+    db.query(User).filter(User.age < age).delete()
+    n = db.query(User).filter(User.age > age).update({"age": age}, synchronize_session=False)
+    names = []
+    for user in db.query(User).filter(User.age == age):
+        names.append(user.name)
+    for user in db.query(User).options(joinedload(User.addresses)):
+        names.append(user.name)
+    return n + len(names)
+''',
 }
 
 # a query unit the text path must leave to LibCST (each case's query units all do)
@@ -606,6 +622,8 @@ def test_text_cases_go_by_text_and_equal_the_full_rewrite(name: str, monkeypatch
     if name == "queries":
         wanted = {"all", "first", "count", "get", "scalar", "one", "one_or_none", "builder"}
         assert {f"query:{terminal}" for terminal in wanted} <= kinds
+    if name == "bulk_and_iteration":
+        assert {"query:delete", "query:update", "query:iter"} <= kinds
     if name == "headers":
         assert any(header and unit_kinds == {"rename"} for _, unit_kinds, header in taken)
 
