@@ -468,19 +468,29 @@ def _text_rewrite(unit: _Unit, source: _Source) -> str | None:
     """The unit's new code as the transformer would write it, for the commonest units: only `await` added to
     calls, names renamed (`self.db.commit()`, `return service.get(db, id)`, `db: Session` in an assignment or a
     header, a def made async), legacy query chains rewritten (`_QueryText`), expressions replaced, strings
-    wrapped in `text()`, review markers on simple statements; on ASCII lines with no comment, no two decisions
-    starting together, no decision inside another but inside an `await`.
+    wrapped in `text()`, review markers on simple statements; on ASCII lines with no comment (but one after a
+    simple statement's code), no two decisions starting together, no decision inside another but inside an
+    `await`.
     None otherwise: the unit then goes through LibCST."""
     if not unit.edits or any(edit.kind not in _TEXT_KINDS for edit in unit.edits):
         return None
     lines = source.lines[unit.first - 1 : unit.last]
-    if any("#" in line or not line.isascii() for line in lines):
+    plain = not any("#" in line or not line.isascii() for line in lines)
+    if not plain and (unit.header_only or any(edit.kind == E.REVIEW for edit in unit.edits)):
         return None
     expression_edits = [edit for edit in unit.edits if edit.kind != E.REVIEW]
     if len({edit.span[:2] for edit in expression_edits}) != len(expression_edits):
         return None
     try:
-        return _UnitText(unit, "\n".join(lines) + "\n").rewrite()
+        unit_text = _UnitText(unit, "\n".join(lines) + "\n")
+        if not plain:
+            # a comment (or non-ASCII text) only after the statements: no decision's node holds it, so no
+            # rewrite can displace it, and the columns before it are characters
+            end = unit.statements[-1]
+            code = unit_text.text[: unit_text.offset(end.end_lineno or end.lineno, end.end_col_offset or 0)]
+            if "#" in code or not code.isascii():
+                return None
+        return unit_text.rewrite()
     except _NoText:
         return None
 

@@ -506,6 +506,22 @@ def purge(db: Session, age: int) -> int:
         names.append(user.name)
     return n + len(names)
 ''',
+    # a comment (ASCII or not) after a statement's code: no rewrite can displace it
+    "trailing_comments": '''from sqlalchemy.orm import Session
+
+from models import User
+
+
+def get(db: Session, uid: int):
+    users = db.query(User).filter(User.email == None).order_by(User.id).all()  # noqa: E711
+    rows = (
+        db.query(User.name)
+        .filter(User.id == uid)
+        .all()
+    )  # la requête, é
+    db.commit(); n = db.query(User).count()  # both
+    return users, rows, n
+''',
 }
 
 # a query unit the text path must leave to LibCST (each case's query units all do)
@@ -595,6 +611,14 @@ from models import User
 def f(db: Session):
     return db.query(User.name).params(x=max(
         1, 2)).all()
+''',
+    "hash_in_a_string": '''from sqlalchemy.orm import Session
+
+from models import User
+
+
+def f(db: Session):
+    return db.query(User).filter(User.name == "#1").all()  # a comment too
 ''',
     "trailing_comma_in_get": '''from sqlalchemy.orm import Session
 
