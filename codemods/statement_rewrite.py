@@ -750,9 +750,9 @@ class _QueryText:
         for call in reversed(links):
             assert isinstance(call.func, ast.Attribute)
             name = call.func.attr
+            name_start, end = self.method(call)  # a dropped link too: its value may not be in parentheses
             if name in drop:
                 continue
-            name_start, end = self.method(call)
             dot = self.text[self.unit.extent(call.func.value)[1] : name_start]
             arguments = self.text[name_start + len(name) : end]
             if name == "populate_existing":

@@ -620,6 +620,14 @@ from models import User
 def f(db: Session):
     return db.query(User).filter(User.name == "#1").all()  # a comment too
 ''',
+    "parenthesised_before_a_dropped_link": '''from sqlalchemy.orm import Session
+
+from models import User
+
+
+def f(db: Session):
+    return (db.query(User.name)).params(x=1).filter(User.id == 1).all()
+''',
     "trailing_comma_in_get": '''from sqlalchemy.orm import Session
 
 from models import User
