@@ -8,6 +8,8 @@ It must also take the fast path for most files: a path that always declined woul
 
 from __future__ import annotations
 
+import ast
+import random
 import subprocess
 import sys
 from collections.abc import Callable
@@ -685,3 +687,99 @@ def test_query_units_and_headers_are_rewritten_by_text(tmp_path: Path, monkeypat
     assert queries and headers
     assert sum(queries) >= 0.8 * len(queries), f"{sum(queries)} of {len(queries)} query units by text"
     assert sum(headers) >= 0.8 * len(headers), f"{sum(headers)} of {len(headers)} header units by text"
+
+
+MUTATED_BASE = """from sqlalchemy.orm import Session, joinedload
+
+from models import User, Address
+
+
+def helper(db: Session, uid: int) -> User:
+    return db.get(User, uid)
+
+
+class Repo:
+    def many(self, db: Session, name: str, uid: int):
+        rows = db.query(User).filter(User.name == name, User.age > 3).order_by(User.id).all()
+        first = db.query(User).filter_by(name=name).order_by(User.id).first()
+        n = db.query(User).filter(User.age > 1).count() + db.query(Address).count()
+        u = db.query(User).get(uid)
+        v = db.query(User).options(joinedload(User.addresses)).get(uid)
+        s = db.query(User.id).filter(User.id > 1).scalar()
+        m = db.query(User.name).params(x=1).filter(User.id == uid).all()
+        j = db.query(User).options(joinedload(User.addresses)).all()
+        db.query(User).filter(User.age < 0).delete()
+        k = db.query(User).filter(User.age > 99).update({"age": 1}, synchronize_session=False)
+        h = helper(db, uid).name + str(helper(db, 2))
+        q = db.query(User.id, User.name).filter(User.age > 3)
+        w = q.filter(User.id == 2).all()
+        for user in db.query(User).filter(User.age == uid):
+            print(user.name)
+        return rows, first, n, u, v, s, m, j, k, h, w
+"""
+
+
+def _mutate(text: str, rng: random.Random) -> str:
+    """`text` with one expression of `Repo.many` reshaped: parentheses around it (or around it on lines of its
+    own), blanks around a dot or before a call's arguments, a line break inside brackets, a trailing comma, a
+    comment inside brackets or at the end of the line, blanks at the end of the line."""
+    tree = ast.parse(text)
+    starts = [0]
+    for line in text.split("\n"):
+        starts.append(starts[-1] + len(line) + 1)
+    method = tree.body[-1].body[0]  # type: ignore[attr-defined]
+    nodes = [
+        node
+        for stmt in method.body
+        for node in ast.walk(stmt)
+        if isinstance(node, ast.expr)
+        and not isinstance(node, ast.Slice | ast.JoinedStr | ast.FormattedValue)
+        and not isinstance(getattr(node, "ctx", None), ast.Store)
+    ]
+    node = rng.choice(nodes)
+    start = starts[node.lineno - 1] + node.col_offset
+    end = starts[node.end_lineno - 1] + node.end_col_offset  # type: ignore[operator]
+    segment = text[start:end]
+    kind = rng.choice(["paren", "paren", "own_lines", "dot", "call", "break", "comma", "comment", "line_end"])
+    if kind == "paren":
+        return f"{text[:start]}({segment}){text[end:]}"
+    if kind == "own_lines":
+        return f"{text[:start]}(\n            {segment}\n        ){text[end:]}"
+    if kind == "dot" and isinstance(node, ast.Attribute):
+        dot = segment.rfind(".")
+        return text[:start] + segment[:dot] + rng.choice([" .", ". ", " . "]) + segment[dot + 1 :] + text[end:]
+    if kind == "call" and isinstance(node, ast.Call):
+        func_end = starts[node.func.end_lineno - 1] + node.func.end_col_offset  # type: ignore[operator]
+        return f"{text[:func_end]} {text[func_end:]}"
+    if kind == "break" and isinstance(node, ast.Attribute):
+        dot = segment.rfind(".")
+        return f"{text[:start]}({segment[:dot]}\n            {segment[dot:]}){text[end:]}"
+    if kind in {"break", "comment"} and isinstance(node, ast.Call) and node.args:
+        first = starts[node.args[0].lineno - 1] + node.args[0].col_offset
+        return text[:first] + ("  # c" if kind == "comment" else "") + "\n                " + text[first:]
+    if kind == "comma" and isinstance(node, ast.Call) and (node.args or node.keywords):
+        return f"{text[: end - 1]},{text[end - 1 :]}"
+    if kind == "line_end":
+        line_end = text.index("\n", end)
+        return text[:line_end] + rng.choice(["  # é note", "   "]) + text[line_end:]
+    return text
+
+
+def test_mutated_query_chains_equal_the_full_rewrite(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Query chains, awaits and renames reshaped at random (parentheses, blanks, line breaks, trailing commas,
+    comments): the text path either declines a unit or writes what LibCST writes, and still takes most."""
+    taken = _units_taken(monkeypatch)
+    rng = random.Random(20261206)
+    for _ in range(40):
+        text = MUTATED_BASE
+        for _ in range(rng.randint(1, 8)):
+            mutated = _mutate(text, rng)
+            try:
+                ast.parse(mutated)
+            except SyntaxError:
+                continue
+            text = mutated
+        for path, source, plan in _case_jobs(text):
+            new = try_apply(source, plan)
+            assert new is None or new == T.apply_plan_full(source, plan), (path, source)
+    assert sum(by_text for by_text, _, _ in taken) >= 0.7 * len(taken)
