@@ -21,6 +21,12 @@ builds the same qualified names for `async def` decisions. `async def`, `async w
 statement that holds no unit are inserted as text (it is exactly what LibCST generates). The import fix-up runs
 on the module prefix that holds the top-level imports (see `_fix_imports`).
 
+Most units never reach LibCST: `_text_rewrite` writes their new code as text, from the unit's `ast` nodes in
+the file's tree, exactly as LibCST would print the transformer's result (awaits, renames, `async def` on a header,
+legacy query chains rebuilt from their own pieces by `_QueryText`, `text()`, one-line replacements, review
+markers). It declines (the unit then goes through LibCST) whenever it is not sure to match: comments inside the
+code, parentheses around a chain link, continuations, decisions nested in others...
+
 Anything this path does not reproduce exactly makes it decline (`None`), and the caller runs the full rewrite:
 being conservative costs time, never output. Decisions that fail (a node not found) make it decline too, so the
 full rewrite raises the error, as before.
