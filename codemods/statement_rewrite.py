@@ -116,6 +116,7 @@ class _Unit:
     # the `def` lines (file line numbers) of the functions it holds that the plan makes async
     async_defs: list[int] = field(default_factory=list)
     statements: list[ast.stmt] = field(default_factory=list)  # its statements in the file's tree (a header's own)
+    names: frozenset[str] = frozenset()  # names its text rewrite wrote as `Name` nodes (`select`, a new type)
 
 
 _UnitAt = Callable[[int], _Unit | None]  # the outermost unit holding a line, if any
@@ -338,7 +339,8 @@ def _apply(text: str, plan: FilePlan) -> str:
     inserts |= _async_def_inserts(source, plan, unit_at)
     codes = _rewrite_units(units, source, plan)
     new_text = _splice(source, units, codes, inserts)
-    return _fix_imports(new_text, plan)
+    written = frozenset().union(*(unit.names for unit in units))
+    return _fix_imports(new_text, plan, written)
 
 
 def _outermost(units: list[_Unit]) -> list[_Unit]:
@@ -564,6 +566,7 @@ class _UnitText:
     def rewrite(self) -> str:
         unit, text = self.unit, self.text
         changes: list[tuple[int, int, str]] = []
+        names: set[str] = set()  # the names written as `Name` nodes
         if unit.header_only:
             if len(self.statements) != 1 or not isinstance(self.statements[0], _HEADER_ONLY):
                 raise _NoText
@@ -601,9 +604,12 @@ class _UnitText:
             elif edit.kind == E.RENAME:
                 if not isinstance(node, ast.Name | ast.Attribute) or "\n" in edit.text:
                     raise _NoText
+                if _IDENTIFIER.fullmatch(edit.text):
+                    names.add(edit.text)
                 changes.append((start, end, edit.text))
             elif edit.kind == E.TEXT_SQL:
                 changes.append((start, end, f"text({text[start:end]})"))  # the node's parentheses go outside
+                names.add("text")
             elif edit.kind == E.REPLACE_EXPR:
                 new = edit.text
                 try:
@@ -619,7 +625,9 @@ class _UnitText:
                 changes.append((start, end, new))
             else:
                 assert edit.query is not None
-                new, awaited = _QueryText(self, edit.query).rewrite(node)
+                query = _QueryText(self, edit.query)
+                new, awaited = query.rewrite(node)
+                names |= query.names
                 if awaited and in_primary and parent is not None and self.extent(parent)[0] == start:
                     new = f"({new})"  # `(await s.scalar(...)).x`: the transformer parenthesises an await there
                 changes.append((start, end, new))
@@ -637,6 +645,7 @@ class _UnitText:
                 raise _NoText  # the blanks after a last `;` are the semicolon's, and kept
             markers = "  ".join(f"{REVIEW_PREFIX} {reason}" for reason in reviews)
             text = f"{head}{newline}{last}  {markers}\n"
+        unit.names = frozenset(names)
         return text
 
 
@@ -656,6 +665,7 @@ class _QueryText:
         self.unit = unit
         self.text = unit.text
         self.spec = spec
+        self.names: set[str] = set()  # the names it wrote as `Name` nodes
         for src in (spec.session_src, spec.params_src or "", *spec.extra_options):
             if src != src.strip() or "#" in src or "\\" in src or "\n" in src or not src.isascii():
                 raise _NoText  # LibCST parses it: a line after the first would be indented by the block's
@@ -708,6 +718,7 @@ class _QueryText:
             return self.bulk(node, chain, self.text[name_start + len(terminal) : end])
         statement = self.select(chain, "select", frozenset({"params"}), spec.extra_options)
         if terminal == "count":
+            self.names |= {"select", "func"}
             counted = f"select(func.count()).select_from({statement}.subquery())"
             return f"await {self.call('scalar', [counted, *params])}", True
         if terminal == "first":
@@ -746,6 +757,7 @@ class _QueryText:
         name_start, end = self.method(innermost)
         assert isinstance(innermost.func, ast.Attribute)
         if innermost.func.attr == "query":
+            self.names.add(base)
             rebuilt = base + self.text[name_start + len("query") : end]
             if options:
                 rebuilt += f".options({', '.join(options)})"
@@ -950,7 +962,7 @@ def _splice(source: _Source, units: Sequence[_Unit], codes: Sequence[str], inser
     return "".join(out)
 
 
-def _fix_imports(text: str, plan: FilePlan) -> str:
+def _fix_imports(text: str, plan: FilePlan, written: frozenset[str] = frozenset()) -> str:
     """`update_imports`, on the part of the module it can touch.
 
     It adds, drops and merges top-level import statements, and moves blank lines between them and the statement
@@ -958,15 +970,17 @@ def _fix_imports(text: str, plan: FilePlan) -> str:
     reads the names they define. So it runs on a window ending two statements after the last top-level import
     (at least the first four statements), with the compound statements after the imports cut down to their
     header and a stub body (their type, name and leading lines are all it reads). The names the rest defines
-    come from `ast`."""
+    come from `ast`. `written`: names the text rewrite wrote as `Name` nodes (see `_names_in_use`)."""
     if not (plan.imports or plan.removable or plan.force_remove):
         return text  # nothing to add or drop: the fix-up leaves the module as it is
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         raise _Decline("ast cannot parse the new text") from exc
-    in_use = used_names_of_tree(tree)
     source = _Source(text, tree)
+    in_use = _names_in_use(text, source, plan, written)
+    if in_use is None:
+        in_use = used_names_of_tree(tree)
     groups, _ = source.groups(tree.body)
     if not groups or len(groups) != len(_top_level_lines(tree.body)):
         raise _Decline("top-level statements not on their own lines")
@@ -1014,6 +1028,65 @@ def _fix_imports(text: str, plan: FilePlan) -> str:
             raise _Decline("the import fix-up changed a stub")
         codes[position] = codes[position][: -len(stub)] + body
     return "".join(codes) + suffix
+
+
+def _names_in_use(text: str, source: _Source, plan: FilePlan, written: frozenset[str]) -> set[str] | None:
+    """`used_names_of_tree(tree)` for the only names `update_imports` asks about (the removable names and those
+    of the imports to add), without walking the tree; None when it cannot tell.
+
+    A name the text rewrite wrote as a `Name` is in use. A name is not, when each of its occurrences as a word
+    in the (ASCII: no identifier normalisation) text is an attribute (right after a dot) or lies inside a
+    top-level or class-level import statement or a docstring (`_quiet_spans`): every name `used_names_of_tree`
+    collects is such a word. Otherwise: None."""
+    wanted = plan.removable | {item.local for item in plan.imports}
+    if not text.isascii():
+        return None
+    in_use = {name for name in wanted if name in written}
+    firsts: list[tuple[int, int]] | None = None
+    ends: list[tuple[int, int]] = []
+    for name in wanted - in_use:
+        start = text.find(name)
+        while start != -1:
+            end = start + len(name)
+            before = text[start - 1] if start else " "
+            after = text[end] if end < len(text) else " "
+            if not (before.isalnum() or before in "_.") and not (after.isalnum() or after == "_"):
+                # a word, not an attribute
+                if firsts is None:
+                    firsts, ends = _quiet_spans(source.tree)
+                position = (text.count("\n", 0, start) + 1, start - text.rfind("\n", 0, start) - 1)
+                index = bisect.bisect_right(firsts, position) - 1
+                if index < 0 or ends[index] <= position:
+                    return None  # maybe a use
+            start = text.find(name, start + 1)
+    return in_use
+
+
+def _quiet_spans(tree: ast.Module) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """The first and end positions (line, column) of the import statements of the module and class bodies and
+    of the docstrings (a statement that is only a constant) of the module, classes and functions, in order: no
+    name there is a use of it."""
+    spans: list[tuple[tuple[int, int], tuple[int, int]]] = []
+
+    def add(stmt: ast.stmt) -> None:
+        spans.append(((stmt.lineno, stmt.col_offset), (stmt.end_lineno or stmt.lineno, stmt.end_col_offset or 0)))
+
+    stack = [tree.body]
+    while stack:
+        body = stack.pop()
+        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+            add(body[0])
+        for stmt in body:
+            if isinstance(stmt, ast.Import | ast.ImportFrom):
+                add(stmt)
+            elif isinstance(stmt, ast.ClassDef):
+                stack.append(stmt.body)
+            elif isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+                first = stmt.body[0]
+                if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                    add(first)
+    spans.sort()
+    return [first for first, _ in spans], [end for _, end in spans]
 
 
 def _top_level_lines(body: list[ast.stmt]) -> set[int]:

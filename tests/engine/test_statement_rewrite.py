@@ -783,3 +783,58 @@ def test_mutated_query_chains_equal_the_full_rewrite(monkeypatch: pytest.MonkeyP
             new = try_apply(source, plan)
             assert new is None or new == T.apply_plan_full(source, plan), (path, source)
     assert sum(by_text for by_text, _, _ in taken) >= 0.7 * len(taken)
+
+
+def test_names_in_use_agree_with_the_tree_walk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The import fix-up's "names in use", decided from the text when it can (`_names_in_use`), are those the
+    walk of the new tree finds, for every name `update_imports` asks about; the generated repo's files are all
+    decided so."""
+    from codemods import statement_rewrite
+    from codemods.imports_edit import used_names_of_tree
+
+    decided: list[bool] = []
+    real = statement_rewrite._names_in_use
+
+    def checking(
+        text: str, source: statement_rewrite._Source, plan: T.FilePlan, written: frozenset[str]
+    ) -> set[str] | None:
+        names = real(text, source, plan, written)
+        decided.append(names is not None)
+        if names is not None:
+            wanted = plan.removable | {item.local for item in plan.imports}
+            assert names == used_names_of_tree(source.tree) & wanted, plan.module_name
+        return names
+
+    monkeypatch.setattr(statement_rewrite, "_names_in_use", checking)
+    for _path, text, plan in [*_fixture_pairs(), *_layouts(), *_coloring()]:
+        try_apply(text, plan)
+    assert decided
+    decided.clear()
+    for _path, text, plan in _generated(tmp_path):
+        try_apply(text, plan)
+    assert decided and all(decided)
+
+
+@pytest.mark.parametrize(
+    ("text", "decided"),
+    [
+        ('"""Session docs."""\nfrom sqlalchemy.orm import Session\n\n\nclass A:\n    """A Session."""\n', True),
+        ("import x\n\nx.Session()\n", True),
+        ("from sqlalchemy.orm import Session; y = Session\n", False),
+        ("def f():\n    from sqlalchemy.orm import Session\n    return Session\n", False),
+        ("f(Session=1)\n", False),
+        ("class Session:\n    pass\n", False),
+        ("x = 'Session'\n", False),
+        ("def f(Session):\n    pass\n", False),
+        ("x = 1  # é\nSession = 2\n", False),
+    ],
+)
+def test_names_in_use_decides_only_what_it_can_prove(text: str, decided: bool) -> None:
+    from codemods import statement_rewrite
+    from codemods.imports_edit import used_names_of_tree
+
+    tree = ast.parse(text)
+    plan = T.FilePlan("m", removable={"Session"})
+    names = statement_rewrite._names_in_use(text, statement_rewrite._Source(text, tree), plan, frozenset())
+    assert (names is not None) == decided
+    assert names is None or names == used_names_of_tree(tree) & {"Session"}
