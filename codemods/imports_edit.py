@@ -51,11 +51,15 @@ def _dotted_code(node: cst.BaseExpression) -> str:
         and isinstance(node.attr, cst.Name)
         and not node.attr.lpar
         and not node.attr.rpar
-        and node.dot.whitespace_before == cst.SimpleWhitespace("")
-        and node.dot.whitespace_after == cst.SimpleWhitespace("")
+        and _no_blank(node.dot.whitespace_before)
+        and _no_blank(node.dot.whitespace_after)
     ):
         return f"{_dotted_code(node.value)}.{node.attr.value}"
     return cst.Module([]).code_for_node(node)
+
+
+def _no_blank(whitespace: cst.BaseParenthesizableWhitespace) -> bool:
+    return isinstance(whitespace, cst.SimpleWhitespace) and not whitespace.value
 
 
 class _NameUses(cst.CSTVisitor):

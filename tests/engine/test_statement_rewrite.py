@@ -838,3 +838,33 @@ def test_names_in_use_decides_only_what_it_can_prove(text: str, decided: bool) -
     names = statement_rewrite._names_in_use(text, statement_rewrite._Source(text, tree), plan, frozenset())
     assert (names is not None) == decided
     assert names is None or names == used_names_of_tree(tree) & {"Session"}
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "from a import b",
+        "from a.b.c import d",
+        "from a . b import c",
+        "from a .b import c",
+        "import a.b as c",
+        "import x.y",
+        "from a.\\\n b import c",
+        "from a.b import (c)",
+    ],
+)
+def test_dotted_names_of_imports_read_as_libcst_writes_them(statement: str) -> None:
+    import libcst as cst
+
+    from codemods.imports_edit import _dotted_code
+
+    line = cst.parse_module(statement + "\n").body[0]
+    assert isinstance(line, cst.SimpleStatementLine)
+    small = line.body[0]
+    if isinstance(small, cst.ImportFrom):
+        assert small.module is not None
+        node: cst.BaseExpression = small.module
+    else:
+        assert isinstance(small, cst.Import)
+        node = small.names[0].name
+    assert _dotted_code(node) == cst.Module([]).code_for_node(node)
