@@ -202,6 +202,18 @@ def _child_bodies(stmt: ast.stmt, source: _Source) -> list[list[ast.stmt]]:
 def _colon_line(source: _Source, stmt: ast.stmt) -> int | None:
     """The line of the colon that ends the statement's header; None when it is not safely found."""
     start = stmt.lineno
+    first = source.line(start)
+    if "lambda" not in first and not any(char in first for char in "#'\"\\"):
+        # no string, comment, continuation or lambda on the first line: its characters are its tokens' (the
+        # common one-line header, without tokenizing)
+        depth = 0
+        for index, char in enumerate(first):
+            if char in "([{":
+                depth += 1
+            elif char in ")]}":
+                depth -= 1
+            elif char == ":" and depth == 0 and first[index + 1 : index + 2] != "=":  # `:=` is no colon
+                return start
     number = start
     lines = source.lines
 

@@ -868,3 +868,31 @@ def test_dotted_names_of_imports_read_as_libcst_writes_them(statement: str) -> N
         assert isinstance(small, cst.Import)
         node = small.names[0].name
     assert _dotted_code(node) == cst.Module([]).code_for_node(node)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "if (x := 1):\n    pass\n",
+        "while y := f():\n    pass\n",
+        "class A(B, metaclass=M):\n    pass\n",
+        "for a in b[1:2]:\n    pass\n",
+        "if d[{1: 2}[1]]:\n    pass\n",
+        "def f(a: int = 1, *, b: dict[str, int] | None = None) -> list[int]:\n    pass\n",
+        "def f(\n    a: int,\n) -> None:\n    pass\n",
+        "def f(a=lambda: 1):\n    pass\n",
+        "with a as b, c:\n    pass\n",
+        "if x: pass\n",
+    ],
+)
+def test_header_colon_found_without_tokenizing_as_with(text: str) -> None:
+    """`_colon_line` reads one-line headers without `tokenize`: the same line as the tokenizer's (a comment
+    added at the end of the first line sends it to `tokenize`, and changes no token before it)."""
+    from codemods import statement_rewrite
+
+    tree = ast.parse(text)
+    stmt = tree.body[0]
+    source = statement_rewrite._Source(text, tree)
+    fast = statement_rewrite._colon_line(source, stmt)
+    source.lines[stmt.lineno - 1] += "  # tokenize"
+    assert fast == statement_rewrite._colon_line(source, stmt)
