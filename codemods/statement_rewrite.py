@@ -21,6 +21,12 @@ builds the same qualified names for `async def` decisions. `async def`, `async w
 statement that holds no unit are inserted as text (it is exactly what LibCST generates). The import fix-up runs
 on the module prefix that holds the top-level imports (see `_fix_imports`).
 
+Most units never reach LibCST: `_text_rewrite` writes their new code as text, from the unit's `ast` nodes in
+the file's tree, exactly as LibCST would print the transformer's result (awaits, renames, `async def` on a header,
+legacy query chains rebuilt from their own pieces by `_QueryText`, `text()`, one-line replacements, review
+markers). It declines (the unit then goes through LibCST) whenever it is not sure to match: comments inside the
+code, parentheses around a chain link, continuations, decisions nested in others...
+
 Anything this path does not reproduce exactly makes it decline (`None`), and the caller runs the full rewrite:
 being conservative costs time, never output. Decisions that fail (a node not found) make it decline too, so the
 full rewrite raises the error, as before.
@@ -30,6 +36,7 @@ from __future__ import annotations
 
 import ast
 import bisect
+import itertools
 import logging
 import re
 import tokenize
@@ -42,10 +49,11 @@ from libcst._nodes.internal import CodegenState
 from codemods import edits as E
 from codemods.cst_spans import node_spans_and_extents
 from codemods.deadline import FileTimeout
-from codemods.edits import Edit
+from codemods.edits import Edit, QuerySpec
 from codemods.imports_edit import update_imports, used_names_of_tree
+from codemods.queries import RENAMED_METHODS
 from codemods.source_lines import source_lines
-from codemods.transform import FilePlan, _Applier
+from codemods.transform import REVIEW_PREFIX, FilePlan, _Applier, _expression
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +113,10 @@ class _Unit:
     scopes: list[_Scope]  # the enclosing classes and functions, outermost first
     header_only: bool  # the snippet holds the header and a stub body
     edits: list[Edit] = field(default_factory=list)
+    # the `def` lines (file line numbers) of the functions it holds that the plan makes async
+    async_defs: list[int] = field(default_factory=list)
+    statements: list[ast.stmt] = field(default_factory=list)  # its statements in the file's tree (a header's own)
+    names: frozenset[str] = frozenset()  # names its text rewrite wrote as `Name` nodes (`select`, a new type)
 
 
 _UnitAt = Callable[[int], _Unit | None]  # the outermost unit holding a line, if any
@@ -190,6 +202,18 @@ def _child_bodies(stmt: ast.stmt, source: _Source) -> list[list[ast.stmt]]:
 def _colon_line(source: _Source, stmt: ast.stmt) -> int | None:
     """The line of the colon that ends the statement's header; None when it is not safely found."""
     start = stmt.lineno
+    first = source.line(start)
+    if "lambda" not in first and not any(char in first for char in "#'\"\\"):
+        # no string, comment, continuation or lambda on the first line: its characters are its tokens' (the
+        # common one-line header, without tokenizing)
+        depth = 0
+        for index, char in enumerate(first):
+            if char in "([{":
+                depth += 1
+            elif char in ")]}":
+                depth -= 1
+            elif char == ":" and depth == 0 and first[index + 1 : index + 2] != "=":  # `:=` is no colon
+                return start
     number = start
     lines = source.lines
 
@@ -242,7 +266,9 @@ class _Planner:
                 return self._compound_unit(enclosing, scopes[:-1] if _is_scope(enclosing) else scopes, first, last)
             stmt = group.stmts[0]
             if len(group.stmts) > 1 or not _child_bodies(stmt, source):
-                return self._add(_Unit(group.first, group.last, source.indent_of(stmt.lineno), list(scopes), False))
+                unit = _Unit(group.first, group.last, source.indent_of(stmt.lineno), list(scopes), False)
+                unit.statements = list(group.stmts)
+                return self._add(unit)
             enclosing = stmt
             if isinstance(stmt, _SCOPES):
                 keyword = "class" if isinstance(stmt, ast.ClassDef) else "def"
@@ -259,8 +285,8 @@ class _Planner:
             colon = _colon_line(source, stmt)
             body_first = _first_line(stmt.body[0])
             if colon is not None and colon < body_first and source.starts_line(stmt.body[0]) and last <= colon:
-                return self._add(_Unit(start, colon, indent, list(scopes), True))
-        return self._add(_Unit(start, stmt.end_lineno or stmt.lineno, indent, list(scopes), False))
+                return self._add(_Unit(start, colon, indent, list(scopes), True, statements=[stmt]))
+        return self._add(_Unit(start, stmt.end_lineno or stmt.lineno, indent, list(scopes), False, statements=[stmt]))
 
     def _add(self, unit: _Unit) -> tuple[int, int]:
         key = (unit.first, unit.last)
@@ -325,7 +351,8 @@ def _apply(text: str, plan: FilePlan) -> str:
     inserts |= _async_def_inserts(source, plan, unit_at)
     codes = _rewrite_units(units, source, plan)
     new_text = _splice(source, units, codes, inserts)
-    return _fix_imports(new_text, plan)
+    written = frozenset().union(*(unit.names for unit in units))
+    return _fix_imports(new_text, plan, written)
 
 
 def _outermost(units: list[_Unit]) -> list[_Unit]:
@@ -405,14 +432,14 @@ def _async_def_inserts(source: _Source, plan: FilePlan, unit_at: _UnitAt) -> set
         for stmt in body:
             if isinstance(stmt, _SCOPES):
                 qualname = f"{prefix}.{stmt.name}"
-                if (
-                    isinstance(stmt, ast.FunctionDef)
-                    and qualname in plan.async_defs
-                    and unit_at(stmt.lineno) is None
-                ):
-                    if not source.line(stmt.lineno).lstrip(" ").startswith("def") or not source.starts_line(stmt):
-                        raise _Decline(f"line {stmt.lineno}: no def keyword")
-                    lines.add(stmt.lineno)
+                if isinstance(stmt, ast.FunctionDef) and qualname in plan.async_defs:
+                    unit = unit_at(stmt.lineno)
+                    if unit is not None:
+                        unit.async_defs.append(stmt.lineno)  # the unit's rewrite makes it async
+                    else:
+                        if not source.line(stmt.lineno).lstrip(" ").startswith("def") or not source.starts_line(stmt):
+                            raise _Decline(f"line {stmt.lineno}: no def keyword")
+                        lines.add(stmt.lineno)
                 stack.append((stmt.body, qualname))
             else:
                 stack.extend((child, prefix) for child in _child_bodies(stmt, source))
@@ -450,80 +477,379 @@ def _rewrite_units(units: list[_Unit], source: _Source, plan: FilePlan) -> list[
 
 _PRIMARY_PARENTS = ((ast.Attribute, "value"), (ast.Subscript, "value"), (ast.Call, "func"))
 _COMPOUND = (*_HEADER_ONLY, ast.Try, ast.TryStar, ast.Match)
+_TEXT_KINDS = frozenset({E.AWAIT, E.RENAME, E.QUERY, E.TEXT_SQL, E.REPLACE_EXPR, E.REVIEW})
+
+
+class _NoText(Exception):
+    """The text path cannot reproduce the transformer exactly for this unit: it goes through LibCST."""
 
 
 def _text_rewrite(unit: _Unit, source: _Source) -> str | None:
-    """The unit's new code as the transformer would write it, for the commonest simple statements: only
-    `await` added to calls and names renamed (`self.db.commit()`, `return service.get(db, id)`, `db: Session`
-    in an assignment), on ASCII lines with no comment, no decision where the transformer adds parentheses
-    (`(await f()).x`) or where the call is already in parentheses, no two decisions starting together.
+    """The unit's new code as the transformer would write it, for the commonest units: only `await` added to
+    calls, names renamed (`self.db.commit()`, `return service.get(db, id)`, `db: Session` in an assignment or a
+    header, a def made async), legacy query chains rewritten (`_QueryText`), expressions replaced, strings
+    wrapped in `text()`, review markers on simple statements; on ASCII lines with no comment (but one after a
+    simple statement's code), no two decisions starting together, no decision inside another but inside an
+    `await`.
     None otherwise: the unit then goes through LibCST."""
-    if unit.header_only or not unit.edits or any(e.kind not in {E.AWAIT, E.RENAME} for e in unit.edits):
+    if not unit.edits or any(edit.kind not in _TEXT_KINDS for edit in unit.edits):
         return None
     lines = source.lines[unit.first - 1 : unit.last]
-    if any("#" in line or not line.isascii() for line in lines):
+    plain = not any("#" in line or not line.isascii() for line in lines)
+    if not plain and (unit.header_only or any(edit.kind == E.REVIEW for edit in unit.edits)):
         return None
-    starts = {edit.span[:2] for edit in unit.edits}
-    if len(starts) != len(unit.edits):
+    expression_edits = [edit for edit in unit.edits if edit.kind != E.REVIEW]
+    if len({edit.span[:2] for edit in expression_edits}) != len(expression_edits):
         return None
-    text = "\n".join(lines) + "\n"
-    indent = len(unit.indent)
     try:
-        tree = ast.parse(text[indent:])
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        unit_text = _UnitText(unit, "\n".join(lines) + "\n")
+        if not plain:
+            # a comment (or non-ASCII text) only after the statements: no decision's node holds it, so no
+            # rewrite can displace it, and the columns before it are characters
+            end = unit.statements[-1]
+            code = unit_text.text[: unit_text.offset(end.end_lineno or end.lineno, end.end_col_offset or 0)]
+            if "#" in code or not code.isascii():
+                return None
+        return unit_text.rewrite()
+    except _NoText:
         return None
-    if any(isinstance(stmt, _COMPOUND) for stmt in tree.body):
-        return None  # a compound statement: LibCST
-    nodes = _nodes_by_span(tree, unit.first, indent)
-    line_starts = [0]
-    for line in lines:
-        line_starts.append(line_starts[-1] + len(line) + 1)
-    changes: list[tuple[int, int, str]] = []
-    for edit in unit.edits:
-        found = nodes.get(edit.span)
-        if found is None:
-            return None
-        node, parent_field = found
-        start = line_starts[edit.span[0] - unit.first] + edit.span[1]
-        end = line_starts[edit.span[2] - unit.first] + edit.span[3]
-        if edit.kind == E.AWAIT:
-            if not isinstance(node, ast.Call) or parent_field in _PRIMARY_PARENTS:
-                return None
-            if text[:start].rstrip().endswith("(") or text[end:].lstrip().startswith(")"):
-                return None  # parenthesised, or an argument: LibCST decides where the parentheses go
-            changes.append((start, start, "await "))
+
+
+_NodeAt = tuple[ast.AST, ast.AST | None, str]  # a node, its parent and the parent's field holding it
+_BODY_FIELDS = frozenset({"body", "orelse", "handlers", "finalbody"})
+
+
+class _UnitText:
+    """A unit's text and its statements in the file's `ast` tree (ASCII lines: `ast` columns are characters)."""
+
+    def __init__(self, unit: _Unit, text: str) -> None:
+        self.unit = unit
+        self.text = text
+        self.statements = unit.statements
+        if not self.statements:
+            raise _NoText
+        self.line_starts = [0]
+        for line in text.split("\n"):
+            self.line_starts.append(self.line_starts[-1] + len(line) + 1)
+
+    def offset(self, line: int, column: int) -> int:
+        """The offset in the unit's text of a position in the file."""
+        return self.line_starts[line - self.unit.first] + column
+
+    def extent(self, node: ast.AST) -> tuple[int, int]:
+        """A node's first and end offsets in the unit's text (parentheses around it excluded, as in `ast`)."""
+        return (
+            self.offset(node.lineno, node.col_offset),  # type: ignore[attr-defined]
+            self.offset(node.end_lineno, node.end_col_offset),  # type: ignore[attr-defined]
+        )
+
+    def segment(self, node: ast.AST) -> str:
+        start, end = self.extent(node)
+        return self.text[start:end]
+
+    def find(self, span: tuple[int, int, int, int]) -> _NodeAt | None:
+        """The expression node with this span, with its parent; None if there is none, or two. It descends only
+        into nodes that hold the span; not into a header's body, nor into f-strings (`ast` positions there are
+        not always LibCST's)."""
+        start, end = span[:2], span[2:]
+        found: list[_NodeAt] = []
+        stack: list[_NodeAt] = [(stmt, None, "") for stmt in self.statements]
+        header = self.statements[0] if self.unit.header_only else None
+        while stack:
+            node, parent, name = stack.pop()
+            if isinstance(node, ast.expr):
+                node_start = (node.lineno, node.col_offset)
+                node_end = (node.end_lineno or node.lineno, node.end_col_offset or 0)  # set by `ast.parse`
+                if node_start > start or node_end < end:
+                    continue
+                if node_start == start and node_end == end:
+                    found.append((node, parent, name))
+                if isinstance(node, ast.JoinedStr):
+                    continue
+            for field_name, value in ast.iter_fields(node):
+                if node is header and field_name in _BODY_FIELDS:
+                    continue
+                if isinstance(value, list):
+                    stack.extend((child, node, field_name) for child in value if isinstance(child, ast.AST))
+                elif isinstance(value, ast.AST):
+                    stack.append((value, node, field_name))
+        return found[0] if len(found) == 1 else None
+
+    def rewrite(self) -> str:
+        unit, text = self.unit, self.text
+        changes: list[tuple[int, int, str]] = []
+        names: set[str] = set()  # the names written as `Name` nodes
+        if unit.header_only:
+            if len(self.statements) != 1 or not isinstance(self.statements[0], _HEADER_ONLY):
+                raise _NoText
+            header = self.statements[0]
+            for line in unit.async_defs:
+                if not isinstance(header, ast.FunctionDef) or header.lineno != line:
+                    raise _NoText
+                start = self.offset(header.lineno, header.col_offset)
+                if not re.match(r"def\s", text[start : start + 4]):
+                    raise _NoText
+                changes.append((start, start, "async "))
+        elif unit.async_defs or any(isinstance(stmt, _COMPOUND) for stmt in self.statements):
+            raise _NoText  # a compound statement: LibCST
+        reviews = sorted({edit.text for edit in unit.edits if edit.kind == E.REVIEW})
+        if reviews and (unit.header_only or any(not r.strip() or "\n" in r or "\r" in r for r in reviews)):
+            raise _NoText  # a header's markers go after its colon; an empty or multi-line reason fails
+        for edit in unit.edits:
+            if edit.kind == E.REVIEW:
+                continue
+            found = self.find(edit.span)
+            if found is None:
+                raise _NoText
+            node, parent, name = found
+            start, end = self.extent(node)
+            in_primary = parent is not None and (type(parent), name) in _PRIMARY_PARENTS
+            if edit.kind == E.AWAIT:
+                if not isinstance(node, ast.Call):
+                    raise _NoText
+                # the transformer moves the call's own parentheses to the `await` (the text keeps them where
+                # they are), and parenthesises an unparenthesised `await` used as a primary: `(await f()).x`
+                if in_primary and parent is not None and self.extent(parent)[0] == start:
+                    changes += [(start, start, "(await "), (end, end, ")")]
+                else:
+                    changes.append((start, start, "await "))
+            elif edit.kind == E.RENAME:
+                if not isinstance(node, ast.Name | ast.Attribute) or "\n" in edit.text:
+                    raise _NoText
+                if _IDENTIFIER.fullmatch(edit.text):
+                    names.add(edit.text)
+                changes.append((start, end, edit.text))
+            elif edit.kind == E.TEXT_SQL:
+                changes.append((start, end, f"text({text[start:end]})"))  # the node's parentheses go outside
+                names.add("text")
+            elif edit.kind == E.REPLACE_EXPR:
+                new = edit.text
+                try:
+                    parsed = _expression(new)  # the transformer parses it: the same error, through LibCST
+                except Exception as exc:
+                    raise _NoText from exc
+                if new != new.strip() or "\n" in new or parsed.lpar:
+                    # the transformer gives the new expression the node's parentheses, not its own; it indents
+                    # the lines after the first by the block's indentation
+                    raise _NoText
+                if isinstance(parsed, cst.Await) and in_primary and parent and self.extent(parent)[0] == start:
+                    new = f"({new})"  # as an awaited call: `(await f()).x`
+                changes.append((start, end, new))
+            else:
+                assert edit.query is not None
+                query = _QueryText(self, edit.query)
+                new, awaited = query.rewrite(node)
+                names |= query.names
+                if awaited and in_primary and parent is not None and self.extent(parent)[0] == start:
+                    new = f"({new})"  # `(await s.scalar(...)).x`: the transformer parenthesises an await there
+                changes.append((start, end, new))
+        changes.sort()
+        for before, after in itertools.pairwise(changes):
+            if after[0] < before[1] or after[0] == before[0]:
+                raise _NoText  # a decision inside another (but an `await`, which only inserts text)
+        for start, end, new in reversed(changes):
+            text = text[:start] + new + text[end:]
+        if reviews:
+            # `_with_markers` on the statement line's trailing whitespace (no comment there): two blanks, the
+            # markers joined by two blanks
+            head, newline, last = text[:-1].rpartition("\n")
+            if last != last.rstrip() or last.endswith((";", "\\")):
+                raise _NoText  # the blanks after a last `;` are the semicolon's, and kept
+            markers = "  ".join(f"{REVIEW_PREFIX} {reason}" for reason in reviews)
+            text = f"{head}{newline}{last}  {markers}\n"
+        unit.names = frozenset(names)
+        return text
+
+
+_DOT = re.compile(r"\s*\.\s*")
+_OPENS = re.compile(r"\s*\(")
+_REFERENCE = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
+
+
+class _QueryText:
+    """`transform_query.rewrite_query` on text: the new chain is built from the original's pieces, as LibCST
+    prints the nodes `rewrite_query` reuses (the text between and around the links, the arguments), and the
+    code LibCST generates for the nodes it creates. Any shape it is not sure of raises `_NoText`: parentheses
+    around a link, a link that is not `.name(...)`, unusual source for the session or parameters..."""
+
+    def __init__(self, unit: _UnitText, spec: QuerySpec) -> None:
+        self.unit = unit
+        self.text = unit.text
+        self.spec = spec
+        self.names: set[str] = set()  # the names it wrote as `Name` nodes
+        for src in (spec.session_src, spec.params_src or "", *spec.extra_options):
+            if src != src.strip() or "#" in src or "\\" in src or "\n" in src or not src.isascii():
+                raise _NoText  # LibCST parses it: a line after the first would be indented by the block's
+        if not _REFERENCE.fullmatch(spec.session_src) or not _IDENTIFIER.fullmatch(spec.builder_base):
+            raise _NoText
+
+    def method(self, call: ast.expr) -> tuple[int, int]:
+        """A chain link `value.name(args)`: the offsets of `name` and of the call's end. The link must be plain:
+        nothing but blanks and a dot between the value and the name, no parentheses around the value or the
+        callee, arguments right after the name."""
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)):
+            raise _NoText
+        func = call.func
+        call_start, call_end = self.unit.extent(call)
+        value_start, value_end = self.unit.extent(func.value)
+        name_end = self.unit.extent(func)[1]
+        name_start = name_end - len(func.attr)
+        if (
+            call_start != value_start
+            or self.text[name_start:name_end] != func.attr
+            or not _DOT.fullmatch(self.text, value_end, name_start)
+            or not _OPENS.match(self.text, name_end)
+            or self.text[call_end - 1] != ")"
+        ):
+            raise _NoText
+        return name_start, call_end
+
+    def rewrite(self, node: ast.AST) -> tuple[str, bool]:
+        """The new text of the query expression, and whether it is an `await` (the parent may parenthesise it)."""
+        spec = self.spec
+        terminal = spec.terminal
+        if terminal == "builder":
+            return self.select(node, spec.builder_base, frozenset({"params"}), ()), False
+        if terminal == "iter":  # `for x in db.query(M)...:`: `await session.scalars(select(M)...)`
+            statement = self.select(node, "select", frozenset({"params"}), spec.extra_options)
+            method = "scalars" if spec.scalars else "execute"
+            awaited = f"await {self.call(method, [statement, *([spec.params_src] if spec.params_src else [])])}"
+            return (f"({awaited}).unique()", False) if spec.unique else (awaited, True)
+        if terminal not in {"all", "first", "count", "get", "scalar", "one", "one_or_none", "delete", "update"}:
+            raise _NoText
+        if "\\" in self.text:
+            raise _NoText  # a line continuation in the text the rewrite drops
+        name_start, end = self.method(node)  # type: ignore[arg-type]
+        assert isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+        chain = node.func.value
+        params = [spec.params_src] if spec.params_src else []
+        if terminal == "get":
+            return self.get(chain, self.text[name_start + len("get") : end], params)
+        if terminal in {"delete", "update"}:
+            return self.bulk(node, chain, self.text[name_start + len(terminal) : end])
+        statement = self.select(chain, "select", frozenset({"params"}), spec.extra_options)
+        if terminal == "count":
+            self.names |= {"select", "func"}
+            counted = f"select(func.count()).select_from({statement}.subquery())"
+            return f"await {self.call('scalar', [counted, *params])}", True
+        if terminal == "first":
+            statement += ".limit(1)"
+        if terminal == "scalar" and spec.aggregate:
+            return f"await {self.call('scalar', [statement, *params])}", True
+        if terminal in {"all", "first"}:
+            method, finish = "scalars" if spec.scalars else "execute", terminal
+        elif terminal == "scalar":
+            method, finish = "execute", "scalar_one_or_none"
         else:
-            if not isinstance(node, ast.Name | ast.Attribute):
-                return None
-            changes.append((start, end, edit.text))
-    for start, end, new in sorted(changes, reverse=True):
-        text = text[:start] + new + text[end:]
-    return text
+            method, finish = "execute", f"scalar_{terminal}" if spec.scalars else terminal
+        unique = ".unique()" if spec.unique else ""
+        return f"(await {self.call(method, [statement, *params])}){unique}.{finish}()", False
 
+    def call(self, method: str, args: list[str]) -> str:
+        return f"{self.spec.session_src}.{method}({', '.join(args)})"
 
-def _nodes_by_span(
-    tree: ast.Module, first_line: int, indent: int
-) -> dict[tuple[int, int, int, int], tuple[ast.AST, tuple[type, str] | None]]:
-    """Every expression node of a unit parsed without its first line's indentation, by its span in the file,
-    with the (parent type, field) it sits in."""
-    found: dict[tuple[int, int, int, int], tuple[ast.AST, tuple[type, str] | None]] = {}
-    stack: list[tuple[ast.AST, tuple[type, str] | None]] = [(tree, None)]
-    while stack:
-        node, parent = stack.pop()
-        if isinstance(node, ast.expr):
-            line, end_line = node.lineno + first_line - 1, node.end_lineno + first_line - 1  # type: ignore[operator]
-            column = node.col_offset + (indent if node.lineno == 1 else 0)
-            end_column = node.end_col_offset + (indent if node.end_lineno == 1 else 0)  # type: ignore[operator]
-            span = (line, column, end_line, end_column)
-            # two nodes with one span (`(a)` in `(a).b` has none of its own: cannot happen for expressions
-            # LibCST tells apart by type, but be safe): neither is a call or a name, so the unit declines
-            found[span] = (ast.AST(), None) if span in found else (node, parent)
-        for name, value in ast.iter_fields(node):
-            children = value if isinstance(value, list) else [value]
-            for child in children:
-                if isinstance(child, ast.AST):
-                    stack.append((child, (type(node), name)))
-    return found
+    def spine(self, expr: ast.AST) -> list[ast.Call]:
+        """`transform_query._spine`: calls along `.func.value`, outermost first, down to `X.query(...)`."""
+        out: list[ast.Call] = []
+        current = expr
+        while isinstance(current, ast.Call) and isinstance(current.func, ast.Attribute):
+            out.append(current)
+            if current.func.attr == "query":
+                break
+            current = current.func.value
+        return out
+
+    def select(self, expr: ast.AST, base: str, drop: frozenset[str], options: tuple[str, ...]) -> str:
+        """`transform_query.to_select`."""
+        spine = self.spine(expr)
+        if not spine:
+            return self.unit.segment(expr)
+        innermost = spine[-1]
+        name_start, end = self.method(innermost)
+        assert isinstance(innermost.func, ast.Attribute)
+        if innermost.func.attr == "query":
+            self.names.add(base)
+            rebuilt = base + self.text[name_start + len("query") : end]
+            if options:
+                rebuilt += f".options({', '.join(options)})"
+            links = spine[:-1]
+        else:
+            rebuilt = self.unit.segment(innermost.func.value)
+            links = spine
+        for call in reversed(links):
+            assert isinstance(call.func, ast.Attribute)
+            name = call.func.attr
+            name_start, end = self.method(call)  # a dropped link too: its value may not be in parentheses
+            if name in drop:
+                continue
+            dot = self.text[self.unit.extent(call.func.value)[1] : name_start]
+            arguments = self.text[name_start + len(name) : end]
+            if name == "populate_existing":
+                if arguments != "()":
+                    raise _NoText
+                rebuilt += f"{dot}execution_options(populate_existing=True)"
+            elif name == "yield_per":
+                if call.keywords or len(call.args) != 1 or arguments != f"({self.unit.segment(call.args[0])})":
+                    raise _NoText
+                rebuilt += f"{dot}execution_options(yield_per={self.unit.segment(call.args[0])})"
+            else:
+                rebuilt += dot + RENAMED_METHODS.get(name, name) + arguments
+        return rebuilt
+
+    def bulk(self, node: ast.Call, chain: ast.expr, arguments: str) -> tuple[str, bool]:
+        """`transform_query._rewrite_bulk`: `await session.execute(delete(M)...)`, `.rowcount` of it when read."""
+        terminal = self.spec.terminal
+        if any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
+            raise _NoText
+        if any(k.arg != "synchronize_session" for k in node.keywords) or len(node.keywords) > 1:
+            raise _NoText  # the transformer fails on other arguments
+        if len(node.args) != (1 if terminal == "update" else 0):
+            raise _NoText
+        values = [self.unit.segment(a) for a in node.args]
+        sync = [self.unit.segment(k.value) for k in node.keywords]
+        if arguments != f"({', '.join([*values, *(f'synchronize_session={v}' for v in sync)])})":
+            raise _NoText  # blanks, a trailing comma, parentheses around an argument
+        statement = self.select(chain, terminal, frozenset(), ())
+        if values:
+            statement += f".values({values[0]})"
+        if sync:
+            statement += f".execution_options(synchronize_session={sync[0]})"
+        if self.spec.discard_result:
+            return f"await {self.call('execute', [statement])}", True
+        return f"(await {self.call('execute', [statement])}).rowcount", False
+
+    def get(self, chain: ast.expr, arguments: str, params: list[str]) -> tuple[str, bool]:
+        """`transform_query._rewrite_get`: `await session.get(Model, key, options=[...])`."""
+        spine = self.spine(chain)
+        if not spine:
+            raise _NoText
+        query = spine[-1]
+        assert isinstance(query.func, ast.Attribute)
+        if query.func.attr != "query" or not query.args or isinstance(query.args[0], ast.Starred):
+            raise _NoText
+        name_start, end = self.method(query)
+        model = self.unit.segment(query.args[0])
+        if self.text[name_start + len("query") : end] != f"({model})":
+            raise _NoText  # one argument, no parentheses, no blanks: its value is all `rewrite_query` keeps
+        keys = arguments[1:-1]
+        if not arguments.startswith("(") or not keys or keys != keys.strip() or "\n" in keys or keys.endswith(","):
+            raise _NoText
+        options: list[str] = []
+        for call in spine[:-1]:
+            assert isinstance(call.func, ast.Attribute)
+            if call.func.attr != "options" or call.keywords or any(isinstance(a, ast.Starred) for a in call.args):
+                raise _NoText
+            name_start, end = self.method(call)
+            values = [self.unit.segment(a) for a in call.args]
+            if self.text[name_start + len("options") : end] != f"({', '.join(values)})" or not values:
+                raise _NoText
+            options = [*values, *options]
+        options += self.spec.extra_options
+        args = [model, keys]
+        if options:
+            args.append(f"options=[{', '.join(options)}]")
+        return f"await {self.call('get', args)}", True
 
 
 def _rewrite_units_with_libcst(units: list[_Unit], source: _Source, plan: FilePlan) -> list[str]:
@@ -648,7 +974,7 @@ def _splice(source: _Source, units: Sequence[_Unit], codes: Sequence[str], inser
     return "".join(out)
 
 
-def _fix_imports(text: str, plan: FilePlan) -> str:
+def _fix_imports(text: str, plan: FilePlan, written: frozenset[str] = frozenset()) -> str:
     """`update_imports`, on the part of the module it can touch.
 
     It adds, drops and merges top-level import statements, and moves blank lines between them and the statement
@@ -656,15 +982,17 @@ def _fix_imports(text: str, plan: FilePlan) -> str:
     reads the names they define. So it runs on a window ending two statements after the last top-level import
     (at least the first four statements), with the compound statements after the imports cut down to their
     header and a stub body (their type, name and leading lines are all it reads). The names the rest defines
-    come from `ast`."""
+    come from `ast`. `written`: names the text rewrite wrote as `Name` nodes (see `_names_in_use`)."""
     if not (plan.imports or plan.removable or plan.force_remove):
         return text  # nothing to add or drop: the fix-up leaves the module as it is
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         raise _Decline("ast cannot parse the new text") from exc
-    in_use = used_names_of_tree(tree)
     source = _Source(text, tree)
+    in_use = _names_in_use(text, source, plan, written)
+    if in_use is None:
+        in_use = used_names_of_tree(tree)
     groups, _ = source.groups(tree.body)
     if not groups or len(groups) != len(_top_level_lines(tree.body)):
         raise _Decline("top-level statements not on their own lines")
@@ -712,6 +1040,65 @@ def _fix_imports(text: str, plan: FilePlan) -> str:
             raise _Decline("the import fix-up changed a stub")
         codes[position] = codes[position][: -len(stub)] + body
     return "".join(codes) + suffix
+
+
+def _names_in_use(text: str, source: _Source, plan: FilePlan, written: frozenset[str]) -> set[str] | None:
+    """`used_names_of_tree(tree)` for the only names `update_imports` asks about (the removable names and those
+    of the imports to add), without walking the tree; None when it cannot tell.
+
+    A name the text rewrite wrote as a `Name` is in use. A name is not, when each of its occurrences as a word
+    in the (ASCII: no identifier normalisation) text is an attribute (right after a dot) or lies inside a
+    top-level or class-level import statement or a docstring (`_quiet_spans`): every name `used_names_of_tree`
+    collects is such a word. Otherwise: None."""
+    wanted = plan.removable | {item.local for item in plan.imports}
+    if not text.isascii():
+        return None
+    in_use = {name for name in wanted if name in written}
+    firsts: list[tuple[int, int]] | None = None
+    ends: list[tuple[int, int]] = []
+    for name in wanted - in_use:
+        start = text.find(name)
+        while start != -1:
+            end = start + len(name)
+            before = text[start - 1] if start else " "
+            after = text[end] if end < len(text) else " "
+            if not (before.isalnum() or before in "_.") and not (after.isalnum() or after == "_"):
+                # a word, not an attribute
+                if firsts is None:
+                    firsts, ends = _quiet_spans(source.tree)
+                position = (text.count("\n", 0, start) + 1, start - text.rfind("\n", 0, start) - 1)
+                index = bisect.bisect_right(firsts, position) - 1
+                if index < 0 or ends[index] <= position:
+                    return None  # maybe a use
+            start = text.find(name, start + 1)
+    return in_use
+
+
+def _quiet_spans(tree: ast.Module) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """The first and end positions (line, column) of the import statements of the module and class bodies and
+    of the docstrings (a statement that is only a constant) of the module, classes and functions, in order: no
+    name there is a use of it."""
+    spans: list[tuple[tuple[int, int], tuple[int, int]]] = []
+
+    def add(stmt: ast.stmt) -> None:
+        spans.append(((stmt.lineno, stmt.col_offset), (stmt.end_lineno or stmt.lineno, stmt.end_col_offset or 0)))
+
+    stack = [tree.body]
+    while stack:
+        body = stack.pop()
+        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+            add(body[0])
+        for stmt in body:
+            if isinstance(stmt, ast.Import | ast.ImportFrom):
+                add(stmt)
+            elif isinstance(stmt, ast.ClassDef):
+                stack.append(stmt.body)
+            elif isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+                first = stmt.body[0]
+                if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                    add(first)
+    spans.sort()
+    return [first for first, _ in spans], [end for _, end in spans]
 
 
 def _top_level_lines(body: list[ast.stmt]) -> set[int]:
