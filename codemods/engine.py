@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from codemods import analyze, astwalk, parallel_analysis
 from codemods import edits as E
@@ -414,7 +414,7 @@ def _apply_one(job: tuple[str, str, FilePlan, float | None]) -> tuple[str, str, 
         return path, text, str(exc)
     except TransformError as exc:
         return path, text, str(exc)
-    except (libcst.ParserSyntaxError, RecursionError) as exc:
+    except (libcst.ParserSyntaxError, libcst.CSTValidationError, RecursionError) as exc:
         return path, text, f"rewrite failed: {type(exc).__name__}: {exc}"
 
 
@@ -434,7 +434,7 @@ def _plan_file(
         plan.imports |= module_edits.imports
         plan.removable |= module_edits.removable
         plan.force_remove |= module_edits.force_remove
-    plan.edits = [e for e in plan.edits if not (e.kind == E.REVIEW and e.text.split()[0] in disabled)]
+    plan.edits = [_one_line(e) for e in plan.edits if not (e.kind == E.REVIEW and e.text.split()[0] in disabled)]
     plan.edits = _dedupe(plan.edits)
     for qualname in sorted(plan.async_defs):
         reasons[qualname] = coloring.reasons.get(qualname, [])
@@ -449,6 +449,13 @@ def _plan_file(
         if e.kind == E.REVIEW
     )
     return plan, findings, stats, reasons
+
+
+def _one_line(edit: Edit) -> Edit:
+    """A review's reason goes into a comment: one line, whatever source it quotes (`(\\n self\\n ).db`)."""
+    if edit.kind != E.REVIEW or ("\n" not in edit.text and "\r" not in edit.text):
+        return edit
+    return replace(edit, text=" ".join(edit.text.split()))
 
 
 def _dedupe(edits: list[Edit]) -> list[Edit]:
