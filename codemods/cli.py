@@ -7,7 +7,6 @@ Results go to stdout; messages, progress and the summary table to stderr.
 
 from __future__ import annotations
 
-import difflib
 import logging
 import os
 import sys
@@ -24,7 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.syntax import Syntax
 from rich.text import Text
 
-from codemods import __version__
+from codemods import __version__, diffing
 from codemods.baseline import BaselineError, load_baseline, split_known, write_baseline
 from codemods.config import ConfigError
 from codemods.model import FileStatus
@@ -312,7 +311,7 @@ def migrate(diff: bool, allow_dirty: bool, report_path: Path | None, **kwargs: A
 
 def unified_diff(path: str, old: str, new: str) -> list[str]:
     """Diff lines without their line endings (a file's CRLF would only be noise on a terminal)."""
-    lines = difflib.unified_diff(
+    lines = diffing.unified_diff(
         source_lines(old, keepends=True), source_lines(new, keepends=True), fromfile=f"a/{path}", tofile=f"b/{path}"
     )
     out = []

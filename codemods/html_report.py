@@ -7,12 +7,12 @@ request or opened from a CI artifact, offline. Review items link to the rule doc
 
 from __future__ import annotations
 
-import difflib
 import html
 import re
 from collections.abc import Iterable, Sequence
 
 from codemods import __version__
+from codemods.diffing import unified_diff
 from codemods.model import FileOutcome, FileStatus, Finding
 from codemods.report import MigrateReport, migrate_summary
 from codemods.rules.registry import RULES, Rule
@@ -302,7 +302,7 @@ def _file_id(path: str) -> str:
 
 
 def _diff_lines(path: str, old: str, new: str) -> list[str]:
-    lines = difflib.unified_diff(
+    lines = unified_diff(
         source_lines(old), source_lines(new), fromfile=f"a/{path}", tofile=f"b/{path}", lineterm=""
     )
     return list(lines)

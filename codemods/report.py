@@ -9,7 +9,6 @@ the runner already chose (relative to the working directory when the file is bel
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import hashlib
 import html
 import json
@@ -23,6 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from codemods import __version__
+from codemods.diffing import unified_diff
 from codemods.model import FileOutcome, FileStatus, Finding
 from codemods.rules.registry import RULES, Rule, RuleKind
 from codemods.source_lines import source_lines
@@ -361,7 +361,7 @@ def _markdown_changes(report: MigrateReport) -> list[str]:
         return []
     out = ["", "## Changes", ""]
     for outcome in changed:
-        diff = difflib.unified_diff(
+        diff = unified_diff(
             source_lines(outcome.old_text),
             source_lines(outcome.new_text),
             fromfile=f"a/{outcome.path}",
