@@ -31,7 +31,7 @@ HEADLINE_CONCURRENCY = 64
 
 def _generate(dest: Path, domains: int) -> None:
     sys.path.insert(0, str(REPO_ROOT / "fixtures" / "bench"))
-    from generate_repo import generate
+    from generate_repo import generate  # type: ignore[import-not-found]  # (on the path at run time only)
 
     generate(dest, domains=domains)
 
@@ -74,7 +74,7 @@ def _headline(runtime_results: dict[str, Any]) -> None:
     for name in ("sync", "async"):
         backend = runtime_results.get(name, {})
         points = backend.get("cache_on", {}).get("points", [])
-        point = next((p for p in points if p.get("concurrency") == HEADLINE_CONCURRENCY), {})
+        point: dict[str, Any] = next((p for p in points if p.get("concurrency") == HEADLINE_CONCURRENCY), {})
         backend.update(
             {
                 "at_concurrency": HEADLINE_CONCURRENCY,

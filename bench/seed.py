@@ -59,8 +59,9 @@ def reset(url: str) -> None:
     """Schema from the original models, then every table emptied and refilled with the seed."""
     os.environ["DATABASE_URL"] = url
     sys.path.insert(0, str(REPO_ROOT / "target_backend"))
-    import backend.api.models  # noqa: F401  (registers the tables)
-    from backend.api.utils.database import Base
+    # target_backend/ is put on the path above, at run time: mypy cannot see it
+    import backend.api.models  # type: ignore[import-not-found]  # noqa: F401  (registers the tables)
+    from backend.api.utils.database import Base  # type: ignore[import-not-found]
 
     library = _library()
     engine = create_engine(url, poolclass=NullPool)

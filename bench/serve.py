@@ -57,7 +57,8 @@ class CountRequests:
 def build_app(tree: Path) -> Any:
     event.listen(Engine, "before_cursor_execute", _count_statement)
     sys.path.insert(0, str(tree))
-    from backend.api.main import app  # the tree under test, imported after the listener exists
+    # the tree under test (on the path at run time only), imported after the listener exists
+    from backend.api.main import app  # type: ignore[import-not-found]
 
     async def stats() -> dict[str, Any]:
         return snapshot()
