@@ -8,7 +8,7 @@ import sys
 if sys.path and os.path.abspath(sys.path[0] or os.curdir) == os.getcwd():
     del sys.path[0]
 
-from codemods.cli import main
+from codemods.cli import run
 
 if __name__ == "__main__":
-    main(prog_name="awaitify")
+    run()

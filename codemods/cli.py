@@ -7,6 +7,7 @@ Results go to stdout; messages, progress and the summary table to stderr.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -14,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 from rich.console import Console
@@ -23,7 +24,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.syntax import Syntax
 from rich.text import Text
 
-from codemods import __version__, diffing
+from codemods import __version__, diffing, teardown
 from codemods.baseline import BaselineError, load_baseline, split_known, write_baseline
 from codemods.config import ConfigError
 from codemods.model import FileStatus
@@ -128,6 +129,12 @@ class AwaitifyGroup(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
+        except BrokenPipeError:
+            # the reader went away (`awaitify migrate --diff . | head`): stop quietly, as the Python docs advise
+            # ("Note on SIGPIPE"), with stdout pointed at /dev/null so that no flush at exit fails again
+            with contextlib.suppress(OSError, ValueError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(EXIT_FINDINGS)
         except Exception as exc:
             settings = ctx.obj if isinstance(ctx.obj, Settings) else Settings()
             if settings.verbose:
@@ -145,6 +152,12 @@ class AwaitifyGroup(click.Group):
 def main() -> None:
     """Migrate a FastAPI + SQLAlchemy code base from the sync Session to AsyncSession."""
     _configure_logging()
+
+
+def run() -> NoReturn:
+    """The `awaitify` console script: `main`, then a quick exit that skips freeing the run's trees (see
+    codemods.teardown). Call `main` itself to run the command line in a process that goes on."""
+    teardown.run_and_exit(lambda: main(prog_name="awaitify"))
 
 
 def selection_options(function: F) -> F:

@@ -15,7 +15,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 
-from codemods import analyze, astwalk, parallel_analysis
+from codemods import analyze, astwalk, parallel_analysis, teardown
 from codemods import edits as E
 from codemods.analyze import ASYNC_URL_HELPER, FunctionFacts, HintState
 from codemods.check_cache import cached_findings
@@ -33,6 +33,7 @@ from codemods.source_lines import source_lines
 from codemods.spans import SpanMaker
 from codemods.staging import restrict_to_stage
 from codemods.symbols import ModuleSymbols, collect_symbols
+from codemods.verify import verify_rewrite
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,8 @@ class ParseMemo:
     def take(self, sources: Mapping[str, str]) -> dict[str, _Parsed]:
         """The entries whose file still has the same text; the others are dropped (and their trees freed)."""
         reusable = {path: known for path, known in self._parsed.items() if sources.get(path) == known.text}
-        self._parsed.clear()
+        teardown.keep(self._parsed)
+        self._parsed = {}
         return reusable
 
     def keep(self, parsed: Mapping[str, _Parsed]) -> None:
@@ -256,7 +258,9 @@ def _migrate_once(
     sources: Mapping[str, str], options: EngineOptions, left_alone: Mapping[str, str], memo: ParseMemo
 ) -> dict[str, FileOutcome]:
     try:
-        return _migrate_analysed(_analyse(sources, options, left_alone, memo), sources, options, left_alone)
+        analysis = _analyse(sources, options, left_alone, memo)
+        teardown.keep(analysis)  # the console script exits without freeing it (see codemods.teardown)
+        return _migrate_analysed(analysis, sources, options, left_alone)
     finally:
         analyze.reset_caches()  # the facts of every function: not needed once the files are planned
 
@@ -319,11 +323,15 @@ class _Planner:
         return outcome, plan
 
     def rewritten(self, path: str) -> FileOutcome:
-        """The file planned and rewritten (the work of one rewrite worker)."""
+        """The file planned, rewritten and verified (the work of one rewrite worker: verifying there, the
+        compile of each rewritten file is shared between the workers too)."""
         outcome, plan = self.outcome_and_plan(path)
         if plan is not None:
             _, new_text, error = _apply_one((path, outcome.old_text, plan, self.options.file_timeout))
+            if error is None and new_text != outcome.old_text:
+                error = verify_rewrite(outcome.old_text, new_text, path)
             _record_rewrite(outcome, new_text, error)
+            outcome.verified = outcome.status is FileStatus.CHANGED
         return outcome
 
 
@@ -669,7 +677,9 @@ def check_sources(sources: Mapping[str, str], options: EngineOptions) -> dict[st
 
 def _check_sources(sources: Mapping[str, str], options: EngineOptions) -> dict[str, list[Finding]]:
     try:
-        return _findings(_analyse(sources, options), sources, options)
+        analysis = _analyse(sources, options)
+        teardown.keep(analysis)  # the console script exits without freeing it (see codemods.teardown)
+        return _findings(analysis, sources, options)
     finally:
         analyze.reset_caches()  # the facts of every function: not needed once the findings are out
 

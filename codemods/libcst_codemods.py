@@ -69,7 +69,7 @@ class MigrateToAsyncSession(CodemodCommand):
 
     def transform_module_impl(self, tree: cst.Module) -> cst.Module:
         from codemods.engine import migrate_sources
-        from codemods.runner import verify_rewrite
+        from codemods.verify import verify_rewrite
 
         key = self._module_key()
         old_text = tree.code

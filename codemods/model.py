@@ -49,6 +49,8 @@ class FileOutcome:
     # For every function made async: the call-graph path that forced it, e.g.
     # ["api.routers.get_user", "api.services.UserService.get", "<session I/O: commit>"].
     async_reasons: dict[str, list[str]] = field(default_factory=dict)
+    # The engine has verified new_text (codemods.verify: it compiles) where it rewrote the file, in parallel.
+    verified: bool = False
 
 
 @dataclass(frozen=True)

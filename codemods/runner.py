@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -28,6 +27,7 @@ from codemods.source_io import SourceError, SourceFile, read_source, write_sourc
 from codemods.source_lines import source_lines
 from codemods.suppress import apply_suppressions
 from codemods.vcs import dirty_files
+from codemods.verify import verify_rewrite
 
 if TYPE_CHECKING:
     from codemods.engine import ParseMemo
@@ -228,28 +228,12 @@ def _verify(key: str, source: SourceFile, outcome: FileOutcome | None) -> FileOu
         outcome = dataclasses.replace(outcome, status=FileStatus.UNCHANGED)
     if outcome.status is FileStatus.UNCHANGED:
         return dataclasses.replace(outcome, new_text=source.text)
+    if outcome.verified:  # the engine's rewrite worker has compiled this very text (see verify_rewrite)
+        return outcome
     error = verify_rewrite(source.text, outcome.new_text, key)
     if error is not None:
         return dataclasses.replace(outcome, status=FileStatus.FAILED, new_text=source.text, error=error)
     return outcome
-
-
-def verify_rewrite(old_text: str, new_text: str, filename: str) -> str | None:
-    """None when the rewritten text is sound enough to write, else why not.
-
-    A file that compiled before the rewrite must compile after it: the compiler also rejects what
-    LibCST's grammar accepts (`await` in a plain `def`, `async with` outside `async def`). Compiling
-    is fast, so LibCST parses only when the compiler cannot judge (syntax newer than this Python).
-    """
-    compile_failure = compile_error(new_text, filename)
-    if compile_failure is None:
-        return None
-    grammar_failure = parse_error(new_text)
-    if grammar_failure is not None:
-        return f"rewrite does not parse: {grammar_failure}"
-    if compile_error(old_text, filename) is None:
-        return f"rewrite does not compile: {compile_failure}"
-    return None
 
 
 def _verify_stable(
@@ -396,32 +380,6 @@ def _too_big(size: int, limit_mb: float) -> str:
         f"{size / 1_000_000:.1f} MB, over the per-file limit of {limit_mb:g} MB (left as it is; raise it with "
         "--max-file-mb)"
     )
-
-
-def parse_error(text: str) -> str | None:
-    """None when LibCST parses the text (it reads syntax up to Python 3.14), else a one-line reason."""
-    import libcst
-
-    try:
-        libcst.parse_module(text)
-    except libcst.ParserSyntaxError as exc:
-        return f"line {exc.raw_line}, column {exc.raw_column + 1}: {exc.message}"
-    except (RecursionError, MemoryError) as exc:  # pathological nesting: report, do not crash
-        return f"cannot parse: {type(exc).__name__}"
-    return None
-
-
-def compile_error(text: str, filename: str) -> str | None:
-    """None when CPython compiles the text (catches `await` outside `async def` and the like)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # SyntaxWarnings of the user's code are not ours to print
-        try:
-            compile(text, filename, "exec", dont_inherit=True)
-        except SyntaxError as exc:
-            return f"line {exc.lineno}: {exc.msg}"
-        except (ValueError, RecursionError, MemoryError) as exc:
-            return f"{type(exc).__name__}: {exc}"
-    return None
 
 
 def _failed(path: str, error: str, text: str = "") -> FileOutcome:

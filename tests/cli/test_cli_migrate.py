@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from cli_helpers import snapshot, write_tree
 
-from codemods.runner import verify_rewrite
+from codemods.verify import verify_rewrite
 
 SYNC = "import app\n\n\ndef handler():\n    return OLD_CALL(1)\n"
 MIGRATED = "# migrated\nimport app\n\n\ndef handler():\n    return new_call(1)\n"

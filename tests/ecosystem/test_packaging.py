@@ -65,7 +65,7 @@ def test_the_sdist_and_wheel_contents(shared_dir: Path) -> None:
         entry_points = archive.read(f"awaitify-{__version__}.dist-info/entry_points.txt").decode()
     assert {"codemods/cli.py", "codemods/engine.py", "codemods/rules/registry.py"} <= wheel_names
     assert not any(name.startswith(("tests/", "fixtures/", "target_backend/")) for name in wheel_names)
-    assert "awaitify = codemods.cli:main" in entry_points
+    assert "awaitify = codemods.cli:run" in entry_points
     with tarfile.open(sdist) as archive:
         sdist_names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
     assert {"CHANGELOG.md", "README.md", "docs/rules.md", "docs/ci.md", "codemods/cli.py"} <= sdist_names

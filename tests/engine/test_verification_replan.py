@@ -75,3 +75,24 @@ def test_a_rewrite_a_second_run_would_change_is_left_alone_and_planned_around(
     root = _project(tmp_path)
     _assert_crud_left_alone(root, _migrate(root), "rewrite is not stable")
     assert len(crud_rewrites) == 1
+
+
+def test_the_engine_verifies_its_rewrites_where_it_makes_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The compile check runs in the rewrite worker (in parallel); the runner does not compile the text again."""
+    from codemods import runner
+    from codemods.model import EngineOptions
+
+    outcomes = engine.migrate_sources(SOURCES, EngineOptions())
+    changed = {path for path, outcome in outcomes.items() if outcome.status is FileStatus.CHANGED}
+    assert changed and all(outcomes[path].verified for path in changed)
+    assert not any(o.verified for o in outcomes.values() if o.status is not FileStatus.CHANGED)
+
+    compiled: list[str] = []
+    real_verify = runner.verify_rewrite
+    monkeypatch.setattr(
+        runner, "verify_rewrite", lambda old, new, key: compiled.append(key) or real_verify(old, new, key)
+    )
+    root = _project(tmp_path)
+    report = _migrate(root)
+    assert {p for p, o in report.outcomes.items() if o.status is FileStatus.CHANGED} >= changed
+    assert compiled == []

@@ -1,0 +1,131 @@
+"""The console script leaves without freeing the run's trees (codemods.teardown); library callers keep nothing."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from codemods import teardown
+from codemods.runner import RunOptions, prepare, run_check, run_migrate
+from tests.cli.cli_helpers import SCRIPT, env_for
+
+SERVICE = textwrap.dedent(
+    """\
+    from sqlalchemy.orm import Session
+
+    from app.models import User
+
+
+    def get_user(db: Session, user_id: int):
+        return db.query(User).filter(User.id == user_id).first()
+    """
+)
+
+
+def _project(root: Path) -> Path:
+    (root / "app").mkdir()
+    (root / "app" / "__init__.py").write_text("")
+    (root / "app" / "models.py").write_text("class User:\n    id = 0\n")
+    (root / "app" / "service.py").write_text(SERVICE)
+    return root
+
+
+def _exit_of(body: str) -> subprocess.CompletedProcess[str]:
+    """`run_and_exit` on a main made of `body`, in a fresh interpreter."""
+    program = "from codemods import teardown\n\ndef main():\n" + textwrap.indent(body, "    ") + "\n"
+    program += "teardown.run_and_exit(main)\nprint('not reached')\n"
+    return subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "stderr"),
+    [
+        ("print('done', end='')", 0, ""),
+        ("print('partial', end=''); raise SystemExit(None)", 0, ""),
+        ("print('findings', end=''); raise SystemExit(1)", 1, ""),
+        ("raise SystemExit(2)", 2, ""),
+        ("raise SystemExit('awaitify: bad input')", 1, "awaitify: bad input\n"),
+    ],
+)
+def test_run_and_exit_keeps_the_exit_code_and_flushes_the_output(body: str, code: int, stderr: str) -> None:
+    completed = _exit_of(body)
+    assert completed.returncode == code
+    assert completed.stderr == stderr
+    assert "not reached" not in completed.stdout
+    expected = body.split("print('", 1)[1].split("'", 1)[0] if "print(" in body else ""
+    assert completed.stdout == expected  # written without a newline: only a flush gets it out
+
+
+def test_library_runs_keep_nothing(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    assert not teardown.keeping()
+    workspace = prepare(RunOptions(paths=(root,)), cwd=root)
+    report = run_migrate(workspace, write=False)
+    assert report.outcomes["app/service.py"].status.name == "CHANGED"
+    run_check(workspace, no_cache=True)
+    assert teardown._kept == []
+
+
+def test_the_console_script_keeps_the_trees_until_it_exits(tmp_path: Path) -> None:
+    """In the console script's mode, the parsed trees are held to the end (not freed object by object)."""
+    root = _project(tmp_path)
+    program = textwrap.dedent(
+        f"""\
+        import ast, sys
+        from pathlib import Path
+        from codemods import teardown
+        from codemods.runner import RunOptions, prepare, run_migrate
+
+        def main():
+            teardown._keeping = True
+            root = Path({str(root)!r})
+            run_migrate(prepare(RunOptions(paths=(root,)), cwd=root), write=False)
+            kept = repr(teardown._kept)
+            print("trees kept" if "_Parsed" in kept else "nothing kept", end="")
+            raise SystemExit(0)
+
+        teardown.run_and_exit(main)
+        """
+    )
+    completed = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120)
+    assert (completed.returncode, completed.stdout, completed.stderr) == (0, "trees kept", "")
+
+
+def test_the_console_script_writes_its_whole_output(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    completed = subprocess.run(
+        [str(SCRIPT), "check", "--no-cache", "--format", "json", "."],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env=env_for(None),
+        timeout=300,
+    )
+    assert completed.returncode == 1, completed.stderr
+    document = json.loads(completed.stdout)
+    assert {f["path"] for f in document["findings"]} == {"app/service.py"}
+
+
+def test_a_reader_that_stops_early_is_not_an_error(tmp_path: Path) -> None:
+    """`awaitify migrate --diff . | head`: the diff is far bigger than a pipe's buffer, the reader leaves after
+    one byte; awaitify stops quietly (exit 1, as for any diff), no traceback, no "internal error"."""
+    root = _project(tmp_path)
+    for number in range(60):
+        (root / "app" / f"service_{number}.py").write_text(SERVICE * 3 + f"\n\n# {'x' * 2000}\n")
+    completed = subprocess.run(
+        f"'{SCRIPT}' migrate --diff . | head -c 1; echo \" $PIPESTATUS\"",
+        shell=True,
+        executable="/bin/bash",
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env=env_for(None),
+        timeout=300,
+    )
+    assert completed.stdout == "- 1\n"
+    assert completed.stderr == ""
