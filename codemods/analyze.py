@@ -15,7 +15,6 @@ from codemods import edits as E
 from codemods import pytest_support as T
 from codemods import queries as Q
 from codemods import sqla_names as N
-from codemods import teardown
 from codemods import worker_boundaries as W
 from codemods.astwalk import child_nodes, own_nodes
 from codemods.edits import Edit, QuerySpec, Span
@@ -2170,8 +2169,6 @@ def register_source(module: str, text: str) -> None:
 
 
 def reset_caches(*, keep_hints: bool = False) -> None:
-    if teardown.keeping():  # the console script exits without freeing the facts (see codemods.teardown)
-        teardown.keep([dict(_FACTS_CACHE), dict(_SPANS)])
     if not keep_hints:
         _SPANS.clear()
         _PARAM_HINTS.clear()

@@ -14,9 +14,10 @@ nothing but the time. Children come in the same order as from `ast.iter_child_no
 from __future__ import annotations
 
 import ast
+import bisect
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +79,32 @@ def walk(root: ast.AST) -> list[ast.AST]:
         out.extend(child_nodes(out[index]))
         index += 1
     return out
+
+
+def walk_lines(root: ast.AST, lines: Sequence[int]) -> list[ast.AST]:
+    """`walk(root)` (same order) without the statements, and all under them, that span none of `lines`.
+
+    `lines`: sorted line numbers, those where some word occurs. Every node whose source holds the word lies
+    within a statement spanning one of its lines (decorators included: they come before a `def`'s own line),
+    so the walk still meets every such node, and only skips whole statements that cannot hold one."""
+    out: list[ast.AST] = [root]
+    index = 0
+    while index < len(out):
+        for child in child_nodes(out[index]):
+            if isinstance(child, ast.stmt) and not _spans_one_of(child, lines):
+                continue
+            out.append(child)
+        index += 1
+    return out
+
+
+def _spans_one_of(node: ast.stmt, lines: Sequence[int]) -> bool:
+    first = node.lineno
+    decorators = getattr(node, "decorator_list", None)
+    if decorators:
+        first = min(first, *(decorator.lineno for decorator in decorators))
+    index = bisect.bisect_left(lines, first)
+    return index < len(lines) and lines[index] <= (node.end_lineno or node.lineno)
 
 
 _STATEMENT_LISTS = ("body", "orelse", "finalbody", "handlers", "cases")

@@ -76,8 +76,7 @@ class ParseMemo:
     def take(self, sources: Mapping[str, str]) -> dict[str, _Parsed]:
         """The entries whose file still has the same text; the others are dropped (and their trees freed)."""
         reusable = {path: known for path, known in self._parsed.items() if sources.get(path) == known.text}
-        teardown.keep(self._parsed)
-        self._parsed = {}
+        self._parsed.clear()
         return reusable
 
     def keep(self, parsed: Mapping[str, _Parsed]) -> None:
@@ -258,9 +257,7 @@ def _migrate_once(
     sources: Mapping[str, str], options: EngineOptions, left_alone: Mapping[str, str], memo: ParseMemo
 ) -> dict[str, FileOutcome]:
     try:
-        analysis = _analyse(sources, options, left_alone, memo)
-        teardown.keep(analysis)  # the console script exits without freeing it (see codemods.teardown)
-        return _migrate_analysed(analysis, sources, options, left_alone)
+        return _migrate_analysed(_analyse(sources, options, left_alone, memo), sources, options, left_alone)
     finally:
         analyze.reset_caches()  # the facts of every function: not needed once the files are planned
 
@@ -437,7 +434,7 @@ def _plan_file(
     for fact in analysis.facts_by_path.get(item.path, []):
         _plan_function(fact, analysis, coloring, plan, spans, item.symbols.uses_sqlalchemy)
     if item.symbols.uses_sqlalchemy:
-        module_edits = session_type_edits(analysis.project, item.symbols, item.tree, spans)
+        module_edits = session_type_edits(analysis.project, item.symbols, item.tree, spans, item.text)
         plan.edits.extend(module_edits.edits)
         plan.imports |= module_edits.imports
         plan.removable |= module_edits.removable

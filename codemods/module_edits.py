@@ -11,6 +11,7 @@ from codemods import edits as E
 from codemods import sqla_names as N
 from codemods.edits import Edit, ImportName
 from codemods.project import Project
+from codemods.source_lines import source_lines
 from codemods.spans import SpanMaker
 from codemods.symbols import ModuleSymbols
 
@@ -23,7 +24,9 @@ class ModuleEdits:
     force_remove: set[str] = field(default_factory=set)  # dropped whatever uses remain (re-imported async)
 
 
-def session_type_edits(project: Project, module: ModuleSymbols, tree: ast.Module, spans: SpanMaker) -> ModuleEdits:
+def session_type_edits(
+    project: Project, module: ModuleSymbols, tree: ast.Module, spans: SpanMaker, text: str
+) -> ModuleEdits:
     out = ModuleEdits()
     session_locals = {
         local for local, target in module.imports.items() if project.canonical(target) in N.SYNC_SESSION_CLASSES
@@ -32,7 +35,7 @@ def session_type_edits(project: Project, module: ModuleSymbols, tree: ast.Module
         canonical = project.canonical(target)
         if canonical in N.SYNC_SESSIONMAKERS or canonical in N.SYNC_CREATE_ENGINE or canonical in N.OBJECT_SESSION:
             out.removable.add(local)
-    for node in astwalk.walk(tree):
+    for node in _nodes_that_can_name_the_session(project, session_locals, tree, text):
         if isinstance(node, ast.ImportFrom) and not node.level:
             for alias in node.names:
                 local = alias.asname or alias.name
@@ -60,6 +63,22 @@ def session_type_edits(project: Project, module: ModuleSymbols, tree: ast.Module
                 out.edits.append(Edit(E.RENAME, spans.span(node), text="AsyncSession"))
                 out.imports.add(ImportName("sqlalchemy.ext.asyncio", "AsyncSession"))
     return out
+
+
+def _nodes_that_can_name_the_session(
+    project: Project, session_locals: set[str], tree: ast.Module, text: str
+) -> list[ast.AST]:
+    """The nodes of `astwalk.walk(tree)` that the loop above can act on, and others, in the same order: the walk
+    skips the statements whose lines hold none of the words such a node is written with.
+
+    Each node acted on holds one of these words: an import of a local name of the Session class (the local);
+    a string or a name `Session`; an attribute resolving to the class, whose attribute is `Session` or a name
+    some module imports the class as (resolution renames a dotted path's last part only through imports)."""
+    words = {"Session", *session_locals, *project.import_aliases(N.SYNC_SESSION_CLASSES)}
+    if not any(word in text for word in words):
+        return []
+    lines = [number for number, line in enumerate(source_lines(text), start=1) if any(w in line for w in words)]
+    return astwalk.walk_lines(tree, lines)
 
 
 def _is_annotation_string(value: str) -> bool:

@@ -64,6 +64,7 @@ class Project:
         self._resolving: set[str] = set()
         self._return_cache: dict[str, Type | None] = {}
         self._subclasses: dict[str, set[str]] | None = None
+        self._aliases: dict[frozenset[str], frozenset[str]] = {}
 
     # -- names -------------------------------------------------------------------------------------
     def resolve_name(self, module: str, name: str) -> str:
@@ -102,6 +103,18 @@ class Project:
         head, _, rest = dotted.partition(".")
         resolved = self.resolve_name(module, head)
         return self.canonical(f"{resolved}.{rest}" if rest else resolved)
+
+    def import_aliases(self, targets: frozenset[str]) -> frozenset[str]:
+        """Every local name under which a module of the project imports one of `targets` (canonical names)."""
+        cached = self._aliases.get(targets)
+        if cached is None:
+            cached = self._aliases[targets] = frozenset(
+                local
+                for symbols in self.modules.values()
+                for local, target in symbols.imports.items()
+                if self.canonical(target) in targets
+            )
+        return cached
 
     def remap_source_root(self, qualname: str) -> str:
         """An absolute import written against a source root below the project root: find its module."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from codemods import teardown
 from codemods.check_cache import cached_findings
 from codemods.config import Config, ConfigError, load_config
 from codemods.discover import Discovery, discover, find_project_root
@@ -184,7 +185,11 @@ def _migrate_verified(
 
     memo = engine.ParseMemo()  # the engine runs again on the output: files it did not change are not re-read
     with collector_paused():  # while the memo holds every tree, a collection would walk them all (~2 s each)
-        return _verified_until_stable(texts, sources, options, progress, memo)
+        verified = _verified_until_stable(texts, sources, options, progress, memo)
+    # the trees of the last analysis: freed as the function returns, or with the process (console script: see
+    # codemods.teardown). Only the last: keeping the first analysis' as well would add to the peak memory.
+    teardown.keep(memo)
+    return verified
 
 
 def _verified_until_stable(
