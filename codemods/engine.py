@@ -324,7 +324,8 @@ class _Planner:
         compile of each rewritten file is shared between the workers too)."""
         outcome, plan = self.outcome_and_plan(path)
         if plan is not None:
-            _, new_text, error = _apply_one((path, outcome.old_text, plan, self.options.file_timeout))
+            job = (path, outcome.old_text, plan, self.options.file_timeout)
+            _, new_text, error = _apply_one(job, self.analysis.parsed[path].tree)  # the analysis' tree of the text
             if error is None and new_text != outcome.old_text:
                 error = verify_rewrite(outcome.old_text, new_text, path)
             _record_rewrite(outcome, new_text, error)
@@ -401,20 +402,23 @@ def _apply_plans(
     return [_apply_one(job) for job in timed_jobs]
 
 
-def apply_plan(text: str, plan: FilePlan) -> str:
-    """The file rewritten (codemods.transform.apply_plan, imported on first use: `check` never needs it)."""
+def apply_plan(text: str, plan: FilePlan, tree: ast.Module | None = None) -> str:
+    """The file rewritten (codemods.transform.apply_plan, imported on first use: `check` never needs it).
+    `tree`: the text's `ast` tree, when the caller has it (it is not parsed again)."""
     from codemods.transform import apply_plan as rewrite
 
-    return rewrite(text, plan)
+    return rewrite(text, plan, tree)
 
 
-def _apply_one(job: tuple[str, str, FilePlan, float | None]) -> tuple[str, str, str | None]:
+def _apply_one(
+    job: tuple[str, str, FilePlan, float | None], tree: ast.Module | None = None
+) -> tuple[str, str, str | None]:
     import libcst
 
     path, text, plan, file_timeout = job
     try:
         with file_deadline(file_timeout):
-            return path, apply_plan(text, plan), None
+            return path, apply_plan(text, plan, tree) if tree is not None else apply_plan(text, plan), None
     except FileTimeout as exc:
         return path, text, str(exc)
     except TransformError as exc:

@@ -286,8 +286,9 @@ def _is_scope(stmt: ast.stmt) -> bool:
     return isinstance(stmt, _SCOPES)
 
 
-def try_apply(source: str, plan: FilePlan) -> str | None:
-    """`apply_plan_full(source, plan)`, or None when this path declines (the caller then runs the full one)."""
+def try_apply(source: str, plan: FilePlan, tree: ast.Module | None = None) -> str | None:
+    """`apply_plan_full(source, plan)`, or None when this path declines (the caller then runs the full one).
+    `tree`: `ast.parse(source)`, when the caller has it (read, never changed)."""
     if plan.helpers or plan.async_contextmanagers or plan.added_decorators:
         return None
     if "\r" in source or "\f" in source or not source.endswith("\n") or source.startswith("\ufeff"):
@@ -297,7 +298,7 @@ def try_apply(source: str, plan: FilePlan) -> str | None:
     if _TAB_INDENT.search(source):
         return None
     try:
-        return _apply(source, plan)
+        return _apply(source, plan, tree)
     except FileTimeout:
         raise
     except _Decline as exc:
@@ -308,11 +309,12 @@ def try_apply(source: str, plan: FilePlan) -> str | None:
         return None
 
 
-def _apply(text: str, plan: FilePlan) -> str:
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
-        raise _Decline("ast cannot parse it") from exc
+def _apply(text: str, plan: FilePlan, tree: ast.Module | None) -> str:
+    if tree is None:
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+            raise _Decline("ast cannot parse it") from exc
     source = _Source(text, tree)
     planner = _Planner(source)
     located: list[tuple[Edit, tuple[int, int]]] = []

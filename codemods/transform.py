@@ -6,6 +6,7 @@ untouched and reported), so a file is never half-converted.
 
 from __future__ import annotations
 
+import ast
 import bisect
 import functools
 from collections import Counter
@@ -510,12 +511,13 @@ def _append_arg(args: list[cst.Arg], new_arg: cst.Arg) -> list[cst.Arg]:
     ]
 
 
-def apply_plan(source: str, plan: FilePlan) -> str:
+def apply_plan(source: str, plan: FilePlan, tree: ast.Module | None = None) -> str:
     """The file's new text: rewritten statement by statement (`statement_rewrite`) where that path reproduces
-    `apply_plan_full` exactly, by the full LibCST rewrite otherwise (it also raises every error)."""
+    `apply_plan_full` exactly, by the full LibCST rewrite otherwise (it also raises every error).
+    `tree`: `ast.parse(source)`, when the caller has it (read, never changed)."""
     from codemods.statement_rewrite import try_apply  # it builds on this module's transformer
 
-    new_text = try_apply(source, plan)
+    new_text = try_apply(source, plan, tree)
     return new_text if new_text is not None else apply_plan_full(source, plan)
 
 

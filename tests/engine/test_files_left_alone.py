@@ -62,10 +62,10 @@ def test_all_files_migrate_together_when_nothing_fails() -> None:
 def test_a_file_that_cannot_be_rewritten_is_left_alone_and_its_callers_are_flagged(monkeypatch) -> None:
     real_apply = engine.apply_plan
 
-    def apply_failing_for_crud(text, plan):
+    def apply_failing_for_crud(text, plan, tree=None):
         if plan.module_name == "app.crud":
             raise TransformError("could not apply an edit (injected)")
-        return real_apply(text, plan)
+        return real_apply(text, plan, tree)
 
     monkeypatch.setattr(engine, "apply_plan", apply_failing_for_crud)
     outcomes = engine.migrate_sources(SOURCES, EngineOptions())

@@ -52,7 +52,7 @@ def test_a_reason_quoting_multi_line_source_makes_a_one_line_marker() -> None:
 
 
 def test_a_rewrite_libcst_rejects_is_a_failed_file(monkeypatch: pytest.MonkeyPatch) -> None:
-    def rejected(text: str, plan: object) -> str:
+    def rejected(text: str, plan: object, tree: object = None) -> str:
         raise libcst.CSTValidationError("Got non-comment value for comment node")
 
     monkeypatch.setattr(engine, "apply_plan", rejected)

@@ -38,9 +38,15 @@ def _capture(sources: dict[str, str]) -> list[Job]:
     jobs: list[Job] = []
     original = engine._apply_one
 
-    def record(job: tuple[str, str, T.FilePlan, float | None]) -> tuple[str, str, str | None]:
+    def record(
+        job: tuple[str, str, T.FilePlan, float | None], tree: ast.Module | None = None
+    ) -> tuple[str, str, str | None]:
         jobs.append(job[:3])
-        return original(job)
+        # the tree the engine hands over with the text is the text's own (the rewrite reads it, not the text)
+        assert tree is None or ast.dump(tree, include_attributes=True) == ast.dump(
+            ast.parse(job[1]), include_attributes=True
+        ), job[0]
+        return original(job, tree)
 
     engine._apply_one = record  # type: ignore[assignment]
     try:
@@ -107,7 +113,7 @@ def count(db: Session):  # the count
     )
     return n + m + total
 ''',
-    "elif_decorators_nested": '''import functools
+    "elif_decorators_nested": """import functools
 
 from sqlalchemy.orm import Session
 
@@ -142,7 +148,7 @@ def run(db: Session):
     with db.begin():
         x = Outer().run(db)
     return x
-''',
+""",
     "imports_at_the_bottom": '''from sqlalchemy.orm import Session
 
 
@@ -162,7 +168,7 @@ class Repo:
 
 from models import User  # noqa: E402
 ''',
-    "compound_headers": '''from sqlalchemy.orm import Session
+    "compound_headers": """from sqlalchemy.orm import Session
 
 from models import User
 
@@ -184,8 +190,8 @@ def run(db: Session, names=("a", "b")):
         case _:
             pass
     return [u.id for u in db.query(User).all()] if result else db.scalars(db.query(User).statement).all()
-''',
-    "displaced_comments_in_headers": '''from sqlalchemy.orm import Session
+""",
+    "displaced_comments_in_headers": """from sqlalchemy.orm import Session
 
 from models import User
 
@@ -207,8 +213,8 @@ def run(db: Session):
     x = db.query(User).count(  # lost here too
     )
     return x
-''',
-    "review_markers": '''from sqlalchemy.orm import Session
+""",
+    "review_markers": """from sqlalchemy.orm import Session
 
 from models import Order
 
@@ -223,7 +229,7 @@ class OrderBook:
             Order.total > 3,
         ).count()<blanks>
         return n + m + len(self.db.query(Order).filter(Order.total > 2).all()); x = 1
-'''.replace("<blanks>", "   "),
+""".replace("<blanks>", "   "),
 }
 
 
@@ -257,11 +263,27 @@ def test_fast_path_is_byte_identical(corpus: str, tmp_path: Path) -> None:
             fast += 1
             assert new == full, f"{corpus}: {path}"
         assert _outcome(T.apply_plan, text, plan) == full, f"{corpus}: {path}"
+        if new is not None:  # given the tree the engine already has, not parsed again: the same text
+            assert try_apply(text, plan, ast.parse(text)) == new, f"{corpus}: {path}"
     if corpus == "library":
         assert not jobs  # data for the backend's tests: no session code, nothing to rewrite
         return
     assert jobs
     assert fast >= MIN_FAST_SHARE[corpus] * len(jobs), f"{corpus}: fast path for {fast}/{len(jobs)} files"
+
+
+def test_a_tree_given_is_read_not_parsed_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = "from sqlalchemy.orm import Session\n\n\ndef f(db: Session):\n    return db.get(1)\n"
+    plan = T.FilePlan("m", edits=[Edit("await", (5, 11, 5, 20))])
+    tree = ast.parse(text)
+    before = ast.dump(tree, include_attributes=True)
+    parsed: list[str] = []
+    real_parse = ast.parse
+    monkeypatch.setattr(ast, "parse", lambda source, *a, **k: parsed.append(source) or real_parse(source, *a, **k))
+    new = try_apply(text, plan, tree)
+    assert new is not None and "return await db.get(1)" in new
+    assert text not in parsed  # the new text is parsed (the import fix-up), the old one is not
+    assert ast.dump(tree, include_attributes=True) == before
 
 
 def test_layouts_take_the_fast_path_and_change_text() -> None:
@@ -364,7 +386,7 @@ def _case_jobs(text: str) -> list[Job]:
 
 TEXT_CASES = {
     # headers: decorators, a multi-line signature, a def made async, an `async def` already, nested scopes
-    "headers": '''from sqlalchemy.orm import Session
+    "headers": """from sqlalchemy.orm import Session
 
 from models import User
 
@@ -396,10 +418,10 @@ def outer(db: Session):
         return session.get(User, 1)
 
     return inner(db)
-''',
+""",
     # query chains: every common terminal, `unique`, parameters, options, a multi-line chain in parentheses,
     # strings and lambdas holding dots and parentheses, an awaited result used as a primary, several per line
-    "queries": '''from sqlalchemy.orm import Session, joinedload
+    "queries": """from sqlalchemy.orm import Session, joinedload
 
 from models import User, Address
 
@@ -441,9 +463,9 @@ def later(db: Session, names: list[str]):
 def loop(db: Session):
     for user in db.query(User).filter(User.age > (1)).order_by(User.id).all():
         print(user.name)
-''',
+""",
     # awaits the transformer parenthesises (`(await f()).x`), or whose call is in parentheses or an argument
-    "awaits": '''from sqlalchemy.orm import Session
+    "awaits": """from sqlalchemy.orm import Session
 
 from models import User
 
@@ -463,10 +485,10 @@ def names(db: Session) -> list:
     )[0], (
         one(db)
     ), wrap(one(db).id, db).name, wrap((one(db)).id, db)]
-''',
+""",
     # review markers at the end of a simple statement's last line, strings wrapped in `text()`, expressions
     # replaced
-    "reviews_and_replacements": '''from sqlalchemy import create_engine
+    "reviews_and_replacements": """from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from models import Order, User
@@ -491,9 +513,9 @@ def run(db: Session):
 
 def make():
     return create_engine("sqlite:///:memory:")
-'''.replace("<blanks>", "   "),
+""".replace("<blanks>", "   "),
     # bulk deletes and updates (their row count read or not), iterated queries
-    "bulk_and_iteration": '''from sqlalchemy.orm import Session, joinedload
+    "bulk_and_iteration": """from sqlalchemy.orm import Session, joinedload
 
 from models import User
 
@@ -507,9 +529,9 @@ def purge(db: Session, age: int) -> int:
     for user in db.query(User).options(joinedload(User.addresses)):
         names.append(user.name)
     return n + len(names)
-''',
+""",
     # a comment (ASCII or not) after a statement's code: no rewrite can displace it
-    "trailing_comments": '''from sqlalchemy.orm import Session
+    "trailing_comments": """from sqlalchemy.orm import Session
 
 from models import User
 
@@ -523,12 +545,12 @@ def get(db: Session, uid: int):
     )  # la requête, é
     db.commit(); n = db.query(User).count()  # both
     return users, rows, n
-''',
+""",
 }
 
 # a query unit the text path must leave to LibCST (each case's query units all do)
 DECLINE_CASES = {
-    "comment_in_chain": '''from sqlalchemy.orm import Session
+    "comment_in_chain": """from sqlalchemy.orm import Session
 
 from models import User
 
@@ -539,32 +561,32 @@ def f(db: Session):
         .filter(User.id == 1)
         .all()
     )
-''',
-    "parenthesised_link": '''from sqlalchemy.orm import Session
+""",
+    "parenthesised_link": """from sqlalchemy.orm import Session
 
 from models import User
 
 
 def f(db: Session):
     return (db.query(User)).filter(User.id == 1).all()
-''',
-    "parenthesised_chain_before_terminal": '''from sqlalchemy.orm import Session
+""",
+    "parenthesised_chain_before_terminal": """from sqlalchemy.orm import Session
 
 from models import User
 
 
 def f(db: Session):
     return (db.query(User).filter(User.id == 1)).all()
-''',
-    "non_ascii": '''from sqlalchemy.orm import Session
+""",
+    "non_ascii": """from sqlalchemy.orm import Session
 
 from models import User
 
 
 def f(db: Session):
     return db.query(User).filter(User.name == "é").all()
-''',
-    "backslash_continuation": '''from sqlalchemy.orm import Session
+""",
+    "backslash_continuation": """from sqlalchemy.orm import Session
 
 from models import User
 
@@ -572,40 +594,40 @@ from models import User
 def f(db: Session):
     return db.query(User) \\
         .filter(User.id == 1).all()
-''',
-    "nested_query_argument": '''from sqlalchemy.orm import Session
+""",
+    "nested_query_argument": """from sqlalchemy.orm import Session
 
 from models import Address, User
 
 
 def f(db: Session):
     return db.query(User).filter(User.id.in_(db.query(Address.user_id).filter(Address.id > 1))).all()
-''',
-    "parenthesised_model_of_get": '''from sqlalchemy.orm import Session
+""",
+    "parenthesised_model_of_get": """from sqlalchemy.orm import Session
 
 from models import User
 
 
 def f(db: Session):
     return db.query((User)).get(1)
-''',
-    "query_in_an_f_string": '''from sqlalchemy.orm import Session
+""",
+    "query_in_an_f_string": """from sqlalchemy.orm import Session
 
 from models import User
 
 
 def f(db: Session):
     return f"{db.query(User).count()} users"
-''',
-    "parenthesised_callee": '''from sqlalchemy.orm import Session
+""",
+    "parenthesised_callee": """from sqlalchemy.orm import Session
 
 from models import User
 
 
 def f(db: Session):
     return (db.query(User).filter)(User.id == 1).all()
-''',
-    "multi_line_params": '''from sqlalchemy.orm import Session
+""",
+    "multi_line_params": """from sqlalchemy.orm import Session
 
 from models import User
 
@@ -613,31 +635,31 @@ from models import User
 def f(db: Session):
     return db.query(User.name).params(x=max(
         1, 2)).all()
-''',
-    "hash_in_a_string": '''from sqlalchemy.orm import Session
+""",
+    "hash_in_a_string": """from sqlalchemy.orm import Session
 
 from models import User
 
 
 def f(db: Session):
     return db.query(User).filter(User.name == "#1").all()  # a comment too
-''',
-    "parenthesised_before_a_dropped_link": '''from sqlalchemy.orm import Session
+""",
+    "parenthesised_before_a_dropped_link": """from sqlalchemy.orm import Session
 
 from models import User
 
 
 def f(db: Session):
     return (db.query(User.name)).params(x=1).filter(User.id == 1).all()
-''',
-    "trailing_comma_in_get": '''from sqlalchemy.orm import Session
+""",
+    "trailing_comma_in_get": """from sqlalchemy.orm import Session
 
 from models import User
 
 
 def f(db: Session):
     return db.query(User).get(1,)
-''',
+""",
 }
 
 

@@ -48,8 +48,8 @@ def test_a_rewrite_that_does_not_compile_is_left_alone_and_planned_around(
 ) -> None:
     real_apply = engine.apply_plan
 
-    def apply_breaking_crud(text: str, plan: engine.FilePlan) -> str:
-        new_text = real_apply(text, plan)
+    def apply_breaking_crud(text: str, plan: engine.FilePlan, tree: object = None) -> str:
+        new_text = real_apply(text, plan, tree)
         return new_text + "\nawait db\n" if plan.module_name == "app.crud" else new_text
 
     monkeypatch.setattr(engine, "apply_plan", apply_breaking_crud)
@@ -63,8 +63,8 @@ def test_a_rewrite_a_second_run_would_change_is_left_alone_and_planned_around(
     real_apply = engine.apply_plan
     crud_rewrites: list[str] = []
 
-    def apply_forgetting_an_await(text: str, plan: engine.FilePlan) -> str:
-        new_text = real_apply(text, plan)
+    def apply_forgetting_an_await(text: str, plan: engine.FilePlan, tree: object = None) -> str:
+        new_text = real_apply(text, plan, tree)
         if plan.module_name == "app.crud" and not crud_rewrites:
             # the first rewrite compiles, but lacks an await that the second run then adds
             crud_rewrites.append(new_text)
