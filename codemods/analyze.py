@@ -11,6 +11,7 @@ import ast
 from collections.abc import Hashable
 from dataclasses import dataclass, field, replace
 
+from codemods import astwalk
 from codemods import edits as E
 from codemods import pytest_support as T
 from codemods import queries as Q
@@ -531,7 +532,7 @@ class FunctionAnalyzer:
         if not selected_classes:
             return False
         for expr in [*selected, *criteria]:
-            for sub in ast.walk(expr):
+            for sub in astwalk.walk(expr):
                 if isinstance(sub, ast.Attribute):
                     owner = self.type_of(sub.value)
                     if isinstance(owner, ClassRef) and owner.qualname not in selected_classes:
@@ -564,7 +565,7 @@ class FunctionAnalyzer:
         """Relationship names a `.options(joinedload(M.rel), ...)` call loads eagerly (first level)."""
         loaded: set[str] = set()
         for arg in node.args:
-            for sub in ast.walk(arg):
+            for sub in astwalk.walk(arg):
                 if isinstance(sub, ast.Call) and sub.args and isinstance(sub.args[0], ast.Attribute):
                     name = sub.func.attr if isinstance(sub.func, ast.Attribute) else getattr(sub.func, "id", "")
                     if name in {
@@ -582,7 +583,7 @@ class FunctionAnalyzer:
         # (an implicit join) is what brings duplicates.
         owners = set()
         for expr in criteria:
-            for sub in ast.walk(expr):
+            for sub in astwalk.walk(expr):
                 if isinstance(sub, ast.Attribute):
                     owner = self.type_of(sub.value)
                     if isinstance(owner, ClassRef):
@@ -592,7 +593,7 @@ class FunctionAnalyzer:
     def _has_duplicating_loader(self, node: ast.Call) -> bool:
         """`joinedload(A.children)` / `contains_eager(...)` of a collection (many-to-one joins never repeat)."""
         for arg in node.args:
-            for sub in ast.walk(arg):
+            for sub in astwalk.walk(arg):
                 if not isinstance(sub, ast.Call):
                     continue
                 callee = (
@@ -1269,7 +1270,7 @@ class FunctionAnalyzer:
             else (ctx.context if ctx.context in {"lambda", "genexp", "query_arg"} else "normal")
         )
         if resolved in N.SCOPED_SESSION:
-            self._frozen_calls |= {id(sub) for arg in node.args for sub in ast.walk(arg)}
+            self._frozen_calls |= {id(sub) for arg in node.args for sub in astwalk.walk(arg)}
         callback_ok = (resolved or "").rsplit(".", 1)[-1] in CALLBACK_OK or (
             isinstance(func, ast.Attribute) and func.attr in CALLBACK_OK
         )
@@ -1635,7 +1636,7 @@ class FunctionAnalyzer:
         uses: list[str] = []
         repeated = False
         for arg in [*node.args, *(k.value for k in node.keywords)]:
-            for sub in ast.walk(arg):
+            for sub in astwalk.walk(arg):
                 if isinstance(sub, ast.GeneratorExp | ast.ListComp | ast.SetComp):
                     repeated = True
                 if not isinstance(sub, ast.Call):
