@@ -93,6 +93,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--domains", type=int, default=265, help="generator scale (265 ~ 2,100 files, 200k lines)")
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument(
+        "--stock-domains",
+        type=int,
+        default=23,
+        help="scale of the comparison with a stock LibCST codemod (23 ~ 195 files, 17k lines)",
+    )
     parser.add_argument("--duration", type=float, default=8.0, help="measured seconds per load point")
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64, 256])
@@ -135,6 +141,9 @@ def main(argv: list[str] | None = None) -> int:
                 ),
             }
             results["tool_speed"]["memory_scaling"] = _memory_scaling(results["tool_speed"])
+            stock_tree = Path(tmp) / "stock-scale"
+            _generate(stock_tree, args.stock_domains)
+            results["stock_codemod"] = tool_speed.compare_with_stock_codemod(stock_tree, args.jobs, args.tool_timeout)
     if not args.skip_runtime:
         results["runtime"] = runtime.run(args.concurrency, args.duration, args.warmup, args.tool_timeout)
         _headline(results["runtime"])

@@ -7,12 +7,16 @@ For a source tree it runs, each on a fresh copy outside any git work tree:
 3. `migrate --diff` (writes nothing);
 4. `migrate` on a copy.
 
+`compare_with_stock_codemod` sets `migrate` beside a stock LibCST codemod with scope metadata
+(`bench.stock_codemod`, run by `python -m libcst.tool codemod`) on copies of one tree of the size issue 7 quotes.
+
 Each figure: wall and CPU seconds, lines/s, peak RSS, exit code, and the wall ratio to each floor. The ratios
 are what the targets of issue 7 are about; absolute seconds drift on a shared machine, so CPU seconds are too.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import logging
 import os
@@ -119,3 +123,55 @@ def targets(floors: dict[str, dict[str, Any]], runs: dict[str, dict[str, Any]]) 
             "check re-run on an unchanged tree <= 0.1x the first check",
         ),
     }
+
+
+STOCK_CODEMOD = "bench.stock_codemod.AwaitSessionCalls"
+
+
+def compare_with_stock_codemod(source: Path, jobs: int, timeout: float) -> dict[str, Any]:
+    """`awaitify migrate` and the stock codemod, each on a fresh copy of `source`, with `jobs` processes each:
+    their wall and CPU seconds, peak RSS, and how many files and lines each changed."""
+    with tempfile.TemporaryDirectory(prefix="awaitify-bench-stock-") as tmp:
+        work = Path(tmp)
+        original = _copy_tree(source, work / "original")
+        files = python_files(original)
+        lines = sum(p.read_text(encoding="utf-8").count("\n") for p in files)
+        stock_tree = _copy_tree(source, work / "stock")
+        logger.info("stock LibCST codemod on %d files, %d lines", len(files), lines)
+        cmd = [sys.executable, "-m", "libcst.tool", "codemod", "-x", STOCK_CODEMOD, "--no-format", "-j", str(jobs), "."]
+        env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+        measured = run_measured(cmd, stock_tree, timeout, env=env)
+        stock = measured.summary()
+        stock["command"] = "python -m libcst.tool codemod -x " + " ".join(cmd[5:])
+        stock["crashed"] = measured.returncode != 0 or "Traceback" in measured.stderr_tail
+        if stock["crashed"] or measured.timed_out:
+            logger.warning("stock codemod: exit %s\n%s", measured.returncode, measured.stderr_tail)
+        awaitify_tree = _copy_tree(source, work / "awaitify")
+        logger.info("awaitify migrate on the same tree")
+        migrate = _awaitify(["migrate", "--jobs", str(jobs), "."], awaitify_tree, timeout, work / "cache")
+        for run, tree in ((stock, stock_tree), (migrate, awaitify_tree)):
+            run["files_changed"], run["lines_changed"] = changes(original, tree, files)
+    return {
+        "files": len(files),
+        "lines": lines,
+        "jobs": jobs,
+        "stock": stock,
+        "awaitify": migrate,
+        "speedup": round(stock["wall_s"] / migrate["wall_s"], 1) if migrate["wall_s"] else None,
+    }
+
+
+def changes(original: Path, rewritten: Path, files: list[Path]) -> tuple[int, int]:
+    """Files that differ between the two trees, and lines changed in them (a changed line counts once)."""
+    changed_files = changed_lines = 0
+    for path in files:
+        before = path.read_text(encoding="utf-8").splitlines()
+        after = (rewritten / path.relative_to(original)).read_text(encoding="utf-8").splitlines()
+        if before == after:
+            continue
+        changed_files += 1
+        matcher = difflib.SequenceMatcher(a=before, b=after, autojunk=False)
+        changed_lines += sum(
+            max(i2 - i1, j2 - j1) for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal"
+        )
+    return changed_files, changed_lines
