@@ -47,6 +47,7 @@ test-faults: install
 
 lint: install
 	$(BIN)/ruff check codemods tests bench .ci
+	$(BIN)/ruff format --check codemods tests bench .ci
 	$(BIN)/mypy
 
 clean:

@@ -83,15 +83,31 @@ def excluded_by_default(python: Path, files: Sequence[str]) -> list[str]:
         "print(json.dumps([f for f in json.load(sys.stdin) if matches(f, DEFAULT_EXCLUDES)]))"
     )
     out = subprocess.run(
-        [str(python), "-c", code], input=json.dumps(list(files)), capture_output=True, text=True, check=True,
+        [str(python), "-c", code],
+        input=json.dumps(list(files)),
+        capture_output=True,
+        text=True,
+        check=True,
         cwd=REPO,
     )
     return list(json.loads(out.stdout))
 
 
 def run_migrate(python: Path, root: Path, extra: Sequence[str], jobs: int) -> tuple[int, str, float]:
-    argv = [str(python), "-m", "codemods", "migrate", CORPUS, *extra, "--allow-dirty", "-q",
-            "--jobs", str(jobs), "--report", "report.json"]
+    argv = [
+        str(python),
+        "-m",
+        "codemods",
+        "migrate",
+        CORPUS,
+        *extra,
+        "--allow-dirty",
+        "-q",
+        "--jobs",
+        str(jobs),
+        "--report",
+        "report.json",
+    ]
     env = {**os.environ, "NO_COLOR": "1", "PYTHONDONTWRITEBYTECODE": "1", "COLUMNS": "250"}
     started = time.monotonic()
     done = subprocess.run(argv, cwd=root, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)

@@ -174,7 +174,5 @@ def changes(original: Path, rewritten: Path, files: list[Path]) -> tuple[int, in
             continue
         changed_files += 1
         matcher = difflib.SequenceMatcher(a=before, b=after, autojunk=False)
-        changed_lines += sum(
-            max(i2 - i1, j2 - j1) for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal"
-        )
+        changed_lines += sum(max(i2 - i1, j2 - j1) for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal")
     return changed_files, changed_lines

@@ -408,9 +408,7 @@ def _write_report(report: MigrateReport, path: Path) -> None:
     is_flag=True,
     help="Analyse even a tree already checked (results are cached in $XDG_CACHE_HOME/awaitify/check).",
 )
-def check(
-    output_format: str, baseline_path: Path | None, update_baseline: bool, no_cache: bool, **kwargs: Any
-) -> None:
+def check(output_format: str, baseline_path: Path | None, update_baseline: bool, no_cache: bool, **kwargs: Any) -> None:
     """List sync leftovers in PATHS. Writes nothing (except --update-baseline).
 
     \b

@@ -67,8 +67,7 @@ class Config:
             include=include or self.include,
             exclude=exclude or self.exclude,
             disable=self.disable | validate_rule_codes(disable, "--disable"),
-            session_factories=self.session_factories
-            | validate_dotted_names(session_factories, "--session-factory"),
+            session_factories=self.session_factories | validate_dotted_names(session_factories, "--session-factory"),
             file_timeout=self.file_timeout if file_timeout is None else file_timeout,
             max_file_mb=self.max_file_mb if max_file_mb is None else max_file_mb,
             only=validate_only_globs(only, "--only") if only else self.only,
@@ -119,9 +118,7 @@ def validate_rule_codes(codes: Any, where: str) -> frozenset[str]:
     normalized = {str(code).strip().upper() for code in codes}
     unknown = sorted(code for code in normalized if code not in RULES)
     if unknown:
-        raise ConfigError(
-            f"{where}: unknown rule code(s) {', '.join(unknown)} (see `awaitify rules` for the list)"
-        )
+        raise ConfigError(f"{where}: unknown rule code(s) {', '.join(unknown)} (see `awaitify rules` for the list)")
     return frozenset(normalized)
 
 

@@ -302,9 +302,7 @@ def _file_id(path: str) -> str:
 
 
 def _diff_lines(path: str, old: str, new: str) -> list[str]:
-    lines = unified_diff(
-        source_lines(old), source_lines(new), fromfile=f"a/{path}", tofile=f"b/{path}", lineterm=""
-    )
+    lines = unified_diff(source_lines(old), source_lines(new), fromfile=f"a/{path}", tofile=f"b/{path}", lineterm="")
     return list(lines)
 
 

@@ -441,9 +441,7 @@ def rules_markdown(rules: Sequence[Rule]) -> str:
         "",
     ]
     out += ["| code | name | kind | summary |", "|---|---|---|---|"]
-    out += [
-        f"| [{r.code}](#{r.code.lower()}) | {r.name} | {r.kind.value} | {_md(r.summary)} |" for r in rules
-    ]
+    out += [f"| [{r.code}](#{r.code.lower()}) | {r.name} | {r.kind.value} | {_md(r.summary)} |" for r in rules]
     for rule in rules:
         heading = f"**{rule.name}** ({rule.kind.value}): {rule.summary}"
         out += ["", f"## {rule.code}", "", heading, "", rule.why]

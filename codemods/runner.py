@@ -266,9 +266,7 @@ def _verify_stable(
             error = "rewrite is not stable: a second run would change it again (left untouched)"
         else:
             error = "not a fixed point: after the other files' rewrites, a second run would change this file"
-        outcomes[key] = dataclasses.replace(
-            outcome, status=FileStatus.FAILED, new_text=sources[key].text, error=error
-        )
+        outcomes[key] = dataclasses.replace(outcome, status=FileStatus.FAILED, new_text=sources[key].text, error=error)
 
 
 # Each write waits on its fsync (the disk, not the CPU): a few threads overlap them (796 files: 0.42 s -> 0.27 s).
@@ -369,9 +367,7 @@ def _engine_check(sources: Mapping[str, str], options: EngineOptions) -> dict[st
     return cached_findings(sources, options, analysed)
 
 
-def _read_all(
-    workspace: Workspace, progress: Progress
-) -> tuple[dict[str, SourceFile], dict[str, FileOutcome]]:
+def _read_all(workspace: Workspace, progress: Progress) -> tuple[dict[str, SourceFile], dict[str, FileOutcome]]:
     progress.stage("Reading", len(workspace.discovery.files))
     sources: dict[str, SourceFile] = {}
     failed: dict[str, FileOutcome] = {}

@@ -174,8 +174,10 @@ def _child_bodies(stmt: ast.stmt, source: _Source) -> list[list[ast.stmt]]:
     """The statement lists of a compound statement; an `elif` belongs to its `if` (it cannot stand alone)."""
     if isinstance(stmt, ast.If):
         orelse = stmt.orelse
-        if len(orelse) == 1 and isinstance(orelse[0], ast.If) and source.line(orelse[0].lineno).lstrip(" ").startswith(
-            "elif"
+        if (
+            len(orelse) == 1
+            and isinstance(orelse[0], ast.If)
+            and source.line(orelse[0].lineno).lstrip(" ").startswith("elif")
         ):
             return [stmt.body, *_child_bodies(orelse[0], source)]
         return [stmt.body, orelse]
@@ -263,9 +265,7 @@ class _Planner:
                 body_indent = source.indent_of(stmt.body[0].lineno)
                 scopes.append(_Scope(keyword, stmt.name, source.indent_of(stmt.lineno), body_indent))
 
-    def _compound_unit(
-        self, stmt: ast.stmt, scopes: list[_Scope], first: int, last: int
-    ) -> tuple[int, int]:
+    def _compound_unit(self, stmt: ast.stmt, scopes: list[_Scope], first: int, last: int) -> tuple[int, int]:
         source = self.source
         start = _first_line(stmt)
         indent = source.indent_of(stmt.lineno)

@@ -272,11 +272,7 @@ class _Applier(cst.CSTTransformer):
         position = self.spans.get(original)
         if position is None:
             return []
-        return [
-            e
-            for e in self.by_start.get(position[:2], [])
-            if e.kind in kinds and id(e) not in self.applied
-        ]
+        return [e for e in self.by_start.get(position[:2], []) if e.kind in kinds and id(e) not in self.applied]
 
     def leave_With(self, original: cst.With, updated: cst.With) -> cst.BaseStatement:
         edits = self._statement_edits(original, {E.ASYNC_WITH})

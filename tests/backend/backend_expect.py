@@ -131,9 +131,7 @@ def facets(track_ids: list[int]) -> dict[str, list[dict[str, Any]]]:
     tracks = [by_id("tracks", tid) for tid in track_ids]
 
     def rank(counter: dict[str, int]) -> list[dict[str, Any]]:
-        return [
-            {"value": v, "count": c} for v, c in sorted(counter.items(), key=lambda vc: (-vc[1], vc[0]))[:10]
-        ]
+        return [{"value": v, "count": c} for v, c in sorted(counter.items(), key=lambda vc: (-vc[1], vc[0]))[:10]]
 
     genres: dict[str, int] = {}
     artists: dict[str, int] = {}

@@ -66,9 +66,7 @@ DB_PARAMS = ["sqlite", *(["postgresql"] if PG_URL else [])]
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "original_bug(reason): strict xfail on the original tree only")
-    config.addinivalue_line(
-        "markers", "trap(reason): code path flagged for review; skipped on the migrated tree"
-    )
+    config.addinivalue_line("markers", "trap(reason): code path flagged for review; skipped on the migrated tree")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -148,9 +146,7 @@ _DATABASES: list[Database] = []
 
 
 @pytest.fixture(scope="session", params=DB_PARAMS)
-def db_backend(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Database]:
+def db_backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
     if request.param == "postgresql":
         try:
             probe = create_engine(_pg_url(), poolclass=NullPool, connect_args={"connect_timeout": 5})

@@ -72,14 +72,10 @@ async def test_read_album_tracks(client: httpx.AsyncClient) -> None:
 
 
 async def test_create_album_and_batch(client: httpx.AsyncClient) -> None:
-    resp = await client.post(
-        "/api/albums/", json={"title": "Debut", "album_artist_id": 1, "release_year": 2025}
-    )
+    resp = await client.post("/api/albums/", json={"title": "Debut", "album_artist_id": 1, "release_year": 2025})
     assert resp.status_code == 201
     assert resp.json()["id"] == len(rows("albums")) + 1
-    assert (
-        await client.post("/api/albums/", json={"title": "X", "album_artist_id": 999999})
-    ).status_code == 404
+    assert (await client.post("/api/albums/", json={"title": "X", "album_artist_id": 999999})).status_code == 404
 
     existing = rows("albums")[0]
     batch = await client.post(

@@ -15,14 +15,10 @@ def _embedding_json(e: dict) -> dict:
     return {k: e[k] for k in ("id", "artist_name", "vector", "cluster", "cluster_probabilities")}
 
 
-def _expected_gmm(
-    n_components: int, random_state: int = 42
-) -> tuple[np.ndarray, GaussianMixture, np.ndarray]:
+def _expected_gmm(n_components: int, random_state: int = 42) -> tuple[np.ndarray, GaussianMixture, np.ndarray]:
     embeddings = sorted(rows("artist_embeddings"), key=lambda e: e["id"])
     vectors = np.asarray([e["vector"] for e in embeddings], dtype=np.float64)
-    gmm = GaussianMixture(
-        n_components=n_components, covariance_type="diag", max_iter=100, random_state=random_state
-    )
+    gmm = GaussianMixture(n_components=n_components, covariance_type="diag", max_iter=100, random_state=random_state)
     gmm.fit(vectors)
     return gmm.predict(vectors), gmm, vectors
 
@@ -37,9 +33,7 @@ async def test_list_and_read_embeddings(client: httpx.AsyncClient) -> None:
 
 
 async def test_create_update_delete_embedding(client: httpx.AsyncClient) -> None:
-    created = await client.post(
-        "/api/artist-embeddings/", json={"artist_name": "New Kid", "vector": [0.1234567, 2.0]}
-    )
+    created = await client.post("/api/artist-embeddings/", json={"artist_name": "New Kid", "vector": [0.1234567, 2.0]})
     assert created.status_code == 201
     assert created.json() == {
         "id": len(rows("artist_embeddings")) + 1,
@@ -84,9 +78,7 @@ async def test_train_gmm_and_clusters(client: httpx.AsyncClient) -> None:
     target = members[0][0]
     similar = await client.get(f"/api/artist-embeddings/{target}/similar", params={"limit": 5})
     vectors_by_name = {e["artist_name"]: e["vector"] for e in rows("artist_embeddings")}
-    expected = cosine_ranking(
-        vectors_by_name[target], [(n, vectors_by_name[n]) for n in members[0] if n != target], 5
-    )
+    expected = cosine_ranking(vectors_by_name[target], [(n, vectors_by_name[n]) for n in members[0] if n != target], 5)
     assert similar.json() == expected
 
 
@@ -100,9 +92,7 @@ async def test_similar_artists_before_training_ranks_everyone(client: httpx.Asyn
     embeddings = sorted(rows("artist_embeddings"), key=lambda e: e["artist_name"])
     target = embeddings[3]
     resp = await client.get(f"/api/artist-embeddings/{target['artist_name']}/similar", params={"limit": 4})
-    others = [
-        (e["artist_name"], e["vector"]) for e in embeddings if e["artist_name"] != target["artist_name"]
-    ]
+    others = [(e["artist_name"], e["vector"]) for e in embeddings if e["artist_name"] != target["artist_name"]]
     assert resp.json() == cosine_ranking(target["vector"], others, 4)
     assert (await client.get("/api/artist-embeddings/Nobody/similar")).status_code == 404
 
@@ -111,8 +101,7 @@ async def test_find_similar_artists_vector(client: httpx.AsyncClient) -> None:
     query = rows("artist_embeddings")[5]["vector"]
     resp = await client.post("/api/artist-embeddings/similar-vector", json=query, params={"limit": 3})
     candidates = [
-        (e["artist_name"], e["vector"])
-        for e in sorted(rows("artist_embeddings"), key=lambda e: e["artist_name"])
+        (e["artist_name"], e["vector"]) for e in sorted(rows("artist_embeddings"), key=lambda e: e["artist_name"])
     ]
     assert resp.json() == cosine_ranking(query, candidates, 3)
     assert resp.json()[0]["artist_name"] == rows("artist_embeddings")[5]["artist_name"]
@@ -121,9 +110,7 @@ async def test_find_similar_artists_vector(client: httpx.AsyncClient) -> None:
 async def test_generate_artist_embeddings(client: httpx.AsyncClient) -> None:
     resp = await client.post("/api/artist-embeddings/generate")
     with_vectors = {
-        t["track_artist_id"]
-        for t in rows("tracks")
-        if any(v["track_id"] == t["id"] for v in rows("track_vectors"))
+        t["track_artist_id"] for t in rows("tracks") if any(v["track_id"] == t["id"] for v in rows("track_vectors"))
     }
     embedded = {e["artist_name"] for e in rows("artist_embeddings")}
     created = sum(1 for a in with_vectors if artist_name(a) not in embedded)
@@ -132,9 +119,7 @@ async def test_generate_artist_embeddings(client: httpx.AsyncClient) -> None:
     artist_id = max(with_vectors)
     track_ids = {t["id"] for t in rows("tracks") if t["track_artist_id"] == artist_id}
     vectors = [
-        v["embedding"]
-        for v in sorted(rows("track_vectors"), key=lambda v: v["track_id"])
-        if v["track_id"] in track_ids
+        v["embedding"] for v in sorted(rows("track_vectors"), key=lambda v: v["track_id"]) if v["track_id"] in track_ids
     ]
     expected = [round(float(x), 6) for x in np.mean(np.asarray(vectors, dtype=np.float64), axis=0)]
     one = await client.get(f"/api/artist-embeddings/{artist_name(artist_id)}")

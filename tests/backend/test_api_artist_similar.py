@@ -38,9 +38,7 @@ async def test_similar_of_artist(client: httpx.AsyncClient) -> None:
         }
         for r in similar_of(artist_id)
     ]
-    by_name = await client.get(
-        "/api/artist-similar/by-name", params={"name": artist_name(artist_id), "limit": 1}
-    )
+    by_name = await client.get("/api/artist-similar/by-name", params={"name": artist_name(artist_id), "limit": 1})
     assert [d["id"] for d in by_name.json()] == [similar_of(artist_id)[0]["similar_artist_id"]]
     assert (await client.get("/api/artist-similar/artists/999999")).json() == []
 
@@ -61,9 +59,7 @@ async def test_pair_lookup(client: httpx.AsyncClient) -> None:
 async def test_create_update_delete(client: httpx.AsyncClient) -> None:
     pairs = {(e["artist_id"], e["similar_artist_id"]) for e in rows("artist_similar")}
     a, b = next((a, b) for a in range(1, 25) for b in range(1, 25) if a != b and (a, b) not in pairs)
-    created = await client.post(
-        "/api/artist-similar/", json={"artist_id": a, "similar_artist_id": b, "weight": 0.9}
-    )
+    created = await client.post("/api/artist-similar/", json={"artist_id": a, "similar_artist_id": b, "weight": 0.9})
     assert created.status_code == 201
     assert created.json() == {
         "id": len(rows("artist_similar")) + 1,
@@ -72,9 +68,7 @@ async def test_create_update_delete(client: httpx.AsyncClient) -> None:
         "weight": 0.9,
         "source": "lastfm",
     }
-    assert (
-        await client.post("/api/artist-similar/", json={"artist_id": a, "similar_artist_id": a})
-    ).status_code == 409
+    assert (await client.post("/api/artist-similar/", json={"artist_id": a, "similar_artist_id": a})).status_code == 409
     assert (
         await client.post("/api/artist-similar/", json={"artist_id": 999999, "similar_artist_id": a})
     ).status_code == 404

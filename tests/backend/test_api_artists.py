@@ -31,9 +31,7 @@ async def test_read_artists_ordered_and_paginated(client: httpx.AsyncClient) -> 
     assert resp.json() == [_artist_json(a) for a in ordered[3:7]]
     prefix = ordered[0]["name"][:2]
     filtered = await client.get("/api/artists/", params={"name_prefix": prefix})
-    assert [a["name"] for a in filtered.json()] == [
-        a["name"] for a in ordered if a["name"].startswith(prefix)
-    ]
+    assert [a["name"] for a in filtered.json()] == [a["name"] for a in ordered if a["name"].startswith(prefix)]
 
 
 async def test_artists_count(client: httpx.AsyncClient) -> None:
@@ -138,9 +136,7 @@ async def test_similar_relationships_crud(client: httpx.AsyncClient) -> None:
 
     pairs = {(e["artist_id"], e["similar_artist_id"]) for e in rows("artist_similar")}
     a, b = next((a, b) for a in range(1, 25) for b in range(1, 25) if a != b and (a, b) not in pairs)
-    created = await client.post(
-        "/api/artists/similar", json={"artist_id": a, "similar_artist_id": b, "weight": 0.7}
-    )
+    created = await client.post("/api/artists/similar", json={"artist_id": a, "similar_artist_id": b, "weight": 0.7})
     assert created.status_code == 201
     relation = created.json()
     assert relation["id"] == len(rows("artist_similar")) + 1
@@ -181,9 +177,7 @@ async def test_lastfm_endpoints(client: httpx.AsyncClient, monkeypatch: pytest.M
     assert (await client.get("/api/artists/1/lastfm-info")).status_code == 503
     assert (await client.get("/api/artists/1/lastfm-similar")).status_code == 503
     assert (await client.get("/api/artists/999999/lastfm-info")).status_code == 404
-    resp = await client.put(
-        "/api/artists/1/lastfm-info", json={"lastfm_listeners": 42, "bio": "From Last.fm"}
-    )
+    resp = await client.put("/api/artists/1/lastfm-info", json={"lastfm_listeners": 42, "bio": "From Last.fm"})
     assert resp.status_code == 200
     assert (resp.json()["lastfm_listeners"], resp.json()["bio"]) == (42, "From Last.fm")
     assert resp.json()["lastfm_url"] == by_id("artists", 1)["lastfm_url"]

@@ -37,9 +37,7 @@ async def test_create_update_delete_cover(client: httpx.AsyncClient) -> None:
     )
     assert created.status_code == 201
     assert created.json()["id"] == len(rows("covers")) + 1
-    upsert = await client.post(
-        "/api/covers/", json={"entity_type": "track", "entity_id": 1, "url": "https://x/y.png"}
-    )
+    upsert = await client.post("/api/covers/", json={"entity_type": "track", "entity_id": 1, "url": "https://x/y.png"})
     assert upsert.json()["id"] == created.json()["id"]
     assert (upsert.json()["url"], upsert.json()["cover_data"]) == ("https://x/y.png", None)
 

@@ -78,9 +78,7 @@ async def test_path_variables_and_template_validation(client: httpx.AsyncClient)
     assert variables.json() == {
         "variables": ["album", "album_artist", "disc", "genre", "library", "title", "track_number", "year"]
     }
-    ok = await client.post(
-        "/api/settings/validate-template", params={"template": "{library}/{album}/{title}"}
-    )
+    ok = await client.post("/api/settings/validate-template", params={"template": "{library}/{album}/{title}"})
     assert ok.json() == {"template": "{library}/{album}/{title}", "valid": True, "unknown_variables": []}
     bad = await client.post("/api/settings/validate-template", params={"template": "{library}/{mood}/{bpm}"})
     assert bad.json()["valid"] is False

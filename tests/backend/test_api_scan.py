@@ -33,9 +33,7 @@ async def test_scan_creates_library_entries(client: httpx.AsyncClient, audio_dir
     ]
 
     tracks = await client.get("/api/tracks/search", params={"artist": "Scan Artist"})
-    assert [
-        (t["title"], t["track_number"], t["duration"], t["file_type"], t["genre"]) for t in tracks.json()
-    ] == [
+    assert [(t["title"], t["track_number"], t["duration"], t["file_type"], t["genre"]) for t in tracks.json()] == [
         ("First Light", 1, 2, "flac", "Ambient"),
         ("Second Wind", 2, 2, "flac", "Ambient"),
         ("Late Bus", 1, 2, "ogg", "Lo-Fi"),

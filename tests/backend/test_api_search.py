@@ -54,9 +54,7 @@ async def test_vector_search(client: httpx.AsyncClient) -> None:
     assert resp.json()["hits"] == _page(ranked, 1, 10)
     same_artist = [h for h in resp.json()["hits"][:3]]
     assert all(h["artist"] == hit(4, 0)["artist"] for h in same_artist)
-    assert (await client.get("/api/search", params={"similar_to_track_id": 15})).json()[
-        "total"
-    ] == 0  # no vector
+    assert (await client.get("/api/search", params={"similar_to_track_id": 15})).json()["total"] == 0  # no vector
 
 
 async def test_hybrid_search_keeps_text_matches_close_to_the_reference(client: httpx.AsyncClient) -> None:

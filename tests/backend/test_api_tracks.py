@@ -79,9 +79,7 @@ async def test_read_tracks_paginated(client: httpx.AsyncClient) -> None:
 
 @pytest.mark.original_bug(UNAWAITED)
 async def test_read_track_with_tags(client: httpx.AsyncClient) -> None:
-    track = next(
-        t for t in rows("tracks") if tags_of(t["id"], "genre_tags") and tags_of(t["id"], "mood_tags")
-    )
+    track = next(t for t in rows("tracks") if tags_of(t["id"], "genre_tags") and tags_of(t["id"], "mood_tags"))
     resp = await client.get(f"/api/tracks/{track['id']}")
     assert resp.status_code == 200
     body = resp.json()

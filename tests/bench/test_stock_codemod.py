@@ -44,9 +44,11 @@ SOURCE = textwrap.dedent(
     """
 )
 
-EXPECTED = SOURCE.replace("    def save(", "    async def save(").replace(
-    "self.db.commit()", "await self.db.commit()"
-).replace("def touch(db: S):\n    db.commit()", "async def touch(db: S):\n    await db.commit()")
+EXPECTED = (
+    SOURCE.replace("    def save(", "    async def save(")
+    .replace("self.db.commit()", "await self.db.commit()")
+    .replace("def touch(db: S):\n    db.commit()", "async def touch(db: S):\n    await db.commit()")
+)
 
 
 def test_it_awaits_session_io_and_makes_the_function_async() -> None:

@@ -57,9 +57,7 @@ def test_diff_writes_nothing_and_exits_1(fake_awaitify, project: Path) -> None:
     result = fake_awaitify("migrate", "--diff", "pkg/a.py", "pkg/b.py", cwd=project)
     assert result.code == 1, result
     assert snapshot(project) == before
-    assert sorted(p.name for p in project.rglob("*")) == sorted(
-        ["pyproject.toml", "pkg", "a.py", "b.py", "c.py"]
-    )
+    assert sorted(p.name for p in project.rglob("*")) == sorted(["pyproject.toml", "pkg", "a.py", "b.py", "c.py"])
     lines = result.stdout.splitlines()
     assert lines[:2] == ["--- a/pkg/a.py", "+++ b/pkg/a.py"]
     assert "-    return OLD_CALL(1)" in lines
@@ -165,9 +163,7 @@ def test_crlf_bom_and_latin1_survive(fake_awaitify, project: Path) -> None:
     assert result.code == 0, result
     assert (project / "crlf.py").read_bytes() == b"# migrated\r\nx = new_call(1)\r\ny = 2\r\n"
     assert (project / "bom.py").read_bytes() == b"\xef\xbb\xbf# migrated\ns = '\xc3\xa9'\nx = new_call(1)\n"
-    assert (
-        project / "latin.py"
-    ).read_bytes() == b"# migrated\n# coding: latin-1\ns = '\xe9'\nx = new_call(1)\n"
+    assert (project / "latin.py").read_bytes() == b"# migrated\n# coding: latin-1\ns = '\xe9'\nx = new_call(1)\n"
 
 
 def test_no_temp_files_left_and_mode_kept(fake_awaitify, project: Path) -> None:
@@ -189,9 +185,7 @@ def test_no_temp_files_left_and_mode_kept(fake_awaitify, project: Path) -> None:
         ("report.txt", lambda text: "changed: 1" in text and "a.py: changed" in text),
     ],
 )
-def test_report_file_format_by_extension(
-    fake_awaitify, project: Path, tmp_path: Path, name: str, check
-) -> None:
+def test_report_file_format_by_extension(fake_awaitify, project: Path, tmp_path: Path, name: str, check) -> None:
     write_tree(project, {"a.py": SYNC + "z = 1  # REVIEWME\n", "b.py": "x = 1\n"})
     report = tmp_path / name
     result = fake_awaitify("migrate", "--report", str(report), ".", cwd=project)
@@ -272,9 +266,7 @@ def test_cli_exclude_replaces_config_exclude(fake_awaitify, project: Path, tmp_p
     (project / "pyproject.toml").write_text('[tool.awaitify]\nexclude = ["a.py"]\n')
     write_tree(project, {"a.py": "", "b.py": ""})
     log = tmp_path / "log.jsonl"
-    result = fake_awaitify(
-        "migrate", "--exclude", "b.py", ".", cwd=project, env={"FAKE_ENGINE_LOG": str(log)}
-    )
+    result = fake_awaitify("migrate", "--exclude", "b.py", ".", cwd=project, env={"FAKE_ENGINE_LOG": str(log)})
     assert result.code == 0, result
     assert _read_log(log)[0]["keys"] == ["a.py"]
 
@@ -360,9 +352,7 @@ def test_untouched_file_that_a_second_run_would_change_fails(fake_awaitify, proj
     [
         pytest.param("x = 1\n", "x = 2\n", None, id="sound"),
         pytest.param("x = 1\n", "def f(:\n", "rewrite does not parse", id="grammar"),
-        pytest.param(
-            "def f():\n    g()\n", "def f():\n    await g()\n", "rewrite does not compile", id="await-in-def"
-        ),
+        pytest.param("def f():\n    g()\n", "def f():\n    await g()\n", "rewrite does not compile", id="await-in-def"),
         pytest.param("await g()\n", "await h()\n", None, id="never-compiled"),
         pytest.param("x = 1\n", "x = (\n", "rewrite does not parse", id="unclosed"),
     ],

@@ -79,9 +79,7 @@ def test_unknown_key_warns(caplog: pytest.LogCaptureFixture) -> None:
 
 
 def test_flags_replace_globs_and_add_rules() -> None:
-    config = Config(
-        include=("a",), exclude=("b",), disable=frozenset({"AWT101"}), session_factories=frozenset({"x.y"})
-    )
+    config = Config(include=("a",), exclude=("b",), disable=frozenset({"AWT101"}), session_factories=frozenset({"x.y"}))
     merged = config.merged(exclude=("c",), disable=("awt102",), session_factories=("z.w",))
     assert merged.include == ("a",)
     assert merged.exclude == ("c",)

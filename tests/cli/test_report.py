@@ -37,9 +37,7 @@ def test_the_schema_rejects_what_github_would() -> None:
     for breakage in (
         lambda d: d["runs"][0]["results"][0].pop("message"),
         lambda d: d["runs"][0]["results"][0].update(level="fatal"),
-        lambda d: d["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"].update(
-            startLine=0
-        ),
+        lambda d: d["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"].update(startLine=0),
         lambda d: d["runs"][0]["tool"]["driver"].pop("name"),
         lambda d: d.update(version="2.0.0"),
         lambda d: d["runs"][0]["results"][0].update(rule_id="AWT301"),
@@ -66,9 +64,7 @@ def test_the_schema_rejects_what_github_would() -> None:
     st.dictionaries(st.text(min_size=1, max_size=10), st.text(min_size=1, max_size=20), max_size=3),
 )
 def test_sarif_always_validates(findings: list[Finding], failures: dict[str, str]) -> None:
-    validate(
-        json.loads(check_sarif(CheckReport(scanned=len(findings), findings=findings, failures=failures)))
-    )
+    validate(json.loads(check_sarif(CheckReport(scanned=len(findings), findings=findings, failures=failures))))
 
 
 def test_sarif_uri_is_percent_encoded() -> None:
@@ -80,10 +76,7 @@ def test_sarif_uri_is_percent_encoded() -> None:
 
 def test_github_escapes_properties_and_data() -> None:
     report = CheckReport(scanned=1, findings=[Finding("a,b:c.py", 3, 4, "AWT301", "50% done\nnext line")])
-    assert (
-        check_github(report)
-        == "::error file=a%2Cb%3Ac.py,line=3,col=4,title=AWT301::50%25 done%0Anext line\n"
-    )
+    assert check_github(report) == "::error file=a%2Cb%3Ac.py,line=3,col=4,title=AWT301::50%25 done%0Anext line\n"
 
 
 def _migrate_report() -> MigrateReport:
@@ -137,9 +130,7 @@ def test_migrate_text() -> None:
     assert "b.py" not in text  # unchanged files without findings are left out
 
 
-@pytest.mark.parametrize(
-    ("name", "kind"), [("r.json", "json"), ("R.MD", "markdown"), ("r.txt", "text"), ("r", "text")]
-)
+@pytest.mark.parametrize(("name", "kind"), [("r.json", "json"), ("R.MD", "markdown"), ("r.txt", "text"), ("r", "text")])
 def test_report_kind_by_extension(name: str, kind: str) -> None:
     assert migrate_report_for(name)[0] == kind
 

@@ -126,9 +126,7 @@ def test_write_leaves_no_temp_file(tmp_path: Path) -> None:
     assert path.read_bytes() == b"a = 2\n"
 
 
-def test_failed_replace_keeps_original_and_removes_temp(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_failed_replace_keeps_original_and_removes_temp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "m.py"
     path.write_bytes(b"a = 1\n")
     source = read_source(path)
@@ -202,9 +200,7 @@ def test_owner_and_group_are_kept(tmp_path: Path) -> None:
     assert (path.stat().st_uid, path.stat().st_gid) == (65534, 65534)
 
 
-def test_temp_file_creation_failure_is_a_source_error(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_temp_file_creation_failure_is_a_source_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "m.py"
     path.write_bytes(b"a = 1\n")
     source = read_source(path)

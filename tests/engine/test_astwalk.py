@@ -13,7 +13,7 @@ from codemods import astwalk
 
 REPO = Path(__file__).resolve().parents[2]
 LEAVES = (ast.expr_context, ast.boolop, ast.operator, ast.unaryop, ast.cmpop, ast.type_ignore)
-TRICKY = '''
+TRICKY = """
 import a.b as c
 from . import d
 @dec(x=1)
@@ -32,7 +32,7 @@ async def f(p, /, q: int = 2, *r, s, t=3, **u) -> "T":
     f"{a!r:>{w}}"; x[1:2, ::3] += 1  # type: ignore
 class C(B, metaclass=M):
     x: int = (yield)
-'''
+"""
 
 
 def _trees() -> Iterator[ast.AST]:

@@ -13,9 +13,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from codemods.cst_spans import node_spans, node_spans_and_extents
 
 REPO = Path(__file__).resolve().parents[2]
-SOURCES = sorted(
-    p for folder in ("fixtures", "target_backend", "codemods") for p in (REPO / folder).rglob("*.py")
-)
+SOURCES = sorted(p for folder in ("fixtures", "target_backend", "codemods") for p in (REPO / folder).rglob("*.py"))
 TRICKY = [
     "x = (\n    1 +\n    2\n)\r\n",  # a line break inside parentheses, then a CRLF
     "def f(a, /, b=1, *c, d, **e):\n\tif a:\r\n\t\treturn [i async for i in b]\n",

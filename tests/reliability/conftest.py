@@ -15,6 +15,4 @@ def project(tmp_path: Path) -> Path:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "faults: the migrated target_backend under database/Redis faults (tests/faults)"
-    )
+    config.addinivalue_line("markers", "faults: the migrated target_backend under database/Redis faults (tests/faults)")

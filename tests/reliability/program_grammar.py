@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from hypothesis import strategies as st
 
-MODELS = '''\
+MODELS = """\
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -38,9 +38,9 @@ class Item(Base):
     title: Mapped[str] = mapped_column(String(50))
     price: Mapped[int] = mapped_column(default=0)
     owner: Mapped[User] = relationship(back_populates="items")
-'''
+"""
 
-DB = '''\
+DB = """\
 import os
 
 from sqlalchemy import create_engine
@@ -53,7 +53,7 @@ SessionLocal = sessionmaker(bind=engine, autoflush=False)
 def get_db():
     with SessionLocal() as db:
         yield db
-'''
+"""
 
 MODEL_NAMES = ("User", "Item")
 FILTERS = {
@@ -64,10 +64,10 @@ ORDER = {"User": ("User.id", "User.name", "User.age.desc()"), "Item": ("Item.id"
 TERMINALS = ("first", "all", "count", "one_or_none")
 PLAIN = (
     "total = sum(range(key))",
-    "label = f\"{key:>4}\"  # padded",
+    'label = f"{key:>4}"  # padded',
     "values = [k * 2 for k in range(3)]",
     "pattern = 'a%' if key else \"b%\"",
-    "note = (\n        \"long text that goes on \"\n        \"and on\"\n    )",
+    'note = (\n        "long text that goes on "\n        "and on"\n    )',
     "flag = key > 3 and \\\n        key < 10",
 )
 
@@ -103,7 +103,7 @@ def function(draw: st.DrawFn, name: str, callees: tuple[str, ...]) -> Function:
             lines += draw(
                 st.sampled_from(
                     (
-                        ["obj = User(name=\"n\", age=key)", "db.add(obj)", "db.commit()", "db.refresh(obj)"],
+                        ['obj = User(name="n", age=key)', "db.add(obj)", "db.commit()", "db.refresh(obj)"],
                         ["item = Item(owner_id=key, title='t')", "db.add(item)", "db.flush()"],
                         ["gone = db.get(User, key)", "if gone is not None:", "    db.delete(gone)", "db.commit()"],
                         ["db.rollback()"],
@@ -153,14 +153,14 @@ def router_module(index: int, services: dict[str, list[str]]) -> str:
     ]
     for module, names in sorted(services.items()):
         lines.append(f"from app.services.{module} import {', '.join(names)}")
-    lines += ["", f"router = APIRouter(prefix=\"/r{index}\")", ""]
+    lines += ["", f'router = APIRouter(prefix="/r{index}")', ""]
     for names in (services[module] for module in sorted(services)):
         for name in names:
             lines += [
                 "",
-                f"@router.get(\"/{name}/{{key}}\")",
+                f'@router.get("/{name}/{{key}}")',
                 f"def get_{name}(key: int, db: Session = Depends(get_db)):",
-                f"    return {{\"value\": {name}(db, key)}}",
+                f'    return {{"value": {name}(db, key)}}',
                 "",
             ]
     return "\n".join(lines).rstrip("\n") + "\n"

@@ -145,9 +145,7 @@ def sample_site_packages(
     Chosen by a hash of the path (stable across runs and machines with the same venv), big files left
     out so that the slice stays fast.
     """
-    files = [
-        rel for rel in site_packages_files() if (SITE_PACKAGES / rel).stat().st_size <= max_bytes
-    ]
+    files = [rel for rel in site_packages_files() if (SITE_PACKAGES / rel).stat().st_size <= max_bytes]
     sqla = sorted((r for r in files if r.startswith("sqlalchemy/")), key=lambda r: _rank(r, seed))
     other = sorted((r for r in files if not r.startswith("sqlalchemy/")), key=lambda r: _rank(r, seed))
     return sorted(sqla[:sqlalchemy_count] + other[: count - sqlalchemy_count])

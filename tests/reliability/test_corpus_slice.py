@@ -70,9 +70,7 @@ def test_what_parsed_still_parses(migrated_slice) -> None:
 
 def test_files_without_sqlalchemy_are_byte_identical(migrated_slice) -> None:
     before, after, _report = migrated_slice
-    touched = [
-        rel for rel, data in before.items() if not mentions_sqlalchemy(rel, data) and after[rel] != data
-    ]
+    touched = [rel for rel, data in before.items() if not mentions_sqlalchemy(rel, data) and after[rel] != data]
     assert touched == []
 
 

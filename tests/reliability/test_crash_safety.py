@@ -21,7 +21,7 @@ from rel_helpers import PYTHON, Result, assert_no_crash, awaitify, cli_env, fail
 from codemods.model import FileStatus
 from codemods.runner import RunOptions, prepare, run_migrate
 
-SERVICE = '''\
+SERVICE = """\
 from sqlalchemy.orm import Session
 
 
@@ -30,7 +30,7 @@ def save_{i}(db: Session, obj):
     db.commit()
     db.refresh(obj)
     return obj
-'''
+"""
 PLAIN = "def plain_{i}():\n    return {i}\n"
 
 
@@ -63,8 +63,13 @@ def _kill_during_writes(repo: Path, old: dict[str, bytes], delay: float) -> bool
     mtimes = {path: path.stat().st_mtime_ns for path in watched}
     argv = [PYTHON, "-m", "codemods", "migrate", "app", "--allow-dirty", "-q", "--jobs", "2"]
     process = subprocess.Popen(
-        argv, cwd=repo, env=cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        stdin=subprocess.DEVNULL, start_new_session=True,
+        argv,
+        cwd=repo,
+        env=cli_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 600
@@ -116,8 +121,12 @@ def test_sigkill_at_random_points(killable_repo, tmp_path: Path, seed: int) -> N
     rnd = random.Random(seed)
     if seed % 3 == 0:  # anywhere in the run, before the writes most of the time
         process = subprocess.Popen(
-            [PYTHON, "-m", "codemods", "migrate", "app", "--allow-dirty", "-q"], cwd=repo, env=cli_env(),
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            [PYTHON, "-m", "codemods", "migrate", "app", "--allow-dirty", "-q"],
+            cwd=repo,
+            env=cli_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
         time.sleep(rnd.uniform(0.0, 4.0))
         os.killpg(process.pid, signal.SIGKILL)
@@ -164,8 +173,11 @@ def test_file_deleted_between_discovery_and_read(project: Path) -> None:
     paths[1].unlink()
     report = run_migrate(workspace, write=True)
     statuses = {path: o.status for path, o in report.outcomes.items()}
-    assert statuses == {"app/svc_0.py": FileStatus.CHANGED, "app/svc_1.py": FileStatus.FAILED,
-                        "app/svc_2.py": FileStatus.CHANGED}
+    assert statuses == {
+        "app/svc_0.py": FileStatus.CHANGED,
+        "app/svc_1.py": FileStatus.FAILED,
+        "app/svc_2.py": FileStatus.CHANGED,
+    }
     assert "no such file" in (report.outcomes["app/svc_1.py"].error or "")
     assert not paths[1].exists(), "a vanished file must not be re-created"
     assert "await db.commit()" in paths[2].read_text(encoding="utf-8")

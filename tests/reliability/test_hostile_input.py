@@ -39,9 +39,7 @@ HOSTILE: dict[str, str | bytes] = {
     "long_binop_chain.py": _sqla("X = " + " + ".join(["1"] * 20_000) + "\n"),
     "long_attribute_chain.py": _sqla("X = db" + ".a" * 5_000 + "\n"),
     "deep_blocks.py": _sqla("".join("    " * i + f"if x{i}:\n" for i in range(95)) + "    " * 95 + "pass\n"),
-    "nested_calls_in_session_code.py": SERVICE.replace(
-        "db.add(obj)", "db.add(" + "f(" * 120 + "obj" + ")" * 120 + ")"
-    ),
+    "nested_calls_in_session_code.py": SERVICE.replace("db.add(obj)", "db.add(" + "f(" * 120 + "obj" + ")" * 120 + ")"),
     # huge literals
     "huge_string.py": _sqla("S = '" + "x" * 1_000_000 + "'\n"),
     "huge_int.py": _sqla("N = " + "9" * 5_000 + "\n"),

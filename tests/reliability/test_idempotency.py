@@ -160,7 +160,10 @@ def test_target_backend_output_does_not_depend_on_the_hash_seed() -> None:
     outputs = []
     for seed in ("1", "12345"):
         done = subprocess.run(
-            [sys.executable, "-c", HASH_SEED_PROBE, str(backend)], capture_output=True, text=True, check=True,
+            [sys.executable, "-c", HASH_SEED_PROBE, str(backend)],
+            capture_output=True,
+            text=True,
+            check=True,
             env={**os.environ, "PYTHONHASHSEED": seed},
         )
         outputs.append(done.stdout)

@@ -11,18 +11,18 @@ import pytest
 from codemods.engine import migrate_sources
 from codemods.model import EngineOptions, FileStatus
 
-SQLA_NEIGHBOUR = '''\
+SQLA_NEIGHBOUR = """\
 from sqlalchemy.orm import Session
 
 
 def save(db: Session, obj):
     db.add(obj)
     db.commit()
-'''
+"""
 
 NOOP = [
     pytest.param(
-        '''\
+        """\
 class Repo:
     def __init__(self, db):
         self.db = db
@@ -33,22 +33,22 @@ class Repo:
     def save(self, obj):
         self.db.add(obj)
         self.db.commit()
-''',
+""",
         id="query-chain-on-an-unknown-object",
     ),
     pytest.param(
-        '''\
+        """\
 import sqlite3
 
 
 def save(conn: sqlite3.Connection, row):
     conn.execute("insert into t values (?)", (row,))
     conn.commit()
-''',
+""",
         id="sqlite3-commit",
     ),
     pytest.param(
-        '''\
+        """\
 import requests
 
 
@@ -58,22 +58,22 @@ def get(session: requests.Session, url):
 
 def close(db):
     db.close()
-''',
+""",
         id="requests-session",
     ),
     pytest.param(
-        '''\
+        """\
 async def already_async(db):
     await db.commit()
 
 
 def caller_of_nothing():
     return 1
-''',
+""",
         id="existing-async-code",
     ),
     pytest.param(
-        '''\
+        """\
 import asyncio
 
 
@@ -84,7 +84,7 @@ async def fetch():
 def schedule():
     task = asyncio.ensure_future(fetch())
     return task
-''',
+""",
         id="ensure_future",
     ),
 ]
@@ -97,7 +97,7 @@ COROUTINE_BUG = (
 )
 NOOP_COROUTINE_CALLERS = [
     pytest.param(
-        '''\
+        """\
 import asyncio
 
 
@@ -107,29 +107,29 @@ async def fetch():
 
 def run_sync(loop):
     return loop.run_until_complete(fetch())
-''',
+""",
         id="run_until_complete",
     ),
     pytest.param(
-        '''\
+        """\
 async def fetch():
     return 1
 
 
 def make_coroutines():
     return [fetch() for _ in range(3)]
-''',
+""",
         id="list-of-coroutines",
     ),
     pytest.param(
-        '''\
+        """\
 class Client:
     async def _run(self):
         return 1
 
     def start(self, loop):
         self.task = loop.create_task(self._run())
-''',
+""",
         id="create_task-of-a-method",
     ),
 ]
@@ -165,7 +165,7 @@ def test_the_neighbour_is_rewritten() -> None:
 OVERRIDE_BUG = "bug: a sync base method is made async because a subclass overrides it with an existing `async def`"
 NOOP_OVERRIDDEN_BY_ASYNC = [
     pytest.param(
-        '''\
+        """\
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 
@@ -179,11 +179,11 @@ class Base(ABC):
 class Impl(Base):
     async def listen(self) -> AsyncIterator[int]:
         yield 1
-''',
+""",
         id="abstract-async-iterator",
     ),
     pytest.param(
-        '''\
+        """\
 class Base:
     def listen(self):
         raise NotImplementedError
@@ -192,7 +192,7 @@ class Base:
 class Impl(Base):
     async def listen(self):
         return 1
-''',
+""",
         id="not-implemented-base",
     ),
 ]
@@ -203,7 +203,7 @@ def test_base_methods_of_existing_async_overrides_are_untouched(text: str) -> No
     assert _migrate(text) == text
 
 
-SHADOW_LIB = '''\
+SHADOW_LIB = """\
 from sqlalchemy.orm import Session
 
 
@@ -214,8 +214,8 @@ class Queue:
     def put_nowait(self, item):
         self.db.add(item)
         self.db.commit()
-'''
-STDLIB_QUEUE_USER = '''\
+"""
+STDLIB_QUEUE_USER = """\
 from queue import Queue
 
 
@@ -223,7 +223,7 @@ def fill(items):
     q: Queue = Queue()
     for item in items:
         q.put_nowait(item)
-'''
+"""
 
 
 @pytest.mark.parametrize("lib_key", ["pkg/util/queue.py", "pkg/queue.py"])

@@ -24,7 +24,7 @@ MIGRATED_WORK = (
 )
 
 KEEP_BLOCKS = {
-    "comments": '''\
+    "comments": """\
 # A comment on its own line.
 X = 1  # trailing comment
 #: sphinx-style attribute doc
@@ -33,8 +33,8 @@ Y = [  # opening
     # between
     2,
 ]  # closing
-''',
-    "blank-lines": '''\
+""",
+    "blank-lines": """\
 A = 1
 
 
@@ -42,7 +42,7 @@ A = 1
 B = 2
    \n\t
 C = 3
-''',
+""",
     "quotes": '''\
 S1 = 'single'
 S2 = "double"
@@ -53,15 +53,15 @@ S5 = r"raw \\d+" + b'bytes'.decode() + f"{S1!r:>10}" + rb'\\x00'.decode()
 S6 = "implicit" 'concatenation' \\
      "continued"
 ''',
-    "continuations": '''\
+    "continuations": """\
 TOTAL = 1 + \\
         2 + \\
     3
 if TOTAL > 1 and \\
    TOTAL < 10:
     pass
-''',
-    "decorators": '''\
+""",
+    "decorators": """\
 import functools
 
 
@@ -79,8 +79,8 @@ class K:
     @p.setter
     def p(self, value):  # setter
         pass
-''',
-    "type-comments": '''\
+""",
+    "type-comments": """\
 VALUES = []  # type: list[int]
 
 
@@ -88,8 +88,8 @@ def typed(a, b):
     # type: (int, str) -> None
     x = a  # type: int
     return None  # type: ignore[return-value]
-''',
-    "fmt-off": '''\
+""",
+    "fmt-off": """\
 # fmt: off
 MATRIX = [
   1,0,   0,
@@ -99,17 +99,17 @@ custom   =   {  'a':1 }
 # fmt: on
 # fmt: skip
 ALIGNED = (1,    2)  # fmt: skip
-''',
-    "unicode": '''\
+""",
+    "unicode": """\
 GREETING = "héllo wörld — 日本語 🎉"  # ünïcode comment
 ΔT = 1
-''',
+""",
     "form-feeds": 'SECTION = "one"\n\x0c\n# a page break above, another inside the next line\nPAGE = 2\x0c  # \x0c\n',
-    "semicolons-and-odd-spacing": '''\
+    "semicolons-and-odd-spacing": """\
 a = 1; b = 2;  c  =  3
 def  spaced ( x ,y ) :  return  x+y
 lam = lambda: (yield)
-''',
+""",
 }
 
 

@@ -34,8 +34,11 @@ def test_migrated_code_is_never_imported(tmp_path: Path, command: str) -> None:
         "app/__main__.py": _side_effect(sentinel, "main"),
     }
     write_tree(project, files)
-    result = awaitify(command, ".", "--allow-dirty", cwd=project, env={"PYTHONPATH": str(project)}) \
-        if command == "migrate" else awaitify(command, ".", cwd=project, env={"PYTHONPATH": str(project)})
+    result = (
+        awaitify(command, ".", "--allow-dirty", cwd=project, env={"PYTHONPATH": str(project)})
+        if command == "migrate"
+        else awaitify(command, ".", cwd=project, env={"PYTHONPATH": str(project)})
+    )
     assert_no_crash(result)
     assert "executed!" not in result.output
     assert sorted(p.name for p in sentinel.iterdir()) == []
@@ -53,8 +56,14 @@ def test_installed_script_does_not_import_project_modules_named_like_its_depende
 
     from rel_helpers import cli_env
 
-    done = subprocess.run([str(script), "migrate", "app", "--allow-dirty", "-q"], cwd=project, env=cli_env(),
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [str(script), "migrate", "app", "--allow-dirty", "-q"],
+        cwd=project,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in sentinel.iterdir()) == []
     assert "await db.commit()" in (project / "app" / "svc.py").read_text(encoding="utf-8")

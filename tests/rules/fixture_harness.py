@@ -219,9 +219,7 @@ def dump_database(db: Database) -> dict[str, list[tuple[Any, ...]]]:
     try:
         with engine.connect() as conn:
             return {
-                table.name: [
-                    tuple(row) for row in conn.execute(select(table).order_by(*table.primary_key.columns))
-                ]
+                table.name: [tuple(row) for row in conn.execute(select(table).order_by(*table.primary_key.columns))]
                 for table in models.Base.metadata.sorted_tables
             }
     finally:
@@ -333,9 +331,7 @@ async def run_async_side(fn: Callable[..., Any], entry: str, db: Database) -> Ou
     return Outcome(result, raised, dump_database(db))
 
 
-async def run_pair(
-    before: ModuleType, after: ModuleType, entry: str, db: Database
-) -> tuple[Outcome, Outcome]:
+async def run_pair(before: ModuleType, after: ModuleType, entry: str, db: Database) -> tuple[Outcome, Outcome]:
     sync_outcome = run_sync_side(getattr(before, entry), entry, db)
     async_outcome = await run_async_side(getattr(after, entry), entry, db)
     return sync_outcome, async_outcome

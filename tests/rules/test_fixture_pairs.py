@@ -18,6 +18,7 @@ from codemods.model import EngineOptions, FileStatus
 PAIRS = discover_pairs()
 MODELS_TEXT = (RUNTIME / "models.py").read_text()
 
+
 def _migrate(text: str) -> str:
     outcomes = migrate_sources({"models.py": MODELS_TEXT, "case.py": text}, EngineOptions())
     outcome = outcomes["case.py"]

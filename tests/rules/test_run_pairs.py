@@ -75,18 +75,15 @@ _WRONG_REWRITES = {
     ),
     "first_as_scalar_one_or_none": (
         "def run(db):\n    return db.query(User).filter(User.age == 30).order_by(User.id).first()\n",
-        "async def run(db):\n"
-        "    return (await db.execute(select(User).where(User.age == 30))).scalar_one_or_none()\n",
+        "async def run(db):\n    return (await db.execute(select(User).where(User.age == 30))).scalar_one_or_none()\n",
     ),
     "one_column_as_bare_values": (
         "def run(db):\n    return db.query(User.name).order_by(User.id).all()\n",
         "async def run(db):\n    return (await db.scalars(select(User.name).order_by(User.id))).all()\n",
     ),
     "delete_without_commit": (
-        "def run(db):\n"
-        "    n = db.query(Address).filter(Address.id == 4).delete()\n    db.commit()\n    return n\n",
-        "async def run(db):\n"
-        "    return (await db.execute(delete(Address).where(Address.id == 4))).rowcount\n",
+        "def run(db):\n    n = db.query(Address).filter(Address.id == 4).delete()\n    db.commit()\n    return n\n",
+        "async def run(db):\n    return (await db.execute(delete(Address).where(Address.id == 4))).rowcount\n",
     ),
 }
 

@@ -23,21 +23,50 @@ ROUTERS = "backend/api/routers"
 PLAN_SERVICE_METHODS = {
     "track_service.py": ["_create_tracks_batch_optimized", "_update_tracks_batch_optimized", "search_tracks"],
     "genres_service.py": ["search_genres", "create_genre", "read_genres", "read_genre", "update_genre", "delete_genre"],
-    "tags_service.py": ["get_genre_tags", "get_mood_tags", "get_genre_tag", "get_mood_tag", "create_genre_tag",
-                        "create_mood_tag"],
-    "search_service.py": ["search", "_text_search", "_vector_search", "_get_facets", "_get_facets_fallback",
-                          "typeahead_search"],
+    "tags_service.py": [
+        "get_genre_tags",
+        "get_mood_tags",
+        "get_genre_tag",
+        "get_mood_tag",
+        "create_genre_tag",
+        "create_mood_tag",
+    ],
+    "search_service.py": [
+        "search",
+        "_text_search",
+        "_vector_search",
+        "_get_facets",
+        "_get_facets_fallback",
+        "typeahead_search",
+    ],
     "scan_service.py": ["launch_scan"],
     "playqueue_service.py": ["get_queue", "add_track", "remove_track", "move_track", "clear_queue"],
     "settings_service.py": ["create_setting", "read_settings", "read_setting", "update_setting"],
-    "artist_similar_service.py": ["create_similar_relationship", "get_similar_artists",
-                                  "get_similar_artists_with_details", "update_similar_relationship",
-                                  "delete_similar_relationship", "get_all_relationships_paginated",
-                                  "find_similar_artists_by_name", "get_relationship_by_ids"],
-    "artist_embedding_service.py": ["create_embedding", "get_embedding_by_artist", "update_embedding",
-                                    "get_all_embeddings", "get_embeddings_by_cluster", "delete_embedding", "train_gmm",
-                                    "_save_gmm_model", "get_similar_artists", "generate_artist_embeddings",
-                                    "_aggregate_track_embeddings", "find_similar_artists_vector", "get_cluster_info"],
+    "artist_similar_service.py": [
+        "create_similar_relationship",
+        "get_similar_artists",
+        "get_similar_artists_with_details",
+        "update_similar_relationship",
+        "delete_similar_relationship",
+        "get_all_relationships_paginated",
+        "find_similar_artists_by_name",
+        "get_relationship_by_ids",
+    ],
+    "artist_embedding_service.py": [
+        "create_embedding",
+        "get_embedding_by_artist",
+        "update_embedding",
+        "get_all_embeddings",
+        "get_embeddings_by_cluster",
+        "delete_embedding",
+        "train_gmm",
+        "_save_gmm_model",
+        "get_similar_artists",
+        "generate_artist_embeddings",
+        "_aggregate_track_embeddings",
+        "find_similar_artists_vector",
+        "get_cluster_info",
+    ],
 }
 # "Déjà statique, pas de changement"
 PLAN_STATIC_METHODS = {
@@ -46,9 +75,19 @@ PLAN_STATIC_METHODS = {
     "settings_service.py": ["get_path_variables", "validate_template"],
 }
 ALREADY_ASYNC_SERVICES = ["artist_service.py", "album_service.py", "covers_service.py"]
-PLAN_ROUTERS = ["tracks_api.py", "artists_api.py", "albums_api.py", "genres_api.py", "tags_api.py", "scan_api.py",
-                "search_api.py", "playqueue_api.py", "settings_api.py", "artist_embeddings_api.py",
-                "artist_similar_api.py"]
+PLAN_ROUTERS = [
+    "tracks_api.py",
+    "artists_api.py",
+    "albums_api.py",
+    "genres_api.py",
+    "tags_api.py",
+    "scan_api.py",
+    "search_api.py",
+    "playqueue_api.py",
+    "settings_api.py",
+    "artist_embeddings_api.py",
+    "artist_similar_api.py",
+]
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +119,8 @@ def test_plan_static_methods_stay_sync(service: str, methods: list[str], convert
 def test_already_async_services_keep_their_code(service: str, converted: dict[str, str]) -> None:
     original = (BACKEND / SERVICES / service).read_text(encoding="utf-8")
     changed = [
-        line for line in converted[f"{SERVICES}/{service}"].splitlines()
+        line
+        for line in converted[f"{SERVICES}/{service}"].splitlines()
         if line not in original.splitlines() and "# awaitify: review" not in line
     ]
     assert changed == []
@@ -99,10 +139,15 @@ def _takes_a_session(endpoint: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
 def test_plan_router_endpoints_are_async_and_await(router: str, converted: dict[str, str]) -> None:
     tree = ast.parse(converted[f"{ROUTERS}/{router}"])
     endpoints = [
-        n for n in tree.body
+        n
+        for n in tree.body
         if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
-        and any(isinstance(d, ast.Call) and isinstance(d.func, ast.Attribute) and d.func.attr in
-                {"get", "post", "put", "patch", "delete"} for d in n.decorator_list)
+        and any(
+            isinstance(d, ast.Call)
+            and isinstance(d.func, ast.Attribute)
+            and d.func.attr in {"get", "post", "put", "patch", "delete"}
+            for d in n.decorator_list
+        )
     ]
     assert endpoints, f"{router} has no endpoints"
     # An endpoint without database work (no session parameter) rightly stays `def`: it awaits nothing.
@@ -113,9 +158,10 @@ def test_plan_router_endpoints_are_async_and_await(router: str, converted: dict[
 
 def test_no_sync_session_api_remains(converted: dict[str, str]) -> None:
     leftovers = [
-        path for path, text in converted.items()
-        if "from sqlalchemy.orm import Session" in text or (".query(" in text.replace("# awaitify: review", "")
-        and "awaitify: review" not in text)
+        path
+        for path, text in converted.items()
+        if "from sqlalchemy.orm import Session" in text
+        or (".query(" in text.replace("# awaitify: review", "") and "awaitify: review" not in text)
     ]
     assert leftovers == []
 
