@@ -1,0 +1,55 @@
+"""AWT303 (a sync SQLAlchemy API still imported) skips modules whose text cannot name one, and finds the rest,
+re-exports under another name included."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from codemods import engine
+from codemods.model import EngineOptions
+
+REPO = Path(__file__).resolve().parents[2]
+
+ALIASED = {
+    "app/__init__.py": "",
+    "app/db.py": "from sqlalchemy.orm import sessionmaker as make, Session\n\nSessionLocal = make()\n",
+    "app/factory.py": "from app.db import make\n\nfactory = make()\n",
+    "app/plain.py": "import os\n\nHOME = os.environ.get('HOME')\n",
+}
+
+
+def _awt303(sources: dict[str, str]) -> dict[str, list[int]]:
+    found = engine.check_sources(sources, EngineOptions())
+    return {path: [f.line for f in findings if f.code == "AWT303"] for path, findings in found.items() if findings}
+
+
+def _every_module_read(monkeypatch: pytest.MonkeyPatch, sources: dict[str, str]) -> dict[str, list[int]]:
+    """The findings with the text filter off (every module's imports are read)."""
+    with monkeypatch.context() as patched:
+        patched.setattr(engine.Project, "import_aliases", lambda self, targets: frozenset({""}))  # "" is in any text
+        return _awt303(sources)
+
+
+def test_an_import_under_another_name_is_found() -> None:
+    found = _awt303(ALIASED)
+    assert found["app/factory.py"] == [1]  # `make` is sessionmaker: the text never says "sessionmaker"
+    assert found["app/db.py"] == [1, 1]  # sessionmaker and Session
+    assert "app/plain.py" not in found
+
+
+def _python_files(root: Path) -> dict[str, str]:
+    return {p.relative_to(root).as_posix(): p.read_text(encoding="utf-8") for p in sorted(root.rglob("*.py"))}
+
+
+def test_the_same_findings_as_reading_every_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    dest = tmp_path / "generated"
+    generator = REPO / "fixtures" / "bench" / "generate_repo.py"
+    subprocess.run([sys.executable, str(generator), str(dest), "--domains", "4"], check=True, capture_output=True)
+    for sources in (ALIASED, _python_files(REPO / "target_backend"), _python_files(dest)):
+        expected = _every_module_read(monkeypatch, sources)
+        assert any(expected.values())
+        assert _awt303(sources) == expected
