@@ -9,8 +9,20 @@ from codemods.source_lines import source_lines
 
 
 class SpanMaker:
+    """Spans of the nodes of one text. Its lines are split on first use: every module gets one, and the analysis
+    asks for spans in about half of them (see codemods.relevance)."""
+
+    _lines: list[str]
+
     def __init__(self, text: str) -> None:
-        self._lines = source_lines(text, keepends=True)
+        self._text = text
+
+    def __getattr__(self, name: str) -> list[str]:
+        # called only while `_lines` is not set: once set, reading it is a plain attribute read
+        if name != "_lines":
+            raise AttributeError(name)
+        self._lines = source_lines(self._text, keepends=True)
+        return self._lines
 
     def _char_col(self, line: int, byte_col: int) -> int:
         if line - 1 >= len(self._lines):
