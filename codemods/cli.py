@@ -157,7 +157,22 @@ def main() -> None:
 def run() -> NoReturn:
     """The `awaitify` console script: `main`, then a quick exit that skips freeing the run's trees (see
     codemods.teardown). Call `main` itself to run the command line in a process that goes on."""
-    teardown.run_and_exit(lambda: main(prog_name="awaitify"))
+    teardown.run_and_exit(_main_writing_safely)
+
+
+def _main_writing_safely() -> None:
+    """`main`, with output that cannot be written outside a command (`--version`, `--help` into a full disk or a
+    closed pipe) reported in a line, as inside one (see AwaitifyGroup.invoke), not as a traceback."""
+    try:
+        main(prog_name="awaitify")
+    except BrokenPipeError:
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(EXIT_FINDINGS)
+    except OSError as exc:
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.write(f"awaitify: cannot write the output: {exc.strerror or exc}\n")
+        sys.exit(EXIT_ERROR)
 
 
 def selection_options(function: F) -> F:

@@ -48,8 +48,8 @@ def run_and_exit(main: Callable[[], object]) -> NoReturn:
         code = 0
     except SystemExit as exc:
         code = _exit_code(exc.code)
-    _flush()
-    os._exit(code)
+    logging.shutdown()  # flushes the log handlers
+    os._exit(_output_flushed(code))
 
 
 def _exit_code(code: object) -> int:
@@ -62,9 +62,19 @@ def _exit_code(code: object) -> int:
     return 1
 
 
-def _flush() -> None:
-    logging.shutdown()
-    for stream in (sys.stdout, sys.stderr):
-        # a closed pipe (`awaitify check | head`): nothing more can be said
+def _output_flushed(code: int) -> int:
+    """`code`, once the output is flushed; 2 when the last of it could not be written (a full disk), as the
+    interpreter's own exit would have said (with a traceback) were the process left the usual way."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        pass  # the reader went away (`awaitify check | head`): nothing more can be said
+    except OSError as exc:
         with contextlib.suppress(OSError, ValueError):
-            stream.flush()
+            sys.stderr.write(f"awaitify: cannot write the output: {exc.strerror or exc}\n")
+        code = 2
+    except ValueError:
+        pass  # stdout closed by the caller
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.flush()
+    return code

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import io
 import json
 import subprocess
 import sys
@@ -129,3 +131,45 @@ def test_a_reader_that_stops_early_is_not_an_error(tmp_path: Path) -> None:
     )
     assert completed.stdout == "- 1\n"
     assert completed.stderr == ""
+
+
+full_disk = pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+
+
+class _FullDisk(io.StringIO):
+    def flush(self) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+class _ClosedPipe(io.StringIO):
+    def flush(self) -> None:
+        raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+
+
+@pytest.mark.parametrize(
+    ("stdout", "code", "stderr"),
+    [
+        (_FullDisk(), 2, "awaitify: cannot write the output: No space left on device\n"),
+        (_ClosedPipe(), 1, ""),
+        (io.StringIO(), 1, ""),
+    ],
+)
+def test_the_flush_at_exit(
+    stdout: io.StringIO, code: int, stderr: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The last of the output goes out with the flush at exit: a full disk there turns the exit code into 2 with a
+    line; a reader that went away changes nothing."""
+    monkeypatch.setattr(sys, "stdout", stdout)
+    assert teardown._output_flushed(1) == code
+    assert capsys.readouterr().err == stderr
+
+
+@full_disk
+@pytest.mark.parametrize("argv", [["--version"], ["--help"]])
+def test_output_outside_a_command_into_a_full_disk_is_a_line_not_a_traceback(argv: list[str], tmp_path: Path) -> None:
+    with open("/dev/full", "w") as full:
+        completed = subprocess.run(
+            [str(SCRIPT), *argv], cwd=tmp_path, stdout=full, stderr=subprocess.PIPE, text=True, timeout=120
+        )
+    assert completed.returncode == 2
+    assert completed.stderr == "awaitify: cannot write the output: No space left on device\n"
