@@ -2,11 +2,13 @@
 
 `python -m bench.floors libcst|ast ROOT` prints JSON: files, lines, wall and CPU seconds of the loop
 (read + `libcst.parse_module(src).code`, or read + `ast.parse(src)`), not counting start-up and imports.
+`ast-kept` parses like `ast` and keeps every tree: its peak RSS is what holding the project's trees costs.
 """
 
 from __future__ import annotations
 
 import ast
+import gc
 import json
 import sys
 import time
@@ -31,11 +33,16 @@ def measure(kind: str, root: Path) -> dict[str, float | int | str]:
             return ast.parse(src)
 
     lines = 0
+    kept: list[object] = []
+    if kind == "ast-kept":
+        gc.disable()  # as awaitify does while it holds the trees (codemods/gc_pause.py)
     wall0, cpu0 = time.perf_counter(), time.process_time()
     for path in files:
         src = path.read_text(encoding="utf-8")
         lines += src.count("\n")
-        parse(src)
+        tree = parse(src)
+        if kind == "ast-kept":
+            kept.append(tree)
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
     return {
         "floor": kind,

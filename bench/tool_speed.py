@@ -83,6 +83,7 @@ def measure_tree(label: str, source: Path, jobs: int, timeout: float) -> dict[st
         lines = sum(p.read_text(encoding="utf-8").count("\n") for p in files)
         logger.info("%s: %d files, %d lines; floors", label, len(files), lines)
         floors = {"libcst": _floor("libcst", check_tree, timeout), "ast": _floor("ast", check_tree, timeout)}
+        trees_held = _floor("ast-kept", check_tree, timeout)
         jobs_args = ["--jobs", str(jobs)]
         runs: dict[str, dict[str, Any]] = {}
         logger.info("%s: check", label)
@@ -105,6 +106,8 @@ def measure_tree(label: str, source: Path, jobs: int, timeout: float) -> dict[st
         "jobs": jobs,
         "files_changed_by_migrate": changed,
         "floors": floors,
+        # peak RSS of a process that only parses every file with `ast` and keeps the trees
+        "trees_held_rss_mib": trees_held["peak_rss_mib"],
         "runs": runs,
         "targets": targets(floors, runs),
     }
