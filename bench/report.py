@@ -108,6 +108,30 @@ def _stock_section(compared: dict[str, Any]) -> list[str]:
     return out
 
 
+def _paired_note(rt: dict[str, Any]) -> list[str]:
+    """The single-client comparison made in alternating windows (see bench.runtime._paired_single_client)."""
+    paired = rt.get("paired_single_client")
+    if not paired:
+        return []
+    out = [
+        f"Concurrency 1, paired: both backends up, {paired['rounds']} rounds of one {paired['duration_s']:g} s "
+        "window each, in alternation (the order swapped every round; data reseeded and cache flushed before each "
+        "window), since the table's series run one backend after the other and a shared machine drifts between "
+        "them:",
+        "",
+    ]
+    for cache in ("cache_on", "cache_off"):
+        summary = paired.get(cache)
+        if not summary:
+            continue
+        out.append(
+            f"- cache {cache.removeprefix('cache_')}: sync {_fmt(summary['sync_median_rps'])} req/s, async "
+            f"{_fmt(summary['async_median_rps'])} req/s (medians); async / sync per round: median "
+            f"{_fmt(summary['ratio_median'])}, from {_fmt(summary['ratio_min'])} to {_fmt(summary['ratio_max'])}."
+        )
+    return [*out, ""]
+
+
 def _runtime_section(rt: dict[str, Any]) -> list[str]:
     out = [
         "## Runtime: sync original vs migrated `target_backend/` (PostgreSQL, one uvicorn process each)",
@@ -146,6 +170,7 @@ def _runtime_section(rt: dict[str, Any]) -> list[str]:
                     f"| {_fmt(p.get('server_peak_rss_mib'), 0)} | {_fmt(p.get('loadgen_cpu_s'), 1)} |"
                 )
     out += _stalled_note(rt)
+    out += _paired_note(rt)
     out += _census_table(rt)
     for name in ("sync", "async"):
         for cache in ("cache_on", "cache_off"):

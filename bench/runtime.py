@@ -17,6 +17,7 @@ import os
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -139,6 +140,54 @@ def _load(server: Server, concurrency: int, duration: float, warmup: float) -> d
     return result
 
 
+# The single-client comparison, paired: both backends up, windows in alternation, the order swapped each round.
+PAIRED_ROUNDS = 4
+PAIRED_DURATION_S = 4.0
+
+
+def _paired_single_client(
+    trees: dict[str, Path], url: str, work: Path, duration: float, warmup: float
+) -> dict[str, Any]:
+    """Concurrency 1, sync and async in alternating windows, on the same data each window (reseeded, cache
+    flushed). The series above measure one backend after the other, so a machine that slows down between them
+    (a shared host) biases the comparison; here each round compares two adjacent windows."""
+    out: dict[str, Any] = {"rounds": PAIRED_ROUNDS, "duration_s": duration, "warmup_s": warmup}
+    for cache, redis_url in (("cache_on", REDIS_DB_URL), ("cache_off", REDIS_OFF_URL)):
+        logger.info("runtime: concurrency 1, both backends in alternation, %s", cache)
+        logs = {name: work / f"paired-{name}-{cache}.log" for name in trees}
+        with (
+            Server(trees["sync"], PORTS["sync"], url, redis_url, logs["sync"]) as sync_server,
+            Server(trees["async"], PORTS["async"], url, redis_url, logs["async"]) as async_server,
+        ):
+            servers = {"sync": sync_server, "async": async_server}
+            rps: dict[str, list[float | None]] = {"sync": [], "async": []}
+            for round_ in range(PAIRED_ROUNDS):
+                for name in ("sync", "async") if round_ % 2 == 0 else ("async", "sync"):
+                    _seed("reset", url)
+                    if cache == "cache_on":
+                        _flush_cache()
+                    rps[name].append(_load(servers[name], 1, duration, warmup).get("rps"))
+        out[cache] = paired_summary(rps["sync"], rps["async"])
+        logger.info("  %s", out[cache])
+    return out
+
+
+def paired_summary(sync_rps: list[float | None], async_rps: list[float | None]) -> dict[str, Any]:
+    """Each backend's median req/s, and the median, lowest and highest async/sync ratio of the rounds."""
+    ratios = [a / s for s, a in zip(sync_rps, async_rps, strict=True) if s and a is not None]
+    measured_sync = [r for r in sync_rps if r is not None]
+    measured_async = [r for r in async_rps if r is not None]
+    return {
+        "sync_rps": sync_rps,
+        "async_rps": async_rps,
+        "sync_median_rps": statistics.median(measured_sync) if measured_sync else None,
+        "async_median_rps": statistics.median(measured_async) if measured_async else None,
+        "ratio_median": round(statistics.median(ratios), 3) if ratios else None,
+        "ratio_min": round(min(ratios), 3) if ratios else None,
+        "ratio_max": round(max(ratios), 3) if ratios else None,
+    }
+
+
 def _census(server: Server) -> dict[str, Any]:
     cmd = [sys.executable, "-m", "bench.load", server.base_url, "--concurrency", "1", "--census"]
     measured = run_measured(cmd, REPO_ROOT, timeout=180)
@@ -195,6 +244,7 @@ def run(concurrencies: list[int], duration: float, warmup: float, timeout: float
                         "server_errors_logged": _error_lines(log),
                         "peak_rss_mib": max((p.get("server_peak_rss_mib") or 0) for p in points),
                     }
+            results["paired_single_client"] = _paired_single_client(trees, url, work, PAIRED_DURATION_S, warmup=1.0)
         finally:
             _seed("drop", url)
             if os.environ.get("BENCH_KEEP_LOGS"):

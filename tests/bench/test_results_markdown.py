@@ -29,3 +29,18 @@ def test_an_async_point_with_no_answer_is_not_explained_away() -> None:
 
 def test_no_note_when_every_point_answered() -> None:
     assert report._stalled_note(_runtime(250.0, 410.0)) == []
+
+
+def test_the_paired_single_client_comparison() -> None:
+    from bench.runtime import paired_summary
+
+    summary = paired_summary([300.0, 280.0, 310.0, None], [330.0, 266.0, 341.0, 320.0])
+    assert summary["sync_median_rps"] == 300.0 and summary["async_median_rps"] == 325.0
+    # the round without a sync figure has no ratio; 330/300, 266/280, 341/310
+    assert (summary["ratio_median"], summary["ratio_min"], summary["ratio_max"]) == (1.1, 0.95, 1.1)
+    rt = {"paired_single_client": {"rounds": 4, "duration_s": 4.0, "cache_on": summary}}
+    note = "\n".join(report._paired_note(rt))
+    assert "4 rounds of one 4 s window each, in alternation" in note
+    assert "- cache on: sync 300.00 req/s, async 325.00 req/s (medians); async / sync per round: median 1.10" in note
+    assert "cache off" not in note
+    assert report._paired_note({}) == []
