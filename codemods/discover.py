@@ -116,15 +116,17 @@ def _walk(top: Path, root: Path, excludes: Sequence[str], unreadable: dict[str, 
     def record(error: OSError) -> None:  # os.walk would otherwise skip the directory silently
         unreadable[str(error.filename)] = f"cannot list directory: {error.strerror or error}"
 
+    excluded = _Excludes(excludes, _key(top, root))
     for dirpath, dirnames, filenames in os.walk(top, onerror=record, followlinks=False):
         current = Path(dirpath)
+        current_key = _key(current, root)
         kept = []
         for name in sorted(dirnames):
             child = current / name
             if child.is_symlink():
                 logger.debug("not following symlinked directory %s", child)
                 continue
-            if _excluded(child, top, root, excludes):
+            if excluded(name, _joined(current_key, name)):
                 logger.debug("excluded directory %s", child)
                 continue
             kept.append(name)
@@ -136,19 +138,44 @@ def _walk(top: Path, root: Path, excludes: Sequence[str], unreadable: dict[str, 
             if child.is_symlink():
                 logger.debug("not following symlinked file %s", child)
                 continue
-            if _excluded(child, top, root, excludes):
+            if excluded(name, _joined(current_key, name)):
                 logger.debug("excluded file %s", child)
                 continue
             yield child
 
 
-def _excluded(path: Path, top: Path, root: Path, excludes: Sequence[str]) -> bool:
-    """Excludes apply below the given path only: naming an excluded directory explicitly walks it."""
-    below_top = path.relative_to(top).as_posix()
-    if matches(below_top, [p for p in excludes if "/" not in p.strip("/")]):
-        return True
-    slash_patterns = [p for p in excludes if "/" in p.strip("/")]
-    return bool(slash_patterns) and matches(_key(path, root), slash_patterns)
+class _Excludes:
+    """Whether an entry met by the walk is excluded: `matches` on its path below the walked directory (patterns
+    without "/") and on its root-relative key (patterns with "/"), as in `matches`' docstring. Excludes apply below
+    the given path only: naming an excluded directory explicitly walks it.
+
+    The walk meets a directory's entries only once the directory itself was kept, so of the components and
+    leading paths `matches` would try, only those the entry adds are new: its name, and its whole key. The key's
+    leading paths at and above the walked directory are the same for every entry: tried once, here."""
+
+    def __init__(self, excludes: Sequence[str], top_key: str) -> None:
+        self.components = _normalised(p for p in excludes if "/" not in p.strip("/"))
+        self.slashed = _normalised(p for p in excludes if "/" in p.strip("/"))
+        self.top_excluded = bool(self.slashed) and matches(top_key, self.slashed)
+
+    def __call__(self, name: str, key: str) -> bool:
+        if any(fnmatch.fnmatchcase(name, pattern) for pattern in self.components):
+            return True
+        if not self.slashed:
+            return False
+        if self.top_excluded:
+            return True
+        return any(fnmatch.fnmatchcase(key if "/" in pattern else name, pattern) for pattern in self.slashed)
+
+
+def _normalised(patterns: Iterable[str]) -> list[str]:
+    """The patterns as `matches` reads them (leading and trailing "/" and a leading "./" dropped; empty ones out)."""
+    out = [pattern.strip("/").removeprefix("./") for pattern in patterns]
+    return [pattern for pattern in out if pattern]
+
+
+def _joined(directory_key: str, name: str) -> str:
+    return name if directory_key == "." else f"{directory_key}/{name}"
 
 
 def _key(path: Path, root: Path) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 from pathlib import Path
 
 import pytest
@@ -187,3 +188,48 @@ def test_a_package_given_without_a_project_marker_is_named_from_its_parent(tmp_p
     root = find_project_root([package])
     assert root == tmp_path / "outer"
     assert (package / "db.py").relative_to(root).as_posix() == "app/db.py"
+
+
+# -- the walk checks only what each entry adds; the reference checks every component and leading path ----------
+def _reference_walk(top: Path, root: Path, excludes: list[str]) -> list[str]:
+    """The walk as it was (every entry matched whole with `matches`), to compare with."""
+    from codemods.discover import DEFAULT_EXCLUDES, _key, matches
+
+    patterns = [*DEFAULT_EXCLUDES, *excludes]
+
+    def excluded(path: Path) -> bool:
+        if matches(path.relative_to(top).as_posix(), [p for p in patterns if "/" not in p.strip("/")]):
+            return True
+        slashed = [p for p in patterns if "/" in p.strip("/")]
+        return bool(slashed) and matches(_key(path, root), slashed)
+
+    found = []
+    for dirpath, dirnames, filenames in os.walk(top):
+        current = Path(dirpath)
+        dirnames[:] = [name for name in sorted(dirnames) if not excluded(current / name)]
+        found += [_key(current / n, root) for n in sorted(filenames) if n.endswith(".py") and not excluded(current / n)]
+    return sorted(found)
+
+
+WORDS = ["app", "legacy", "build", "tests", "old_x", "gen", "migrations"]
+PATTERN_PIECES = ["app", "legacy", "build", "tests", "old_*", "*_pb2.py", "gen", "migrations", "*", "**", "t*.py"]
+
+
+def _random_pattern(rnd: random.Random) -> str:
+    pattern = "/".join(rnd.choice(PATTERN_PIECES) for _ in range(rnd.randint(1, 3)))
+    return rnd.choice(["", "./", "/"]) + pattern + rnd.choice(["", "/"])
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_walk_excludes_what_matching_every_path_whole_excludes(tmp_path: Path, seed: int) -> None:
+    rnd = random.Random(seed)
+    root = tmp_path / "project"
+    (root / ".git").mkdir(parents=True)
+    for _ in range(25):
+        directory = root.joinpath(*(rnd.choice(WORDS) for _ in range(rnd.randint(0, 3))))
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / rnd.choice(["m.py", "tests_x.py", "api_pb2.py", "old_y.py", "n.txt"])).write_text("x = 1\n")
+    excludes = [_random_pattern(rnd) for _ in range(rnd.randint(0, 3))]
+    for top in [root, *(p for p in sorted(root.rglob("*")) if p.is_dir() and ".git" not in p.parts)][:4]:
+        found = sorted(discover([top], exclude=excludes, root=root).files)
+        assert found == _reference_walk(top, root, excludes), (top, excludes)
