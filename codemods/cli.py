@@ -8,6 +8,7 @@ Results go to stdout; messages, progress and the summary table to stderr.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import sys
@@ -121,6 +122,11 @@ def common_options(function: F) -> F:
     return function
 
 
+# errno values of a write that found no room (a full disk or quota, a file too big): out of a command, only the
+# output's writes can raise them, since every file a run writes reports its own errors
+_OUTPUT_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
 class AwaitifyGroup(click.Group):
     """Turns any unexpected exception into a one-line error and exit code 2."""
 
@@ -136,6 +142,11 @@ class AwaitifyGroup(click.Group):
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             ctx.exit(EXIT_FINDINGS)
         except Exception as exc:
+            if isinstance(exc, OSError) and exc.errno in _OUTPUT_FULL:
+                # the files a run writes report their own errors (per file, or the report's path): the output
+                with contextlib.suppress(OSError, ValueError):
+                    sys.stderr.write(f"awaitify: cannot write the output: {exc.strerror or exc}\n")
+                ctx.exit(EXIT_ERROR)
             settings = ctx.obj if isinstance(ctx.obj, Settings) else Settings()
             if settings.verbose:
                 logger.exception("internal error")

@@ -165,8 +165,14 @@ def test_the_flush_at_exit(
 
 
 @full_disk
-@pytest.mark.parametrize("argv", [["--version"], ["--help"]])
-def test_output_outside_a_command_into_a_full_disk_is_a_line_not_a_traceback(argv: list[str], tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "argv",
+    [["--version"], ["--help"], ["check", "--help"], ["rules"], ["-q", "check", "."], ["-q", "migrate", "--diff", "."]],
+)
+def test_output_into_a_full_disk_is_a_line_not_a_traceback(argv: list[str], tmp_path: Path) -> None:
+    """Out of a command or in one, output that finds no room is one line and exit 2 (not a traceback, not an
+    "internal error")."""
+    _project(tmp_path)
     with open("/dev/full", "w") as full:
         completed = subprocess.run(
             [str(SCRIPT), *argv], cwd=tmp_path, stdout=full, stderr=subprocess.PIPE, text=True, timeout=120
