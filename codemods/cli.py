@@ -7,7 +7,6 @@ Results go to stdout; messages, progress and the summary table to stderr.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import logging
 import os
@@ -135,18 +134,10 @@ class AwaitifyGroup(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
-        except BrokenPipeError:
-            # the reader went away (`awaitify migrate --diff . | head`): stop quietly, as the Python docs advise
-            # ("Note on SIGPIPE"), with stdout pointed at /dev/null so that no flush at exit fails again
-            with contextlib.suppress(OSError, ValueError):
-                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            ctx.exit(EXIT_FINDINGS)
         except Exception as exc:
-            if isinstance(exc, OSError) and exc.errno in _OUTPUT_FULL:
+            if isinstance(exc, BrokenPipeError) or (isinstance(exc, OSError) and exc.errno in _OUTPUT_FULL):
                 # the files a run writes report their own errors (per file, or the report's path): the output
-                with contextlib.suppress(OSError, ValueError):
-                    sys.stderr.write(f"awaitify: cannot write the output: {exc.strerror or exc}\n")
-                ctx.exit(EXIT_ERROR)
+                ctx.exit(teardown.output_lost(exc))
             settings = ctx.obj if isinstance(ctx.obj, Settings) else Settings()
             if settings.verbose:
                 logger.exception("internal error")
@@ -176,14 +167,8 @@ def _main_writing_safely() -> None:
     closed pipe) reported in a line, as inside one (see AwaitifyGroup.invoke), not as a traceback."""
     try:
         main(prog_name="awaitify")
-    except BrokenPipeError:
-        with contextlib.suppress(OSError, ValueError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(EXIT_FINDINGS)
     except OSError as exc:
-        with contextlib.suppress(OSError, ValueError):
-            sys.stderr.write(f"awaitify: cannot write the output: {exc.strerror or exc}\n")
-        sys.exit(EXIT_ERROR)
+        sys.exit(teardown.output_lost(exc))
 
 
 def selection_options(function: F) -> F:

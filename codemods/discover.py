@@ -70,10 +70,7 @@ def matches(rel_path: str, patterns: Iterable[str]) -> bool:
     """
     parts = PurePosixPath(rel_path).parts
     prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
-    for pattern in patterns:
-        pattern = pattern.strip("/").removeprefix("./")
-        if not pattern:
-            continue
+    for pattern in _normalised(patterns):
         candidates = prefixes if "/" in pattern else parts
         if any(fnmatch.fnmatchcase(candidate, pattern) for candidate in candidates):
             return True

@@ -420,7 +420,7 @@ def _apply_one(
     path, text, plan, file_timeout = job
     try:
         with file_deadline(file_timeout):
-            return path, apply_plan(text, plan, tree) if tree is not None else apply_plan(text, plan), None
+            return path, apply_plan(text, plan, tree), None
     except FileTimeout as exc:
         return path, text, str(exc)
     except TransformError as exc:

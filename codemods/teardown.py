@@ -64,17 +64,30 @@ def _exit_code(code: object) -> int:
 
 def _output_flushed(code: int) -> int:
     """`code`, once the output is flushed; 2 when the last of it could not be written (a full disk), as the
-    interpreter's own exit would have said (with a traceback) were the process left the usual way."""
+    interpreter's own exit would have said (with a traceback) were the process left the usual way. A reader
+    that went away (`awaitify check | head`) changes nothing: nothing more can be said."""
     try:
         sys.stdout.flush()
     except BrokenPipeError:
-        pass  # the reader went away (`awaitify check | head`): nothing more can be said
+        pass
     except OSError as exc:
-        with contextlib.suppress(OSError, ValueError):
-            sys.stderr.write(f"awaitify: cannot write the output: {exc.strerror or exc}\n")
-        code = 2
+        code = output_lost(exc)
     except ValueError:
         pass  # stdout closed by the caller
     with contextlib.suppress(OSError, ValueError):
         sys.stderr.flush()
     return code
+
+
+def output_lost(exc: OSError) -> int:
+    """The exit code for output that could not be written, once said why: 1 for a reader that went away
+    (`awaitify migrate --diff . | head`: stopped quietly, stdout pointed at /dev/null so that no later flush fails
+    again, as the Python docs advise in their "Note on SIGPIPE"), 2 with a line on stderr for anything else (a
+    full disk)."""
+    if isinstance(exc, BrokenPipeError):
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.write(f"awaitify: cannot write the output: {exc.strerror or exc}\n")
+    return 2

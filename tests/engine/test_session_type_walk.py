@@ -4,8 +4,6 @@ node finds: the same edits, imports and names, in the same order."""
 from __future__ import annotations
 
 import ast
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,8 +13,7 @@ from codemods.module_edits import ModuleEdits, session_type_edits
 from codemods.project import Project
 from codemods.spans import SpanMaker
 from codemods.symbols import collect_symbols
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.engine.trees import REPO, generated_repo, python_files
 
 # `db.DBSession` names the class under a name without "Session" in this module; decorators come before a def's line
 ALIASES = {
@@ -125,17 +122,11 @@ def test_a_module_that_cannot_name_the_session_is_not_walked(monkeypatch: pytest
     assert walked == []
 
 
-def _python_files(root: Path) -> dict[str, str]:
-    return {p.relative_to(root).as_posix(): p.read_text(encoding="utf-8") for p in sorted(root.rglob("*.py"))}
-
-
 @pytest.mark.parametrize("tree", ["target_backend", "fixtures"])
 def test_project_trees(tree: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert _assert_same_as_every_node(_python_files(REPO / tree), monkeypatch) > 0
+    assert _assert_same_as_every_node(python_files(REPO / tree), monkeypatch) > 0
 
 
 def test_generated_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    dest = tmp_path / "generated"
-    generator = REPO / "fixtures" / "bench" / "generate_repo.py"
-    subprocess.run([sys.executable, str(generator), str(dest), "--domains", "6"], check=True, capture_output=True)
-    assert _assert_same_as_every_node(_python_files(dest), monkeypatch) > 0
+    dest = generated_repo(tmp_path / "generated", domains=6)
+    assert _assert_same_as_every_node(python_files(dest), monkeypatch) > 0

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import ast
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from codemods import symbols
 from codemods.symbols import ModuleSymbols, collect_symbols
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.engine.trees import REPO, generated_repo, python_files
 
 # yields where a statement walk would not see them unless it walks that statement whole
 ODD_YIELDS = """
@@ -102,13 +99,9 @@ def _same_symbols(path: str, text: str) -> None:
     assert _order(statements) == _order(every_node), path
 
 
-def _python_files(root: Path) -> dict[str, str]:
-    return {p.relative_to(root).as_posix(): p.read_text(encoding="utf-8") for p in sorted(root.rglob("*.py"))}
-
-
 @pytest.mark.parametrize("tree", ["target_backend", "fixtures", "codemods", "tests"])
 def test_project_trees(tree: str) -> None:
-    files = _python_files(REPO / tree)
+    files = python_files(REPO / tree)
     assert files
     for path, text in files.items():
         try:
@@ -119,10 +112,8 @@ def test_project_trees(tree: str) -> None:
 
 
 def test_generated_repo(tmp_path: Path) -> None:
-    dest = tmp_path / "generated"
-    generator = REPO / "fixtures" / "bench" / "generate_repo.py"
-    subprocess.run([sys.executable, str(generator), str(dest), "--domains", "6"], check=True, capture_output=True)
-    for path, text in _python_files(dest).items():
+    dest = generated_repo(tmp_path / "generated", domains=6)
+    for path, text in python_files(dest).items():
         _same_symbols(path, text)
 
 

@@ -3,16 +3,13 @@ re-exports under another name included."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from codemods import engine
 from codemods.model import EngineOptions
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.engine.trees import REPO, generated_repo, python_files
 
 ALIASED = {
     "app/__init__.py": "",
@@ -41,15 +38,9 @@ def test_an_import_under_another_name_is_found() -> None:
     assert "app/plain.py" not in found
 
 
-def _python_files(root: Path) -> dict[str, str]:
-    return {p.relative_to(root).as_posix(): p.read_text(encoding="utf-8") for p in sorted(root.rglob("*.py"))}
-
-
 def test_the_same_findings_as_reading_every_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    dest = tmp_path / "generated"
-    generator = REPO / "fixtures" / "bench" / "generate_repo.py"
-    subprocess.run([sys.executable, str(generator), str(dest), "--domains", "4"], check=True, capture_output=True)
-    for sources in (ALIASED, _python_files(REPO / "target_backend"), _python_files(dest)):
+    dest = generated_repo(tmp_path / "generated", domains=4)
+    for sources in (ALIASED, python_files(REPO / "target_backend"), python_files(dest)):
         expected = _every_module_read(monkeypatch, sources)
         assert any(expected.values())
         assert _awt303(sources) == expected
