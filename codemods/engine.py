@@ -732,10 +732,7 @@ def _sync_api_findings(project: Project, item: _Parsed) -> set[Finding]:
 
     sync_api = N.SYNC_SESSION_CLASSES | N.SYNC_SESSIONMAKERS | N.SCOPED_SESSION | N.SYNC_CREATE_ENGINE
     found: set[Finding] = set()
-    # An import resolving to one of them names it, or a name some module imports it as (resolution renames the
-    # last part of a dotted name only through imports): a module whose text holds none of these has no finding.
-    words = {name.rsplit(".", 1)[1] for name in sync_api} | project.import_aliases(sync_api)
-    if not any(word in item.text for word in words):
+    if not any(word in item.text for word in project.names_of(sync_api)):  # no import here can resolve to one
         return found
     for node in astwalk.statements(item.tree):
         if isinstance(node, ast.ImportFrom) and not node.level and node.module:

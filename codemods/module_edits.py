@@ -35,7 +35,7 @@ def session_type_edits(
         canonical = project.canonical(target)
         if canonical in N.SYNC_SESSIONMAKERS or canonical in N.SYNC_CREATE_ENGINE or canonical in N.OBJECT_SESSION:
             out.removable.add(local)
-    for node in _nodes_that_can_name_the_session(project, session_locals, tree, text):
+    for node in _nodes_that_can_name_the_session(project, tree, text):
         if isinstance(node, ast.ImportFrom) and not node.level:
             for alias in node.names:
                 local = alias.asname or alias.name
@@ -65,16 +65,14 @@ def session_type_edits(
     return out
 
 
-def _nodes_that_can_name_the_session(
-    project: Project, session_locals: set[str], tree: ast.Module, text: str
-) -> list[ast.AST]:
+def _nodes_that_can_name_the_session(project: Project, tree: ast.Module, text: str) -> list[ast.AST]:
     """The nodes of `astwalk.walk(tree)` that the loop above can act on, and others, in the same order: the walk
     skips the statements whose lines hold none of the words such a node is written with.
 
     Each node acted on holds one of these words: an import of a local name of the Session class (the local);
     a string or a name `Session`; an attribute resolving to the class, whose attribute is `Session` or a name
     some module imports the class as (resolution renames a dotted path's last part only through imports)."""
-    words = {"Session", *session_locals, *project.import_aliases(N.SYNC_SESSION_CLASSES)}
+    words = project.names_of(N.SYNC_SESSION_CLASSES)  # `Session`, and every local name it is imported as
     if not any(word in text for word in words):
         return []
     lines = [number for number, line in enumerate(source_lines(text), start=1) if any(w in line for w in words)]

@@ -104,11 +104,13 @@ class Project:
         resolved = self.resolve_name(module, head)
         return self.canonical(f"{resolved}.{rest}" if rest else resolved)
 
-    def import_aliases(self, targets: frozenset[str]) -> frozenset[str]:
-        """Every local name under which a module of the project imports one of `targets` (canonical names)."""
+    def names_of(self, targets: frozenset[str]) -> frozenset[str]:
+        """Every name a dotted path resolving to one of `targets` (canonical names) can end with: their own last
+        parts, and each local name a module of the project imports one of them as (resolution renames the last
+        part of a dotted path only through imports). Source that names none of these cannot refer to a target."""
         cached = self._aliases.get(targets)
         if cached is None:
-            cached = self._aliases[targets] = frozenset(
+            cached = self._aliases[targets] = frozenset(name.rsplit(".", 1)[-1] for name in targets) | frozenset(
                 local
                 for symbols in self.modules.values()
                 for local, target in symbols.imports.items()

@@ -63,7 +63,7 @@ ALIASES = {
 
 def _every_node_edits(project: Project, path: str, text: str, monkeypatch: pytest.MonkeyPatch) -> ModuleEdits:
     with monkeypatch.context() as patched:
-        patched.setattr(module_edits, "_nodes_that_can_name_the_session", lambda _p, _l, tree, _t: astwalk.walk(tree))
+        patched.setattr(module_edits, "_nodes_that_can_name_the_session", lambda _p, tree, _t: astwalk.walk(tree))
         return _edits(project, path, text)
 
 

@@ -27,7 +27,7 @@ def _awt303(sources: dict[str, str]) -> dict[str, list[int]]:
 def _every_module_read(monkeypatch: pytest.MonkeyPatch, sources: dict[str, str]) -> dict[str, list[int]]:
     """The findings with the text filter off (every module's imports are read)."""
     with monkeypatch.context() as patched:
-        patched.setattr(engine.Project, "import_aliases", lambda self, targets: frozenset({""}))  # "" is in any text
+        patched.setattr(engine.Project, "names_of", lambda self, targets: frozenset({""}))  # "" is in any text
         return _awt303(sources)
 
 
