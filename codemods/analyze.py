@@ -712,7 +712,13 @@ class FunctionAnalyzer:
             if isinstance(target, ast.Name):
                 assignments.append((target.id, ast.Subscript(value=iterable, slice=ast.Constant(0))))
         params = set(self.env)
+        assigned = {name for name, _ in assignments if name not in params}
         for _ in range(3):
+            # A round reads only the locals' types and, through the facts of other functions, the hints and
+            # facts gathered so far, which grow only as functions are analysed: a round that changed no local
+            # and analysed no function leaves the next one nothing different to do.
+            before = {name: self.env.get(name, _UNBOUND) for name in assigned}
+            analysed_before = len(_FACTS_CACHE)
             seen: dict[str, set[Type | None]] = {}
             for name, value in assignments:
                 if name in params:
@@ -732,6 +738,8 @@ class FunctionAnalyzer:
                         )
                     else:
                         self.env[name] = None
+            if len(_FACTS_CACHE) == analysed_before and all(self.env.get(n, _UNBOUND) == t for n, t in before.items()):
+                break
         # a variable whose assignments disagree about being a Query: review its Query assignments
         for name, value in assignments:
             if self.env.get(name) is None and isinstance(self.type_of(value), QueryType):
@@ -2001,6 +2009,7 @@ _PARAM_HINTS: dict[tuple[str, str], set[QueryType]] = {}
 _SESSION_HINTS: dict[tuple[str, str], set[SessionType | None]] = {}
 _PARAM_HINTED: set[str] = set()  # functions with at least one entry in _PARAM_HINTS
 _DEPENDENCIES = FactDependencies()
+_UNBOUND = object()  # a local not assigned yet (unlike one bound to None: an unknown type)
 
 
 def _current_hint(key: Hashable) -> object:

@@ -11,7 +11,7 @@ from codemods import edits as E
 from codemods import sqla_names as N
 from codemods.edits import Edit, ImportName
 from codemods.project import Project
-from codemods.source_lines import source_lines
+from codemods.source_lines import lines_holding
 from codemods.spans import SpanMaker
 from codemods.symbols import ModuleSymbols
 
@@ -73,9 +73,9 @@ def _nodes_that_can_name_the_session(project: Project, tree: ast.Module, text: s
     a string or a name `Session`; an attribute resolving to the class, whose attribute is `Session` or a name
     some module imports the class as (resolution renames a dotted path's last part only through imports)."""
     words = project.names_of(N.SYNC_SESSION_CLASSES)  # `Session`, and every local name it is imported as
-    if not any(word in text for word in words):
+    lines = lines_holding(text, words)
+    if not lines:
         return []
-    lines = [number for number, line in enumerate(source_lines(text), start=1) if any(w in line for w in words)]
     return astwalk.walk_lines(tree, lines)
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from codemods.astwalk import child_nodes
-from codemods.source_lines import source_lines
+from codemods.source_lines import lines_holding
 
 
 @dataclass
@@ -356,7 +356,7 @@ class _YieldLines:
     __slots__ = ("lines",)
 
     def __init__(self, text: str) -> None:
-        self.lines = [number for number, line in enumerate(source_lines(text), 1) if "yield" in line]
+        self.lines = lines_holding(text, ("yield",))
 
     def may_hold_yield(self, node: ast.AST) -> bool:
         """Whether the node's own expressions (a statement's, or a compound statement's header, decorators
