@@ -10,7 +10,7 @@ import ast
 import logging
 import multiprocessing
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
@@ -158,7 +158,9 @@ def _analyse(
             return str(exc)
 
     to_analyse = [path for path in candidates if path in relevant]
-    facts_by_path, analysis_failures = _facts(to_analyse, parsed, analyse_module, more_modules, options.jobs)
+    facts_by_path, analysis_failures = _facts(
+        to_analyse, parsed, analyse_module, more_modules, options.jobs, relevance.import_links
+    )
     failures.update(analysis_failures)
     functions: dict[str, FunctionFacts] = {}
     for facts in facts_by_path.values():
@@ -185,12 +187,16 @@ def _facts(
     analyse_module: AnalyseModule,
     more_modules: MoreModules,
     jobs: int,
+    import_links: Callable[[], dict[str, set[str]]],
 ) -> tuple[dict[str, list[FunctionFacts]], dict[str, str]]:
-    """Every module's facts once the hints are stable, and the modules whose analysis failed (path -> why)."""
+    """Every module's facts once the hints are stable, and the modules whose analysis failed (path -> why).
+    `import_links`: path -> the paths it imports names from, asked for only when the analysis is split."""
     if jobs > 1 and len(paths) >= PARALLEL_ANALYSIS_MIN_MODULES and parallel_analysis.fork_available():
         sizes = {path: len(item.text) for path, item in parsed.items()}
         try:
-            return parallel_analysis.analyse_in_parallel(paths, sizes, analyse_module, more_modules, jobs)
+            return parallel_analysis.analyse_in_parallel(
+                paths, sizes, analyse_module, more_modules, jobs, import_links()
+            )
         except parallel_analysis.WorkerLost as exc:
             log.warning("parallel analysis unavailable (%s); analysing in this process", exc)
             analyze.reset_caches(keep_hints=False)

@@ -35,8 +35,10 @@ class Relevance:
         self._path_of = {symbols.name: path for path, symbols in modules.items()}
         self._names = sorted(project.modules)
         self._importers: dict[str, set[str]] = {}
+        self._imported: dict[str, set[str]] = {}  # module -> the modules it imports names from
         for symbols in modules.values():
-            for dependency in self._dependencies(symbols):
+            imported = self._imported[symbols.name] = self._owners_of_imports(symbols)
+            for dependency in imported | self._packages_reached(symbols):
                 self._importers.setdefault(dependency, set()).add(symbols.name)
         self.relevant: set[str] = set()
         seeds = [s.name for s in modules.values() if self._is_seed(s)]
@@ -45,6 +47,15 @@ class Relevance:
 
     def paths(self) -> set[str]:
         return {self._path_of[name] for name in self.relevant if name in self._path_of}
+
+    def import_links(self) -> dict[str, set[str]]:
+        """path -> the paths of the modules it imports names from: where the functions it calls are, which its
+        analysis asks for (an import of a whole package, which reaches every module in it, is left out)."""
+        return {
+            self._path_of[name]: {self._path_of[other] for other in imported if other in self._path_of}
+            for name, imported in self._imported.items()
+            if name in self._path_of
+        }
 
     def add(self, names: Iterable[str]) -> set[str]:
         """Make these modules, and every module that (transitively) imports one, relevant; the paths added."""
@@ -75,17 +86,22 @@ class Relevance:
     def _factory_modules(self, factories: Iterable[str]) -> list[str]:
         return [self._owner(self._project.canonical(factory)) for factory in factories]
 
-    def _dependencies(self, symbols: ModuleSymbols) -> set[str]:
-        """The project modules a module's imports can reach: the module of each imported name (as written and
-        after following re-exports), and every module of an imported package."""
+    # The project modules a module's imports can reach: the module of each imported name (as written and after
+    # following re-exports), and every module of an imported package.
+    def _owners_of_imports(self, symbols: ModuleSymbols) -> set[str]:
         found: set[str] = set()
         for target in [*symbols.imports.values(), *symbols.star_imports]:
-            written = self._project.remap_source_root(target)
-            for name in (written, self._project.canonical(target)):
+            for name in (self._project.remap_source_root(target), self._project.canonical(target)):
                 owner = self._owner(name)
                 if owner:
                     found.add(owner)
-            found.update(self._under(written))
+        found.discard(symbols.name)
+        return found
+
+    def _packages_reached(self, symbols: ModuleSymbols) -> set[str]:
+        found: set[str] = set()
+        for target in [*symbols.imports.values(), *symbols.star_imports]:
+            found.update(self._under(self._project.remap_source_root(target)))
         found.discard(symbols.name)
         return found
 

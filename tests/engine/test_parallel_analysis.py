@@ -102,7 +102,7 @@ def test_hints_cross_from_one_process_to_the_other(
     between rounds."""
     sources = _project("untyped_session_params", tmp_path)
 
-    def api_and_crud_apart(paths: list[str], sizes: dict[str, int], count: int) -> list[list[str]]:
+    def api_and_crud_apart(paths: list[str], sizes: dict[str, int], count: int, links: object) -> list[list[str]]:
         rest = [p for p in paths if p not in {"crudapp/api.py", "crudapp/crud.py"}]
         return [["crudapp/api.py", *rest], ["crudapp/crud.py"]]
 
@@ -131,3 +131,42 @@ def test_shares_balance_sizes_and_keep_path_order() -> None:
     loads = [sum(sizes[p] for p in share) for share in shares]
     assert max(loads) - min(loads) <= 10
     assert all(share == sorted(share) for share in shares)
+
+
+def test_shares_keep_a_module_with_the_modules_it_imports() -> None:
+    """Forty domains of a router, a service and a repository, each importing the next, all the repositories
+    importing `db`, the sizes varied: each domain lands in one share (by size alone, most would be split), and the
+    shares stay balanced."""
+    layers = ["routers", "services", "repos"]
+    links: dict[str, set[str]] = {"app/db.py": set()}
+    sizes = {"app/db.py": 100}
+    for n in range(40):
+        links[f"app/routers/d{n}.py"] = {f"app/services/d{n}.py"}
+        links[f"app/services/d{n}.py"] = {f"app/repos/d{n}.py", "app/db.py"}
+        links[f"app/repos/d{n}.py"] = {"app/db.py"}
+        for index, layer in enumerate(layers):
+            sizes[f"app/{layer}/d{n}.py"] = 100 + (n * 37 + index * 53) % 90
+    paths = sorted(links)
+
+    def domains_split(shares: list[list[str]]) -> int:
+        domains = [{f"app/{layer}/d{n}.py" for layer in layers} for n in range(40)]
+        return sum(1 for domain in domains if not any(domain <= set(share) for share in shares))
+
+    assert domains_split(parallel_analysis.shares(paths, sizes, 2)) > 10  # what the test would catch
+    shares = parallel_analysis.shares(paths, sizes, 2, links)
+    assert domains_split(shares) == 0, shares
+    assert sorted(p for share in shares for p in share) == paths
+    assert all(share == sorted(share) for share in shares)
+    loads = [sum(sizes[p] for p in share) for share in shares]
+    assert max(loads) - min(loads) <= sum(sizes.values()) / 2 / parallel_analysis.GROUPS_PER_SHARE
+
+
+def test_a_module_everything_imports_does_not_make_one_share() -> None:
+    """Links through a module all import would tie the project into one group: groups stay small enough to
+    balance, so both shares get modules."""
+    links = {f"m{n:02}.py": {"base.py"} for n in range(40)} | {"base.py": set()}
+    paths = sorted(links)
+    sizes = dict.fromkeys(paths, 100)
+    shares = parallel_analysis.shares(paths, sizes, 2, links)
+    loads = [sum(sizes[p] for p in share) for share in shares]
+    assert max(loads) - min(loads) <= 100
