@@ -125,6 +125,21 @@ def statements(tree: ast.Module) -> list[ast.AST]:
     return found
 
 
+def statements_spanning(tree: ast.Module, lines: Sequence[int]) -> list[ast.AST]:
+    """The nodes of `statements(tree)` that span one of `lines` (sorted line numbers), in no set order: a compound
+    statement that spans none of them holds none that does. (Handlers and match cases count as spanning.)"""
+    found: list[ast.AST] = []
+    stack: list[ast.AST] = [stmt for stmt in tree.body if _spans_one_of(stmt, lines)]
+    while stack:
+        node = stack.pop()
+        found.append(node)
+        for field in _STATEMENT_LISTS:
+            children = getattr(node, field, None)
+            if children:
+                stack.extend(c for c in children if not isinstance(c, ast.stmt) or _spans_one_of(c, lines))
+    return found
+
+
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 
 

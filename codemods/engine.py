@@ -29,7 +29,7 @@ from codemods.module_edits import session_type_edits
 from codemods.parallel_analysis import AnalyseModule, MoreModules
 from codemods.project import Project
 from codemods.relevance import Relevance
-from codemods.source_lines import source_lines
+from codemods.source_lines import lines_holding, source_lines
 from codemods.spans import SpanMaker
 from codemods.staging import restrict_to_stage
 from codemods.symbols import ModuleSymbols, collect_symbols
@@ -736,11 +736,13 @@ def _findings(analysis: _Analysis, sources: Mapping[str, str], options: EngineOp
 def _sync_api_findings(project: Project, item: _Parsed) -> set[Finding]:
     from codemods import sqla_names as N
 
-    sync_api = N.SYNC_SESSION_CLASSES | N.SYNC_SESSIONMAKERS | N.SCOPED_SESSION | N.SYNC_CREATE_ENGINE
+    sync_api = N.SYNC_API
     found: set[Finding] = set()
-    if not any(word in item.text for word in project.names_of(sync_api)):  # no import here can resolve to one
+    # an import that can resolve to one names it on a line it spans: the others are not walked
+    lines = lines_holding(item.text, project.names_of(sync_api))
+    if not lines:
         return found
-    for node in astwalk.statements(item.tree):
+    for node in astwalk.statements_spanning(item.tree, lines):
         if isinstance(node, ast.ImportFrom) and not node.level and node.module:
             for alias in node.names:
                 target = project.canonical(f"{node.module}.{alias.name}")

@@ -10,6 +10,8 @@ ASYNC_SESSIONMAKERS = frozenset(
 )
 SCOPED_SESSION = frozenset({"sqlalchemy.orm.scoped_session", "sqlalchemy.orm.scoping.scoped_session"})
 SYNC_CREATE_ENGINE = frozenset({"sqlalchemy.create_engine", "sqlalchemy.engine.create_engine"})
+# the sync API whose import is a leftover (AWT303)
+SYNC_API = SYNC_SESSION_CLASSES | SYNC_SESSIONMAKERS | SCOPED_SESSION | SYNC_CREATE_ENGINE
 ASYNC_CREATE_ENGINE = frozenset(
     {"sqlalchemy.ext.asyncio.create_async_engine", "sqlalchemy.ext.asyncio.engine.create_async_engine"}
 )

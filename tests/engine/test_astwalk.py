@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import ast
+import random
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -66,3 +67,22 @@ def test_walks_match_the_stdlib(which: str) -> None:
         assert astwalk.own_nodes(body) == _old_own_nodes(body)
         statements = [node for node in astwalk.statements(root) if isinstance(node, ast.stmt)]  # type: ignore[arg-type]
         assert sorted(map(id, statements)) == sorted(id(node) for node in ast.walk(root) if isinstance(node, ast.stmt))
+
+
+def test_statements_spanning_lines_are_those_of_every_statement_that_span_one() -> None:
+    """`statements_spanning` keeps every statement (nested ones, decorators' lines included) spanning one of the
+    lines, as filtering `statements` would, for random sets of lines over the project's own files."""
+    rng = random.Random(2026)
+    for root in _trees():
+        assert isinstance(root, ast.Module)
+        every = [node for node in astwalk.statements(root) if isinstance(node, ast.stmt)]
+        last = max((node.end_lineno or node.lineno for node in every), default=1)
+        for size in (0, 1, 3, 20):
+            lines = sorted(rng.sample(range(1, last + 2), min(size, last + 1)))
+
+            def spans(node: ast.stmt) -> bool:
+                first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+                return any(first <= line <= (node.end_lineno or node.lineno) for line in lines)
+
+            found = [node for node in astwalk.statements_spanning(root, lines) if isinstance(node, ast.stmt)]
+            assert sorted(map(id, found)) == sorted(id(node) for node in every if spans(node))
