@@ -110,33 +110,23 @@ def _spans_one_of(node: ast.stmt, lines: Sequence[int]) -> bool:
 _STATEMENT_LISTS = ("body", "orelse", "finalbody", "handlers", "cases")
 
 
-def statements(tree: ast.Module) -> list[ast.AST]:
+def statements(tree: ast.Module, lines: Sequence[int] | None = None) -> list[ast.AST]:
     """Every statement of the module, nested ones included, without descending into expressions (to find the
-    imports, say: a tenth of the nodes `ast.walk` visits)."""
+    imports, say: a tenth of the nodes `ast.walk` visits).
+
+    With `lines` (sorted line numbers), only the statements spanning one of them, in no set order: a compound
+    statement that spans none of them holds none that does. (Handlers and match cases count as spanning.)"""
     found: list[ast.AST] = []
     stack: list[ast.AST] = list(tree.body)
     while stack:
         node = stack.pop()
+        if lines is not None and isinstance(node, ast.stmt) and not _spans_one_of(node, lines):
+            continue
         found.append(node)
         for field in _STATEMENT_LISTS:
             children = getattr(node, field, None)
             if children:
                 stack.extend(children)
-    return found
-
-
-def statements_spanning(tree: ast.Module, lines: Sequence[int]) -> list[ast.AST]:
-    """The nodes of `statements(tree)` that span one of `lines` (sorted line numbers), in no set order: a compound
-    statement that spans none of them holds none that does. (Handlers and match cases count as spanning.)"""
-    found: list[ast.AST] = []
-    stack: list[ast.AST] = [stmt for stmt in tree.body if _spans_one_of(stmt, lines)]
-    while stack:
-        node = stack.pop()
-        found.append(node)
-        for field in _STATEMENT_LISTS:
-            children = getattr(node, field, None)
-            if children:
-                stack.extend(c for c in children if not isinstance(c, ast.stmt) or _spans_one_of(c, lines))
     return found
 
 

@@ -742,7 +742,7 @@ def _sync_api_findings(project: Project, item: _Parsed) -> set[Finding]:
     lines = lines_holding(item.text, project.names_of(sync_api))
     if not lines:
         return found
-    for node in astwalk.statements_spanning(item.tree, lines):
+    for node in astwalk.statements(item.tree, lines):
         if isinstance(node, ast.ImportFrom) and not node.level and node.module:
             for alias in node.names:
                 target = project.canonical(f"{node.module}.{alias.name}")

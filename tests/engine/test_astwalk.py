@@ -70,7 +70,7 @@ def test_walks_match_the_stdlib(which: str) -> None:
 
 
 def test_statements_spanning_lines_are_those_of_every_statement_that_span_one() -> None:
-    """`statements_spanning` keeps every statement (nested ones, decorators' lines included) spanning one of the
+    """`statements(tree, lines)` keeps every statement (nested ones, decorators' lines included) spanning one of the
     lines, as filtering `statements` would, for random sets of lines over the project's own files."""
     rng = random.Random(2026)
     for root in _trees():
@@ -80,9 +80,10 @@ def test_statements_spanning_lines_are_those_of_every_statement_that_span_one() 
         for size in (0, 1, 3, 20):
             lines = sorted(rng.sample(range(1, last + 2), min(size, last + 1)))
 
-            def spans(node: ast.stmt) -> bool:
-                first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
-                return any(first <= line <= (node.end_lineno or node.lineno) for line in lines)
+            found = [node for node in astwalk.statements(root, lines) if isinstance(node, ast.stmt)]
+            assert sorted(map(id, found)) == sorted(id(node) for node in every if _spans(node, lines))
 
-            found = [node for node in astwalk.statements_spanning(root, lines) if isinstance(node, ast.stmt)]
-            assert sorted(map(id, found)) == sorted(id(node) for node in every if spans(node))
+
+def _spans(node: ast.stmt, lines: list[int]) -> bool:
+    first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+    return any(first <= line <= (node.end_lineno or node.lineno) for line in lines)
