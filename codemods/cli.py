@@ -15,13 +15,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 from rich.console import Console
 from rich.logging import RichHandler
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
-from rich.syntax import Syntax
 from rich.text import Text
 
 from codemods import __version__, diffing, teardown
@@ -42,6 +40,9 @@ from codemods.report import (
 from codemods.rules.registry import RULES, get_rule
 from codemods.runner import DirtyTreeError, RunOptions, check_clean_tree, prepare, run_check, run_migrate
 from codemods.source_lines import source_lines
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 logger = logging.getLogger("codemods")
 
@@ -269,6 +270,9 @@ def _progress(files: int) -> Iterator[RichProgress | None]:
     if files <= PROGRESS_THRESHOLD or _settings().quiet or not console.is_terminal:
         yield None
         return
+    # imported here, as `Syntax` in `explain`: a run without a terminal needs neither (~25 ms of start-up)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, console=console, transient=True) as progress:
         yield RichProgress(progress)
@@ -512,6 +516,8 @@ def explain(code: str) -> None:
     if rule is None:
         _fail(f"unknown rule code {code!r}; `awaitify rules` lists them all")
         return
+    from rich.syntax import Syntax
+
     console = _stdout()
     console.print(Text(f"{rule.code} {rule.name} ({rule.kind.value})", style="bold"))
     console.print()
