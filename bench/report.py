@@ -54,6 +54,17 @@ def _tool_section(tool: dict[str, Any]) -> list[str]:
                 f"| {_fmt(run['peak_rss_mib'], 0)} / {_fmt(run['peak_tree_rss_mib'], 0)} "
                 f"| {run['returncode']}{flag} |"
             )
+        if tree.get("rounds", 1) > 1:
+            check, migrate = tree["runs"]["check"], tree["runs"]["migrate"]
+            out += [
+                "",
+                f"Medians of {tree['rounds']} rounds, one after the other (each: the floors, then every run; a "
+                "ratio is a run against the floors of its own round). Per round: `check` "
+                f"{_rounds(check.get('x_ast_floor_rounds'))}x the ast floor, `migrate` "
+                f"{_rounds(migrate.get('x_libcst_floor_rounds'))}x the LibCST floor; floors "
+                f"{_rounds(tree['floors']['ast'].get('wall_s_rounds'))} s (ast) and "
+                f"{_rounds(tree['floors']['libcst'].get('wall_s_rounds'))} s (LibCST).",
+            ]
         if "trees_held_rss_mib" in tree:
             out += [
                 "",
@@ -100,12 +111,20 @@ def _stock_section(compared: dict[str, Any]) -> list[str]:
         )
     speedup = compared["speedup"]
     verdict = "more than" if speedup is not None and speedup > 10 else "not"
+    rounds = ""
+    if compared.get("rounds", 1) > 1:
+        rounds = f" (the median of {compared['rounds']} rounds: {_rounds(compared.get('speedup_rounds'))}x)"
     out += [
         "",
-        f"awaitify is {_fmt(speedup, 1)}x faster than the stock codemod here (wall): {verdict} an order of magnitude.",
+        f"awaitify is {_fmt(speedup, 1)}x faster than the stock codemod here (wall){rounds}: {verdict} an order of "
+        "magnitude.",
         "",
     ]
     return out
+
+
+def _rounds(values: list[float | None] | None) -> str:
+    return " / ".join(_fmt(value) for value in values or [])
 
 
 def _paired_note(rt: dict[str, Any]) -> list[str]:

@@ -103,6 +103,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64, 256])
     parser.add_argument("--tool-timeout", type=float, default=900.0, help="bound of each awaitify run")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="tool speed: rounds of floors and runs, one after the other (figures: medians of the rounds)",
+    )
     parser.add_argument("--skip-tool", action="store_true")
     parser.add_argument("--skip-runtime", action="store_true")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench")
@@ -135,15 +141,17 @@ def main(argv: list[str] | None = None) -> int:
             generated = Path(tmp) / "generated"
             _generate(generated, args.domains)
             results["tool_speed"] = {
-                "generated": tool_speed.measure_tree("generated", generated, args.jobs, args.tool_timeout),
+                "generated": tool_speed.measure_tree("generated", generated, args.jobs, args.tool_timeout, args.rounds),
                 "target_backend": tool_speed.measure_tree(
-                    "target_backend", REPO_ROOT / "target_backend", args.jobs, args.tool_timeout
+                    "target_backend", REPO_ROOT / "target_backend", args.jobs, args.tool_timeout, args.rounds
                 ),
             }
             results["tool_speed"]["memory_scaling"] = _memory_scaling(results["tool_speed"])
             stock_tree = Path(tmp) / "stock-scale"
             _generate(stock_tree, args.stock_domains)
-            results["stock_codemod"] = tool_speed.compare_with_stock_codemod(stock_tree, args.jobs, args.tool_timeout)
+            results["stock_codemod"] = tool_speed.compare_with_stock_codemod(
+                stock_tree, args.jobs, args.tool_timeout, args.rounds
+            )
     if not args.skip_runtime:
         results["runtime"] = runtime.run(args.concurrency, args.duration, args.warmup, args.tool_timeout)
         _headline(results["runtime"])

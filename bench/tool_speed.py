@@ -12,6 +12,7 @@ For a source tree it runs, each on a fresh copy outside any git work tree:
 
 Each figure: wall and CPU seconds, lines/s, peak RSS, exit code, and the wall ratio to each floor. The ratios
 are what the targets of issue 7 are about; absolute seconds drift on a shared machine, so CPU seconds are too.
+With several rounds (`make bench` runs 3), each figure is a median of the rounds (see `measure_tree`).
 """
 
 from __future__ import annotations
@@ -74,57 +75,95 @@ def _with_ratios(run: dict[str, Any], lines: int, floors: dict[str, dict[str, An
     return run
 
 
-def measure_tree(label: str, source: Path, jobs: int, timeout: float) -> dict[str, Any]:
-    """All tool-speed figures of one tree (see the module docstring)."""
+def measure_tree(label: str, source: Path, jobs: int, timeout: float, rounds: int = 1) -> dict[str, Any]:
+    """All tool-speed figures of one tree (see the module docstring), in `rounds` rounds one after the other, each
+    measuring the floors and then every run. Each figure is the round with the median wall time, and each ratio
+    the median of the rounds' own ratios (a run against the floors of its round): on a shared machine, one slow
+    moment then moves a figure less. The rounds' values are kept beside (`*_rounds`)."""
     with tempfile.TemporaryDirectory(prefix=f"awaitify-bench-{label}-") as tmp:
         work = Path(tmp)
         check_tree = _copy_tree(source, work / "check")
         files = python_files(check_tree)
         lines = sum(p.read_text(encoding="utf-8").count("\n") for p in files)
-        logger.info("%s: %d files, %d lines; floors", label, len(files), lines)
-        floors = {"libcst": _floor("libcst", check_tree, timeout), "ast": _floor("ast", check_tree, timeout)}
         trees_held = _floor("ast-kept", check_tree, timeout)
-        jobs_args = ["--jobs", str(jobs)]
-        runs: dict[str, dict[str, Any]] = {}
-        logger.info("%s: check", label)
-        cache_home = work / "cache"  # empty: the first check is a cold one
-        runs["check"] = _awaitify(["check", *jobs_args, "."], check_tree, timeout, cache_home)
-        logger.info("%s: check again (unchanged tree)", label)
-        runs["check_rerun"] = _awaitify(["check", *jobs_args, "."], check_tree, timeout, cache_home)
-        logger.info("%s: migrate --diff", label)
-        runs["migrate_diff"] = _awaitify(["migrate", "--diff", *jobs_args, "."], check_tree, timeout, cache_home)
-        migrate_tree = _copy_tree(source, work / "migrate")
-        logger.info("%s: migrate", label)
-        runs["migrate"] = _awaitify(["migrate", *jobs_args, "."], migrate_tree, timeout, cache_home)
-        changed = sum((migrate_tree / p.relative_to(check_tree)).read_bytes() != p.read_bytes() for p in files)
-        for run in runs.values():
-            _with_ratios(run, lines, floors)
+        measured = [_round(label, index, source, work, check_tree, jobs, timeout) for index in range(rounds)]
+        changed = sum((work / "migrate" / p.relative_to(check_tree)).read_bytes() != p.read_bytes() for p in files)
+    floors = {name: _median_round([m[0][name] for m in measured]) for name in measured[0][0]}
+    runs: dict[str, dict[str, Any]] = {}
+    for key in measured[0][1]:
+        samples = [_with_ratios(dict(m[1][key]), lines, m[0]) for m in measured]
+        run = _median_round(samples)
+        for field in ("x_libcst_floor", "x_libcst_floor_cpu", "x_ast_floor", "x_ast_floor_cpu", "lines_per_s"):
+            values = [sample[field] for sample in samples]
+            run[field] = _median(values)
+            run[f"{field}_rounds"] = values
+        runs[key] = run
+    rerun_ratios = [m[1]["check_rerun"]["wall_s"] / m[1]["check"]["wall_s"] for m in measured]
     return {
         "label": label,
         "files": len(files),
         "lines": lines,
         "jobs": jobs,
+        "rounds": rounds,
         "files_changed_by_migrate": changed,
         "floors": floors,
         # peak RSS of a process that only parses every file with `ast` and keeps the trees
         "trees_held_rss_mib": trees_held["peak_rss_mib"],
         "runs": runs,
-        "targets": targets(floors, runs),
+        "targets": targets(floors, runs, _median(rerun_ratios)),
     }
 
 
-def targets(floors: dict[str, dict[str, Any]], runs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Issue 7's targets, as met / not met (a benchmark, never an assertion)."""
+def _round(
+    label: str, index: int, source: Path, work: Path, check_tree: Path, jobs: int, timeout: float
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """One round: the floors, then `check`, `check` again, `migrate --diff`, `migrate` (on a fresh copy)."""
+    logger.info("%s, round %d: floors", label, index + 1)
+    floors = {"libcst": _floor("libcst", check_tree, timeout), "ast": _floor("ast", check_tree, timeout)}
+    jobs_args = ["--jobs", str(jobs)]
+    runs: dict[str, dict[str, Any]] = {}
+    cache_home = work / f"cache-{index}"  # empty: the first check of the round is a cold one
+    logger.info("%s, round %d: check, check again, migrate --diff, migrate", label, index + 1)
+    runs["check"] = _awaitify(["check", *jobs_args, "."], check_tree, timeout, cache_home)
+    runs["check_rerun"] = _awaitify(["check", *jobs_args, "."], check_tree, timeout, cache_home)
+    runs["migrate_diff"] = _awaitify(["migrate", "--diff", *jobs_args, "."], check_tree, timeout, cache_home)
+    migrate_tree = work / "migrate"
+    shutil.rmtree(migrate_tree, ignore_errors=True)
+    runs["migrate"] = _awaitify(["migrate", *jobs_args, "."], _copy_tree(source, migrate_tree), timeout, cache_home)
+    return floors, runs
+
+
+def _median(values: list[float | None]) -> float | None:
+    known = sorted(v for v in values if v is not None)
+    if not known:
+        return None
+    middle = len(known) // 2
+    return round(known[middle] if len(known) % 2 else (known[middle - 1] + known[middle]) / 2, 3)
+
+
+def _median_round(samples: list[dict[str, Any]]) -> dict[str, Any]:
+    """The sample with the median wall time (the lower middle one of an even number), with every round's wall."""
+    ordered = sorted(samples, key=lambda sample: sample["wall_s"])
+    chosen = dict(ordered[(len(ordered) - 1) // 2])
+    chosen["wall_s_rounds"] = [sample["wall_s"] for sample in samples]
+    return chosen
+
+
+def targets(
+    floors: dict[str, dict[str, Any]], runs: dict[str, dict[str, Any]], rerun_ratio: float | None
+) -> dict[str, dict[str, Any]]:
+    """Issue 7's targets, as met / not met (a benchmark, never an assertion). `rerun_ratio`: `check` again over
+    the first `check` (the median of the rounds' ratios)."""
 
     def verdict(value: float | None, limit: float, what: str) -> dict[str, Any]:
         return {"target": what, "value": value, "limit": limit, "met": value is not None and value <= limit}
 
-    check, rerun, migrate = runs["check"], runs["check_rerun"], runs["migrate"]
+    check, migrate = runs["check"], runs["migrate"]
     return {
         "migrate_vs_libcst": verdict(migrate.get("x_libcst_floor"), 0.5, "migrate wall <= 0.5x LibCST parse+codegen"),
         "check_vs_ast": verdict(check.get("x_ast_floor"), 3.0, "check wall <= 3x ast.parse"),
         "check_rerun_vs_check": verdict(
-            round(rerun["wall_s"] / check["wall_s"], 3) if check["wall_s"] else None,
+            round(rerun_ratio, 3) if rerun_ratio is not None else None,
             0.1,
             "check re-run on an unchanged tree <= 0.1x the first check",
         ),
@@ -134,37 +173,59 @@ def targets(floors: dict[str, dict[str, Any]], runs: dict[str, dict[str, Any]]) 
 STOCK_CODEMOD = "bench.stock_codemod.AwaitSessionCalls"
 
 
-def compare_with_stock_codemod(source: Path, jobs: int, timeout: float) -> dict[str, Any]:
-    """`awaitify migrate` and the stock codemod, each on a fresh copy of `source`, with `jobs` processes each:
-    their wall and CPU seconds, peak RSS, and how many files and lines each changed."""
+def compare_with_stock_codemod(source: Path, jobs: int, timeout: float, rounds: int = 1) -> dict[str, Any]:
+    """`awaitify migrate` and the stock codemod, each on a fresh copy of `source`, with `jobs` processes each, in
+    `rounds` rounds of one run of each: their wall and CPU seconds (the round with the median wall time), peak RSS,
+    how many files and lines each changed, and the median of the rounds' speed-ups."""
     with tempfile.TemporaryDirectory(prefix="awaitify-bench-stock-") as tmp:
         work = Path(tmp)
         original = _copy_tree(source, work / "original")
         files = python_files(original)
         lines = sum(p.read_text(encoding="utf-8").count("\n") for p in files)
-        stock_tree = _copy_tree(source, work / "stock")
-        logger.info("stock LibCST codemod on %d files, %d lines", len(files), lines)
-        cmd = [sys.executable, "-m", "libcst.tool", "codemod", "-x", STOCK_CODEMOD, "--no-format", "-j", str(jobs), "."]
-        env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-        measured = run_measured(cmd, stock_tree, timeout, env=env)
-        stock = measured.summary()
-        stock["command"] = "python -m libcst.tool codemod -x " + " ".join(cmd[5:])
-        stock["crashed"] = measured.returncode != 0 or "Traceback" in measured.stderr_tail
-        if stock["crashed"] or measured.timed_out:
-            logger.warning("stock codemod: exit %s\n%s", measured.returncode, measured.stderr_tail)
-        awaitify_tree = _copy_tree(source, work / "awaitify")
-        logger.info("awaitify migrate on the same tree")
-        migrate = _awaitify(["migrate", "--jobs", str(jobs), "."], awaitify_tree, timeout, work / "cache")
-        for run, tree in ((stock, stock_tree), (migrate, awaitify_tree)):
-            run["files_changed"], run["lines_changed"] = changes(original, tree, files)
+        stocks, migrates = [], []
+        for index in range(rounds):
+            logger.info(
+                "round %d: stock LibCST codemod, then awaitify migrate, on %d files, %d lines",
+                index + 1,
+                len(files),
+                lines,
+            )
+            stocks.append(_stock_codemod(source, work / f"stock-{index}", original, files, jobs, timeout))
+            awaitify_tree = _copy_tree(source, work / f"awaitify-{index}")
+            migrate = _awaitify(["migrate", "--jobs", str(jobs), "."], awaitify_tree, timeout, work / "cache")
+            migrate["files_changed"], migrate["lines_changed"] = changes(original, awaitify_tree, files)
+            migrates.append(migrate)
+    speedups = [
+        stock["wall_s"] / migrate["wall_s"] if migrate["wall_s"] else None
+        for stock, migrate in zip(stocks, migrates, strict=True)
+    ]
+    speedup = _median(speedups)
     return {
         "files": len(files),
         "lines": lines,
         "jobs": jobs,
-        "stock": stock,
-        "awaitify": migrate,
-        "speedup": round(stock["wall_s"] / migrate["wall_s"], 1) if migrate["wall_s"] else None,
+        "rounds": rounds,
+        "stock": _median_round(stocks),
+        "awaitify": _median_round(migrates),
+        "speedup": round(speedup, 1) if speedup is not None else None,
+        "speedup_rounds": [round(value, 2) if value is not None else None for value in speedups],
     }
+
+
+def _stock_codemod(
+    source: Path, dest: Path, original: Path, files: list[Path], jobs: int, timeout: float
+) -> dict[str, Any]:
+    stock_tree = _copy_tree(source, dest)
+    cmd = [sys.executable, "-m", "libcst.tool", "codemod", "-x", STOCK_CODEMOD, "--no-format", "-j", str(jobs), "."]
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    measured = run_measured(cmd, stock_tree, timeout, env=env)
+    stock = measured.summary()
+    stock["command"] = "python -m libcst.tool codemod -x " + " ".join(cmd[5:])
+    stock["crashed"] = measured.returncode != 0 or "Traceback" in measured.stderr_tail
+    if stock["crashed"] or measured.timed_out:
+        logger.warning("stock codemod: exit %s\n%s", measured.returncode, measured.stderr_tail)
+    stock["files_changed"], stock["lines_changed"] = changes(original, stock_tree, files)
+    return stock
 
 
 def changes(original: Path, rewritten: Path, files: list[Path]) -> tuple[int, int]:
