@@ -130,7 +130,8 @@ def statements(tree: ast.Module, lines: Sequence[int] | None = None) -> list[ast
     return found
 
 
-_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+# the nodes whose children belong to a scope of their own
+SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 
 
 def own_nodes(roots: Iterable[ast.AST]) -> list[ast.AST]:
@@ -145,6 +146,6 @@ def own_nodes(roots: Iterable[ast.AST]) -> list[ast.AST]:
     while stack:
         node = pop()
         push(node)
-        if not isinstance(node, _SCOPES):
+        if not isinstance(node, SCOPES):
             extend(child_nodes(node))
     return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 
 from codemods.edits import Span
-from codemods.source_lines import source_lines
+from codemods.source_lines import lines_holding, source_lines
 
 
 class SpanMaker:
@@ -16,6 +16,14 @@ class SpanMaker:
 
     def __init__(self, text: str) -> None:
         self._text = text
+        self._word_lines: dict[str, list[int]] = {}
+
+    def lines_holding(self, word: str) -> list[int]:
+        """The numbers of the lines holding `word` (see source_lines.lines_holding), found once per word."""
+        lines = self._word_lines.get(word)
+        if lines is None:
+            lines = self._word_lines[word] = lines_holding(self._text, (word,))
+        return lines
 
     def __getattr__(self, name: str) -> list[str]:
         # called only while `_lines` is not set: once set, reading it is a plain attribute read

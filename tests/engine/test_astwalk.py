@@ -87,3 +87,24 @@ def test_statements_spanning_lines_are_those_of_every_statement_that_span_one() 
 def _spans(node: ast.stmt, lines: list[int]) -> bool:
     first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
     return any(first <= line <= (node.end_lineno or node.lineno) for line in lines)
+
+
+def test_binding_nodes_are_those_of_the_whole_walk() -> None:
+    """`analyze.own_binding_nodes` skips the expressions spanning no line with `for`: the binding nodes it finds, in
+    its order, are those of the whole walk of every function body (and module body) of the project's own files."""
+    from codemods.analyze import _BINDING_NODES, own_binding_nodes
+    from codemods.source_lines import lines_holding
+
+    texts = [TRICKY, "x = [a for a in b]\nif y:\n    z = {k: v for k, v in (\n    w)}\n"]
+    for folder in ("codemods", "target_backend", "fixtures/coloring", "tests/engine"):
+        texts += [path.read_text(encoding="utf-8") for path in sorted((REPO / folder).rglob("*.py"))]
+    bodies = 0
+    for text in texts:
+        tree = ast.parse(text)
+        for_lines = lines_holding(text, ("for",))
+        for node in [tree, *ast.walk(tree)]:
+            if isinstance(node, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef):
+                expected = [n for n in astwalk.own_nodes(node.body) if type(n) in _BINDING_NODES]
+                assert own_binding_nodes(node.body, for_lines) == expected
+                bodies += 1
+    assert bodies > 1000
