@@ -81,8 +81,7 @@ def _linked_groups(
     `cap` in size. The links to modules few others import join first: they say the most about who calls whom (a
     module most import, a base or a session helper, would otherwise glue the project into one group)."""
     among = set(paths)
-    edges = sorted({(path, other) for path in paths for other in links.get(path, ()) if other in among})
-    edges = [(path, other) for path, other in edges if path != other]
+    edges = {(path, other) for path in paths for other in links.get(path, ()) if other in among and other != path}
     importers: dict[str, int] = {}
     for _path, other in edges:
         importers[other] = importers.get(other, 0) + 1
@@ -201,7 +200,7 @@ def analyse_in_parallel(
         more: list[list[str]] = [[] for _ in all_shares]
         for _round in range(MAX_ROUNDS):
             for index, (_process, connection) in enumerate(workers, start=1):
-                connection.send((hints, more[index]))
+                _send(connection, (hints, more[index]))
             results = [all_shares[0].run_round(hints, more[0])]
             results.extend(_receive(connection) for _process, connection in workers)
             round_failures: dict[str, str] = {}
@@ -223,6 +222,13 @@ def analyse_in_parallel(
         _stop(workers)
     ordered = {path: facts[path] for path in sorted(facts) if path not in failures}
     return ordered, failures
+
+
+def _send(connection: Connection, message: object) -> None:
+    try:
+        connection.send(message)
+    except OSError as exc:  # the worker is gone (a broken pipe): as when a reply never comes
+        raise WorkerLost(f"an analysis worker stopped: {exc or type(exc).__name__}") from exc
 
 
 def _receive(connection: Connection) -> _RoundResult:

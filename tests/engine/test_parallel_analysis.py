@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import logging
+import multiprocessing.connection
 import os
 import sys
 from pathlib import Path
@@ -121,6 +122,29 @@ def test_a_lost_worker_falls_back_to_one_process(
     with caplog.at_level(logging.WARNING, logger="codemods.engine"):
         split = engine.migrate_sources(sources, EngineOptions(jobs=2))
     assert "parallel analysis unavailable" in caplog.text
+    assert split == engine.migrate_sources(sources, EngineOptions(jobs=1))
+
+
+def test_a_worker_gone_before_its_first_message_falls_back_to_one_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A worker that died before the parent's first send shows as a broken pipe there (it was an internal error
+    when the worker happened to be gone already: seen under pytest-xdist)."""
+    monkeypatch.setattr(engine, "PARALLEL_ANALYSIS_MIN_MODULES", 1)
+
+    real_send = multiprocessing.connection.Connection.send
+
+    def broken_pipe(connection: multiprocessing.connection.Connection, message: object) -> None:
+        if message is None:  # the stop message still reaches the (here living) worker
+            return real_send(connection, message)
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(multiprocessing.connection.Connection, "send", broken_pipe)
+    sources = _project("services_across_modules", tmp_path)
+    with caplog.at_level(logging.WARNING, logger="codemods.engine"):
+        split = engine.migrate_sources(sources, EngineOptions(jobs=2))
+    assert "parallel analysis unavailable (an analysis worker stopped: [Errno 32] Broken pipe)" in caplog.text
+    monkeypatch.undo()
     assert split == engine.migrate_sources(sources, EngineOptions(jobs=1))
 
 
