@@ -8,8 +8,7 @@ resolved call sites (for coloring), review items and `check` findings. Nothing i
 from __future__ import annotations
 
 import ast
-import bisect
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable
 from dataclasses import dataclass, field, replace
 
 from codemods import astwalk
@@ -18,7 +17,7 @@ from codemods import pytest_support as T
 from codemods import queries as Q
 from codemods import sqla_names as N
 from codemods import worker_boundaries as W
-from codemods.astwalk import SCOPES, child_nodes, own_nodes
+from codemods.astwalk import child_nodes, own_nodes, own_nodes_of
 from codemods.edits import Edit, QuerySpec, Span
 from codemods.fact_deps import FactDependencies
 from codemods.project import Project
@@ -687,7 +686,8 @@ class FunctionAnalyzer:
         # assignments, as when they were gathered by a second pass.
         assignments: list[tuple[str, ast.expr]] = []
         loops: list[tuple[ast.expr, ast.expr]] = []
-        for node in own_binding_nodes(self.body, self.spans.lines_holding("for")):
+        # inside an expression only a comprehension binds, and it spans a line holding `for`
+        for node in own_nodes_of(self.body, _BINDING_NODES, self.spans.lines_holding("for")):
             if isinstance(node, ast.Assign):
                 for target in node.targets:
                     if isinstance(target, ast.Name):
@@ -2104,26 +2104,6 @@ _BINDING_NODES = frozenset(
 def _walk_own(body: list[ast.stmt]) -> list[ast.AST]:
     """The statements and everything under them, not descending into nested functions, classes or lambdas."""
     return own_nodes(body)
-
-
-def own_binding_nodes(body: list[ast.stmt], for_lines: Sequence[int]) -> list[ast.AST]:
-    """The nodes of `own_nodes(body)` that can bind a local (`_BINDING_NODES`), in the same order, without walking
-    the expressions that cannot hold one. Inside an expression only a comprehension binds, and it is written with
-    `for` on a line it spans: an expression that spans none of `for_lines` (sorted: the lines holding the word) is
-    skipped whole. Skipping a subtree leaves the order of the other nodes as it was."""
-    out: list[ast.AST] = []
-    stack: list[ast.AST] = list(body)
-    while stack:
-        node = stack.pop()
-        if isinstance(node, ast.expr):
-            index = bisect.bisect_left(for_lines, node.lineno)
-            if index == len(for_lines) or for_lines[index] > (node.end_lineno or node.lineno):
-                continue
-        if type(node) in _BINDING_NODES:
-            out.append(node)
-        if not isinstance(node, SCOPES):
-            stack.extend(child_nodes(node))
-    return out
 
 
 def _chain_calls(node: ast.expr) -> list[tuple[str, ast.Call]]:

@@ -98,7 +98,7 @@ def walk_lines(root: ast.AST, lines: Sequence[int]) -> list[ast.AST]:
     return out
 
 
-def _spans_one_of(node: ast.stmt, lines: Sequence[int]) -> bool:
+def _spans_one_of(node: ast.stmt | ast.expr, lines: Sequence[int]) -> bool:
     first = node.lineno
     decorators = getattr(node, "decorator_list", None)
     if decorators:
@@ -130,8 +130,25 @@ def statements(tree: ast.Module, lines: Sequence[int] | None = None) -> list[ast
     return found
 
 
-# the nodes whose children belong to a scope of their own
-SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+
+
+def own_nodes_of(roots: Iterable[ast.AST], kinds: frozenset[type], lines: Sequence[int]) -> list[ast.AST]:
+    """The nodes of `own_nodes(roots)` whose class is one of `kinds`, in the same order, when every such node that
+    is (or lies in) an expression spans one of `lines` (sorted line numbers: those holding a word it is written
+    with). An expression that spans none of them is skipped whole; skipping a subtree leaves the order of the
+    other nodes as it was. Statements are all walked."""
+    out: list[ast.AST] = []
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.expr) and not _spans_one_of(node, lines):
+            continue
+        if type(node) in kinds:
+            out.append(node)
+        if not isinstance(node, _SCOPES):
+            stack.extend(child_nodes(node))
+    return out
 
 
 def own_nodes(roots: Iterable[ast.AST]) -> list[ast.AST]:
@@ -146,6 +163,6 @@ def own_nodes(roots: Iterable[ast.AST]) -> list[ast.AST]:
     while stack:
         node = pop()
         push(node)
-        if not isinstance(node, SCOPES):
+        if not isinstance(node, _SCOPES):
             extend(child_nodes(node))
     return out

@@ -736,17 +736,16 @@ def _findings(analysis: _Analysis, sources: Mapping[str, str], options: EngineOp
 def _sync_api_findings(project: Project, item: _Parsed) -> set[Finding]:
     from codemods import sqla_names as N
 
-    sync_api = N.SYNC_API
     found: set[Finding] = set()
     # an import that can resolve to one names it on a line it spans: the others are not walked
-    lines = lines_holding(item.text, project.names_of(sync_api))
+    lines = lines_holding(item.text, project.names_of(N.SYNC_API))
     if not lines:
         return found
     for node in astwalk.statements(item.tree, lines):
         if isinstance(node, ast.ImportFrom) and not node.level and node.module:
             for alias in node.names:
                 target = project.canonical(f"{node.module}.{alias.name}")
-                if target in sync_api:
+                if target in N.SYNC_API:
                     found.add(
                         Finding(
                             item.path,

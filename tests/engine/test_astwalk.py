@@ -90,9 +90,10 @@ def _spans(node: ast.stmt, lines: list[int]) -> bool:
 
 
 def test_binding_nodes_are_those_of_the_whole_walk() -> None:
-    """`analyze.own_binding_nodes` skips the expressions spanning no line with `for`: the binding nodes it finds, in
+    """`own_nodes_of` (as the local type inference calls it) skips the expressions spanning no line with `for`: the
+    binding nodes it finds, in
     its order, are those of the whole walk of every function body (and module body) of the project's own files."""
-    from codemods.analyze import _BINDING_NODES, own_binding_nodes
+    from codemods.analyze import _BINDING_NODES
     from codemods.source_lines import lines_holding
 
     texts = [TRICKY, "x = [a for a in b]\nif y:\n    z = {k: v for k, v in (\n    w)}\n"]
@@ -105,6 +106,6 @@ def test_binding_nodes_are_those_of_the_whole_walk() -> None:
         for node in [tree, *ast.walk(tree)]:
             if isinstance(node, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef):
                 expected = [n for n in astwalk.own_nodes(node.body) if type(n) in _BINDING_NODES]
-                assert own_binding_nodes(node.body, for_lines) == expected
+                assert astwalk.own_nodes_of(node.body, _BINDING_NODES, for_lines) == expected
                 bodies += 1
     assert bodies > 1000
