@@ -37,8 +37,9 @@ class Relevance:
         self._importers: dict[str, set[str]] = {}
         self._imported: dict[str, set[str]] = {}  # module -> the modules it imports names from
         for symbols in modules.values():
-            imported = self._imported[symbols.name] = self._owners_of_imports(symbols)
-            for dependency in imported | self._packages_reached(symbols):
+            imported, under = self._reached_by_imports(symbols)
+            self._imported[symbols.name] = imported
+            for dependency in imported | under:
                 self._importers.setdefault(dependency, set()).add(symbols.name)
         self.relevant: set[str] = set()
         seeds = [s.name for s in modules.values() if self._is_seed(s)]
@@ -86,24 +87,21 @@ class Relevance:
     def _factory_modules(self, factories: Iterable[str]) -> list[str]:
         return [self._owner(self._project.canonical(factory)) for factory in factories]
 
-    # The project modules a module's imports can reach: the module of each imported name (as written and after
-    # following re-exports), and every module of an imported package.
-    def _owners_of_imports(self, symbols: ModuleSymbols) -> set[str]:
-        found: set[str] = set()
+    def _reached_by_imports(self, symbols: ModuleSymbols) -> tuple[set[str], set[str]]:
+        """The project modules a module's imports can reach: the module of each imported name (as written and
+        after following re-exports), and every module of an imported package (apart: see `import_links`)."""
+        owners: set[str] = set()
+        under: set[str] = set()
         for target in [*symbols.imports.values(), *symbols.star_imports]:
-            for name in (self._project.remap_source_root(target), self._project.canonical(target)):
+            written = self._project.remap_source_root(target)
+            for name in (written, self._project.canonical(target)):
                 owner = self._owner(name)
                 if owner:
-                    found.add(owner)
-        found.discard(symbols.name)
-        return found
-
-    def _packages_reached(self, symbols: ModuleSymbols) -> set[str]:
-        found: set[str] = set()
-        for target in [*symbols.imports.values(), *symbols.star_imports]:
-            found.update(self._under(self._project.remap_source_root(target)))
-        found.discard(symbols.name)
-        return found
+                    owners.add(owner)
+            under.update(self._under(written))
+        owners.discard(symbols.name)
+        under.discard(symbols.name)
+        return owners, under
 
     def _owner(self, dotted: str) -> str:
         """The longest prefix of `dotted` that is a module of the project ("" when none is)."""
