@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -134,11 +135,8 @@ def _round(
 
 
 def _median(values: list[float | None]) -> float | None:
-    known = sorted(v for v in values if v is not None)
-    if not known:
-        return None
-    middle = len(known) // 2
-    return round(known[middle] if len(known) % 2 else (known[middle - 1] + known[middle]) / 2, 3)
+    known = [value for value in values if value is not None]
+    return round(statistics.median(known), 3) if known else None
 
 
 def _median_round(samples: list[dict[str, Any]]) -> dict[str, Any]:
