@@ -264,6 +264,18 @@ def _commit_line(meta: dict[str, Any]) -> str:
     return line + "."
 
 
+def _bytecode_line(bytecode: dict[str, Any]) -> str:
+    compiled = ", ".join(f"`{name}/`" for name in bytecode["byte_compiled"])
+    return (
+        f"The tools' own modules ({compiled}) were byte-compiled before measuring, as a pip install of a wheel does"
+        + (
+            " (this machine sets PYTHONDONTWRITEBYTECODE: from source, every run compiles them first)."
+            if bytecode.get("PYTHONDONTWRITEBYTECODE")
+            else "."
+        )
+    )
+
+
 def markdown(results: dict[str, Any]) -> str:
     meta = results["meta"]
     lines = [
@@ -278,6 +290,8 @@ def markdown(results: dict[str, Any]) -> str:
         _commit_line(meta),
         "",
     ]
+    if meta.get("bytecode"):
+        lines += [_bytecode_line(meta["bytecode"]), ""]
     if "tool_speed" in results:
         lines += _tool_section(results["tool_speed"])
     if "stock_codemod" in results:

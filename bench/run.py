@@ -137,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     t0 = time.perf_counter()
     if not args.skip_tool:
+        results["meta"]["bytecode"] = tool_speed.precompile([REPO_ROOT / "codemods", REPO_ROOT / "bench"])
         with tempfile.TemporaryDirectory(prefix="awaitify-bench-gen-") as tmp:
             generated = Path(tmp) / "generated"
             _generate(generated, args.domains)
