@@ -60,6 +60,10 @@ class Project:
         self._canonical_cache: dict[str, str] = {}
         self._name_cache: dict[tuple[str, str], str] = {}
         self._dotted_cache: dict[tuple[str, str], str] = {}
+        # the same nodes are resolved again and again (a callee, a decorator, an annotation): by the node, the
+        # answer is one lookup instead of a walk of its dotted name first (nodes hash by identity; the entry keeps
+        # the node alive, so no other node can take its id)
+        self._node_cache: dict[ast.expr, tuple[str, str | None]] = {}
         self._mro_cache: dict[str, tuple[str, ...]] = {}
         self._resolving: set[str] = set()
         self._return_cache: dict[str, Type | None] = {}
@@ -90,14 +94,19 @@ class Project:
         return f"builtins.{name}" if name in _BUILTINS else qual
 
     def resolve_expr(self, module: str, node: ast.expr) -> str | None:
+        known = self._node_cache.get(node)
+        if known is not None and known[0] == module:
+            return known[1]
         dotted = dotted_name(node)
         if dotted is None:
-            return None
-        key = (module, dotted)
-        cached = self._dotted_cache.get(key)
-        if cached is None:
-            cached = self._dotted_cache[key] = self._resolve_dotted(module, dotted)
-        return cached
+            resolved = None
+        else:
+            key = (module, dotted)
+            resolved = self._dotted_cache.get(key)
+            if resolved is None:
+                resolved = self._dotted_cache[key] = self._resolve_dotted(module, dotted)
+        self._node_cache[node] = (module, resolved)
+        return resolved
 
     def _resolve_dotted(self, module: str, dotted: str) -> str:
         head, _, rest = dotted.partition(".")

@@ -10,6 +10,7 @@ import ast
 import bisect
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from codemods.astwalk import child_nodes
@@ -70,6 +71,17 @@ class ModuleSymbols:
     lifespan_hooks: bool = False
     websocket_clients: bool = False  # calls `.websocket_connect(...)` (TestClient's websockets)
     streaming_clients: bool = False  # calls `.stream(...)` (TestClient's streamed responses)
+
+    @cached_property
+    def imported_prefixes(self) -> frozenset[str]:
+        """Every dotted prefix of what the module imports (`alembic.context.configure` -> `alembic`,
+        `alembic.context`, `alembic.context.configure`): whether it imports from a module, in one lookup.
+        Computed on first use: the imports do not change once the symbols are collected."""
+        prefixes: set[str] = set()
+        for target in self.imports.values():
+            parts = target.split(".")
+            prefixes.update(".".join(parts[:end]) for end in range(1, len(parts) + 1))
+        return frozenset(prefixes)
 
 
 def module_name_for(path: str) -> tuple[str, bool]:

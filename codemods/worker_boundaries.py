@@ -43,7 +43,7 @@ def _is_celery_app(project: Project, func: FunctionSymbols, node: ast.expr) -> b
 
 def is_alembic_env(module: ModuleSymbols) -> bool:
     """A module importing `alembic.context` (`from alembic import context`): Alembic's env.py."""
-    return any(t == ALEMBIC_CONTEXT or t.startswith(f"{ALEMBIC_CONTEXT}.") for t in module.imports.values())
+    return ALEMBIC_CONTEXT in module.imported_prefixes
 
 
 def boundary_reason(project: Project, module: ModuleSymbols, func: FunctionSymbols | None) -> str | None:
