@@ -70,17 +70,41 @@ class ParseMemo:
     built, so an entry serves any later analysis of the same text. The caller owns the memo and drops it when
     the run is over: it holds every file's tree."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, parse_ahead: bool = False) -> None:
+        """`parse_ahead`: another analysis of the rewritten project follows (`migrate`'s proof that a second run
+        changes nothing): parse each rewritten text while the rewrite workers run (see `replace`)."""
         self._parsed: dict[str, _Parsed] = {}
+        self._ahead: dict[str, _Parsed] = {}  # rewritten texts, parsed while the rewrite workers ran
+        self.parses_ahead = parse_ahead
 
     def take(self, sources: Mapping[str, str]) -> dict[str, _Parsed]:
         """The entries whose file still has the same text; the others are dropped (and their trees freed)."""
         reusable = {path: known for path, known in self._parsed.items() if sources.get(path) == known.text}
+        for path, ahead in self._ahead.items():
+            if path not in reusable and sources.get(path) == ahead.text:
+                reusable[path] = ahead
         self._parsed.clear()
+        self._ahead.clear()
         return reusable
 
     def keep(self, parsed: Mapping[str, _Parsed]) -> None:
         self._parsed.update(parsed)
+
+    def replace(self, path: str, text: str, file_timeout: float | None) -> None:
+        """A file rewritten to `text`: its old tree is dropped (freed, once the analysis that built it is let go)
+        and the new text parsed, for the analysis that proves the rewrite stable, while this process would
+        otherwise wait for the rewrite workers. Text that does not parse is left to that analysis, which parses
+        it again and reports why."""
+        if not self.parses_ahead:
+            return
+        self._parsed.pop(path, None)
+        try:
+            with file_deadline(file_timeout):
+                tree = ast.parse(text, filename=path)
+                symbols = collect_symbols(path, tree, text)
+        except (FileTimeout, SyntaxError, ValueError, RecursionError, MemoryError):
+            return
+        self._ahead[path] = _Parsed(path, text, tree, symbols)
 
 
 _PARSER_LIMITS = ("too many nested", "Exceeds the limit", "too many statically nested", "recursion")
@@ -265,13 +289,23 @@ def _migrate_once(
     sources: Mapping[str, str], options: EngineOptions, left_alone: Mapping[str, str], memo: ParseMemo
 ) -> dict[str, FileOutcome]:
     try:
-        return _migrate_analysed(_analyse(sources, options, left_alone, memo), sources, options, left_alone)
+        try:
+            return _migrate_analysed(_analyse(sources, options, left_alone, memo), sources, options, left_alone, memo)
+        except _RewriteWorkersLost as exc:  # the analysis is gone with them (see _plan_and_rewrite): start again
+            log.warning("parallel rewrite unavailable (%s); analysing and rewriting in this process", exc)
+            analyze.reset_caches()
+            single = replace(options, jobs=1)
+            return _migrate_analysed(_analyse(sources, single, left_alone, memo), sources, single, left_alone, memo)
     finally:
         analyze.reset_caches()  # the facts of every function: not needed once the files are planned
 
 
 def _migrate_analysed(
-    analysis: _Analysis, sources: Mapping[str, str], options: EngineOptions, left_alone: Mapping[str, str]
+    analysis: _Analysis,
+    sources: Mapping[str, str],
+    options: EngineOptions,
+    left_alone: Mapping[str, str],
+    memo: ParseMemo | None = None,
 ) -> dict[str, FileOutcome]:
     coloring = color_call_graph(analysis.project, analysis.functions)
     outcomes: dict[str, FileOutcome] = {}
@@ -293,7 +327,9 @@ def _migrate_analysed(
         for path, new_text, error in _apply_plans(jobs, options.jobs, options.file_timeout):
             _record_rewrite(outcomes[path], new_text, error)
     else:
-        outcomes.update(_plan_and_rewrite(paths, planner, options))
+        handoff = [planner]
+        del planner, coloring, analysis  # the rewrite lets them go once its workers have them (_plan_and_rewrite)
+        outcomes.update(_plan_and_rewrite(paths, handoff, sources, options, memo))
     return dict(sorted(outcomes.items()))
 
 
@@ -356,27 +392,59 @@ _PARALLEL_THRESHOLD = 8  # below this many files to rewrite, worker start-up cos
 _PLANNER: _Planner | None = None  # the planner of the run in progress, for forked rewrite workers
 
 
-def _plan_and_rewrite(paths: list[str], planner: _Planner, options: EngineOptions) -> dict[str, FileOutcome]:
+class _RewriteWorkersLost(Exception):
+    """The rewrite workers failed after this process let the analysis go: `_migrate_once` starts again."""
+
+
+def _plan_and_rewrite(
+    paths: list[str],
+    handoff: list[_Planner],
+    sources: Mapping[str, str],
+    options: EngineOptions,
+    memo: ParseMemo | None = None,
+) -> dict[str, FileOutcome]:
     """Plan and rewrite every file, in forked workers that share the analysis (planning a file costs a tenth of
-    rewriting it, and a forked worker gets the analysis for free); the text each sends back only when changed."""
+    rewriting it, and a forked worker gets the analysis for free); the text each sends back only when changed.
+
+    `handoff` holds the only reference to the planner, and through it to the analysis: once the workers are
+    forked (each holds its own copy), this process lets both go, and while it waits for the workers it puts each
+    rewritten text's tree in `memo` in place of the old one (see ParseMemo.replace): the proof of stability
+    then parses nothing, and the old trees are freed as the new ones are built, not on top of them. Should the
+    workers fail after that, `_RewriteWorkersLost` tells the caller to start again."""
     global _PLANNER
     context = _fork_context()
     if options.jobs > 1 and len(paths) >= _PARALLEL_THRESHOLD and context is not None:
-        _PLANNER = planner
+        _PLANNER = handoff[0]
         try:
             with ProcessPoolExecutor(max_workers=options.jobs, mp_context=context) as pool:
                 chunk = max(1, len(paths) // (options.jobs * 8))
-                done = list(pool.map(_rewrite_in_worker, paths, chunksize=chunk))
-            return {outcome.path: _with_texts(outcome, planner) for outcome in done}
-        except (OSError, BrokenProcessPool) as exc:
+                results = pool.map(_rewrite_in_worker, paths, chunksize=chunk)  # forks every worker (fork context)
+                _PLANNER = None
+                handoff.clear()
+                analyze.reset_caches()
+                done: dict[str, FileOutcome] = {}
+                for outcome in results:
+                    done[outcome.path] = _with_texts(outcome, sources[outcome.path])
+                    if memo is not None and outcome.status is FileStatus.CHANGED:
+                        memo.replace(outcome.path, outcome.new_text, options.file_timeout)
+            return done
+        except (OSError, BrokenProcessPool, _NoPlanner) as exc:
+            if not handoff:
+                raise _RewriteWorkersLost(f"{type(exc).__name__}: {exc}") from exc
             log.warning("parallel rewrite unavailable (%s); rewriting in this process", exc)
         finally:
             _PLANNER = None
+    planner = handoff[0]
     return {path: planner.rewritten(path) for path in paths}
 
 
+class _NoPlanner(Exception):
+    """A rewrite worker started after this process let the analysis go (see _plan_and_rewrite)."""
+
+
 def _rewrite_in_worker(path: str) -> FileOutcome:
-    assert _PLANNER is not None, "forked from a run in progress"
+    if _PLANNER is None:
+        raise _NoPlanner("a rewrite worker was started after the analysis was let go")
     outcome = _PLANNER.rewritten(path)
     outcome.old_text = ""  # the parent has it: not sent back
     if outcome.status is not FileStatus.CHANGED:
@@ -384,10 +452,10 @@ def _rewrite_in_worker(path: str) -> FileOutcome:
     return outcome
 
 
-def _with_texts(outcome: FileOutcome, planner: _Planner) -> FileOutcome:
-    outcome.old_text = planner.analysis.parsed[outcome.path].text
+def _with_texts(outcome: FileOutcome, old_text: str) -> FileOutcome:
+    outcome.old_text = old_text
     if outcome.status is not FileStatus.CHANGED:
-        outcome.new_text = outcome.old_text
+        outcome.new_text = old_text
     return outcome
 
 

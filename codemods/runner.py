@@ -182,7 +182,9 @@ def _migrate_verified(
     engine does for a rewrite that fails: otherwise other files would await its functions, which stayed sync."""
     from codemods import engine  # imported here: `rules`, `explain`, `--version` need no engine
 
-    memo = engine.ParseMemo()  # the engine runs again on the output: files it did not change are not re-read
+    # the engine runs again on the output: files it did not change are not read again, and it parses the rewritten
+    # ones while its rewrite workers run (see engine.ParseMemo)
+    memo = engine.ParseMemo(parse_ahead=True)
     with collector_paused():  # while the memo holds every tree, a collection would walk them all (~2 s each)
         verified = _verified_until_stable(texts, sources, options, progress, memo)
     # the trees of the last analysis: freed as the function returns, or with the process (console script: see

@@ -1,0 +1,118 @@
+"""While the rewrite workers run, the parent lets the analysis go and parses the rewritten texts ahead.
+
+`migrate` analyses the rewritten project again to prove a second run changes nothing. With `ParseMemo(parse_ahead=
+True)` (the runner's), the parent, idle while its forked rewrite workers work, puts each rewritten text's tree in
+the memo in place of the old one; the proof then parses nothing again. Should the workers fail once the parent
+has let the analysis go, the run starts again in one process: same outcomes either way.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import pytest
+
+from codemods import engine
+from codemods.model import EngineOptions, FileOutcome, FileStatus
+
+SESSION = """from sqlalchemy.orm import Session, sessionmaker
+
+SessionLocal = sessionmaker()
+
+
+def get_db():
+    db = SessionLocal()
+    try:
+        yield db
+    finally:
+        db.close()
+"""
+
+CRUD = """from sqlalchemy.orm import Session
+
+from app.models import Item{n}
+
+
+def add_{n}(db: Session, name: str) -> Item{n}:
+    item = Item{n}(name=name)
+    db.add(item)
+    db.commit()
+    db.refresh(item)
+    return item
+"""
+
+MODELS = "\n\n".join(f"class Item{n}:\n    def __init__(self, name):\n        self.name = name\n" for n in range(10))
+PLAIN = '"""Nothing to do with a database."""\n\n\ndef slug(text: str) -> str:\n    return text.lower()\n'
+
+
+def _sources() -> dict[str, str]:
+    sources = {"app/__init__.py": "", "app/db.py": SESSION, "app/models.py": MODELS, "app/text.py": PLAIN}
+    sources |= {f"app/crud_{n}.py": CRUD.format(n=n) for n in range(10)}
+    return sources
+
+
+def _texts(outcomes: dict[str, FileOutcome]) -> dict[str, tuple[FileStatus, str]]:
+    return {path: (outcome.status, outcome.new_text) for path, outcome in outcomes.items()}
+
+
+def test_the_rewritten_texts_are_parsed_ahead_and_reused() -> None:
+    sources = _sources()
+    memo = engine.ParseMemo(parse_ahead=True)
+    first = engine.migrate_sources(sources, EngineOptions(jobs=2), memo=memo)
+    changed = {path for path, outcome in first.items() if outcome.status is FileStatus.CHANGED}
+    assert len(changed) >= engine._PARALLEL_THRESHOLD, "enough rewrites for the workers"
+    assert set(memo._ahead) == changed
+    assert all(memo._ahead[path].text == first[path].new_text for path in changed)
+    assert not changed & set(memo._parsed), "the old trees of rewritten files are let go"
+    ahead_trees = {path: memo._ahead[path].tree for path in changed}
+
+    rewritten = {path: outcome.new_text for path, outcome in first.items()}
+    second = engine.migrate_sources(rewritten, EngineOptions(jobs=2), memo=memo)
+    assert all(memo._parsed[path].tree is ahead_trees[path] for path in changed), "parsed once, not again"
+    assert all(outcome.status is FileStatus.UNCHANGED for outcome in second.values())
+    assert _texts(second) == _texts(engine.migrate_sources(rewritten, EngineOptions(jobs=1)))
+    assert _texts(first) == _texts(engine.migrate_sources(sources, EngineOptions(jobs=1)))
+
+
+def test_a_memo_that_does_not_parse_ahead_keeps_only_what_it_read() -> None:
+    memo = engine.ParseMemo()
+    engine.migrate_sources(_sources(), EngineOptions(jobs=2), memo=memo)
+    assert not memo._ahead
+
+
+def _worker_dies(path: str) -> FileOutcome:
+    os._exit(3)
+
+
+def _worker_without_planner(path: str) -> FileOutcome:
+    raise engine._NoPlanner("started after the analysis was let go")
+
+
+@pytest.mark.parametrize("failure", [_worker_dies, _worker_without_planner])
+def test_rewrite_workers_lost_after_the_handoff_start_the_run_again_in_one_process(
+    failure: object, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    sources = _sources()
+    expected = _texts(engine.migrate_sources(sources, EngineOptions(jobs=1)))
+    monkeypatch.setattr(engine, "_rewrite_in_worker", failure)
+    with caplog.at_level(logging.WARNING, logger="codemods.engine"):
+        outcomes = engine.migrate_sources(sources, EngineOptions(jobs=2), memo=engine.ParseMemo(parse_ahead=True))
+    assert "parallel rewrite unavailable" in caplog.text and "analysing and rewriting in this process" in caplog.text
+    assert _texts(outcomes) == expected
+
+
+def test_a_pool_that_cannot_start_rewrites_in_this_process(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    sources = _sources()
+    expected = _texts(engine.migrate_sources(sources, EngineOptions(jobs=1)))
+
+    def no_pool(*args: object, **kwargs: object) -> None:
+        raise OSError("no fork today")
+
+    monkeypatch.setattr(engine, "ProcessPoolExecutor", no_pool)
+    with caplog.at_level(logging.WARNING, logger="codemods.engine"):
+        outcomes = engine.migrate_sources(sources, EngineOptions(jobs=2))
+    assert "rewriting in this process" in caplog.text and "analysing and rewriting" not in caplog.text
+    assert _texts(outcomes) == expected
