@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import weakref
 
 import pytest
 
@@ -73,6 +74,28 @@ def test_the_rewritten_texts_are_parsed_ahead_and_reused() -> None:
     assert all(outcome.status is FileStatus.UNCHANGED for outcome in second.values())
     assert _texts(second) == _texts(engine.migrate_sources(rewritten, EngineOptions(jobs=1)))
     assert _texts(first) == _texts(engine.migrate_sources(sources, EngineOptions(jobs=1)))
+
+
+def test_the_first_analysis_is_let_go_before_the_rewritten_texts_are_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Else both trees of every rewritten file would be alive at once (the peak memory this must not raise)."""
+    analyses: list[weakref.ref[object]] = []
+    alive_while_parsing: list[bool] = []
+    real_analyse, real_replace = engine._analyse, engine.ParseMemo.replace
+
+    def analyse(*args: object, **kwargs: object) -> object:
+        analysis = real_analyse(*args, **kwargs)  # type: ignore[arg-type]
+        analyses.append(weakref.ref(analysis))
+        return analysis
+
+    def replace(memo: engine.ParseMemo, path: str, text: str, file_timeout: float | None) -> None:
+        alive_while_parsing.append(analyses[-1]() is not None)
+        real_replace(memo, path, text, file_timeout)
+
+    monkeypatch.setattr(engine, "_analyse", analyse)
+    monkeypatch.setattr(engine.ParseMemo, "replace", replace)
+    engine.migrate_sources(_sources(), EngineOptions(jobs=2), memo=engine.ParseMemo(parse_ahead=True))
+    assert len(alive_while_parsing) >= engine._PARALLEL_THRESHOLD
+    assert not any(alive_while_parsing), "the analysis was still referenced while the new texts were parsed"
 
 
 def test_a_memo_that_does_not_parse_ahead_keeps_only_what_it_read() -> None:
