@@ -98,13 +98,24 @@ class ParseMemo:
         if not self.parses_ahead:
             return
         self._parsed.pop(path, None)
-        try:
-            with file_deadline(file_timeout):
-                tree = ast.parse(text, filename=path)
-                symbols = collect_symbols(path, tree, text)
-        except (FileTimeout, SyntaxError, ValueError, RecursionError, MemoryError):
-            return
-        self._ahead[path] = _Parsed(path, text, tree, symbols)
+        item = _parse(path, text, file_timeout)
+        if not isinstance(item, str):
+            self._ahead[path] = item
+
+
+def _parse(path: str, text: str, file_timeout: float | None) -> _Parsed | str:
+    """The file's tree and symbols, or why it cannot be analysed."""
+    try:
+        with file_deadline(file_timeout):
+            tree = ast.parse(text, filename=path)
+            symbols = collect_symbols(path, tree, text)
+    except FileTimeout as exc:
+        return str(exc)
+    except SyntaxError as exc:
+        return _parse_error(path, text, exc)
+    except (ValueError, RecursionError, MemoryError) as exc:
+        return f"cannot parse: {type(exc).__name__}: {exc}"
+    return _Parsed(path, text, tree, symbols)
 
 
 _PARSER_LIMITS = ("too many nested", "Exceeds the limit", "too many statically nested", "recursion")
@@ -139,20 +150,11 @@ def _analyse(
         if known is not None:
             parsed[path] = known
             continue
-        try:
-            with file_deadline(options.file_timeout):
-                tree = ast.parse(text, filename=path)
-                symbols = collect_symbols(path, tree, text)
-        except FileTimeout as exc:
-            failures[path] = str(exc)
-            continue
-        except SyntaxError as exc:
-            failures[path] = _parse_error(path, text, exc)
-            continue
-        except (ValueError, RecursionError, MemoryError) as exc:
-            failures[path] = f"cannot parse: {type(exc).__name__}: {exc}"
-            continue
-        parsed[path] = _Parsed(path, text, tree, symbols)
+        item = _parse(path, text, options.file_timeout)
+        if isinstance(item, str):
+            failures[path] = item
+        else:
+            parsed[path] = item
     if memo is not None:
         memo.keep(parsed)
     project = Project((p.symbols for p in parsed.values()), options.session_factories)
