@@ -307,7 +307,7 @@ def _migrate_analysed(
     sources: Mapping[str, str],
     options: EngineOptions,
     left_alone: Mapping[str, str],
-    memo: ParseMemo | None = None,
+    memo: ParseMemo,
 ) -> dict[str, FileOutcome]:
     coloring = color_call_graph(analysis.project, analysis.functions)
     outcomes: dict[str, FileOutcome] = {}
@@ -403,7 +403,7 @@ def _plan_and_rewrite(
     handoff: list[_Planner],
     sources: Mapping[str, str],
     options: EngineOptions,
-    memo: ParseMemo | None = None,
+    memo: ParseMemo,
 ) -> dict[str, FileOutcome]:
     """Plan and rewrite every file, in forked workers that share the analysis (planning a file costs a tenth of
     rewriting it, and a forked worker gets the analysis for free); the text each sends back only when changed.
@@ -427,7 +427,7 @@ def _plan_and_rewrite(
                 done: dict[str, FileOutcome] = {}
                 for outcome in results:
                     done[outcome.path] = _with_texts(outcome, sources[outcome.path])
-                    if memo is not None and outcome.status is FileStatus.CHANGED:
+                    if outcome.status is FileStatus.CHANGED:
                         memo.replace(outcome.path, outcome.new_text, options.file_timeout)
             return done
         except (OSError, BrokenProcessPool, _NoPlanner) as exc:
