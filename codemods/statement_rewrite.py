@@ -130,6 +130,10 @@ class _Source:
     def line(self, number: int) -> str:
         return self.lines[number - 1]
 
+    def lines_text(self, first: int, last: int) -> str:
+        """Lines `first` to `last` (inclusive), each with its newline: one join, not one string per line."""
+        return "\n".join(self.lines[first - 1 : last]) + "\n" if first <= last else ""
+
     def indent_of(self, number: int) -> str:
         text = self.line(number)
         return text[: len(text) - len(text.lstrip(" "))]
@@ -630,15 +634,15 @@ def _fix_imports(text: str, plan: FilePlan, written: frozenset[str] = frozenset(
             own_line = colon is not None and colon < _first_line(first_body) and source.starts_line(first_body)
             if colon is not None and own_line and gap_is_blank:
                 stub = source.indent_of(stmt.lineno) + "    " + _STUB + "\n"
-                body = "".join(source.line(number) + "\n" for number in range(colon + 1, group.last + 1))
+                body = source.lines_text(colon + 1, group.last)
                 stubbed[index] = (stub, body)
-                parts.extend(source.line(n) + "\n" for n in range(line, colon + 1))
+                parts.append(source.lines_text(line, colon))
                 parts.append(stub)
                 line = group.last + 1
                 continue
-        parts.extend(source.line(n) + "\n" for n in range(line, end + 1))
+        parts.append(source.lines_text(line, end))
         line = end + 1
-    suffix = "".join(source.line(n) + "\n" for n in range(line, len(source.lines)))
+    suffix = source.lines_text(line, len(source.lines) - 1)
     names = frozenset(_defined_names(stmt for group in groups[cut + 1 :] for stmt in group.stmts))
     module = cst.parse_module("".join(parts))
     updated = update_imports(module, plan.imports, plan.removable, frozenset(plan.force_remove), in_use, names)
