@@ -131,13 +131,16 @@ def measure_tree(label: str, source: Path, jobs: int, timeout: float, rounds: in
 def _round(
     label: str, index: int, source: Path, work: Path, check_tree: Path, jobs: int, timeout: float
 ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
-    """One round: the floors, then `check`, `check` again, `migrate --diff`, `migrate` (on a fresh copy)."""
+    """One round: the floors, then the start-up alone (`awaitify --version`), `check`, `check` again, `migrate
+    --diff`, `migrate` (on a fresh copy)."""
     logger.info("%s, round %d: floors", label, index + 1)
     floors = {"libcst": _floor("libcst", check_tree, timeout), "ast": _floor("ast", check_tree, timeout)}
     jobs_args = ["--jobs", str(jobs)]
     runs: dict[str, dict[str, Any]] = {}
     cache_home = work / f"cache-{index}"  # empty: the first check of the round is a cold one
     logger.info("%s, round %d: check, check again, migrate --diff, migrate", label, index + 1)
+    # the fixed cost of every run (the interpreter and the command line's imports): what a small tree's ratios show
+    runs["startup"] = _awaitify(["--version"], check_tree, timeout, cache_home)
     runs["check"] = _awaitify(["check", *jobs_args, "."], check_tree, timeout, cache_home)
     runs["check_rerun"] = _awaitify(["check", *jobs_args, "."], check_tree, timeout, cache_home)
     runs["migrate_diff"] = _awaitify(["migrate", "--diff", *jobs_args, "."], check_tree, timeout, cache_home)

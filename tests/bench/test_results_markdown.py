@@ -44,3 +44,48 @@ def test_the_paired_single_client_comparison() -> None:
     assert "- cache on: sync 300.00 req/s, async 325.00 req/s (medians); async / sync per round: median 1.10" in note
     assert "cache off" not in note
     assert report._paired_note({}) == []
+
+
+def _tree(runs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    floor = {"wall_s": 0.03, "cpu_s": 0.03, "peak_rss_mib": 50}
+    verdict = {"target": "t", "value": 1.0, "limit": 3.0, "met": True}
+    return {
+        "label": "small",
+        "files": 59,
+        "lines": 3643,
+        "jobs": 2,
+        "files_changed_by_migrate": 24,
+        "floors": {"libcst": floor, "ast": floor},
+        "runs": runs,
+        "targets": {"check_vs_ast": verdict},
+    }
+
+
+def _run(wall: float) -> dict[str, Any]:
+    return {
+        "wall_s": wall,
+        "cpu_s": wall,
+        "lines_per_s": 3643 / wall,
+        "x_libcst_floor": wall / 0.03,
+        "x_libcst_floor_cpu": wall / 0.03,
+        "x_ast_floor": wall / 0.03,
+        "x_ast_floor_cpu": wall / 0.03,
+        "peak_rss_mib": 52,
+        "peak_tree_rss_mib": 60,
+        "returncode": 0,
+        "crashed": False,
+        "timed_out": False,
+    }
+
+
+def test_the_start_up_is_set_beside_the_runs() -> None:
+    runs = {key: _run(0.2) for key in ("check", "check_rerun", "migrate_diff", "migrate")}
+    text = "\n".join(report._tool_section({"small": _tree({"startup": _run(0.15), **runs})}))
+    assert "| start-up alone (`awaitify --version`) | 0.15 |" in text
+    assert "takes 0.15 s, 5.00x this tree's ast floor and 75% of `check`" in text
+
+
+def test_results_from_before_the_start_up_was_measured_still_render() -> None:
+    runs = {key: _run(0.2) for key in ("check", "check_rerun", "migrate_diff", "migrate")}
+    text = "\n".join(report._tool_section({"small": _tree(runs)}))
+    assert "| check | 0.20 |" in text and "start-up" not in text.lower()

@@ -90,8 +90,11 @@ def test_a_tree_is_measured_in_rounds(tmp_path: Path) -> None:
         assert run["wall_s"] == sorted(run["wall_s_rounds"])[1]
         assert run["x_ast_floor"] == sorted(run["x_ast_floor_rounds"])[1]
     assert measured["targets"]["check_vs_ast"]["value"] == measured["runs"]["check"]["x_ast_floor"]
+    startup = measured["runs"]["startup"]
+    assert startup["command"] == "awaitify --version" and 0 < startup["wall_s"] < measured["runs"]["check"]["wall_s"]
     text = "\n".join(report._tool_section({"tiny": measured}))
     assert "Medians of 3 rounds" in text
+    assert "| start-up alone (`awaitify --version`) |" in text and "Start-up alone" in text
 
 
 def test_changes_counts_files_and_lines(tmp_path: Path) -> None:
