@@ -89,3 +89,16 @@ def test_results_from_before_the_start_up_was_measured_still_render() -> None:
     runs = {key: _run(0.2) for key in ("check", "check_rerun", "migrate_diff", "migrate")}
     text = "\n".join(report._tool_section({"small": _tree(runs)}))
     assert "| check | 0.20 |" in text and "start-up" not in text.lower()
+
+
+def test_memory_scaling_is_over_the_runs_that_read_the_tree() -> None:
+    from bench.run import _memory_scaling
+
+    def tree(lines: int, rss: dict[str, float]) -> dict[str, Any]:
+        return {"lines": lines, "runs": {name: {"peak_rss_mib": value} for name, value in rss.items()}}
+
+    small = tree(3643, {"startup": 50, "check": 63, "migrate": 63})
+    big = tree(198420, {"startup": 50, "check": 489, "migrate": 512})
+    scaling = _memory_scaling({"generated": big, "target_backend": small})
+    assert scaling["rss_ratio_by_run"] == {"check": 7.76, "migrate": 8.13}
+    assert scaling["value"] == 8.13 and not scaling["met"]
