@@ -138,7 +138,7 @@ def _round(
     jobs_args = ["--jobs", str(jobs)]
     runs: dict[str, dict[str, Any]] = {}
     cache_home = work / f"cache-{index}"  # empty: the first check of the round is a cold one
-    logger.info("%s, round %d: check, check again, migrate --diff, migrate", label, index + 1)
+    logger.info("%s, round %d: start-up, check, check again, migrate --diff, migrate", label, index + 1)
     # the fixed cost of every run (the interpreter and the command line's imports): what a small tree's ratios show
     runs["startup"] = _awaitify(["--version"], check_tree, timeout, cache_home)
     runs["check"] = _awaitify(["check", *jobs_args, "."], check_tree, timeout, cache_home)
