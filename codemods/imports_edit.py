@@ -14,6 +14,7 @@ import libcst as cst
 
 from codemods import astwalk
 from codemods.edits import ImportName as ImportName  # defined with the decisions (no LibCST there)
+from codemods.imports_text import name_dropped, plain_import_dropped
 
 
 def _module_name(node: cst.ImportFrom) -> str | None:
@@ -276,7 +277,7 @@ def _drop_names(
         small = stmt.body[0] if _is_import(stmt) else None
         if isinstance(small, cst.Import) and len(small.names) == 1:
             local = _alias_local(small.names[0])
-            if local in removable and local not in in_use and "." not in local:
+            if plain_import_dropped(local, removable, in_use):
                 if isinstance(stmt, cst.SimpleStatementLine) and stmt.leading_lines:
                     pending_lines = stmt.leading_lines  # the next statement takes the dropped line's blank lines
                 continue
@@ -290,8 +291,7 @@ def _drop_names(
         kept = [
             alias
             for alias in small.names
-            if not (_alias_local(alias) in removable and _alias_local(alias) not in in_use)
-            and not (_alias_local(alias) in force_remove and module_name.startswith("sqlalchemy"))
+            if not name_dropped(_alias_local(alias), module_name, removable, force_remove, in_use)
         ]
         if len(kept) == len(small.names):
             out.append(stmt)

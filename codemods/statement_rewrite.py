@@ -50,6 +50,7 @@ from codemods.cst_spans import node_spans_and_extents
 from codemods.deadline import FileTimeout
 from codemods.edits import Edit
 from codemods.imports_edit import update_imports, used_names_of_tree
+from codemods.imports_text import WindowStatement, update_imports_text
 from codemods.source_lines import source_lines
 from codemods.transform import FilePlan, _Applier
 from codemods.unit_text import HEADER_ONLY as _HEADER_ONLY
@@ -75,6 +76,7 @@ _STATEMENT_KINDS = frozenset({E.ASYNC_WITH, E.ASYNC_FOR})
 _SUPPORTED_KINDS = _EXPRESSION_KINDS | _STATEMENT_KINDS | {E.REVIEW}
 
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_COMPOUND = (*_HEADER_ONLY, ast.Try, ast.TryStar, ast.Match)
 _TAB_INDENT = re.compile(r"^ *\t", re.MULTILINE)
 _STUB = "pass"
 
@@ -618,13 +620,15 @@ def _fix_imports(text: str, plan: FilePlan, written: frozenset[str] = frozenset(
         if all(isinstance(stmt, ast.Import | ast.ImportFrom) for stmt in group.stmts):
             last_import = index
     cut = min(max(last_import, 1) + 2, len(groups) - 1)
-    parts: list[str] = []
+    header: list[str] = []
+    window: list[WindowStatement] = []
     stubbed: dict[int, tuple[str, str]] = {}  # window index -> (stub line, the body text it stands for)
     line = 1
     for index in range(cut + 1):
         group = groups[index]
         stmt = group.stmts[0]
-        end = group.last
+        leading = [gap_line + "\n" for gap_line in source.lines[line - 1 : group.first - 1]]
+        code = source.lines_text(group.first, group.last)
         if index > last_import and isinstance(stmt, _HEADER_ONLY):
             colon = _colon_line(source, stmt)
             gap_is_blank = index == cut or all(
@@ -634,22 +638,26 @@ def _fix_imports(text: str, plan: FilePlan, written: frozenset[str] = frozenset(
             own_line = colon is not None and colon < _first_line(first_body) and source.starts_line(first_body)
             if colon is not None and own_line and gap_is_blank:
                 stub = source.indent_of(stmt.lineno) + "    " + _STUB + "\n"
-                body = source.lines_text(colon + 1, group.last)
-                stubbed[index] = (stub, body)
-                parts.append(source.lines_text(line, colon))
-                parts.append(stub)
-                line = group.last + 1
-                continue
-        parts.append(source.lines_text(line, end))
-        line = end + 1
+                stubbed[index] = (stub, source.lines_text(colon + 1, group.last))
+                code = source.lines_text(group.first, colon) + stub
+        if index == 0:
+            header, leading = leading, []  # LibCST's module header: the lines above the first statement
+        previous = groups[index - 1].stmts[0] if index else None
+        window.append(WindowStatement(leading, code, stmt, isinstance(previous, _COMPOUND)))
+        line = group.last + 1
     suffix = source.lines_text(line, len(source.lines) - 1)
     names = frozenset(_defined_names(stmt for group in groups[cut + 1 :] for stmt in group.stmts))
-    module = cst.parse_module("".join(parts))
-    updated = update_imports(module, plan.imports, plan.removable, frozenset(plan.force_remove), in_use, names)
-    if updated.footer or len(updated.body) < cut + 1 - (last_import + 1):
-        raise _Decline("unexpected import window")
-    codes = [updated.code_for_node(empty) for empty in updated.header]
-    codes += [updated.code_for_node(statement) for statement in updated.body]
+    force_remove = frozenset(plan.force_remove)
+    by_text = None
+    if all(len(group.stmts) == 1 for group in groups[: cut + 1]):
+        by_text = update_imports_text(header, window, plan.imports, plan.removable, force_remove, in_use, names)
+    if by_text is None:
+        codes = _update_imports_with_libcst(header, window, plan, in_use, names, cut - last_import)
+    else:
+        header_lines, codes = by_text
+        if len(codes) < cut - last_import:
+            raise _Decline("unexpected import window")
+        codes = [*header_lines, *codes]
     after = cut - last_import  # the window's statements after the imports end the body, in order
     for index, (stub, body) in stubbed.items():
         position = len(codes) - after + (index - last_import - 1)
@@ -657,6 +665,24 @@ def _fix_imports(text: str, plan: FilePlan, written: frozenset[str] = frozenset(
             raise _Decline("the import fix-up changed a stub")
         codes[position] = codes[position][: -len(stub)] + body
     return "".join(codes) + suffix
+
+
+def _update_imports_with_libcst(
+    header: list[str],
+    window: list[WindowStatement],
+    plan: FilePlan,
+    in_use: set[str],
+    names: frozenset[str],
+    after: int,
+) -> list[str]:
+    """`update_imports` on the window parsed by LibCST: the code of the header's lines and of every statement."""
+    text = "".join(header) + "".join("".join(item.leading) + item.code for item in window)
+    module = cst.parse_module(text)
+    updated = update_imports(module, plan.imports, plan.removable, frozenset(plan.force_remove), in_use, names)
+    if updated.footer or len(updated.body) < after:
+        raise _Decline("unexpected import window")
+    codes = [updated.code_for_node(empty) for empty in updated.header]
+    return codes + [updated.code_for_node(statement) for statement in updated.body]
 
 
 def _names_in_use(text: str, source: _Source, plan: FilePlan, written: frozenset[str]) -> set[str] | None:
