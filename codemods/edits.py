@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 Span = tuple[int, int, int, int]
+REVIEW_PREFIX = "# awaitify: review"  # a review marker comment: this, the rule code, the reason
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import ast
 import logging
 import multiprocessing
 import re
+import sys
 from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -481,9 +482,10 @@ def _apply_plans(
 
 
 def apply_plan(text: str, plan: FilePlan, tree: ast.Module | None = None) -> str:
-    """The file rewritten (codemods.transform.apply_plan, imported on first use: `check` never needs it).
-    `tree`: the text's `ast` tree, when the caller has it (it is not parsed again)."""
-    from codemods.transform import apply_plan as rewrite
+    """The file rewritten (codemods.statement_rewrite.apply_plan, imported on first use: `check` never needs it;
+    LibCST itself only for the files that need it). `tree`: the text's `ast` tree, when the caller has it (it is
+    not parsed again)."""
+    from codemods.statement_rewrite import apply_plan as rewrite
 
     return rewrite(text, plan, tree)
 
@@ -491,8 +493,6 @@ def apply_plan(text: str, plan: FilePlan, tree: ast.Module | None = None) -> str
 def _apply_one(
     job: tuple[str, str, FilePlan, float | None], tree: ast.Module | None = None
 ) -> tuple[str, str, str | None]:
-    import libcst
-
     path, text, plan, file_timeout = job
     try:
         with file_deadline(file_timeout):
@@ -501,8 +501,17 @@ def _apply_one(
         return path, text, str(exc)
     except TransformError as exc:
         return path, text, str(exc)
-    except (libcst.ParserSyntaxError, libcst.CSTValidationError, RecursionError) as exc:
+    except Exception as exc:
+        if not isinstance(exc, (RecursionError, *_libcst_errors())):
+            raise
         return path, text, f"rewrite failed: {type(exc).__name__}: {exc}"
+
+
+def _libcst_errors() -> tuple[type[Exception], ...]:
+    """LibCST's parse and validation errors, when LibCST is loaded (a rewrite that never imported it cannot
+    have raised them: asked once the rewrite has failed)."""
+    libcst = sys.modules.get("libcst")
+    return (libcst.ParserSyntaxError, libcst.CSTValidationError) if libcst is not None else ()
 
 
 def _plan_file(

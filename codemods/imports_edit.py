@@ -12,9 +12,9 @@ from typing import TypeGuard, cast
 
 import libcst as cst
 
-from codemods import astwalk
 from codemods.edits import ImportName as ImportName  # defined with the decisions (no LibCST there)
 from codemods.imports_text import name_dropped, plain_import_dropped
+from codemods.imports_text import used_names_of_tree as used_names_of_tree  # LibCST-free
 
 
 def _module_name(node: cst.ImportFrom) -> str | None:
@@ -76,9 +76,6 @@ def used_names(module: cst.Module) -> set[str]:
     return visitor.names
 
 
-_LITERAL_NAMES = {None: "None", True: "True", False: "False"}  # `Name` nodes in LibCST, constants in `ast`
-
-
 def used_names_of_code(code: str) -> set[str] | None:
     """`used_names(cst.parse_module(code))`, read from the stdlib `ast` (many times faster than a LibCST visit).
 
@@ -91,31 +88,6 @@ def used_names_of_code(code: str) -> set[str] | None:
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     return used_names_of_tree(tree)
-
-
-def used_names_of_tree(tree: ast.AST) -> set[str]:
-    """`used_names_of_code`, for code the caller has parsed already."""
-    names: set[str] = set()
-    for node in astwalk.walk(tree):
-        if isinstance(node, ast.Name):
-            names.add(node.id)
-        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            names.add(node.name)
-        elif isinstance(node, ast.arg):
-            names.add(node.arg)
-        elif isinstance(node, ast.keyword | ast.ExceptHandler | ast.MatchAs | ast.MatchStar):
-            name = node.arg if isinstance(node, ast.keyword) else node.name
-            if name is not None:
-                names.add(name)
-        elif isinstance(node, ast.Global | ast.Nonlocal):
-            names.update(node.names)
-        elif isinstance(node, ast.MatchMapping) and node.rest is not None:
-            names.add(node.rest)
-        elif isinstance(node, ast.MatchClass):
-            names.update(node.kwd_attrs)
-        elif isinstance(node, ast.Constant) and (node.value is None or isinstance(node.value, bool)):
-            names.add(_LITERAL_NAMES[node.value])
-    return names
 
 
 def _new_alias(item: ImportName) -> cst.ImportAlias:

@@ -27,6 +27,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from codemods import astwalk
 from codemods.edits import ImportName
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
@@ -195,6 +196,34 @@ def name_dropped(
 def plain_import_dropped(local: str, removable: set[str], in_use: set[str]) -> bool:
     """Whether the one-name statement `import x` binding `local` goes."""
     return local in removable and local not in in_use and "." not in local
+
+
+_LITERAL_NAMES = {None: "None", True: "True", False: "False"}  # `Name` nodes in LibCST, constants in `ast`
+
+
+def used_names_of_tree(tree: ast.AST) -> set[str]:
+    """`used_names_of_code`, for code the caller has parsed already."""
+    names: set[str] = set()
+    for node in astwalk.walk(tree):
+        if isinstance(node, ast.Name):
+            names.add(node.id)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+        elif isinstance(node, ast.keyword | ast.ExceptHandler | ast.MatchAs | ast.MatchStar):
+            name = node.arg if isinstance(node, ast.keyword) else node.name
+            if name is not None:
+                names.add(name)
+        elif isinstance(node, ast.Global | ast.Nonlocal):
+            names.update(node.names)
+        elif isinstance(node, ast.MatchMapping) and node.rest is not None:
+            names.add(node.rest)
+        elif isinstance(node, ast.MatchClass):
+            names.update(node.kwd_attrs)
+        elif isinstance(node, ast.Constant) and (node.value is None or isinstance(node.value, bool)):
+            names.add(_LITERAL_NAMES[node.value])
+    return names
 
 
 def _defines(stmt: ast.stmt) -> frozenset[str]:

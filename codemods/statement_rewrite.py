@@ -25,7 +25,10 @@ Most units never reach LibCST: `codemods.unit_text` writes their new code as tex
 in the file's tree, exactly as LibCST would print the transformer's result (awaits, renames, `async def` on a
 header, legacy query chains rebuilt from their own pieces, `text()`, one-line replacements, review markers).
 It declines (the unit then goes through LibCST) whenever it is not sure to match: comments inside the code,
-parentheses around a chain link, continuations, decisions nested in others...
+parentheses around a chain link, continuations, decisions nested in others... The import fix-up is made by text
+too where `codemods.imports_text` reproduces it. LibCST (and `transform`, which builds on it) is imported only
+when a unit or an import window needs it: a rewrite worker whose files all go by text never pays for the import
+(~0.2 s, more than rewriting a small project's files).
 
 Anything this path does not reproduce exactly makes it decline (`None`), and the caller runs the full rewrite:
 being conservative costs time, never output. Decisions that fail (a node not found) make it decline too, so the
@@ -41,20 +44,18 @@ import re
 import tokenize
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-
-import libcst as cst
-from libcst._nodes.internal import CodegenState
+from typing import TYPE_CHECKING
 
 from codemods import edits as E
-from codemods.cst_spans import node_spans_and_extents
 from codemods.deadline import FileTimeout
-from codemods.edits import Edit
-from codemods.imports_edit import update_imports, used_names_of_tree
-from codemods.imports_text import WindowStatement, update_imports_text
+from codemods.edits import Edit, FilePlan
+from codemods.imports_text import WindowStatement, update_imports_text, used_names_of_tree
 from codemods.source_lines import source_lines
-from codemods.transform import FilePlan, _Applier
 from codemods.unit_text import HEADER_ONLY as _HEADER_ONLY
 from codemods.unit_text import text_rewrite as _text_rewrite
+
+if TYPE_CHECKING:
+    import libcst as cst
 
 log = logging.getLogger(__name__)
 
@@ -292,6 +293,18 @@ def _is_scope(stmt: ast.stmt) -> bool:
     return isinstance(stmt, _SCOPES)
 
 
+def apply_plan(source: str, plan: FilePlan, tree: ast.Module | None = None) -> str:
+    """The file's new text: rewritten statement by statement (`try_apply`) where that path reproduces
+    `transform.apply_plan_full` exactly, by the full LibCST rewrite otherwise (it also raises every error).
+    `tree`: `ast.parse(source)`, when the caller has it (read, never changed)."""
+    new_text = try_apply(source, plan, tree)
+    if new_text is not None:
+        return new_text
+    from codemods.transform import apply_plan_full
+
+    return apply_plan_full(source, plan)
+
+
 def try_apply(source: str, plan: FilePlan, tree: ast.Module | None = None) -> str | None:
     """`apply_plan_full(source, plan)`, or None when this path declines (the caller then runs the full one).
     `tree`: `ast.parse(source)`, when the caller has it (read, never changed)."""
@@ -476,6 +489,12 @@ def _rewrite_units_with_libcst(units: list[_Unit], source: _Source, plan: FilePl
     consecutive units of the same function); only the line numbers differ from the file's."""
     if not units:
         return []
+    import libcst as cst  # LibCST, and what builds on it, only for the files that need it (see the docstring)
+    from libcst._nodes.internal import CodegenState
+
+    from codemods.cst_spans import node_spans_and_extents
+    from codemods.transform import _Applier
+
     parts: list[str] = []
     shifted: list[Edit] = []
     snippet_line = 1
@@ -537,6 +556,8 @@ def _rewrite_units_with_libcst(units: list[_Unit], source: _Source, plan: FilePl
 
 def _bare_stub(statement: cst.BaseStatement) -> bool:
     """The stub body of a header-only unit, as the snippet had it: `pass` alone, nothing above or after it."""
+    import libcst as cst
+
     body = getattr(statement, "body", None)
     if not isinstance(body, cst.IndentedBlock) or len(body.body) != 1 or body.footer:
         return False
@@ -547,6 +568,8 @@ def _bare_stub(statement: cst.BaseStatement) -> bool:
 def _statement_at(module: cst.Module, before: cst.Module, path: list[int]) -> cst.BaseStatement:
     """The statement at `path` in the rewritten snippet; every block on the way must hold as many statements as
     before the rewrite (a unit that became several statements would shift the paths)."""
+    import libcst as cst
+
     if len(module.body) != len(before.body):
         raise _Decline("a unit became several statements")
     statement: cst.BaseStatement = module.body[path[0]]
@@ -676,6 +699,10 @@ def _update_imports_with_libcst(
     after: int,
 ) -> list[str]:
     """`update_imports` on the window parsed by LibCST: the code of the header's lines and of every statement."""
+    import libcst as cst
+
+    from codemods.imports_edit import update_imports
+
     text = "".join(header) + "".join("".join(item.leading) + item.code for item in window)
     module = cst.parse_module(text)
     updated = update_imports(module, plan.imports, plan.removable, frozenset(plan.force_remove), in_use, names)

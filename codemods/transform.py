@@ -17,14 +17,13 @@ import libcst as cst
 
 from codemods import edits as E
 from codemods.cst_spans import node_spans_and_extents
+from codemods.edits import REVIEW_PREFIX as REVIEW_PREFIX
 from codemods.edits import Edit, Span
 from codemods.edits import FilePlan as FilePlan  # the plan and the error live with the decisions (no LibCST there)
 from codemods.edits import TransformError as TransformError
 from codemods.imports_edit import update_imports, used_names_of_code
 from codemods.source_lines import source_lines
 from codemods.transform_query import QueryRewriteError, rewrite_query
-
-REVIEW_PREFIX = "# awaitify: review"
 
 _ORDER = {
     E.DROP_LAST_INDEX: -1,
@@ -508,13 +507,11 @@ def _append_arg(args: list[cst.Arg], new_arg: cst.Arg) -> list[cst.Arg]:
 
 
 def apply_plan(source: str, plan: FilePlan, tree: ast.Module | None = None) -> str:
-    """The file's new text: rewritten statement by statement (`statement_rewrite`) where that path reproduces
-    `apply_plan_full` exactly, by the full LibCST rewrite otherwise (it also raises every error).
-    `tree`: `ast.parse(source)`, when the caller has it (read, never changed)."""
-    from codemods.statement_rewrite import try_apply  # it builds on this module's transformer
+    """The file's new text (`statement_rewrite.apply_plan`: by statement where that reproduces `apply_plan_full`
+    exactly, by the full rewrite otherwise)."""
+    from codemods.statement_rewrite import apply_plan as rewrite
 
-    new_text = try_apply(source, plan, tree)
-    return new_text if new_text is not None else apply_plan_full(source, plan)
+    return rewrite(source, plan, tree)
 
 
 def apply_plan_full(source: str, plan: FilePlan) -> str:

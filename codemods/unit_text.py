@@ -14,12 +14,9 @@ import itertools
 import re
 from typing import TYPE_CHECKING
 
-import libcst as cst
-
 from codemods import edits as E
-from codemods.edits import QuerySpec
+from codemods.edits import REVIEW_PREFIX, QuerySpec
 from codemods.queries import RENAMED_METHODS
-from codemods.transform import REVIEW_PREFIX, _expression
 
 if TYPE_CHECKING:
     from codemods.statement_rewrite import _Source, _Unit
@@ -187,6 +184,10 @@ class _UnitText:
                 names.add("text")
             elif edit.kind == E.REPLACE_EXPR:
                 new = edit.text
+                import libcst as cst  # here only: most files have no such decision, and need no LibCST
+
+                from codemods.transform import _expression
+
                 try:
                     parsed = _expression(new)  # the transformer parses it: the same error, through LibCST
                 except Exception as exc:
