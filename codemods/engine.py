@@ -12,7 +12,7 @@ import multiprocessing
 import re
 import sys
 from collections.abc import Callable, Mapping
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 
@@ -420,16 +420,18 @@ def _plan_and_rewrite(
         _PLANNER = handoff[0]
         try:
             with ProcessPoolExecutor(max_workers=options.jobs, mp_context=context) as pool:
-                chunk = max(1, len(paths) // (options.jobs * 8))
-                results = pool.map(_rewrite_in_worker, paths, chunksize=chunk)  # forks every worker (fork context)
+                size = max(1, len(paths) // (options.jobs * 8))
+                chunks = [paths[start : start + size] for start in range(0, len(paths), size)]
+                futures = [pool.submit(_rewrite_in_worker, chunk) for chunk in chunks]  # the first forks them all
                 _PLANNER = None
                 handoff.clear()
                 analyze.reset_caches()
                 done: dict[str, FileOutcome] = {}
-                for outcome in results:
-                    done[outcome.path] = _with_texts(outcome, sources[outcome.path])
-                    if outcome.status is FileStatus.CHANGED:
-                        memo.replace(outcome.path, outcome.new_text, options.file_timeout)
+                for future in as_completed(futures):  # parse ahead what is done, whichever worker did it
+                    for outcome in future.result():
+                        done[outcome.path] = _with_texts(outcome, sources[outcome.path])
+                        if outcome.status is FileStatus.CHANGED:
+                            memo.replace(outcome.path, outcome.new_text, options.file_timeout)
             return done
         except (OSError, BrokenProcessPool, _NoPlanner) as exc:
             if not handoff:
@@ -445,14 +447,15 @@ class _NoPlanner(Exception):
     """A rewrite worker started after this process let the analysis go (see _plan_and_rewrite)."""
 
 
-def _rewrite_in_worker(path: str) -> FileOutcome:
+def _rewrite_in_worker(paths: list[str]) -> list[FileOutcome]:
     if _PLANNER is None:
         raise _NoPlanner("a rewrite worker was started after the analysis was let go")
-    outcome = _PLANNER.rewritten(path)
-    outcome.old_text = ""  # the parent has it: not sent back
-    if outcome.status is not FileStatus.CHANGED:
-        outcome.new_text = ""
-    return outcome
+    outcomes = [_PLANNER.rewritten(path) for path in paths]
+    for outcome in outcomes:
+        outcome.old_text = ""  # the parent has it: not sent back
+        if outcome.status is not FileStatus.CHANGED:
+            outcome.new_text = ""
+    return outcomes
 
 
 def _with_texts(outcome: FileOutcome, old_text: str) -> FileOutcome:

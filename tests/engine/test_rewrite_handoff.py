@@ -104,11 +104,11 @@ def test_a_memo_that_does_not_parse_ahead_keeps_only_what_it_read() -> None:
     assert not memo._ahead
 
 
-def _worker_dies(path: str) -> FileOutcome:
+def _worker_dies(paths: list[str]) -> list[FileOutcome]:
     os._exit(3)
 
 
-def _worker_without_planner(path: str) -> FileOutcome:
+def _worker_without_planner(paths: list[str]) -> list[FileOutcome]:
     raise engine._NoPlanner("started after the analysis was let go")
 
 
