@@ -77,13 +77,17 @@ class ParseMemo:
         self._parsed: dict[str, _Parsed] = {}
         self._ahead: dict[str, _Parsed] = {}  # rewritten texts, parsed while the rewrite workers ran
         self.parses_ahead = parse_ahead
+        # the last `take` served rewritten texts parsed ahead: the analysis is of the engine's own output
+        self.served_rewritten = False
 
     def take(self, sources: Mapping[str, str]) -> dict[str, _Parsed]:
         """The entries whose file still has the same text; the others are dropped (and their trees freed)."""
         reusable = {path: known for path, known in self._parsed.items() if sources.get(path) == known.text}
+        self.served_rewritten = False
         for path, ahead in self._ahead.items():
             if path not in reusable and sources.get(path) == ahead.text:
                 reusable[path] = ahead
+                self.served_rewritten = True
         self._parsed.clear()
         self._ahead.clear()
         return reusable
@@ -316,17 +320,20 @@ def _migrate_analysed(
         outcomes[path] = FileOutcome(path, FileStatus.FAILED, sources[path], sources[path], error=message)
     paths = [path for path in analysis.parsed if path not in left_alone]
     planner = _Planner(analysis, coloring, options)
-    if options.only:
-        # a stage is decided from every file's plan: plan here, then rewrite the files the stage keeps
+    if options.only or memo.served_rewritten:
+        # plan here, then rewrite the files that have a plan: a stage is decided from every file's plan; and a
+        # second run over this engine's own output (the proof of stability) expects none, so forking rewrite
+        # workers to plan every file would cost more than planning them here
         jobs: list[tuple[str, str, FilePlan]] = []
         for path in paths:
             outcome, plan = planner.outcome_and_plan(path)
             outcomes[path] = outcome
             if plan is not None:
                 jobs.append((path, outcome.old_text, plan))
-        jobs = restrict_to_stage(
-            jobs, outcomes, analysis.parsed, analysis.project, analysis.facts_by_path, coloring, options.only
-        )
+        if options.only:
+            jobs = restrict_to_stage(
+                jobs, outcomes, analysis.parsed, analysis.project, analysis.facts_by_path, coloring, options.only
+            )
         for path, new_text, error in _apply_plans(jobs, options.jobs, options.file_timeout):
             _record_rewrite(outcomes[path], new_text, error)
     else:

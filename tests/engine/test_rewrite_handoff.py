@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import os
 import weakref
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing.context import BaseContext
 
 import pytest
 
@@ -139,3 +141,42 @@ def test_a_pool_that_cannot_start_rewrites_in_this_process(
         outcomes = engine.migrate_sources(sources, EngineOptions(jobs=2))
     assert "rewriting in this process" in caplog.text and "analysing and rewriting" not in caplog.text
     assert _texts(outcomes) == expected
+
+
+def test_a_run_over_the_engines_own_output_plans_in_this_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The proof of stability expects no plan at all: forking rewrite workers to plan every file cost more than
+    planning them here (`ParseMemo.served_rewritten`). The first run, and a run over texts of its own, fork them."""
+    pools: list[int] = []
+    real_pool = ProcessPoolExecutor
+
+    def counting_pool(max_workers: int, mp_context: BaseContext | None = None) -> ProcessPoolExecutor:
+        pools.append(max_workers)
+        return real_pool(max_workers=max_workers, mp_context=mp_context)
+
+    monkeypatch.setattr(engine, "ProcessPoolExecutor", counting_pool)
+    sources = _sources()
+    memo = engine.ParseMemo(parse_ahead=True)
+    first = engine.migrate_sources(sources, EngineOptions(jobs=2), memo=memo)
+    assert len(pools) == 1 and not memo.served_rewritten
+    rewritten = {path: outcome.new_text for path, outcome in first.items()}
+    second = engine.migrate_sources(rewritten, EngineOptions(jobs=2), memo=memo)
+    assert memo.served_rewritten and len(pools) == 1, "the proof forked no rewrite workers"
+    assert all(outcome.status is FileStatus.UNCHANGED for outcome in second.values())
+    again = engine.migrate_sources(sources, EngineOptions(jobs=2), memo=memo)
+    assert not memo.served_rewritten and len(pools) == 2
+    assert _texts(again) == _texts(first)
+
+
+def test_a_plan_in_a_run_over_the_engines_own_output_is_still_rewritten() -> None:
+    """Planned here, a file of the second run that would change again still comes back changed (the runner then
+    reports it as not stable)."""
+    sources = _sources()
+    memo = engine.ParseMemo(parse_ahead=True)
+    first = engine.migrate_sources(sources, EngineOptions(jobs=2), memo=memo)
+    rewritten = {path: outcome.new_text for path, outcome in first.items()}
+    # a file the first run did not touch now holds sync session I/O: the second run must rewrite it
+    rewritten["app/text.py"] = CRUD.format(n=0).replace("add_0", "add_again")
+    second = engine.migrate_sources(rewritten, EngineOptions(jobs=2), memo=memo)
+    assert memo.served_rewritten
+    assert second["app/text.py"].status is FileStatus.CHANGED
+    assert "await db.commit()" in second["app/text.py"].new_text
