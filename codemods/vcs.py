@@ -32,14 +32,56 @@ def dirty_files(targets: Iterable[Path]) -> list[Path]:
 
 def _group_by_work_tree(paths: Iterable[Path]) -> dict[Path | None, list[Path]]:
     groups: dict[Path | None, list[Path]] = {}
-    tops: dict[Path, Path | None] = {}
-    for path in sorted(paths):
-        directory = path.parent
-        if directory not in tops:
-            out = _git(directory, "rev-parse", "--show-toplevel")
-            tops[directory] = _real(Path(out.strip())) if out else None
-        groups.setdefault(tops[directory], []).append(path)
+    ordered = sorted(paths)
+    tops = _work_tree_tops(sorted({path.parent for path in ordered}))
+    for path in ordered:
+        groups.setdefault(tops[path.parent], []).append(path)
     return groups
+
+
+def _work_tree_tops(directories: list[Path]) -> dict[Path, Path | None]:
+    """Each directory's work tree top (None: in none), git asked once for their common ancestor and again only
+    for a directory below a `.git` entry (a nested repository, a submodule) or on another file system.
+
+    git finds the repository of a directory by walking up to the first `.git` (stopping at a file system
+    boundary), so a directory with neither on its way up to the common ancestor gets the ancestor's answer: one
+    `git rev-parse` for a tree of hundreds of directories, not one each. With GIT_CEILING_DIRECTORIES set (the
+    walk may stop earlier), git is asked for every directory."""
+    if not directories:
+        return {}
+    answers: dict[Path, Path | None] = {}
+
+    def top(directory: Path) -> Path | None:
+        if directory not in answers:
+            out = _git(directory, "rev-parse", "--show-toplevel")
+            answers[directory] = _real(Path(out.strip())) if out else None
+        return answers[directory]
+
+    if os.environ.get("GIT_CEILING_DIRECTORIES"):
+        return {directory: top(directory) for directory in directories}
+    common = Path(os.path.commonpath(directories))
+    device = _device(common)
+    on_its_own: dict[Path, bool] = {common: False}  # a `.git` or another file system below `common`, on the way
+
+    def asked_alone(directory: Path) -> bool:
+        chain = []
+        while directory not in on_its_own and directory != directory.parent:
+            chain.append(directory)
+            directory = directory.parent
+        alone = on_its_own.get(directory, True)
+        for step in reversed(chain):
+            alone = alone or os.path.lexists(step / ".git") or _device(step) != device
+            on_its_own[step] = alone
+        return alone
+
+    return {directory: top(directory if asked_alone(directory) else common) for directory in directories}
+
+
+def _device(directory: Path) -> int | None:
+    try:
+        return os.stat(directory).st_dev
+    except OSError:
+        return None
 
 
 def _parse_porcelain(output: str, top: Path) -> list[Path]:

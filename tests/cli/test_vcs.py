@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from cli_helpers import write_tree
 
+from codemods import vcs
 from codemods.vcs import _parse_porcelain, dirty_files
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git not installed")
@@ -65,3 +66,61 @@ def test_porcelain_renames_skip_the_original_name(tmp_path: Path) -> None:
         (tmp_path / "a b.py").resolve(),
         (tmp_path / "dir/x.py").resolve(),
     ]
+
+
+def _counting_git(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Path, tuple[str, ...]]]:
+    calls: list[tuple[Path, tuple[str, ...]]] = []
+    real = vcs._git
+
+    def counted(cwd: Path, *args: str) -> str | None:
+        calls.append((cwd, args))
+        return real(cwd, *args)
+
+    monkeypatch.setattr(vcs, "_git", counted)
+    return calls
+
+
+NESTED = {f"pkg{n}/sub/m{n}.py": "x = 1\n" for n in range(4)} | {"top.py": "t = 1\n"}
+
+
+def test_one_git_question_for_a_tree_of_directories(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """git finds a directory's repository by walking up to the first `.git`: directories with none on the way
+    up to their common ancestor share its answer."""
+    root = committed_repo(tmp_path / "repo", NESTED)
+    (root / "pkg2" / "sub" / "m2.py").write_text("x = 2\n")
+    calls = _counting_git(monkeypatch)
+    assert dirty_files([root / name for name in NESTED]) == [(root / "pkg2" / "sub" / "m2.py").resolve()]
+    assert [args[0] for _, args in calls] == ["rev-parse", "status"]
+
+    plain = tmp_path / "plain"
+    write_tree(plain, NESTED)
+    calls.clear()
+    assert dirty_files([plain / name for name in NESTED]) == []
+    assert [args[0] for _, args in calls] == ["rev-parse"]
+
+
+def test_nested_repositories_are_asked_on_their_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    outer = committed_repo(tmp_path / "outer", {"a.py": "a = 1\n", "lib/b.py": "b = 1\n"})
+    inner = committed_repo(outer / "vendor" / "inner", {"c.py": "c = 1\n", "deep/d.py": "d = 1\n"})
+    (inner / "deep" / "d.py").write_text("d = 2\n")
+    (outer / "lib" / "b.py").write_text("b = 2\n")
+    targets = [outer / "a.py", outer / "lib" / "b.py", inner / "c.py", inner / "deep" / "d.py"]
+    assert dirty_files(targets) == sorted([(outer / "lib" / "b.py").resolve(), (inner / "deep" / "d.py").resolve()])
+
+    loose = tmp_path / "loose"  # not a repository, holding one
+    write_tree(loose, {"e.py": "e = 1\n"})
+    nested = committed_repo(loose / "nested", {"f.py": "f = 1\n"})
+    (nested / "f.py").write_text("f = 2\n")
+    calls = _counting_git(monkeypatch)
+    assert dirty_files([loose / "e.py", nested / "f.py"]) == [(nested / "f.py").resolve()]
+    assert [args[0] for _, args in calls] == ["rev-parse", "rev-parse", "status"]
+
+
+def test_ceiling_directories_make_git_answer_for_each(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = committed_repo(tmp_path / "repo", NESTED)
+    (root / "pkg1" / "sub" / "m1.py").write_text("x = 2\n")
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(root / "pkg1"))  # git finds no repository from pkg1/sub
+    calls = _counting_git(monkeypatch)
+    dirty_files([root / name for name in NESTED])
+    asked = [cwd for cwd, args in calls if args[0] == "rev-parse"]
+    assert sorted(asked) == sorted({(root / name).parent.resolve() for name in NESTED})
