@@ -267,3 +267,60 @@ def test_random_windows_equal_libcst_or_decline() -> None:
             assert got == expected, text
     assert compared == 3000
     assert decided > compared // 2, (decided, compared)
+
+
+def test_the_fix_up_of_the_standard_librarys_modules_equals_libcsts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """End to end (`statement_rewrite._fix_imports`) on real layouts: each top-level module of the standard
+    library, with names to add and imports to drop drawn at random, by text where the model decides and with the
+    model switched off. (Over the whole standard library and this venv's site-packages, 13,353 files, twice each:
+    21,823 windows decided by text, all equal, and 4 where LibCST's parse of the window hits its recursion limit
+    on a huge literal while the text path does not.)"""
+    import sysconfig
+    from pathlib import Path
+
+    from codemods import statement_rewrite
+    from codemods.edits import FilePlan
+
+    rng = random.Random(2026)
+    model = statement_rewrite.update_imports_text
+    decided = compared = 0
+
+    def counted(*args: object) -> tuple[list[str], list[str]] | None:
+        nonlocal decided
+        result = model(*args)  # type: ignore[arg-type]
+        decided += result is not None
+        return result
+
+    def fix_up(text: str, plan: FilePlan, written: frozenset[str]) -> tuple[str, str]:
+        try:
+            return "ok", statement_rewrite._fix_imports(text, plan, written)
+        except statement_rewrite._Decline as exc:
+            return "decline", str(exc)
+
+    names = [*_ADD, ASYNCIO, ImportName("os", "path"), ImportName("typing", "Any"), ImportName("sys", "argv")]
+    names += [ImportName("collections", "OrderedDict", "OD"), ImportName("collections.abc", "Iterable")]
+    for path in sorted(Path(sysconfig.get_paths()["stdlib"]).glob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        if "\r" in text or "\f" in text or not text.endswith("\n"):
+            continue
+        tree = ast.parse(text)
+        imported = [
+            (alias.asname or alias.name).split(".")[0]
+            for node in tree.body
+            if isinstance(node, ast.Import | ast.ImportFrom)
+            for alias in node.names
+            if alias.name != "*"
+        ]
+        for _ in range(2):
+            plan = FilePlan("module")
+            plan.imports = set(rng.sample(names, rng.randint(1, 4)))
+            plan.removable = set(rng.sample(imported, min(len(imported), rng.randint(0, 3))))
+            plan.force_remove = set(rng.sample(imported, min(len(imported), rng.randint(0, 1))))
+            written = frozenset(item.local for item in plan.imports if rng.random() < 0.5)
+            monkeypatch.setattr(statement_rewrite, "update_imports_text", counted)
+            by_text = fix_up(text, plan, written)
+            monkeypatch.setattr(statement_rewrite, "update_imports_text", lambda *args: None)
+            assert by_text == fix_up(text, plan, written), path.name
+            compared += 1
+    assert compared > 300
+    assert decided > compared * 3 // 4, (decided, compared)
