@@ -10,7 +10,8 @@ from __future__ import annotations
 import fnmatch
 import logging
 import os
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -100,8 +101,7 @@ def discover(
         if not path.is_dir():  # a file (or a symlink to one, or a dangling link: reading will say)
             found.setdefault(_key(path, project_root), path)
             continue
-        for file in _walk(path, project_root, excludes, result.unreadable):
-            key = _key(file, project_root)
+        for key, file in _walk(path, project_root, excludes, result.unreadable):
             if include and not matches(key, include):
                 continue
             found.setdefault(key, file)
@@ -109,36 +109,53 @@ def discover(
     return result
 
 
-def _walk(top: Path, root: Path, excludes: Sequence[str], unreadable: dict[str, str]) -> Iterable[Path]:
-    def record(error: OSError) -> None:  # os.walk would otherwise skip the directory silently
-        unreadable[str(error.filename)] = f"cannot list directory: {error.strerror or error}"
+def _walk(top: Path, root: Path, excludes: Sequence[str], unreadable: dict[str, str]) -> Iterator[tuple[str, Path]]:
+    """The Python files under `top` and their keys: `os.walk` top-down (a directory's files, then its
+    subdirectories, each in name order), with `os.scandir`'s entries saying which are links (no `lstat` each)."""
+    top_key = _key(top, root)
+    yield from _walk_directory(str(top), top_key, _Excludes(excludes, top_key), unreadable)
 
-    excluded = _Excludes(excludes, _key(top, root))
-    for dirpath, dirnames, filenames in os.walk(top, onerror=record, followlinks=False):
-        current = Path(dirpath)
-        current_key = _key(current, root)
-        kept = []
-        for name in sorted(dirnames):
-            child = current / name
-            if child.is_symlink():
-                logger.debug("not following symlinked directory %s", child)
-                continue
-            if excluded(name, _joined(current_key, name)):
-                logger.debug("excluded directory %s", child)
-                continue
-            kept.append(name)
-        dirnames[:] = kept
-        for name in sorted(filenames):
-            if not name.endswith(".py"):
-                continue
-            child = current / name
-            if child.is_symlink():
-                logger.debug("not following symlinked file %s", child)
-                continue
-            if excluded(name, _joined(current_key, name)):
-                logger.debug("excluded file %s", child)
-                continue
-            yield child
+
+def _walk_directory(
+    directory: str, key: str, excluded: _Excludes, unreadable: dict[str, str]
+) -> Iterator[tuple[str, Path]]:
+    try:
+        with os.scandir(directory) as listing:
+            entries = sorted(listing, key=lambda entry: entry.name)
+    except OSError as error:  # os.walk would skip the directory silently
+        unreadable[str(error.filename)] = f"cannot list directory: {error.strerror or error}"
+        return
+    subdirectories = []
+    for entry in entries:
+        if _is_directory(entry):  # a link to a directory too, as in os.walk
+            subdirectories.append(entry)
+            continue
+        if not entry.name.endswith(".py"):
+            continue
+        if entry.is_symlink():
+            logger.debug("not following symlinked file %s", entry.path)
+            continue
+        child_key = _joined(key, entry.name)
+        if excluded(entry.name, child_key):
+            logger.debug("excluded file %s", entry.path)
+            continue
+        yield child_key, Path(entry.path)
+    for entry in subdirectories:
+        if entry.is_symlink():
+            logger.debug("not following symlinked directory %s", entry.path)
+            continue
+        child_key = _joined(key, entry.name)
+        if excluded(entry.name, child_key):
+            logger.debug("excluded directory %s", entry.path)
+            continue
+        yield from _walk_directory(entry.path, child_key, excluded, unreadable)
+
+
+def _is_directory(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 class _Excludes:
@@ -151,12 +168,14 @@ class _Excludes:
     leading paths at and above the walked directory are the same for every entry: tried once, here."""
 
     def __init__(self, excludes: Sequence[str], top_key: str) -> None:
-        self.components = _normalised(p for p in excludes if "/" not in p.strip("/"))
+        components = _normalised(p for p in excludes if "/" not in p.strip("/"))
+        # `fnmatchcase(name, p)` for any p: one regular expression, `fnmatch.translate`'s patterns joined
+        self.component = re.compile("|".join(map(fnmatch.translate, components))).match if components else None
         self.slashed = _normalised(p for p in excludes if "/" in p.strip("/"))
         self.top_excluded = bool(self.slashed) and matches(top_key, self.slashed)
 
     def __call__(self, name: str, key: str) -> bool:
-        if any(fnmatch.fnmatchcase(name, pattern) for pattern in self.components):
+        if self.component is not None and self.component(name):
             return True
         if not self.slashed:
             return False
