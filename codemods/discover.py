@@ -129,26 +129,26 @@ def _walk_directory(
     for entry in entries:
         if _is_directory(entry):  # a link to a directory too, as in os.walk
             subdirectories.append(entry)
-            continue
-        if not entry.name.endswith(".py"):
-            continue
-        if entry.is_symlink():
-            logger.debug("not following symlinked file %s", entry.path)
-            continue
-        child_key = _joined(key, entry.name)
-        if excluded(entry.name, child_key):
-            logger.debug("excluded file %s", entry.path)
-            continue
-        yield child_key, Path(entry.path)
+        elif entry.name.endswith(".py"):
+            child_key = _kept(entry, key, excluded, "file")
+            if child_key is not None:
+                yield child_key, Path(entry.path)
     for entry in subdirectories:
-        if entry.is_symlink():
-            logger.debug("not following symlinked directory %s", entry.path)
-            continue
-        child_key = _joined(key, entry.name)
-        if excluded(entry.name, child_key):
-            logger.debug("excluded directory %s", entry.path)
-            continue
-        yield from _walk_directory(entry.path, child_key, excluded, unreadable)
+        child_key = _kept(entry, key, excluded, "directory")
+        if child_key is not None:
+            yield from _walk_directory(entry.path, child_key, excluded, unreadable)
+
+
+def _kept(entry: os.DirEntry[str], directory_key: str, excluded: _Excludes, kind: str) -> str | None:
+    """The entry's key, or None when the walk leaves it out (a symlink, or excluded)."""
+    if entry.is_symlink():
+        logger.debug("not following symlinked %s %s", kind, entry.path)
+        return None
+    key = _joined(directory_key, entry.name)
+    if excluded(entry.name, key):
+        logger.debug("excluded %s %s", kind, entry.path)
+        return None
+    return key
 
 
 def _is_directory(entry: os.DirEntry[str]) -> bool:
