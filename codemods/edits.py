@@ -69,7 +69,7 @@ class ImportName:
 
 @dataclass
 class FilePlan:
-    """Every decision for one file, as the transformer applies them (codemods.transform.apply_plan)."""
+    """Every decision for one file, as the transformer applies them (codemods.statement_rewrite.apply_plan)."""
 
     module_name: str
     edits: list[Edit] = field(default_factory=list)

@@ -670,18 +670,15 @@ def _fix_imports(text: str, plan: FilePlan, written: frozenset[str] = frozenset(
         line = group.last + 1
     suffix = source.lines_text(line, len(source.lines) - 1)
     names = frozenset(_defined_names(stmt for group in groups[cut + 1 :] for stmt in group.stmts))
-    force_remove = frozenset(plan.force_remove)
-    by_text = None
+    updated = None
     if all(len(group.stmts) == 1 for group in groups[: cut + 1]):
-        by_text = update_imports_text(header, window, plan.imports, plan.removable, force_remove, in_use, names)
-    if by_text is None:
-        codes = _update_imports_with_libcst(header, window, plan, in_use, names, cut - last_import)
-    else:
-        header_lines, codes = by_text
-        if len(codes) < cut - last_import:
-            raise _Decline("unexpected import window")
-        codes = [*header_lines, *codes]
+        force_remove = frozenset(plan.force_remove)
+        updated = update_imports_text(header, window, plan.imports, plan.removable, force_remove, in_use, names)
+    header_codes, body_codes = updated or _update_imports_with_libcst(header, window, plan, in_use, names)
     after = cut - last_import  # the window's statements after the imports end the body, in order
+    if len(body_codes) < after:
+        raise _Decline("unexpected import window")
+    codes = [*header_codes, *body_codes]
     for index, (stub, body) in stubbed.items():
         position = len(codes) - after + (index - last_import - 1)
         if not codes[position].endswith(stub):
@@ -696,9 +693,9 @@ def _update_imports_with_libcst(
     plan: FilePlan,
     in_use: set[str],
     names: frozenset[str],
-    after: int,
-) -> list[str]:
-    """`update_imports` on the window parsed by LibCST: the code of the header's lines and of every statement."""
+) -> tuple[list[str], list[str]]:
+    """`update_imports` on the window parsed by LibCST: the code of the header's lines, and of every statement
+    (as `update_imports_text` gives them)."""
     import libcst as cst
 
     from codemods.imports_edit import update_imports
@@ -706,10 +703,10 @@ def _update_imports_with_libcst(
     text = "".join(header) + "".join("".join(item.leading) + item.code for item in window)
     module = cst.parse_module(text)
     updated = update_imports(module, plan.imports, plan.removable, frozenset(plan.force_remove), in_use, names)
-    if updated.footer or len(updated.body) < after:
+    if updated.footer:
         raise _Decline("unexpected import window")
-    codes = [updated.code_for_node(empty) for empty in updated.header]
-    return codes + [updated.code_for_node(statement) for statement in updated.body]
+    header_codes = [updated.code_for_node(empty) for empty in updated.header]
+    return header_codes, [updated.code_for_node(statement) for statement in updated.body]
 
 
 def _names_in_use(text: str, source: _Source, plan: FilePlan, written: frozenset[str]) -> set[str] | None:

@@ -6,7 +6,6 @@ untouched and reported), so a file is never half-converted.
 
 from __future__ import annotations
 
-import ast
 import bisect
 import functools
 from collections import Counter
@@ -504,14 +503,6 @@ def _append_arg(args: list[cst.Arg], new_arg: cst.Arg) -> list[cst.Arg]:
         last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
         new_arg,
     ]
-
-
-def apply_plan(source: str, plan: FilePlan, tree: ast.Module | None = None) -> str:
-    """The file's new text (`statement_rewrite.apply_plan`: by statement where that reproduces `apply_plan_full`
-    exactly, by the full rewrite otherwise)."""
-    from codemods.statement_rewrite import apply_plan as rewrite
-
-    return rewrite(source, plan, tree)
 
 
 def apply_plan_full(source: str, plan: FilePlan) -> str:

@@ -22,7 +22,7 @@ from codemods import transform as T
 from codemods.edits import Edit
 from codemods.model import EngineOptions
 from codemods.source_lines import source_lines
-from codemods.statement_rewrite import try_apply
+from codemods.statement_rewrite import apply_plan, try_apply
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "fixtures"
@@ -262,7 +262,7 @@ def test_fast_path_is_byte_identical(corpus: str, tmp_path: Path) -> None:
         if new is not None:
             fast += 1
             assert new == full, f"{corpus}: {path}"
-        assert _outcome(T.apply_plan, text, plan) == full, f"{corpus}: {path}"
+        assert _outcome(apply_plan, text, plan) == full, f"{corpus}: {path}"
         if new is not None:  # given the tree the engine already has, not parsed again: the same text
             assert try_apply(text, plan, ast.parse(text)) == new, f"{corpus}: {path}"
     if corpus == "library":
@@ -303,7 +303,7 @@ def test_a_decision_finding_no_node_fails_the_same_way() -> None:
     plan = T.FilePlan("m", edits=[Edit("await", (5, 4, 5, 9))])  # `x = 1` is no call
     assert try_apply(text, plan) is None
     with pytest.raises(T.TransformError) as fast_error:
-        T.apply_plan(text, plan)
+        apply_plan(text, plan)
     with pytest.raises(T.TransformError) as full_error:
         T.apply_plan_full(text, plan)
     assert str(fast_error.value) == str(full_error.value)
@@ -324,7 +324,7 @@ def test_unusual_files_take_the_full_path(text: str) -> None:
     column = lines[line - 1].index("x.y()")
     plan = T.FilePlan("m", edits=[Edit("await", (line, column, line, column + 5))])
     assert try_apply(text, plan) is None
-    assert T.apply_plan(text, plan) == T.apply_plan_full(text, plan) != text
+    assert apply_plan(text, plan) == T.apply_plan_full(text, plan) != text
 
 
 def test_the_applier_has_no_field_callbacks() -> None:
@@ -691,7 +691,7 @@ def test_query_shapes_the_text_path_declines(name: str, monkeypatch: pytest.Monk
     for _path, text, plan in jobs:
         new = try_apply(text, plan)
         assert new is None or new == T.apply_plan_full(text, plan)
-        assert T.apply_plan(text, plan) == T.apply_plan_full(text, plan)
+        assert apply_plan(text, plan) == T.apply_plan_full(text, plan)
     queries = [by_text for by_text, kinds, _ in taken if any(kind.startswith("query:") for kind in kinds)]
     assert queries, "the case has no query unit"
     assert not any(queries)
