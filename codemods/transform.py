@@ -16,8 +16,7 @@ import libcst as cst
 
 from codemods import edits as E
 from codemods.cst_spans import node_spans_and_extents
-from codemods.edits import REVIEW_PREFIX as REVIEW_PREFIX
-from codemods.edits import Edit, Span
+from codemods.edits import REVIEW_PREFIX, Edit, Span
 from codemods.edits import FilePlan as FilePlan  # the plan and the error live with the decisions (no LibCST there)
 from codemods.edits import TransformError as TransformError
 from codemods.imports_edit import update_imports, used_names_of_code
