@@ -29,7 +29,7 @@ from codemods.model import EngineOptions, FileOutcome, FileStats, FileStatus, Fi
 from codemods.module_edits import session_type_edits
 from codemods.parallel_analysis import AnalyseModule, MoreModules
 from codemods.project import Project
-from codemods.relevance import Relevance
+from codemods.relevance import Relevance, cannot_matter, name_parts
 from codemods.source_lines import lines_holding, source_lines
 from codemods.spans import SpanMaker
 from codemods.staging import restrict_to_stage
@@ -43,12 +43,49 @@ CORE_NAMES = frozenset(ImportName("sqlalchemy", n) for n in ("select", "func", "
 REVIEW_MARKER = re.compile(r"#\s*awaitify:\s*review\s+(AWT\d{3})\s*((?:(?!#\s*awaitify:).)*)")
 
 
-@dataclass
 class _Parsed:
-    path: str
-    text: str
-    tree: ast.Module
-    symbols: ModuleSymbols
+    """A file's text, tree and symbols. The tree of a module the analysis does not look at can be let go
+    (`release_tree`): it is most of the memory a project's analysis holds, and is parsed again if asked for."""
+
+    __slots__ = ("_defs", "_tree", "path", "symbols", "text")
+
+    def __init__(self, path: str, text: str, tree: ast.Module, symbols: ModuleSymbols) -> None:
+        self.path, self.text, self.symbols = path, text, symbols
+        self._tree: ast.Module | None = tree
+        self._defs: dict[tuple[int, int], ast.FunctionDef | ast.AsyncFunctionDef] | None = None
+
+    @property
+    def tree(self) -> ast.Module:
+        if self._tree is None:
+            self._tree = ast.parse(self.text, filename=self.path)  # parsed once already: it parses again
+        return self._tree
+
+    @property
+    def holds_tree(self) -> bool:
+        return self._tree is not None
+
+    def transient_tree(self) -> ast.Module:
+        """The tree for one look (the findings' few lines): a tree let go is parsed again for it, not kept."""
+        return self._tree if self._tree is not None else ast.parse(self.text, filename=self.path)
+
+    def release_tree(self) -> None:
+        """Let go of the tree and of every function's def statement (their bodies are the tree's bulk); the
+        symbols keep the small expressions they hold (annotations, defaults, bases, values)."""
+        if self._tree is None:
+            return
+        self._tree, self._defs = None, None
+        for func in self.symbols.functions.values():
+            func.release_def(self._def_at)
+
+    def _def_at(self, start: tuple[int, int]) -> ast.FunctionDef | ast.AsyncFunctionDef:
+        """The def statement starting at (line, column) in the tree, parsed again if it was let go."""
+        if self._defs is None:
+            self._defs = {
+                (node.lineno, node.col_offset): node
+                for node in ast.walk(self.tree)
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+            }
+        return self._defs[start]
 
 
 @dataclass
@@ -149,6 +186,8 @@ def _analyse(
     parsed: dict[str, _Parsed] = {}
     failures: dict[str, str] = {}
     reusable = memo.take(sources) if memo is not None else {}
+    # the trees of modules that cannot matter are let go as soon as their symbols are out (see `_Parsed`)
+    project_parts = None if ANALYSE_EVERY_MODULE or options.session_factories else name_parts(sources)
     for path in sorted(sources):
         text = sources[path]
         known = reusable.get(path)
@@ -158,8 +197,10 @@ def _analyse(
         item = _parse(path, text, options.file_timeout)
         if isinstance(item, str):
             failures[path] = item
-        else:
-            parsed[path] = item
+            continue
+        parsed[path] = item
+        if project_parts is not None and cannot_matter(item.symbols, project_parts):
+            item.release_tree()
     if memo is not None:
         memo.keep(parsed)
     project = Project((p.symbols for p in parsed.values()), options.session_factories)
@@ -170,6 +211,9 @@ def _analyse(
     candidates = [path for path in parsed if path not in failures and path not in left_alone]
     relevance = Relevance(project, {path: item.symbols for path, item in parsed.items()})
     relevant = set(candidates) if ANALYSE_EVERY_MODULE else relevance.paths()
+    for path, item in parsed.items():
+        if path not in relevant:
+            item.release_tree()  # parsed again should a hint make the module relevant after all
 
     def more_modules(hints: HintState) -> list[str]:
         """Modules a hint makes relevant (and their importers), to analyse from the next round on."""
@@ -816,7 +860,7 @@ def _findings(analysis: _Analysis, sources: Mapping[str, str], options: EngineOp
         found |= _sync_api_findings(analysis.project, item)
         markers = _marker_findings(path, item.text)
         # a line with a review marker is reported once, by its marker (a multi-line statement's marker ends it)
-        covered = _lines_covered_by_markers({f.line for f in markers}, item.tree)
+        covered = _lines_covered_by_markers({f.line for f in markers}, item)
         found = {f for f in found if f.line not in covered} | markers
         out[path] = sorted(f for f in found if f.code not in options.disabled_rules)
     return out
@@ -830,7 +874,7 @@ def _sync_api_findings(project: Project, item: _Parsed) -> set[Finding]:
     lines = lines_holding(item.text, project.names_of(N.SYNC_API))
     if not lines:
         return found
-    for node in astwalk.statements(item.tree, lines):
+    for node in astwalk.statements(item.transient_tree(), lines):
         if isinstance(node, ast.ImportFrom) and not node.level and node.module:
             for alias in node.names:
                 target = project.canonical(f"{node.module}.{alias.name}")
@@ -870,12 +914,12 @@ def _review_findings(path: str, text: str, codes: set[str]) -> list[Finding]:
     return sorted(found)
 
 
-def _lines_covered_by_markers(marked_lines: set[int], tree: ast.Module) -> set[int]:
+def _lines_covered_by_markers(marked_lines: set[int], item: _Parsed) -> set[int]:
     """The marked lines, and every line of a simple statement whose last line carries a marker (one walk)."""
     covered = set(marked_lines)
     if not marked_lines:
         return covered
-    for node in ast.walk(tree):
+    for node in ast.walk(item.transient_tree()):
         if isinstance(node, ast.stmt) and not hasattr(node, "body"):
             end = node.end_lineno or node.lineno
             if end in marked_lines:

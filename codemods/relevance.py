@@ -25,7 +25,32 @@ from collections.abc import Iterable, Mapping
 
 from codemods.project import Project
 from codemods.pytest_support import is_test_module
-from codemods.symbols import ModuleSymbols
+from codemods.symbols import ModuleSymbols, module_name_for
+
+
+def is_seed(symbols: ModuleSymbols) -> bool:
+    """The module matters whatever imports it: it uses SQLAlchemy, is a test module or defines an `async def`."""
+    return (
+        symbols.uses_sqlalchemy
+        or is_test_module(symbols)
+        or any(function.is_async for function in symbols.functions.values())
+    )
+
+
+def name_parts(paths: Iterable[str]) -> frozenset[str]:
+    """Every dotted part of the module names of these paths: an import whose first part is none of them reaches
+    no module of the project, however the project's root is placed (see `Project.remap_source_root`)."""
+    return frozenset(part for path in paths for part in module_name_for(path)[0].split("."))
+
+
+def cannot_matter(symbols: ModuleSymbols, project_parts: frozenset[str]) -> bool:
+    """Decided from the module's own symbols, before the rest of the project is parsed: it is no seed and imports
+    nothing from the project, so only a hint can make it relevant (`project_parts`: see `name_parts`; a configured
+    session factory is not looked at: the caller decides nothing this way when there is one)."""
+    if is_seed(symbols):
+        return False
+    targets = [*symbols.imports.values(), *symbols.star_imports]
+    return not any(target.partition(".")[0] in project_parts for target in targets)
 
 
 class Relevance:
@@ -42,7 +67,7 @@ class Relevance:
             for dependency in imported | under:
                 self._importers.setdefault(dependency, set()).add(symbols.name)
         self.relevant: set[str] = set()
-        seeds = [s.name for s in modules.values() if self._is_seed(s)]
+        seeds = [s.name for s in modules.values() if is_seed(s)]
         seeds += self._factory_modules(project.extra_session_factories)
         self.add(seeds)
 
@@ -77,13 +102,6 @@ class Relevance:
         return self.add(self._owner(qualname) for qualname in qualnames)
 
     # -- the module graph ----------------------------------------------------------------------------
-    def _is_seed(self, symbols: ModuleSymbols) -> bool:
-        return (
-            symbols.uses_sqlalchemy
-            or is_test_module(symbols)
-            or any(function.is_async for function in symbols.functions.values())
-        )
-
     def _factory_modules(self, factories: Iterable[str]) -> list[str]:
         return [self._owner(self._project.canonical(factory)) for factory in factories]
 

@@ -52,8 +52,10 @@ class StagedFile(Protocol):
 
     path: str
     text: str
-    tree: ast.Module
     symbols: ModuleSymbols
+
+    @property
+    def tree(self) -> ast.Module: ...
 
 
 @dataclass(frozen=True, order=True)

@@ -24,6 +24,10 @@ class Param:
     default: ast.expr | None
 
 
+# (line, column) of a def statement -> that statement, in a fresh parse of the module's text
+FindDef = Callable[[tuple[int, int]], "ast.FunctionDef | ast.AsyncFunctionDef"]
+
+
 @dataclass
 class FunctionSymbols:
     qualname: str  # module-qualified: "pkg.mod.Class.method"
@@ -39,7 +43,24 @@ class FunctionSymbols:
     return_values: list[ast.expr] = field(default_factory=list)
     yield_values: list[ast.expr] = field(default_factory=list)
     nested_in_function: bool = False
-    node: ast.FunctionDef | ast.AsyncFunctionDef | None = None
+    def_node: ast.FunctionDef | ast.AsyncFunctionDef | None = field(default=None, repr=False)
+    # Once the module's tree is let go (see `release_def`): where the def starts, and what finds it again.
+    _def_at: tuple[int, int] = field(default=(0, 0), repr=False, compare=False)
+    _find_def: FindDef | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def node(self) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+        """The def statement, body and all: found again in a fresh parse of the module if it was let go."""
+        if self._find_def is not None:
+            self.def_node, self._find_def = self._find_def(self._def_at), None
+        return self.def_node
+
+    def release_def(self, find_def: FindDef) -> None:
+        """Let go of the def statement (it holds the function's whole body): `find_def` finds it again, by the
+        line and column it starts at, in a fresh parse of the module's text, should anything ask for it."""
+        node = self.def_node
+        if node is not None:
+            self._def_at, self._find_def, self.def_node = (node.lineno, node.col_offset), find_def, None
 
 
 @dataclass
@@ -259,7 +280,7 @@ class _SymbolCollector:
             lineno=node.lineno,
             is_generator=False,
             nested_in_function=any(kind == "function" for kind, _ in self.scope),
-            node=node,
+            def_node=node,
         )
         if cls is not None:
             cls.methods[node.name] = func
