@@ -73,8 +73,8 @@ def _tool_section(tool: dict[str, Any]) -> list[str]:
             out += [
                 "",
                 "Holding every module's `ast` tree at once, and nothing else: "
-                f"{_fmt(tree['trees_held_rss_mib'], 0)} MiB peak RSS (the analysis holds those of the modules it reads: "
-                "bench/README.md).",
+                f"{_fmt(tree['trees_held_rss_mib'], 0)} MiB peak RSS "
+                "(the analysis holds those of the modules it reads: bench/README.md).",
             ]
         out += ["", "| target (issue 7) | measured | limit | met |", "|---|---:|---:|---|"]
         for target in tree["targets"].values():
