@@ -45,8 +45,8 @@ class FunctionSymbols:
     nested_in_function: bool = False
     def_node: ast.FunctionDef | ast.AsyncFunctionDef | None = field(default=None, repr=False)
     # Once the module's tree is let go (see `release_def`): where the def starts, and what finds it again.
-    _def_at: tuple[int, int] = field(default=(0, 0), repr=False, compare=False)
-    _find_def: FindDef | None = field(default=None, repr=False, compare=False)
+    _def_at: tuple[int, int] = field(default=(0, 0), init=False, repr=False, compare=False)
+    _find_def: FindDef | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def node(self) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
