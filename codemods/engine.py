@@ -57,7 +57,7 @@ class _Parsed:
     @property
     def tree(self) -> ast.Module:
         if self._tree is None:
-            self._tree = ast.parse(self.text, filename=self.path)  # parsed once already: it parses again
+            self._tree = self._parse_again()
         return self._tree
 
     @property
@@ -66,7 +66,10 @@ class _Parsed:
 
     def transient_tree(self) -> ast.Module:
         """The tree for one look (the findings' few lines): a tree let go is parsed again for it, not kept."""
-        return self._tree if self._tree is not None else ast.parse(self.text, filename=self.path)
+        return self._tree if self._tree is not None else self._parse_again()
+
+    def _parse_again(self) -> ast.Module:
+        return ast.parse(self.text, filename=self.path)  # it parsed once: it parses again, the same way
 
     def release_tree(self) -> None:
         """Let go of the tree and of every function's def statement (their bodies are the tree's bulk); the

@@ -13,8 +13,7 @@ from typing import TypeGuard, cast
 import libcst as cst
 
 from codemods.edits import ImportName as ImportName  # defined with the decisions (no LibCST there)
-from codemods.imports_text import name_dropped, plain_import_dropped
-from codemods.imports_text import used_names_of_tree as used_names_of_tree  # LibCST-free
+from codemods.imports_text import name_dropped, plain_import_dropped, used_names_of_tree
 
 
 def _module_name(node: cst.ImportFrom) -> str | None:

@@ -812,7 +812,7 @@ def test_names_in_use_agree_with_the_tree_walk(tmp_path: Path, monkeypatch: pyte
     walk of the new tree finds, for every name `update_imports` asks about; the generated repo's files are all
     decided so."""
     from codemods import statement_rewrite
-    from codemods.imports_edit import used_names_of_tree
+    from codemods.imports_text import used_names_of_tree
 
     decided: list[bool] = []
     real = statement_rewrite._names_in_use
@@ -853,7 +853,7 @@ def test_names_in_use_agree_with_the_tree_walk(tmp_path: Path, monkeypatch: pyte
 )
 def test_names_in_use_decides_only_what_it_can_prove(text: str, decided: bool) -> None:
     from codemods import statement_rewrite
-    from codemods.imports_edit import used_names_of_tree
+    from codemods.imports_text import used_names_of_tree
 
     tree = ast.parse(text)
     plan = T.FilePlan("m", removable={"Session"})
