@@ -16,7 +16,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 
-from codemods import analyze, astwalk, parallel_analysis, teardown
+from codemods import analyze, parallel_analysis, teardown
 from codemods import edits as E
 from codemods.analyze import ASYNC_URL_HELPER, FunctionFacts, HintState
 from codemods.check_cache import cached_findings
@@ -30,7 +30,7 @@ from codemods.module_edits import session_type_edits
 from codemods.parallel_analysis import AnalyseModule, MoreModules
 from codemods.project import Project
 from codemods.relevance import Relevance, cannot_matter, name_parts
-from codemods.source_lines import lines_holding, source_lines
+from codemods.source_lines import source_lines
 from codemods.spans import SpanMaker
 from codemods.staging import restrict_to_stage
 from codemods.symbols import ModuleSymbols, collect_symbols
@@ -873,24 +873,14 @@ def _sync_api_findings(project: Project, item: _Parsed) -> set[Finding]:
     from codemods import sqla_names as N
 
     found: set[Finding] = set()
-    # an import that can resolve to one names it on a line it spans: the others are not walked
-    lines = lines_holding(item.text, project.names_of(N.SYNC_API))
-    if not lines:
-        return found
-    for node in astwalk.statements(item.transient_tree(), lines):
-        if isinstance(node, ast.ImportFrom) and not node.level and node.module:
-            for alias in node.names:
-                target = project.canonical(f"{node.module}.{alias.name}")
-                if target in N.SYNC_API:
-                    found.add(
-                        Finding(
-                            item.path,
-                            node.lineno,
-                            node.col_offset + 1,
-                            "AWT303",
-                            f"sync SQLAlchemy API `{alias.name}` is still imported",
-                        )
-                    )
+    # a name that can resolve to one is one of these (see `names_of`): the others need no resolution
+    names = project.names_of(N.SYNC_API)
+    for line, column, module, imported in item.symbols.from_imports:  # kept by the symbols: no tree needed
+        for name in imported:
+            if name in names and project.canonical(f"{module}.{name}") in N.SYNC_API:
+                found.add(
+                    Finding(item.path, line, column + 1, "AWT303", f"sync SQLAlchemy API `{name}` is still imported")
+                )
     return found
 
 

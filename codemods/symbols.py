@@ -83,6 +83,8 @@ class ModuleSymbols:
     is_package: bool
     imports: dict[str, str] = field(default_factory=dict)  # local name -> dotted target
     star_imports: list[str] = field(default_factory=list)  # modules imported with `from m import *`
+    # every absolute `from m import a, b`, anywhere in the module: (line, column, m, (a, b))
+    from_imports: list[tuple[int, int, str, tuple[str, ...]]] = field(default_factory=list)
     classes: dict[str, ClassSymbols] = field(default_factory=dict)
     functions: dict[str, FunctionSymbols] = field(default_factory=dict)
     global_values: dict[str, ast.expr] = field(default_factory=dict)
@@ -222,6 +224,9 @@ class _SymbolCollector:
             base = node.module or ""
         if base.split(".")[0] == "sqlalchemy":
             self.symbols.uses_sqlalchemy = True
+        if not node.level and node.module:
+            names = tuple(alias.name for alias in node.names)
+            self.symbols.from_imports.append((node.lineno, node.col_offset, node.module, names))
         for alias in node.names:
             if alias.name == "*":
                 self.symbols.star_imports.append(base)

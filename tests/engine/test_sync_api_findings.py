@@ -1,5 +1,5 @@
-"""AWT303 (a sync SQLAlchemy API still imported) skips modules whose text cannot name one, and finds the rest,
-re-exports under another name included."""
+"""AWT303 (a sync SQLAlchemy API still imported) resolves only the imported names that can be one, and finds the
+rest, re-exports under another name included. The imports come from the symbols: no tree is needed."""
 
 from __future__ import annotations
 
@@ -24,11 +24,21 @@ def _awt303(sources: dict[str, str]) -> dict[str, list[int]]:
     return {path: [f.line for f in findings if f.code == "AWT303"] for path, findings in found.items() if findings}
 
 
+class _EveryName:
+    def __contains__(self, name: object) -> bool:
+        return True
+
+
 def _every_module_read(monkeypatch: pytest.MonkeyPatch, sources: dict[str, str]) -> dict[str, list[int]]:
-    """The findings with the text filter off (every module's imports are read)."""
+    """The findings with the name filter off (every imported name is resolved)."""
     with monkeypatch.context() as patched:
-        patched.setattr(engine.Project, "names_of", lambda self, targets: frozenset({""}))  # "" is in any text
+        patched.setattr(engine.Project, "names_of", lambda self, targets: _EveryName())
         return _awt303(sources)
+
+
+def test_the_findings_need_no_tree(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine._Parsed, "transient_tree", lambda self: pytest.fail("a tree was parsed for AWT303"))
+    assert _awt303(ALIASED)["app/factory.py"] == [1]
 
 
 def test_an_import_under_another_name_is_found() -> None:
