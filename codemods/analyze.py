@@ -8,7 +8,7 @@ resolved call sites (for coloring), review items and `check` findings. Nothing i
 from __future__ import annotations
 
 import ast
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
 
 from codemods import astwalk
@@ -2173,6 +2173,8 @@ def _is_main_guard(test: ast.expr) -> bool:
 _SPANS: dict[str, SpanMaker] = {}
 _FACTS_CACHE: dict[str, FunctionFacts | None] = {}
 _IN_PROGRESS: set[str] = set()
+# module -> the keys of its top level's and class bodies' facts, in order (see `analyze_module`)
+_BODY_KEYS: dict[str, list[str]] = {}
 
 
 def register_source(module: str, text: str) -> None:
@@ -2186,6 +2188,7 @@ def reset_caches(*, keep_hints: bool = False) -> None:
         _SESSION_HINTS.clear()
         _PARAM_HINTED.clear()
     _FACTS_CACHE.clear()
+    _BODY_KEYS.clear()
     _IN_PROGRESS.clear()
     _DEPENDENCIES.clear()
 
@@ -2253,16 +2256,36 @@ def analyze_function_cached(project: Project, func: FunctionSymbols) -> Function
     return facts
 
 
-def analyze_module(project: Project, module: ModuleSymbols, tree: ast.Module) -> list[FunctionFacts]:
-    """Facts for every function of the module, and for its top level."""
-    out = [_analyze_body_cached(f"{module.name}.<module>", project, module, tree.body)]
-    for class_node, class_body in _class_bodies(tree):
-        key = f"{module.name}.<body of the class at {class_node.lineno}:{class_node.col_offset}>"
-        out.append(_analyze_body_cached(key, project, module, class_body))
+def analyze_module(project: Project, module: ModuleSymbols, tree: Callable[[], ast.Module]) -> list[FunctionFacts]:
+    """Facts for every function of the module, and for its top level. `tree` gives the module's tree: asked for
+    only when some facts are not known yet (a later hint round seldom needs it; a tree let go is parsed again)."""
+    out = _known_body_facts(module.name)
+    if out is None:
+        out = _body_facts(project, module, tree())
     for func in module.functions.values():
         facts = analyze_function_cached(project, func)
         if facts is not None:
             out.append(facts)
+    return out
+
+
+def _known_body_facts(module: str) -> list[FunctionFacts] | None:
+    """The facts of the module's top level and class bodies, if every one is known (see `_body_facts`)."""
+    keys = _BODY_KEYS.get(module)
+    if keys is None:
+        return None
+    known = [facts for facts in map(_FACTS_CACHE.get, keys) if facts is not None]
+    return known if len(known) == len(keys) else None
+
+
+def _body_facts(project: Project, module: ModuleSymbols, tree: ast.Module) -> list[FunctionFacts]:
+    """The facts of the module's top level and of its class bodies; their keys are kept for the next round."""
+    keys = [f"{module.name}.<module>"]
+    out = [_analyze_body_cached(keys[0], project, module, tree.body)]
+    for class_node, class_body in _class_bodies(tree):
+        keys.append(f"{module.name}.<body of the class at {class_node.lineno}:{class_node.col_offset}>")
+        out.append(_analyze_body_cached(keys[-1], project, module, class_body))
+    _BODY_KEYS[module.name] = keys
     return out
 
 

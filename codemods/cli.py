@@ -223,6 +223,14 @@ def selection_options(function: F) -> F:
             metavar="MB",
             help="Skip files bigger than this (reported, left as they are; default 2; 0: no limit).",
         ),
+        click.option(
+            "--max-tree-mb",
+            type=click.FloatRange(min=0),
+            default=None,
+            metavar="MB",
+            help="Memory each process may give to parsed trees; beyond it, trees are let go and parsed again when "
+            "needed: slower, same result (default 512; 0: no limit).",
+        ),
         common_options,
     ]
     for decorator in reversed(decorators):
@@ -241,6 +249,7 @@ def _run_options(**kwargs: Any) -> RunOptions:
         jobs=kwargs["jobs"] or os.cpu_count() or 1,
         file_timeout=kwargs["file_timeout"],
         max_file_mb=kwargs["max_file_mb"],
+        max_tree_mb=kwargs["max_tree_mb"],
     )
 
 

@@ -9,10 +9,12 @@ session-factories = ["app.db.new_session", "app.deps.get_session"]
 only = ["app/users/**"]            # staged migration: rewrite only these files (docs/staged-migrations.md)
 file-timeout = 120                 # seconds per file before it is reported and left as it is (0: none)
 max-file-mb = 2                    # bigger files are reported and left as they are (0: no limit)
+max-tree-mb = 512                  # memory for parsed trees per process; beyond it they are parsed again (0: no limit)
 ```
 
 Command-line `--include` / `--exclude` / `--only` replace the configured lists; `--disable` and
-`--session-factory` add to them; `--file-timeout` and `--max-file-mb` replace the configured limits.
+`--session-factory` add to them; `--file-timeout`, `--max-file-mb` and `--max-tree-mb` replace the configured
+limits.
 """
 
 from __future__ import annotations
@@ -25,15 +27,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from codemods import tree_budget
 from codemods.rules.registry import RULES
 from codemods.scope import glob_problem
 
 logger = logging.getLogger(__name__)
 
-KNOWN_KEYS = ("include", "exclude", "disable", "session-factories", "only", "file-timeout", "max-file-mb")
+KNOWN_KEYS = (
+    "include",
+    "exclude",
+    "disable",
+    "session-factories",
+    "only",
+    "file-timeout",
+    "max-file-mb",
+    "max-tree-mb",
+)
 DEFAULT_FILE_TIMEOUT = 120.0
 # Memory grows with a file's size (~600 bytes per source byte in LibCST); generated files beyond this are skipped.
 DEFAULT_MAX_FILE_MB = 2.0
+# The memory a process may give to parsed trees before it lets some go and parses them again (see tree_budget).
+DEFAULT_MAX_TREE_MB = tree_budget.DEFAULT_MAX_TREE_MB
 _DOTTED_NAME = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 
 
@@ -49,6 +63,7 @@ class Config:
     session_factories: frozenset[str] = frozenset()
     file_timeout: float = DEFAULT_FILE_TIMEOUT
     max_file_mb: float = DEFAULT_MAX_FILE_MB
+    max_tree_mb: float = DEFAULT_MAX_TREE_MB
     only: tuple[str, ...] = ()
     source: Path | None = None
 
@@ -61,6 +76,7 @@ class Config:
         file_timeout: float | None = None,
         max_file_mb: float | None = None,
         only: tuple[str, ...] = (),
+        max_tree_mb: float | None = None,
     ) -> Config:
         """The configuration with command-line values applied on top."""
         return Config(
@@ -70,6 +86,7 @@ class Config:
             session_factories=self.session_factories | validate_dotted_names(session_factories, "--session-factory"),
             file_timeout=self.file_timeout if file_timeout is None else file_timeout,
             max_file_mb=self.max_file_mb if max_file_mb is None else max_file_mb,
+            max_tree_mb=self.max_tree_mb if max_tree_mb is None else max_tree_mb,
             only=validate_only_globs(only, "--only") if only else self.only,
             source=self.source,
         )
@@ -109,6 +126,7 @@ def parse_config(table: Mapping[str, Any], source: Path | None = None) -> Config
         ),
         file_timeout=_number(table, "file-timeout", where, DEFAULT_FILE_TIMEOUT, "seconds"),
         max_file_mb=_number(table, "max-file-mb", where, DEFAULT_MAX_FILE_MB, "megabytes"),
+        max_tree_mb=_number(table, "max-tree-mb", where, DEFAULT_MAX_TREE_MB, "megabytes"),
         only=validate_only_globs(_string_list(table, "only", where), f"{where} only"),
         source=source,
     )

@@ -11,12 +11,13 @@ import logging
 import multiprocessing
 import re
 import sys
+import weakref
 from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 
-from codemods import analyze, parallel_analysis, teardown
+from codemods import analyze, astwalk, parallel_analysis, teardown
 from codemods import edits as E
 from codemods.analyze import ASYNC_URL_HELPER, FunctionFacts, HintState
 from codemods.check_cache import cached_findings
@@ -34,6 +35,7 @@ from codemods.source_lines import source_lines
 from codemods.spans import SpanMaker
 from codemods.staging import restrict_to_stage
 from codemods.symbols import ModuleSymbols, collect_symbols
+from codemods.tree_budget import TreeBudget
 from codemods.verify import verify_rewrite
 
 log = logging.getLogger(__name__)
@@ -44,10 +46,10 @@ REVIEW_MARKER = re.compile(r"#\s*awaitify:\s*review\s+(AWT\d{3})\s*((?:(?!#\s*aw
 
 
 class _Parsed:
-    """A file's text, tree and symbols. The tree of a module the analysis does not look at can be let go
-    (`release_tree`): it is most of the memory a project's analysis holds, and is parsed again if asked for."""
+    """A file's text, tree and symbols. The tree can be let go (`release_tree`): it is most of the memory a
+    project's analysis holds, and is parsed again if asked for, within the process' budget (see `tree_budget`)."""
 
-    __slots__ = ("_defs", "_tree", "path", "symbols", "text")
+    __slots__ = ("__weakref__", "_defs", "_tree", "path", "symbols", "text")
 
     def __init__(self, path: str, text: str, tree: ast.Module, symbols: ModuleSymbols) -> None:
         self.path, self.text, self.symbols = path, text, symbols
@@ -58,6 +60,7 @@ class _Parsed:
     def tree(self) -> ast.Module:
         if self._tree is None:
             self._tree = self._parse_again()
+        _trees.read(self)
         return self._tree
 
     @property
@@ -77,18 +80,49 @@ class _Parsed:
         if self._tree is None:
             return
         self._tree, self._defs = None, None
+        _trees.forget(self.path)
+        finder = _DefFinder(self)
         for func in self.symbols.functions.values():
-            func.release_def(self._def_at)
+            func.release_def(finder)
 
     def _def_at(self, start: tuple[int, int]) -> ast.FunctionDef | ast.AsyncFunctionDef:
         """The def statement starting at (line, column) in the tree, parsed again if it was let go."""
         if self._defs is None:
-            self._defs = {
-                (node.lineno, node.col_offset): node
-                for node in ast.walk(self.tree)
-                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-            }
+            self._defs = _defs_of(self.tree)
         return self._defs[start]
+
+
+def _defs_of(tree: ast.Module) -> dict[tuple[int, int], ast.FunctionDef | ast.AsyncFunctionDef]:
+    """Every def statement of the tree, by (line, column)."""
+    return {
+        (node.lineno, node.col_offset): node
+        for node in astwalk.statements(tree)  # a def is a statement: no need to walk expressions
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    }
+
+
+class _DefFinder:
+    """Finds a def statement let go in its `_Parsed`'s tree, parsed again (one parse serves the analysis of the
+    module and its defs). It refers to the `_Parsed` weakly: the symbols that hold it are the `_Parsed`'s own, so a
+    strong reference would make each a cycle, freed only by the collector, which the engine pauses (a dropped
+    analysis would stay in memory to the end of the run). Symbols that outlive their `_Parsed` parse on their own."""
+
+    __slots__ = ("_owner", "_path", "_text")
+
+    def __init__(self, owner: _Parsed) -> None:
+        self._owner = weakref.ref(owner)
+        self._path, self._text = owner.path, owner.text
+
+    def __call__(self, start: tuple[int, int]) -> ast.FunctionDef | ast.AsyncFunctionDef:
+        owner = self._owner()
+        if owner is not None:
+            return owner._def_at(start)
+        return _defs_of(ast.parse(self._text, filename=self._path))[start]
+
+
+# The trees this process holds, within the budget of the analysis under way (see `_analyse`; a module global, not
+# an attribute of each `_Parsed`: it holds them, and they would hold it, a cycle left to a paused collector).
+_trees = TreeBudget(None)
 
 
 @dataclass
@@ -146,6 +180,7 @@ class ParseMemo:
         item = _parse(path, text, file_timeout)
         if not isinstance(item, str):
             self._ahead[path] = item
+            _trees.admit(item)  # within the budget of the analysis that planned the rewrite
 
 
 def _parse(path: str, text: str, file_timeout: float | None) -> _Parsed | str:
@@ -185,28 +220,29 @@ def _analyse(
     memo: ParseMemo | None = None,
 ) -> _Analysis:
     """Pass 1 and the per-function facts. Files in `left_alone` (path -> why) are indexed, not analysed."""
+    global _trees
     left_alone = left_alone or {}
     parsed: dict[str, _Parsed] = {}
     failures: dict[str, str] = {}
     reusable = memo.take(sources) if memo is not None else {}
+    _trees = TreeBudget(options.max_tree_bytes)
     # the trees of modules that cannot matter are let go as soon as their symbols are out (see `_Parsed`)
     project_parts = None if ANALYSE_EVERY_MODULE or options.session_factories else name_parts(sources)
     for path in sorted(sources):
         text = sources[path]
-        known = reusable.get(path)
-        if known is not None:
-            parsed[path] = known
-            continue
-        item = _parse(path, text, options.file_timeout)
+        item = reusable.get(path) or _parse(path, text, options.file_timeout)
         if isinstance(item, str):
             failures[path] = item
             continue
         parsed[path] = item
         if project_parts is not None and cannot_matter(item.symbols, project_parts):
             item.release_tree()
+        else:
+            _trees.admit(item)  # held if it fits in the budget, let go otherwise
     if memo is not None:
         memo.keep(parsed)
     project = Project((p.symbols for p in parsed.values()), options.session_factories)
+    _trees.on_release = weakref.WeakMethod(project.forget_resolved_nodes)  # weakly: the analysis may end first
     project.pytest_asyncio = options.pytest_asyncio
     analyze.reset_caches()
     for item in parsed.values():
@@ -228,8 +264,8 @@ def _analyse(
     def analyse_module(path: str) -> list[FunctionFacts] | str:
         item = parsed[path]
         try:
-            with file_deadline(options.file_timeout):
-                return analyze.analyze_module(project, item.symbols, item.tree)
+            with file_deadline(options.file_timeout), _trees.pinned(item):
+                return analyze.analyze_module(project, item.symbols, lambda: item.tree)
         except RecursionError:
             return "expression nesting too deep to analyse"
         except FileTimeout as exc:

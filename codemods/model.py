@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from codemods.tree_budget import DEFAULT_MAX_TREE_MB, mb_to_bytes
+
 
 class FileStatus(StrEnum):
     CHANGED = "changed"
@@ -79,3 +81,6 @@ class EngineOptions:
     only: tuple[str, ...] = ()
     # How the project's pytest runs async tests: decides the marks and loop scopes of migrated tests.
     pytest_asyncio: PytestAsyncioSettings = field(default_factory=PytestAsyncioSettings)
+    # Estimated bytes of parsed trees a process holds at once; beyond it, trees are let go and parsed again when
+    # needed (None: no limit; see codemods.tree_budget).
+    max_tree_bytes: int | None = mb_to_bytes(DEFAULT_MAX_TREE_MB)

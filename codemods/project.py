@@ -108,6 +108,11 @@ class Project:
         self._node_cache[node] = (module, resolved)
         return resolved
 
+    def forget_resolved_nodes(self) -> None:
+        """Drop the answers kept by node (see `resolve_expr`): their keys hold the nodes, and with them parts of
+        trees let go; the answers by dotted name stay, so asking again costs a walk of the node's name."""
+        self._node_cache.clear()
+
     def _resolve_dotted(self, module: str, dotted: str) -> str:
         head, _, rest = dotted.partition(".")
         resolved = self.resolve_name(module, head)

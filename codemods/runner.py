@@ -28,6 +28,7 @@ from codemods.scope import unmatched_globs
 from codemods.source_io import SourceError, SourceFile, read_source, write_source
 from codemods.source_lines import source_lines
 from codemods.suppress import apply_suppressions
+from codemods.tree_budget import mb_to_bytes
 from codemods.vcs import dirty_files
 from codemods.verify import verify_rewrite
 
@@ -78,6 +79,7 @@ class RunOptions:
     jobs: int = 1
     file_timeout: float | None = None  # None: the config's (default 120 s)
     max_file_mb: float | None = None  # None: the config's (default 2 MB)
+    max_tree_mb: float | None = None  # None: the config's (default 512 MB)
 
 
 @dataclass
@@ -98,6 +100,7 @@ class Workspace:
             jobs=self.jobs,
             file_timeout=self.config.file_timeout or None,
             only=self.config.only,
+            max_tree_bytes=mb_to_bytes(self.config.max_tree_mb or None),
             pytest_asyncio=load_pytest_asyncio_settings(self.root),
         )
 
@@ -122,6 +125,7 @@ def prepare(options: RunOptions, cwd: Path | None = None) -> Workspace:
         file_timeout=options.file_timeout,
         max_file_mb=options.max_file_mb,
         only=options.only,
+        max_tree_mb=options.max_tree_mb,
     )
     if config.source:
         logger.info("config: %s", config.source)

@@ -40,6 +40,7 @@ class FunctionSymbols:
     returns: ast.expr | None
     lineno: int
     is_generator: bool
+    # what each `return value` returns, as far as the analysis reads it: a call's callee (see `_callee_only`)
     return_values: list[ast.expr] = field(default_factory=list)
     yield_values: list[ast.expr] = field(default_factory=list)
     nested_in_function: bool = False
@@ -328,10 +329,23 @@ class _SymbolCollector:
                 self.symbols.global_values[node.target.id] = node.value
 
 
+# What a returned value that is not a call is kept as: the analysis infers a return type from calls only.
+NOT_A_CALL: ast.expr = ast.Constant(value=None)
+
+
+def _callee_only(value: ast.expr) -> ast.expr:
+    """A returned value as the analysis reads it (`Project.return_type`: the type a call's callee returns): a call
+    without its arguments, anything else as `NOT_A_CALL`. The whole expression, a DTO built field by field,
+    would outlive its module's tree when the tree is let go (returns are a third of a typical tree's nodes)."""
+    if isinstance(value, ast.Call):
+        return ast.Call(func=value.func, args=[], keywords=[])
+    return NOT_A_CALL
+
+
 def _collect_returns(own_body: list[ast.AST], func: FunctionSymbols) -> None:
     for child in own_body:
         if isinstance(child, ast.Return) and child.value is not None:
-            func.return_values.append(child.value)
+            func.return_values.append(_callee_only(child.value))
         elif isinstance(child, ast.Yield | ast.YieldFrom):
             func.is_generator = True
             if child.value is not None:

@@ -175,6 +175,21 @@ def test_check_on_target_backend_finds_leftovers(awaitify, backend_copy: Path) -
     assert findings(result.stdout)
 
 
+def test_a_tiny_tree_budget_gives_the_same_diff_and_findings(awaitify, backend_copy: Path) -> None:
+    for command in (["migrate", "--diff"], ["check", "--format", "json", "--no-cache"]):
+        default = awaitify(*command, "-q", "--jobs", "2", ".", cwd=backend_copy)
+        tiny = awaitify(*command, "-q", "--jobs", "2", "--max-tree-mb", "0.001", ".", cwd=backend_copy)
+        assert default.code == tiny.code == 1, (default, tiny)
+        assert tiny.stdout == default.stdout != ""
+
+
+def test_a_negative_tree_budget_is_a_usage_error(awaitify, backend_copy: Path) -> None:
+    result = awaitify("check", "--max-tree-mb", "-1", ".", cwd=backend_copy)
+    assert result.code == 2, result
+    assert "--max-tree-mb" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_diff_on_target_backend_writes_nothing(awaitify, backend_copy: Path) -> None:
     before = snapshot(backend_copy)
     result = awaitify("migrate", "--diff", "-q", ".", cwd=backend_copy)

@@ -26,6 +26,7 @@ disable = ["awt106", "AWT201"]
 session-factories = ["app.db.new_session"]
 file-timeout = 30
 max-file-mb = 0.5
+max-tree-mb = 64
 """,
     )
     config = load_config(tmp_path)
@@ -38,6 +39,9 @@ max-file-mb = 0.5
     assert config.merged().file_timeout == 30.0
     assert config.max_file_mb == 0.5
     assert config.merged(max_file_mb=0).max_file_mb == 0.0
+    assert config.max_tree_mb == 64.0
+    assert config.merged(max_tree_mb=1).max_tree_mb == 1.0
+    assert config.merged().max_tree_mb == 64.0
     assert config.source == tmp_path / "pyproject.toml"
 
 
@@ -64,6 +68,7 @@ def test_no_pyproject_gives_defaults(tmp_path: Path) -> None:
         ("[tool.awaitify]\nfile-timeout = -1\n", "file-timeout: expected a number of seconds"),
         ("[tool.awaitify]\nfile-timeout = 'soon'\n", "file-timeout: expected a number of seconds"),
         ("[tool.awaitify]\nmax-file-mb = true\n", "max-file-mb: expected a number of megabytes"),
+        ("[tool.awaitify]\nmax-tree-mb = -5\n", "max-tree-mb: expected a number of megabytes"),
     ],
 )
 def test_invalid_values_are_errors(tmp_path: Path, body: str, message: str) -> None:

@@ -1,0 +1,247 @@
+"""A process holds parsed trees within a budget (`--max-tree-mb`): the others are let go and parsed again when asked
+for, at most once more per module by the process that analyses it, and the results are the same."""
+
+from __future__ import annotations
+
+import ast
+import gc
+import weakref
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from codemods import engine
+from codemods.model import EngineOptions
+from codemods.symbols import NOT_A_CALL, collect_symbols
+from codemods.tree_budget import TREE_BYTES_PER_SOURCE_BYTE, TreeBudget, mb_to_bytes
+from tests.engine.test_released_trees import HINTED_AND_PLAIN
+from tests.engine.trees import REPO, generated_repo, python_files
+
+
+class Holder:
+    """A stand-in for the engine's `_Parsed`: a path, a text and a tree it can let go."""
+
+    def __init__(self, path: str, size: int) -> None:
+        self.path, self.text = path, "x" * size
+        self.holds_tree = True
+
+    def release_tree(self) -> None:
+        self.holds_tree = False
+
+
+def _held(budget: TreeBudget, holders: list[Holder]) -> list[str]:
+    return [holder.path for holder in holders if holder.holds_tree]
+
+
+def test_the_trees_parsed_first_are_held_while_they_fit() -> None:
+    holders = [Holder(f"m{i}.py", 10) for i in range(5)]
+    budget = TreeBudget(25 * TREE_BYTES_PER_SOURCE_BYTE)
+    for holder in holders:
+        budget.admit(holder)
+    assert _held(budget, holders) == ["m0.py", "m1.py"]
+    assert budget.size == 20 * TREE_BYTES_PER_SOURCE_BYTE
+    assert budget.released == 3
+
+
+def test_a_tree_read_again_lets_go_of_those_read_longest_ago_but_not_the_pinned_one() -> None:
+    first, second, third = (Holder(f"m{i}.py", 10) for i in range(3))
+    budget = TreeBudget(20 * TREE_BYTES_PER_SOURCE_BYTE)
+    budget.admit(first)
+    budget.admit(second)
+    budget.read(first)  # first is now the most recent: second goes first
+    third.holds_tree = True
+    budget.read(third)
+    assert (first.holds_tree, second.holds_tree, third.holds_tree) == (True, False, True)
+    with budget.pinned(first):
+        fourth = Holder("m3.py", 10)
+        budget.read(fourth)
+    assert (first.holds_tree, third.holds_tree, fourth.holds_tree) == (True, False, True)
+
+
+def test_a_tree_in_use_is_held_whatever_its_size() -> None:
+    small, big = Holder("small.py", 10), Holder("big.py", 1_000)
+    budget = TreeBudget(20 * TREE_BYTES_PER_SOURCE_BYTE)
+    budget.admit(small)
+    budget.read(big)
+    assert (small.holds_tree, big.holds_tree) == (False, True)
+
+
+def test_without_a_limit_nothing_is_let_go() -> None:
+    holders = [Holder(f"m{i}.py", 10_000) for i in range(50)]
+    budget = TreeBudget(None)
+    for holder in holders:
+        budget.admit(holder)
+        budget.read(holder)
+    assert all(holder.holds_tree for holder in holders)
+    assert budget.released == 0
+
+
+def test_a_holder_dropped_by_its_owner_is_freed_and_leaves_the_count() -> None:
+    budget = TreeBudget(None)
+    holder = Holder("m.py", 10)
+    budget.admit(holder)
+    gone = weakref.ref(holder)
+    del holder
+    assert gone() is None
+    assert budget.size == 0
+
+
+def test_whoever_keeps_answers_by_node_is_told_when_trees_are_let_go() -> None:
+    told: list[str] = []
+
+    class Cache:
+        def forget(self) -> None:
+            told.append("forget")
+
+    cache = Cache()
+    budget = TreeBudget(10 * TREE_BYTES_PER_SOURCE_BYTE)
+    budget.on_release = weakref.WeakMethod(cache.forget)
+    first, second = Holder("a.py", 10), Holder("b.py", 10)
+    budget.read(first)
+    assert told == []
+    budget.read(second)
+    assert told == ["forget"]
+    del cache
+    budget.read(Holder("c.py", 10))  # the cache is gone: nothing to tell, no error
+    assert told == ["forget"]
+
+
+def test_megabytes_to_bytes() -> None:
+    assert mb_to_bytes(None) is None
+    assert mb_to_bytes(1.5) == 1_500_000
+
+
+# -- the engine under a budget -------------------------------------------------------------------------------------
+TINY = EngineOptions(max_tree_bytes=1)  # no tree fits: each is held only while it is read
+
+
+def _results(sources: dict[str, str], options: EngineOptions) -> tuple[object, object]:
+    migrated = engine.migrate_sources(sources, options)
+    outcomes = {p: (o.status, o.new_text, o.findings, o.error, o.async_reasons) for p, o in migrated.items()}
+    return outcomes, engine.check_sources(sources, options)
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    return python_files(generated_repo(tmp_path_factory.mktemp("generated") / "repo", domains=4))
+
+
+@pytest.mark.parametrize("project", ["hinted", "target_backend", "generated"])
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_tiny_budget_changes_no_result(
+    project: str, jobs: int, generated: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine, "PARALLEL_ANALYSIS_MIN_MODULES", 1)
+    sources = {
+        "hinted": HINTED_AND_PLAIN,
+        "target_backend": python_files(REPO / "target_backend"),
+        "generated": generated,
+    }[project]
+    unlimited = _results(sources, EngineOptions(jobs=jobs, max_tree_bytes=None))
+    assert _results(sources, EngineOptions(jobs=jobs, max_tree_bytes=1)) == unlimited
+    outcomes = unlimited[0]
+    assert isinstance(outcomes, dict)
+    assert any(outcome[1] != sources[path] for path, outcome in outcomes.items())  # it did migrate something
+
+
+@pytest.fixture
+def parses(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]]:
+    """How many times each module's tree is parsed again, in this process."""
+    counted: Counter[str] = Counter()
+    parse_again = engine._Parsed._parse_again
+
+    def counting(self: engine._Parsed) -> ast.Module:
+        counted[self.path] += 1
+        return parse_again(self)
+
+    monkeypatch.setattr(engine._Parsed, "_parse_again", counting)
+    yield counted
+
+
+def test_the_findings_parse_nothing_again(parses: Counter[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under a tiny budget the analysis parses again what it reads; the findings, after it, read no tree."""
+    after_the_analysis: list[int] = []
+    findings = engine._findings
+
+    def counting_findings(*args: object, **kwargs: object) -> object:
+        after_the_analysis.append(parses.total())
+        return findings(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine, "_findings", counting_findings)
+    engine.check_sources(python_files(REPO / "target_backend"), TINY)
+    assert after_the_analysis[0] > 0
+    assert parses.total() == after_the_analysis[0]
+
+
+def test_a_hint_round_reads_the_trees_of_the_modules_it_analyses_again_only(parses: Counter[str]) -> None:
+    engine.check_sources(HINTED_AND_PLAIN, TINY)
+    # app/service.py hands a session to app/paging.py, and asks for its facts: both are analysed again in the
+    # second round; app/db.py, whose facts cannot change, is not read again
+    assert (parses["app/service.py"], parses["app/paging.py"]) == (2, 2)
+    assert parses["app/db.py"] == 1
+
+
+def test_the_trees_held_after_the_analysis_stay_within_the_budget() -> None:
+    sources = python_files(REPO / "target_backend")
+    limit = max(len(text) for text in sources.values()) * TREE_BYTES_PER_SOURCE_BYTE * 3
+    analysis = engine._analyse(sources, EngineOptions(max_tree_bytes=limit))
+    held = [item for item in analysis.parsed.values() if item.holds_tree]
+    assert 0 < sum(TreeBudget.cost(item) for item in held) <= limit
+    assert engine._trees.size <= limit
+
+
+def test_answers_kept_by_node_are_dropped_with_the_trees() -> None:
+    """The project's cache of names resolved by node keeps its nodes alive: it is emptied as trees are let go."""
+    sources = python_files(REPO / "target_backend")
+    unlimited = engine._analyse(sources, EngineOptions(max_tree_bytes=None)).project._node_cache
+    tiny = engine._analyse(sources, TINY).project._node_cache
+    assert len(tiny) < len(unlimited) / 4
+
+
+def test_a_released_module_is_freed_without_the_collector() -> None:
+    """Its symbols find their defs through it, weakly: no cycle, so a dropped analysis does not wait for the
+    collector, which the engine pauses."""
+    item = engine._parse("app/codec.py", "def encode(value):\n    return str(value)\n", None)
+    assert not isinstance(item, str)
+    item.release_tree()
+    symbols = item.symbols
+    gone = weakref.ref(item)
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        del item
+        assert gone() is None
+    finally:
+        if was_enabled:
+            gc.enable()
+    node = symbols.functions["app.codec.encode"].node  # the symbols outlived it: they parse on their own
+    assert isinstance(node, ast.FunctionDef)
+    assert (node.name, node.lineno) == ("encode", 1)
+
+
+def test_symbols_keep_of_a_returned_value_only_what_the_analysis_reads() -> None:
+    text = (
+        "def build(db):\n    return Service(db, cache=Cache(), names=[n.upper() for n in NAMES])\n\n"
+        "def plain(x):\n    return {'x': x}\n"
+    )
+    symbols = collect_symbols("app/m.py", ast.parse(text), text)
+    (built,) = symbols.functions["app.m.build"].return_values
+    assert isinstance(built, ast.Call)
+    assert ast.unparse(built) == "Service()"
+    assert (built.func.lineno, built.func.col_offset) == (2, 11)  # the callee as it was parsed
+    assert symbols.functions["app.m.plain"].return_values == [NOT_A_CALL]
+
+
+def test_the_budget_comes_from_the_command_line_and_the_config(tmp_path: Path) -> None:
+    from codemods.runner import RunOptions, prepare
+
+    (tmp_path / "pyproject.toml").write_text("[tool.awaitify]\nmax-tree-mb = 64\n", encoding="utf-8")
+    (tmp_path / "m.py").write_text("x = 1\n", encoding="utf-8")
+    configured = prepare(RunOptions(paths=(tmp_path,)), cwd=tmp_path)
+    assert configured.engine_options.max_tree_bytes == 64_000_000
+    flagged = prepare(RunOptions(paths=(tmp_path,), max_tree_mb=0), cwd=tmp_path)
+    assert flagged.engine_options.max_tree_bytes is None  # 0: no limit
+    (tmp_path / "pyproject.toml").unlink()
+    assert prepare(RunOptions(paths=(tmp_path,)), cwd=tmp_path).engine_options.max_tree_bytes == 512_000_000
