@@ -53,16 +53,19 @@ def _git_state() -> dict[str, Any]:
 def _memory_scaling(tool: dict[str, Any]) -> dict[str, Any]:
     """Issue 7's "memory flat in repo size": peak RSS of the big tree over the small one, per command."""
     big, small = tool["generated"], tool["target_backend"]
-    per_run = {
+    ratios = {
         name: round(big["runs"][name]["peak_rss_mib"] / small["runs"][name]["peak_rss_mib"], 2)
         for name in big["runs"]
         if name != "startup" and small["runs"][name]["peak_rss_mib"]  # the start-up reads no tree
     }
+    # the runs with the trees' memory bounded are an option, not the default: reported apart
+    per_run = {name: ratio for name, ratio in ratios.items() if not name.endswith("_low_memory")}
     worst = max(per_run.values(), default=None)
     return {
         "target": "peak RSS flat in repo size (generated vs target_backend, largest process)",
         "lines_ratio": round(big["lines"] / small["lines"], 1),
         "rss_ratio_by_run": per_run,
+        "rss_ratio_bounded": {name: ratio for name, ratio in ratios.items() if name.endswith("_low_memory")},
         "value": worst,
         "limit": 1.5,
         "met": worst is not None and worst <= 1.5,

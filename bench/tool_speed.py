@@ -5,7 +5,9 @@ For a source tree it runs, each on a fresh copy outside any git work tree:
 1. the floors (`bench.floors`, single core): LibCST parse+codegen and `ast.parse` of every `.py` file;
 2. `check` (first run), then `check` again on the unchanged tree;
 3. `migrate --diff` (writes nothing);
-4. `migrate` on a copy.
+4. `migrate` on a copy;
+5. `check` (without its cache) and `migrate --diff` again, with the trees' memory bounded (`--max-tree-mb`,
+   `LOW_TREE_MB`): what holding at most one module's tree at a time saves and costs.
 
 `compare_with_stock_codemod` sets `migrate` beside a stock LibCST codemod with scope metadata
 (`bench.stock_codemod`, run by `python -m libcst.tool codemod`) on copies of one tree of the size issue 7 quotes.
@@ -35,6 +37,8 @@ from bench.measure import run_measured
 logger = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# The budget of tree memory of the bounded runs: the trees of ~20 KB of source, about one module's at a time.
+LOW_TREE_MB = 1
 
 
 def precompile(directories: list[Path]) -> dict[str, Any]:
@@ -132,7 +136,7 @@ def _round(
     label: str, index: int, source: Path, work: Path, check_tree: Path, jobs: int, timeout: float
 ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
     """One round: the floors, then the start-up alone (`awaitify --version`), `check`, `check` again, `migrate
-    --diff`, `migrate` (on a fresh copy)."""
+    --diff`, `migrate` (on a fresh copy), and `check` and `migrate --diff` with the trees' memory bounded."""
     logger.info("%s, round %d: floors", label, index + 1)
     floors = {"libcst": _floor("libcst", check_tree, timeout), "ast": _floor("ast", check_tree, timeout)}
     jobs_args = ["--jobs", str(jobs)]
@@ -147,6 +151,9 @@ def _round(
     migrate_tree = work / "migrate"
     shutil.rmtree(migrate_tree, ignore_errors=True)
     runs["migrate"] = _awaitify(["migrate", *jobs_args, "."], _copy_tree(source, migrate_tree), timeout, cache_home)
+    bounded = ["--max-tree-mb", str(LOW_TREE_MB), *jobs_args, "."]
+    runs["check_low_memory"] = _awaitify(["check", "--no-cache", *bounded], check_tree, timeout, cache_home)
+    runs["migrate_diff_low_memory"] = _awaitify(["migrate", "--diff", *bounded], check_tree, timeout, cache_home)
     return floors, runs
 
 

@@ -92,8 +92,12 @@ def test_a_tree_is_measured_in_rounds(tmp_path: Path) -> None:
     assert measured["targets"]["check_vs_ast"]["value"] == measured["runs"]["check"]["x_ast_floor"]
     startup = measured["runs"]["startup"]
     assert startup["command"] == "awaitify --version" and 0 < startup["wall_s"] < measured["runs"]["check"]["wall_s"]
+    bounded = measured["runs"]["check_low_memory"]
+    assert bounded["command"] == f"awaitify check --no-cache --max-tree-mb {tool_speed.LOW_TREE_MB} --jobs 2 ."
+    assert bounded["stdout_lines"] == measured["runs"]["check"]["stdout_lines"]
     text = "\n".join(report._tool_section({"tiny": measured}))
     assert "Medians of 3 rounds" in text
+    assert "| check, trees bounded (`--max-tree-mb 1 --no-cache`) |" in text
     assert "| start-up alone (`awaitify --version`) |" in text and "Start-up alone" in text
 
 
