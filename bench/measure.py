@@ -4,13 +4,22 @@ CPU time and `peak_rss_mib` come from `os.wait4` on the child: Linux folds the c
 (awaitify's worker processes) into that rusage, so CPU is the whole tree's and `peak_rss_mib` is the largest
 single process. `peak_tree_rss_mib` is the sum over the process tree, sampled every 50 ms from /proc (it can
 miss a short spike).
+
+A forked child's peak RSS starts at its parent's RSS at the fork (Linux counts the pages it shares with its
+parent until it execs), so the measuring process, which holds the results of a whole bench, would put a floor
+under every small figure (84 MiB for each run on `target_backend/` in the run of 2026-12-06 at `593ead7`, the
+`--version` start-up included). Each command is started by a small launcher (`_LAUNCHER`, a bare interpreter of
+~10 MiB) that times it, waits for it and hands its rusage back in a file.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
+import sys
+import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -18,6 +27,17 @@ from pathlib import Path
 from typing import Any
 
 _PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
+
+# argv: [result file, command...]; inherits the standard streams, working directory and environment.
+_LAUNCHER = """
+import json, os, subprocess, sys, time
+started = time.perf_counter()
+child = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(child.pid, 0)
+wall = time.perf_counter() - started
+with open(sys.argv[1], "w") as out:
+    json.dump({"status": status, "wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "maxrss": usage.ru_maxrss}, out)
+"""
 
 
 @dataclass
@@ -52,8 +72,9 @@ def _descendants(pid: int) -> list[int]:
 
 
 def _tree_rss_kib(pid: int) -> int:
+    """The RSS of the processes below the launcher `pid` (not the launcher's own)."""
     total = 0
-    for member in _descendants(pid):
+    for member in _descendants(pid)[1:]:
         try:
             resident_pages = int(Path(f"/proc/{member}/statm").read_text().split()[1])
         except (OSError, IndexError, ValueError):
@@ -63,6 +84,19 @@ def _tree_rss_kib(pid: int) -> int:
 
 
 def run_measured(cmd: list[str], cwd: Path, timeout: float, env: dict[str, str] | None = None) -> Measured:
+    with tempfile.TemporaryDirectory(prefix="awaitify-measure-") as tmp:
+        result = Path(tmp) / "rusage.json"
+        measured = _run_launched([sys.executable, "-c", _LAUNCHER, str(result), *cmd], cwd, timeout, env)
+        if result.exists():  # else the launcher was killed with the command (a timeout): its own figures stand
+            launched = json.loads(result.read_text())
+            measured.returncode = os.waitstatus_to_exitcode(launched["status"])
+            measured.wall_s = round(launched["wall"], 3)
+            measured.cpu_s = round(launched["cpu"], 3)
+            measured.peak_rss_mib = round(launched["maxrss"] / 1024, 1)
+    return measured
+
+
+def _run_launched(cmd: list[str], cwd: Path, timeout: float, env: dict[str, str] | None) -> Measured:
     wall0 = time.perf_counter()
     proc = subprocess.Popen(
         cmd,
