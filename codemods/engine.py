@@ -80,7 +80,7 @@ class _Parsed:
         if self._tree is None:
             return
         self._tree, self._defs = None, None
-        _trees.forget(self.path)
+        _trees.forget(self)
         finder = _DefFinder(self)
         for func in self.symbols.functions.values():
             func.release_def(finder)

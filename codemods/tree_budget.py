@@ -45,8 +45,9 @@ class TreeBudget:
         # told once trees were let go (a cache keyed by their nodes can drop them); a weak reference, for the budget
         # outlives the analysis it serves
         self.on_release: weakref.WeakMethod[Callable[[], None]] | None = None
-        # path -> (holder, its cost), least recently read first
-        self._held: dict[str, tuple[weakref.ref[HoldsTree], int]] = {}
+        # id(holder) -> (holder, its cost), least recently read first; by identity, not by path: while a file is
+        # rewritten, the holder of its old text and that of its new one are both alive
+        self._held: dict[int, tuple[weakref.ref[HoldsTree], int]] = {}
         self._size = 0
         self._pinned: HoldsTree | None = None
         self.released = 0  # trees let go to stay within the limit
@@ -63,7 +64,7 @@ class TreeBudget:
     def admit(self, item: HoldsTree) -> None:
         """A tree just parsed, before the analysis: held if it fits, let go otherwise (the trees parsed first
         stay: the analysis reads modules in the order they were parsed)."""
-        if not item.holds_tree or item.path in self._held:
+        if not item.holds_tree or id(item) in self._held:
             return
         if self.limit is not None and self._size + self.cost(item) > self.limit:
             item.release_tree()
@@ -74,28 +75,32 @@ class TreeBudget:
     def read(self, item: HoldsTree) -> None:
         """`item`'s tree was just asked for: held as the most recent, trees read longest ago let go to make room
         (never the pinned one, and never `item`: a tree in use is held whatever its size)."""
-        if item.path in self._held:
-            self._held[item.path] = self._held.pop(item.path)
+        key = id(item)
+        if key in self._held:
+            self._held[key] = self._held.pop(key)
             return
         self._add(item)
         if self.limit is None or self._size <= self.limit:
             return
-        for path, (ref, _cost) in list(self._held.items()):
+        for ref, _cost in list(self._held.values()):
             if self._size <= self.limit:
                 break
             other = ref()
             if other is None or other is item or other is self._pinned:
                 continue
-            self.forget(path)
+            self.forget(other)
             other.release_tree()
             self.released += 1
         told = self.on_release() if self.on_release is not None else None
         if told is not None:
             told()
 
-    def forget(self, path: str) -> None:
-        """The tree of `path` is no longer held (let go by its owner, or by this budget)."""
-        held = self._held.pop(path, None)
+    def forget(self, item: HoldsTree) -> None:
+        """`item`'s tree is no longer held (let go by its owner, or by this budget)."""
+        self._drop(id(item))
+
+    def _drop(self, key: int) -> None:
+        held = self._held.pop(key, None)
         if held is not None:
             self._size -= held[1]
 
@@ -109,13 +114,13 @@ class TreeBudget:
             self._pinned = previous
 
     def _add(self, item: HoldsTree) -> None:
-        path, cost = item.path, self.cost(item)
+        key, cost = id(item), self.cost(item)
 
-        def dropped(ref: weakref.ref[HoldsTree]) -> None:
-            if self._held.get(path, (None, 0))[0] is ref:
-                self.forget(path)
+        def dropped(ref: weakref.ref[HoldsTree]) -> None:  # called as the holder is freed, before its id is reused
+            if self._held.get(key, (None, 0))[0] is ref:
+                self._drop(key)
 
-        self._held[path] = (weakref.ref(item, dropped), cost)
+        self._held[key] = (weakref.ref(item, dropped), cost)
         self._size += cost
 
 

@@ -68,6 +68,19 @@ def test_a_tree_in_use_is_held_whatever_its_size() -> None:
     assert (small.holds_tree, big.holds_tree) == (False, True)
 
 
+def test_two_holders_of_one_path_are_two_trees() -> None:
+    """While a file is rewritten, the holder of its old text and that of its new one are both alive."""
+    old, new = Holder("m.py", 10), Holder("m.py", 10)
+    budget = TreeBudget(15 * TREE_BYTES_PER_SOURCE_BYTE)
+    budget.read(old)
+    budget.admit(new)  # does not fit beside the old one
+    assert (old.holds_tree, new.holds_tree) == (True, False)
+    new.holds_tree = True
+    budget.read(new)
+    assert (old.holds_tree, new.holds_tree) == (False, True)
+    assert budget.size == 10 * TREE_BYTES_PER_SOURCE_BYTE
+
+
 def test_without_a_limit_nothing_is_let_go() -> None:
     holders = [Holder(f"m{i}.py", 10_000) for i in range(50)]
     budget = TreeBudget(None)
