@@ -40,7 +40,7 @@ class FunctionSymbols:
     returns: ast.expr | None
     lineno: int
     is_generator: bool
-    # what each `return value` returns, as far as the analysis reads it: a call's callee (see `_callee_only`)
+    # what each `return value` returns, as far as the analysis reads it: a named callee (see `_callee_only`)
     return_values: list[ast.expr] = field(default_factory=list)
     yield_values: list[ast.expr] = field(default_factory=list)
     nested_in_function: bool = False
@@ -329,17 +329,26 @@ class _SymbolCollector:
                 self.symbols.global_values[node.target.id] = node.value
 
 
-# What a returned value that is not a call is kept as: the analysis infers a return type from calls only.
+# What a returned value the analysis infers nothing from is kept as (see `_callee_only`).
 NOT_A_CALL: ast.expr = ast.Constant(value=None)
 
 
 def _callee_only(value: ast.expr) -> ast.expr:
-    """A returned value as the analysis reads it (`Project.return_type`: the type a call's callee returns): a call
-    without its arguments, anything else as `NOT_A_CALL`. The whole expression, a DTO built field by field,
-    would outlive its module's tree when the tree is let go (returns are a third of a typical tree's nodes)."""
-    if isinstance(value, ast.Call):
+    """A returned value as the analysis reads it (`Project.return_type`: the type returned by a call of a dotted
+    name, `a.b.c(...)`, resolved through the imports): such a call without its arguments, anything else (a call
+    of a call's result, `db.query(X).first()`, included: it resolves to nothing) as `NOT_A_CALL`. The whole
+    expression, a DTO built field by field or a query chain, would outlive its module's tree when the tree is let
+    go (the returned values were 44% of the nodes the generated repo's symbols hold)."""
+    if isinstance(value, ast.Call) and _is_dotted_name(value.func):
         return ast.Call(func=value.func, args=[], keywords=[])
     return NOT_A_CALL
+
+
+def _is_dotted_name(node: ast.expr) -> bool:
+    """`a`, `a.b.c`: what `project.dotted_name` resolves (anything else resolves to nothing)."""
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return isinstance(node, ast.Name)
 
 
 def _collect_returns(own_body: list[ast.AST], func: FunctionSymbols) -> None:

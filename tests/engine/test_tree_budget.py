@@ -237,7 +237,9 @@ def test_a_released_module_is_freed_without_the_collector() -> None:
 def test_symbols_keep_of_a_returned_value_only_what_the_analysis_reads() -> None:
     text = (
         "def build(db):\n    return Service(db, cache=Cache(), names=[n.upper() for n in NAMES])\n\n"
-        "def plain(x):\n    return {'x': x}\n"
+        "def plain(x):\n    return {'x': x}\n\n"
+        "def chained(self, db, key):\n"
+        "    if key:\n        return self.repo.get(key)\n    return db.query(User).filter_by(key=key).first()\n"
     )
     symbols = collect_symbols("app/m.py", ast.parse(text), text)
     (built,) = symbols.functions["app.m.build"].return_values
@@ -245,6 +247,47 @@ def test_symbols_keep_of_a_returned_value_only_what_the_analysis_reads() -> None
     assert ast.unparse(built) == "Service()"
     assert (built.func.lineno, built.func.col_offset) == (2, 11)  # the callee as it was parsed
     assert symbols.functions["app.m.plain"].return_values == [NOT_A_CALL]
+    # a call of a call's result resolves to nothing (`project.dotted_name`): nothing of it is kept
+    kept = symbols.functions["app.m.chained"].return_values
+    assert sorted(ast.unparse(value) for value in kept) == ["None", "self.repo.get()"]
+    assert any(value is NOT_A_CALL for value in kept)
+
+
+FACTORIES = {
+    "app/__init__.py": "",
+    "app/services.py": (
+        "class TrackService:\n    def __init__(self, db):\n        self.db = db\n\n\n"
+        "def make(db):\n    return TrackService(db)\n\n\n"
+        "def first(db, Track):\n    return db.query(Track).first()\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("project", ["factories", "target_backend", "generated"])
+def test_what_the_symbols_keep_of_returned_values_infers_the_same_types(
+    project: str, generated: dict[str, str]
+) -> None:
+    """Every function's return type, inferred from the values as written and from what the symbols keep."""
+    from codemods import symbols as symbols_module
+    from codemods.project import Project
+
+    sources = {"factories": FACTORIES, "generated": generated}.get(project) or python_files(REPO / "target_backend")
+
+    def return_types(keep: object) -> dict[str, object]:
+        original = symbols_module._callee_only
+        symbols_module._callee_only = keep  # type: ignore[assignment]
+        try:
+            modules = [collect_symbols(path, ast.parse(text), text) for path, text in sources.items()]
+        finally:
+            symbols_module._callee_only = original
+        built = Project(modules)
+        return {name: built.return_type(func) for name, func in built.functions.items()}
+
+    kept = return_types(symbols_module._callee_only)
+    assert kept == return_types(lambda value: value)
+    if project == "factories":  # a type that comes from a returned call alone: keeping none would lose it
+        assert str(kept["app.services.make"]) == "Instance(qualname='app.services.TrackService')"
+        assert return_types(lambda value: symbols_module.NOT_A_CALL)["app.services.make"] is None
 
 
 def test_the_budget_comes_from_the_command_line_and_the_config(tmp_path: Path) -> None:
