@@ -82,6 +82,7 @@ class TreeBudget:
         self._add(item)
         if self.limit is None or self._size <= self.limit:
             return
+        released_before = self.released
         for ref, _cost in list(self._held.values()):
             if self._size <= self.limit:
                 break
@@ -92,7 +93,7 @@ class TreeBudget:
             other.release_tree()
             self.released += 1
         told = self.on_release() if self.on_release is not None else None
-        if told is not None:
+        if told is not None and self.released > released_before:
             told()
 
     def forget(self, item: HoldsTree) -> None:

@@ -116,6 +116,9 @@ def test_whoever_keeps_answers_by_node_is_told_when_trees_are_let_go() -> None:
     assert told == []
     budget.read(second)
     assert told == ["forget"]
+    with budget.pinned(second):
+        budget.read(Holder("big.py", 100))  # over the limit, with nothing it may let go: nothing to tell
+    assert told == ["forget"]
     del cache
     budget.read(Holder("c.py", 10))  # the cache is gone: nothing to tell, no error
     assert told == ["forget"]
