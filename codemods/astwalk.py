@@ -166,3 +166,15 @@ def own_nodes(roots: Iterable[ast.AST]) -> list[ast.AST]:
         if not isinstance(node, _SCOPES):
             extend(child_nodes(node))
     return out
+
+
+def dotted_name(node: ast.expr) -> str | None:
+    """`a.b.c` -> "a.b.c"; anything else -> None."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return None

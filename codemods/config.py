@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from codemods import tree_budget
 from codemods.rules.registry import RULES
 from codemods.scope import glob_problem
+from codemods.tree_budget import DEFAULT_MAX_TREE_MB
 
 logger = logging.getLogger(__name__)
 
@@ -46,8 +46,6 @@ KNOWN_KEYS = (
 DEFAULT_FILE_TIMEOUT = 120.0
 # Memory grows with a file's size (~600 bytes per source byte in LibCST); generated files beyond this are skipped.
 DEFAULT_MAX_FILE_MB = 2.0
-# The memory a process may give to parsed trees before it lets some go and parses them again (see tree_budget).
-DEFAULT_MAX_TREE_MB = tree_budget.DEFAULT_MAX_TREE_MB
 _DOTTED_NAME = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 
 

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterable
 
 from codemods import sqla_names as N
+from codemods.astwalk import dotted_name
 from codemods.model import PytestAsyncioSettings
 from codemods.symbols import ClassSymbols, FunctionSymbols, ModuleSymbols
 from codemods.types import (
@@ -24,18 +25,6 @@ from codemods.types import (
 )
 
 _MAX_ALIAS_HOPS = 8
-
-
-def dotted_name(node: ast.expr) -> str | None:
-    """`a.b.c` -> "a.b.c"; anything else -> None."""
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    return None
 
 
 class Project:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from codemods.astwalk import child_nodes
+from codemods.astwalk import child_nodes, dotted_name
 from codemods.source_lines import lines_holding
 
 
@@ -339,16 +339,9 @@ def _callee_only(value: ast.expr) -> ast.expr:
     of a call's result, `db.query(X).first()`, included: it resolves to nothing) as `NOT_A_CALL`. The whole
     expression, a DTO built field by field or a query chain, would outlive its module's tree when the tree is let
     go (the returned values were 44% of the nodes the generated repo's symbols hold)."""
-    if isinstance(value, ast.Call) and _is_dotted_name(value.func):
+    if isinstance(value, ast.Call) and dotted_name(value.func) is not None:
         return ast.Call(func=value.func, args=[], keywords=[])
     return NOT_A_CALL
-
-
-def _is_dotted_name(node: ast.expr) -> bool:
-    """`a`, `a.b.c`: what `project.dotted_name` resolves (anything else resolves to nothing)."""
-    while isinstance(node, ast.Attribute):
-        node = node.value
-    return isinstance(node, ast.Name)
 
 
 def _collect_returns(own_body: list[ast.AST], func: FunctionSymbols) -> None:

@@ -88,18 +88,19 @@ def test_the_analysis_lets_go_of_the_trees_it_does_not_need() -> None:
     assert analysis.parsed["app/text.py"].symbols.functions["app.text.slug"].def_node is None
 
 
-def _results(sources: dict[str, str], jobs: int) -> tuple[object, object]:
-    migrated = engine.migrate_sources(sources, EngineOptions(jobs=jobs))
+def results(sources: dict[str, str], options: EngineOptions) -> tuple[object, object]:
+    """What `migrate` and `check` make of the project: every outcome's status, text, findings, error and reasons."""
+    migrated = engine.migrate_sources(sources, options)
     outcomes = {p: (o.status, o.new_text, o.findings, o.error, o.async_reasons) for p, o in migrated.items()}
-    return outcomes, engine.check_sources(sources, EngineOptions(jobs=jobs))
+    return outcomes, engine.check_sources(sources, options)
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_letting_trees_go_changes_no_result(jobs: int, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(engine, "PARALLEL_ANALYSIS_MIN_MODULES", 1)
-    released = _results(HINTED_AND_PLAIN, jobs)
+    released = results(HINTED_AND_PLAIN, EngineOptions(jobs=jobs))
     monkeypatch.setattr(engine._Parsed, "release_tree", lambda self: None)
-    assert released == _results(HINTED_AND_PLAIN, jobs)
+    assert released == results(HINTED_AND_PLAIN, EngineOptions(jobs=jobs))
     outcomes = released[0]
     assert isinstance(outcomes, dict)
     assert "    await save(db, user)\n" in outcomes["app/service.py"][1]  # save() is in app/paging.py, let go

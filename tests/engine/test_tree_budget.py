@@ -16,7 +16,7 @@ from codemods import engine
 from codemods.model import EngineOptions
 from codemods.symbols import NOT_A_CALL, collect_symbols
 from codemods.tree_budget import TREE_BYTES_PER_SOURCE_BYTE, TreeBudget, mb_to_bytes
-from tests.engine.test_released_trees import HINTED_AND_PLAIN
+from tests.engine.test_released_trees import HINTED_AND_PLAIN, results
 from tests.engine.trees import REPO, generated_repo, python_files
 
 
@@ -133,12 +133,6 @@ def test_megabytes_to_bytes() -> None:
 TINY = EngineOptions(max_tree_bytes=1)  # no tree fits: each is held only while it is read
 
 
-def _results(sources: dict[str, str], options: EngineOptions) -> tuple[object, object]:
-    migrated = engine.migrate_sources(sources, options)
-    outcomes = {p: (o.status, o.new_text, o.findings, o.error, o.async_reasons) for p, o in migrated.items()}
-    return outcomes, engine.check_sources(sources, options)
-
-
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return python_files(generated_repo(tmp_path_factory.mktemp("generated") / "repo", domains=4))
@@ -155,8 +149,8 @@ def test_a_tiny_budget_changes_no_result(
         "target_backend": python_files(REPO / "target_backend"),
         "generated": generated,
     }[project]
-    unlimited = _results(sources, EngineOptions(jobs=jobs, max_tree_bytes=None))
-    assert _results(sources, EngineOptions(jobs=jobs, max_tree_bytes=1)) == unlimited
+    unlimited = results(sources, EngineOptions(jobs=jobs, max_tree_bytes=None))
+    assert results(sources, EngineOptions(jobs=jobs, max_tree_bytes=1)) == unlimited
     outcomes = unlimited[0]
     assert isinstance(outcomes, dict)
     assert any(outcome[1] != sources[path] for path, outcome in outcomes.items())  # it did migrate something
@@ -250,7 +244,7 @@ def test_symbols_keep_of_a_returned_value_only_what_the_analysis_reads() -> None
     assert ast.unparse(built) == "Service()"
     assert (built.func.lineno, built.func.col_offset) == (2, 11)  # the callee as it was parsed
     assert symbols.functions["app.m.plain"].return_values == [NOT_A_CALL]
-    # a call of a call's result resolves to nothing (`project.dotted_name`): nothing of it is kept
+    # a call of a call's result resolves to nothing (`astwalk.dotted_name`): nothing of it is kept
     kept = symbols.functions["app.m.chained"].return_values
     assert sorted(ast.unparse(value) for value in kept) == ["None", "self.repo.get()"]
     assert any(value is NOT_A_CALL for value in kept)
