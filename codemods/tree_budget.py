@@ -25,8 +25,7 @@ DEFAULT_MAX_TREE_MB = 512.0
 
 
 class HoldsTree(Protocol):
-    path: str
-    text: str
+    text: str  # its size is the estimate of the tree's
 
     @property
     def holds_tree(self) -> bool: ...

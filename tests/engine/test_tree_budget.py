@@ -31,7 +31,7 @@ class Holder:
         self.holds_tree = False
 
 
-def _held(budget: TreeBudget, holders: list[Holder]) -> list[str]:
+def _held(holders: list[Holder]) -> list[str]:
     return [holder.path for holder in holders if holder.holds_tree]
 
 
@@ -40,7 +40,7 @@ def test_the_trees_parsed_first_are_held_while_they_fit() -> None:
     budget = TreeBudget(25 * TREE_BYTES_PER_SOURCE_BYTE)
     for holder in holders:
         budget.admit(holder)
-    assert _held(budget, holders) == ["m0.py", "m1.py"]
+    assert _held(holders) == ["m0.py", "m1.py"]
     assert budget.size == 20 * TREE_BYTES_PER_SOURCE_BYTE
     assert budget.released == 3
 
