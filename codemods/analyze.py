@@ -215,6 +215,17 @@ class FunctionAnalyzer:
             names.append(resolved)
         return names
 
+    def _own_def(self) -> ast.FunctionDef | ast.AsyncFunctionDef:
+        """The function's def statement in this module's tree. What the symbols keep of its decorators and
+        annotations may be another module's nodes of the same text (see `symbols.SharedExpressions`): an edit
+        needs this module's positions."""
+        assert self.func is not None and self.func.node is not None
+        return self.func.node
+
+    def _own_decorators(self) -> list[ast.expr]:
+        """The function's decorators as `_own_def` has them, in the order of `func.decorators`."""
+        return self._own_def().decorator_list
+
     def _boundary_reason(self) -> str | None:
         worker = W.boundary_reason(self.project, self.module, self.func)
         if worker is not None:
@@ -236,20 +247,21 @@ class FunctionAnalyzer:
         func = self.func
         if func is None or not func.is_generator or func.is_async or not isinstance(func.returns, ast.Subscript):
             return
-        origin = self.project.resolve_expr(self.module.name, func.returns.value) or ""
+        # edited: the node of this module's tree, not what the symbols keep (see `symbols.SharedExpressions`)
+        returns = self._own_def().returns
+        assert isinstance(returns, ast.Subscript)  # the same text as `func.returns`
+        origin = self.project.resolve_expr(self.module.name, returns.value) or ""
         module, _, name = origin.rpartition(".")
         counterparts = {"Generator": "AsyncGenerator", "Iterator": "AsyncIterator", "Iterable": "AsyncIterable"}
         counterpart = counterparts.get(name)
         if counterpart is None or module not in {"typing", "collections.abc"}:
             return
-        args = func.returns.slice.elts if isinstance(func.returns.slice, ast.Tuple) else [func.returns.slice]
-        head = self.spans.segment(func.returns.value)
+        args = returns.slice.elts if isinstance(returns.slice, ast.Tuple) else [returns.slice]
+        head = self.spans.segment(returns.value)
         prefix = head.rsplit(".", 1)[0] + "." if "." in head else ""
-        self.facts.async_edits.append(
-            Edit(E.RENAME, self.spans.span(func.returns.value), text=f"{prefix}{counterpart}")
-        )
+        self.facts.async_edits.append(Edit(E.RENAME, self.spans.span(returns.value), text=f"{prefix}{counterpart}"))
         if name == "Generator" and len(args) == 3:  # AsyncGenerator has no return type parameter
-            self.facts.async_edits.append(Edit(E.DROP_LAST_INDEX, self.spans.span(func.returns)))
+            self.facts.async_edits.append(Edit(E.DROP_LAST_INDEX, self.spans.span(returns)))
         if not prefix:
             self.facts.async_imports.add((module, counterpart))
             self.facts.removable_names.add(head)
@@ -283,7 +295,7 @@ class FunctionAnalyzer:
         for name in self._decorator_names():
             if name in CONTEXTMANAGER:
                 self.facts.is_contextmanager = True
-                for dec in func.decorators:
+                for dec in self._own_decorators():
                     self.facts.contextmanager_decorator = self.spans.span(dec)
 
     # == types ======================================================================================
@@ -638,6 +650,7 @@ class FunctionAnalyzer:
             return
         decorator = T.fixture_decorator(self.project, func)
         if decorator is not None:
+            decorator = self._own_decorators()[func.decorators.index(decorator)]
             text = T.async_fixture_decorator(self.project, decorator, self.spans.segment)
             self.facts.async_fixture_edit = Edit(E.REPLACE_EXPR, self.spans.span(decorator), text=text)
             target = decorator.func if isinstance(decorator, ast.Call) else decorator

@@ -34,7 +34,7 @@ from codemods.relevance import Relevance, cannot_matter, name_parts
 from codemods.source_lines import source_lines
 from codemods.spans import SpanMaker
 from codemods.staging import restrict_to_stage
-from codemods.symbols import ModuleSymbols, collect_symbols
+from codemods.symbols import ModuleSymbols, SharedExpressions, collect_symbols
 from codemods.tree_budget import TreeBudget
 from codemods.verify import verify_rewrite
 
@@ -123,6 +123,8 @@ class _DefFinder:
 # The trees this process holds, within the budget of the analysis under way (see `_analyse`; a module global, not
 # an attribute of each `_Parsed`: it holds them, and they would hold it, a cycle left to a paused collector).
 _trees = TreeBudget(None)
+# The expressions the symbol tables of the analysis under way keep, one node per text (see `SharedExpressions`).
+_shared = SharedExpressions()
 
 
 @dataclass
@@ -188,7 +190,7 @@ def _parse(path: str, text: str, file_timeout: float | None) -> _Parsed | str:
     try:
         with file_deadline(file_timeout):
             tree = ast.parse(text, filename=path)
-            symbols = collect_symbols(path, tree, text)
+            symbols = collect_symbols(path, tree, text, _shared)
     except FileTimeout as exc:
         return str(exc)
     except SyntaxError as exc:
@@ -220,12 +222,13 @@ def _analyse(
     memo: ParseMemo | None = None,
 ) -> _Analysis:
     """Pass 1 and the per-function facts. Files in `left_alone` (path -> why) are indexed, not analysed."""
-    global _trees
+    global _trees, _shared
     left_alone = left_alone or {}
     parsed: dict[str, _Parsed] = {}
     failures: dict[str, str] = {}
     reusable = memo.take(sources) if memo is not None else {}
     _trees = TreeBudget(options.max_tree_bytes)
+    _shared = SharedExpressions()
     # the trees of modules that cannot matter are let go as soon as their symbols are out (see `_Parsed`)
     project_parts = None if ANALYSE_EVERY_MODULE or options.session_factories else name_parts(sources)
     for path in sorted(sources):

@@ -281,10 +281,10 @@ def test_what_the_symbols_keep_of_returned_values_infers_the_same_types(
         return {name: built.return_type(func) for name, func in built.functions.items()}
 
     kept = return_types(symbols_module._callee_only)
-    assert kept == return_types(lambda value: value)
+    assert kept == return_types(lambda value, _call_of: value)
     if project == "factories":  # a type that comes from a returned call alone: keeping none would lose it
         assert str(kept["app.services.make"]) == "Instance(qualname='app.services.TrackService')"
-        assert return_types(lambda value: symbols_module.NOT_A_CALL)["app.services.make"] is None
+        assert return_types(lambda value, _call_of: symbols_module.NOT_A_CALL)["app.services.make"] is None
 
 
 def test_the_budget_comes_from_the_command_line_and_the_config(tmp_path: Path) -> None:
