@@ -2217,6 +2217,13 @@ def register_source(module: str, text: str) -> None:
     _SPANS[module] = SpanMaker(text)
 
 
+def forget_lines(module: str) -> None:
+    """The module's tree was let go (see `tree_budget`): its lines go too, split again should a span be asked for."""
+    spans = _SPANS.get(module)
+    if spans is not None:
+        spans.forget_lines()
+
+
 def reset_caches(*, keep_hints: bool = False) -> None:
     if not keep_hints:
         _SPANS.clear()

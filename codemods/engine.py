@@ -81,6 +81,7 @@ class _Parsed:
             return
         self._tree, self._defs = None, None
         _trees.forget(self)
+        analyze.forget_lines(self.symbols.name)
         finder = _DefFinder(self)
         for func in self.symbols.functions.values():
             func.release_def(finder)

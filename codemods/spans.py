@@ -32,6 +32,10 @@ class SpanMaker:
         self._lines = source_lines(self._text, keepends=True)
         return self._lines
 
+    def forget_lines(self) -> None:
+        """Let go of the lines (split again on next use): a module's tree was let go, and they go with it."""
+        self.__dict__.pop("_lines", None)
+
     def _char_col(self, line: int, byte_col: int) -> int:
         if line - 1 >= len(self._lines):
             return byte_col

@@ -18,7 +18,7 @@ from codemods.source_lines import lines_holding, source_lines
 from codemods.spans import SpanMaker
 
 
-@dataclass
+@dataclass(slots=True)  # slots here and below: one per parameter, function and class, all held to the end
 class Param:
     name: str
     annotation: ast.expr | None
@@ -29,7 +29,7 @@ class Param:
 FindDef = Callable[[tuple[int, int]], "ast.FunctionDef | ast.AsyncFunctionDef"]
 
 
-@dataclass
+@dataclass(slots=True)
 class FunctionSymbols:
     qualname: str  # module-qualified: "pkg.mod.Class.method"
     name: str
@@ -65,7 +65,7 @@ class FunctionSymbols:
             self._def_at, self._find_def, self.def_node = (node.lineno, node.col_offset), find_def, None
 
 
-@dataclass
+@dataclass(slots=True)
 class ClassSymbols:
     qualname: str
     name: str

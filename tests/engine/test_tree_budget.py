@@ -210,6 +210,19 @@ def test_answers_kept_by_node_are_dropped_with_the_trees() -> None:
     assert len(tiny) < len(unlimited) / 4
 
 
+def test_the_lines_of_a_module_go_with_its_tree() -> None:
+    from codemods import analyze
+
+    sources = python_files(REPO / "target_backend")
+    analysis = engine._analyse(sources, EngineOptions(max_tree_bytes=None))
+    with_lines = {name for name, spans in analyze._SPANS.items() if "_lines" in vars(spans)}
+    assert with_lines  # the analysis split the lines of the modules it asked spans of, and kept them
+    analysis = engine._analyse(sources, TINY)
+    for item in analysis.parsed.values():
+        assert item.holds_tree or "_lines" not in vars(analyze._SPANS[item.symbols.name]), item.path
+    assert any(not item.holds_tree for item in analysis.parsed.values())
+
+
 def test_a_released_module_is_freed_without_the_collector() -> None:
     """Its symbols find their defs through it, weakly: no cycle, so a dropped analysis does not wait for the
     collector, which the engine pauses."""
