@@ -274,6 +274,8 @@ def _analyse(
             return "expression nesting too deep to analyse"
         except FileTimeout as exc:
             return str(exc)
+        except MemoryError:  # a tree let go and parsed again (see `tree_budget`), on a machine out of memory
+            return "out of memory while analysing it (a smaller --max-tree-mb holds fewer trees)"
 
     to_analyse = [path for path in candidates if path in relevant]
     facts_by_path, analysis_failures = _facts(

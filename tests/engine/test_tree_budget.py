@@ -210,6 +210,26 @@ def test_answers_kept_by_node_are_dropped_with_the_trees() -> None:
     assert len(tiny) < len(unlimited) / 4
 
 
+def test_out_of_memory_parsing_a_tree_again_fails_that_file_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Parsing a tree again happens only under a budget; on a machine out of memory, the file is left alone and
+    reported, like one that does not parse, and the run goes on."""
+    parse_again = engine._Parsed._parse_again
+
+    def out_of_memory_for_one(self: engine._Parsed) -> ast.Module:
+        if self.path == "app/service.py":
+            raise MemoryError
+        return parse_again(self)
+
+    monkeypatch.setattr(engine._Parsed, "_parse_again", out_of_memory_for_one)
+    outcomes = engine.migrate_sources(HINTED_AND_PLAIN, TINY)
+    failed = outcomes.pop("app/service.py")
+    assert failed.status == "failed" and failed.error is not None and "out of memory" in failed.error
+    assert failed.new_text in (None, HINTED_AND_PLAIN["app/service.py"])
+    assert {o.status for o in outcomes.values()} == {"unchanged"}  # paging.py is made async only for service.py
+    findings = engine.check_sources(HINTED_AND_PLAIN, TINY)["app/service.py"]
+    assert [(f.code, "out of memory" in f.message) for f in findings] == [("AWT000", True)]
+
+
 def test_the_lines_of_a_module_go_with_its_tree() -> None:
     from codemods import analyze
 
