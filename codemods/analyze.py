@@ -161,7 +161,7 @@ _CONTAINER_FIELDS = tuple(
 def _finished(facts: FunctionFacts) -> FunctionFacts:
     """The facts of an analysis that is over, its empty lists and sets replaced by a shared empty tuple and frozenset.
 
-    Every function's facts are held to the end of the run (the coloring is whole-program), and most of their ~20
+    Every function's facts are held to the end of the run (the coloring is whole-program), and most of their 17
     lists and sets stay empty: 24 of the 42 MB that the generated 2,131-file repository's 15,580 facts took. Nothing
     adds to facts once their analysis is over (a tuple or a frozenset would refuse it: loudly, never into another
     function's facts), and everything that reads them only iterates, tests and unites."""
