@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from bench import memory_by_size
+
 _RUN_LABELS = {
     "startup": "start-up alone (`awaitify --version`)",
     "check": "check",
@@ -321,6 +323,8 @@ def markdown(results: dict[str, Any]) -> str:
         lines += [_bytecode_line(meta["bytecode"]), ""]
     if "tool_speed" in results:
         lines += _tool_section(results["tool_speed"])
+    if "memory_by_size" in results:
+        lines += memory_by_size.markdown(results["memory_by_size"])
     if "stock_codemod" in results:
         lines += _stock_section(results["stock_codemod"])
     if "runtime" in results:

@@ -22,7 +22,7 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from bench import report, runtime, tool_speed  # noqa: E402
+from bench import memory_by_size, report, runtime, tool_speed  # noqa: E402
 
 logger = logging.getLogger("bench")
 
@@ -102,6 +102,14 @@ def main(argv: list[str] | None = None) -> int:
         default=23,
         help="scale of the comparison with a stock LibCST codemod (23 ~ 195 files, 17k lines)",
     )
+    parser.add_argument(
+        "--size-domains",
+        type=int,
+        nargs="*",
+        default=[530],
+        help="more generator scales for the memory-by-size curve, beside target_backend/, --stock-domains and "
+        "--domains (530 ~ 4,250 files); given no value: no curve",
+    )
     parser.add_argument("--duration", type=float, default=8.0, help="measured seconds per load point")
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64, 256])
@@ -144,6 +152,8 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="awaitify-bench-gen-") as tmp:
             generated = Path(tmp) / "generated"
             _generate(generated, args.domains)
+            stock_tree = Path(tmp) / "stock-scale"
+            _generate(stock_tree, args.stock_domains)
             results["tool_speed"] = {
                 "generated": tool_speed.measure_tree("generated", generated, args.jobs, args.tool_timeout, args.rounds),
                 "target_backend": tool_speed.measure_tree(
@@ -151,11 +161,19 @@ def main(argv: list[str] | None = None) -> int:
                 ),
             }
             results["tool_speed"]["memory_scaling"] = _memory_scaling(results["tool_speed"])
-            stock_tree = Path(tmp) / "stock-scale"
-            _generate(stock_tree, args.stock_domains)
             results["stock_codemod"] = tool_speed.compare_with_stock_codemod(
                 stock_tree, args.jobs, args.tool_timeout, args.rounds
             )
+            if args.size_domains:
+                sizes = [
+                    ("`target_backend/`", REPO_ROOT / "target_backend"),
+                    (f"generated, {args.stock_domains} domains", stock_tree),
+                    (f"generated, {args.domains} domains", generated),
+                ]
+                for domains in args.size_domains:
+                    sizes.append((f"generated, {domains} domains", Path(tmp) / f"size-{domains}"))
+                    _generate(sizes[-1][1], domains)
+                results["memory_by_size"] = memory_by_size.measure(sizes, args.jobs, args.tool_timeout)
     if not args.skip_runtime:
         results["runtime"] = runtime.run(args.concurrency, args.duration, args.warmup, args.tool_timeout)
         _headline(results["runtime"])

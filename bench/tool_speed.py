@@ -53,7 +53,7 @@ def precompile(directories: list[Path]) -> dict[str, Any]:
     return {"byte_compiled": sorted(done), "PYTHONDONTWRITEBYTECODE": os.environ.get("PYTHONDONTWRITEBYTECODE", "")}
 
 
-def _copy_tree(source: Path, dest: Path) -> Path:
+def copy_tree(source: Path, dest: Path) -> Path:
     shutil.copytree(source, dest, ignore=shutil.ignore_patterns("__pycache__", "*.db", ".venv"))
     # the copy on disk before a tool runs: else the first fsync of `migrate`'s atomic writes flushes the whole
     # copy (setting up the bench, not awaitify's work; a user's checkout is not a second old)
@@ -70,7 +70,7 @@ def _floor(kind: str, root: Path, timeout: float) -> dict[str, Any]:
     return data
 
 
-def _awaitify(args: list[str], cwd: Path, timeout: float, cache_home: Path) -> dict[str, Any]:
+def run_awaitify(args: list[str], cwd: Path, timeout: float, cache_home: Path) -> dict[str, Any]:
     cmd = [sys.executable, "-m", "codemods", "-q", *args]
     # a cache of its own: the first `check` must not be answered from an earlier run's cache of the same tree
     measured = run_measured(cmd, cwd, timeout, env={**os.environ, "XDG_CACHE_HOME": str(cache_home)})
@@ -100,7 +100,7 @@ def measure_tree(label: str, source: Path, jobs: int, timeout: float, rounds: in
     moment then moves a figure less. The rounds' values are kept beside (`*_rounds`)."""
     with tempfile.TemporaryDirectory(prefix=f"awaitify-bench-{label}-") as tmp:
         work = Path(tmp)
-        check_tree = _copy_tree(source, work / "check")
+        check_tree = copy_tree(source, work / "check")
         files = python_files(check_tree)
         lines = sum(p.read_text(encoding="utf-8").count("\n") for p in files)
         trees_held = _floor("ast-kept", check_tree, timeout)
@@ -144,16 +144,16 @@ def _round(
     cache_home = work / f"cache-{index}"  # empty: the first check of the round is a cold one
     logger.info("%s, round %d: start-up, check, check again, migrate --diff, migrate", label, index + 1)
     # the fixed cost of every run (the interpreter and the command line's imports): what a small tree's ratios show
-    runs["startup"] = _awaitify(["--version"], check_tree, timeout, cache_home)
-    runs["check"] = _awaitify(["check", *jobs_args, "."], check_tree, timeout, cache_home)
-    runs["check_rerun"] = _awaitify(["check", *jobs_args, "."], check_tree, timeout, cache_home)
-    runs["migrate_diff"] = _awaitify(["migrate", "--diff", *jobs_args, "."], check_tree, timeout, cache_home)
+    runs["startup"] = run_awaitify(["--version"], check_tree, timeout, cache_home)
+    runs["check"] = run_awaitify(["check", *jobs_args, "."], check_tree, timeout, cache_home)
+    runs["check_rerun"] = run_awaitify(["check", *jobs_args, "."], check_tree, timeout, cache_home)
+    runs["migrate_diff"] = run_awaitify(["migrate", "--diff", *jobs_args, "."], check_tree, timeout, cache_home)
     migrate_tree = work / "migrate"
     shutil.rmtree(migrate_tree, ignore_errors=True)
-    runs["migrate"] = _awaitify(["migrate", *jobs_args, "."], _copy_tree(source, migrate_tree), timeout, cache_home)
+    runs["migrate"] = run_awaitify(["migrate", *jobs_args, "."], copy_tree(source, migrate_tree), timeout, cache_home)
     bounded = ["--max-tree-mb", str(LOW_TREE_MB), *jobs_args, "."]
-    runs["check_low_memory"] = _awaitify(["check", "--no-cache", *bounded], check_tree, timeout, cache_home)
-    runs["migrate_diff_low_memory"] = _awaitify(["migrate", "--diff", *bounded], check_tree, timeout, cache_home)
+    runs["check_low_memory"] = run_awaitify(["check", "--no-cache", *bounded], check_tree, timeout, cache_home)
+    runs["migrate_diff_low_memory"] = run_awaitify(["migrate", "--diff", *bounded], check_tree, timeout, cache_home)
     return floors, runs
 
 
@@ -200,7 +200,7 @@ def compare_with_stock_codemod(source: Path, jobs: int, timeout: float, rounds: 
     how many files and lines each changed, and the median of the rounds' speed-ups."""
     with tempfile.TemporaryDirectory(prefix="awaitify-bench-stock-") as tmp:
         work = Path(tmp)
-        original = _copy_tree(source, work / "original")
+        original = copy_tree(source, work / "original")
         files = python_files(original)
         lines = sum(p.read_text(encoding="utf-8").count("\n") for p in files)
         stocks, migrates = [], []
@@ -212,8 +212,8 @@ def compare_with_stock_codemod(source: Path, jobs: int, timeout: float, rounds: 
                 lines,
             )
             stocks.append(_stock_codemod(source, work / f"stock-{index}", original, files, jobs, timeout))
-            awaitify_tree = _copy_tree(source, work / f"awaitify-{index}")
-            migrate = _awaitify(["migrate", "--jobs", str(jobs), "."], awaitify_tree, timeout, work / "cache")
+            awaitify_tree = copy_tree(source, work / f"awaitify-{index}")
+            migrate = run_awaitify(["migrate", "--jobs", str(jobs), "."], awaitify_tree, timeout, work / "cache")
             migrate["files_changed"], migrate["lines_changed"] = changes(original, awaitify_tree, files)
             migrates.append(migrate)
     speedups = [
@@ -236,7 +236,7 @@ def compare_with_stock_codemod(source: Path, jobs: int, timeout: float, rounds: 
 def _stock_codemod(
     source: Path, dest: Path, original: Path, files: list[Path], jobs: int, timeout: float
 ) -> dict[str, Any]:
-    stock_tree = _copy_tree(source, dest)
+    stock_tree = copy_tree(source, dest)
     cmd = [sys.executable, "-m", "libcst.tool", "codemod", "-x", STOCK_CODEMOD, "--no-format", "-j", str(jobs), "."]
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     measured = run_measured(cmd, stock_tree, timeout, env=env)
