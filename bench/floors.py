@@ -19,6 +19,10 @@ def python_files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*.py") if "__pycache__" not in p.parts and ".venv" not in p.parts)
 
 
+def line_count(files: list[Path]) -> int:
+    return sum(path.read_text(encoding="utf-8").count("\n") for path in files)
+
+
 def measure(kind: str, root: Path) -> dict[str, float | int | str]:
     files = python_files(root)
     if kind == "libcst":

@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench.floors import python_files
+from bench.floors import line_count, python_files
 from bench.tool_speed import LOW_TREE_MB, copy_tree, run_awaitify
 
 logger = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ def measure(trees: list[tuple[str, Path]], jobs: int, timeout: float) -> dict[st
             point: dict[str, Any] = {
                 "label": label,
                 "files": len(files),
-                "lines": sum(path.read_text(encoding="utf-8").count("\n") for path in files),
+                "lines": line_count(files),
             }
             for key, options in RUNS.items():
                 args = ["check", "--no-cache", *options, "--jobs", str(jobs), "."]

@@ -31,7 +31,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench.floors import python_files
+from bench.floors import line_count, python_files
 from bench.measure import run_measured
 
 logger = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ def measure_tree(label: str, source: Path, jobs: int, timeout: float, rounds: in
         work = Path(tmp)
         check_tree = copy_tree(source, work / "check")
         files = python_files(check_tree)
-        lines = sum(p.read_text(encoding="utf-8").count("\n") for p in files)
+        lines = line_count(files)
         trees_held = _floor("ast-kept", check_tree, timeout)
         measured = [_round(label, index, source, work, check_tree, jobs, timeout) for index in range(rounds)]
         changed = sum((work / "migrate" / p.relative_to(check_tree)).read_bytes() != p.read_bytes() for p in files)
@@ -202,7 +202,7 @@ def compare_with_stock_codemod(source: Path, jobs: int, timeout: float, rounds: 
         work = Path(tmp)
         original = copy_tree(source, work / "original")
         files = python_files(original)
-        lines = sum(p.read_text(encoding="utf-8").count("\n") for p in files)
+        lines = line_count(files)
         stocks, migrates = [], []
         for index in range(rounds):
             logger.info(
