@@ -7,12 +7,7 @@ import pytest
 from codemods import analyze, engine
 from codemods.model import EngineOptions
 from tests.engine.test_released_trees import results
-from tests.engine.trees import REPO, generated_repo, python_files
-
-
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    return python_files(generated_repo(tmp_path_factory.mktemp("generated") / "repo", domains=4))
+from tests.engine.trees import REPO, python_files
 
 
 def test_finished_facts_share_their_empty_containers() -> None:

@@ -12,7 +12,7 @@ from codemods import engine
 from codemods.model import EngineOptions
 from codemods.symbols import ModuleSymbols, SharedExpressions, collect_symbols
 from tests.engine.test_released_trees import results
-from tests.engine.trees import REPO, generated_repo, python_files
+from tests.engine.trees import REPO, python_files
 
 
 def _kept(symbols: ModuleSymbols) -> Iterator[tuple[str, ast.expr]]:
@@ -57,11 +57,6 @@ def test_one_node_is_kept_per_text() -> None:
     assert get.params[1].annotation is not get.params[0].annotation  # `int` is another text
     a, b = _collect(ANNOTATED, None)
     assert a.functions["app.a.get"].params[0].annotation is not b.functions["app.b.Repo.find"].params[1].annotation
-
-
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    return python_files(generated_repo(tmp_path_factory.mktemp("generated") / "repo", domains=4))
 
 
 def _parsable(sources: dict[str, str]) -> dict[str, str]:

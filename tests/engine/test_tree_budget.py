@@ -17,7 +17,7 @@ from codemods.model import EngineOptions
 from codemods.symbols import NOT_A_CALL, collect_symbols
 from codemods.tree_budget import TREE_BYTES_PER_SOURCE_BYTE, TreeBudget, mb_to_bytes
 from tests.engine.test_released_trees import HINTED_AND_PLAIN, results
-from tests.engine.trees import REPO, generated_repo, python_files
+from tests.engine.trees import REPO, python_files
 
 
 class Holder:
@@ -131,11 +131,6 @@ def test_megabytes_to_bytes() -> None:
 
 # -- the engine under a budget -------------------------------------------------------------------------------------
 TINY = EngineOptions(max_tree_bytes=1)  # no tree fits: each is held only while it is read
-
-
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    return python_files(generated_repo(tmp_path_factory.mktemp("generated") / "repo", domains=4))
 
 
 @pytest.mark.parametrize("project", ["hinted", "target_backend", "generated"])
