@@ -194,3 +194,26 @@ def test_a_module_everything_imports_does_not_make_one_share() -> None:
     shares = parallel_analysis.shares(paths, sizes, 2, links)
     loads = [sum(sizes[p] for p in share) for share in shares]
     assert max(loads) - min(loads) <= 100
+
+
+def test_a_workers_facts_come_in_parts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A round's facts cross one part at a time (the receiving process never holds the whole round's pickle), and
+    the parts make up exactly what one process finds."""
+    monkeypatch.setattr(engine, "PARALLEL_ANALYSIS_MIN_MODULES", 1)
+    monkeypatch.setattr(parallel_analysis, "MODULES_PER_PART", 2)
+    parts: list[int] = []
+    real_recv = multiprocessing.connection.Connection.recv
+
+    def recording_recv(connection: multiprocessing.connection.Connection) -> object:
+        message = real_recv(connection)
+        if isinstance(message, tuple) and message[0] == "facts":
+            parts.append(len(message[1]))
+        return message
+
+    monkeypatch.setattr(multiprocessing.connection.Connection, "recv", recording_recv)
+    sources = _project("generated", tmp_path)
+    split = engine.check_sources(sources, EngineOptions(jobs=2))
+    assert len(parts) > 1, "the worker's facts came in one message"
+    assert max(parts) == 2
+    monkeypatch.undo()
+    assert split == engine.check_sources(sources, EngineOptions(jobs=1))
