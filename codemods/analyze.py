@@ -656,7 +656,8 @@ class FunctionAnalyzer:
         self._infer_locals()
         self._deferred = self._deferred_names() if self.facts.is_async else set()
         self._type_memo = {}
-        self.facts.env = {k: v for k, v in self.env.items() if isinstance(v, SessionType | EngineType | Instance)}
+        if self.facts.qualname in self.project.enclosing_functions:  # kept for the functions nested in it
+            self.facts.env = {k: v for k, v in self.env.items() if isinstance(v, SessionType | EngineType | Instance)}
         for stmt in self.body:
             self._visit_stmt(stmt)
         self._finish_query_vars()

@@ -35,6 +35,10 @@ class Project:
         for module in self.modules.values():
             self.classes.update(module.classes)
             self.functions.update(module.functions)
+        # functions with a function nested in them: the nested ones read their locals' types (closures)
+        self.enclosing_functions = frozenset(
+            qualname.rsplit(".", 1)[0] for qualname, func in self.functions.items() if func.nested_in_function
+        )
         self.extra_session_factories = frozenset(session_factories)
         self.pytest_asyncio = PytestAsyncioSettings()  # the target project's pytest-asyncio configuration
         # `backend.api.x` imported from a tree whose root is above `backend/` (module `target_backend.backend.api.x`)

@@ -37,3 +37,14 @@ def test_finished_facts_change_no_result(
     finished = results(sources, EngineOptions())
     monkeypatch.setattr(analyze, "_finished", lambda facts: facts)
     assert results(sources, EngineOptions()) == finished
+
+
+def test_only_functions_with_a_nested_function_keep_their_locals_types() -> None:
+    """A function's locals' types (`env`) serve the functions nested in it (closures): the others keep none."""
+    sources = python_files(REPO / "fixtures/coloring/closure_over_session/before")
+    analysis = engine._analyse(sources, EngineOptions())
+    assert analysis.project.enclosing_functions == {"clo.report.owners_report"}
+    facts = {fact.qualname: fact for module in analysis.facts_by_path.values() for fact in module}
+    assert set(facts["clo.report.owners_report"].env) == {"db"}
+    assert facts["clo.report.owners_report.line"].seeds, "the closure does I/O on the enclosing session"
+    assert not any(fact.env for name, fact in facts.items() if name != "clo.report.owners_report")
