@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ast
 import bisect
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -18,7 +18,9 @@ from codemods.source_lines import lines_holding, source_lines
 from codemods.spans import SpanMaker
 
 
-@dataclass(slots=True)  # slots here and below: one per parameter, function and class, all held to the end
+# slots here and below: one per parameter, function and class, all held to the end; a parameter is shared by every
+# function with the same one (see `SharedExpressions.params`): frozen
+@dataclass(slots=True, frozen=True)
 class Param:
     name: str
     annotation: ast.expr | None
@@ -37,7 +39,7 @@ class FunctionSymbols:
     class_qualname: str | None
     is_async: bool
     decorators: list[ast.expr]
-    params: list[Param]
+    params: tuple[Param, ...]
     returns: ast.expr | None
     lineno: int
     is_generator: bool
@@ -149,15 +151,24 @@ class SharedExpressions:
     position (an edit of the function's own decorator or return annotation) reads the def statement of its own
     tree (`FunctionSymbols.node`). The same text parses to the same expression whatever the module."""
 
-    __slots__ = ("_by_callee", "_by_text")
+    __slots__ = ("_by_callee", "_by_text", "_params", "_signatures")
 
     def __init__(self) -> None:
         self._by_text: dict[str, ast.expr] = {}
         self._by_callee: dict[str, ast.Call] = {}  # a returned call as `_callee_only` keeps it, by its callee's text
+        # parameters and parameter lists, by their parts (nodes kept here: their ids stay theirs while the table is)
+        self._params: dict[tuple[str, int, int], Param] = {}
+        self._signatures: dict[tuple[int, ...], tuple[Param, ...]] = {}
 
     def share(self, node: ast.expr, text: _ExpressionText) -> ast.expr:
         key = node.id if type(node) is ast.Name else text.of(node)  # most annotations: the name is the text
         return self._by_text.setdefault(key, node)
+
+    def params(self, params: Iterable[Param]) -> tuple[Param, ...]:
+        """A function's parameters (their annotations and defaults kept here): one `Param` per name, annotation and
+        default, and one tuple per list of them (`self, db: Session` repeats all over a project)."""
+        shared = tuple(self._params.setdefault((p.name, id(p.annotation), id(p.default)), p) for p in params)
+        return self._signatures.setdefault(tuple(map(id, shared)), shared)
 
     def call_of(self, callee: ast.expr, text: _ExpressionText) -> ast.Call:
         key = text.of(callee)
@@ -351,6 +362,7 @@ class _SymbolCollector:
         params += [
             Param(a.arg, keep(a.annotation), keep(d)) for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True)
         ]
+        shared_params = tuple(params) if self._shared is None else self._shared.params(params)
         func = FunctionSymbols(
             qualname=qual,
             name=node.name,
@@ -358,7 +370,7 @@ class _SymbolCollector:
             class_qualname=cls.qualname if cls else None,
             is_async=isinstance(node, ast.AsyncFunctionDef),
             decorators=[self._kept(decorator) for decorator in node.decorator_list],
-            params=params,
+            params=shared_params,
             returns=keep(node.returns),
             lineno=node.lineno,
             is_generator=False,

@@ -149,3 +149,24 @@ def test_each_analysis_shares_within_itself() -> None:
     kept_second = second.project.functions["app.a.get"].params[0].annotation
     assert kept_first is not kept_second
     assert second.project.functions["app.b.Repo.find"].params[1].annotation is kept_second
+
+
+def test_one_param_per_name_annotation_and_default_and_one_tuple_per_list() -> None:
+    sources = {
+        **ANNOTATED,
+        "app/c.py": (
+            "from sqlalchemy.orm import Session\n\n\ndef get(db: Session, key: int = 1) -> None:\n    pass\n\n\n"
+            "def other(db: Session, key: int = 2) -> None:\n    pass\n"
+        ),
+    }
+    a, b, c = _collect(sources, SharedExpressions())
+    get, find = a.functions["app.a.get"], b.functions["app.b.Repo.find"]
+    assert get.params[0] is find.params[1] and get.params[1] is find.params[2]
+    assert get.params is c.functions["app.c.get"].params  # the same list of parameters: one tuple
+    other = c.functions["app.c.other"].params
+    assert other[0] is get.params[0] and other[1] is not get.params[1]  # `key: int = 2`: another default
+    assert other[1].name == "key" and isinstance(other[1].default, ast.Constant) and other[1].default.value == 2
+    with pytest.raises(AttributeError):  # shared: nobody may change one
+        get.params[0].name = "session"  # type: ignore[misc]
+    a, b, _c = _collect(sources, None)
+    assert a.functions["app.a.get"].params[0] is not b.functions["app.b.Repo.find"].params[1]
