@@ -17,7 +17,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 
-from codemods import analyze, astwalk, parallel_analysis, teardown
+from codemods import analyze, astwalk, parallel_analysis, parse_helper, teardown
 from codemods import edits as E
 from codemods.analyze import ASYNC_URL_HELPER, FunctionFacts, HintState
 from codemods.check_cache import cached_findings
@@ -51,7 +51,7 @@ class _Parsed:
 
     __slots__ = ("__weakref__", "_defs", "_tree", "path", "symbols", "text")
 
-    def __init__(self, path: str, text: str, tree: ast.Module, symbols: ModuleSymbols) -> None:
+    def __init__(self, path: str, text: str, tree: ast.Module | None, symbols: ModuleSymbols) -> None:
         self.path, self.text, self.symbols = path, text, symbols
         self._tree: ast.Module | None = tree
         self._defs: dict[tuple[int, int], ast.FunctionDef | ast.AsyncFunctionDef] | None = None
@@ -91,6 +91,24 @@ class _Parsed:
         if self._defs is None:
             self._defs = _defs_of(self.tree)
         return self._defs[start]
+
+
+def _parsed_elsewhere(path: str, text: str, symbols: ModuleSymbols) -> _Parsed:
+    """A file the parse helper parsed (see `codemods.parse_helper`): its symbols, and no tree here yet."""
+    item = _Parsed(path, text, None, symbols)
+    finder = _DefFinder(item)
+    for func in symbols.functions.values():
+        func.find_def_with(finder)
+    return item
+
+
+def _portable(item: _Parsed | str) -> ModuleSymbols | str:
+    """What the parse helper sends back of a file: its symbols, the def statements let go (or why it failed)."""
+    if isinstance(item, str):
+        return item
+    for func in item.symbols.functions.values():
+        func.release_def(None)
+    return item.symbols
 
 
 def _defs_of(tree: ast.Module) -> dict[tuple[int, int], ast.FunctionDef | ast.AsyncFunctionDef]:
@@ -232,17 +250,22 @@ def _analyse(
     _shared = SharedExpressions()
     # the trees of modules that cannot matter are let go as soon as their symbols are out (see `_Parsed`)
     project_parts = None if ANALYSE_EVERY_MODULE or options.session_factories else name_parts(sources)
-    for path in sorted(sources):
-        text = sources[path]
-        item = reusable.get(path) or _parse(path, text, options.file_timeout)
-        if isinstance(item, str):
-            failures[path] = item
-            continue
-        parsed[path] = item
+
+    def settled(item: _Parsed) -> _Parsed:
+        """A file just parsed, its tree held if it fits in the budget and its module can matter."""
         if project_parts is not None and cannot_matter(item.symbols, project_parts):
             item.release_tree()
         else:
             _trees.admit(item)  # held if it fits in the budget, let go otherwise
+        return item
+
+    parses = _parse_all(sorted(sources), sources, options, reusable, settled)
+    for path in sorted(sources):
+        item = parses[path]
+        if isinstance(item, str):
+            failures[path] = item
+            continue
+        parsed[path] = item
     if memo is not None:
         memo.keep(parsed)
     project = Project((p.symbols for p in parsed.values()), options.session_factories)
@@ -291,6 +314,62 @@ def _analyse(
     for path in failures:
         parsed.pop(path, None)
     return _Analysis(project, parsed, failures, facts_by_path, functions, modules_left_alone)
+
+
+# Below this many files to parse, forking a helper to parse some of them costs more than it saves.
+PARALLEL_PARSE_MIN_FILES = 64
+
+
+def _parse_all(
+    paths: list[str],
+    sources: Mapping[str, str],
+    options: EngineOptions,
+    reusable: Mapping[str, _Parsed],
+    settled: Callable[[_Parsed], _Parsed],
+) -> dict[str, _Parsed | str]:
+    """Each file's parse (or why it failed), `settled` as soon as it is made (its tree held within the budget or
+    let go: never all of them at once), in path order; a forked helper parses about half when there are many."""
+    timeout = options.file_timeout
+    to_parse = [path for path in paths if path not in reusable]
+    helper: parse_helper.Helper[list[tuple[str, ModuleSymbols | str]]] | None = None
+    theirs: list[str] = []
+    if options.jobs > 1 and len(to_parse) >= PARALLEL_PARSE_MIN_FILES and parallel_analysis.fork_available():
+        _mine, theirs = parse_helper.split(to_parse, {path: len(sources[path]) for path in to_parse})
+
+    def helpers_part() -> list[tuple[str, ModuleSymbols | str]]:
+        return [(path, _portable(_parse(path, sources[path], timeout))) for path in theirs]
+
+    if theirs:
+        try:
+            helper = parse_helper.Helper(helpers_part)
+        except parse_helper.HelperLost as exc:
+            log.warning("%s; parsing in this process", exc)
+            theirs = []
+    elsewhere = set(theirs)
+    parses: dict[str, _Parsed | str] = {}
+    try:
+        for path in paths:
+            if path not in elsewhere:
+                parses[path] = _settled(reusable.get(path) or _parse(path, sources[path], timeout), settled)
+    except BaseException:  # an interrupt, a timeout of the whole run: the helper goes too
+        if helper is not None:
+            helper.kill()
+        raise
+    if helper is not None:
+        try:
+            for path, found in helper.result():
+                parses[path] = _settled(
+                    found if isinstance(found, str) else _parsed_elsewhere(path, sources[path], found), settled
+                )
+        except parse_helper.HelperLost as exc:
+            log.warning("%s; parsing its files in this process", exc)
+            for path in theirs:
+                parses[path] = _settled(_parse(path, sources[path], timeout), settled)
+    return {path: parses[path] for path in paths}
+
+
+def _settled(item: _Parsed | str, settled: Callable[[_Parsed], _Parsed]) -> _Parsed | str:
+    return item if isinstance(item, str) else settled(item)
 
 
 # Below this many modules to analyse, a single process is quicker than forking workers. (It was 200 until

@@ -59,12 +59,18 @@ class FunctionSymbols:
             self.def_node, self._find_def = self._find_def(self._def_at), None
         return self.def_node
 
-    def release_def(self, find_def: FindDef) -> None:
+    def release_def(self, find_def: FindDef | None) -> None:
         """Let go of the def statement (it holds the function's whole body): `find_def` finds it again, by the
-        line and column it starts at, in a fresh parse of the module's text, should anything ask for it."""
+        line and column it starts at, in a fresh parse of the module's text, should anything ask for it. None:
+        the symbols go to another process, which gives them their finder there (`find_def_with`)."""
         node = self.def_node
         if node is not None:
             self._def_at, self._find_def, self.def_node = (node.lineno, node.col_offset), find_def, None
+
+    def find_def_with(self, find_def: FindDef) -> None:
+        """The finder of a def statement let go in another process (see `codemods.parse_helper`)."""
+        if self.def_node is None:
+            self._find_def = find_def
 
 
 @dataclass(slots=True)

@@ -1,0 +1,171 @@
+"""A forked helper parses about half of a big project's files (codemods.parse_helper): the same results, and
+this process never holds more trees than its budget while it parses the rest.
+
+The projects here are small, so the threshold that keeps small projects' parse in one process is lowered to 1.
+"""
+
+from __future__ import annotations
+
+import ast
+import logging
+import multiprocessing.context
+import os
+
+import pytest
+
+from codemods import engine, parse_helper
+from codemods.model import EngineOptions
+from tests.engine.test_released_trees import results
+from tests.engine.trees import REPO, python_files
+
+COLORING = REPO / "fixtures" / "coloring"
+PROJECTS = [*sorted(path.parent.name for path in COLORING.glob("*/before")), "target_backend", "generated"]
+NEVER = 10**9
+
+
+def _project(name: str, generated: dict[str, str]) -> dict[str, str]:
+    if name == "generated":
+        return generated
+    return python_files(REPO / name if name == "target_backend" else COLORING / name / "before")
+
+
+@pytest.fixture
+def helped(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every project's parse shared with a helper; the paths this process got back from it, in order."""
+    monkeypatch.setattr(engine, "PARALLEL_PARSE_MIN_FILES", 1)
+    received: list[str] = []
+    real = engine._parsed_elsewhere
+
+    def recording(path: str, text: str, symbols: object) -> engine._Parsed:
+        received.append(path)
+        return real(path, text, symbols)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine, "_parsed_elsewhere", recording)
+    return received
+
+
+@pytest.mark.parametrize("name", PROJECTS)
+def test_same_migration_and_findings_with_a_parse_helper(
+    name: str, generated: dict[str, str], helped: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sources = _project(name, generated)
+    with_helper = results(sources, EngineOptions(jobs=2))
+    theirs = parse_helper.split(sorted(sources), {path: len(text) for path, text in sources.items()})[1]
+    assert helped[: len(theirs)] == theirs  # the first analysis': every one of the helper's files parses
+    assert len(theirs) < len(sources)
+    monkeypatch.setattr(engine, "PARALLEL_PARSE_MIN_FILES", NEVER)
+    helped.clear()
+    assert results(sources, EngineOptions(jobs=2)) == with_helper
+    assert not helped
+
+
+def test_one_job_parses_in_one_process(helped: list[str]) -> None:
+    results(python_files(REPO / "target_backend"), EngineOptions(jobs=1))
+    assert not helped
+
+
+def test_a_def_the_helper_parsed_is_found_again_where_it_starts(helped: list[str]) -> None:
+    sources = python_files(REPO / "target_backend")
+    paths = sorted(sources)
+    parses = engine._parse_all(paths, sources, EngineOptions(jobs=2), {}, lambda item: item)
+    assert list(parses) == paths and helped
+    checked = 0
+    for path in helped:
+        item = parses[path]
+        assert isinstance(item, engine._Parsed) and not item.holds_tree
+        for func in item.symbols.functions.values():
+            assert func.def_node is None  # came without its body: found again when asked for
+            node = func.node
+            assert isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef), func.qualname
+            assert (node.name, node.lineno) == (func.name, func.lineno)
+            checked += 1
+    assert checked > 10
+    assert all(isinstance(parses[path], engine._Parsed) and parses[path].holds_tree for path in paths[:5])
+
+
+def test_a_file_that_does_not_parse_fails_the_same_in_the_helper(
+    helped: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sources = {
+        "app/a.py": "from sqlalchemy.orm import Session\n\n\ndef get(db: Session):\n    return db.get(int, 1)\n",
+        "app/b.py": "x = 1\n",
+        "app/zz_broken.py": "def broken(:\n    pass\n",  # last in path order: the helper's
+    }
+    with_helper = results(sources, EngineOptions(jobs=2))
+    assert "app/zz_broken.py" not in helped  # a failure comes back as its message
+    assert "app/zz_broken.py" in parse_helper.split(sorted(sources), {p: len(t) for p, t in sources.items()})[1]
+    monkeypatch.setattr(engine, "PARALLEL_PARSE_MIN_FILES", NEVER)
+    assert results(sources, EngineOptions(jobs=2)) == with_helper
+    check = with_helper[1]
+    assert isinstance(check, dict)
+    assert [f.code for f in check["app/zz_broken.py"]] == ["AWT000"]
+
+
+@pytest.mark.parametrize(
+    ("breakage", "warning"),
+    [
+        ("dies", "the parse helper stopped"),
+        ("raises", "the parse helper failed: RuntimeError: no symbols today"),
+        ("cannot start", "cannot start the parse helper: [Errno 11] Resource temporarily unavailable"),
+    ],
+)
+def test_a_lost_helper_leaves_its_files_to_this_process(
+    breakage: str, warning: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    sources = python_files(REPO / "target_backend")
+    expected = results(sources, EngineOptions(jobs=2))
+    monkeypatch.setattr(engine, "PARALLEL_PARSE_MIN_FILES", 1)
+    if breakage == "dies":
+        monkeypatch.setattr(parse_helper, "_helper_main", lambda connection, work: os._exit(3))
+    elif breakage == "raises":
+
+        def no_symbols(item: object) -> object:
+            raise RuntimeError("no symbols today")
+
+        monkeypatch.setattr(engine, "_portable", no_symbols)  # called in the helper only
+    else:
+
+        def cannot_fork(process: object) -> None:
+            raise BlockingIOError(11, "Resource temporarily unavailable")
+
+        monkeypatch.setattr(multiprocessing.context.ForkProcess, "start", cannot_fork)
+    with caplog.at_level(logging.WARNING, logger="codemods.engine"):
+        assert results(sources, EngineOptions(jobs=2)) == expected
+    assert warning in caplog.text
+
+
+def test_this_process_holds_no_more_trees_than_its_budget_while_it_parses(
+    generated: dict[str, str], helped: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each file's tree is held or let go as soon as it is parsed (with a budget of one tree, at most one other
+    is held when the next is parsed), not once the helper's part is in."""
+    made: list[engine._Parsed] = []
+    most_held = 0
+    real = engine._parse
+
+    def watched(path: str, text: str, file_timeout: float | None) -> engine._Parsed | str:
+        nonlocal most_held
+        if os.getpid() == parent:
+            most_held = max(most_held, sum(item.holds_tree for item in made))
+        item = real(path, text, file_timeout)
+        if isinstance(item, engine._Parsed) and os.getpid() == parent:
+            made.append(item)
+        return item
+
+    parent = os.getpid()
+    monkeypatch.setattr(engine, "_parse", watched)
+    engine._analyse(generated, EngineOptions(jobs=2, max_tree_bytes=1))
+    assert len(made) > 20 and helped
+    assert most_held <= 1
+
+
+def test_split_gives_the_helper_the_last_paths_and_about_its_share_of_the_bytes() -> None:
+    paths = [f"m{index:02}.py" for index in range(20)]
+    sizes = {path: 100 for path in paths}
+    mine, theirs = parse_helper.split(paths, sizes)
+    assert mine + theirs == paths
+    assert len(theirs) == round(20 * parse_helper.HELPER_SHARE)
+    sizes["m00.py"] = 10_000  # one big file is this process' whole share
+    mine, theirs = parse_helper.split(paths, sizes)
+    assert mine == ["m00.py"] and theirs == paths[1:]
+    assert parse_helper.split([], {}) == ([], [])
