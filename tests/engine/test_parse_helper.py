@@ -169,3 +169,26 @@ def test_split_gives_the_helper_the_last_paths_and_about_its_share_of_the_bytes(
     mine, theirs = parse_helper.split(paths, sizes)
     assert mine == ["m00.py"] and theirs == paths[1:]
     assert parse_helper.split([], {}) == ([], [])
+
+
+def test_a_file_out_of_time_in_the_helper_fails_the_same(helped: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The per-file limit holds in the helper (a forked process' only thread is its main thread)."""
+    sources = {f"app/m{index}.py": f"VALUE = {index}\n" for index in range(6)} | {"app/zz_slow.py": "x = 1\n"}
+    real = engine.collect_symbols
+
+    def slow_for_one(path: str, *args: object) -> object:
+        while path == "app/zz_slow.py":
+            pass
+        return real(path, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine, "collect_symbols", slow_for_one)
+    options = EngineOptions(jobs=2, file_timeout=0.05)
+    with_helper = engine.check_sources(sources, options)
+    assert (
+        helped and "app/zz_slow.py" in parse_helper.split(sorted(sources), {p: len(t) for p, t in sources.items()})[1]
+    )
+    assert [(f.code, f.message) for f in with_helper["app/zz_slow.py"]] == [
+        ("AWT000", "gave up after 0.05 s (the per-file limit; raise it with --file-timeout)")
+    ]
+    monkeypatch.setattr(engine, "PARALLEL_PARSE_MIN_FILES", NEVER)
+    assert engine.check_sources(sources, options) == with_helper
