@@ -251,8 +251,10 @@ def _analyse(
     # the trees of modules that cannot matter are let go as soon as their symbols are out (see `_Parsed`)
     project_parts = None if ANALYSE_EVERY_MODULE or options.session_factories else name_parts(sources)
 
-    def settled(item: _Parsed) -> _Parsed:
-        """A file just parsed, its tree held if it fits in the budget and its module can matter."""
+    def settled(item: _Parsed | str) -> _Parsed | str:
+        """A file just parsed, its tree held if it fits in the budget and its module can matter (or why it failed)."""
+        if isinstance(item, str):
+            return item
         if project_parts is not None and cannot_matter(item.symbols, project_parts):
             item.release_tree()
         else:
@@ -325,7 +327,7 @@ def _parse_all(
     sources: Mapping[str, str],
     options: EngineOptions,
     reusable: Mapping[str, _Parsed],
-    settled: Callable[[_Parsed], _Parsed],
+    settled: Callable[[_Parsed | str], _Parsed | str],
 ) -> dict[str, _Parsed | str]:
     """Each file's parse (or why it failed), `settled` as soon as it is made (its tree held within the budget or
     let go: never all of them at once), in path order; a forked helper parses about half when there are many."""
@@ -350,7 +352,7 @@ def _parse_all(
     try:
         for path in paths:
             if path not in elsewhere:
-                parses[path] = _settled(reusable.get(path) or _parse(path, sources[path], timeout), settled)
+                parses[path] = settled(reusable.get(path) or _parse(path, sources[path], timeout))
     except BaseException:  # an interrupt, a timeout of the whole run: the helper goes too
         if helper is not None:
             helper.kill()
@@ -358,18 +360,14 @@ def _parse_all(
     if helper is not None:
         try:
             for path, found in helper.result():
-                parses[path] = _settled(
-                    found if isinstance(found, str) else _parsed_elsewhere(path, sources[path], found), settled
+                parses[path] = settled(
+                    found if isinstance(found, str) else _parsed_elsewhere(path, sources[path], found)
                 )
         except parse_helper.HelperLost as exc:
             log.warning("%s; parsing its files in this process", exc)
             for path in theirs:
-                parses[path] = _settled(_parse(path, sources[path], timeout), settled)
+                parses[path] = settled(_parse(path, sources[path], timeout))
     return {path: parses[path] for path in paths}
-
-
-def _settled(item: _Parsed | str, settled: Callable[[_Parsed], _Parsed]) -> _Parsed | str:
-    return item if isinstance(item, str) else settled(item)
 
 
 # Below this many modules to analyse, a single process is quicker than forking workers. (It was 200 until

@@ -149,7 +149,7 @@ def _worker_main(connection: Connection, share: _Share) -> None:
                 return
             changed, failures, hints = share.run_round(*message)
             _send_in_parts(connection, changed)
-            connection.send(("ok", ({}, failures, hints)))
+            connection.send(("ok", (failures, hints)))
     except (EOFError, KeyboardInterrupt):
         return
     except BaseException as exc:  # reported to the parent, which falls back to one process
@@ -257,7 +257,7 @@ def _receive(connection: Connection) -> _RoundResult:
             continue
         if status != "ok" or isinstance(payload, str):
             raise WorkerLost(f"an analysis worker failed: {payload}")
-        _no_facts, failures, hints = cast(_RoundResult, payload)
+        failures, hints = cast(tuple[dict[str, str], HintState], payload)
         return changed, failures, hints
 
 
