@@ -266,7 +266,12 @@ def _stop(workers: list[tuple[multiprocessing.process.BaseProcess, Connection]])
         with contextlib.suppress(OSError, ValueError):
             connection.send(None)
         connection.close()
-        process.join(timeout=5)
-        if process.is_alive():
-            process.kill()
-            process.join()
+        end_process(process)
+
+
+def end_process(process: multiprocessing.process.BaseProcess, grace: float = 5) -> None:
+    """Wait up to `grace` seconds for a forked process told to stop (or done) to end, then kill it."""
+    process.join(timeout=grace)
+    if process.is_alive():
+        process.kill()
+        process.join()

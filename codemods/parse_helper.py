@@ -20,6 +20,8 @@ from collections.abc import Callable, Mapping, Sequence
 from multiprocessing.connection import Connection
 from typing import Generic, TypeVar
 
+from codemods.parallel_analysis import end_process
+
 log = logging.getLogger(__name__)
 
 Result = TypeVar("Result")
@@ -73,15 +75,12 @@ class Helper(Generic[Result]):
     def _stop(self) -> None:
         """Wait for the helper to end (it has sent its result, or failed), or end it."""
         self._connection.close()
-        self._process.join(timeout=5)
-        self.kill()
+        end_process(self._process)
 
     def kill(self) -> None:
         """End the helper now, whatever it is doing (this process was interrupted)."""
-        if self._process.is_alive():
-            self._process.kill()
-            self._process.join()
         self._connection.close()
+        end_process(self._process, grace=0)
 
 
 def _helper_main(connection: Connection, work: Callable[[], object]) -> None:

@@ -10,6 +10,8 @@ import ast
 import logging
 import multiprocessing.context
 import os
+import time
+from collections.abc import Callable
 
 import pytest
 
@@ -192,3 +194,32 @@ def test_a_file_out_of_time_in_the_helper_fails_the_same(helped: list[str], monk
     ]
     monkeypatch.setattr(engine, "PARALLEL_PARSE_MIN_FILES", NEVER)
     assert engine.check_sources(sources, options) == with_helper
+
+
+def test_an_interrupt_while_this_process_parses_ends_the_helper(
+    helped: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sources = python_files(REPO / "target_backend")
+    helpers: list[parse_helper.Helper[object]] = []
+    real_init = parse_helper.Helper.__init__
+
+    def recording(self: parse_helper.Helper[object], work: Callable[[], object]) -> None:
+        real_init(self, work)
+        helpers.append(self)
+
+    parent = os.getpid()
+    real_parse = engine._parse
+
+    def interrupted(path: str, text: str, file_timeout: float | None) -> engine._Parsed | str:
+        if os.getpid() != parent:
+            time.sleep(60)  # the helper would still be parsing when the interrupt comes
+        elif path == sorted(sources)[1]:
+            raise KeyboardInterrupt
+        return real_parse(path, text, file_timeout)
+
+    monkeypatch.setattr(parse_helper.Helper, "__init__", recording)
+    monkeypatch.setattr(engine, "_parse", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        engine._analyse(sources, EngineOptions(jobs=2))
+    assert len(helpers) == 1
+    assert not helpers[0]._process.is_alive()
