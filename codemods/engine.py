@@ -701,7 +701,7 @@ def _plan_file(
     for fact in analysis.facts_by_path.get(item.path, []):
         _plan_function(fact, analysis, coloring, plan, spans, item.symbols.uses_sqlalchemy)
     if item.symbols.uses_sqlalchemy:
-        module_edits = session_type_edits(analysis.project, item.symbols, item.tree, spans, item.text)
+        module_edits = session_type_edits(analysis.project, item.symbols, lambda: item.tree, spans, item.text)
         plan.edits.extend(module_edits.edits)
         plan.imports |= module_edits.imports
         plan.removable |= module_edits.removable

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from codemods import astwalk
@@ -25,8 +26,10 @@ class ModuleEdits:
 
 
 def session_type_edits(
-    project: Project, module: ModuleSymbols, tree: ast.Module, spans: SpanMaker, text: str
+    project: Project, module: ModuleSymbols, tree: Callable[[], ast.Module], spans: SpanMaker, text: str
 ) -> ModuleEdits:
+    """`tree` gives the module's tree: asked for only when some line can name the Session class (a tree let go
+    under a budget is parsed again: see codemods.tree_budget)."""
     out = ModuleEdits()
     session_locals = {
         local for local, target in module.imports.items() if project.canonical(target) in N.SYNC_SESSION_CLASSES
@@ -65,18 +68,34 @@ def session_type_edits(
     return out
 
 
-def _nodes_that_can_name_the_session(project: Project, tree: ast.Module, text: str) -> list[ast.AST]:
-    """The nodes of `astwalk.walk(tree)` that the loop above can act on, and others, in the same order: the walk
-    skips the statements whose lines hold none of the words such a node is written with.
+def _nodes_that_can_name_the_session(project: Project, tree: Callable[[], ast.Module], text: str) -> list[ast.AST]:
+    """The nodes of `astwalk.walk(tree())` that the loop above can act on, and others, in the same order: the walk
+    skips the statements whose lines hold none of the words such a node is written with (and without such a
+    line, the tree is not asked for).
 
     Each node acted on holds one of these words: an import of a local name of the Session class (the local);
     a string or a name `Session`; an attribute resolving to the class, whose attribute is `Session` or a name
     some module imports the class as (resolution renames a dotted path's last part only through imports)."""
     words = project.names_of(N.SYNC_SESSION_CLASSES)  # `Session`, and every local name it is imported as
-    lines = lines_holding(text, words)
+    lines = lines_holding(_without_async_session(text, words), words)
     if not lines:
         return []
-    return astwalk.walk_lines(tree, lines)
+    return astwalk.walk_lines(tree(), lines)
+
+
+_ASYNC_SESSION = "AsyncSession"
+
+
+def _without_async_session(text: str, words: frozenset[str]) -> str:
+    """The text with each `AsyncSession` blanked (same length, same lines), unless one of the words holds it.
+
+    A word found inside it names no node the walk looks for: the name it is part of holds `AsyncSession`, so it is
+    none of the words, and a string whose source holds `AsyncSession` holds no `Session` between word boundaries
+    (the `c` before it ends no escape sequence: `\\x` and `\\u` take hex digits, and `n` is none). Migrated code
+    names `AsyncSession` in most of its modules: their trees need no walk, nor a parse."""
+    if _ASYNC_SESSION not in text or any(_ASYNC_SESSION in word for word in words):
+        return text
+    return text.replace(_ASYNC_SESSION, " " * len(_ASYNC_SESSION))
 
 
 def _is_annotation_string(value: str) -> bool:

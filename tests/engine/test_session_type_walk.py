@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from codemods import astwalk, module_edits
+from codemods.engine import migrate_sources
+from codemods.model import EngineOptions
 from codemods.module_edits import ModuleEdits, session_type_edits
 from codemods.project import Project
 from codemods.spans import SpanMaker
@@ -63,13 +65,13 @@ ALIASES = {
 
 def _every_node_edits(project: Project, path: str, text: str, monkeypatch: pytest.MonkeyPatch) -> ModuleEdits:
     with monkeypatch.context() as patched:
-        patched.setattr(module_edits, "_nodes_that_can_name_the_session", lambda _p, tree, _t: astwalk.walk(tree))
+        patched.setattr(module_edits, "_nodes_that_can_name_the_session", lambda _p, tree, _t: astwalk.walk(tree()))
         return _edits(project, path, text)
 
 
 def _edits(project: Project, path: str, text: str) -> ModuleEdits:
     symbols = project.modules[collect_symbols(path, ast.parse(text), text).name]
-    return session_type_edits(project, symbols, _trees[path], SpanMaker(text), text)
+    return session_type_edits(project, symbols, lambda: _trees[path], SpanMaker(text), text)
 
 
 _trees: dict[str, ast.Module] = {}
@@ -130,3 +132,59 @@ def test_project_trees(tree: str, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_generated_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     dest = generated_repo(tmp_path / "generated", domains=6)
     assert _assert_same_as_every_node(python_files(dest), monkeypatch) > 0
+
+
+def _migrated(files: dict[str, str]) -> dict[str, str]:
+    return {path: outcome.new_text for path, outcome in migrate_sources(files, EngineOptions()).items()}
+
+
+@pytest.mark.parametrize("tree", ["target_backend", "generated"])
+def test_migrated_code_naming_async_session(tree: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The second run over migrated code (`AsyncSession` in most modules, blanked before the lines are found) finds
+    what a walk of every node finds."""
+    root = REPO / tree if tree == "target_backend" else generated_repo(tmp_path / "generated", domains=6)
+    migrated = _migrated(python_files(root))
+    assert sum("AsyncSession" in text for text in migrated.values()) >= 10
+    _assert_same_as_every_node(migrated, monkeypatch)
+
+
+# the Session class under names holding `AsyncSession`: those are words, and the text is not blanked
+ASYNC_SESSION_ALIASES = {
+    "app/__init__.py": "",
+    "app/db.py": "from sqlalchemy.orm import Session as MyAsyncSession\n",
+    "app/odd.py": "from sqlalchemy.orm import Session as AsyncSession\n\n\ndef f(db: AsyncSession) -> None: ...\n",
+    "app/service.py": (
+        "from app import db\n"
+        "from sqlalchemy.ext.asyncio import AsyncSession\n"
+        "\n"
+        "\n"
+        "def get(session: db.MyAsyncSession, other: AsyncSession) -> None:\n"
+        "    return None\n"
+    ),
+}
+
+
+def test_names_holding_async_session(monkeypatch: pytest.MonkeyPatch) -> None:
+    project = _project(ASYNC_SESSION_ALIASES)
+    service = _edits(project, "app/service.py", ASYNC_SESSION_ALIASES["app/service.py"])
+    assert [edit.text for edit in service.edits] == ["AsyncSession"]  # `db.MyAsyncSession`
+    odd = _edits(project, "app/odd.py", ASYNC_SESSION_ALIASES["app/odd.py"])
+    assert odd.removable == {"AsyncSession"} and odd.imports
+    assert _assert_same_as_every_node(ASYNC_SESSION_ALIASES, monkeypatch) > 0
+
+
+def test_a_module_naming_only_async_session_is_not_parsed() -> None:
+    service = (
+        "from sqlalchemy.ext.asyncio import AsyncSession\n\n\n"
+        "async def get(db: AsyncSession) -> None:\n"
+        '    """Takes an AsyncSession."""\n'
+        "    await db.commit()\n"
+    )
+    files = {"db.py": "from sqlalchemy.orm import Session\n", "service.py": service}
+    project = _project(files)
+    symbols = project.modules[collect_symbols("service.py", _trees["service.py"], service).name]
+
+    def no_tree() -> ast.Module:
+        raise AssertionError("the tree was asked for")
+
+    assert session_type_edits(project, symbols, no_tree, SpanMaker(service), service) == ModuleEdits()
