@@ -241,7 +241,7 @@ def _send(connection: Connection, message: object) -> None:
     try:
         connection.send(message)
     except OSError as exc:  # the worker is gone (a broken pipe): as when a reply never comes
-        raise WorkerLost(f"an analysis worker stopped: {exc or type(exc).__name__}") from exc
+        raise WorkerLost(f"an analysis worker stopped: {reason(exc)}") from exc
 
 
 def _receive(connection: Connection) -> _RoundResult:
@@ -251,7 +251,7 @@ def _receive(connection: Connection) -> _RoundResult:
         try:
             status, payload = cast(tuple[str, object], connection.recv())
         except (EOFError, OSError) as exc:
-            raise WorkerLost(f"an analysis worker stopped: {exc or type(exc).__name__}") from exc
+            raise WorkerLost(f"an analysis worker stopped: {reason(exc)}") from exc
         if status == "facts":
             changed.update(cast(dict[str, list[FunctionFacts]], payload))
             continue
@@ -267,6 +267,11 @@ def _stop(workers: list[tuple[multiprocessing.process.BaseProcess, Connection]])
             connection.send(None)
         connection.close()
         end_process(process)
+
+
+def reason(exc: BaseException) -> str:
+    """Why a connection to another process broke, in a message: its text, or its class when it has none (EOF)."""
+    return str(exc) or type(exc).__name__
 
 
 def end_process(process: multiprocessing.process.BaseProcess, grace: float = 5) -> None:

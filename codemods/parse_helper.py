@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from multiprocessing.connection import Connection
 from typing import Generic, TypeVar
 
-from codemods.parallel_analysis import end_process
+from codemods.parallel_analysis import end_process, reason
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ class Helper(Generic[Result]):
         try:
             status, payload = self._connection.recv()
         except (EOFError, OSError) as exc:
-            raise HelperLost(f"the parse helper stopped: {exc or type(exc).__name__}") from exc
+            raise HelperLost(f"the parse helper stopped: {reason(exc)}") from exc
         finally:
             self._stop()
         if status != "ok":
@@ -90,5 +90,10 @@ def _helper_main(connection: Connection, work: Callable[[], object]) -> None:
         with contextlib.suppress(OSError, ValueError):
             connection.send(("error", f"{type(exc).__name__}: {exc}"))
         return
-    with contextlib.suppress(OSError, ValueError):  # the parent gone: nothing to tell
-        connection.send(("ok", result))
+    try:
+        connection.send(("ok", result))  # pickled whole before a byte is written
+    except (OSError, ValueError):
+        return  # the parent gone: nothing to tell
+    except Exception as exc:  # it does not pickle (an expression of a symbol table nested too deep to)
+        with contextlib.suppress(OSError, ValueError):
+            connection.send(("error", f"{type(exc).__name__}: {exc}"))

@@ -106,7 +106,7 @@ def test_a_file_that_does_not_parse_fails_the_same_in_the_helper(
 @pytest.mark.parametrize(
     ("breakage", "warning"),
     [
-        ("dies", "the parse helper stopped"),
+        ("dies", "the parse helper stopped: EOFError;"),
         ("raises", "the parse helper failed: RuntimeError: no symbols today"),
         ("cannot start", "cannot start the parse helper: [Errno 11] Resource temporarily unavailable"),
     ],
@@ -134,6 +134,24 @@ def test_a_lost_helper_leaves_its_files_to_this_process(
     with caplog.at_level(logging.WARNING, logger="codemods.engine"):
         assert results(sources, EngineOptions(jobs=2)) == expected
     assert warning in caplog.text
+
+
+def test_a_helper_whose_symbols_do_not_pickle_leaves_its_files_to_this_process(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A module-level value nested deeper than pickle goes (an 800-term sum: the symbol table keeps it) fails the
+    helper's whole result: it says so, as a failure, with no traceback of its own on the terminal."""
+    sources = python_files(REPO / "target_backend")
+    sources["zz_deep.py"] = "TOTAL = " + " + ".join(["1"] * 800) + "\n"
+    monkeypatch.setattr(engine, "PARALLEL_PARSE_MIN_FILES", NEVER)
+    expected = results(sources, EngineOptions(jobs=2))
+    monkeypatch.setattr(engine, "PARALLEL_PARSE_MIN_FILES", 1)
+    assert "zz_deep.py" in parse_helper.split(sorted(sources), {p: len(t) for p, t in sources.items()})[1]
+    capfd.readouterr()
+    with caplog.at_level(logging.WARNING, logger="codemods.engine"):
+        assert results(sources, EngineOptions(jobs=2)) == expected
+    assert "the parse helper failed: RecursionError" in caplog.text
+    assert "Traceback" not in capfd.readouterr().err
 
 
 def test_this_process_holds_no_more_trees_than_its_budget_while_it_parses(
