@@ -302,9 +302,21 @@ def _analyse(
         except MemoryError:  # a tree let go and parsed again (see `tree_budget`), on a machine out of memory
             return "out of memory while analysing it (a smaller --max-tree-mb holds fewer trees)"
 
+    relevant_at_start = set(relevant), set(relevance.relevant)
+
+    def start_over() -> None:
+        """The analysis split between processes failed part-way: the one in this process starts from the first
+        round, as with one job: no hints, and only the modules relevant then (the rounds add the others again)."""
+        relevant.clear()
+        relevant.update(relevant_at_start[0])
+        relevance.relevant = set(relevant_at_start[1])
+        analyze.reset_caches(keep_hints=False)
+        for item in parsed.values():
+            analyze.register_source(item.symbols.name, item.text)
+
     to_analyse = [path for path in candidates if path in relevant]
     facts_by_path, analysis_failures = _facts(
-        to_analyse, parsed, analyse_module, more_modules, options.jobs, relevance.import_links
+        to_analyse, parsed, analyse_module, more_modules, options.jobs, relevance.import_links, start_over
     )
     failures.update(analysis_failures)
     functions: dict[str, FunctionFacts] = {}
@@ -385,9 +397,11 @@ def _facts(
     more_modules: MoreModules,
     jobs: int,
     import_links: Callable[[], dict[str, set[str]]],
+    start_over: Callable[[], None],
 ) -> tuple[dict[str, list[FunctionFacts]], dict[str, str]]:
     """Every module's facts once the hints are stable, and the modules whose analysis failed (path -> why).
-    `import_links`: path -> the paths it imports names from, asked for only when the analysis is split."""
+    `import_links`: path -> the paths it imports names from, asked for only when the analysis is split.
+    `start_over`: undoes what a split analysis that failed did (hints, modules made relevant), for one process."""
     if jobs > 1 and len(paths) >= PARALLEL_ANALYSIS_MIN_MODULES and parallel_analysis.fork_available():
         sizes = {path: len(item.text) for path, item in parsed.items()}
         try:
@@ -396,9 +410,7 @@ def _facts(
             )
         except parallel_analysis.WorkerLost as exc:
             log.warning("parallel analysis unavailable (%s); analysing in this process", exc)
-            analyze.reset_caches(keep_hints=False)
-            for item in parsed.values():
-                analyze.register_source(item.symbols.name, item.text)
+            start_over()
     return _facts_in_one_process(paths, analyse_module, more_modules)
 
 

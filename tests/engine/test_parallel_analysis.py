@@ -125,6 +125,50 @@ def test_a_lost_worker_falls_back_to_one_process(
     assert split == engine.migrate_sources(sources, EngineOptions(jobs=1))
 
 
+# `util.py` uses no SQLAlchemy and imports nothing: only the hint of round 1 (service hands `save` a session) makes
+# it relevant, from round 2 on
+HINT_ADDS_A_MODULE = {
+    "app/__init__.py": "",
+    "app/db.py": "from sqlalchemy.orm import Session, sessionmaker\n\nSessionLocal = sessionmaker()\n",
+    "app/util.py": "def save(db, obj):\n    db.add(obj)\n    db.commit()\n    return obj\n",
+    "app/service.py": (
+        "from sqlalchemy.orm import Session\n"
+        "\n"
+        "from app.util import save\n"
+        "\n"
+        "\n"
+        "def create(db: Session, obj):\n"
+        "    return save(db, obj)\n"
+    ),
+}
+
+
+def test_a_worker_lost_after_a_round_added_modules_falls_back_to_one_process(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The analysis in one process starts over from the modules relevant at the start: a module a hint added in a
+    round of the failed split is added again by its own rounds (it was left out, its functions left sync)."""
+    monkeypatch.setattr(engine, "PARALLEL_ANALYSIS_MIN_MODULES", 1)
+    parent = os.getpid()
+    real_run_round = parallel_analysis._Share.run_round
+    rounds: list[int] = []
+
+    def dies_in_round_two(share: parallel_analysis._Share, hints: object, more: list[str]) -> object:
+        rounds.append(1)
+        if os.getpid() != parent and len(rounds) == 2:
+            os._exit(137)  # as the kernel's OOM killer would end it
+        return real_run_round(share, hints, more)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(parallel_analysis._Share, "run_round", dies_in_round_two)
+    assert "app/util.py" not in relevant_paths(HINT_ADDS_A_MODULE)
+    with caplog.at_level(logging.WARNING, logger="codemods.engine"):
+        split = engine.migrate_sources(HINT_ADDS_A_MODULE, EngineOptions(jobs=2))
+    assert "parallel analysis unavailable (an analysis worker stopped: EOFError)" in caplog.text
+    assert "async def save(db, obj):" in split["app/util.py"].new_text
+    monkeypatch.undo()
+    assert split == engine.migrate_sources(HINT_ADDS_A_MODULE, EngineOptions(jobs=1))
+
+
 def test_a_worker_gone_before_its_first_message_falls_back_to_one_process(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
