@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.text import Text
 
-from codemods import __version__, diffing, teardown
+from codemods import __version__, diffing, interrupts, teardown
 from codemods.baseline import BaselineError, load_baseline, split_known, write_baseline
 from codemods.config import ConfigError
 from codemods.model import FileStatus
@@ -159,7 +159,9 @@ def main() -> None:
 
 def run() -> NoReturn:
     """The `awaitify` console script: `main`, then a quick exit that skips freeing the run's trees (see
-    codemods.teardown). Call `main` itself to run the command line in a process that goes on."""
+    codemods.teardown). SIGTERM ends it as Ctrl-C does, with exit code 143 (see codemods.interrupts). Call
+    `main` itself to run the command line in a process that goes on."""
+    interrupts.handle_termination()
     teardown.run_and_exit(_main_writing_safely)
 
 
@@ -170,6 +172,12 @@ def _main_writing_safely() -> None:
         main(prog_name="awaitify")
     except OSError as exc:
         sys.exit(teardown.output_lost(exc))
+    except SystemExit:
+        if interrupts.was_terminated():
+            sys.exit(interrupts.TERMINATED_EXIT_CODE)
+        raise
+    finally:
+        interrupts.stop_handling_termination()
 
 
 def selection_options(function: F) -> F:

@@ -13,11 +13,11 @@ import re
 import sys
 import weakref
 from collections.abc import Callable, Mapping
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 
-from codemods import analyze, astwalk, parallel_analysis, parse_helper, teardown
+from codemods import analyze, astwalk, interrupts, parallel_analysis, parse_helper, teardown
 from codemods import edits as E
 from codemods.analyze import ASYNC_URL_HELPER, FunctionFacts, HintState
 from codemods.check_cache import cached_findings
@@ -604,7 +604,7 @@ def _plan_and_rewrite(
     if options.jobs > 1 and len(paths) >= _PARALLEL_THRESHOLD and context is not None:
         _PLANNER = handoff[0]
         try:
-            with ProcessPoolExecutor(max_workers=options.jobs, mp_context=context) as pool:
+            with interrupts.process_pool(options.jobs, context) as pool:
                 size = max(1, len(paths) // (options.jobs * 8))
                 chunks = [paths[start : start + size] for start in range(0, len(paths), size)]
                 futures = [pool.submit(_rewrite_in_worker, chunk) for chunk in chunks]  # the first forks them all
@@ -662,7 +662,7 @@ def _apply_plans(
     if workers > 1 and len(jobs) >= _PARALLEL_THRESHOLD:
         context = _fork_context()
         try:
-            with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            with interrupts.process_pool(workers, context) as pool:
                 return list(pool.map(_apply_one, timed_jobs, chunksize=max(1, len(jobs) // (workers * 4))))
         except (OSError, BrokenProcessPool) as exc:
             log.warning("parallel rewrite unavailable (%s); rewriting in this process", exc)

@@ -141,7 +141,12 @@ def _same_objects(before: list[FunctionFacts] | None, now: list[FunctionFacts]) 
     return before is not None and len(before) == len(now) and all(a is b for a, b in zip(before, now, strict=True))
 
 
-def _worker_main(connection: Connection, share: _Share) -> None:
+def _worker_main(connection: Connection, share: _Share, parent_ends: Sequence[Connection]) -> None:
+    """A worker's loop: a round for each message, until told to stop or the parent is gone. `parent_ends`: the
+    parent's ends of the pipes, inherited by the fork: closed, so that the parent's end is the only one, and its
+    death shows here (EOF, a broken pipe) instead of leaving the worker blocked on the pipe forever."""
+    for end in parent_ends:
+        end.close()
     try:
         while True:
             message = connection.recv()
@@ -199,7 +204,8 @@ def analyse_in_parallel(
     try:
         for share in all_shares[1:]:
             parent_end, child_end = context.Pipe()
-            process = context.Process(target=_worker_main, args=(child_end, share), daemon=True)
+            parent_ends = [parent_end, *(connection for _process, connection in workers)]
+            process = context.Process(target=_worker_main, args=(child_end, share, parent_ends), daemon=True)
             process.start()
             child_end.close()
             workers.append((process, parent_end))

@@ -52,7 +52,7 @@ class Helper(Generic[Result]):
     def __init__(self, work: Callable[[], Result]) -> None:
         context = multiprocessing.get_context("fork")
         self._connection, child_end = context.Pipe(duplex=False)
-        self._process = context.Process(target=_helper_main, args=(child_end, work), daemon=True)
+        self._process = context.Process(target=_helper_main, args=(child_end, work, self._connection), daemon=True)
         try:
             self._process.start()
         except OSError as exc:
@@ -83,7 +83,10 @@ class Helper(Generic[Result]):
         end_process(self._process, grace=0)
 
 
-def _helper_main(connection: Connection, work: Callable[[], object]) -> None:
+def _helper_main(connection: Connection, work: Callable[[], object], parent_end: Connection) -> None:
+    """The helper: `work()`, and its result sent. `parent_end`: the parent's end of the pipe, inherited by the
+    fork: closed, so that should the parent die, the send fails (a broken pipe) instead of blocking forever."""
+    parent_end.close()
     try:
         result = work()
     except BaseException as exc:  # reported to the parent, which parses the helper's files itself

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from codemods import teardown
+from codemods import interrupts, teardown
 from codemods.check_cache import cached_findings
 from codemods.config import Config, ConfigError, load_config
 from codemods.discover import Discovery, discover, find_project_root
@@ -284,10 +284,10 @@ def _write_all(
 ) -> dict[str, FileOutcome]:
     """Every file written (each atomically: see source_io.write_bytes_atomic), a failure reported per file.
 
-    An interrupt (Ctrl-C) while writing lets the writes already queued finish (under a second for hundreds of
-    files): the project is left migrated, not half-written."""
+    An interrupt (Ctrl-C, SIGTERM) while writing takes effect once every file is written (under a second for
+    hundreds of files; see interrupts.deferred): the project is left migrated, not half-written."""
     written: dict[str, FileOutcome] = {}
-    with ThreadPoolExecutor(max_workers=WRITER_THREADS) as pool:
+    with interrupts.deferred("the writes under way"), ThreadPoolExecutor(max_workers=WRITER_THREADS) as pool:
         for key, outcome in zip(keys, pool.map(lambda key: _write(sources[key], outcomes[key]), keys), strict=True):
             written[key] = outcome
             progress.advance()

@@ -117,7 +117,7 @@ def test_a_lost_worker_falls_back_to_one_process(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setattr(engine, "PARALLEL_ANALYSIS_MIN_MODULES", 1)
-    monkeypatch.setattr(parallel_analysis, "_worker_main", lambda connection, share: os._exit(3))
+    monkeypatch.setattr(parallel_analysis, "_worker_main", lambda *_args: os._exit(3))
     sources = _project("services_across_modules", tmp_path)
     with caplog.at_level(logging.WARNING, logger="codemods.engine"):
         split = engine.migrate_sources(sources, EngineOptions(jobs=2))

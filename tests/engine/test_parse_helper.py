@@ -118,7 +118,7 @@ def test_a_lost_helper_leaves_its_files_to_this_process(
     expected = results(sources, EngineOptions(jobs=2))
     monkeypatch.setattr(engine, "PARALLEL_PARSE_MIN_FILES", 1)
     if breakage == "dies":
-        monkeypatch.setattr(parse_helper, "_helper_main", lambda connection, work: os._exit(3))
+        monkeypatch.setattr(parse_helper, "_helper_main", lambda *_args: os._exit(3))
     elif breakage == "raises":
 
         def no_symbols(item: object) -> object:

@@ -13,10 +13,11 @@ import os
 import weakref
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing.context import BaseContext
+from typing import Any
 
 import pytest
 
-from codemods import engine
+from codemods import engine, interrupts
 from codemods.model import EngineOptions, FileOutcome, FileStatus
 
 SESSION = """from sqlalchemy.orm import Session, sessionmaker
@@ -136,7 +137,7 @@ def test_a_pool_that_cannot_start_rewrites_in_this_process(
     def no_pool(*args: object, **kwargs: object) -> None:
         raise OSError("no fork today")
 
-    monkeypatch.setattr(engine, "ProcessPoolExecutor", no_pool)
+    monkeypatch.setattr(interrupts, "ProcessPoolExecutor", no_pool)
     with caplog.at_level(logging.WARNING, logger="codemods.engine"):
         outcomes = engine.migrate_sources(sources, EngineOptions(jobs=2))
     assert "rewriting in this process" in caplog.text and "analysing and rewriting" not in caplog.text
@@ -149,11 +150,11 @@ def test_a_run_over_the_engines_own_output_plans_in_this_process(monkeypatch: py
     pools: list[int] = []
     real_pool = ProcessPoolExecutor
 
-    def counting_pool(max_workers: int, mp_context: BaseContext | None = None) -> ProcessPoolExecutor:
+    def counting_pool(max_workers: int, mp_context: BaseContext | None = None, **options: Any) -> ProcessPoolExecutor:
         pools.append(max_workers)
-        return real_pool(max_workers=max_workers, mp_context=mp_context)
+        return real_pool(max_workers=max_workers, mp_context=mp_context, **options)
 
-    monkeypatch.setattr(engine, "ProcessPoolExecutor", counting_pool)
+    monkeypatch.setattr(interrupts, "ProcessPoolExecutor", counting_pool)
     sources = _sources()
     memo = engine.ParseMemo(parse_ahead=True)
     first = engine.migrate_sources(sources, EngineOptions(jobs=2), memo=memo)

@@ -193,3 +193,26 @@ def save_result(directory: Path, result: Result) -> None:
 
 def load_result(directory: Path) -> Result:
     return Result(**json.loads((directory / ".result.json").read_text(encoding="utf-8")))
+
+
+SERVICE = """\
+from sqlalchemy.orm import Session
+
+
+def save_{i}(db: Session, obj):
+    db.add(obj)
+    db.commit()
+    db.refresh(obj)
+    return obj
+"""
+PLAIN = "def plain_{i}():\n    return {i}\n"
+
+
+def many_files(root: Path, count: int) -> Path:
+    """A project of `count` modules, three in four of them services on a sync Session, in 10 packages."""
+    make_project(root)
+    for i in range(count):
+        path = root / "app" / f"pkg{i % 10}" / f"mod_{i}.py"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text((SERVICE if i % 4 else PLAIN).format(i=i), encoding="utf-8")
+    return root

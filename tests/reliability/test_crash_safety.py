@@ -16,31 +16,22 @@ import time
 from pathlib import Path
 
 import pytest
-from rel_helpers import PYTHON, Result, assert_no_crash, awaitify, cli_env, failed_paths, make_project, tree_bytes
+from rel_helpers import (
+    PLAIN,
+    PYTHON,
+    SERVICE,
+    Result,
+    assert_no_crash,
+    awaitify,
+    cli_env,
+    failed_paths,
+    make_project,
+    many_files,
+    tree_bytes,
+)
 
 from codemods.model import FileStatus
 from codemods.runner import RunOptions, prepare, run_migrate
-
-SERVICE = """\
-from sqlalchemy.orm import Session
-
-
-def save_{i}(db: Session, obj):
-    db.add(obj)
-    db.commit()
-    db.refresh(obj)
-    return obj
-"""
-PLAIN = "def plain_{i}():\n    return {i}\n"
-
-
-def many_files(root: Path, count: int) -> Path:
-    make_project(root)
-    for i in range(count):
-        path = root / "app" / f"pkg{i % 10}" / f"mod_{i}.py"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text((SERVICE if i % 4 else PLAIN).format(i=i), encoding="utf-8")
-    return root
 
 
 @pytest.fixture(scope="module")
