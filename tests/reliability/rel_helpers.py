@@ -216,3 +216,17 @@ def many_files(root: Path, count: int) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text((SERVICE if i % 4 else PLAIN).format(i=i), encoding="utf-8")
     return root
+
+
+def start_migrate(repo: Path, stderr: int = subprocess.DEVNULL) -> subprocess.Popen[str]:
+    """`migrate app --allow-dirty -q --jobs 2` started in `repo`, in a process group of its own (to signal whole)."""
+    return subprocess.Popen(
+        [PYTHON, "-m", "codemods", "migrate", "app", "--allow-dirty", "-q", "--jobs", "2"],
+        cwd=repo,
+        env=cli_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=stderr,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )

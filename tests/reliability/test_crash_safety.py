@@ -27,6 +27,7 @@ from rel_helpers import (
     failed_paths,
     make_project,
     many_files,
+    start_migrate,
     tree_bytes,
 )
 
@@ -52,16 +53,7 @@ def _kill_during_writes(repo: Path, old: dict[str, bytes], delay: float) -> bool
     """Start a real run, SIGKILL it `delay` seconds after the first file changes (or when it ends)."""
     watched = [repo / "app" / key for key in old]
     mtimes = {path: path.stat().st_mtime_ns for path in watched}
-    argv = [PYTHON, "-m", "codemods", "migrate", "app", "--allow-dirty", "-q", "--jobs", "2"]
-    process = subprocess.Popen(
-        argv,
-        cwd=repo,
-        env=cli_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    process = start_migrate(repo)
     try:
         deadline = time.monotonic() + 600
         while process.poll() is None and time.monotonic() < deadline:

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from rel_helpers import PYTHON, TRACEBACK, awaitify, cli_env, many_files, tree_bytes
+from rel_helpers import TRACEBACK, awaitify, many_files, start_migrate, tree_bytes
 
 FILES = 2000
 # when the signal is sent: once the run has forked a process (the parse helper, at the start of the parse), some
@@ -77,16 +77,7 @@ def _run_and_signal(
     repo: Path, moment: tuple[str, float], sig: signal.Signals, whole_group: bool
 ) -> tuple[int, str, bool]:
     """(exit code, stderr, whether the run was still going when signalled); no process of its group outlives it."""
-    process = subprocess.Popen(
-        [PYTHON, "-m", "codemods", "migrate", "app", "--allow-dirty", "-q", "--jobs", "2"],
-        cwd=repo,
-        env=cli_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        start_new_session=True,
-    )
+    process = start_migrate(repo, stderr=subprocess.PIPE)
     try:
         _wait_for(moment[0], process, repo)
         time.sleep(moment[1])
