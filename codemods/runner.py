@@ -25,7 +25,7 @@ from codemods.model import EngineOptions, FileOutcome, FileStatus, Finding
 from codemods.pytest_config import load_pytest_asyncio_settings
 from codemods.report import CheckedFile, CheckReport, MigrateReport
 from codemods.scope import unmatched_globs
-from codemods.source_io import SourceError, SourceFile, read_source, write_source
+from codemods.source_io import SourceError, SourceFile, StagedWrite, read_source, stage_source
 from codemods.source_lines import source_lines
 from codemods.suppress import apply_suppressions
 from codemods.tree_budget import mb_to_bytes
@@ -158,11 +158,20 @@ def run_migrate(workspace: Workspace, write: bool, progress: Progress | None = N
     progress = progress or NoProgress()
     sources, outcomes = _read_all(workspace, progress)
     texts = {key: source.text for key, source in sources.items()}
-    verified = _migrate_verified(texts, sources, workspace.engine_options, progress)
-    if write:
+    unwritable: dict[str, str] = {}
+    while True:
+        verified = _migrate_verified(texts, sources, workspace.engine_options, progress, unwritable)
+        if not write:
+            break
         changed = [key for key, outcome in verified.items() if outcome.status is FileStatus.CHANGED]
         progress.stage("Writing", len(changed))
-        verified.update(_write_all(changed, sources, verified, progress))
+        written, cannot = _write_all(changed, sources, verified, progress)
+        if not cannot:
+            verified.update(written)
+            break
+        # nothing written: the project is planned again without them, as for a rewrite that fails verification
+        logger.info("planning again without %d file(s) that cannot be written", len(cannot))
+        unwritable |= cannot
     outcomes.update(verified)
     report = MigrateReport(scanned=len(workspace.discovery.files), written=write)
     report.outcomes = {
@@ -178,19 +187,24 @@ def run_migrate(workspace: Workspace, write: bool, progress: Progress | None = N
 
 
 def _migrate_verified(
-    texts: Mapping[str, str], sources: Mapping[str, SourceFile], options: EngineOptions, progress: Progress
+    texts: Mapping[str, str],
+    sources: Mapping[str, SourceFile],
+    options: EngineOptions,
+    progress: Progress,
+    left_alone: Mapping[str, str],
 ) -> dict[str, FileOutcome]:
     """The engine's outcomes, each verified (it compiles; a second run changes nothing).
 
     A file that fails verification is left as it was, and the project is planned again without it, as the
-    engine does for a rewrite that fails: otherwise other files would await its functions, which stayed sync."""
+    engine does for a rewrite that fails: otherwise other files would await its functions, which stayed sync.
+    `left_alone` (path -> why): files to leave as they are from the start (FAILED, with that reason)."""
     from codemods import engine  # imported here: `rules`, `explain`, `--version` need no engine
 
     # the engine runs again on the output: files it did not change are not read again, and it parses the rewritten
     # ones while its rewrite workers run (see engine.ParseMemo)
     memo = engine.ParseMemo(parse_ahead=True)
     with collector_paused():  # while the memo holds every tree, a collection would walk them all (~2 s each)
-        verified = _verified_until_stable(texts, sources, options, progress, memo)
+        verified = _verified_until_stable(texts, sources, options, progress, memo, left_alone)
     # the trees of the last analysis: freed as the function returns, or with the process (console script: see
     # codemods.teardown). Only the last: keeping the first analysis' as well would add to the peak memory.
     teardown.keep(memo)
@@ -203,8 +217,9 @@ def _verified_until_stable(
     options: EngineOptions,
     progress: Progress,
     memo: ParseMemo,
+    left_alone_at_start: Mapping[str, str],
 ) -> dict[str, FileOutcome]:
-    left_alone: dict[str, str] = {}
+    left_alone = dict(left_alone_at_start)
     while True:
         progress.stage("Analysing and rewriting", None)
         results = _engine_migrate(texts, options, left_alone, memo)
@@ -281,22 +296,41 @@ WRITER_THREADS = 8
 
 def _write_all(
     keys: Sequence[str], sources: Mapping[str, SourceFile], outcomes: Mapping[str, FileOutcome], progress: Progress
-) -> dict[str, FileOutcome]:
-    """Every file written (each atomically: see source_io.write_bytes_atomic), a failure reported per file.
+) -> tuple[dict[str, FileOutcome], dict[str, str]]:
+    """Every file written, or none: (each file's outcome, {}), or ({}, the files that cannot be written -> why).
 
-    An interrupt (Ctrl-C, SIGTERM) while writing takes effect once every file is written (under a second for
-    hundreds of files; see interrupts.deferred): the project is left migrated, not half-written."""
-    written: dict[str, FileOutcome] = {}
+    Each file's new bytes are first staged beside it (see source_io.stage_source: a file changed on disk since it
+    was read, or that cannot be replaced, fails there); only when every file is staged does each replace its file
+    (a rename each: a failure then, a race, is reported per file). A project half-migrated because some of its
+    files could not be written would not run: the caller plans again without those. An interrupt (Ctrl-C,
+    SIGTERM) while writing takes effect once every file is written (under a second for hundreds of files; see
+    interrupts.deferred): the project is left migrated, not half-written."""
     with interrupts.deferred("the writes under way"), ThreadPoolExecutor(max_workers=WRITER_THREADS) as pool:
-        for key, outcome in zip(keys, pool.map(lambda key: _write(sources[key], outcomes[key]), keys), strict=True):
+        staged = list(pool.map(lambda key: _stage(sources[key], outcomes[key]), keys))
+        ready = [write for write in staged if isinstance(write, StagedWrite)]
+        if len(ready) < len(staged):
+            for write in ready:
+                write.discard()
+            return {}, {key: why for key, why in zip(keys, staged, strict=True) if isinstance(why, str)}
+        written: dict[str, FileOutcome] = {}
+        commits = pool.map(lambda key, write: _commit(write, sources[key], outcomes[key]), keys, ready)
+        for key, outcome in zip(keys, commits, strict=True):
             written[key] = outcome
             progress.advance()
-    return written
+    return written, {}
 
 
-def _write(source: SourceFile, outcome: FileOutcome) -> FileOutcome:
+def _stage(source: SourceFile, outcome: FileOutcome) -> StagedWrite | str:
+    """The file's new text staged (see source_io.stage_source), or why it cannot be written."""
     try:
-        write_source(source, outcome.new_text)
+        return stage_source(source, outcome.new_text)
+    except SourceError as exc:
+        return str(exc)
+
+
+def _commit(staged: StagedWrite, source: SourceFile, outcome: FileOutcome) -> FileOutcome:
+    try:
+        staged.commit()
     except SourceError as exc:
         return dataclasses.replace(outcome, status=FileStatus.FAILED, new_text=source.text, error=str(exc))
     return outcome

@@ -9,6 +9,7 @@ atomically, and only if it has not changed on disk since it was read.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import io
 import logging
@@ -126,6 +127,12 @@ def write_source(source: SourceFile, new_text: str) -> None:
 
     Refuses (StaleFileError) when the file on disk is no longer the one that was read.
     """
+    stage_source(source, new_text).commit()
+
+
+def stage_source(source: SourceFile, new_text: str) -> StagedWrite:
+    """`write_source` up to the last step: the new bytes wait beside the file (see `StagedWrite`), once the file is
+    known to be the one that was read and replaceable. Raises SourceError (StaleFileError) otherwise."""
     data = encode_source(restore_newlines(source.text, new_text), source.encoding)
     target = source.path.resolve()  # write through a symlink given on the command line, not over it
     try:
@@ -134,7 +141,8 @@ def write_source(source: SourceFile, new_text: str) -> None:
         raise SourceError(f"cannot re-read before writing: {exc.strerror or exc}") from exc
     if current != source.fingerprint:
         raise StaleFileError("changed on disk since it was read; not overwritten (run again)")
-    write_bytes_atomic(target, data)
+    _check_replaceable(target)
+    return stage_bytes(target, data)
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
@@ -142,6 +150,31 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
 
     The new file gets the old one's mode and, where permitted, its owner and group.
     """
+    stage_bytes(path, data).commit()
+
+
+@dataclass(frozen=True)
+class StagedWrite:
+    """A file's new bytes, written and synced to a temporary file beside it (same mode and owner): `commit`
+    replaces the file with it (one rename: the file is old or new, never in between), `discard` drops it."""
+
+    target: Path
+    temp: Path
+
+    def commit(self) -> None:
+        try:
+            os.replace(self.temp, self.target)
+        except OSError as exc:
+            self.discard()
+            raise SourceError(f"cannot write: {exc.strerror or exc}") from exc
+        _fsync_directory(self.target.parent)
+
+    def discard(self) -> None:
+        with contextlib.suppress(OSError):
+            self.temp.unlink()
+
+
+def stage_bytes(path: Path, data: bytes) -> StagedWrite:
     try:
         old = path.stat()
     except FileNotFoundError:
@@ -150,25 +183,37 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
         fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
     except OSError as exc:
         raise SourceError(f"cannot write: {exc.strerror or exc}") from exc
-    temp = Path(temp_name)
+    staged = StagedWrite(path, Path(temp_name))
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         if old is not None:
-            os.chmod(temp, stat.S_IMODE(old.st_mode))
-            _copy_owner(temp, old)
-        os.replace(temp, path)
+            os.chmod(staged.temp, stat.S_IMODE(old.st_mode))
+            _copy_owner(staged.temp, old)
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            temp.unlink()
+        staged.discard()
         raise SourceError(f"cannot write: {exc.strerror or exc}") from exc
     except BaseException:
-        with contextlib.suppress(OSError):
-            temp.unlink()
+        staged.discard()
         raise
-    _fsync_directory(path.parent)
+    return staged
+
+
+def _check_replaceable(path: Path) -> None:
+    """Raise SourceError for a file no rename can replace whatever its directory allows: immutable or append-only
+    (Linux `chattr +i` / `+a`), where opening it for writing fails with EPERM, even for root. A file read-only by
+    its mode (EACCES) is replaced all the same: the rename needs the directory's permission, not the file's."""
+    try:
+        fd = os.open(path, os.O_WRONLY | getattr(os, "O_NONBLOCK", 0))  # opened, not written: nothing changes
+    except PermissionError as exc:
+        if exc.errno == errno.EPERM:
+            raise SourceError(f"cannot write: {exc.strerror or exc}") from exc
+        return
+    except OSError:
+        return  # anything else is for the write itself to report
+    os.close(fd)
 
 
 def _copy_owner(path: Path, old: os.stat_result) -> None:

@@ -29,6 +29,7 @@ from rel_helpers import (
     many_files,
     start_migrate,
     tree_bytes,
+    write_tree,
 )
 
 from codemods.model import FileStatus
@@ -135,6 +136,7 @@ class DeleteWhenWriting:
                     path.unlink()
                 else:
                     path.write_bytes(data)
+            self.actions = {}  # once: the run plans again without those files, and writes again
 
     def advance(self) -> None:
         pass
@@ -207,6 +209,44 @@ def test_immutable_file_fails_alone(project: Path) -> None:
         assert "await db.commit()" in paths[2].read_text(encoding="utf-8")
     finally:
         _chattr(paths[1], "-i")
+
+
+CALLEE = """from sqlalchemy.orm import Session
+
+
+def save(db: Session, obj):
+    db.add(obj)
+    db.commit()
+    return obj
+"""
+CALLER = """from sqlalchemy.orm import Session
+
+from app.repo import save
+
+
+def create(db: Session, obj):
+    return save(db, obj)
+"""
+
+
+def test_a_file_that_cannot_be_written_leaves_its_callers_consistent(project: Path) -> None:
+    """Nothing is written before every file can be: the project is planned again without the one that cannot,
+    so its caller does not await a function that stayed sync (it was written that way, and the project broken)."""
+    write_tree(project, {"app/__init__.py": "", "app/repo.py": CALLEE, "app/service.py": CALLER})
+    if not _chattr(project / "app" / "repo.py", "+i"):
+        pytest.skip("chattr +i not supported on this file system")
+    try:
+        result = awaitify("migrate", "app", "--allow-dirty", cwd=project)
+        assert_no_crash(result)
+        assert result.code == 2, result
+        assert failed_paths(result) == {"app/repo.py"}, result
+        assert "cannot write" in result.stderr
+        assert (project / "app" / "repo.py").read_text(encoding="utf-8") == CALLEE
+        service = (project / "app" / "service.py").read_text(encoding="utf-8")
+        assert "await save(" not in service and "save(db, obj)" in service, service
+        assert [p.name for p in (project / "app").iterdir() if p.name.endswith(".awaitify-tmp")] == []
+    finally:
+        _chattr(project / "app" / "repo.py", "-i")
 
 
 def test_immutable_directory_fails_its_files_alone(project: Path) -> None:
