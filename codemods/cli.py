@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import math
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -24,7 +25,7 @@ from rich.text import Text
 
 from codemods import __version__, diffing, interrupts, teardown
 from codemods.baseline import BaselineError, load_baseline, split_known, write_baseline
-from codemods.config import ConfigError
+from codemods.config import MAX_FILE_TIMEOUT, ConfigError, limit_problem
 from codemods.model import FileStatus
 from codemods.report import (
     CHECK_FORMATS,
@@ -180,6 +181,23 @@ def _main_writing_safely() -> None:
         interrupts.stop_handling_termination()
 
 
+class LimitRange(click.FloatRange):
+    """A limit option: a number >= 0 (0: no limit) up to `maximum`, in `unit`s; inf and nan are usage errors, as in
+    the config (see config.limit_problem), where FloatRange lets them through."""
+
+    def __init__(self, unit: str, maximum: float = math.inf) -> None:
+        super().__init__(min=0)
+        self.unit = unit
+        self.maximum = maximum
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        problem = limit_problem(number, self.unit, self.maximum)
+        if problem:
+            self.fail(f"{problem}, got {value}", param, ctx)
+        return number
+
+
 def selection_options(function: F) -> F:
     decorators = [
         click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path)),
@@ -219,21 +237,22 @@ def selection_options(function: F) -> F:
         ),
         click.option(
             "--file-timeout",
-            type=click.FloatRange(min=0),
+            type=LimitRange("seconds", MAX_FILE_TIMEOUT),
             default=None,
             metavar="SECONDS",
-            help="Give up on a file after this long: it is reported and left as it is (default 120; 0: no limit).",
+            help="Give up on a file after this long: it is reported and left as it is (default 120; 0: no limit; "
+            f"at most {MAX_FILE_TIMEOUT:g}).",
         ),
         click.option(
             "--max-file-mb",
-            type=click.FloatRange(min=0),
+            type=LimitRange("megabytes"),
             default=None,
             metavar="MB",
             help="Skip files bigger than this (reported, left as they are; default 2; 0: no limit).",
         ),
         click.option(
             "--max-tree-mb",
-            type=click.FloatRange(min=0),
+            type=LimitRange("megabytes"),
             default=None,
             metavar="MB",
             help="Memory each process may give to parsed trees; beyond it, trees are let go and parsed again when "

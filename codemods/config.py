@@ -20,6 +20,7 @@ limits.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import tomllib
 from collections.abc import Mapping
@@ -46,6 +47,8 @@ KNOWN_KEYS = (
 DEFAULT_FILE_TIMEOUT = 120.0
 # Memory grows with a file's size (~600 bytes per source byte in LibCST); generated files beyond this are skipped.
 DEFAULT_MAX_FILE_MB = 2.0
+# The per-file timer counts nanoseconds in 64 bits (up to ~9.2e9 s): a longer limit is refused, not overflowed.
+MAX_FILE_TIMEOUT = 1e9  # seconds, ~31 years
 _DOTTED_NAME = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 
 
@@ -122,9 +125,9 @@ def parse_config(table: Mapping[str, Any], source: Path | None = None) -> Config
         session_factories=validate_dotted_names(
             _string_list(table, "session-factories", where), f"{where} session-factories"
         ),
-        file_timeout=_number(table, "file-timeout", where, DEFAULT_FILE_TIMEOUT, "seconds"),
-        max_file_mb=_number(table, "max-file-mb", where, DEFAULT_MAX_FILE_MB, "megabytes"),
-        max_tree_mb=_number(table, "max-tree-mb", where, DEFAULT_MAX_TREE_MB, "megabytes"),
+        file_timeout=_limit(table, "file-timeout", where, DEFAULT_FILE_TIMEOUT, "seconds", MAX_FILE_TIMEOUT),
+        max_file_mb=_limit(table, "max-file-mb", where, DEFAULT_MAX_FILE_MB, "megabytes"),
+        max_tree_mb=_limit(table, "max-tree-mb", where, DEFAULT_MAX_TREE_MB, "megabytes"),
         only=validate_only_globs(_string_list(table, "only", where), f"{where} only"),
         source=source,
     )
@@ -159,8 +162,23 @@ def _string_list(table: Mapping[str, Any], key: str, where: str) -> list[str]:
     return value
 
 
-def _number(table: Mapping[str, Any], key: str, where: str, default: float, unit: str) -> float:
-    value = table.get(key, default)
+def limit_problem(value: object, unit: str, maximum: float = math.inf) -> str | None:
+    """What makes `value` no limit in `unit`s, or None: a limit is a finite number from 0 (no limit) to `maximum`.
+    inf and nan are refused by name: they pass comparisons (nan) or overflow once used as a timer or a byte count."""
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise ConfigError(f"{where} {key}: expected a number of {unit} >= 0, got {value!r}")
+        return f"expected a number of {unit} >= 0"
+    if not math.isfinite(value):
+        return f"expected a finite number of {unit} (0: no limit)"
+    if value > maximum:
+        return f"expected at most {maximum:g} {unit}"
+    return None
+
+
+def _limit(
+    table: Mapping[str, Any], key: str, where: str, default: float, unit: str, maximum: float = math.inf
+) -> float:
+    value = table.get(key, default)
+    problem = limit_problem(value, unit, maximum)
+    if problem:
+        raise ConfigError(f"{where} {key}: {problem}, got {value!r}")
     return float(value)

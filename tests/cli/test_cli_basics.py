@@ -67,6 +67,14 @@ def test_explain_unknown_code(tmp_path: Path) -> None:
         (["migrate", "--jobs", "0", "."], "Invalid value for '-j' / '--jobs'"),
         (["frobnicate"], "No such command"),
         (["check", "--disable", "AWT000", "."], "unknown rule code(s) AWT000"),
+        (["check", "--file-timeout", "inf", "."], "Invalid value for '--file-timeout'"),
+        (["check", "--file-timeout", "nan", "."], "Invalid value for '--file-timeout'"),
+        (["check", "--file-timeout", "1e10", "."], "Invalid value for '--file-timeout'"),
+        (["check", "--max-file-mb", "nan", "."], "Invalid value for '--max-file-mb'"),
+        (["check", "--max-file-mb", "inf", "."], "Invalid value for '--max-file-mb'"),
+        (["migrate", "--diff", "--max-tree-mb", "nan", "."], "Invalid value for '--max-tree-mb'"),
+        (["migrate", "--diff", "--max-tree-mb", "inf", "."], "Invalid value for '--max-tree-mb'"),
+        (["migrate", "--diff", "--max-tree-mb", "1e400", "."], "Invalid value for '--max-tree-mb'"),
     ],
 )
 def test_usage_errors_exit_2(args: list[str], message: str, tmp_path: Path) -> None:
@@ -75,6 +83,26 @@ def test_usage_errors_exit_2(args: list[str], message: str, tmp_path: Path) -> N
     assert result.code == 2, result
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("file-timeout = inf", "file-timeout: expected a finite number of seconds"),
+        ("file-timeout = nan", "file-timeout: expected a finite number of seconds"),
+        ("max-file-mb = inf", "max-file-mb: expected a finite number of megabytes"),
+        ("max-tree-mb = nan", "max-tree-mb: expected a finite number of megabytes"),
+    ],
+)
+def test_non_finite_limits_in_the_config_are_config_errors(setting: str, message: str, tmp_path: Path) -> None:
+    """TOML allows `inf` and `nan`: they are refused as the config's negative numbers are, naming the key."""
+    write_tree(tmp_path, {"a.py": "x = 1\n", "pyproject.toml": f"[tool.awaitify]\n{setting}\n"})
+    for argv in (["check", "."], ["migrate", "--diff", "."]):
+        result = run([str(SCRIPT), *argv], tmp_path)
+        assert result.code == 2, result
+        assert message in result.stderr
+        assert "internal error" not in result.stderr
+        assert "Traceback" not in result.stderr
 
 
 @pytest.mark.parametrize("command", ["migrate", "check"])

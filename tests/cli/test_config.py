@@ -69,6 +69,12 @@ def test_no_pyproject_gives_defaults(tmp_path: Path) -> None:
         ("[tool.awaitify]\nfile-timeout = 'soon'\n", "file-timeout: expected a number of seconds"),
         ("[tool.awaitify]\nmax-file-mb = true\n", "max-file-mb: expected a number of megabytes"),
         ("[tool.awaitify]\nmax-tree-mb = -5\n", "max-tree-mb: expected a number of megabytes"),
+        ("[tool.awaitify]\nfile-timeout = inf\n", "file-timeout: expected a finite number of seconds"),
+        ("[tool.awaitify]\nfile-timeout = nan\n", "file-timeout: expected a finite number of seconds"),
+        ("[tool.awaitify]\nfile-timeout = 1e10\n", "file-timeout: expected at most"),
+        ("[tool.awaitify]\nmax-file-mb = nan\n", "max-file-mb: expected a finite number of megabytes"),
+        ("[tool.awaitify]\nmax-tree-mb = inf\n", "max-tree-mb: expected a finite number of megabytes"),
+        ("[tool.awaitify]\nmax-tree-mb = -inf\n", "max-tree-mb: expected a number of megabytes"),
     ],
 )
 def test_invalid_values_are_errors(tmp_path: Path, body: str, message: str) -> None:
