@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -65,6 +66,9 @@ def test_explain_unknown_code(tmp_path: Path) -> None:
         (["check"], "Missing argument"),
         (["check", "--format", "xml", "."], "Invalid value for '--format'"),
         (["migrate", "--jobs", "0", "."], "Invalid value for '-j' / '--jobs'"),
+        (["migrate", "--jobs", str(4 * (os.cpu_count() or 1) + 1), "."], "Invalid value for '-j' / '--jobs'"),
+        (["migrate", "--diff", "--jobs", "100000", "."], "Invalid value for '-j' / '--jobs'"),
+        (["check", "--jobs", "100000", "."], "Invalid value for '-j' / '--jobs'"),
         (["frobnicate"], "No such command"),
         (["check", "--disable", "AWT000", "."], "unknown rule code(s) AWT000"),
         (["check", "--file-timeout", "inf", "."], "Invalid value for '--file-timeout'"),

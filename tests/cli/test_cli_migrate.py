@@ -262,6 +262,15 @@ def test_jobs_default_to_all_cores(fake_awaitify, project: Path, tmp_path: Path)
     assert _read_log(log)[0]["jobs"] == (os.cpu_count() or 1)
 
 
+def test_jobs_up_to_four_per_core_reach_the_engine(fake_awaitify, project: Path, tmp_path: Path) -> None:
+    """The most `--jobs` allows (4x the CPU count) is taken as given; one more is refused (test_cli_basics)."""
+    write_tree(project, {"a.py": "x = 1\n"})
+    log = tmp_path / "log.jsonl"
+    most = 4 * (os.cpu_count() or 1)
+    assert fake_awaitify("migrate", "--jobs", str(most), ".", cwd=project, env={"FAKE_ENGINE_LOG": str(log)}).code == 0
+    assert _read_log(log)[0]["jobs"] == most
+
+
 def test_cli_exclude_replaces_config_exclude(fake_awaitify, project: Path, tmp_path: Path) -> None:
     (project / "pyproject.toml").write_text('[tool.awaitify]\nexclude = ["a.py"]\n')
     write_tree(project, {"a.py": "", "b.py": ""})
