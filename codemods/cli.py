@@ -1,7 +1,8 @@
 """The `awaitify` command line: migrate, check, rules, explain.
 
 Exit codes (like ruff): 0 success / clean; 1 findings (`check`) or a non-empty diff
-(`migrate --diff`); 2 usage error, invalid config, a file that failed, or an internal error.
+(`migrate --diff`); 2 usage error, invalid config, a file that failed, output that cannot be written (a full
+disk; a closed stdout, refused before the command starts), or an internal error.
 Results go to stdout; messages, progress and the summary table to stderr.
 """
 
@@ -174,8 +175,11 @@ def run() -> NoReturn:
 
 def _main_writing_safely() -> None:
     """`main`, with output that cannot be written outside a command (`--version`, `--help` into a full disk or a
-    closed pipe) reported in a line, as inside one (see AwaitifyGroup.invoke), not as a traceback."""
+    closed pipe) reported in a line, as inside one (see AwaitifyGroup.invoke), not as a traceback. With stdout
+    closed (`>&-`: sys.stdout is None), no command starts (see teardown.output_closed)."""
     try:
+        if sys.stdout is None:
+            sys.exit(teardown.output_closed())
         main(prog_name="awaitify")
     except OSError as exc:
         sys.exit(teardown.output_lost(exc))

@@ -58,25 +58,36 @@ def _exit_code(code: object) -> int:
         return 0
     if isinstance(code, int):
         return code
-    print(code, file=sys.stderr)
+    _tell(str(code))
     return 1
 
 
 def _output_flushed(code: int) -> int:
     """`code`, once the output is flushed; 2 when the last of it could not be written (a full disk), as the
     interpreter's own exit would have said (with a traceback) were the process left the usual way. A reader
-    that went away (`awaitify check | head`) changes nothing: nothing more can be said."""
+    that went away (`awaitify check | head`) changes nothing: nothing more can be said. A stream is None when its
+    descriptor was closed as the process started (`2>&-`): nothing to flush."""
     try:
-        sys.stdout.flush()
+        if sys.stdout is not None:
+            sys.stdout.flush()
     except BrokenPipeError:
         pass
     except OSError as exc:
         code = output_lost(exc)
     except ValueError:
         pass  # stdout closed by the caller
-    with contextlib.suppress(OSError, ValueError):
-        sys.stderr.flush()
+    if sys.stderr is not None:
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.flush()
     return code
+
+
+def output_closed() -> int:
+    """The exit code for a process started with its stdout closed (`awaitify migrate . >&-`), once said why on
+    stderr: 2, as for output that cannot be written. The console script asks before any command runs, so nothing
+    is done that could not be reported (and no file the run opens takes descriptor 1, the output's number)."""
+    _tell("awaitify: cannot write the output: stdout is closed")
+    return 2
 
 
 def output_lost(exc: OSError) -> int:
@@ -88,6 +99,12 @@ def output_lost(exc: OSError) -> int:
         with contextlib.suppress(OSError, ValueError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
-    with contextlib.suppress(OSError, ValueError):
-        sys.stderr.write(f"awaitify: cannot write the output: {exc.strerror or exc}\n")
+    _tell(f"awaitify: cannot write the output: {exc.strerror or exc}")
     return 2
+
+
+def _tell(message: str) -> None:
+    """`message` as a line on stderr, if it can be written there (not when stderr is closed or full)."""
+    if sys.stderr is not None:
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.write(f"{message}\n")

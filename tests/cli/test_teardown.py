@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import io
 import json
+import shlex
 import subprocess
 import sys
 import textwrap
@@ -14,7 +15,7 @@ import pytest
 
 from codemods import teardown
 from codemods.runner import RunOptions, prepare, run_check, run_migrate
-from tests.cli.cli_helpers import SCRIPT, env_for
+from tests.cli.cli_helpers import SCRIPT, env_for, snapshot
 
 SERVICE = textwrap.dedent(
     """\
@@ -179,3 +180,77 @@ def test_output_into_a_full_disk_is_a_line_not_a_traceback(argv: list[str], tmp_
         )
     assert completed.returncode == 2
     assert completed.stderr == "awaitify: cannot write the output: No space left on device\n"
+
+
+def test_the_flush_at_exit_without_streams(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A descriptor closed when the process started leaves its stream None: nothing to flush, the code stays."""
+    monkeypatch.setattr(sys, "stdout", None)
+    monkeypatch.setattr(sys, "stderr", None)
+    assert teardown._output_flushed(1) == 1
+    assert teardown.output_lost(OSError(errno.ENOSPC, "No space left on device")) == 2
+
+
+def _with_closed(argv: list[str], cwd: Path, redirection: str) -> subprocess.CompletedProcess[str]:
+    """The console script run with a shell `redirection` that closes a descriptor (`>&-`, `2>&-`)."""
+    return subprocess.run(
+        f"{shlex.join([str(SCRIPT), *argv])} {redirection}",
+        shell=True,
+        executable="/bin/bash",
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env_for(None),
+        timeout=300,
+    )
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--version"],
+        ["--help"],
+        ["rules"],
+        ["check", "."],
+        ["migrate", "--diff", "."],
+        ["migrate", "--allow-dirty", "."],
+    ],
+)
+def test_a_closed_stdout_is_refused_before_the_command(argv: list[str], tmp_path: Path) -> None:
+    """`awaitify migrate . >&-`: the output cannot be written, so nothing is done (no file written), one line on
+    stderr and exit 2, as for a full disk; not a traceback once the files are written."""
+    root = _project(tmp_path)
+    before = snapshot(root)
+    completed = _with_closed(argv, root, ">&-")
+    assert (completed.returncode, completed.stderr) == (2, "awaitify: cannot write the output: stdout is closed\n")
+    assert snapshot(root) == before
+
+
+def test_closed_stdout_and_stderr_exit_2(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    before = snapshot(root)
+    completed = _with_closed(["migrate", "--allow-dirty", "."], root, ">&- 2>&-")
+    assert (completed.returncode, completed.stdout, completed.stderr) == (2, "", "")
+    assert snapshot(root) == before
+
+
+@pytest.mark.parametrize(
+    ("argv", "code"),
+    [
+        (["--version"], 0),
+        (["rules", "--format", "json"], 0),
+        (["check", "--no-cache", "--format", "json", "."], 1),
+        (["migrate", "--diff", "."], 1),
+    ],
+)
+def test_a_closed_stderr_alone_changes_nothing(argv: list[str], code: int, tmp_path: Path) -> None:
+    """Messages are lost with stderr closed; the output and the exit code are as with it open."""
+    root = _project(tmp_path)
+    completed = _with_closed(argv, root, "2>&-")
+    assert completed.returncode == code
+    assert (
+        completed.stdout
+        == subprocess.run(
+            [str(SCRIPT), *argv], cwd=root, capture_output=True, text=True, env=env_for(None), timeout=300
+        ).stdout
+        != ""
+    )
