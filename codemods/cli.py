@@ -2,7 +2,8 @@
 
 Exit codes (like ruff): 0 success / clean; 1 findings (`check`) or a non-empty diff
 (`migrate --diff`); 2 usage error, invalid config, a file that failed, output that cannot be written (a full
-disk; a closed stdout, refused before the command starts), or an internal error.
+disk; a closed stdout, refused before the command starts), or an internal error; 130 and 143 interrupted by
+Ctrl-C or SIGTERM.
 Results go to stdout; messages, progress and the summary table to stderr.
 """
 
@@ -167,9 +168,9 @@ def main() -> None:
 
 def run() -> NoReturn:
     """The `awaitify` console script: `main`, then a quick exit that skips freeing the run's trees (see
-    codemods.teardown). SIGTERM ends it as Ctrl-C does, with exit code 143 (see codemods.interrupts). Call
+    codemods.teardown). SIGTERM ends it as Ctrl-C does; exit codes 130 and 143 (see codemods.interrupts). Call
     `main` itself to run the command line in a process that goes on."""
-    interrupts.handle_termination()
+    interrupts.handle_interrupts()
     teardown.run_and_exit(_main_writing_safely)
 
 
@@ -184,11 +185,12 @@ def _main_writing_safely() -> None:
     except OSError as exc:
         sys.exit(teardown.output_lost(exc))
     except SystemExit:
-        if interrupts.was_terminated():
-            sys.exit(interrupts.TERMINATED_EXIT_CODE)
+        interrupted = interrupts.exit_code_after_interrupt()
+        if interrupted is not None:
+            sys.exit(interrupted)
         raise
     finally:
-        interrupts.stop_handling_termination()
+        interrupts.stop_handling_interrupts()
 
 
 class LimitRange(click.FloatRange):

@@ -1,9 +1,11 @@
 """Ctrl-C and SIGTERM, in the `awaitify` process and in the processes it forks.
 
-SIGTERM (a `kill`, a cancelled CI job, `timeout`) ends a run as Ctrl-C does (`handle_termination`): through
-every clean-up an interrupt runs (forked processes ended, the writes under way finished), then "Aborted!", and
-the exit code a process killed by it would have (143). Without it the run vanished mid-way: its forked
-processes went on, blocked forever on a pipe, and a file being written left its temporary copy behind.
+SIGTERM (a `kill`, a cancelled CI job, `timeout`) ends a run as Ctrl-C does (`handle_interrupts`): through
+every clean-up an interrupt runs (forked processes ended, the writes under way finished), then "Aborted!". Either
+way the exit code is the one a process the signal killed would have, as a shell reports it: 130 for Ctrl-C, 143
+for SIGTERM (exit 1 means findings or a diff: a CI script must not take an interrupted `check` for one). Without
+it SIGTERM made the run vanish mid-way: its forked processes went on, blocked forever on a pipe, and a file being
+written left its temporary copy behind.
 
 A process pool's workers (`process_pool`) leave interrupts to this process, which cancels the work not started,
 lets the work under way finish and ends the pool: interrupted themselves they printed a traceback each. Should
@@ -35,31 +37,32 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, raised where the run is, handled wherever an interrupt is (click: "Aborted!")."""
 
 
-_terminated = False
+_INTERRUPTS = (signal.SIGINT, signal.SIGTERM)
+_received: signal.Signals | None = None  # the first interrupt of the run
 
 
-def handle_termination() -> None:
-    """From now on SIGTERM raises `Terminated` in this process (and in the processes it forks, until they change it)."""
-    signal.signal(signal.SIGTERM, _raise_terminated)
+def handle_interrupts() -> None:
+    """From now on Ctrl-C raises KeyboardInterrupt and SIGTERM `Terminated` in this process (and in the processes
+    it forks, until they change it), and the first one sets the exit code (`exit_code_after_interrupt`)."""
+    for number in _INTERRUPTS:
+        signal.signal(number, _raise_interrupt)
 
 
-def _raise_terminated(_signum: int, _frame: FrameType | None) -> None:
-    global _terminated
-    _terminated = True
-    raise Terminated
+def _raise_interrupt(signum: int, _frame: FrameType | None) -> None:
+    global _received
+    _received = _received or signal.Signals(signum)
+    raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
 
 
-def stop_handling_termination() -> None:
-    """SIGTERM kills this process again, as by default (the run is over: nothing is left to clean up)."""
+def stop_handling_interrupts() -> None:
+    """Ctrl-C and SIGTERM do as by default again (the run is over: nothing is left to clean up)."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def was_terminated() -> bool:
-    return _terminated
-
-
-# The exit code of a run ended by SIGTERM: that of a process the signal killed, as a shell reports it.
-TERMINATED_EXIT_CODE = 128 + signal.SIGTERM
+def exit_code_after_interrupt() -> int | None:
+    """128 + the signal that interrupted the run (130 for Ctrl-C, 143 for SIGTERM), or None: not interrupted."""
+    return None if _received is None else 128 + _received
 
 
 @contextlib.contextmanager

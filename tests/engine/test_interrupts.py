@@ -25,16 +25,32 @@ def test_an_interrupt_in_a_deferred_block_comes_once_it_is_over() -> None:
 
 
 def test_sigterm_in_a_deferred_block_raises_terminated_after_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    previous = signal.getsignal(signal.SIGTERM)
-    interrupts.handle_termination()
+    previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    monkeypatch.setattr(interrupts, "_received", None)
+    interrupts.handle_interrupts()
     try:
         with pytest.raises(interrupts.Terminated), interrupts.deferred("the test's work"):
             os.kill(os.getpid(), signal.SIGTERM)
             time.sleep(0.05)
-        assert interrupts.was_terminated()
+        assert interrupts.exit_code_after_interrupt() == 143
     finally:
-        signal.signal(signal.SIGTERM, previous)
-        monkeypatch.setattr(interrupts, "_terminated", False)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def test_ctrl_c_sets_the_exit_code_130(monkeypatch: pytest.MonkeyPatch) -> None:
+    previous = signal.getsignal(signal.SIGINT)
+    monkeypatch.setattr(interrupts, "_received", None)
+    assert interrupts.exit_code_after_interrupt() is None
+    interrupts.handle_interrupts()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+        assert interrupts.exit_code_after_interrupt() == 130
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _interrupts_itself() -> str:

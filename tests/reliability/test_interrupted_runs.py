@@ -107,7 +107,7 @@ def _old_or_new(repo: Path, old: dict[str, bytes], new: dict[str, bytes]) -> int
 @pytest.mark.parametrize("moment", MOMENTS, ids=str)
 @pytest.mark.parametrize(
     ("sig", "whole_group", "code"),
-    [(signal.SIGTERM, False, 143), (signal.SIGINT, True, 1)],
+    [(signal.SIGTERM, False, 143), (signal.SIGINT, True, 130)],
     ids=["sigterm", "ctrl-c"],
 )
 def test_an_interrupted_run_ends_cleanly(
