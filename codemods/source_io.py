@@ -45,8 +45,7 @@ class Fingerprint:
 
     @classmethod
     def of(cls, path: Path) -> Fingerprint:
-        data = path.read_bytes()
-        st = path.stat()
+        data, st = read_regular_file(path)
         return cls(size=st.st_size, mtime_ns=st.st_mtime_ns, sha256=hashlib.sha256(data).hexdigest())
 
 
@@ -107,12 +106,7 @@ def restore_newlines(old_text: str, new_text: str) -> str:
 def read_source(path: Path) -> SourceFile:
     """Read and decode one file, or raise SourceError with a message for the user."""
     try:
-        if path.is_dir():
-            raise SourceError("is a directory, not a file")
-        data = path.read_bytes()
-        st = path.stat()
-    except SourceError:
-        raise
+        data, st = read_regular_file(path)
     except FileNotFoundError as exc:
         raise SourceError("no such file (or a dangling symlink)") from exc
     except OSError as exc:
@@ -120,6 +114,40 @@ def read_source(path: Path) -> SourceFile:
     text, encoding = decode_source(data)
     fingerprint = Fingerprint(st.st_size, st.st_mtime_ns, hashlib.sha256(data).hexdigest())
     return SourceFile(path=path, text=text, encoding=encoding, fingerprint=fingerprint)
+
+
+def read_regular_file(path: Path) -> tuple[bytes, os.stat_result]:
+    """The bytes of a regular file and its status; raises SourceError for anything else (a directory, a FIFO, a
+    socket, a device), without opening it: opening a FIFO blocks until someone writes to it, and opening a device
+    can have effects of its own.
+
+    The file is opened non-blocking and checked again once open, in case it was replaced in between.
+    """
+    _require_regular(os.stat(path).st_mode)
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as handle:
+        st = os.fstat(fd)
+        _require_regular(st.st_mode)
+        return handle.read(), st
+
+
+def _require_regular(mode: int) -> None:
+    if stat.S_ISREG(mode):
+        return
+    if stat.S_ISDIR(mode):
+        raise SourceError("is a directory, not a file")
+    raise SourceError(f"{_special_kind(mode)}, not a regular file: not opened")
+
+
+def _special_kind(mode: int) -> str:
+    """What a file that is neither regular nor a directory is, for the user."""
+    kinds = (
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    )
+    return next((name for test, name in kinds if test(mode)), "a special file")
 
 
 def write_source(source: SourceFile, new_text: str) -> None:

@@ -182,10 +182,10 @@ def test_read_errors_are_source_errors(tmp_path: Path, kind: str, monkeypatch: p
     else:
         path.write_bytes(b"a = 1\n")
 
-        def denied(self: Path) -> bytes:
+        def denied(*args: object) -> int:
             raise PermissionError(13, "Permission denied")
 
-        monkeypatch.setattr(Path, "read_bytes", denied)
+        monkeypatch.setattr(os, "open", denied)
     with pytest.raises(SourceError):
         read_source(path)
 

@@ -11,6 +11,8 @@ import os
 import random
 import shutil
 import signal
+import socket
+import stat
 import subprocess
 import time
 from pathlib import Path
@@ -289,6 +291,34 @@ def test_binary_file_named_py(project: Path) -> None:
     assert failed_paths(result) == {"app/blob.py", "app/elf.py"}, result
     assert (project / "app" / "blob.py").read_bytes() == binary
     assert all("await db.commit()" in p.read_text(encoding="utf-8") for p in paths)
+
+
+def _special_files(directory: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """A FIFO and a Unix socket named like Python files in directory (bound by a relative name: a socket's
+    path is limited to ~100 bytes); their names."""
+    os.mkfifo(directory / "fifo.py")
+    with monkeypatch.context() as patch, socket.socket(socket.AF_UNIX) as listening:
+        patch.chdir(directory)
+        listening.bind("sock.py")  # the socket file stays once it is closed
+    return ["fifo.py", "sock.py"]
+
+
+@pytest.mark.parametrize("command", [("migrate", "--diff"), ("migrate", "--allow-dirty"), ("check",)])
+def test_fifos_and_sockets_named_py_fail_alone_without_blocking(
+    project: Path, monkeypatch: pytest.MonkeyPatch, command: tuple[str, ...]
+) -> None:
+    """Reading a FIFO blocks until something writes to it: a walk or a path given explicitly must not open it."""
+    paths = _project_with_services(project, 2)
+    special = [f"app/{name}" for name in _special_files(project / "app", monkeypatch)]
+    result = awaitify(*command, "app", "app/fifo.py", cwd=project, timeout=60)
+    assert_no_crash(result)
+    assert result.code == 2, result
+    assert failed_paths(result) == set(special), result
+    assert "app/fifo.py: error: a FIFO (named pipe), not a regular file" in result.stderr, result
+    assert "app/sock.py: error: a socket, not a regular file" in result.stderr, result
+    if "--allow-dirty" in command:
+        assert all("await db.commit()" in p.read_text(encoding="utf-8") for p in paths)
+    assert stat.S_ISFIFO(os.lstat(project / "app" / "fifo.py").st_mode)
 
 
 def test_symlink_loops(project: Path) -> None:
