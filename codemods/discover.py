@@ -2,7 +2,8 @@
 
 Directories are walked without following symlinks: a link inside a root points either back into the
 tree (its target is found anyway) or out of it (where the tool must not write), and not following
-links also rules out loops. A path named on the command line is taken as given, even a symlink.
+links also rules out loops. A symlink named on the command line is not followed either (naming it must
+not get round that): it is left out, and listed in `Discovery.not_followed` for the run to say so.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class Discovery:
     files: dict[str, Path] = field(default_factory=dict)  # engine key (POSIX, root-relative) -> path
     missing: list[str] = field(default_factory=list)
     unreadable: dict[str, str] = field(default_factory=dict)  # directory -> reason it was not listed
+    not_followed: list[str] = field(default_factory=list)  # given paths that are symlinks, left out
 
 
 def find_project_root(paths: Sequence[Path]) -> Path:
@@ -98,7 +100,11 @@ def discover(
         if not _lexists(path):
             result.missing.append(str(given))
             continue
-        if not path.is_dir():  # a file (or a symlink to one, or a dangling link: reading will say)
+        if path.is_symlink():
+            logger.debug("not following symlink %s named on the command line", path)
+            result.not_followed.append(str(given))
+            continue
+        if not path.is_dir():  # a file (reading will say when it is not a regular one)
             found.setdefault(_key(path, project_root), path)
             continue
         for key, file in _walk(path, project_root, excludes, result.unreadable):

@@ -130,7 +130,9 @@ def prepare(options: RunOptions, cwd: Path | None = None) -> Workspace:
     if config.source:
         logger.info("config: %s", config.source)
     discovery = discover(options.paths, config.include, config.exclude, root=root)
-    if not discovery.files and not discovery.missing:
+    for link in discovery.not_followed:
+        logger.warning("%s: a symlink, not followed (symlinks never are: name the file it points to)", link)
+    if not discovery.files and not discovery.missing and not discovery.not_followed:
         logger.warning("no Python files found under %s", ", ".join(map(str, options.paths)))
     logger.info("project root: %s; %d file(s)", root, len(discovery.files))
     unmatched = unmatched_globs(config.only, discovery.files)

@@ -162,7 +162,7 @@ def stage_source(source: SourceFile, new_text: str) -> StagedWrite:
     """`write_source` up to the last step: the new bytes wait beside the file (see `StagedWrite`), once the file is
     known to be the one that was read and replaceable. Raises SourceError (StaleFileError) otherwise."""
     data = encode_source(restore_newlines(source.text, new_text), source.encoding)
-    target = source.path.resolve()  # write through a symlink given on the command line, not over it
+    target = source.path.resolve()  # discovery never gives a symlink; a caller that reads one writes through it
     try:
         current = Fingerprint.of(target)
     except OSError as exc:

@@ -87,6 +87,17 @@ def test_symlinks_are_not_followed_out_of_the_tree(tmp_path: Path) -> None:
     assert keys(root) == ["a.py"]
 
 
+def test_symlinks_named_explicitly_are_not_followed(tmp_path: Path) -> None:
+    outside = write_tree(tmp_path / "outside", {"secret.py": "", "pkg/mod.py": ""})
+    root = write_tree(tmp_path / "root", {"a.py": ""})
+    (root / "linked_dir").symlink_to(outside / "pkg", target_is_directory=True)
+    (root / "linked.py").symlink_to(outside / "secret.py")
+    given = [root / "linked.py", root / "linked_dir", root / "a.py"]
+    discovery = discover(given, root=root)
+    assert list(discovery.files) == ["a.py"]
+    assert discovery.not_followed == [str(root / "linked.py"), str(root / "linked_dir")]
+
+
 def test_symlink_loop_terminates(tmp_path: Path) -> None:
     root = write_tree(tmp_path, {"pkg/a.py": ""})
     (root / "pkg" / "loop").symlink_to(root, target_is_directory=True)

@@ -95,6 +95,31 @@ def test_symlinks_out_of_the_root_are_not_followed_or_written(tmp_path: Path) ->
     assert "await db.commit()" in (project / "app" / "svc.py").read_text(encoding="utf-8")
 
 
+@pytest.mark.parametrize("command", ["migrate", "check"])
+def test_symlinks_named_explicitly_are_not_followed(tmp_path: Path, command: str) -> None:
+    """A link named on the command line is skipped as the walk skips one: naming it must not get round the root."""
+    outside = tmp_path / "outside"
+    write_tree(outside, {"ext_svc.py": SERVICE, "pkg/deep.py": SERVICE})
+    before_outside = tree_bytes(outside)
+    project = make_project(tmp_path / "proj", {"app/svc.py": SERVICE})
+    (project / "app" / "link_out.py").symlink_to(outside / "ext_svc.py")
+    (project / "app" / "linked_dir").symlink_to(outside / "pkg", target_is_directory=True)
+    named = ("app/link_out.py", "app/linked_dir", "app/svc.py")
+    options = ("--allow-dirty",) if command == "migrate" else ()
+    result = awaitify(command, *named, *options, cwd=project)
+    assert_no_crash(result)
+    assert tree_bytes(outside) == before_outside
+    assert (project / "app" / "link_out.py").is_symlink()
+    for link in ("app/link_out.py", "app/linked_dir"):
+        assert f"{link}: a symlink, not followed" in result.stderr, result
+    assert "ext_svc" not in result.output and "deep.py" not in result.output, result
+    if command == "migrate":
+        assert result.code == 0, result
+        assert "await db.commit()" in (project / "app" / "svc.py").read_text(encoding="utf-8")
+    else:
+        assert result.code == 1, result  # svc.py's findings only
+
+
 def test_nothing_is_written_outside_the_given_paths(tmp_path: Path) -> None:
     """Only the named directory changes: siblings, the project root, the cwd and $TMPDIR stay as they were."""
     project = make_project(tmp_path / "proj", {"app/svc.py": SERVICE, "other/svc.py": SERVICE, "top.py": SERVICE})
