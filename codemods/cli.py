@@ -361,11 +361,7 @@ def migrate(diff: bool, allow_dirty: bool, report_path: Path | None, **kwargs: A
         _fail(str(exc))
         return
     except DirtyTreeError as exc:
-        listing = "\n".join(f"  {path}" for path in exc.files)
-        _fail(
-            f"{len(exc.files)} target file(s) have uncommitted changes:\n{listing}\n"
-            "Commit or stash them first so the migration can be reviewed and undone, or pass --allow-dirty."
-        )
+        _fail(_dirty_tree_message(exc))
         return
     with _progress(len(workspace.discovery.files)) as progress:
         report = run_migrate(workspace, write=not diff, progress=progress)
@@ -383,6 +379,20 @@ def migrate(diff: bool, allow_dirty: bool, report_path: Path | None, **kwargs: A
         click.get_current_context().exit(EXIT_ERROR)
     if diff and report.by_status(FileStatus.CHANGED):
         click.get_current_context().exit(EXIT_FINDINGS)
+
+
+def _dirty_tree_message(error: DirtyTreeError) -> str:
+    """Why migrate refuses to start: the files git could not give back, ignored ones named as such."""
+    ignored = set(error.ignored)
+    listing = "\n".join(f"  {path} (ignored by git)" if path in ignored else f"  {path}" for path in error.files)
+    what = "have uncommitted changes or are ignored by git" if ignored else "have uncommitted changes"
+    advice = "Commit or stash them first so the migration can be reviewed and undone, or pass --allow-dirty."
+    if ignored:
+        advice += (
+            "\nAn ignored file is not in the repository (git cannot restore it): commit it, back it up, or leave it "
+            "out with `exclude` in [tool.awaitify]."
+        )
+    return f"{len(error.files)} target file(s) {what}:\n{listing}\n{advice}"
 
 
 def unified_diff(path: str, old: str, new: str) -> list[str]:

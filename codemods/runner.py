@@ -29,7 +29,7 @@ from codemods.source_io import SourceError, SourceFile, StagedWrite, read_source
 from codemods.source_lines import source_lines
 from codemods.suppress import apply_suppressions
 from codemods.tree_budget import mb_to_bytes
-from codemods.vcs import dirty_files
+from codemods.vcs import IGNORED, unsafe_files
 from codemods.verify import verify_rewrite
 
 if TYPE_CHECKING:
@@ -59,11 +59,13 @@ class NoProgress:
 
 
 class DirtyTreeError(Exception):
-    """Target files have uncommitted changes; `files` are their display paths."""
+    """Target files have uncommitted changes or are ignored by git; `files` are their display paths, `ignored`
+    those of them git ignores."""
 
-    def __init__(self, files: Sequence[str]) -> None:
+    def __init__(self, files: Sequence[str], ignored: Sequence[str] = ()) -> None:
         super().__init__("uncommitted changes in target files")
         self.files = list(files)
+        self.ignored = list(ignored)
 
 
 @dataclass(frozen=True)
@@ -146,11 +148,14 @@ def prepare(options: RunOptions, cwd: Path | None = None) -> Workspace:
 
 
 def check_clean_tree(workspace: Workspace) -> None:
-    """Raise DirtyTreeError when a target file has uncommitted changes in its git work tree."""
-    dirty = dirty_files(workspace.discovery.files.values())
-    if dirty:
+    """Raise DirtyTreeError when a target file has uncommitted changes in its git work tree, or is ignored by git
+    (git has no copy of it to restore)."""
+    unsafe = unsafe_files(workspace.discovery.files.values())
+    if unsafe:
         real_cwd = Path(os.path.realpath(workspace.cwd))
-        raise DirtyTreeError([_display_path(path, real_cwd) for path in dirty])
+        shown = {path: _display_path(path, real_cwd) for path in sorted(unsafe)}
+        ignored = [shown[path] for path, why in unsafe.items() if why == IGNORED]
+        raise DirtyTreeError(list(shown.values()), sorted(ignored))
 
 
 # ---- migrate ----------------------------------------------------------------------------------

@@ -10,24 +10,47 @@ from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
+CHANGED = "changed"  # modified, staged, or untracked
+IGNORED = "ignored"  # ignored by git (.gitignore, .git/info/exclude, core.excludesFile): git has no copy of it
+
 
 def dirty_files(targets: Iterable[Path]) -> list[Path]:
-    """Those of the target files that git reports as modified, staged, or untracked.
+    """Those of the target files that git could not give back as they are: modified, staged, untracked or ignored.
 
     Outside a git work tree, or without git, nothing is dirty: there is nothing to check against.
     """
+    return sorted(unsafe_files(targets))
+
+
+def unsafe_files(targets: Iterable[Path]) -> dict[Path, str]:
+    """The dirty target files (see `dirty_files`), each with why: CHANGED or IGNORED.
+
+    One `git status` per work tree answers both: `--ignored=matching` lists an ignored directory once, without
+    walking it, so a target below one is ignored too."""
     wanted = {_real(path) for path in targets}
-    dirty: set[Path] = set()
+    unsafe: dict[Path, str] = {}
     for top, paths in _group_by_work_tree(wanted).items():
         if top is None:
             continue
         # One pathspec (the files' common directory) keeps the command line short on big trees.
         scope = os.path.commonpath([str(path.parent) for path in paths])
-        status = _git(top, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--", scope)
+        status = _git(top, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignored=matching", "--", scope)
         if status is None:
             continue
-        dirty.update(path for path in _parse_porcelain(status, top) if path in wanted)
-    return sorted(dirty)
+        entries = _parse_porcelain(status, top)
+        ignored = {path for code, path in entries if code == "!!"}
+        unsafe.update((path, CHANGED) for code, path in entries if code != "!!" and path in wanted)
+        unsafe.update((path, IGNORED) for path in paths if _below_any(path, ignored, top))
+    return unsafe
+
+
+def _below_any(path: Path, ignored: set[Path], top: Path) -> bool:
+    """Whether path, or one of its directories below the work tree's top, is among the ignored paths."""
+    while path != top and path != path.parent:
+        if path in ignored:
+            return True
+        path = path.parent
+    return False
 
 
 def _group_by_work_tree(paths: Iterable[Path]) -> dict[Path | None, list[Path]]:
@@ -84,10 +107,11 @@ def _device(directory: Path) -> int | None:
         return None
 
 
-def _parse_porcelain(output: str, top: Path) -> list[Path]:
-    """Paths of `git status --porcelain=v1 -z` entries (relative to the work tree's top)."""
+def _parse_porcelain(output: str, top: Path) -> list[tuple[str, Path]]:
+    """The (status code, path) of each `git status --porcelain=v1 -z` entry (paths relative to the work tree's
+    top; an ignored directory is listed with a trailing "/")."""
     entries = output.split("\0")
-    paths = []
+    parsed = []
     index = 0
     while index < len(entries):
         entry = entries[index]
@@ -95,10 +119,10 @@ def _parse_porcelain(output: str, top: Path) -> list[Path]:
         if len(entry) < 4:
             continue
         status, name = entry[:2], entry[3:]
-        paths.append(_real(top / name))
+        parsed.append((status, _real(top / name)))
         if "R" in status or "C" in status:
             index += 1  # the original name of a rename/copy follows
-    return paths
+    return parsed
 
 
 def _git(cwd: Path, *args: str) -> str | None:

@@ -329,6 +329,23 @@ def test_dirty_tree_is_refused(fake_awaitify, repo: Path) -> None:
     assert (repo / "app/a.py").read_text() == SYNC
 
 
+def test_ignored_target_file_is_refused(fake_awaitify, repo: Path) -> None:
+    """git status does not list an ignored file, and git cannot restore it: it is refused like an untracked one."""
+    (repo / ".gitignore").write_text("local_*.py\n")
+    git(repo, "add", ".gitignore")
+    git(repo, "commit", "-q", "-m", "ignore")
+    (repo / "app/local_db.py").write_text("n = OLD_CALL(1)\n")
+    result = fake_awaitify("migrate", ".", cwd=repo)
+    assert result.code == 2, result
+    assert "1 target file(s) have uncommitted changes or are ignored by git" in result.stderr
+    assert "  app/local_db.py (ignored by git)" in result.stderr
+    assert (repo / "app/local_db.py").read_text() == "n = OLD_CALL(1)\n"
+    assert (repo / "app/a.py").read_text() == SYNC
+    allowed = fake_awaitify("migrate", "--allow-dirty", ".", cwd=repo)
+    assert allowed.code == 0, allowed
+    assert (repo / "app/local_db.py").read_text() == "# migrated\nn = new_call(1)\n"
+
+
 def test_allow_dirty(fake_awaitify, repo: Path) -> None:
     (repo / "app/b.py").write_text("x = 2\n")
     result = fake_awaitify("migrate", "--allow-dirty", "app", cwd=repo)

@@ -59,12 +59,28 @@ def test_not_a_repository_is_never_dirty(tmp_path: Path) -> None:
     assert dirty_files([tmp_path / "a.py"]) == []
 
 
+def test_ignored_files_are_dirty_and_named_as_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """git cannot give back a file it ignores: whether its pattern names it or one of its directories."""
+    files = {".gitignore": "local_*.py\ngen/\n", "a.py": "a = 1\n", "gen/kept.py": "k = 1\n"}
+    root = committed_repo(tmp_path, files)
+    git(root, "add", "-f", "gen/kept.py")  # tracked although ignored: git has it
+    git(root, "commit", "-q", "-m", "kept")
+    write_tree(root, {"app/local_db.py": "d = 1\n", "gen/new.py": "n = 1\n", "gen/sub/deep.py": "d = 1\n"})
+    names = ["a.py", "app/local_db.py", "gen/kept.py", "gen/new.py", "gen/sub/deep.py"]
+    calls = _counting_git(monkeypatch)
+    ignored = [(root / name).resolve() for name in ("app/local_db.py", "gen/new.py", "gen/sub/deep.py")]
+    assert vcs.unsafe_files([root / name for name in names]) == {path: vcs.IGNORED for path in ignored}
+    assert dirty_files([root / name for name in names]) == ignored
+    assert [args[0] for _, args in calls].count("status") == 2  # one question per call, not one per file
+
+
 def test_porcelain_renames_skip_the_original_name(tmp_path: Path) -> None:
-    output = "R  new.py\0old.py\0 M a b.py\0?? dir/x.py\0"
+    output = "R  new.py\0old.py\0 M a b.py\0?? dir/x.py\0!! gen/\0"
     assert _parse_porcelain(output, tmp_path) == [
-        (tmp_path / "new.py").resolve(),
-        (tmp_path / "a b.py").resolve(),
-        (tmp_path / "dir/x.py").resolve(),
+        ("R ", (tmp_path / "new.py").resolve()),
+        (" M", (tmp_path / "a b.py").resolve()),
+        ("??", (tmp_path / "dir/x.py").resolve()),
+        ("!!", (tmp_path / "gen").resolve()),
     ]
 
 
