@@ -28,7 +28,7 @@ demo: install
 	$(BIN)/awaitify migrate --diff $(DEMO)/backend-async > $(DEMO)/migration.diff; test $$? -le 1
 	@head -n 60 $(DEMO)/migration.diff; echo "... (full diff: $(DEMO)/migration.diff, $$(wc -l < $(DEMO)/migration.diff) lines)"
 	@echo "== awaitify migrate (writes the files) =="
-	$(BIN)/awaitify migrate --report $(DEMO)/report.md $(DEMO)/backend-async
+	$(BIN)/awaitify migrate --allow-dirty --report $(DEMO)/report.md $(DEMO)/backend-async  # a scratch copy git ignores
 	@echo "== awaitify check on the migrated tree: only the deliberate review items remain =="
 	-$(BIN)/awaitify check $(DEMO)/backend-async
 	@echo "== the migrated backend on SQLite (aiosqlite) =="
