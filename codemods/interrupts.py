@@ -79,7 +79,7 @@ def deferred(work: str) -> Iterator[None]:
             log.warning("interrupted: finishing %s first", work)
         received.append(signal.Signals(signum))
 
-    previous = {number: signal.signal(number, record) for number in (signal.SIGINT, signal.SIGTERM)}
+    previous = {number: signal.signal(number, record) for number in _INTERRUPTS}
     try:
         yield
     finally:
