@@ -193,6 +193,16 @@ def _main_writing_safely() -> None:
         interrupts.stop_handling_interrupts()
 
 
+class SourcePath(click.Path):
+    """A path to migrate or check; an empty one is a usage error, not the current directory (`Path("")` is `.`):
+    `awaitify migrate "$APP_DIR"` with the variable unset must not rewrite whatever directory it runs in."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value:
+            self.fail("an empty path (an unset variable?): name a file or a directory, `.` for this one", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 class LimitRange(click.FloatRange):
     """A limit option: a number >= 0 (0: no limit) up to `maximum`, in `unit`s; inf and nan are usage errors, as in
     the config (see config.limit_problem), where FloatRange lets them through."""
@@ -212,7 +222,7 @@ class LimitRange(click.FloatRange):
 
 def selection_options(function: F) -> F:
     decorators = [
-        click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path)),
+        click.argument("paths", nargs=-1, required=True, type=SourcePath(path_type=Path)),
         click.option(
             "--include",
             multiple=True,

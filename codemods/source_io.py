@@ -8,6 +8,7 @@ atomically, and only if it has not changed on disk since it was read.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import errno
 import hashlib
@@ -59,9 +60,21 @@ class SourceFile:
     fingerprint: Fingerprint
 
 
+# byte order marks of the encodings whose text holds NUL bytes, the longest first (UTF-32's starts like UTF-16's)
+_WIDE_BOMS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+
+
 def decode_source(data: bytes) -> tuple[str, str]:
     """Decode source bytes as Python would; returns (text, codec). Newlines are left untouched."""
     if b"\0" in data:
+        wide = next((name for bom, name in _WIDE_BOMS if data.startswith(bom)), None)
+        if wide is not None:  # Python reads no source in these: say what the file is, and what to do
+            raise SourceError(f"{wide} encoded (a byte order mark says so), not Python source: re-encode it as UTF-8")
         raise SourceError("binary file (contains NUL bytes), not Python source")
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)

@@ -63,6 +63,8 @@ def test_explain_unknown_code(tmp_path: Path) -> None:
     ("args", "message"),
     [
         (["migrate"], "Missing argument"),
+        (["migrate", ""], "an empty path (an unset variable?)"),
+        (["check", "app", ""], "an empty path (an unset variable?)"),
         (["check"], "Missing argument"),
         (["check", "--format", "xml", "."], "Invalid value for '--format'"),
         (["migrate", "--jobs", "0", "."], "Invalid value for '-j' / '--jobs'"),

@@ -85,6 +85,8 @@ def test_diff_marks_a_missing_final_newline(fake_awaitify, project: Path) -> Non
         ("bad_syntax.py", b"def broken(:\n    pass\n", "syntax error"),
         ("latin.py", b"s = 'caf\xe9'\n", "coding cookie"),
         ("binary.py", b"\x00\x01\x02\x03ELF", "binary file"),
+        ("wide.py", "x = 1\n".encode("utf-16"), "UTF-16 encoded (a byte order mark says so)"),
+        ("wider.py", "x = 1\n".encode("utf-32"), "UTF-32 encoded"),
     ],
 )
 def test_bad_file_fails_alone(fake_awaitify, project: Path, name: str, content: bytes, message: str) -> None:
