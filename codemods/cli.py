@@ -170,6 +170,7 @@ def run() -> NoReturn:
     """The `awaitify` console script: `main`, then a quick exit that skips freeing the run's trees (see
     codemods.teardown). SIGTERM ends it as Ctrl-C does; exit codes 130 and 143 (see codemods.interrupts). Call
     `main` itself to run the command line in a process that goes on."""
+    teardown.standard_descriptors_opened()
     interrupts.handle_interrupts()
     teardown.run_and_exit(_main_writing_safely)
 

@@ -24,6 +24,21 @@ _kept: list[object] = []
 _keeping = False
 
 
+def standard_descriptors_opened() -> None:
+    """Open /dev/null on any of descriptors 0, 1 and 2 the process was started without (`2>&-`), lowest first.
+
+    Else the first file the run opens takes that number: a source file or a temporary copy being written would
+    then be what a forked worker, a C library or a child process writes its errors to as stderr. (Python has
+    already set `sys.stdout` / `sys.stderr` to None for a closed one: that stays, see `_main_writing_safely`.)"""
+    for descriptor in (0, 1, 2):
+        try:
+            os.fstat(descriptor)
+        except OSError:
+            opened = os.open(os.devnull, os.O_RDWR)  # the lowest free number: this one
+            if opened != descriptor:  # cannot happen when the lower ones are open; never leave a stray one
+                os.close(opened)
+
+
 def keep(value: object) -> None:
     """Hold `value` until the process ends (console script), or nothing (library use)."""
     if _keeping:

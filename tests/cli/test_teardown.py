@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import io
 import json
+import os
 import shlex
 import subprocess
 import sys
@@ -254,3 +255,31 @@ def test_a_closed_stderr_alone_changes_nothing(argv: list[str], code: int, tmp_p
         ).stdout
         != ""
     )
+
+
+@pytest.mark.parametrize("closed", ["2>&-", "<&- 2>&-"])
+def test_a_closed_standard_descriptor_is_not_the_next_file_opened(closed: str, tmp_path: Path) -> None:
+    """With stderr closed, the first file a run opens (a source file, a temporary copy being written) would take
+    descriptor 2, and errors written to stderr by a child or a C library would land in it."""
+    code = (
+        "import os\n"
+        "from codemods import teardown\n"
+        "teardown.standard_descriptors_opened()\n"
+        "fd = os.open('file.py', os.O_CREAT | os.O_WRONLY)\n"
+        "print(fd, os.readlink('/proc/self/fd/2'), os.readlink('/proc/self/fd/0'))\n"
+    )
+    completed = subprocess.run(
+        f'{sys.executable} -c "$CODE" {closed}',
+        shell=True,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**env_for(None), "CODE": code},
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    fd, stderr_target, stdin_target = completed.stdout.split()
+    assert int(fd) > 2 and stderr_target == os.devnull
+    if "<&-" in closed:
+        assert stdin_target == os.devnull
