@@ -1234,6 +1234,9 @@ class FunctionAnalyzer:
 
     def _visit_attribute_ref(self, node: ast.Attribute, ctx: _Ctx) -> None:
         owner = self.type_of(node.value)
+        if isinstance(owner, ConnectionType) and not owner.is_async and node.attr == "connection":
+            self._review(node, "AWT217", _DBAPI_CONNECTION_REVIEW)
+            return
         if isinstance(owner, LoadedEntities) and not owner.is_list and isinstance(node.ctx, ast.Load):
             loading = self.project.relationship_loading(owner.qualname, node.attr)
             if loading in N.LAZY_LOADING and loading != "dynamic" and node.attr not in owner.eager:
@@ -1455,6 +1458,8 @@ class FunctionAnalyzer:
     def _visit_connection_call(self, node: ast.Call, method: str, conn: ConnectionType, ctx: _Ctx) -> bool:
         assert isinstance(node.func, ast.Attribute)
         src = self.spans.segment(node.func.value)
+        if method == "exec_driver_sql" and not conn.is_async and _passes_driver_parameters(node):
+            self._review(node, "AWT217", _DRIVER_PLACEHOLDERS_REVIEW)
         if method not in N.AWAITABLE_CONNECTION_METHODS or ctx.awaited or ctx.context == "task_arg":
             return False
         if self._io_where_await_is_impossible(node, ctx):
@@ -1493,6 +1498,9 @@ class FunctionAnalyzer:
         return True
 
     def _visit_engine_call(self, node: ast.Call, method: str, engine: EngineType, ctx: _Ctx) -> bool:
+        if method == "raw_connection" and not engine.is_async:
+            self._review(node, "AWT217", _RAW_CONNECTION_REVIEW)
+            return False
         if method in N.AWAITABLE_ENGINE_METHODS and not ctx.awaited:
             assert isinstance(node.func, ast.Attribute)
             src = self.spans.segment(node.func.value)
@@ -1991,6 +1999,27 @@ class FunctionAnalyzer:
     def _finding(self, node: ast.AST, code: str, message: str) -> None:
         line, col, _, _ = self.spans.span(node)
         self.facts.findings.append((line, col + 1, code, message))
+
+
+# Code working at the DB-API level: it holds the sync driver's own objects and SQL dialect, which the async driver
+# does not share (AWT217).
+_DBAPI_CONNECTION_REVIEW = (
+    "AsyncConnection.connection raises: run DB-API code in await conn.run_sync(...), "
+    "or use (await conn.get_raw_connection()).driver_connection"
+)
+_RAW_CONNECTION_REVIEW = (
+    "AsyncEngine.raw_connection() is a coroutine, and its DB-API cursor raises MissingGreenlet in async code: "
+    "run DB-API code in await conn.run_sync(...)"
+)
+_DRIVER_PLACEHOLDERS_REVIEW = (
+    "exec_driver_sql() placeholders are the driver's own: psycopg2's %s and %(name)s are $1, $2 under asyncpg "
+    "(sqlite3 and aiosqlite share ? and :name)"
+)
+
+
+def _passes_driver_parameters(node: ast.Call) -> bool:
+    """`conn.exec_driver_sql(sql, parameters)`: the SQL holds placeholders in the driver's own style."""
+    return len(node.args) > 1 or any(keyword.arg in {"parameters", None} for keyword in node.keywords)
 
 
 ASYNC_URL_HELPER = "_awaitify_async_url"

@@ -284,6 +284,16 @@ _ALL = [
         "rows = legacy.report(db)",
         "rows = legacy.report(db)  # awaitify: review AWT216 ...",
     ),
+    _rule(
+        "AWT217",
+        "dbapi-level",
+        "Code at the DB-API level: a raw driver connection, or `exec_driver_sql()` with parameters.",
+        "The async engine's driver is not the sync one: `AsyncConnection.connection` raises, a raw connection's "
+        "cursor raises `MissingGreenlet` outside `run_sync()`, and placeholders are the driver's own (psycopg2's "
+        "`%s` and `%(name)s` are `$1`, `$2` under asyncpg; sqlite3 and aiosqlite share `?` and `:name`).",
+        'conn.exec_driver_sql("SELECT * FROM users WHERE name = %s", (name,))',
+        'await conn.exec_driver_sql("SELECT * FROM users WHERE name = %s", (name,))  # awaitify: review AWT217 ...',
+    ),
     # ---- check findings -------------------------------------------------------------------------
     _rule(
         "AWT301",
