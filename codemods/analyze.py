@@ -15,6 +15,7 @@ from codemods import astwalk
 from codemods import edits as E
 from codemods import pytest_support as T
 from codemods import queries as Q
+from codemods import response_models as RM
 from codemods import sqla_names as N
 from codemods import worker_boundaries as W
 from codemods.astwalk import child_nodes, own_nodes, own_nodes_of
@@ -682,6 +683,52 @@ class FunctionAnalyzer:
         elif T.is_test_function(self.project, func) and not T.has_asyncio_mark(self.project, func):
             self.facts.async_decorator = T.async_test_mark(self.project)
 
+    def _load_what_the_response_reads(self, stmt: ast.Return, returned: Type | None) -> None:
+        """A route returning mapped objects: the lazy relationships its response model reads (after the function
+        returns, where an `AsyncSession` cannot load them) are loaded by the function's own query, or flagged
+        where the objects come from elsewhere or a nested class has no name here."""
+        if not isinstance(returned, LoadedEntities | Instance | InstanceList) or self.func is None:
+            return
+        schemas = RM.response_schemas(self.project, self.func)
+        chains = RM.serialised_relationships(self.project, returned.qualname, schemas) if schemas else []
+        unloaded = []
+        for chain in chains:
+            if isinstance(returned, LoadedEntities):
+                if chain[0][1] in returned.eager:
+                    continue
+                option = self._loader_chain(returned.entity_src, chain)
+                if option is not None:
+                    self._extra_options.setdefault(returned.span, set()).add(option)
+                    continue
+            unloaded.append(".".join([chain[0][0].rsplit(".", 1)[-1], *(attr for _, attr in chain)]))
+        if unloaded:
+            schema = schemas[0].rsplit(".", 1)[-1]
+            text = (
+                f"AWT201 the response model {schema} reads {', '.join(unloaded)} lazily after the route returns: "
+                "MissingGreenlet under asyncio; load it with selectinload() where the object is queried"
+            )
+            self.facts.lazy_reads.append(Edit(E.REVIEW, self.spans.span(stmt), text=text))
+
+    def _loader_chain(self, entity_src: str, chain: RM.Chain) -> str | None:
+        """`selectinload(User.items).selectinload(Item.owner)` for a chain of relationships, or None when a class
+        down the chain has no name in this module."""
+        parts = [f"selectinload({entity_src}.{chain[0][1]})"]
+        for class_qualname, attr in chain[1:]:
+            local = self._local_name_of(class_qualname)
+            if local is None:
+                return None
+            parts.append(f"selectinload({local}.{attr})")
+        return ".".join(parts)
+
+    def _local_name_of(self, class_qualname: str) -> str | None:
+        """The name this module binds a project class to (imported or defined here), if any."""
+        if class_qualname == f"{self.module.name}.{class_qualname.rsplit('.', 1)[-1]}":
+            return class_qualname.rsplit(".", 1)[-1]
+        for local, target in self.module.imports.items():
+            if self.project.canonical(target) == class_qualname:
+                return local
+        return None
+
     def _add_loader_options(self) -> None:
         """Relationships read in this function from objects its own query loaded: load them eagerly."""
         if not self._extra_options:
@@ -884,6 +931,7 @@ class FunctionAnalyzer:
                 self._query_builder(stmt.value)
                 self._visit_query_args(stmt.value)
                 return
+            self._load_what_the_response_reads(stmt, returned)
         if isinstance(stmt, ast.Assign | ast.AnnAssign) and stmt.value is not None and self.facts.is_async:
             targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
             if any(isinstance(t, ast.Name) and t.id in self._deferred for t in targets):

@@ -138,3 +138,43 @@ async def test_a_missing_await_fails_the_run_comparison(
         gc.collect()  # the warning comes when the forgotten coroutine is collected
     with pytest.raises(AssertionError):
         assert_same_behaviour(case, before, after)
+
+
+# (text of response_model_relationships' expected routes, the same without the loader option awaitify added):
+# the response model then reads a relationship lazily, which an AsyncSession refuses (a 500 for the request)
+LOADER_MUTATIONS = [
+    pytest.param(
+        "select(User).options(selectinload(User.items)).order_by(User.id)",
+        "select(User).order_by(User.id)",
+        id="collection",
+    ),
+    pytest.param(
+        "select(Item).options(selectinload(Item.owner)).order_by(Item.id)",
+        "select(Item).order_by(Item.id)",
+        id="many-to-one",
+    ),
+    pytest.param(
+        ".options(selectinload(Item.owner).selectinload(User.items))",
+        ".options(selectinload(Item.owner))",
+        id="nested",
+    ),
+]
+
+
+@pytest.mark.parametrize(("with_option", "without_option"), LOADER_MUTATIONS)
+async def test_a_missing_loader_option_fails_the_run_comparison(
+    with_option: str, without_option: str, tmp_path: Path
+) -> None:
+    from coloring_harness import sqlite_database
+
+    case = next(c for c in RUNNABLE if c.name == "response_model_relationships")
+    broken = copy_tree(case.expected, tmp_path / "broken")
+    routes = broken / "api" / "routes.py"
+    source = routes.read_text()
+    assert source.count(with_option) == 1, "the mutation must remove exactly one loader option"
+    routes.write_text(source.replace(with_option, without_option))
+    database = sqlite_database(tmp_path / "mutation.db")
+    before = run_before(case, copy_tree(case.before, tmp_path / "before"), database)
+    after = await run_expected(case, broken, database)
+    with pytest.raises(AssertionError):
+        assert_same_behaviour(case, before, after)
