@@ -685,29 +685,47 @@ class FunctionAnalyzer:
 
     def _load_what_the_response_reads(self, stmt: ast.Return, returned: Type | None) -> None:
         """A route returning mapped objects: the lazy relationships its response model reads (after the function
-        returns, where an `AsyncSession` cannot load them) are loaded by the function's own query, or flagged
-        where the objects come from elsewhere or a nested class has no name here."""
-        if not isinstance(returned, LoadedEntities | Instance | InstanceList) or self.func is None:
+        returns, where an `AsyncSession` cannot load them) are loaded with them (see `_load_what_a_model_reads`)."""
+        if isinstance(returned, LoadedEntities | Instance | InstanceList) and self.func is not None:
+            schemas = RM.response_schemas(self.project, self.func)
+            if schemas:
+                self._load_what_a_model_reads(stmt, returned, schemas)
+
+    def _visit_model_validation(self, node: ast.Call) -> None:
+        """`UserOut.model_validate(user)` / `UserOut.from_orm(user)`: the model reads the relationships its
+        fields name, as a response model does."""
+        func = node.func
+        if not (isinstance(func, ast.Attribute) and func.attr in RM.VALIDATING_METHODS and node.args):
             return
-        schemas = RM.response_schemas(self.project, self.func)
-        chains = RM.serialised_relationships(self.project, returned.qualname, schemas) if schemas else []
+        validated = self.type_of(node.args[0])
+        if not isinstance(validated, LoadedEntities | Instance | InstanceList):
+            return
+        schemas = RM.schema_classes(self.project, self.module.name, func.value)
+        if schemas:
+            self._load_what_a_model_reads(node, validated, schemas)
+
+    def _load_what_a_model_reads(
+        self, node: ast.AST, loaded: LoadedEntities | Instance | InstanceList, schemas: tuple[str, ...]
+    ) -> None:
+        """The lazy relationships a pydantic model reads from mapped objects are loaded by the function's own query
+        with `selectinload(...)`, or flagged at `node` where the objects come from elsewhere or a class down a
+        nested model has no name in this module."""
         unloaded = []
-        for chain in chains:
-            if isinstance(returned, LoadedEntities):
-                if chain[0][1] in returned.eager:
+        for chain in RM.serialised_relationships(self.project, loaded.qualname, schemas):
+            if isinstance(loaded, LoadedEntities):
+                if chain[0][1] in loaded.eager:
                     continue
-                option = self._loader_chain(returned.entity_src, chain)
+                option = self._loader_chain(loaded.entity_src, chain)
                 if option is not None:
-                    self._extra_options.setdefault(returned.span, set()).add(option)
+                    self._extra_options.setdefault(loaded.span, set()).add(option)
                     continue
             unloaded.append(".".join([chain[0][0].rsplit(".", 1)[-1], *(attr for _, attr in chain)]))
         if unloaded:
-            schema = schemas[0].rsplit(".", 1)[-1]
             text = (
-                f"AWT201 the response model {schema} reads {', '.join(unloaded)} lazily after the route returns: "
-                "MissingGreenlet under asyncio; load it with selectinload() where the object is queried"
+                f"AWT201 {schemas[0].rsplit('.', 1)[-1]} reads {', '.join(unloaded)}, loaded lazily: MissingGreenlet "
+                "under asyncio; load it with selectinload() where the object is queried, or refresh() it by name"
             )
-            self.facts.lazy_reads.append(Edit(E.REVIEW, self.spans.span(stmt), text=text))
+            self.facts.lazy_reads.append(Edit(E.REVIEW, self.spans.span(node), text=text))
 
     def _loader_chain(self, entity_src: str, chain: RM.Chain) -> str | None:
         """`selectinload(User.items).selectinload(Item.owner)` for a chain of relationships, or None when a class
@@ -1327,6 +1345,7 @@ class FunctionAnalyzer:
             handled = self._visit_inspect_call(node)
         if resolved in CONCURRENCY_FUNCTIONS:
             self._check_shared_session(node)
+        self._visit_model_validation(node)
         if resolved == "asyncio.run" and self.func is not None and not self.facts.is_async:
             # only where this migration makes the function async: then it runs inside the event loop
             self.facts.async_edits.append(

@@ -17,6 +17,8 @@ from codemods.symbols import FunctionSymbols
 FASTAPI_ROUTERS = frozenset(
     {"fastapi.FastAPI", "fastapi.APIRouter", "fastapi.applications.FastAPI", "fastapi.routing.APIRouter"}
 )
+# Class methods of a pydantic model that read a mapped object's attributes (v2, and v1's spelling).
+VALIDATING_METHODS = frozenset({"model_validate", "from_orm"})
 ROUTE_METHODS = frozenset({"get", "post", "put", "patch", "delete", "head", "options", "trace", "api_route"})
 # Generic types whose arguments are what a value of them holds (`list[UserOut]`, `Optional[UserOut]`).
 _CONTAINERS = frozenset(

@@ -146,7 +146,7 @@ _ALL = [
         "Lazy loads emit I/O on attribute access, which AsyncSession cannot do implicitly. When the access is in "
         "the same function awaitify adds `selectinload`; otherwise it flags the read. A FastAPI response model "
         "reads the relationships its fields name after the route returns: loaded by the route's own query the "
-        "same way, flagged on the `return` when the objects come from elsewhere.",
+        "same way (and so for `Model.model_validate(obj)`), flagged when the objects come from elsewhere.",
         "album = db.query(Album).first()\nreturn album.tracks",
         "album = (await db.scalars(select(Album).options(selectinload(Album.tracks)).limit(1))).first()",
     ),

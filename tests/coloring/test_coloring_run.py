@@ -141,7 +141,8 @@ async def test_a_missing_await_fails_the_run_comparison(
 
 
 # (text of response_model_relationships' expected routes, the same without the loader option awaitify added):
-# the response model then reads a relationship lazily, which an AsyncSession refuses (a 500 for the request)
+# the response model (or a model validating the objects) then reads a relationship lazily, which an AsyncSession
+# refuses (a 500 for the request)
 LOADER_MUTATIONS = [
     pytest.param(
         "select(User).options(selectinload(User.items)).order_by(User.id)",
@@ -157,6 +158,11 @@ LOADER_MUTATIONS = [
         ".options(selectinload(Item.owner).selectinload(User.items))",
         ".options(selectinload(Item.owner))",
         id="nested",
+    ),
+    pytest.param(
+        "select(User).options(selectinload(User.items)).where(User.id == user_id))).scalar_one()",
+        "select(User).where(User.id == user_id))).scalar_one()",
+        id="model-validate",
     ),
 ]
 
