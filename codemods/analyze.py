@@ -18,7 +18,7 @@ from codemods import queries as Q
 from codemods import response_models as RM
 from codemods import sqla_names as N
 from codemods import worker_boundaries as W
-from codemods.astwalk import child_nodes, own_nodes, own_nodes_of
+from codemods.astwalk import child_nodes, dotted_name, own_nodes, own_nodes_of
 from codemods.edits import Edit, QuerySpec, Span
 from codemods.fact_deps import FactDependencies
 from codemods.project import Project
@@ -201,6 +201,9 @@ class FunctionAnalyzer:
         self.func = func
         self.body = body
         self.env: dict[str, Type | None] = {}
+        # `request.state.db = SessionLocal()`: attributes of outside objects this function stores a session,
+        # connection or engine in, by their dotted path (flow-insensitive, like the locals)
+        self._attribute_slots: dict[str, Type] = {}
         self.self_name: str | None = None
         self.class_qualname = func.class_qualname if func else None
         qualname = func.qualname if func else f"{module.name}.<module>"
@@ -359,6 +362,10 @@ class FunctionAnalyzer:
         return None
 
     def _attribute_type(self, node: ast.Attribute) -> Type | None:
+        if self._attribute_slots:
+            stored = self._attribute_slots.get(dotted_name(node) or "")
+            if stored is not None:
+                return stored
         owner = self.type_of(node.value)
         if isinstance(owner, Instance):
             return self._instance_attr_type(owner.qualname, node.attr)
@@ -787,6 +794,7 @@ class FunctionAnalyzer:
         # One pass over the body gathers both kinds of binding; loop variables come after all the
         # assignments, as when they were gathered by a second pass.
         assignments: list[tuple[str, ast.expr]] = []
+        slots: list[tuple[str, ast.expr]] = []  # (dotted path of an attribute target, value)
         loops: list[tuple[ast.expr, ast.expr]] = []
         # inside an expression only a comprehension binds, and it spans a line holding `for`
         for node in own_nodes_of(self.body, _BINDING_NODES, self.spans.lines_holding("for")):
@@ -794,6 +802,10 @@ class FunctionAnalyzer:
                 for target in node.targets:
                     if isinstance(target, ast.Name):
                         assignments.append((target.id, node.value))
+                    elif isinstance(target, ast.Attribute):
+                        path = dotted_name(target)
+                        if path is not None and path.split(".", 1)[0] not in {"self", "cls"}:  # see attr_values
+                            slots.append((path, node.value))
             elif isinstance(node, ast.AnnAssign):
                 if isinstance(node.target, ast.Name):
                     declared = self.project.type_of_annotation(self.module.name, node.annotation)
@@ -848,6 +860,17 @@ class FunctionAnalyzer:
             if isinstance(self.env.get(name), QueryType):
                 self._var_assignments.setdefault(name, []).append(value)
         self._find_bulk_vars()
+        self._type_attribute_slots(slots)
+
+    def _type_attribute_slots(self, slots: list[tuple[str, ast.expr]]) -> None:
+        """An attribute path every assignment of which stores the same session, connection or engine type."""
+        kinds: dict[str, set[Type | None]] = {}
+        for path, value in slots:
+            kinds.setdefault(path, set()).add(self.type_of(value))
+        for path, found in kinds.items():
+            kind = next(iter(found))
+            if len(found) == 1 and isinstance(kind, SessionType | ConnectionType | EngineType):
+                self._attribute_slots[path] = kind
 
     def _find_bulk_vars(self) -> None:
         """`q = db.query(M)`, `q = q.filter(...)`, `q.delete()`: the whole variable becomes a `delete(M)`."""
