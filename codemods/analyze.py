@@ -454,6 +454,8 @@ class FunctionAnalyzer:
                 return ConnectionType(owner.is_async)
             if isinstance(owner, ColumnRef):
                 return ColumnRef()
+            if isinstance(owner, SessionFactoryType) and func.attr == "begin":
+                return SessionType(owner.is_async)  # `with SessionLocal.begin() as db:` a session in a transaction
         callee = self.type_of(func)
         if isinstance(callee, SessionFactoryType):
             return SessionType(is_async=callee.is_async)
@@ -469,6 +471,9 @@ class FunctionAnalyzer:
                     returned = self._query_returned_by(target, node)
                 return returned
         resolved = self.project.resolve_expr(self.module.name, func)
+        if resolved in N.CLOSING and len(node.args) == 1 and not node.keywords:
+            closed = self.type_of(node.args[0])  # `closing(SessionLocal())` gives back what it closes
+            return closed if isinstance(closed, SessionType) else None
         if resolved in T.TEST_CLIENTS:
             entered = id(node) in self._with_item_calls()
             blocker = T.testclient_blocker(self.project, self.module.name, node, entered=entered)
@@ -1102,6 +1107,7 @@ class FunctionAnalyzer:
                 item_start = self.spans.span(expr)[:2]
                 self._add_async_edit(Edit(E.ASYNC_WITH, stmt_span, text=f"{item_start[0]}:{item_start[1]}"))
                 self._seed("enters a session with `async with`")
+                expr = self._without_closing(expr)
                 if isinstance(expr, ast.Call):
                     for arg in [*expr.args, *(k.value for k in expr.keywords)]:
                         self._visit_expr(arg, _Ctx())
@@ -1117,6 +1123,18 @@ class FunctionAnalyzer:
                 self._visit_expr(expr, _Ctx())
         for inner in stmt.body:
             self._visit_stmt(inner)
+
+    def _without_closing(self, expr: ast.expr) -> ast.expr:
+        """`with closing(SessionLocal()) as db:` -> `async with SessionLocal() as db:` (an `AsyncSession` closes
+        itself when its block ends; `closing()` would call its `close()` without awaiting it): the session inside."""
+        if not (isinstance(expr, ast.Call) and len(expr.args) == 1 and not expr.keywords):
+            return expr
+        if self.project.resolve_expr(self.module.name, expr.func) not in N.CLOSING:
+            return expr
+        inner = expr.args[0]
+        self._add_async_edit(Edit(E.REPLACE_EXPR, self.spans.span(expr), text=self.spans.segment(inner)))
+        self.facts.removable_names.add(self.spans.segment(expr.func).split(".", 1)[0])
+        return inner
 
     def _visit_dependency_override(self, stmt: ast.stmt) -> bool:
         """`app.dependency_overrides[get_db] = override_get_db`: the override is colored like get_db."""
@@ -1626,7 +1644,7 @@ class FunctionAnalyzer:
         elif resolved in N.OBJECT_SESSION:
             self._add_async_edit(Edit(E.RENAME, self.spans.span(node.func), text="async_object_session"))
             self.facts.async_imports.add(("sqlalchemy.ext.asyncio", "async_object_session"))
-        elif resolved in {"sqlalchemy.event.listen", "sqlalchemy.event.listens_for"} and node.args:
+        elif resolved in N.EVENT_LISTEN and node.args:
             target = self.type_of(node.args[0])
             if (
                 isinstance(target, EngineType)
@@ -1636,7 +1654,7 @@ class FunctionAnalyzer:
                 src = self.spans.segment(node.args[0])
                 self.facts.edits.append(Edit(E.REPLACE_EXPR, self.spans.span(node.args[0]), text=f"{src}.sync_engine"))
             elif isinstance(target, EngineType | SessionType | SessionFactoryType):
-                self._review(node, "AWT212", "event listeners cannot target the async engine: use .sync_engine")
+                self._review(node, "AWT212", _EVENT_TARGET_REVIEWS[type(target)])
         elif resolved in {"sqlalchemy.orm.relationship", "sqlalchemy.orm.relationships.relationship"}:
             for keyword in node.keywords:
                 if (
@@ -2090,6 +2108,17 @@ class FunctionAnalyzer:
         line, col, _, _ = self.spans.span(node)
         self.facts.findings.append((line, col + 1, code, message))
 
+
+# What an event listener on a target that becomes async listens on instead (AWT212; an engine named by a plain name or
+# attribute is rewritten to its `.sync_engine`).
+_EVENT_TARGET_REVIEWS: dict[type, str] = {
+    EngineType: "event listeners cannot target the async engine: use .sync_engine",
+    SessionType: "event listeners cannot target an AsyncSession: use its .sync_session",
+    SessionFactoryType: (
+        "event listeners cannot target an async_sessionmaker: listen on a Session subclass "
+        "passed as its sync_session_class="
+    ),
+}
 
 # Code working at the DB-API level: it holds the sync driver's own objects and SQL dialect, which the async driver
 # does not share (AWT217).

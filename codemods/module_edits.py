@@ -38,7 +38,11 @@ def session_type_edits(
         canonical = project.canonical(target)
         if canonical in N.SYNC_SESSIONMAKERS or canonical in N.SYNC_CREATE_ENGINE or canonical in N.OBJECT_SESSION:
             out.removable.add(local)
+    listened: set[int] = set()  # `event.listen(Session, ...)`: see `_event_target`
     for node in _nodes_that_can_name_the_session(project, tree, text):
+        listener_target = _event_target(project, module.name, node)
+        if listener_target is not None:
+            listened.add(id(listener_target))
         if isinstance(node, ast.ImportFrom) and not node.level:
             for alias in node.names:
                 local = alias.asname or alias.name
@@ -58,14 +62,33 @@ def session_type_edits(
                 Edit(E.REPLACE_EXPR, spans.span(node), text=re.sub(r"\bSession\b", "AsyncSession", literal))
             )
         elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in session_locals:
-            if node.id == "Session":
+            renamed = "AsyncSession" if node.id == "Session" else node.id  # an alias is imported as AsyncSession
+            if id(node) in listened:
+                out.edits.append(Edit(E.REPLACE_EXPR, spans.span(node), text=f"{renamed}.{_SYNC_CLASS}"))
+            elif node.id == "Session":
                 out.edits.append(Edit(E.RENAME, spans.span(node), text="AsyncSession"))
         elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
             resolved = project.resolve_expr(module.name, node)
             if resolved in N.SYNC_SESSION_CLASSES and not isinstance(node.value, ast.Call):
-                out.edits.append(Edit(E.RENAME, spans.span(node), text="AsyncSession"))
+                if id(node) in listened:
+                    out.edits.append(Edit(E.REPLACE_EXPR, spans.span(node), text=f"AsyncSession.{_SYNC_CLASS}"))
+                else:
+                    out.edits.append(Edit(E.RENAME, spans.span(node), text="AsyncSession"))
                 out.imports.add(ImportName("sqlalchemy.ext.asyncio", "AsyncSession"))
     return out
+
+
+# `AsyncSession.sync_session_class`: the sync `Session` class every `AsyncSession` runs inside
+_SYNC_CLASS = "sync_session_class"
+
+
+def _event_target(project: Project, module: str, node: ast.AST) -> ast.expr | None:
+    """The target of `event.listen(Session, ...)` / `@event.listens_for(Session, ...)`: `AsyncSession` takes no
+    listener (NotImplementedError as the module is imported), while the sync class it runs inside, its
+    `sync_session_class`, fires them for every `AsyncSession` as the `Session` class did for every session."""
+    if not (isinstance(node, ast.Call) and node.args):
+        return None
+    return node.args[0] if project.resolve_expr(module, node.func) in N.EVENT_LISTEN else None
 
 
 def _nodes_that_can_name_the_session(project: Project, tree: Callable[[], ast.Module], text: str) -> list[ast.AST]:

@@ -91,6 +91,8 @@ GENERATOR_TYPES = frozenset(
         "typing.ContextManager",
     }
 )
+CLOSING = frozenset({"contextlib.closing"})
+EVENT_LISTEN = frozenset({"sqlalchemy.event.listen", "sqlalchemy.event.listens_for"})
 RELATIONSHIP = frozenset({"sqlalchemy.orm.relationship", "sqlalchemy.orm.relationships.relationship"})
 LAZY_LOADING = frozenset({"select", "True", "dynamic"})
 AWAITABLE_CONNECTION_METHODS = frozenset(

@@ -352,6 +352,8 @@ class _Applier(cst.CSTTransformer):
     def _attach_header_reviews(self, original: cst.CSTNode, updated: cst.BaseStatement) -> cst.BaseStatement:
         if not self.reviews:
             return updated
+        if isinstance(original, cst.FunctionDef | cst.ClassDef) and isinstance(updated, cst.FunctionDef | cst.ClassDef):
+            updated = self._attach_decorator_reviews(original, updated)
         position = self.spans.get(original)
         body = getattr(updated, "body", None)
         original_body = getattr(original, "body", None)
@@ -363,6 +365,19 @@ class _Applier(cst.CSTTransformer):
         if not reviews:
             return updated
         return updated.with_changes(body=body.with_changes(header=_with_markers(body.header, reviews)))
+
+    def _attach_decorator_reviews(
+        self, original: cst.FunctionDef | cst.ClassDef, updated: cst.FunctionDef | cst.ClassDef
+    ) -> cst.FunctionDef | cst.ClassDef:
+        """A review of a decorator (`@event.listens_for(SessionLocal, ...)`) goes on the decorator's last line."""
+        decorators = list(updated.decorators)
+        for index, decorator in enumerate(original.decorators):
+            position = self.spans.get(decorator)
+            reviews = self._take_reviews(position[0], position[2]) if position is not None else []
+            if reviews and index < len(decorators):
+                marked = _with_markers(decorators[index].trailing_whitespace, reviews)
+                decorators[index] = decorators[index].with_changes(trailing_whitespace=marked)
+        return updated.with_changes(decorators=decorators)
 
     def _take_reviews(self, first_line: int, last_line: int) -> list[str]:
         taken = [r for r in self.reviews if first_line <= r.span[0] <= last_line]

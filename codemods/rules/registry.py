@@ -235,7 +235,10 @@ _ALL = [
         "AWT212",
         "event-listener",
         "Event listeners cannot target an AsyncEngine or AsyncSession.",
-        "Retarget them to `engine.sync_engine` or the sync `Session` class.",
+        "awaitify retargets what it can: an engine named by a name to `engine.sync_engine`, the `Session` class to "
+        "`AsyncSession.sync_session_class` (the class every AsyncSession runs inside). It flags the rest: an "
+        "AsyncSession (use its `.sync_session`), an async_sessionmaker (listen on a Session subclass passed as its "
+        "`sync_session_class=`).",
         'event.listen(engine, "connect", fn)',
         'event.listen(engine, "connect", fn)  # awaitify: review AWT212 ...',
     ),
