@@ -500,6 +500,8 @@ class FunctionAnalyzer:
                 "false",
             }:
                 return ColumnRef()
+            if resolved in N.SYNC_API and self.project.stays_sync(self.module.name):
+                return None  # an Alembic script's own session or engine: left sync (see codemods.alembic_scripts)
             return self.project.call_result_type_of_qualname(resolved)
         return None
 
@@ -1623,6 +1625,8 @@ class FunctionAnalyzer:
         return False
 
     def _visit_sqla_constructor(self, node: ast.Call, resolved: str | None) -> None:
+        if resolved in N.SYNC_API and self.project.stays_sync(self.module.name):
+            return  # an Alembic script's own session or engine stays sync
         if resolved in N.SYNC_SESSION_CLASSES and not any(k.arg == "expire_on_commit" for k in node.keywords):
             self.facts.edits.append(Edit(E.ADD_KWARG, self.spans.span(node), text="expire_on_commit=False"))
         if resolved in N.SYNC_CREATE_ENGINE:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 
 from codemods import analyze, astwalk, interrupts, parallel_analysis, parse_helper, teardown
 from codemods import edits as E
+from codemods.alembic_scripts import is_alembic_script
 from codemods.analyze import ASYNC_URL_HELPER, FunctionFacts, HintState
 from codemods.check_cache import cached_findings
 from codemods.coloring import Coloring, color_call_graph
@@ -712,7 +713,7 @@ def _plan_file(
     spans = SpanMaker(item.text)
     for fact in analysis.facts_by_path.get(item.path, []):
         _plan_function(fact, analysis, coloring, plan, spans, item.symbols.uses_sqlalchemy)
-    if item.symbols.uses_sqlalchemy:
+    if item.symbols.uses_sqlalchemy and not is_alembic_script(item.symbols):  # Alembic's sync `Session` stays
         module_edits = session_type_edits(analysis.project, item.symbols, lambda: item.tree, spans, item.text)
         plan.edits.extend(module_edits.edits)
         plan.imports |= module_edits.imports
@@ -1005,6 +1006,8 @@ def _sync_api_findings(project: Project, item: _Parsed) -> set[Finding]:
 
     found: set[Finding] = set()
     # a name that can resolve to one is one of these (see `names_of`): the others need no resolution
+    if is_alembic_script(item.symbols):
+        return found  # Alembic runs it on a sync connection: its sync imports are no leftover
     names = project.names_of(N.SYNC_API)
     for line, column, module, imported in item.symbols.from_imports:  # kept by the symbols: no tree needed
         for name in imported:

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterable
 
 from codemods import sqla_names as N
+from codemods.alembic_scripts import is_alembic_script
 from codemods.astwalk import dotted_name
 from codemods.model import PytestAsyncioSettings
 from codemods.symbols import ClassSymbols, FunctionSymbols, ModuleSymbols
@@ -15,12 +16,14 @@ from codemods.types import (
     ASYNC_SESSION,
     SYNC_SESSION,
     ClassRef,
+    ConnectionType,
     EngineType,
     FunctionRef,
     HttpClientType,
     Instance,
     ModuleRef,
     SessionFactoryType,
+    SessionType,
     Type,
 )
 
@@ -282,9 +285,14 @@ class Project:
     def call_result_type(self, module: str, func: ast.expr) -> Type | None:
         """The type of `func(...)`, when `func` is a name we understand."""
         qual = self.resolve_expr(module, func)
-        if qual is None:
+        if qual is None or (qual in N.SYNC_API and self.stays_sync(module)):
             return None
         return self.call_result_type_of_qualname(qual)
+
+    def stays_sync(self, module: str) -> bool:
+        """A module whose own sessions and engines stay sync: an Alembic script (see `worker_boundaries`)."""
+        symbols = self.modules.get(module)
+        return symbols is not None and is_alembic_script(symbols)
 
     def call_result_type_of_qualname(self, qual: str) -> Type | None:
         if qual in N.SYNC_SESSION_CLASSES or qual in self.extra_session_factories or qual in N.OBJECT_SESSION:
@@ -313,6 +321,13 @@ class Project:
         return None
 
     def type_of_annotation(self, module: str, ann: ast.expr | None, _depth: int = 0) -> Type | None:
+        found = self._type_of_annotation(module, ann, _depth)
+        kept_sync = isinstance(found, SessionType | EngineType | ConnectionType) and not found.is_async
+        if kept_sync and self.stays_sync(module):
+            return None  # `session: Session` in an Alembic script: Alembic's own sync session, left as it is
+        return found
+
+    def _type_of_annotation(self, module: str, ann: ast.expr | None, _depth: int = 0) -> Type | None:
         if ann is None or _depth > _MAX_ALIAS_HOPS:
             return None
         if isinstance(ann, ast.Constant) and isinstance(ann.value, str):

@@ -1,23 +1,24 @@
-"""Sync callers that must stay sync whatever they call: Celery tasks and Alembic's `env.py`.
+"""Sync callers that must stay sync whatever they call: Celery tasks and Alembic's scripts.
 
 A Celery worker calls a task function synchronously (`@app.task` / `@shared_task`): made `async def`, the
-task would return an un-awaited coroutine and do nothing. Alembic runs `env.py` (a module importing
-`alembic.context`) synchronously too. Both stay sync; a call they make to code that became async is flagged
-(AWT213) with the reason given here.
+task would return an un-awaited coroutine and do nothing. Alembic runs `env.py` and its revision scripts
+synchronously too (see `codemods.alembic_scripts`). Both stay sync; a call they make to code that became async
+is flagged (AWT213) with the reason given here.
 """
 
 from __future__ import annotations
 
 import ast
 
+from codemods.alembic_scripts import is_alembic_env, is_revision_script
 from codemods.project import Project
 from codemods.symbols import FunctionSymbols, ModuleSymbols
 
 SHARED_TASK = frozenset({"celery.shared_task", "celery.app.shared_task"})
 CELERY_APPS = frozenset({"celery.Celery", "celery.app.Celery", "celery.app.base.Celery"})
-ALEMBIC_CONTEXT = "alembic.context"
 CELERY_REASON = "a Celery task stays sync: the worker calls it synchronously"
 ALEMBIC_REASON = "Alembic runs env.py synchronously: it is never made async"
+ALEMBIC_SCRIPT_REASON = "Alembic runs its revision scripts synchronously: they are never made async"
 
 
 def is_celery_task(project: Project, func: FunctionSymbols) -> bool:
@@ -41,14 +42,11 @@ def _is_celery_app(project: Project, func: FunctionSymbols, node: ast.expr) -> b
     return isinstance(value, ast.Call) and project.resolve_expr(module_name, value.func) in CELERY_APPS
 
 
-def is_alembic_env(module: ModuleSymbols) -> bool:
-    """A module importing `alembic.context` (`from alembic import context`): Alembic's env.py."""
-    return ALEMBIC_CONTEXT in module.imported_prefixes
-
-
 def boundary_reason(project: Project, module: ModuleSymbols, func: FunctionSymbols | None) -> str | None:
     if is_alembic_env(module):
         return ALEMBIC_REASON
+    if is_revision_script(module):
+        return ALEMBIC_SCRIPT_REASON
     if func is not None and is_celery_task(project, func):
         return CELERY_REASON
     return None

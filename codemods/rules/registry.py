@@ -249,7 +249,8 @@ _ALL = [
         "Sync code cannot await; the call returns a coroutine. The report shows the call-graph path that forced "
         "the callee async. Callers that stay sync: dunders, properties, lambdas, callbacks handed to sync code, "
         "module-level code, Celery tasks (`@app.task`, `@shared_task`: the worker calls them synchronously) and "
-        "Alembic's `env.py` (a module importing `alembic.context`). Also flagged: a "
+        "Alembic's scripts (`env.py`, importing `alembic.context`, and revision scripts, importing `alembic.op`: "
+        "their own sessions and engines stay sync too, on Alembic's sync connection). Also flagged: a "
         "`dependency_overrides[dep] = ...` value awaitify cannot follow when `dep` became async.",
         "result = sorted(xs, key=lambda x: svc.score(x))",
         "result = sorted(xs, key=lambda x: svc.score(x))  # awaitify: review AWT213 ...",
