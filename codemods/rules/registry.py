@@ -248,7 +248,8 @@ _ALL = [
         "A caller that must stay sync calls a function that became async.",
         "Sync code cannot await; the call returns a coroutine. The report shows the call-graph path that forced "
         "the callee async. Callers that stay sync: dunders, properties, lambdas, callbacks handed to sync code, "
-        "module-level code, Celery tasks (`@app.task`, `@shared_task`: the worker calls them synchronously) and "
+        "module-level code, Celery tasks (`@app.task`, `@shared_task`: the worker calls them synchronously), click "
+        "and Typer commands (`@click.command()`, `@group.command()`, `@app.command()`: called synchronously too) and "
         "Alembic's scripts (`env.py`, importing `alembic.context`, and revision scripts, importing `alembic.op`: "
         "their own sessions and engines stay sync too, on Alembic's sync connection). Also flagged: a "
         "`dependency_overrides[dep] = ...` value awaitify cannot follow when `dep` became async.",
