@@ -679,8 +679,24 @@ class FunctionAnalyzer:
         self._add_loader_options()
         if all(e.kind in {E.RENAME, E.DROP_LAST_INDEX} for e in self.facts.async_edits):
             self.facts.seeds = []  # renaming an annotation is no reason to become async
+        self._flag_sync_caches()
         self._pytest_decorators()
         return _finished(self.facts)
+
+    def _flag_sync_caches(self) -> None:
+        """`@lru_cache` / `@cache` on a function that becomes async keeps its coroutine, not its result: the
+        first caller awaits it, the next gets the same coroutine and `RuntimeError: cannot reuse already awaited
+        coroutine` (AWT218, on the decorator, should the function become async)."""
+        if self.func is None or self.func.is_async or not self.func.decorators:
+            return
+        for decorator in self._own_decorators():
+            target = decorator.func if isinstance(decorator, ast.Call) else decorator
+            if self.project.resolve_expr(self.module.name, target) in N.FUNCTOOLS_CACHES:
+                text = (
+                    f"AWT218 @{self.spans.segment(target)} would keep the coroutine, not its result: a second await "
+                    "raises RuntimeError; cache the awaited result instead"
+                )
+                self.facts.async_edits.append(Edit(E.REVIEW, self.spans.span(decorator), text=text))
 
     def _pytest_decorators(self) -> None:
         """A fixture made async becomes a pytest-asyncio fixture; a test made async gets the asyncio mark."""

@@ -92,6 +92,8 @@ GENERATOR_TYPES = frozenset(
     }
 )
 CLOSING = frozenset({"contextlib.closing"})
+# caches of a function's return value, which for an async function is its coroutine (AWT218)
+FUNCTOOLS_CACHES = frozenset({"functools.lru_cache", "functools.cache"})
 EVENT_LISTEN = frozenset({"sqlalchemy.event.listen", "sqlalchemy.event.listens_for"})
 RELATIONSHIP = frozenset({"sqlalchemy.orm.relationship", "sqlalchemy.orm.relationships.relationship"})
 LAZY_LOADING = frozenset({"select", "True", "dynamic"})

@@ -301,6 +301,16 @@ _ALL = [
         'conn.exec_driver_sql("SELECT * FROM users WHERE name = %s", (name,))',
         'await conn.exec_driver_sql("SELECT * FROM users WHERE name = %s", (name,))  # awaitify: review AWT217 ...',
     ),
+    _rule(
+        "AWT218",
+        "sync-cache",
+        "`functools.lru_cache` / `functools.cache` on a function that became async.",
+        "The cache keeps what the function returns, now a coroutine: the first caller awaits it, the next one gets "
+        "the same coroutine and `RuntimeError: cannot reuse already awaited coroutine`. Cache the awaited result "
+        "(a module-level value, an async cache) instead.",
+        "@lru_cache\nasync def settings(): ...",
+        "@lru_cache  # awaitify: review AWT218 ...\nasync def settings(): ...",
+    ),
     # ---- check findings -------------------------------------------------------------------------
     _rule(
         "AWT301",
