@@ -340,7 +340,7 @@ def _progress(files: int) -> Iterator[RichProgress | None]:
 def _print_failures(outcomes: dict[str, str]) -> None:
     console = _stderr()
     for path, message in sorted(outcomes.items()):
-        console.print(Text(f"{path}: error: {message}", style="red"))
+        console.print(Text(f"{diffing.quote_path(path)}: error: {message}", style="red"))
 
 
 # ---- migrate ----------------------------------------------------------------------------------
@@ -395,7 +395,9 @@ def migrate(diff: bool, allow_dirty: bool, report_path: Path | None, **kwargs: A
 def _dirty_tree_message(error: DirtyTreeError) -> str:
     """Why migrate refuses to start: the files git could not give back, ignored ones named as such."""
     ignored = set(error.ignored)
-    listing = "\n".join(f"  {path} (ignored by git)" if path in ignored else f"  {path}" for path in error.files)
+    listing = "\n".join(
+        f"  {diffing.quote_path(path)}" + (" (ignored by git)" if path in ignored else "") for path in error.files
+    )
     what = "have uncommitted changes or are ignored by git" if ignored else "have uncommitted changes"
     advice = "Commit or stash them first so the migration can be reviewed and undone, or pass --allow-dirty."
     if ignored:
@@ -408,8 +410,9 @@ def _dirty_tree_message(error: DirtyTreeError) -> str:
 
 def unified_diff(path: str, old: str, new: str) -> list[str]:
     """Diff lines without their line endings (a file's CRLF would only be noise on a terminal)."""
+    old_name, new_name = diffing.diff_names(path)
     lines = diffing.unified_diff(
-        source_lines(old, keepends=True), source_lines(new, keepends=True), fromfile=f"a/{path}", tofile=f"b/{path}"
+        source_lines(old, keepends=True), source_lines(new, keepends=True), fromfile=old_name, tofile=new_name
     )
     out = []
     for line in lines:

@@ -17,6 +17,32 @@ from collections.abc import Iterator, Sequence
 # Up to this many (old lines x new lines), difflib runs directly: about 3,000 lines each
 DIRECT_LIMIT = 10_000_000
 
+# How `git diff` writes these characters of a quoted file name; other control characters are octal (`\001`)
+_C_ESCAPES = {"\a": "a", "\b": "b", "\t": "t", "\n": "n", "\v": "v", "\f": "f", "\r": "r", '"': '"', "\\": "\\"}
+
+
+def quote_path(name: str) -> str:
+    """A file name as `git diff` writes it in its headers (and `git status` in its lines): as it is, or, when it
+    holds a control character, a double quote or a backslash, C-style quoted in double quotes (`"a/new\\nline.py"`),
+    which `git apply` and GNU patch read back. Unquoted, a newline would split a `+++ b/...` or `path:line:` line in
+    two, and a tab end the name. (Unlike git by default, characters beyond ASCII are kept as they are.)"""
+    if not any(char < " " or char in '"\\\x7f' for char in name):
+        return name
+    return '"' + "".join(_quoted_char(char) for char in name) + '"'
+
+
+def _quoted_char(char: str) -> str:
+    if char in _C_ESCAPES:
+        return "\\" + _C_ESCAPES[char]
+    if char < " " or char == "\x7f":
+        return f"\\{ord(char):03o}"
+    return char
+
+
+def diff_names(path: str) -> tuple[str, str]:
+    """The `---` and `+++` names of a file's diff, as git writes them: `a/path` and `b/path`, quoted if need be."""
+    return quote_path(f"a/{path}"), quote_path(f"b/{path}")
+
 
 def unified_diff(
     a: Sequence[str], b: Sequence[str], fromfile: str = "", tofile: str = "", n: int = 3, lineterm: str = "\n"

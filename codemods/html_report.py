@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from codemods import __version__
-from codemods.diffing import unified_diff
+from codemods.diffing import diff_names, unified_diff
 from codemods.model import FileOutcome, FileStatus, Finding
 from codemods.report import MigrateReport, migrate_summary
 from codemods.rules.registry import RULES, Rule
@@ -302,8 +302,8 @@ def _file_id(path: str) -> str:
 
 
 def _diff_lines(path: str, old: str, new: str) -> list[str]:
-    lines = unified_diff(source_lines(old), source_lines(new), fromfile=f"a/{path}", tofile=f"b/{path}", lineterm="")
-    return list(lines)
+    old_name, new_name = diff_names(path)
+    return list(unified_diff(source_lines(old), source_lines(new), old_name, new_name, lineterm=""))
 
 
 def _diff_span(line: str) -> str:

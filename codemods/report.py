@@ -22,7 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from codemods import __version__
-from codemods.diffing import unified_diff
+from codemods.diffing import diff_names, quote_path, unified_diff
 from codemods.model import FileOutcome, FileStatus, Finding
 from codemods.rules.registry import RULES, Rule, RuleKind
 from codemods.source_lines import source_lines
@@ -77,7 +77,8 @@ class MigrateReport:
 
 
 def finding_line(finding: Finding) -> str:
-    return f"{finding.path}:{finding.line}:{finding.col}: {finding.code} {finding.message}"
+    """`path:line:col: AWTnnn message`, the path quoted as `git diff` quotes a name with a newline (see quote_path)."""
+    return f"{quote_path(finding.path)}:{finding.line}:{finding.col}: {finding.code} {finding.message}"
 
 
 def rule_counts(findings: Iterable[Finding]) -> dict[str, int]:
@@ -307,7 +308,7 @@ def migrate_text(report: MigrateReport) -> str:
     for outcome in _sorted_outcomes(report.outcomes):
         if outcome.status is FileStatus.UNCHANGED and not outcome.findings:
             continue
-        out += ["", f"{outcome.path}: {outcome.status.value}"]
+        out += ["", f"{quote_path(outcome.path)}: {outcome.status.value}"]
         if outcome.error:
             out.append(f"  error: {outcome.error}")
         out += [f"  {finding_line(f)}" for f in sorted(outcome.findings)]
@@ -329,17 +330,18 @@ def migrate_markdown(report: MigrateReport) -> str:
     failed = report.by_status(FileStatus.FAILED)
     if failed:
         out += ["", "## Failed files", ""]
-        out += [f"- `{o.path}`: {_md(o.error or 'failed')}" for o in sorted(failed, key=lambda o: o.path)]
+        out += [f"- `{quote_path(o.path)}`: {_md(o.error or 'failed')}" for o in sorted(failed, key=lambda o: o.path)]
     findings = report.findings
     if findings:
         out += ["", "## Review items", "", "| location | rule | message |", "|---|---|---|"]
-        out += [f"| `{f.path}:{f.line}:{f.col}` | {f.code} | {_md(f.message)} |" for f in findings]
+        out += [f"| `{quote_path(f.path)}:{f.line}:{f.col}` | {f.code} | {_md(f.message)} |" for f in findings]
     reasons = [o for o in _sorted_outcomes(report.outcomes) if o.async_reasons]
     if reasons:
         out += ["", "## Why functions became async", ""]
         for outcome in reasons:
             for function, chain in sorted(outcome.async_reasons.items()):
-                out.append(f"- `{function}` ({outcome.path}): {' → '.join(f'`{step}`' for step in chain)}")
+                steps = " → ".join(f"`{step}`" for step in chain)
+                out.append(f"- `{function}` ({quote_path(outcome.path)}): {steps}")
     out += _markdown_changes(report)
     if summary["by_rule"]:
         out += ["", "## Rules", "", "| rule | name | review items | why |", "|---|---|---:|---|"]
@@ -361,17 +363,15 @@ def _markdown_changes(report: MigrateReport) -> list[str]:
         return []
     out = ["", "## Changes", ""]
     for outcome in changed:
+        old_name, new_name = diff_names(outcome.path)
         diff = unified_diff(
-            source_lines(outcome.old_text),
-            source_lines(outcome.new_text),
-            fromfile=f"a/{outcome.path}",
-            tofile=f"b/{outcome.path}",
-            lineterm="",
+            source_lines(outcome.old_text), source_lines(outcome.new_text), old_name, new_name, lineterm=""
         )
         fence = "~~~~" if "```" in outcome.new_text or "```" in outcome.old_text else "```"
         stats = outcome.stats
+        name = html.escape(quote_path(outcome.path))
         out += [
-            f"<details><summary><code>{html.escape(outcome.path)}</code>: {stats.functions_made_async} made async, "
+            f"<details><summary><code>{name}</code>: {stats.functions_made_async} made async, "
             f"{stats.awaits_added} awaits, {stats.queries_rewritten} queries</summary>",
             "",
             f"{fence}diff",

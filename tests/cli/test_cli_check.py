@@ -115,6 +115,21 @@ def test_github_annotations(fake_awaitify, project: Path) -> None:
     ]
 
 
+@pytest.mark.parametrize("output_format", ["text", "github"])
+def test_a_newline_in_a_file_name_keeps_one_line_per_finding(fake_awaitify, project: Path, output_format: str) -> None:
+    write_tree(project, {"app/new\nline.py": "x = call()  # LEFTOVER\n", "app/tab\there.py": "y = 1  # LEFTOVER\n"})
+    result = fake_awaitify("check", "--format", output_format, "app", cwd=project)
+    assert result.code == 1, result
+    if output_format == "text":  # quoted as `git diff` quotes such names
+        assert result.stdout.splitlines() == [
+            '"app/new\\nline.py":1:15: AWT301 leftover: sync call',
+            '"app/tab\\there.py":1:10: AWT301 leftover: sync call',
+        ]
+    else:
+        files = [match["file"] for match in map(_GITHUB.match, result.stdout.splitlines()) if match]
+        assert files == ["app/new%0Aline.py", "app/tab\there.py"], result.stdout
+
+
 def _validate_sarif(text: str) -> dict:
     document = json.loads(text)
     validate_sarif(document)

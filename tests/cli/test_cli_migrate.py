@@ -409,3 +409,18 @@ def test_diff_applies_with_git_apply(fake_awaitify, project: Path, tmp_path: Pat
     (project / "pkg/d.py").write_text(paged)
     assert fake_awaitify("migrate", ".", cwd=project).code == 0
     assert {k: v[0] for k, v in snapshot(project).items()} == {k: v[0] for k, v in applied.items()}
+
+
+def test_diff_of_file_names_with_a_newline_or_a_tab_applies(fake_awaitify, project: Path, tmp_path: Path) -> None:
+    """Such names are quoted as git quotes them: unquoted, a newline split the `+++ b/...` header in two."""
+    if shutil.which("git") is None:
+        pytest.skip("git not installed")
+    names = ["pkg/new\nline.py", "pkg/tab\there.py", 'pkg/quote".py', "pkg/plain.py"]
+    write_tree(project, dict.fromkeys(names, SYNC))
+    result = fake_awaitify("migrate", "--diff", ".", cwd=project)
+    assert result.code == 1, result
+    assert '--- "a/pkg/new\\nline.py"\n+++ "b/pkg/new\\nline.py"\n' in result.stdout
+    patch = tmp_path / "migration.patch"
+    patch.write_text(result.stdout)
+    subprocess.run(["git", "apply", str(patch)], cwd=project, check=True, capture_output=True)
+    assert all((project / name).read_text() == MIGRATED for name in names)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import difflib
 import random
 import re
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -101,3 +104,21 @@ def test_line_terminators_as_difflib_writes_them() -> None:
     assert _apply([line.rstrip("\n") for line in old], [line.rstrip("\n") for line in diff]) == [
         line.rstrip("\n") for line in new
     ]
+
+
+# file names that git quotes, and names it writes as they are (beyond ASCII too, with core.quotePath off)
+_NAMES = ["new\nline.py", "tab\there.py", 'quote".py', "back\\slash.py", "bell\x07.py", "del\x7f.py", "a b.py", "ü.py"]
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git not installed")
+def test_file_names_are_quoted_as_git_quotes_them(tmp_path: Path) -> None:
+    for name in _NAMES:
+        (tmp_path / name).write_text("x = 1\n")
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    subprocess.run(["git", "add", "."], cwd=tmp_path, check=True)
+    listed = subprocess.run(
+        ["git", "-c", "core.quotePath=false", "ls-files"], cwd=tmp_path, check=True, capture_output=True, text=True
+    )
+    assert sorted(listed.stdout.splitlines()) == sorted(diffing.quote_path(name) for name in _NAMES)
+    assert diffing.quote_path("new\nline.py") == '"new\\nline.py"'
+    assert diffing.diff_names("app/svc.py") == ("a/app/svc.py", "b/app/svc.py")

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
+from codemods.html_report import migrate_html
 from codemods.model import FileOutcome, FileStats, FileStatus, Finding
 from codemods.report import (
     CheckReport,
@@ -151,3 +152,22 @@ def test_summary_table_counts_stats_and_rules() -> None:
     ):
         assert row in rows, text
     assert "(dry run)" not in text
+
+
+@pytest.mark.parametrize("render", [migrate_markdown, migrate_text, migrate_html])
+def test_a_newline_in_a_file_name_does_not_split_report_lines(render) -> None:
+    """Quoted as `git diff` quotes it (see diffing.quote_path) in the diff headers and `path:line:col` lines."""
+    finding = Finding("app/new\nline.py", 3, 1, "AWT201", "lazy load")
+    report = MigrateReport(scanned=1, written=False)
+    report.outcomes["app/new\nline.py"] = FileOutcome(
+        "app/new\nline.py", FileStatus.CHANGED, "x = 1\n", "x = 2\n", findings=[finding]
+    )
+    text = render(report)
+    if render is migrate_html:  # a <pre> of lines too
+        assert '<span class="head">--- &quot;a/app/new\\nline.py&quot;</span>' in text
+        return
+    if render is migrate_text:
+        assert '"app/new\\nline.py":3:1: AWT201 lazy load' in text
+    else:
+        assert '--- "a/app/new\\nline.py"\n+++ "b/app/new\\nline.py"\n' in text
+    assert "new\nline" not in text
