@@ -362,7 +362,8 @@ def migrate(diff: bool, allow_dirty: bool, report_path: Path | None, **kwargs: A
 
     \b
     Exit codes: 0 done (or --diff with nothing to change), 1 --diff with changes,
-    2 usage/config error, uncommitted changes in target files, or any file that failed.
+    2 usage/config error, uncommitted changes in target files, or any file that failed
+    (a missing path or a symlink in PATHS too: symlinks are never followed).
     """
     try:
         workspace = prepare(_run_options(**kwargs))
@@ -499,7 +500,8 @@ def check(output_format: str, baseline_path: Path | None, update_baseline: bool,
     """List sync leftovers in PATHS. Writes nothing (except --update-baseline).
 
     \b
-    Exit codes: 0 clean, 1 leftovers found, 2 usage/config error or a file that could not be checked.
+    Exit codes: 0 clean, 1 leftovers found, 2 usage/config error or a file that could not be checked
+    (a missing path or a symlink in PATHS too: symlinks are never followed).
     Silence one line with `# awaitify: ignore[AWTnnn]` (or a bare `# awaitify: ignore`).
     With --baseline FILE, only findings not in FILE count (create it with --update-baseline).
     """

@@ -3,7 +3,7 @@
 Directories are walked without following symlinks: a link inside a root points either back into the
 tree (its target is found anyway) or out of it (where the tool must not write), and not following
 links also rules out loops. A symlink named on the command line is not followed either (naming it must
-not get round that): it is left out, and listed in `Discovery.not_followed` for the run to say so.
+not get round that): it is left out, and listed in `Discovery.not_followed`: the run reports it as a failed path.
 """
 
 from __future__ import annotations

@@ -40,6 +40,8 @@ logger = logging.getLogger(__name__)
 # check_sources reports a file it cannot analyse (syntax error, nesting too deep) as one finding
 # with this code; the runner turns it into a failed file (exit 2), never into a leftover (exit 1).
 ENGINE_FAILURE_CODE = "AWT000"
+# why a symlink named on the command line is a failed path (see discover.Discovery.not_followed)
+NOT_FOLLOWED = "a symlink, not followed (symlinks never are: name the file it points to)"
 
 
 class Progress(Protocol):
@@ -132,8 +134,6 @@ def prepare(options: RunOptions, cwd: Path | None = None) -> Workspace:
     if config.source:
         logger.info("config: %s", config.source)
     discovery = discover(options.paths, config.include, config.exclude, root=root)
-    for link in discovery.not_followed:
-        logger.warning("%s: a symlink, not followed (symlinks never are: name the file it points to)", link)
     if not discovery.files and not discovery.missing and not discovery.not_followed:
         logger.warning("no Python files found under %s", ", ".join(map(str, options.paths)))
     logger.info("project root: %s; %d file(s)", root, len(discovery.files))
@@ -185,11 +185,8 @@ def run_migrate(workspace: Workspace, write: bool, progress: Progress | None = N
         workspace.display(key): _for_display(outcome, workspace.display(key))
         for key, outcome in sorted(outcomes.items())
     }
-    for missing in workspace.discovery.missing:
-        report.outcomes[missing] = _failed(missing, "no such file or directory")
-    for directory, reason in workspace.discovery.unreadable.items():
-        shown = _display_path(Path(directory), workspace.cwd)
-        report.outcomes[shown] = _failed(shown, reason)
+    for path, reason in _not_discovered(workspace).items():
+        report.outcomes[path] = _failed(path, reason)
     return report
 
 
@@ -379,10 +376,7 @@ def run_check(workspace: Workspace, progress: Progress | None = None, *, no_cach
     report.findings.sort()
     for key, outcome in failed.items():
         report.failures[workspace.display(key)] = outcome.error or "failed"
-    for missing in workspace.discovery.missing:
-        report.failures[missing] = "no such file or directory"
-    for directory, reason in workspace.discovery.unreadable.items():
-        report.failures[_display_path(Path(directory), workspace.cwd)] = reason
+    report.failures.update(_not_discovered(workspace))
     return report
 
 
@@ -412,6 +406,17 @@ def _engine_check(sources: Mapping[str, str], options: EngineOptions) -> dict[st
         return engine.check_sources(sources, replace(options, cache_dir=None, only=()))
 
     return cached_findings(sources, options, analysed)
+
+
+def _not_discovered(workspace: Workspace) -> dict[str, str]:
+    """The paths the run could not look at, each a failed path (display path -> why): given paths that do not exist
+    or are symlinks, and directories that could not be listed."""
+    discovery = workspace.discovery
+    failures = dict.fromkeys(discovery.missing, "no such file or directory")
+    failures.update(dict.fromkeys(discovery.not_followed, NOT_FOLLOWED))
+    for directory, reason in discovery.unreadable.items():
+        failures[_display_path(Path(directory), workspace.cwd)] = reason
+    return failures
 
 
 def _read_all(workspace: Workspace, progress: Progress) -> tuple[dict[str, SourceFile], dict[str, FileOutcome]]:

@@ -163,22 +163,33 @@ def test_sarif_of_a_clean_tree_validates(fake_awaitify, project: Path) -> None:
 
 @pytest.mark.parametrize("output_format", ["text", "json", "github", "sarif"])
 def test_failed_files_exit_2_in_every_format(fake_awaitify, project: Path, output_format: str) -> None:
+    """Files that cannot be read or parsed, a missing path and a symlink named on the command line (not followed)."""
     write_tree(project, {**TREE, "app/bad.py": "def f(:\n", "app/latin.py": b"s = '\xe9'\n"})
-    result = fake_awaitify("check", "--format", output_format, "app", "missing_dir", cwd=project)
+    (project / "link.py").symlink_to(project / "app" / "a.py")
+    result = fake_awaitify("check", "--format", output_format, "app", "missing_dir", "link.py", cwd=project)
     assert result.code == 2, result
     assert "app/bad.py: error: syntax error" in result.stderr
     assert "app/latin.py: error: not valid utf-8" in result.stderr
     assert "missing_dir: error: no such file or directory" in result.stderr
+    assert "link.py: error: a symlink, not followed" in result.stderr
     assert "Traceback" not in result.stderr
     if output_format == "json":
         errors = {e["path"] for e in json.loads(result.stdout)["errors"]}
-        assert errors == {"app/bad.py", "app/latin.py", "missing_dir"}
+        assert errors == {"app/bad.py", "app/latin.py", "missing_dir", "link.py"}
     elif output_format == "sarif":
         document = _validate_sarif(result.stdout)
         assert document["runs"][0]["invocations"][0]["executionSuccessful"] is False
+        notified = document["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+        assert {n["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for n in notified} == {
+            "app/bad.py",
+            "app/latin.py",
+            "missing_dir",
+            "link.py",
+        }
         assert len(document["runs"][0]["results"]) == 2  # the readable files were still checked
     elif output_format == "github":
         assert "::error file=app/bad.py,title=awaitify::syntax error" in result.stdout
+        assert "::error file=link.py,title=awaitify::a symlink, not followed" in result.stdout
     else:
         assert len(result.stdout.splitlines()) == 2
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from cli_helpers import snapshot, write_tree
 
+from codemods.runner import NOT_FOLLOWED
 from codemods.verify import verify_rewrite
 
 SYNC = "import app\n\n\ndef handler():\n    return OLD_CALL(1)\n"
@@ -105,9 +106,31 @@ def test_dangling_symlink_named_explicitly(fake_awaitify, project: Path) -> None
     write_tree(project, {"good.py": SYNC})
     (project / "dangling.py").symlink_to(project / "gone.py")
     result = fake_awaitify("migrate", "dangling.py", "good.py", cwd=project)
-    assert result.code == 0, result
-    assert "dangling.py: a symlink, not followed" in result.stderr
+    assert result.code == 2, result
+    assert "dangling.py: error: a symlink, not followed" in result.stderr
     assert (project / "good.py").read_text() == MIGRATED
+
+
+@pytest.mark.parametrize("name", ["report.json", "report.md", "report.html"])
+def test_symlink_named_explicitly_is_a_failed_path_in_the_report(
+    fake_awaitify, project: Path, tmp_path: Path, name: str
+) -> None:
+    """As a missing path is: a CI job reading the report learns that a path it named was left out."""
+    write_tree(project, {"good.py": SYNC})
+    (project / "link.py").symlink_to(project / "good.py")
+    report = tmp_path / name
+    result = fake_awaitify("migrate", "--diff", "--report", str(report), "link.py", "good.py", cwd=project)
+    assert result.code == 2, result
+    text = report.read_text(encoding="utf-8")
+    if name.endswith(".json"):
+        files = {f["path"]: (f["status"], f["error"]) for f in json.loads(text)["files"]}
+        assert files["link.py"] == ("failed", NOT_FOLLOWED)
+        assert json.loads(text)["summary"]["failed"] == 1
+    elif name.endswith(".md"):
+        assert f"- `link.py`: {NOT_FOLLOWED}" in text
+    else:
+        assert '<h3><code>link.py</code><span class="badge status-failed">failed</span></h3>' in text
+        assert f'<p class="error">error: {NOT_FOLLOWED}</p>' in text
 
 
 def test_missing_path(fake_awaitify, project: Path) -> None:
