@@ -23,7 +23,7 @@ from codemods.alembic_scripts import is_alembic_script
 from codemods.analyze import ASYNC_URL_HELPER, FunctionFacts, HintState
 from codemods.check_cache import cached_findings
 from codemods.coloring import Coloring, color_call_graph
-from codemods.deadline import FileTimeout, file_deadline
+from codemods.deadline import FileTimeout, file_deadline, import_untimed
 from codemods.edits import Edit, FilePlan, ImportName, TransformError
 from codemods.gc_pause import collector_paused
 from codemods.helpers_src import ASYNC_URL_HELPER_SOURCE
@@ -674,6 +674,7 @@ def apply_plan(text: str, plan: FilePlan, tree: ast.Module | None = None) -> str
     """The file rewritten (codemods.statement_rewrite.apply_plan, imported on first use: `check` never needs it;
     LibCST itself only for the files that need it). `tree`: the text's `ast` tree, when the caller has it (it is
     not parsed again)."""
+    import_untimed("codemods.statement_rewrite")  # its first import is no file's work (see codemods.deadline)
     from codemods.statement_rewrite import apply_plan as rewrite
 
     return rewrite(text, plan, tree)

@@ -28,7 +28,8 @@ It declines (the unit then goes through LibCST) whenever it is not sure to match
 parentheses around a chain link, continuations, decisions nested in others... The import fix-up is made by text
 too where `codemods.imports_text` reproduces it. LibCST (and `transform`, which builds on it) is imported only
 when a unit or an import window needs it: a rewrite worker whose files all go by text never pays for the import
-(~0.2 s, more than rewriting a small project's files).
+(~0.2 s, more than rewriting a small project's files). It is imported on a stopped clock (`deadline.import_untimed`):
+the import is not the work of the file that first needs it, and does not count against its `--file-timeout`.
 
 Anything this path does not reproduce exactly makes it decline (`None`), and the caller runs the full rewrite:
 being conservative costs time, never output. Decisions that fail (a node not found) make it decline too, so the
@@ -47,7 +48,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from codemods import edits as E
-from codemods.deadline import FileTimeout
+from codemods.deadline import FileTimeout, import_untimed
 from codemods.edits import Edit, FilePlan
 from codemods.imports_text import WindowStatement, update_imports_text, used_names_of_tree
 from codemods.source_lines import source_lines
@@ -300,6 +301,7 @@ def apply_plan(source: str, plan: FilePlan, tree: ast.Module | None = None) -> s
     new_text = try_apply(source, plan, tree)
     if new_text is not None:
         return new_text
+    import_untimed("codemods.transform")
     from codemods.transform import apply_plan_full
 
     return apply_plan_full(source, plan)
@@ -489,7 +491,8 @@ def _rewrite_units_with_libcst(units: list[_Unit], source: _Source, plan: FilePl
     consecutive units of the same function); only the line numbers differ from the file's."""
     if not units:
         return []
-    import libcst as cst  # LibCST, and what builds on it, only for the files that need it (see the docstring)
+    import_untimed("codemods.transform")  # LibCST, and what builds on it, only for the files that need it
+    import libcst as cst
     from libcst._nodes.internal import CodegenState
 
     from codemods.cst_spans import node_spans_and_extents
@@ -696,6 +699,7 @@ def _update_imports_with_libcst(
 ) -> tuple[list[str], list[str]]:
     """`update_imports` on the window parsed by LibCST: the code of the header's lines, and of every statement
     (as `update_imports_text` gives them)."""
+    import_untimed("codemods.imports_edit")
     import libcst as cst
 
     from codemods.imports_edit import update_imports

@@ -15,6 +15,7 @@ import re
 from typing import TYPE_CHECKING
 
 from codemods import edits as E
+from codemods.deadline import import_untimed
 from codemods.edits import REVIEW_PREFIX, QuerySpec
 from codemods.queries import RENAMED_METHODS
 
@@ -184,7 +185,8 @@ class _UnitText:
                 names.add("text")
             elif edit.kind == E.REPLACE_EXPR:
                 new = edit.text
-                import libcst as cst  # here only: most files have no such decision, and need no LibCST
+                import_untimed("codemods.transform")  # here only: most files have no such decision, and need no LibCST
+                import libcst as cst
 
                 from codemods.transform import _expression
 

@@ -6,13 +6,17 @@ changed). Calls into such a file are flagged AWT216 instead.
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import sys
 import threading
 import time
 
 import pytest
 
 from codemods import engine
-from codemods.deadline import FileTimeout, file_deadline
+from codemods.deadline import FileTimeout, file_deadline, import_untimed
 from codemods.model import EngineOptions, FileStatus
 from codemods.transform import TransformError
 
@@ -109,3 +113,29 @@ def test_no_deadline_outside_the_main_thread() -> None:
     thread.start()
     thread.join()
     assert outcome == ["finished"]
+
+
+class _SlowModule(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """A module whose import takes 0.3 s."""
+
+    name = "awaitify_test_slow_module"
+
+    def find_spec(self, name: str, path: object, target: object = None) -> importlib.machinery.ModuleSpec | None:
+        return importlib.util.spec_from_loader(name, self) if name == self.name else None
+
+    def exec_module(self, module: object) -> None:
+        time.sleep(0.3)
+
+
+def test_an_untimed_import_stops_the_clock_until_it_is_done(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "meta_path", [_SlowModule(), *sys.meta_path])
+    imported = False
+    try:
+        with pytest.raises(FileTimeout), file_deadline(0.2):
+            import_untimed(_SlowModule.name)  # 0.3 s, on a stopped clock
+            imported = True
+            while True:  # the clock runs again
+                pass
+    finally:
+        sys.modules.pop(_SlowModule.name, None)
+    assert imported
