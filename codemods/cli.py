@@ -363,7 +363,7 @@ def migrate(diff: bool, allow_dirty: bool, report_path: Path | None, **kwargs: A
     \b
     Exit codes: 0 done (or --diff with nothing to change), 1 --diff with changes,
     2 usage/config error, uncommitted changes in target files, or any file that failed
-    (a missing path or a symlink in PATHS too: symlinks are never followed).
+    (also a path that is missing, or is a symlink or below one: symlinks are never followed).
     """
     try:
         workspace = prepare(_run_options(**kwargs))
@@ -501,7 +501,7 @@ def check(output_format: str, baseline_path: Path | None, update_baseline: bool,
 
     \b
     Exit codes: 0 clean, 1 leftovers found, 2 usage/config error or a file that could not be checked
-    (a missing path or a symlink in PATHS too: symlinks are never followed).
+    (also a path that is missing, or is a symlink or below one: symlinks are never followed).
     Silence one line with `# awaitify: ignore[AWTnnn]` (or a bare `# awaitify: ignore`).
     With --baseline FILE, only findings not in FILE count (create it with --update-baseline).
     """

@@ -3,7 +3,9 @@
 Directories are walked without following symlinks: a link inside a root points either back into the
 tree (its target is found anyway) or out of it (where the tool must not write), and not following
 links also rules out loops. A symlink named on the command line is not followed either (naming it must
-not get round that): it is left out, and listed in `Discovery.not_followed`: the run reports it as a failed path.
+not get round that), nor is one between the project root and a path named (`repo/link/sub`, where `repo/link`
+points elsewhere): the path is left out, and listed in `Discovery.not_followed`: the run reports it as a failed
+path. The project root itself, and the directories above it, may be links: the project may be reached through one.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ DEFAULT_EXCLUDES: tuple[str, ...] = (
     "*.egg-info",
 )
 ROOT_MARKERS = ("pyproject.toml", ".git")
+NOT_FOLLOWED = "a symlink, not followed (symlinks never are: name the file it points to)"
 
 
 @dataclass
@@ -48,7 +51,7 @@ class Discovery:
     files: dict[str, Path] = field(default_factory=dict)  # engine key (POSIX, root-relative) -> path
     missing: list[str] = field(default_factory=list)
     unreadable: dict[str, str] = field(default_factory=dict)  # directory -> reason it was not listed
-    not_followed: list[str] = field(default_factory=list)  # given paths that are symlinks, left out
+    not_followed: dict[str, str] = field(default_factory=dict)  # given path that is or is below a symlink -> why
 
 
 def find_project_root(paths: Sequence[Path]) -> Path:
@@ -100,9 +103,10 @@ def discover(
         if not _lexists(path):
             result.missing.append(str(given))
             continue
-        if path.is_symlink():
-            logger.debug("not following symlink %s named on the command line", path)
-            result.not_followed.append(str(given))
+        link = _symlink_on_the_way(path, project_root)
+        if link is not None:
+            logger.debug("not following symlink %s on the way to %s, named on the command line", link, path)
+            result.not_followed[str(given)] = _why_not_followed(given, path, link)
             continue
         if not path.is_dir():  # a file (reading will say when it is not a regular one)
             found.setdefault(_key(path, project_root), path)
@@ -113,6 +117,31 @@ def discover(
             found.setdefault(key, file)
     result.files = dict(sorted(found.items()))
     return result
+
+
+def _symlink_on_the_way(path: Path, root: Path) -> Path | None:
+    """`path` when it is a symlink, else the first of its directories below `root` that is one, else None."""
+    if path.is_symlink():
+        return path
+    try:
+        between = path.parent.relative_to(root).parts
+    except ValueError:  # `path` is the root (or not below it)
+        return None
+    step = root
+    for part in between:
+        step = step / part
+        if step.is_symlink():
+            return step
+    return None
+
+
+def _why_not_followed(given: Path, path: Path, link: Path) -> str:
+    if link == path:
+        return NOT_FOLLOWED
+    written = Path(os.path.normpath(given))  # the link as the path was written: less its components below the link
+    below = len(path.parts) - len(link.parts)
+    shown = written.parents[below - 1] if below < len(written.parts) else link
+    return f"{shown} is a symlink, not followed (symlinks never are: name the directory it points to)"
 
 
 def _walk(top: Path, root: Path, excludes: Sequence[str], unreadable: dict[str, str]) -> Iterator[tuple[str, Path]]:

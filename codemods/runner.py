@@ -40,8 +40,6 @@ logger = logging.getLogger(__name__)
 # check_sources reports a file it cannot analyse (syntax error, nesting too deep) as one finding
 # with this code; the runner turns it into a failed file (exit 2), never into a leftover (exit 1).
 ENGINE_FAILURE_CODE = "AWT000"
-# why a symlink named on the command line is a failed path (see discover.Discovery.not_followed)
-NOT_FOLLOWED = "a symlink, not followed (symlinks never are: name the file it points to)"
 
 
 class Progress(Protocol):
@@ -410,10 +408,10 @@ def _engine_check(sources: Mapping[str, str], options: EngineOptions) -> dict[st
 
 def _not_discovered(workspace: Workspace) -> dict[str, str]:
     """The paths the run could not look at, each a failed path (display path -> why): given paths that do not exist
-    or are symlinks, and directories that could not be listed."""
+    or are (or are below) symlinks, and directories that could not be listed."""
     discovery = workspace.discovery
     failures = dict.fromkeys(discovery.missing, "no such file or directory")
-    failures.update(dict.fromkeys(discovery.not_followed, NOT_FOLLOWED))
+    failures.update(discovery.not_followed)
     for directory, reason in discovery.unreadable.items():
         failures[_display_path(Path(directory), workspace.cwd)] = reason
     return failures

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from cli_helpers import snapshot, write_tree
 
-from codemods.runner import NOT_FOLLOWED
+from codemods.discover import NOT_FOLLOWED
 from codemods.verify import verify_rewrite
 
 SYNC = "import app\n\n\ndef handler():\n    return OLD_CALL(1)\n"

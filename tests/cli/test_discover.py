@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from cli_helpers import write_tree
 
-from codemods.discover import discover, find_project_root, matches
+from codemods.discover import NOT_FOLLOWED, discover, find_project_root, matches
 
 
 def keys(root: Path, *paths: Path, **kwargs: object) -> list[str]:
@@ -95,7 +95,34 @@ def test_symlinks_named_explicitly_are_not_followed(tmp_path: Path) -> None:
     given = [root / "linked.py", root / "linked_dir", root / "a.py"]
     discovery = discover(given, root=root)
     assert list(discovery.files) == ["a.py"]
-    assert discovery.not_followed == [str(root / "linked.py"), str(root / "linked_dir")]
+    assert discovery.not_followed == {str(root / "linked.py"): NOT_FOLLOWED, str(root / "linked_dir"): NOT_FOLLOWED}
+
+
+def test_paths_below_a_symlinked_directory_are_not_followed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`link/sub` goes through the link as `link` would: left out, the link named as the path was written."""
+    outside = write_tree(tmp_path / "outside", {"sub/mod.py": "", "top.py": ""})
+    root = write_tree(tmp_path / "root", {"pyproject.toml": "", "app/a.py": ""})
+    (root / "app" / "link").symlink_to(outside, target_is_directory=True)
+    monkeypatch.chdir(root)
+    given = [Path("app/link/sub"), Path("app/link/top.py"), root / "app" / "link" / "sub" / "mod.py", Path("app")]
+    discovery = discover(given)
+    assert discovery.root == root
+    assert list(discovery.files) == ["app/a.py"]
+    why = "is a symlink, not followed (symlinks never are: name the directory it points to)"
+    assert discovery.not_followed == {
+        "app/link/sub": f"app/link {why}",
+        "app/link/top.py": f"app/link {why}",
+        str(root / "app" / "link" / "sub" / "mod.py"): f"{root / 'app' / 'link'} {why}",
+    }
+
+
+def test_a_project_reached_through_a_symlink_is_walked(tmp_path: Path) -> None:
+    """Only links below the project root count: the root itself, and what is above it, may be links."""
+    real = write_tree(tmp_path / "real", {"pyproject.toml": "", "app/a.py": ""})
+    (tmp_path / "proj").symlink_to(real, target_is_directory=True)
+    discovery = discover([tmp_path / "proj" / "app"])
+    assert discovery.root == tmp_path / "proj"
+    assert (list(discovery.files), discovery.not_followed) == (["app/a.py"], {})
 
 
 def test_symlink_loop_terminates(tmp_path: Path) -> None:

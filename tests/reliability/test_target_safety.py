@@ -4,6 +4,8 @@ out of the given roots, and never writes outside them."""
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -119,6 +121,31 @@ def test_symlinks_named_explicitly_are_not_followed(tmp_path: Path, command: str
         assert "await db.commit()" in (project / "app" / "svc.py").read_text(encoding="utf-8")
     else:
         assert "app/svc.py:" in result.stdout, result  # svc.py was checked
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git not installed")
+@pytest.mark.parametrize("command", ["migrate", "check"])
+def test_paths_below_a_symlinked_directory_are_not_followed(tmp_path: Path, command: str) -> None:
+    """`app/linked_dir/deep.py` reaches out of the repository through `app/linked_dir` as naming the link would: left
+    out and reported. Followed, it rewrote a file outside the repository, which git's checks never saw (clean tree)."""
+    outside = tmp_path / "outside"
+    write_tree(outside, {"pkg/deep.py": SERVICE, "pkg/sub/deeper.py": SERVICE})
+    before_outside = tree_bytes(outside)
+    project = make_project(tmp_path / "proj", {"app/svc.py": SERVICE})
+    (project / "app" / "linked_dir").symlink_to(outside / "pkg", target_is_directory=True)
+    for args in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "init"]):
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=project, check=True)
+    named = ("app/linked_dir/deep.py", "app/linked_dir/sub", "app/svc.py")
+    result = awaitify(command, *named, cwd=project)
+    assert_no_crash(result)
+    assert result.code == 2, result
+    assert tree_bytes(outside) == before_outside
+    for path in named[:2]:
+        assert f"{path}: error: app/linked_dir is a symlink, not followed" in result.stderr, result
+    if command == "migrate":
+        assert "await db.commit()" in (project / "app" / "svc.py").read_text(encoding="utf-8")
+    else:
+        assert "app/svc.py:" in result.stdout and "deep" not in result.stdout, result
 
 
 def test_nothing_is_written_outside_the_given_paths(tmp_path: Path) -> None:
