@@ -259,7 +259,8 @@ class FunctionAnalyzer:
             return worker
         if self.func is None:
             return "module-level code cannot await"
-        if _is_dunder(self.func.name) and self.func.class_qualname:
+        if _is_dunder(self.func.name) and self.func.class_qualname and self.func.name != "__call__":
+            # `__call__` can be async: `await instance()`, and FastAPI awaits a callable dependency's
             return f"dunder method {self.func.name}() cannot be async"
         for name in self._decorator_names():
             short = name.rsplit(".", 1)[-1]
@@ -2073,6 +2074,10 @@ class FunctionAnalyzer:
     # -- calls -------------------------------------------------------------------------------------
     def _resolve_callees(self, node: ast.Call) -> tuple[str, ...]:
         func = node.func
+        if isinstance(func, ast.Name | ast.Attribute):
+            called = self._called_instance(func)
+            if called is not None:
+                return called
         if isinstance(func, ast.Name):
             kind = self.type_of(func)
             if isinstance(kind, FunctionRef):
@@ -2102,6 +2107,14 @@ class FunctionAnalyzer:
             if target in self.project.functions:
                 return (target,)
         return ()
+
+    def _called_instance(self, func: ast.Name | ast.Attribute) -> tuple[str, ...] | None:
+        """`checker(...)` of an instance of a project class: its `__call__` (None: not such an instance)."""
+        kind = self.type_of(func)
+        if not (isinstance(kind, Instance) and kind.qualname in self.project.classes):
+            return None
+        method = self.project.lookup_method(kind.qualname, "__call__")
+        return (method.qualname,) if method is not None else ()
 
     # -- recording ----------------------------------------------------------------------------------
     def _add_async_edit(self, edit: Edit, node: ast.expr | None = None) -> None:

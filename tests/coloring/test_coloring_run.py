@@ -103,6 +103,13 @@ MUTATIONS = [
         id="commit-never-runs",
     ),
     pytest.param(
+        "callable_dependency",
+        "api/checks.py",
+        'return f"hello {(await active_user(user_id, db)).name}"',
+        'return f"hello {active_user(user_id, db).name}"',
+        id="instance-call",
+    ),
+    pytest.param(
         "inheritance",
         "zoo/specialised.py",
         "return await super().fetch(key)",
