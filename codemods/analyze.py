@@ -39,6 +39,7 @@ from codemods.types import (
     QueryType,
     SessionFactoryType,
     SessionType,
+    TransactionType,
     Type,
 )
 
@@ -345,7 +346,9 @@ class FunctionAnalyzer:
         if isinstance(node, ast.Call):
             return self._call_type(node)
         if isinstance(node, ast.Await):
-            return None
+            awaited = self.type_of(node.value) if isinstance(node.value, ast.Call) else None
+            # `tx = await db.begin_nested()`: still a transaction (check flags its unawaited `tx.rollback()`)
+            return awaited if isinstance(awaited, TransactionType) else None
         if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and node.slice.value == 0:
             container = self.type_of(node.value)  # an element of a loaded list (see _infer_locals)
             if isinstance(container, InstanceList):
@@ -449,6 +452,8 @@ class FunctionAnalyzer:
                 return self._new_query(func.value, node)
             if isinstance(owner, SessionType) and func.attr == "connection":
                 return ConnectionType(owner.is_async)
+            if isinstance(owner, SessionType | ConnectionType) and func.attr in N.TRANSACTION_METHODS:
+                return TransactionType(owner.is_async)
             if isinstance(owner, QueryType):
                 return self._query_method_type(owner, func.attr, node)
             if isinstance(owner, EngineType) and func.attr in {"connect", "begin"}:
@@ -1399,6 +1404,8 @@ class FunctionAnalyzer:
             handled = self._visit_engine_call(node, func.attr, owner_type, ctx)
         elif isinstance(func, ast.Attribute) and isinstance(owner_type, ConnectionType):
             handled = self._visit_connection_call(node, func.attr, owner_type, ctx)
+        elif isinstance(func, ast.Attribute) and isinstance(owner_type, TransactionType):
+            handled = self._visit_transaction_call(node, func.attr, owner_type, ctx)
         elif isinstance(func, ast.Attribute) and isinstance(owner_type, HttpClientType):
             self._visit_http_request(node, func.attr, owner_type, ctx)
         elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Call) and not ctx.awaited:
@@ -1587,6 +1594,11 @@ class FunctionAnalyzer:
         src = self.spans.segment(node.func.value)
         if method == "exec_driver_sql" and not conn.is_async and _passes_driver_parameters(node):
             self._review(node, "AWT217", _DRIVER_PLACEHOLDERS_REVIEW)
+        if method in {"begin", "begin_nested"} and not conn.is_async and not ctx.awaited and ctx.context != "with_item":
+            # `trans = conn.begin()`: an AsyncTransaction starts when awaited (or entered with `async with`)
+            self._add_async_edit(Edit(E.AWAIT, self.spans.span(node)))
+            self._seed(f"connection I/O: {src}.{method}()")
+            return False
         if method not in N.AWAITABLE_CONNECTION_METHODS or ctx.awaited or ctx.context == "task_arg":
             return False
         if self._io_where_await_is_impossible(node, ctx):
@@ -1600,6 +1612,22 @@ class FunctionAnalyzer:
             self.facts.imports.add(("sqlalchemy", "text"))
         for arg in [*node.args, *(k.value for k in node.keywords)]:
             self._visit_expr(arg, _Ctx())
+        self._visit_expr(node.func.value, _Ctx())
+        return True
+
+    def _visit_transaction_call(self, node: ast.Call, method: str, tx: TransactionType, ctx: _Ctx) -> bool:
+        """`tx = db.begin_nested()` ... `tx.rollback()`: on the async side the transaction's commit, rollback
+        and close are coroutines; unawaited, the savepoint is neither rolled back nor released."""
+        assert isinstance(node.func, ast.Attribute)
+        if method not in N.AWAITABLE_TRANSACTION_METHODS or ctx.awaited or ctx.context == "task_arg":
+            return False
+        if self._io_where_await_is_impossible(node, ctx):
+            return True
+        src = self.spans.segment(node.func.value)
+        if tx.is_async:
+            self._finding(node, "AWT302", f"`{src}.{method}()` on an async transaction is not awaited")
+        self._add_async_edit(Edit(E.AWAIT, self.spans.span(node)))
+        self._seed(f"transaction I/O: {src}.{method}()")
         self._visit_expr(node.func.value, _Ctx())
         return True
 

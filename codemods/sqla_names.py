@@ -114,3 +114,7 @@ AWAITABLE_CONNECTION_METHODS = frozenset(
         "start",
     }
 )
+# Session and connection methods that return a transaction (an AsyncSessionTransaction / AsyncTransaction on
+# the async side), and that transaction's methods that are coroutines there.
+TRANSACTION_METHODS = frozenset({"begin", "begin_nested", "get_transaction", "get_nested_transaction"})
+AWAITABLE_TRANSACTION_METHODS = frozenset({"commit", "rollback", "close"})

@@ -32,6 +32,14 @@ class ConnectionType:
 
 
 @dataclass(frozen=True)
+class TransactionType:
+    """`session.begin()` / `begin_nested()` / `get_transaction()`, `conn.begin()`: a transaction whose
+    `commit()` / `rollback()` / `close()` are coroutines when `is_async`."""
+
+    is_async: bool
+
+
+@dataclass(frozen=True)
 class HttpClientType:
     """A test HTTP client: Starlette's `TestClient` (sync) or `httpx.AsyncClient` (`is_async`).
 
@@ -118,6 +126,7 @@ Type = (
     | FunctionRef
     | LoadedEntities
     | ConnectionType
+    | TransactionType
     | GeneratorRef
     | InstanceList
     | HttpClientType
