@@ -230,6 +230,8 @@ class FunctionAnalyzer:
         self._poisoned_vars: dict[str, str] = {}  # name -> why it cannot be converted
         self._var_assignments: dict[str, list[ast.expr]] = {}
         self._extra_options: dict[Span, set[str]] = {}  # query span -> loader options to add
+        self._session_gets: dict[Span, ast.Call] = {}  # span -> `db.get(M, pk)` whose options= can take them
+        self._refreshed: set[tuple[str, str]] | None = None  # (variable, relationship) named in a refresh()
         self._bulk_vars: dict[str, str] = {}  # Query variable only ever bulk-deleted/updated -> "delete"/"update"
 
     # == setup ======================================================================================
@@ -454,6 +456,8 @@ class FunctionAnalyzer:
                 return ConnectionType(owner.is_async)
             if isinstance(owner, SessionType | ConnectionType) and func.attr in N.TRANSACTION_METHODS:
                 return TransactionType(owner.is_async)
+            if isinstance(owner, SessionType) and func.attr in {"get", "get_one"} and not owner.is_async:
+                return self._session_get_type(node)
             if isinstance(owner, QueryType):
                 return self._query_method_type(owner, func.attr, node)
             if isinstance(owner, EngineType) and func.attr in {"connect", "begin"}:
@@ -510,6 +514,18 @@ class FunctionAnalyzer:
                 return None  # an Alembic script's own session or engine: left sync (see codemods.alembic_scripts)
             return self.project.call_result_type_of_qualname(resolved)
         return None
+
+    def _session_get_type(self, node: ast.Call) -> Type | None:
+        """`db.get(User, pk)`: the object it loads; a relationship read from it gets a loader option in the
+        call's `options=` list (or, where that is not a list literal, is flagged as a lazy load)."""
+        model = self.type_of(node.args[0]) if node.args else None
+        if not isinstance(model, ClassRef) or model.qualname not in self.project.classes:
+            return None
+        options = next((k.value for k in node.keywords if k.arg == "options"), None)
+        if any(k.arg is None for k in node.keywords) or not isinstance(options, ast.List | None):
+            return Instance(model.qualname)
+        eager = self._eager_relationships(options.elts) if options is not None else frozenset()
+        return LoadedEntities(model.qualname, self.spans.segment(node.args[0]), self.spans.span(node), False, eager)
 
     def _query_returned_by(self, target: FunctionSymbols, call: ast.Call) -> Type | None:
         """A helper returning a Query built on its own session parameter or `self.<attr>`."""
@@ -609,7 +625,7 @@ class FunctionAnalyzer:
             if method in {"filter", "where"}:
                 dedupe = dedupe or self._criteria_mentions_foreign_class(query, node.args)
             entity = query.entity if kinds == query.entity_kinds else None
-            eager = query.eager | (self._eager_relationships(node) if method == "options" else frozenset())
+            eager = query.eager | (self._eager_relationships(node.args) if method == "options" else frozenset())
             return QueryType(query.session_src, kinds, dedupe, entity, eager)
         if method in {"first", "one", "one_or_none", "get", "all"} and query.entity is not None:
             return LoadedEntities(query.entity[0], query.entity[1], self.spans.span(node), method == "all", query.eager)
@@ -617,10 +633,10 @@ class FunctionAnalyzer:
             return ColumnRef()
         return None
 
-    def _eager_relationships(self, node: ast.Call) -> frozenset[str]:
-        """Relationship names a `.options(joinedload(M.rel), ...)` call loads eagerly (first level)."""
+    def _eager_relationships(self, loader_options: list[ast.expr]) -> frozenset[str]:
+        """Relationship names loader options (`joinedload(M.rel), ...`) load eagerly (first level)."""
         loaded: set[str] = set()
-        for arg in node.args:
+        for arg in loader_options:
             for sub in astwalk.walk(arg):
                 if isinstance(sub, ast.Call) and sub.args and isinstance(sub.args[0], ast.Attribute):
                     name = sub.func.attr if isinstance(sub.func, ast.Attribute) else getattr(sub.func, "id", "")
@@ -795,6 +811,17 @@ class FunctionAnalyzer:
                 self.facts.async_imports.add(("sqlalchemy.orm", "selectinload"))
             updated.append(edit)
         self.facts.async_edits = updated
+        for span, options in self._extra_options.items():
+            call = self._session_gets.get(span)
+            if call is None:
+                continue
+            listed = next((k.value for k in call.keywords if k.arg == "options"), None)
+            if isinstance(listed, ast.List):
+                elements = ", ".join([*(self.spans.segment(e) for e in listed.elts), *sorted(options)])
+                self._add_async_edit(Edit(E.REPLACE_EXPR, self.spans.span(listed), text=f"[{elements}]"))
+            else:
+                self._add_async_edit(Edit(E.ADD_KWARG, span, text=f"options=[{', '.join(sorted(options))}]"))
+            self.facts.async_imports.add(("sqlalchemy.orm", "selectinload"))
 
     def _bind_enclosing_scope(self) -> None:
         """Nested functions: names of sibling nested defs, and the enclosing function's locals (closures)."""
@@ -925,6 +952,28 @@ class FunctionAnalyzer:
                     plain = False
             if plain:
                 self._bulk_vars[name] = next(iter(methods))
+
+    def _refreshed_relationships(self) -> set[tuple[str, str]]:
+        """`db.refresh(user, ["addresses"])` loads `user.addresses` itself: no loader option is needed for it."""
+        if self._refreshed is None:
+            self._refreshed = set()
+            for node in self._own_nodes():
+                if not (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "refresh"
+                    and isinstance(self.type_of(node.func.value), SessionType)
+                    and node.args
+                    and isinstance(node.args[0], ast.Name)
+                ):
+                    continue
+                names = node.args[1] if len(node.args) > 1 else None
+                names = next((k.value for k in node.keywords if k.arg == "attribute_names"), names)
+                if isinstance(names, ast.List | ast.Tuple):
+                    for name in names.elts:
+                        if isinstance(name, ast.Constant) and isinstance(name.value, str):
+                            self._refreshed.add((node.args[0].id, name.value))
+        return self._refreshed
 
     def _own_nodes(self) -> list[ast.AST]:
         if self._own_nodes_cache is None:
@@ -1370,7 +1419,10 @@ class FunctionAnalyzer:
             return
         if isinstance(owner, LoadedEntities) and not owner.is_list and isinstance(node.ctx, ast.Load):
             loading = self.project.relationship_loading(owner.qualname, node.attr)
-            if loading in N.LAZY_LOADING and loading != "dynamic" and node.attr not in owner.eager:
+            refreshed = (
+                isinstance(node.value, ast.Name) and (node.value.id, node.attr) in self._refreshed_relationships()
+            )
+            if loading in N.LAZY_LOADING and loading != "dynamic" and node.attr not in owner.eager and not refreshed:
                 self._extra_options.setdefault(owner.span, set()).add(f"selectinload({owner.entity_src}.{node.attr})")
             return
         if isinstance(owner, Instance) and isinstance(node.ctx, ast.Load):
@@ -1505,6 +1557,8 @@ class FunctionAnalyzer:
         if method in N.BULK_METHODS and not session.is_async:
             self._visit_bulk(node, method, src)
             return True
+        if method in {"get", "get_one"} and isinstance(self.type_of(node), LoadedEntities):
+            self._session_gets[self.spans.span(node)] = node
         if method == "get_bind" and not session.is_async and not node.args and not node.keywords:
             self.facts.edits.append(Edit(E.REPLACE_EXPR, self.spans.span(node), text=f"{src}.bind"))
             self._visit_expr(node.func.value, _Ctx())
