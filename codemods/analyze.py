@@ -356,7 +356,7 @@ class FunctionAnalyzer:
             if isinstance(container, InstanceList):
                 return Instance(container.qualname)
             if isinstance(container, LoadedEntities) and container.is_list:
-                return LoadedEntities(container.qualname, container.entity_src, container.span, False, container.eager)
+                return replace(container, is_list=False)
             if isinstance(container, QueryType) and container.entity is not None:
                 return LoadedEntities(
                     container.entity[0],
@@ -905,6 +905,8 @@ class FunctionAnalyzer:
                         self.env[name] = QueryType(
                             queries[0].session_src, queries[0].entity_kinds, any(q.dedupe for q in queries)
                         )
+                    elif (merged := _merge_loaded(kinds)) is not None:
+                        self.env[name] = merged
                     else:
                         self.env[name] = None
             if len(_FACTS_CACHE) == analysed_before and all(self.env.get(n, _UNBOUND) == t for n, t in before.items()):
@@ -1423,7 +1425,8 @@ class FunctionAnalyzer:
                 isinstance(node.value, ast.Name) and (node.value.id, node.attr) in self._refreshed_relationships()
             )
             if loading in N.LAZY_LOADING and loading != "dynamic" and node.attr not in owner.eager and not refreshed:
-                self._extra_options.setdefault(owner.span, set()).add(f"selectinload({owner.entity_src}.{node.attr})")
+                for span in (owner.span, *owner.other_spans):
+                    self._extra_options.setdefault(span, set()).add(f"selectinload({owner.entity_src}.{node.attr})")
             return
         if isinstance(owner, Instance) and isinstance(node.ctx, ast.Load):
             loading = self.project.relationship_loading(owner.qualname, node.attr)
@@ -2342,6 +2345,22 @@ def _query_param_type(function: str, param: str) -> QueryType | None:
         return None
     # what it selects is the caller's business: `_query_returned_by` takes it from the argument
     return QueryType(f"{QUERY_PARAM_PREFIX}{param}>", PASSED_KINDS, any(h.dedupe for h in hints))
+
+
+def _merge_loaded(kinds: set[Type | None]) -> Type | None:
+    """One variable assigned objects of one mapped class in several places (`user = db.get(User, 1)` in one
+    branch, a query in the other): the loaded objects of every query, so that each one gets the loader options of
+    the relationships read from it; an object from elsewhere among them (`User(...)`) leaves only the class, and
+    its relationship reads are flagged."""
+    objects = [k for k in kinds if isinstance(k, LoadedEntities | Instance)]
+    if len(objects) != len(kinds) or len({k.qualname for k in objects}) != 1:
+        return None
+    loaded = sorted((k for k in objects if isinstance(k, LoadedEntities)), key=lambda k: k.span)
+    if len(loaded) != len(objects) or any(k.is_list for k in loaded) or len({k.entity_src for k in loaded}) != 1:
+        return Instance(objects[0].qualname) if not any(getattr(k, "is_list", False) for k in objects) else None
+    spans = tuple(span for k in loaded for span in (k.span, *k.other_spans))
+    eager = frozenset.intersection(*(k.eager for k in loaded))
+    return replace(loaded[0], span=spans[0], eager=eager, other_spans=spans[1:])
 
 
 def _call_root(node: ast.Call) -> ast.expr:

@@ -102,6 +102,8 @@ class LoadedEntities:
     span: tuple[int, int, int, int]
     is_list: bool
     eager: frozenset[str] = frozenset()
+    # other queries a variable assigned in several places loaded it from: each gets the same loader options
+    other_spans: tuple[tuple[int, int, int, int], ...] = ()
 
 
 @dataclass(frozen=True)
