@@ -373,6 +373,8 @@ class FunctionAnalyzer:
             if stored is not None:
                 return stored
         owner = self.type_of(node.value)
+        if isinstance(owner, LoadedEntities) and not owner.is_list:
+            return self._loaded_relationship_type(owner, node.attr)
         if isinstance(owner, Instance):
             return self._instance_attr_type(owner.qualname, node.attr)
         if isinstance(owner, ModuleRef):
@@ -396,6 +398,28 @@ class FunctionAnalyzer:
             if resolved is not None:
                 return self.project.type_of_qualname(resolved)
         return None
+
+    def _loaded_relationship_type(self, owner: LoadedEntities, attr: str) -> Type | None:
+        """`user.orders` of a user this function's query loaded, a lazy relationship that query gets a
+        `selectinload` for: the objects it loads, so that a relationship read from them (`order.lines`) gets the
+        nested option. Flagged instead (a plain Instance) where the target class has no name in this module.
+
+        A relationship the query's own options load keeps their strategy: `defaultload(User.orders).selectinload(...)`
+        (a second strategy for one path raises). The names those options load, at any depth, count as loaded."""
+        loading = self.project.relationship_loading(owner.qualname, attr)
+        if loading not in N.LAZY_LOADING or loading == "dynamic":
+            return None
+        target = self.project.relationship_target(owner.qualname, attr)
+        if target is None:
+            return None
+        is_list = self.project.relationship_is_collection(owner.qualname, attr)
+        name = target.rsplit(".", 1)[-1]
+        if self.project.resolve_name(self.module.name, name) != target:
+            return InstanceList(target) if is_list else Instance(target)
+        loader = "defaultload" if attr in owner.eager else "selectinload"
+        option = f"{loader}({owner.entity_src}.{attr})"
+        path = f"{owner.path}.{option}" if owner.path else option
+        return LoadedEntities(target, name, owner.span, is_list, owner.eager, owner.other_spans, path)
 
     def _instance_attr_type(self, class_qualname: str, attr: str) -> Type | None:
         if self.project.relationship_loading(class_qualname, attr) is not None:
@@ -803,12 +827,15 @@ class FunctionAnalyzer:
         """Relationships read in this function from objects its own query loaded: load them eagerly."""
         if not self._extra_options:
             return
+        for options in self._extra_options.values():
+            # `selectinload(A.b)` is part of `selectinload(A.b).selectinload(B.c)`
+            options -= {o for o in options if any(other.startswith(f"{o}.") for other in options)}
         updated = []
         for edit in self.facts.async_edits:
             options = self._extra_options.get(edit.span)
             if edit.kind == E.QUERY and edit.query is not None and options:
                 edit = replace(edit, query=replace(edit.query, extra_options=tuple(sorted(options))))
-                self.facts.async_imports.add(("sqlalchemy.orm", "selectinload"))
+                self._import_loaders(options)
             updated.append(edit)
         self.facts.async_edits = updated
         for span, options in self._extra_options.items():
@@ -821,7 +848,12 @@ class FunctionAnalyzer:
                 self._add_async_edit(Edit(E.REPLACE_EXPR, self.spans.span(listed), text=f"[{elements}]"))
             else:
                 self._add_async_edit(Edit(E.ADD_KWARG, span, text=f"options=[{', '.join(sorted(options))}]"))
-            self.facts.async_imports.add(("sqlalchemy.orm", "selectinload"))
+            self._import_loaders(options)
+
+    def _import_loaders(self, options: set[str]) -> None:
+        for loader in ("selectinload", "defaultload"):
+            if any(f"{loader}(" in option for option in options):
+                self.facts.async_imports.add(("sqlalchemy.orm", loader))
 
     def _bind_enclosing_scope(self) -> None:
         """Nested functions: names of sibling nested defs, and the enclosing function's locals (closures)."""
@@ -1425,8 +1457,10 @@ class FunctionAnalyzer:
                 isinstance(node.value, ast.Name) and (node.value.id, node.attr) in self._refreshed_relationships()
             )
             if loading in N.LAZY_LOADING and loading != "dynamic" and node.attr not in owner.eager and not refreshed:
+                option = f"selectinload({owner.entity_src}.{node.attr})"
+                option = f"{owner.path}.{option}" if owner.path else option
                 for span in (owner.span, *owner.other_spans):
-                    self._extra_options.setdefault(span, set()).add(f"selectinload({owner.entity_src}.{node.attr})")
+                    self._extra_options.setdefault(span, set()).add(option)
             return
         if isinstance(owner, Instance) and isinstance(node.ctx, ast.Load):
             loading = self.project.relationship_loading(owner.qualname, node.attr)
@@ -2356,7 +2390,11 @@ def _merge_loaded(kinds: set[Type | None]) -> Type | None:
     if len(objects) != len(kinds) or len({k.qualname for k in objects}) != 1:
         return None
     loaded = sorted((k for k in objects if isinstance(k, LoadedEntities)), key=lambda k: k.span)
-    if len(loaded) != len(objects) or any(k.is_list for k in loaded) or len({k.entity_src for k in loaded}) != 1:
+    if (
+        len(loaded) != len(objects)
+        or any(k.is_list for k in loaded)
+        or len({(k.entity_src, k.path) for k in loaded}) != 1
+    ):
         return Instance(objects[0].qualname) if not any(getattr(k, "is_list", False) for k in objects) else None
     spans = tuple(span for k in loaded for span in (k.span, *k.other_spans))
     eager = frozenset.intersection(*(k.eager for k in loaded))

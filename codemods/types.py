@@ -104,6 +104,9 @@ class LoadedEntities:
     eager: frozenset[str] = frozenset()
     # other queries a variable assigned in several places loaded it from: each gets the same loader options
     other_spans: tuple[tuple[int, int, int, int], ...] = ()
+    # objects loaded through relationships of the queried ones (`user.orders`): the loader option that loads them,
+    # which prefixes the options of relationships read from them (`selectinload(User.orders).selectinload(...)`)
+    path: str = ""
 
 
 @dataclass(frozen=True)
