@@ -2016,7 +2016,8 @@ class FunctionAnalyzer:
             params_src = params_src.replace("'", '"')
         single_entity = query.entity_kinds == ("entity",)
         aggregate = query.entity_kinds == ("aggregate",) and not any(m == "group_by" for m, _ in chain)
-        unique = query.dedupe and "entity" in query.entity_kinds
+        # Query.yield_per() turns the legacy de-duplication off (Query._iter), wherever it is in the chain
+        unique = query.dedupe and "entity" in query.entity_kinds and not self._yields_per(node)
         return QuerySpec(
             terminal=terminal,
             session_src=query.session_src,
@@ -2025,6 +2026,13 @@ class FunctionAnalyzer:
             aggregate=aggregate,
             params_src=params_src,
         )
+
+    def _yields_per(self, node: ast.expr) -> bool:
+        """`yield_per()` in the chain ending at `node`, or in an assignment of the Query variable it starts from."""
+        if "yield_per" in _chain_methods(node):
+            return True
+        base = _chain_base_name(node)
+        return base is not None and any("yield_per" in _chain_methods(v) for v in self._var_assignments.get(base, []))
 
     def _visit_query_terminal(self, node: ast.Call, method: str, query: QueryType, ctx: _Ctx) -> bool:
         assert isinstance(node.func, ast.Attribute)

@@ -79,12 +79,12 @@ def to_select(
     for call in reversed(links):
         name = _attr_name(call)
         assert name is not None
-        if name in drop:
+        if name in drop or name == "yield_per":
+            # AsyncSession.execute()/scalars() refuse a yield_per statement (AsyncMethodRequired): only the
+            # `async for` over `stream()` keeps it (_rewrite_iteration); elsewhere the rows are buffered anyway
             continue
         if name == "populate_existing":
             rebuilt = _with_method(call, rebuilt, "execution_options", [_kwarg("populate_existing", cst.Name("True"))])
-        elif name == "yield_per":
-            rebuilt = _with_method(call, rebuilt, "execution_options", [_kwarg("yield_per", call.args[0].value)])
         else:
             rebuilt = _with_method(call, rebuilt, RENAMED_METHODS.get(name))
     return rebuilt

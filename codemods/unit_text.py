@@ -347,7 +347,7 @@ class _QueryText:
             assert isinstance(call.func, ast.Attribute)
             name = call.func.attr
             name_start, end = self.method(call)  # a dropped link too: its value may not be in parentheses
-            if name in drop:
+            if name in drop or name == "yield_per":  # as transform_query.to_select
                 continue
             dot = self.text[self.unit.extent(call.func.value)[1] : name_start]
             arguments = self.text[name_start + len(name) : end]
@@ -355,10 +355,6 @@ class _QueryText:
                 if arguments != "()":
                     raise _NoText
                 rebuilt += f"{dot}execution_options(populate_existing=True)"
-            elif name == "yield_per":
-                if call.keywords or len(call.args) != 1 or arguments != f"({self.unit.segment(call.args[0])})":
-                    raise _NoText
-                rebuilt += f"{dot}execution_options(yield_per={self.unit.segment(call.args[0])})"
             else:
                 rebuilt += dot + RENAMED_METHODS.get(name, name) + arguments
         return rebuilt
