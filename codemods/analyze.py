@@ -43,6 +43,8 @@ from codemods.types import (
     Type,
 )
 
+# execution options that make a statement run on a server-side cursor, which AsyncSession.execute() refuses
+_SERVER_SIDE_CURSOR_OPTIONS = frozenset({"yield_per", "stream_results"})
 TASK_FUNCTIONS = frozenset(
     {
         "asyncio.gather",
@@ -1602,6 +1604,13 @@ class FunctionAnalyzer:
             return True
         if method in {"expire", "expire_all"}:
             self._review(node, "AWT202", f"{method}() makes the next attribute read lazy-load; use await refresh()")
+        if method in {"execute", "scalars"} and not session.is_async and self._uses_server_side_cursor(node):
+            self._review(
+                node,
+                "AWT209",
+                f"AsyncSession.{method}() refuses a yield_per/stream_results statement (AsyncMethodRequired): "
+                "stream it with `await session.stream()` / `stream_scalars()` and `async for`",
+            )
         if (
             method in {"begin", "begin_nested"}
             and not ctx.awaited
@@ -1627,6 +1636,29 @@ class FunctionAnalyzer:
             self._visit_expr(arg, _Ctx())
         self._visit_expr(node.func.value, _Ctx())
         return True
+
+    def _uses_server_side_cursor(self, call: ast.Call) -> bool:
+        """`db.scalars(stmt.execution_options(yield_per=100))`: the statement (or the local variable holding it)
+        or the call's `execution_options={...}` asks for a server-side cursor."""
+        statements = list(call.args[:1])
+        if call.args and isinstance(call.args[0], ast.Name):
+            name = call.args[0].id
+            for node in self._own_nodes():
+                if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
+                    statements.append(node.value)
+        for statement in statements:
+            for sub in astwalk.walk(statement):
+                if (
+                    isinstance(sub, ast.Call)
+                    and isinstance(sub.func, ast.Attribute)
+                    and sub.func.attr == "execution_options"
+                    and any(k.arg in _SERVER_SIDE_CURSOR_OPTIONS for k in sub.keywords)
+                ):
+                    return True
+        options = next((k.value for k in call.keywords if k.arg == "execution_options"), None)
+        return isinstance(options, ast.Dict) and any(
+            isinstance(key, ast.Constant) and key.value in _SERVER_SIDE_CURSOR_OPTIONS for key in options.keys
+        )
 
     def _visit_test_client(self, node: ast.Call, ctx: _Ctx) -> None:
         """`TestClient(app)` -> `httpx.AsyncClient(...)` where exact (`async with` where entered), else AWT214."""
