@@ -969,7 +969,12 @@ class FunctionAnalyzer:
         if not self._var_assignments:
             return  # no Query variable: nothing to look for
         terminals: dict[str, set[str]] = {}
+        # Every read of the variable must be the start of its bulk terminal or of its own reassignment
+        # (`q = q.filter(...)`): one that is iterated, sliced, returned or passed on needs a select().
+        reads: dict[str, int] = {}
         for node in self._own_nodes():
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in self._var_assignments:
+                reads[node.id] = reads.get(node.id, 0) + 1
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
                 base = _chain_base_name(node)
                 if base in self._var_assignments and node.func.attr in Q.TERMINAL_METHODS:
@@ -978,6 +983,16 @@ class FunctionAnalyzer:
                     terminals.setdefault(base, set())
         for name, methods in terminals.items():
             if methods not in ({"delete"}, {"update"}):
+                continue
+            bulk_calls = sum(
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in methods
+                and _chain_base_name(node) == name
+                for node in self._own_nodes()
+            )
+            reassignments = sum(_chain_base_name(value) == name for value in self._var_assignments[name])
+            if reads.get(name, 0) != bulk_calls + reassignments:
                 continue
             plain = True
             for value in self._var_assignments[name]:
