@@ -366,6 +366,7 @@ class FunctionAnalyzer:
                     self.spans.span(node.value),
                     False,
                     container.eager,
+                    column_options=container.column_options,
                 )
         return None
 
@@ -422,6 +423,45 @@ class FunctionAnalyzer:
         option = f"{loader}({owner.entity_src}.{attr})"
         path = f"{owner.path}.{option}" if owner.path else option
         return LoadedEntities(target, name, owner.span, is_list, owner.eager, owner.other_spans, path)
+
+    def _column_left_unloaded(self, owner: LoadedEntities, attr: str) -> bool:
+        """A column the query did not load: deferred in the model or by `defer()`, or left out of `load_only()`
+        (the primary key always loads). Reading it emits a SELECT, as a lazy relationship does."""
+        column = self._mapped_column(owner.qualname, attr)
+        if column is None or owner.path:
+            return False
+        keywords = {k.arg: k.value for k in column.keywords} if isinstance(column, ast.Call) else {}
+        if isinstance(keywords.get("primary_key"), ast.Constant) and keywords["primary_key"].value is True:
+            return False
+        deferred_by_model = isinstance(column, ast.Call) and (
+            (isinstance(keywords.get("deferred"), ast.Constant) and keywords["deferred"].value is True)
+            or (self.project.resolve_expr(self.project.classes[owner.qualname].module, column.func) or "").endswith(
+                "orm.deferred"
+            )
+        )
+        unloaded = deferred_by_model
+        for loader, names in owner.column_options:
+            if loader == "load_only":
+                unloaded = attr not in names
+            elif attr in names:
+                unloaded = loader == "defer"
+        return unloaded
+
+    def _mapped_column(self, class_qualname: str, attr: str) -> ast.expr | None:
+        """The class-level value that maps column `attr` (`mapped_column(...)`; the annotation alone for
+        `x: Mapped[int]`), or None when `attr` is not a mapped column of the class."""
+        for cls_name in self.project.mro(class_qualname):
+            cls = self.project.classes[cls_name]
+            for _, value in cls.attr_values.get(attr, []):
+                if isinstance(value, ast.Call):
+                    called = (self.project.resolve_expr(cls.module, value.func) or "").rsplit(".", 1)[-1]
+                    if called in {"mapped_column", "Column", "column_property", "deferred"}:
+                        return value
+                return None
+            annotation = cls.attr_annotations.get(attr)
+            if annotation is not None:
+                return annotation if ast.unparse(annotation).startswith("Mapped[") else None
+        return None
 
     def _instance_attr_type(self, class_qualname: str, attr: str) -> Type | None:
         if self.project.relationship_loading(class_qualname, attr) is not None:
@@ -551,7 +591,15 @@ class FunctionAnalyzer:
         if any(k.arg is None for k in node.keywords) or not isinstance(options, ast.List | None):
             return Instance(model.qualname)
         eager = self._eager_relationships(options.elts) if options is not None else frozenset()
-        return LoadedEntities(model.qualname, self.spans.segment(node.args[0]), self.spans.span(node), False, eager)
+        columns = _column_options(options.elts) if options is not None else ()
+        return LoadedEntities(
+            model.qualname,
+            self.spans.segment(node.args[0]),
+            self.spans.span(node),
+            False,
+            eager,
+            column_options=columns,
+        )
 
     def _query_returned_by(self, target: FunctionSymbols, call: ast.Call) -> Type | None:
         """A helper returning a Query built on its own session parameter or `self.<attr>`."""
@@ -652,9 +700,17 @@ class FunctionAnalyzer:
                 dedupe = dedupe or self._criteria_mentions_foreign_class(query, node.args)
             entity = query.entity if kinds == query.entity_kinds else None
             eager = query.eager | (self._eager_relationships(node.args) if method == "options" else frozenset())
-            return QueryType(query.session_src, kinds, dedupe, entity, eager)
+            columns = query.column_options + (_column_options(node.args) if method == "options" else ())
+            return QueryType(query.session_src, kinds, dedupe, entity, eager, columns)
         if method in {"first", "one", "one_or_none", "get", "all"} and query.entity is not None:
-            return LoadedEntities(query.entity[0], query.entity[1], self.spans.span(node), method == "all", query.eager)
+            return LoadedEntities(
+                query.entity[0],
+                query.entity[1],
+                self.spans.span(node),
+                method == "all",
+                query.eager,
+                column_options=query.column_options,
+            )
         if method in Q.SELECTABLE_METHODS:
             return ColumnRef()
         return None
@@ -1478,6 +1534,16 @@ class FunctionAnalyzer:
                 option = f"{owner.path}.{option}" if owner.path else option
                 for span in (owner.span, *owner.other_spans):
                     self._extra_options.setdefault(span, set()).add(option)
+            elif loading is None and self._column_left_unloaded(owner, node.attr):
+                name = f"{owner.qualname.rsplit('.', 1)[-1]}.{node.attr}"
+                self.facts.lazy_reads.append(
+                    Edit(
+                        E.REVIEW,
+                        self.spans.span(node),
+                        text=f"AWT201 deferred column {name} loads on access, which raises MissingGreenlet under "
+                        "asyncio: undefer it where the object is queried",
+                    )
+                )
             return
         if isinstance(owner, Instance) and isinstance(node.ctx, ast.Load):
             loading = self.project.relationship_loading(owner.qualname, node.attr)
@@ -2434,6 +2500,19 @@ def _query_param_type(function: str, param: str) -> QueryType | None:
         return None
     # what it selects is the caller's business: `_query_returned_by` takes it from the argument
     return QueryType(f"{QUERY_PARAM_PREFIX}{param}>", PASSED_KINDS, any(h.dedupe for h in hints))
+
+
+def _column_options(loader_options: list[ast.expr]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """`load_only(M.a, M.b)`, `defer(M.c)`, `undefer(M.d)` among loader options: (loader, attribute names).
+    Only options of the queried entity itself: `selectinload(M.rel).load_only(...)` is about another one."""
+    found = []
+    for option in loader_options:
+        if not isinstance(option, ast.Call) or isinstance(getattr(option.func, "value", None), ast.Call):
+            continue
+        loader = option.func.attr if isinstance(option.func, ast.Attribute) else getattr(option.func, "id", "")
+        if loader in {"load_only", "defer", "undefer"}:
+            found.append((loader, tuple(a.attr for a in option.args if isinstance(a, ast.Attribute))))
+    return tuple(found)
 
 
 def _merge_loaded(kinds: set[Type | None]) -> Type | None:

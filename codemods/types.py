@@ -91,6 +91,8 @@ class QueryType:
     dedupe: bool
     entity: tuple[str, str] | None = None  # (class qualname, source text) when one mapped entity is selected
     eager: frozenset[str] = frozenset()  # relationships of `entity` loaded by loader options
+    # column loader options in order: ("load_only" | "defer" | "undefer", (attribute names...))
+    column_options: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,7 @@ class LoadedEntities:
     # objects loaded through relationships of the queried ones (`user.orders`): the loader option that loads them,
     # which prefixes the options of relationships read from them (`selectinload(User.orders).selectinload(...)`)
     path: str = ""
+    column_options: tuple[tuple[str, tuple[str, ...]], ...] = ()  # the query's, as on QueryType
 
 
 @dataclass(frozen=True)
