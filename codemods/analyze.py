@@ -402,6 +402,28 @@ class FunctionAnalyzer:
                 return self.project.type_of_qualname(resolved)
         return None
 
+    def _merge_loaded(self, kinds: set[Type | None], values: list[ast.expr]) -> Type | None:
+        """One variable assigned objects of one mapped class in several places (`user = db.get(User, 1)` in one
+        branch, a query in the other): the loaded objects of every query, so that each one gets the loader options
+        of the relationships read from it. Objects built there (`user = User(name=...)`) keep the relationships
+        their constructor sets; a read of another one is flagged (after a flush it lazy-loads)."""
+        objects = [k for k in kinds if isinstance(k, LoadedEntities | Instance)]
+        if len(objects) != len(kinds) or len({k.qualname for k in objects}) != 1:
+            return None
+        loaded = sorted((k for k in objects if isinstance(k, LoadedEntities)), key=lambda k: k.span)
+        if not loaded or any(k.is_list for k in loaded) or len({(k.entity_src, k.path) for k in loaded}) != 1:
+            return Instance(objects[0].qualname) if not any(getattr(k, "is_list", False) for k in objects) else None
+        constructed = None
+        if len(loaded) != len(objects):
+            built = [v for v in values if isinstance(self.type_of(v), Instance)]
+            if not all(isinstance(v, ast.Call) and isinstance(self.type_of(v.func), ClassRef) for v in built):
+                return Instance(objects[0].qualname)  # an Instance from elsewhere (a helper, an attribute)
+            # the keywords it names (`**fields` may set more, never fewer)
+            constructed = frozenset.intersection(*(frozenset(k.arg for k in v.keywords if k.arg) for v in built))
+        spans = tuple(span for k in loaded for span in (k.span, *k.other_spans))
+        eager = frozenset.intersection(*(k.eager for k in loaded))
+        return replace(loaded[0], span=spans[0], eager=eager, other_spans=spans[1:], constructed=constructed)
+
     def _loaded_relationship_type(self, owner: LoadedEntities, attr: str) -> Type | None:
         """`user.orders` of a user this function's query loaded, a lazy relationship that query gets a
         `selectinload` for: the objects it loads, so that a relationship read from them (`order.lines`) gets the
@@ -995,7 +1017,7 @@ class FunctionAnalyzer:
                         self.env[name] = QueryType(
                             queries[0].session_src, queries[0].entity_kinds, any(q.dedupe for q in queries)
                         )
-                    elif (merged := _merge_loaded(kinds)) is not None:
+                    elif (merged := self._merge_loaded(kinds, [v for n, v in assignments if n == name])) is not None:
                         self.env[name] = merged
                     else:
                         self.env[name] = None
@@ -1534,6 +1556,8 @@ class FunctionAnalyzer:
                 option = f"{owner.path}.{option}" if owner.path else option
                 for span in (owner.span, *owner.other_spans):
                     self._extra_options.setdefault(span, set()).add(option)
+            if loading in N.LAZY_LOADING and owner.constructed is not None and node.attr not in owner.constructed:
+                self._flag_lazy_read(node, owner.qualname, f"set it where the object is built (`{node.attr}=[]`)")
             elif loading is None and self._column_left_unloaded(owner, node.attr):
                 name = f"{owner.qualname.rsplit('.', 1)[-1]}.{node.attr}"
                 self.facts.lazy_reads.append(
@@ -1548,20 +1572,20 @@ class FunctionAnalyzer:
         if isinstance(owner, Instance) and isinstance(node.ctx, ast.Load):
             loading = self.project.relationship_loading(owner.qualname, node.attr)
             if loading in N.LAZY_LOADING:
-                self.facts.lazy_reads.append(
-                    Edit(
-                        E.REVIEW,
-                        self.spans.span(node),
-                        text=(
-                            f"AWT201 lazy load of {owner.qualname.rsplit('.', 1)[-1]}.{node.attr} raises "
-                            "MissingGreenlet "
-                            "under asyncio: load it with selectinload() where the object is queried"
-                        ),
-                    )
-                )
+                self._flag_lazy_read(node, owner.qualname)
         kind = self.type_of(node)
         if isinstance(kind, FunctionRef):
             self.facts.callback_refs.append((self.spans.span(node), node.lineno, kind.qualname))
+
+    def _flag_lazy_read(
+        self,
+        node: ast.Attribute,
+        class_qualname: str,
+        fix: str = "load it with selectinload() where the object is queried",
+    ) -> None:
+        name = f"{class_qualname.rsplit('.', 1)[-1]}.{node.attr}"
+        text = f"AWT201 lazy load of {name} raises MissingGreenlet under asyncio: {fix}"
+        self.facts.lazy_reads.append(Edit(E.REVIEW, self.spans.span(node), text=text))
 
     def _visit_call(self, node: ast.Call, ctx: _Ctx) -> None:
         func = node.func
@@ -2513,26 +2537,6 @@ def _column_options(loader_options: list[ast.expr]) -> tuple[tuple[str, tuple[st
         if loader in {"load_only", "defer", "undefer"}:
             found.append((loader, tuple(a.attr for a in option.args if isinstance(a, ast.Attribute))))
     return tuple(found)
-
-
-def _merge_loaded(kinds: set[Type | None]) -> Type | None:
-    """One variable assigned objects of one mapped class in several places (`user = db.get(User, 1)` in one
-    branch, a query in the other): the loaded objects of every query, so that each one gets the loader options of
-    the relationships read from it; an object from elsewhere among them (`User(...)`) leaves only the class, and
-    its relationship reads are flagged."""
-    objects = [k for k in kinds if isinstance(k, LoadedEntities | Instance)]
-    if len(objects) != len(kinds) or len({k.qualname for k in objects}) != 1:
-        return None
-    loaded = sorted((k for k in objects if isinstance(k, LoadedEntities)), key=lambda k: k.span)
-    if (
-        len(loaded) != len(objects)
-        or any(k.is_list for k in loaded)
-        or len({(k.entity_src, k.path) for k in loaded}) != 1
-    ):
-        return Instance(objects[0].qualname) if not any(getattr(k, "is_list", False) for k in objects) else None
-    spans = tuple(span for k in loaded for span in (k.span, *k.other_spans))
-    eager = frozenset.intersection(*(k.eager for k in loaded))
-    return replace(loaded[0], span=spans[0], eager=eager, other_spans=spans[1:])
 
 
 def _call_root(node: ast.Call) -> ast.expr:

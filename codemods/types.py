@@ -110,6 +110,9 @@ class LoadedEntities:
     # which prefixes the options of relationships read from them (`selectinload(User.orders).selectinload(...)`)
     path: str = ""
     column_options: tuple[tuple[str, tuple[str, ...]], ...] = ()  # the query's, as on QueryType
+    # a variable also assigned new objects (`user = User(name=...)`): the keywords every such constructor sets,
+    # the only relationships that read without a lazy load on that path (None: no such assignment)
+    constructed: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
