@@ -9,7 +9,10 @@ symbol tables, or in the hints the analysis of other modules gathers:
 - it imports a module that matters (a call into it may become a call to an async function), or a package
   holding one (`import app` then `app.services.x.get(db)`); star imports count;
 - one of its functions is handed a session or a query by a module that matters (the hints): an untyped
-  `def paginate(query, page)` in a utility module becomes async when a service passes it a query.
+  `def paginate(query, page)` in a utility module becomes async when a service passes it a query;
+- it defines a base class (or mixin) of a class in a module that matters: an override doing I/O makes the
+  base's method async (overrides share a color), and so the base's own methods calling it (`self.fetch()`
+  in a template method of a plain `class BaseService:`).
 
 Everything else (schemas, DTOs, parsers, plain utilities, most of a real repository) yields no facts that
 can change anything: its functions never reach a session, and nothing that reaches one calls them. Those
@@ -95,6 +98,7 @@ class Relevance:
             if name in self._path_of:
                 added.add(self._path_of[name])
             stack.extend(importer for importer in self._importers.get(name, ()) if importer not in self.relevant)
+            stack.extend(base for base in self._base_modules(name) if base not in self.relevant)
         return added
 
     def add_functions(self, qualnames: Iterable[str]) -> set[str]:
@@ -104,6 +108,17 @@ class Relevance:
     # -- the module graph ----------------------------------------------------------------------------
     def _factory_modules(self, factories: Iterable[str]) -> list[str]:
         return [self._owner(self._project.canonical(factory)) for factory in factories]
+
+    def _base_modules(self, name: str) -> set[str]:
+        """The modules defining the ancestors of the classes of module `name`."""
+        symbols = self._project.modules.get(name)
+        if symbols is None:
+            return set()
+        return {
+            self._project.classes[ancestor].module
+            for cls in symbols.classes.values()
+            for ancestor in self._project.mro(cls.qualname)[1:]
+        }
 
     def _reached_by_imports(self, symbols: ModuleSymbols) -> tuple[set[str], set[str]]:
         """The project modules a module's imports can reach: the module of each imported name (as written and
