@@ -2355,11 +2355,8 @@ class FunctionAnalyzer:
             and func.value.func.id == "super"
             and self.class_qualname
         ):
-            for cls_name in self.project.mro(self.class_qualname)[1:]:
-                method = self.project.classes[cls_name].methods.get(func.attr)
-                if method is not None:
-                    return (method.qualname,)
-            return ()
+            method = self._super_method(self.class_qualname, func.attr)
+            return (method.qualname,) if method is not None else ()
         owner = self.type_of(func.value)
         if isinstance(owner, Instance | ClassRef) and owner.qualname in self.project.classes:
             method = self.project.lookup_method(owner.qualname, func.attr)
@@ -2379,6 +2376,22 @@ class FunctionAnalyzer:
             return None
         method = self.project.lookup_method(kind.qualname, "__call__")
         return (method.qualname,) if method is not None else ()
+    def _super_method(self, class_qualname: str, name: str) -> FunctionSymbols | None:
+        """What `super().name()` calls in a method of `class_qualname`: the next method up its own bases, or,
+        for a mixin with none, the one after the mixin in a subclass's MRO (`class Saver(LoggingMixin, Base)`:
+        `LoggingMixin.save`'s `super().save()` is `Base.save`). Every candidate shares one color with the
+        method (`coloring._override_families`), so any one of them tells whether the call is awaited."""
+        for cls_name in self.project.mro(class_qualname)[1:]:
+            method = self.project.classes[cls_name].methods.get(name)
+            if method is not None:
+                return method
+        for subclass in sorted(self.project.subclasses(class_qualname)):
+            order = self.project.mro(subclass)
+            for cls_name in order[order.index(class_qualname) + 1 :]:
+                method = self.project.classes[cls_name].methods.get(name)
+                if method is not None:
+                    return method
+        return None
 
     # -- recording ----------------------------------------------------------------------------------
     def _add_async_edit(self, edit: Edit, node: ast.expr | None = None) -> None:

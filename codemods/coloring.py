@@ -24,19 +24,20 @@ class Coloring:
 
 
 def _override_families(project: Project, names: set[str]) -> dict[str, set[str]]:
-    """Each method -> the methods of the same name up and down its class hierarchy."""
+    """Each method -> the other methods of the same name in the MRO of one class: up and down its hierarchy,
+    and across the bases a class combines (`class Saver(LoggingMixin, Base)`: `Saver().save()` runs
+    `LoggingMixin.save`, whose `super().save()` runs `Base.save`, so the two must share a color)."""
     family: dict[str, set[str]] = {}
     for cls_name in sorted(project.classes):
-        cls = project.classes[cls_name]
-        for method_name, method in cls.methods.items():
-            if method_name.startswith("__") or method.qualname not in names:
-                continue
-            for ancestor in project.mro(cls_name)[1:]:
-                other = project.classes[ancestor].methods.get(method_name)
-                if other is not None and other.qualname in names:
-                    family.setdefault(method.qualname, set()).add(other.qualname)
-                    family.setdefault(other.qualname, set()).add(method.qualname)
-    return family
+        by_name: dict[str, list[str]] = {}
+        for ancestor in project.mro(cls_name):
+            for method_name, method in project.classes[ancestor].methods.items():
+                if not method_name.startswith("__") and method.qualname in names:
+                    by_name.setdefault(method_name, []).append(method.qualname)
+        for members in by_name.values():
+            for member in members:
+                family.setdefault(member, set()).update(other for other in members if other != member)
+    return {method: relatives for method, relatives in family.items() if relatives}
 
 
 def color_call_graph(project: Project, facts: dict[str, FunctionFacts]) -> Coloring:
