@@ -151,6 +151,8 @@ class FunctionFacts:
     dependency_overrides: list[tuple[str, str]] = field(default_factory=list)
     # (span of the value, dependency) of an override awaitify cannot follow (a factory call, a lambda, ...)
     opaque_overrides: list[tuple[Span, str]] = field(default_factory=list)
+    # (span of the def line, name) of the function's decorators that are sync wrappers defined in the project
+    sync_wrappers: list[tuple[Span, str]] = field(default_factory=list)
 
 
 # A field of finished facts that holds nothing holds one of these, shared (see `_finished`).
@@ -330,6 +332,19 @@ class FunctionAnalyzer:
                 self.facts.is_contextmanager = True
                 for dec in self._own_decorators():
                     self.facts.contextmanager_decorator = self.spans.span(dec)
+
+    def _sync_wrappers(self) -> None:
+        """The decorators defined in the project as plain sync functions (`def retry(times): def wrap(fn): ...`):
+        made async, the decorated function hands their wrapper a coroutine (see `_sync_wrapper`)."""
+        if self.func is None:
+            return
+        own = self._own_def()
+        # the `def` line: a marker goes on a statement's header, not on a decorator
+        line, col, _, _ = self.spans.span(own)
+        for name in self._decorator_names():
+            target = self.project.functions.get(name)
+            if target is not None and not target.is_async and _sync_wrapper(target):
+                self.facts.sync_wrappers.append(((line, col, line, col), _short_name(name)))
 
     # == types ======================================================================================
     def type_of(self, node: ast.expr) -> Type | None:
@@ -792,6 +807,7 @@ class FunctionAnalyzer:
     # == the walk ===================================================================================
     def analyze(self) -> FunctionFacts:
         self._bind_params()
+        self._sync_wrappers()
         self._bind_enclosing_scope()
         self._async_return_annotation()
         self._infer_locals()
@@ -2376,6 +2392,7 @@ class FunctionAnalyzer:
             return None
         method = self.project.lookup_method(kind.qualname, "__call__")
         return (method.qualname,) if method is not None else ()
+
     def _super_method(self, class_qualname: str, name: str) -> FunctionSymbols | None:
         """What `super().name()` calls in a method of `class_qualname`: the next method up its own bases, or,
         for a mixin with none, the one after the mixin in a subclass's MRO (`class Saver(LoggingMixin, Base)`:
@@ -2562,6 +2579,32 @@ def _call_root(node: ast.Call) -> ast.expr:
         else:
             return func
     return current
+
+
+def _short_name(qualname: str) -> str:
+    return qualname.rsplit(".", 1)[-1]
+
+
+def _sync_wrapper(decorator: FunctionSymbols) -> bool:
+    """Whether a decorator of the project wraps what it decorates in a sync function (`def inner(*args):
+    return fn(*args)`), unaware of coroutines: no `async def` wrapper, no `inspect.iscoroutinefunction(fn)`.
+    One returning the function itself (`def register(fn): ...; return fn`) wraps nothing."""
+    node = decorator.node
+    if node is None:
+        return False  # nothing to read: say nothing rather than guess
+    wraps = False
+    for inner in ast.walk(node):
+        if inner is node:
+            continue
+        if isinstance(inner, ast.AsyncFunctionDef):
+            return False
+        if isinstance(inner, ast.FunctionDef):
+            wraps = True
+        if isinstance(inner, ast.Name | ast.Attribute):
+            name = inner.id if isinstance(inner, ast.Name) else inner.attr
+            if name in {"iscoroutinefunction", "iscoroutine", "isawaitable", "markcoroutinefunction"}:
+                return False
+    return wraps
 
 
 def _is_contextmanager(project: Project, func: FunctionSymbols) -> bool:

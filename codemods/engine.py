@@ -799,6 +799,13 @@ def _plan_function(
                 plan.async_contextmanagers.add(fact.qualname)
                 plan.imports.add(ImportName("contextlib", "asynccontextmanager"))
                 plan.removable.add("contextmanager")
+            for span, decorator in fact.sync_wrappers:
+                text = (
+                    f"AWT213 @{decorator} is a sync decorator and {_short(fact.qualname)}() became async: its wrapper "
+                    "gets a coroutine, so what it does around the call (try/except, retries, using the result) no "
+                    "longer applies; make the wrapper async"
+                )
+                plan.edits.append(Edit(E.REVIEW, span, text=text))
         plan.edits.extend(fact.async_edits)
         plan.imports |= {ImportName(m, n) for m, n in fact.async_imports}
         plan.removable |= fact.removable_names

@@ -252,7 +252,9 @@ _ALL = [
         "and Typer commands (`@click.command()`, `@group.command()`, `@app.command()`: called synchronously too) and "
         "Alembic's scripts (`env.py`, importing `alembic.context`, and revision scripts, importing `alembic.op`: "
         "their own sessions and engines stay sync too, on Alembic's sync connection). Also flagged: a "
-        "`dependency_overrides[dep] = ...` value awaitify cannot follow when `dep` became async.",
+        "`dependency_overrides[dep] = ...` value awaitify cannot follow when `dep` became async, and a sync "
+        "decorator defined in the project on a function that became async (its wrapper gets a coroutine: a "
+        "try/except or retry around the call no longer catches anything; marked on the `def` line).",
         "result = sorted(xs, key=lambda x: svc.score(x))",
         "result = sorted(xs, key=lambda x: svc.score(x))  # awaitify: review AWT213 ...",
     ),
