@@ -431,10 +431,11 @@ class FunctionAnalyzer:
         constructed = None
         if len(loaded) != len(objects):
             built = [v for v in values if isinstance(self.type_of(v), Instance)]
-            if not all(isinstance(v, ast.Call) and isinstance(self.type_of(v.func), ClassRef) for v in built):
+            calls = [v for v in built if isinstance(v, ast.Call) and isinstance(self.type_of(v.func), ClassRef)]
+            if len(calls) != len(built):
                 return Instance(objects[0].qualname)  # an Instance from elsewhere (a helper, an attribute)
             # the keywords it names (`**fields` may set more, never fewer)
-            constructed = frozenset.intersection(*(frozenset(k.arg for k in v.keywords if k.arg) for v in built))
+            constructed = frozenset.intersection(*(frozenset(k.arg for k in v.keywords if k.arg) for v in calls))
         spans = tuple(span for k in loaded for span in (k.span, *k.other_spans))
         eager = frozenset.intersection(*(k.eager for k in loaded))
         return replace(loaded[0], span=spans[0], eager=eager, other_spans=spans[1:], constructed=constructed)
@@ -468,10 +469,11 @@ class FunctionAnalyzer:
         if column is None or owner.path:
             return False
         keywords = {k.arg: k.value for k in column.keywords} if isinstance(column, ast.Call) else {}
-        if isinstance(keywords.get("primary_key"), ast.Constant) and keywords["primary_key"].value is True:
+        primary_key, deferred = keywords.get("primary_key"), keywords.get("deferred")
+        if isinstance(primary_key, ast.Constant) and primary_key.value is True:
             return False
         deferred_by_model = isinstance(column, ast.Call) and (
-            (isinstance(keywords.get("deferred"), ast.Constant) and keywords["deferred"].value is True)
+            (isinstance(deferred, ast.Constant) and deferred.value is True)
             or (self.project.resolve_expr(self.project.classes[owner.qualname].module, column.func) or "").endswith(
                 "orm.deferred"
             )
@@ -923,9 +925,9 @@ class FunctionAnalyzer:
         """Relationships read in this function from objects its own query loaded: load them eagerly."""
         if not self._extra_options:
             return
-        for options in self._extra_options.values():
+        for added in self._extra_options.values():
             # `selectinload(A.b)` is part of `selectinload(A.b).selectinload(B.c)`
-            options -= {o for o in options if any(other.startswith(f"{o}.") for other in options)}
+            added -= {o for o in added if any(other.startswith(f"{o}.") for other in added)}
         updated = []
         for edit in self.facts.async_edits:
             options = self._extra_options.get(edit.span)
