@@ -26,7 +26,9 @@ class Coloring:
 def _override_families(project: Project, names: set[str]) -> dict[str, set[str]]:
     """Each method -> the other methods of the same name in the MRO of one class: up and down its hierarchy,
     and across the bases a class combines (`class Saver(LoggingMixin, Base)`: `Saver().save()` runs
-    `LoggingMixin.save`, whose `super().save()` runs `Base.save`, so the two must share a color)."""
+    `LoggingMixin.save`, whose `super().save()` runs `Base.save`, so the two must share a color); and the methods
+    of the `typing.Protocol` classes it satisfies (`def f(repo: UserReader)` calls `UserRepo.get` through
+    `UserReader.get`)."""
     family: dict[str, set[str]] = {}
     for cls_name in sorted(project.classes):
         by_name: dict[str, list[str]] = {}
@@ -34,6 +36,11 @@ def _override_families(project: Project, names: set[str]) -> dict[str, set[str]]
             for method_name, method in project.classes[ancestor].methods.items():
                 if not method_name.startswith("__") and method.qualname in names:
                     by_name.setdefault(method_name, []).append(method.qualname)
+        for protocol in project.implemented_protocols(cls_name):
+            for method_name in sorted(by_name):
+                declared = project.lookup_method(protocol, method_name)
+                if declared is not None and declared.qualname in names:
+                    by_name[method_name].append(declared.qualname)
         for members in by_name.values():
             for member in members:
                 family.setdefault(member, set()).update(other for other in members if other != member)

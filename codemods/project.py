@@ -28,6 +28,7 @@ from codemods.types import (
 )
 
 _MAX_ALIAS_HOPS = 8
+PROTOCOL_BASES = frozenset({"typing.Protocol", "typing_extensions.Protocol"})
 
 
 class Project:
@@ -61,6 +62,7 @@ class Project:
         # the node alive, so no other node can take its id)
         self._node_cache: dict[ast.expr, tuple[str, str | None]] = {}
         self._mro_cache: dict[str, tuple[str, ...]] = {}
+        self._protocols: dict[str, frozenset[str]] | None = None
         self._resolving: set[str] = set()
         self._return_cache: dict[str, Type | None] = {}
         self._subclasses: dict[str, set[str]] | None = None
@@ -230,6 +232,32 @@ class Project:
                     out.add(sub)
                     stack.append(sub)
         return out
+
+    def implemented_protocols(self, class_qualname: str) -> list[str]:
+        """The project's `typing.Protocol` classes this class satisfies without naming them among its bases: it has
+        every method they declare (structural typing, as a type checker sees it). A parameter typed with the
+        protocol calls the class's methods, so they share a color with the protocol's."""
+        if self._protocols is None:
+            self._protocols = {}
+            for qualname in sorted(self.classes):
+                if PROTOCOL_BASES.isdisjoint(self.class_bases(self.classes[qualname])):
+                    continue
+                members = frozenset(
+                    name
+                    for ancestor in self.mro(qualname)
+                    for name in self.classes[ancestor].methods
+                    if not name.startswith("__")
+                )
+                if members:
+                    self._protocols[qualname] = members
+        if class_qualname in self._protocols:
+            return []
+        order = self.mro(class_qualname)
+        return [
+            protocol
+            for protocol, members in self._protocols.items()
+            if protocol not in order and all(self.lookup_method(class_qualname, name) for name in members)
+        ]
 
     def lookup_method(self, class_qualname: str, name: str) -> FunctionSymbols | None:
         for cls in self.mro(class_qualname):

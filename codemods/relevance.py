@@ -10,9 +10,9 @@ symbol tables, or in the hints the analysis of other modules gathers:
   holding one (`import app` then `app.services.x.get(db)`); star imports count;
 - one of its functions is handed a session or a query by a module that matters (the hints): an untyped
   `def paginate(query, page)` in a utility module becomes async when a service passes it a query;
-- it defines a base class (or mixin) of a class in a module that matters: an override doing I/O makes the
-  base's method async (overrides share a color), and so the base's own methods calling it (`self.fetch()`
-  in a template method of a plain `class BaseService:`).
+- it defines a base class (or mixin) of a class in a module that matters, or a `typing.Protocol` one satisfies:
+  an override doing I/O makes the base's method async (overrides share a color), and so the base's own methods
+  calling it (`self.fetch()` in a template method of a plain `class BaseService:`).
 
 Everything else (schemas, DTOs, parsers, plain utilities, most of a real repository) yields no facts that
 can change anything: its functions never reach a session, and nothing that reaches one calls them. Those
@@ -110,14 +110,14 @@ class Relevance:
         return [self._owner(self._project.canonical(factory)) for factory in factories]
 
     def _base_modules(self, name: str) -> set[str]:
-        """The modules defining the ancestors of the classes of module `name`."""
+        """The modules defining the ancestors of the classes of module `name`, and the protocols they satisfy."""
         symbols = self._project.modules.get(name)
         if symbols is None:
             return set()
         return {
             self._project.classes[ancestor].module
             for cls in symbols.classes.values()
-            for ancestor in self._project.mro(cls.qualname)[1:]
+            for ancestor in [*self._project.mro(cls.qualname)[1:], *self._project.implemented_protocols(cls.qualname)]
         }
 
     def _reached_by_imports(self, symbols: ModuleSymbols) -> tuple[set[str], set[str]]:
