@@ -576,6 +576,10 @@ class FunctionAnalyzer:
             return SessionType(is_async=callee.is_async)
         if isinstance(callee, ClassRef):
             return Instance(callee.qualname) if callee.qualname in self.project.classes else None
+        if isinstance(func, ast.Subscript):  # `CRUDBase[Item](Item)`: an instance of the generic class
+            generic = self.type_of(func.value)
+            if isinstance(generic, ClassRef) and generic.qualname in self.project.classes:
+                return Instance(generic.qualname)
         if isinstance(callee, FunctionRef):
             target = self.project.functions.get(callee.qualname)
             if target is not None and target.is_generator and not _is_contextmanager(self.project, target):

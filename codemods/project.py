@@ -261,7 +261,7 @@ class Project:
 
     def lookup_method(self, class_qualname: str, name: str) -> FunctionSymbols | None:
         for cls in self.mro(class_qualname):
-            method = self.classes[cls].methods.get(name)
+            method = self.classes[cls].methods.get(name) or _method_alias(self.classes[cls], name)
             if method is not None:
                 return method
         return None
@@ -312,6 +312,9 @@ class Project:
 
     def call_result_type(self, module: str, func: ast.expr) -> Type | None:
         """The type of `func(...)`, when `func` is a name we understand."""
+        if isinstance(func, ast.Subscript):  # `CRUDBase[Item](Item)`: an instance of the generic class
+            qual = self.resolve_expr(module, func.value)
+            return Instance(qual) if qual in self.classes else None
         qual = self.resolve_expr(module, func)
         if qual is None or (qual in N.SYNC_API and self.stays_sync(module)):
             return None
@@ -547,3 +550,11 @@ def SessionType_for(is_async: bool) -> Type:
 _BUILTINS = frozenset(dir(builtins))
 _TEST_CLIENTS = frozenset({"fastapi.testclient.TestClient", "starlette.testclient.TestClient"})
 _ASYNC_HTTP_CLIENTS = frozenset({"httpx.AsyncClient", "httpx._client.AsyncClient"})
+
+
+def _method_alias(cls: ClassSymbols, name: str) -> FunctionSymbols | None:
+    """`fetch = get` in a class body: `obj.fetch()` calls the method `get`."""
+    values = cls.attr_values.get(name, [])
+    if len(values) == 1 and values[0][0] == "<class>" and isinstance(values[0][1], ast.Name):
+        return cls.methods.get(values[0][1].id)
+    return None
