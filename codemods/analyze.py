@@ -523,6 +523,8 @@ class FunctionAnalyzer:
             if len(kinds) == 1:
                 return kinds.pop()
             method = cls.methods.get(attr)
+            if method is not None and _is_property(self.project, method):
+                return self.project.return_type(method)  # `self.users.get(pk)` with `@property def users(self) -> Repo`
             if method is not None:
                 return FunctionRef(method.qualname)
         return None
@@ -2585,6 +2587,15 @@ def _call_root(node: ast.Call) -> ast.expr:
         else:
             return func
     return current
+
+
+def _is_property(project: Project, func: FunctionSymbols) -> bool:
+    """`@property` / `@cached_property`: reading the attribute runs the method and gives what it returns."""
+    for decorator in func.decorators:
+        resolved = project.resolve_expr(func.module, decorator) or ""
+        if resolved.rsplit(".", 1)[-1] in {"property", "cached_property"}:
+            return True
+    return False
 
 
 def _short_name(qualname: str) -> str:
