@@ -396,7 +396,7 @@ class FunctionAnalyzer:
         if isinstance(owner, Instance):
             return self._instance_attr_type(owner.qualname, node.attr)
         if isinstance(owner, ModuleRef):
-            return self.project.type_of_qualname(self.project.canonical(f"{owner.name}.{node.attr}"))
+            return self.project.type_of_qualname(self.project.attribute_of(owner.name, node.attr))
         if isinstance(owner, ClassRef):
             method = self.project.lookup_method(owner.qualname, node.attr)
             if method is not None:
@@ -2388,7 +2388,7 @@ class FunctionAnalyzer:
                 return (method.qualname,)
             return ()
         if isinstance(owner, ModuleRef):
-            target = self.project.canonical(f"{owner.name}.{func.attr}")
+            target = self.project.attribute_of(owner.name, func.attr)
             if target in self.project.functions:
                 return (target,)
         return ()

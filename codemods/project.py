@@ -82,7 +82,8 @@ class Project:
         if symbols is None:
             return name
         if name in symbols.imports:
-            return self.canonical(symbols.imports[name])
+            owner, _, attr = symbols.imports[name].rpartition(".")
+            return self.attribute_of(owner, attr) if owner else self.canonical(attr)
         qual = f"{module}.{name}"
         if qual in self.classes or qual in self.functions or name in symbols.global_values:
             return qual
@@ -112,9 +113,23 @@ class Project:
         self._node_cache.clear()
 
     def _resolve_dotted(self, module: str, dotted: str) -> str:
-        head, _, rest = dotted.partition(".")
+        head, *rest = dotted.split(".")
         resolved = self.resolve_name(module, head)
-        return self.canonical(f"{resolved}.{rest}" if rest else resolved)
+        while rest and resolved in self.modules:
+            resolved = self.attribute_of(resolved, rest.pop(0))
+        return self.canonical(".".join([resolved, *rest]))
+
+    def attribute_of(self, module: str, attr: str) -> str:
+        """`module.attr` read as an attribute (a dotted expression, the name `from module import attr` binds).
+        A package whose `__init__` rebinds the name of one of its submodules (`from .item import item`, the
+        instance `item` of `item.py`) holds what it imported under that name, not the submodule."""
+        qualname = f"{module}.{attr}"
+        symbols = self.modules.get(module)
+        if symbols is not None and symbols.is_package and qualname in self.modules and attr in symbols.imports:
+            bound = self.canonical(symbols.imports[attr])
+            if bound != qualname:
+                return bound
+        return self.canonical(qualname)
 
     def names_of(self, targets: frozenset[str]) -> frozenset[str]:
         """Every name a dotted path resolving to one of `targets` (canonical names) can end with: their own last
