@@ -546,7 +546,7 @@ class FunctionAnalyzer:
             resolved = self.project.resolve_name(cls.module, value.id)
             return self.project.type_of_qualname(resolved)
         if isinstance(value, ast.Call):
-            return self.project.call_result_type(cls.module, value.func)
+            return self.project.call_value_type(cls.module, value)
         if isinstance(value, ast.Attribute):
             dotted = self.project.resolve_expr(cls.module, value)
             if dotted:

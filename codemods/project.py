@@ -319,7 +319,7 @@ class Project:
 
     def global_value_type(self, module: str, value: ast.expr) -> Type | None:
         if isinstance(value, ast.Call):
-            return self.call_result_type(module, value.func)
+            return self.call_value_type(module, value)
         if isinstance(value, ast.Name | ast.Attribute):
             resolved = self.resolve_expr(module, value)
             return self.type_of_qualname(resolved) if resolved else None
@@ -339,6 +339,17 @@ class Project:
         """A module whose own sessions and engines stay sync: an Alembic script (see `worker_boundaries`)."""
         symbols = self.modules.get(module)
         return symbols is not None and is_alembic_script(symbols)
+
+    def call_value_type(self, module: str, call: ast.Call) -> Type | None:
+        """The type of `call`: `call_result_type`, and what `next(gen())` draws from a generator function (a
+        session stored by `self.db = next(get_db())` is a session, whatever the review of the `next()` says)."""
+        if self.resolve_expr(module, call.func) == "builtins.next" and len(call.args) == 1:
+            inner = call.args[0]
+            qual = self.resolve_expr(module, inner.func) if isinstance(inner, ast.Call) else None
+            func = self.functions.get(qual) if qual else None
+            if func is not None and func.is_generator:
+                return self.return_type(func)
+        return self.call_result_type(module, call.func)
 
     def call_result_type_of_qualname(self, qual: str) -> Type | None:
         if qual in N.SYNC_SESSION_CLASSES or qual in self.extra_session_factories or qual in N.OBJECT_SESSION:
