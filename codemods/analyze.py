@@ -2819,6 +2819,10 @@ def analyze_function_cached(project: Project, func: FunctionSymbols) -> Function
         return _FACTS_CACHE[func.qualname]
     if func.qualname in _IN_PROGRESS or func.node is None or func.module not in _SPANS:
         return None
+    if func.nested_in_function and func.qualname.rsplit(".", 1)[0] in _IN_PROGRESS:
+        # a closure reads its enclosing function's locals (`_closure_env`), whose analysis is under way: facts
+        # computed now would miss them (a closure over `db` doing no I/O) and be kept; they come after it
+        return None
     _IN_PROGRESS.add(func.qualname)
     _DEPENDENCIES.begin(func.qualname)
     try:
