@@ -227,6 +227,7 @@ class FunctionAnalyzer:
         self._discarded_calls: set[int] = set()
         self._frozen_calls: set[int] = set()
         self._own_nodes_cache: list[ast.AST] | None = None
+        self._bound_names_cache: frozenset[str] | None = None
         self._deferred: set[str] = set()
         # types are memoised once local inference has settled (the environment no longer changes)
         self._type_memo: dict[int, Type | None] | None = None  # left exactly as written (inside a reviewed construct)
@@ -1133,6 +1134,52 @@ class FunctionAnalyzer:
             self._own_nodes_cache = _walk_own(self.body)
         return self._own_nodes_cache
 
+    def _shadowing_local(self, names: tuple[str, ...]) -> str | None:
+        """The first of `names` (SQLAlchemy constructs a rewrite writes as bare calls: `select`, `update`, `text`)
+        that the module, this function or a function it is nested in binds to something else: there the call
+        would reach that name (the import awaitify adds is not added over a name the module defines)."""
+        if self._bound_names_cache is None:
+            module = self.module
+            bound = {
+                qualname.rsplit(".", 1)[1]
+                for qualname in [*module.functions, *module.classes]
+                if qualname.rsplit(".", 1)[0] == module.name
+            }
+            bound |= set(module.global_values)
+            bound |= {
+                local
+                for local, target in module.imports.items()
+                if not target.startswith(("sqlalchemy.", "sqlmodel."))  # SQLModel's `select` is SQLAlchemy's
+            }
+            if self.func is None:
+                self._bound_names_cache = frozenset(bound)
+                return next((name for name in names if name in bound), None)
+            bound |= _bound_names(self.func, self._own_nodes())
+            qualname, nested = self.func.qualname, self.func.nested_in_function
+            while nested:  # a closure sees the names of the functions it is nested in
+                qualname = qualname.rsplit(".", 1)[0]
+                outer = self.project.functions.get(qualname)
+                if outer is None:
+                    break
+                node = outer.node
+                bound |= _bound_names(outer, own_nodes(node.body) if node else [])
+                nested = outer.nested_in_function
+            self._bound_names_cache = frozenset(bound)
+        return next((name for name in names if name in self._bound_names_cache), None)
+
+    def _review_shadowed_construct(self, node: ast.AST, names: tuple[str, ...]) -> bool:
+        """AWT209 where a construct the rewrite needs names something else (`def f(db, update): ...`)."""
+        local = self._shadowing_local(names)
+        if local is None:
+            return False
+        self._review(
+            node,
+            "AWT209",
+            f"`{local}` names something else here (a local, a parameter or a definition of the module), not "
+            f"sqlalchemy's `{local}`, which the rewrite needs: rename it",
+        )
+        return True
+
     def _with_item_calls(self) -> set[int]:
         return {
             id(item.context_expr) for node in self._own_nodes() if isinstance(node, ast.With) for item in node.items
@@ -1756,7 +1803,13 @@ class FunctionAnalyzer:
             if ctx.context != "task_arg":
                 self._add_async_edit(Edit(E.AWAIT, self.spans.span(node)))
                 self._seed(f"session I/O: {src}.{method}()")
-                if method == "execute" and node.args and _is_string_expr(node.args[0]) and not session.is_async:
+                if (
+                    method == "execute"
+                    and node.args
+                    and _is_string_expr(node.args[0])
+                    and not session.is_async
+                    and not self._review_shadowed_construct(node.args[0], ("text",))
+                ):
                     self.facts.edits.append(Edit(E.TEXT_SQL, self.spans.span(node.args[0])))
                     self.facts.imports.add(("sqlalchemy", "text"))
         elif method in N.AWAITABLE_SESSION_METHODS and ctx.awaited and not session.is_async:
@@ -1859,7 +1912,13 @@ class FunctionAnalyzer:
             self._finding(node, "AWT302", f"`{src}.{method}()` on an AsyncConnection is not awaited")
         self._add_async_edit(Edit(E.AWAIT, self.spans.span(node)))
         self._seed(f"connection I/O: {src}.{method}()")
-        if method == "execute" and node.args and _is_string_expr(node.args[0]) and not conn.is_async:
+        if (
+            method == "execute"
+            and node.args
+            and _is_string_expr(node.args[0])
+            and not conn.is_async
+            and not self._review_shadowed_construct(node.args[0], ("text",))
+        ):
             self.facts.edits.append(Edit(E.TEXT_SQL, self.spans.span(node.args[0])))
             self.facts.imports.add(("sqlalchemy", "text"))
         for arg in [*node.args, *(k.value for k in node.keywords)]:
@@ -2138,6 +2197,9 @@ class FunctionAnalyzer:
         if query.session_src.startswith(QUERY_PARAM_PREFIX):
             self._review(node, "AWT208", "a query received as a parameter is run here: its session is unknown")
             return None
+        constructs = {"delete": ("delete",), "update": ("update",), "get": (), "count": ("select", "func")}
+        if self._review_shadowed_construct(node, constructs.get(terminal, ("select",))):
+            return None
         if "unknown" in query.entity_kinds:
             self._review(node, "AWT209", "cannot tell whether query() selects entities or columns")
             return None
@@ -2277,6 +2339,9 @@ class FunctionAnalyzer:
                 return
         if "unknown" in query.entity_kinds and not _chain_base_is_var(node):
             self._review(node, "AWT209", "cannot tell whether query() selects entities or columns")
+            self._mark_consumed_chain(node)
+            return
+        if self._review_shadowed_construct(node, (base,)):
             self._mark_consumed_chain(node)
             return
         spec = QuerySpec(
@@ -2667,6 +2732,25 @@ _BINDING_NODES = frozenset(
         ast.DictComp,
     }
 )
+
+
+def _bound_names(func: FunctionSymbols, nodes: list[ast.AST]) -> set[str]:
+    """The names `func` binds in its own scope (`nodes`: its own nodes): parameters, assignment and loop targets,
+    nested defs and classes, `except ... as`, imports other than SQLAlchemy's; not those declared global."""
+    bound = {param.name for param in func.params}
+    declared: set[str] = set()
+    for node in nodes:
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            bound.add(node.id)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+        elif isinstance(node, ast.Import) or (
+            isinstance(node, ast.ImportFrom) and not (node.module or "").startswith(("sqlalchemy", "sqlmodel"))
+        ):
+            bound |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.Global | ast.Nonlocal):
+            declared |= set(node.names)
+    return bound - declared
 
 
 def _walk_own(body: list[ast.stmt]) -> list[ast.AST]:

@@ -211,7 +211,8 @@ _ALL = [
         "unsupported-query",
         "A query construct awaitify cannot convert exactly.",
         "A rewrite that could change results is worse than none: the result shape or semantics could not be "
-        "proven (unknown entity, `q[i]`, `*args` in query(), an unknown terminal).",
+        "proven (unknown entity, `q[i]`, `*args` in query(), an unknown terminal), or a construct the rewrite needs "
+        "(`select`, `update`, `delete`, `func`, `text`) names something else there (`def f(db, update): ...`).",
         "db.query(*cols).all()",
         "db.query(*cols).all()  # awaitify: review AWT209 ...",
     ),
