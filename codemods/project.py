@@ -21,6 +21,7 @@ from codemods.types import (
     FunctionRef,
     HttpClientType,
     Instance,
+    InstanceList,
     ModuleRef,
     SessionFactoryType,
     SessionType,
@@ -411,6 +412,9 @@ class Project:
             if origin in N.TYPE_OF or short in {"Type", "type"}:
                 inner = self.resolve_expr(module, args[0]) if args else None
                 return ClassRef(inner or "<typevar>")
+            if origin in N.LIST_TYPES and len(args) == 1:
+                element = self.type_of_annotation(module, args[0], _depth + 1)
+                return InstanceList(element.qualname) if isinstance(element, Instance) else None
             return None
         qual = self.resolve_expr(module, ann)
         if qual is None:

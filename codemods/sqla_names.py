@@ -75,6 +75,8 @@ GENERIC_WRAPPERS = frozenset(
     }
 )
 TYPE_OF = frozenset({"typing.Type", "builtins.type", "type"})
+# a list of instances: its elements are instances (`-> list[User]`)
+LIST_TYPES = frozenset({"typing.List", "builtins.list", "typing.Sequence", "collections.abc.Sequence"})
 GENERATOR_TYPES = frozenset(
     {
         "typing.Generator",
