@@ -8,6 +8,7 @@ resolved call sites (for coloring), review items and `check` findings. Nothing i
 from __future__ import annotations
 
 import ast
+import bisect
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
 
@@ -227,7 +228,8 @@ class FunctionAnalyzer:
         self._discarded_calls: set[int] = set()
         self._frozen_calls: set[int] = set()
         self._own_nodes_cache: list[ast.AST] | None = None
-        self._bound_names_cache: frozenset[str] | None = None
+        self._bound_names_cache: frozenset[str] | None = None  # what this function (and its outers) binds
+        self._module_bound_names: frozenset[str] | None = None  # what the module binds
         self._deferred: set[str] = set()
         # types are memoised once local inference has settled (the environment no longer changes)
         self._type_memo: dict[int, Type | None] | None = None  # left exactly as written (inside a reviewed construct)
@@ -1138,7 +1140,7 @@ class FunctionAnalyzer:
         """The first of `names` (SQLAlchemy constructs a rewrite writes as bare calls: `select`, `update`, `text`)
         that the module, this function or a function it is nested in binds to something else: there the call
         would reach that name (the import awaitify adds is not added over a name the module defines)."""
-        if self._bound_names_cache is None:
+        if self._module_bound_names is None:
             module = self.module
             bound = {
                 qualname.rsplit(".", 1)[1]
@@ -1151,10 +1153,12 @@ class FunctionAnalyzer:
                 for local, target in module.imports.items()
                 if not target.startswith(("sqlalchemy.", "sqlmodel."))  # SQLModel's `select` is SQLAlchemy's
             }
-            if self.func is None:
-                self._bound_names_cache = frozenset(bound)
-                return next((name for name in names if name in bound), None)
-            bound |= _bound_names(self.func, self._own_nodes())
+            self._module_bound_names = frozenset(bound)
+        found = next((name for name in names if name in self._module_bound_names), None)
+        if found is not None or self.func is None or not self._may_bind_one_of(names):
+            return found
+        if self._bound_names_cache is None:
+            bound = _bound_names(self.func, self._own_nodes())
             qualname, nested = self.func.qualname, self.func.nested_in_function
             while nested:  # a closure sees the names of the functions it is nested in
                 qualname = qualname.rsplit(".", 1)[0]
@@ -1166,6 +1170,29 @@ class FunctionAnalyzer:
                 nested = outer.nested_in_function
             self._bound_names_cache = frozenset(bound)
         return next((name for name in names if name in self._bound_names_cache), None)
+
+    def _may_bind_one_of(self, names: tuple[str, ...]) -> bool:
+        """Whether a line of this function, or of the outermost function it is nested in, holds one of `names`:
+        a name bound there is written there (a parameter on the `def` line, a target in the body). Without such
+        a line, walking the function's nodes for what it binds would find none of them."""
+        assert self.func is not None
+        outermost = self.func
+        while outermost.nested_in_function:
+            outer = self.project.functions.get(outermost.qualname.rsplit(".", 1)[0])
+            if outer is None:
+                break
+            outermost = outer
+        node = outermost.node
+        if node is None:
+            return True
+        first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+        last = node.end_lineno or node.lineno
+        for name in names:
+            lines = self.spans.lines_holding(name)
+            index = bisect.bisect_left(lines, first)
+            if index < len(lines) and lines[index] <= last:
+                return True
+        return False
 
     def _review_shadowed_construct(self, node: ast.AST, names: tuple[str, ...]) -> bool:
         """AWT209 where a construct the rewrite needs names something else (`def f(db, update): ...`)."""

@@ -29,6 +29,8 @@ from codemods.types import (
 )
 
 _MAX_ALIAS_HOPS = 8
+# the types an Alembic script's own objects would have: they stay sync (see `Project.stays_sync`)
+_SYNC_KINDS = (SessionType, EngineType, ConnectionType)
 PROTOCOL_BASES = frozenset({"typing.Protocol", "typing_extensions.Protocol"})
 
 
@@ -68,6 +70,7 @@ class Project:
         self._return_cache: dict[str, Type | None] = {}
         self._subclasses: dict[str, set[str]] | None = None
         self._aliases: dict[frozenset[str], frozenset[str]] = {}
+        self._stays_sync: dict[str, bool] = {}
 
     # -- names -------------------------------------------------------------------------------------
     def resolve_name(self, module: str, name: str) -> str:
@@ -337,9 +340,12 @@ class Project:
         return self.call_result_type_of_qualname(qual)
 
     def stays_sync(self, module: str) -> bool:
-        """A module whose own sessions and engines stay sync: an Alembic script (see `worker_boundaries`)."""
-        symbols = self.modules.get(module)
-        return symbols is not None and is_alembic_script(symbols)
+        """A module whose own sessions and engines stay sync: an Alembic script (see `codemods.alembic_scripts`)."""
+        known = self._stays_sync.get(module)
+        if known is None:
+            symbols = self.modules.get(module)
+            known = self._stays_sync[module] = symbols is not None and is_alembic_script(symbols)
+        return known
 
     def call_value_type(self, module: str, call: ast.Call) -> Type | None:
         """The type of `call`: `call_result_type`, and what `next(gen())` draws from a generator function (a
@@ -380,10 +386,9 @@ class Project:
 
     def type_of_annotation(self, module: str, ann: ast.expr | None, _depth: int = 0) -> Type | None:
         found = self._type_of_annotation(module, ann, _depth)
-        kept_sync = isinstance(found, SessionType | EngineType | ConnectionType) and not found.is_async
-        if kept_sync and self.stays_sync(module):
-            return None  # `session: Session` in an Alembic script: Alembic's own sync session, left as it is
-        return found
+        if not isinstance(found, _SYNC_KINDS) or found.is_async:
+            return found
+        return None if self.stays_sync(module) else found  # an Alembic script's own sync session stays as it is
 
     def _type_of_annotation(self, module: str, ann: ast.expr | None, _depth: int = 0) -> Type | None:
         if ann is None or _depth > _MAX_ALIAS_HOPS:
