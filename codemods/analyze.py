@@ -896,9 +896,9 @@ class FunctionAnalyzer:
         unloaded = []
         for chain in RM.serialised_relationships(self.project, loaded.qualname, schemas):
             if isinstance(loaded, LoadedEntities):
-                if chain[0][1] in loaded.eager:
-                    continue
-                option = self._loader_chain(loaded.entity_src, chain)
+                if chain[0][1] in loaded.eager and len(chain) == 1:
+                    continue  # the query's own options load it
+                option = self._loader_chain(loaded, chain)
                 if option is not None:
                     self._extra_options.setdefault(loaded.span, set()).add(option)
                     continue
@@ -910,16 +910,20 @@ class FunctionAnalyzer:
             )
             self.facts.lazy_reads.append(Edit(E.REVIEW, self.spans.span(node), text=text))
 
-    def _loader_chain(self, entity_src: str, chain: RM.Chain) -> str | None:
-        """`selectinload(User.items).selectinload(Item.owner)` for a chain of relationships, or None when a class
-        down the chain has no name in this module."""
-        parts = [f"selectinload({entity_src}.{chain[0][1]})"]
+    def _loader_chain(self, loaded: LoadedEntities, chain: RM.Chain) -> str | None:
+        """`selectinload(User.items).selectinload(Item.owner)` for a chain of relationships from `loaded`, or None
+        when a class down the chain has no name in this module. A first relationship the query's own options load
+        keeps their strategy (`defaultload(...)`: a second one for one path raises); objects loaded through a
+        relationship (`loaded.path`) are reached through it."""
+        first = "defaultload" if chain[0][1] in loaded.eager else "selectinload"
+        parts = [f"{first}({loaded.entity_src}.{chain[0][1]})"]
         for class_qualname, attr in chain[1:]:
             local = self._local_name_of(class_qualname)
             if local is None:
                 return None
             parts.append(f"selectinload({local}.{attr})")
-        return ".".join(parts)
+        option = ".".join(parts)
+        return f"{loaded.path}.{option}" if loaded.path else option
 
     def _local_name_of(self, class_qualname: str) -> str | None:
         """The name this module binds a project class to (imported or defined here), if any."""
