@@ -21,20 +21,16 @@ FASTAPI_ROUTERS = frozenset(
 VALIDATING_METHODS = frozenset({"model_validate", "from_orm"})
 ROUTE_METHODS = frozenset({"get", "post", "put", "patch", "delete", "head", "options", "trace", "api_route"})
 # Generic types whose arguments are what a value of them holds (`list[UserOut]`, `Optional[UserOut]`).
-_CONTAINERS = frozenset(
+_CONTAINERS = N.LIST_TYPES | frozenset(
     {
-        "builtins.list",
         "builtins.set",
         "builtins.tuple",
         "builtins.frozenset",
-        "typing.List",
         "typing.Set",
         "typing.Tuple",
         "typing.FrozenSet",
-        "typing.Sequence",
         "typing.Optional",
         "typing.Union",
-        "collections.abc.Sequence",
     }
 )
 _MAX_DEPTH = 4  # nested response models followed this deep (models that refer to each other end sooner)
