@@ -624,9 +624,7 @@ class FunctionAnalyzer:
                 "false",
             }:
                 return ColumnRef()
-            if resolved in N.SYNC_API and self.project.stays_sync(self.module.name):
-                return None  # an Alembic script's own session or engine: left sync (see codemods.alembic_scripts)
-            return self.project.call_result_type_of_qualname(resolved)
+            return self.project.call_result_type_in(self.module.name, resolved)
         return None
 
     def _session_get_type(self, node: ast.Call) -> Type | None:

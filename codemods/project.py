@@ -335,9 +335,25 @@ class Project:
             qual = self.resolve_expr(module, func.value)
             return Instance(qual) if qual in self.classes else None
         qual = self.resolve_expr(module, func)
-        if qual is None or (qual in N.SYNC_API and self.stays_sync(module)):
+        return None if qual is None else self.call_result_type_in(module, qual)
+
+    def call_result_type_in(self, module: str, qual: str) -> Type | None:
+        """`call_result_type_of_qualname`, for a call written in `module`: an Alembic script's own sessions and
+        engines stay sync, so its calls of the sync constructors give nothing to migrate."""
+        if qual in N.SYNC_API and self.stays_sync(module):
             return None
         return self.call_result_type_of_qualname(qual)
+
+    def global_made_by(self, module: str, node: ast.expr, constructors: frozenset[str]) -> bool:
+        """`node`, written in `module`, names a module global made by calling one of `constructors`
+        (`app = Celery(...)`, `router = APIRouter(...)`)."""
+        qualname = self.resolve_expr(module, node)
+        if qualname is None or "." not in qualname:
+            return False
+        owner, name = qualname.rsplit(".", 1)
+        symbols = self.modules.get(owner)
+        value = symbols.global_values.get(name) if symbols is not None else None
+        return isinstance(value, ast.Call) and self.resolve_expr(owner, value.func) in constructors
 
     def stays_sync(self, module: str) -> bool:
         """A module whose own sessions and engines stay sync: an Alembic script (see `codemods.alembic_scripts`)."""

@@ -44,22 +44,13 @@ def response_schemas(project: Project, func: FunctionSymbols) -> tuple[str, ...]
     for decorator in func.decorators:
         if not (isinstance(decorator, ast.Call) and isinstance(decorator.func, ast.Attribute)):
             continue
-        if decorator.func.attr not in ROUTE_METHODS or not _is_router(project, func.module, decorator.func.value):
+        if decorator.func.attr not in ROUTE_METHODS:
+            continue
+        if not project.global_made_by(func.module, decorator.func.value, FASTAPI_ROUTERS):
             continue
         declared = next((k.value for k in decorator.keywords if k.arg == "response_model"), func.returns)
         return schema_classes(project, func.module, declared)
     return ()
-
-
-def _is_router(project: Project, module: str, node: ast.expr) -> bool:
-    """`app` / `router`: a module global made by `FastAPI(...)` or `APIRouter(...)`."""
-    resolved = project.resolve_expr(module, node)
-    if resolved is None:
-        return False
-    owner, _, name = resolved.rpartition(".")
-    symbols = project.modules.get(owner)
-    value = symbols.global_values.get(name) if symbols is not None else None
-    return isinstance(value, ast.Call) and project.resolve_expr(owner, value.func) in FASTAPI_ROUTERS
 
 
 def schema_classes(project: Project, module: str, annotation: ast.expr | None) -> tuple[str, ...]:

@@ -40,18 +40,7 @@ def is_celery_task(project: Project, func: FunctionSymbols) -> bool:
 
 
 def _is_celery_app(project: Project, func: FunctionSymbols, node: ast.expr) -> bool:
-    return _global_made_by(project, func, node, CELERY_APPS)
-
-
-def _global_made_by(project: Project, func: FunctionSymbols, node: ast.expr, constructors: frozenset[str]) -> bool:
-    """`node` names a module global made by calling one of `constructors` (`app = Celery(...)`)."""
-    qualname = project.resolve_expr(func.module, node)
-    if qualname is None or "." not in qualname:
-        return False
-    module_name, name = qualname.rsplit(".", 1)
-    module = project.modules.get(module_name)
-    value = module.global_values.get(name) if module is not None else None
-    return isinstance(value, ast.Call) and project.resolve_expr(module_name, value.func) in constructors
+    return project.global_made_by(func.module, node, CELERY_APPS)
 
 
 def is_cli_command(project: Project, func: FunctionSymbols, _depth: int = 0) -> bool:
@@ -63,7 +52,7 @@ def is_cli_command(project: Project, func: FunctionSymbols, _depth: int = 0) -> 
             return True
         if not (isinstance(target, ast.Attribute) and target.attr in _CLI_REGISTRATIONS):
             continue
-        if _global_made_by(project, func, target.value, TYPER_APPS | CLICK_GROUPS):
+        if project.global_made_by(func.module, target.value, TYPER_APPS | CLICK_GROUPS):
             return True
         group = project.functions.get(project.resolve_expr(func.module, target.value) or "")
         if group is not None and _depth < 8 and is_cli_command(project, group, _depth + 1):
