@@ -325,7 +325,7 @@ class FunctionAnalyzer:
                 kind = _query_param_type(func.qualname, param.name)
             if kind is None and param.annotation is None and param.default is None:
                 passed = _session_hints(func.qualname, param.name)
-                if len(passed) == 1 and isinstance(next(iter(passed)), SessionType):
+                if len(passed) == 1 and isinstance(next(iter(passed)), PASSED_HANDLES):
                     kind = next(iter(passed))  # every caller hands it a session
             if kind is None and param.annotation is None:
                 kind = T.fixture_param_type(self.project, func, param.name)  # pytest hands it a fixture's value
@@ -543,7 +543,7 @@ class FunctionAnalyzer:
                         found = found or self.project.dependency_type(cls.module, param.default)
                         if found is None and param.annotation is None:
                             passed = _session_hints(method.qualname, param.name)
-                            if len(passed) == 1 and isinstance(next(iter(passed)), SessionType):
+                            if len(passed) == 1 and isinstance(next(iter(passed)), PASSED_HANDLES):
                                 found = next(iter(passed))  # every caller constructs it with a session
                         return found
             resolved = self.project.resolve_name(cls.module, value.id)
@@ -1765,11 +1765,12 @@ class FunctionAnalyzer:
     def _record_query_arguments(self, target: FunctionSymbols, node: ast.Call, skip_self: bool = False) -> None:
         """A Query handed to a project function: its parameter is typed as a Query from here.
 
-        Sessions too: an untyped parameter that every caller passes a session to holds a session."""
+        Sessions too: an untyped parameter that every caller passes a session to holds a session; the same for an
+        engine or a connection (`def ping(bind): with bind.connect() ...` called with the engine)."""
         for param_name, arg in _bind_arguments(target, node, skip_self):
             kind = self.type_of(arg)
             _SESSION_HINTS.setdefault((target.qualname, param_name), set()).add(
-                kind if isinstance(kind, SessionType) else None
+                kind if isinstance(kind, PASSED_HANDLES) else None
             )
             if not isinstance(kind, QueryType):
                 continue
@@ -2621,7 +2622,10 @@ def _requote(literal_src: str, old: str, new: str) -> str:
 QUERY_PARAM_PREFIX = "<query-param:"
 PASSED_KINDS = ("<as passed>",)
 _PARAM_HINTS: dict[tuple[str, str], set[QueryType]] = {}
-_SESSION_HINTS: dict[tuple[str, str], set[SessionType | None]] = {}
+# what an untyped parameter is typed from when every caller passes the same one (see `_record_query_arguments`)
+PassedHandle = SessionType | EngineType | ConnectionType
+PASSED_HANDLES = (SessionType, EngineType, ConnectionType)
+_SESSION_HINTS: dict[tuple[str, str], set[PassedHandle | None]] = {}
 _PARAM_HINTED: set[str] = set()  # functions with at least one entry in _PARAM_HINTS
 _DEPENDENCIES = FactDependencies()
 _UNBOUND = object()  # a local not assigned yet (unlike one bound to None: an unknown type)
@@ -2637,7 +2641,7 @@ def _current_hint(key: Hashable) -> object:
     return rest[0] in _PARAM_HINTED
 
 
-def _session_hints(function: str, param: str) -> frozenset[SessionType | None]:
+def _session_hints(function: str, param: str) -> frozenset[PassedHandle | None]:
     value = frozenset(_SESSION_HINTS.get((function, param), ()))
     _DEPENDENCIES.hint_read(("session", function, param), value)
     return value
@@ -2888,7 +2892,7 @@ def start_next_round() -> None:
     _IN_PROGRESS.clear()
 
 
-HintSnapshot = tuple[dict[tuple[str, str], frozenset[QueryType]], dict[tuple[str, str], frozenset[SessionType | None]]]
+HintSnapshot = tuple[dict[tuple[str, str], frozenset[QueryType]], dict[tuple[str, str], frozenset[PassedHandle | None]]]
 
 
 def hint_snapshot() -> HintSnapshot:
@@ -2896,7 +2900,7 @@ def hint_snapshot() -> HintSnapshot:
     return {key: frozenset(value) for key, value in _PARAM_HINTS.items()}, sessions
 
 
-HintState = tuple[dict[tuple[str, str], frozenset[QueryType]], dict[tuple[str, str], frozenset[SessionType | None]]]
+HintState = tuple[dict[tuple[str, str], frozenset[QueryType]], dict[tuple[str, str], frozenset[PassedHandle | None]]]
 
 
 def hint_state() -> HintState:

@@ -22,8 +22,8 @@ from multiprocessing.connection import Connection
 from typing import cast
 
 from codemods import analyze
-from codemods.analyze import FunctionFacts, HintState
-from codemods.types import QueryType, SessionType
+from codemods.analyze import FunctionFacts, HintState, PassedHandle
+from codemods.types import QueryType
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +175,7 @@ def _send_in_parts(connection: Connection, changed: dict[str, list[FunctionFacts
 
 def _union(states: list[HintState]) -> HintState:
     params: dict[tuple[str, str], frozenset[QueryType]] = {}
-    sessions: dict[tuple[str, str], frozenset[SessionType | None]] = {}
+    sessions: dict[tuple[str, str], frozenset[PassedHandle | None]] = {}
     for state_params, state_sessions in states:
         for key, kinds in state_params.items():
             params[key] = params.get(key, frozenset()) | kinds
