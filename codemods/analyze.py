@@ -21,6 +21,7 @@ from codemods import sqla_names as N
 from codemods import worker_boundaries as W
 from codemods.astwalk import child_nodes, dotted_name, own_nodes, own_nodes_of
 from codemods.edits import Edit, QuerySpec, Span
+from codemods.engine_escapes import escape_reason as engine_escape_reason
 from codemods.fact_deps import FactDependencies
 from codemods.project import Project
 from codemods.spans import SpanMaker
@@ -1722,6 +1723,7 @@ class FunctionAnalyzer:
             self._visit_test_client(node, ctx)
         self._visit_sqla_constructor(node, resolved)
         callees = self._resolve_callees(node)
+        self._check_engine_escapes(node, resolved, callees)
         if len(callees) == 1 and callees[0] in self.project.functions:
             self._record_query_arguments(self.project.functions[callees[0]], node)
         constructed = self.type_of(func)
@@ -1761,6 +1763,34 @@ class FunctionAnalyzer:
             if callback_ok and isinstance(arg, ast.Name | ast.Attribute):
                 continue
             self._visit_expr(arg, _Ctx(context=arg_ctx_name))
+
+    def _check_engine_escapes(self, node: ast.Call, resolved: str | None, callees: tuple[str, ...]) -> None:
+        """A sync engine or connection, made async by the migration, handed to code that needs the sync one
+        (AWT219, see `engine_escapes`)."""
+        if self.project.stays_sync(self.module.name):
+            return
+        arguments = [(None, arg) for arg in node.args] + [(k.arg, k.value) for k in node.keywords]
+        for keyword, arg in arguments:
+            kind = self.type_of(arg)
+            if not isinstance(kind, EngineType | ConnectionType) or kind.is_async:
+                continue
+            reason = engine_escape_reason(
+                kind="engine" if isinstance(kind, EngineType) else "connection",
+                callee=resolved,
+                method=node.func.attr if isinstance(node.func, ast.Attribute) else None,
+                keyword=keyword,
+                callee_in_project=bool(callees) or self._names_project_code(resolved),
+            )
+            if reason is not None:
+                self._review(node, "AWT219", reason)
+                return
+
+    def _names_project_code(self, resolved: str | None) -> bool:
+        """Whether a resolved name is in one of the project's modules (its functions are followed by the analysis)."""
+        if resolved is None:
+            return False
+        parts = resolved.split(".")
+        return any(".".join(parts[:end]) in self.project.modules for end in range(len(parts), 0, -1))
 
     def _record_query_arguments(self, target: FunctionSymbols, node: ast.Call, skip_self: bool = False) -> None:
         """A Query handed to a project function: its parameter is typed as a Query from here.

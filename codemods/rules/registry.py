@@ -314,6 +314,19 @@ _ALL = [
         "@lru_cache\nasync def settings(): ...",
         "@lru_cache  # awaitify: review AWT218 ...\nasync def settings(): ...",
     ),
+    _rule(
+        "AWT219",
+        "engine-escapes",
+        "An engine or connection made async, handed to code that needs the sync one (`inspect()`, reflection, "
+        "a library function).",
+        "`inspect(engine)`, `MetaData().reflect(bind=engine)` and `Table(..., autoload_with=engine)` raise "
+        "`NoInspectionAvailable` on an `AsyncEngine`, and a library written for a sync `Engine` or `Connection` "
+        "(pandas' `read_sql`, ...) fails with the async one. Run such code inside `await conn.run_sync(...)` on a "
+        "connection of the async engine: it gets a sync `Connection` there. Project functions that take the engine "
+        "are followed and rewritten instead; printing or logging it is left alone.",
+        'df = pd.read_sql("SELECT * FROM users", engine)',
+        'df = pd.read_sql("SELECT * FROM users", engine)  # awaitify: review AWT219 ...',
+    ),
     # ---- check findings -------------------------------------------------------------------------
     _rule(
         "AWT301",
