@@ -26,6 +26,7 @@ from codemods.fact_deps import FactDependencies
 from codemods.project import Project
 from codemods.spans import SpanMaker
 from codemods.symbols import FunctionSymbols, ModuleSymbols
+from codemods.thread_offloads import ASYNC_ITERABLE_CONSUMERS, offload_of
 from codemods.types import (
     ClassRef,
     ColumnRef,
@@ -94,6 +95,11 @@ BOUNDARY_DECORATORS = frozenset(
     }
 )
 CONTEXTMANAGER = frozenset({"contextlib.contextmanager", "contextlib.asynccontextmanager"})
+# where a call is made, as a CallSite records it ("async_iterable_arg": handed to a response that iterates an async
+# iterable as well, see `thread_offloads.ASYNC_ITERABLE_CONSUMERS`)
+_CALL_SITE_CONTEXTS = frozenset(
+    {"lambda", "genexp", "for_iter", "with_item", "comp_iter", "task_arg", "assigned", "async_iterable_arg"}
+)
 CALLBACK_OK = frozenset({"Depends", "add_task", "add_api_route", "add_event_handler", "Security", "run_sync"})
 
 
@@ -103,7 +109,7 @@ class CallSite:
     line: int
     callees: tuple[str, ...]
     awaited: bool
-    context: str  # "normal" | "lambda" | "genexp" | "task_arg" | "for_iter" | "with_item"
+    context: str  # "normal" or one of _CALL_SITE_CONTEXTS
     stmt_span: Span | None = None  # for `for`/`with` statements that iterate/enter the call
     source: str = ""
 
@@ -137,6 +143,9 @@ class FunctionFacts:
     imports: set[tuple[str, str]] = field(default_factory=set)
     async_imports: set[tuple[str, str]] = field(default_factory=set)
     callback_refs: list[tuple[Span, int, str]] = field(default_factory=list)  # (span, line, qualname)
+    # `await run_in_threadpool(fn, *args)`: (span of `fn`, span of the call, `fn(*args)`, the name of the import it
+    # uses, which may become unused), see `thread_offloads`
+    offloads: list[tuple[Span, Span, str, str | None]] = field(default_factory=list)
     returns_query: QueryType | None = None
     helpers: set[str] = field(default_factory=set)
     lazy_reads: list[Edit] = field(default_factory=list)
@@ -1731,12 +1740,10 @@ class FunctionAnalyzer:
             init = self.project.lookup_method(constructed.qualname, "__init__")
             if init is not None:
                 self._record_query_arguments(init, node, skip_self=True)
+        if ctx.awaited:
+            self._record_offload(node, resolved)
         if callees:
-            context = (
-                ctx.context
-                if ctx.context in {"lambda", "genexp", "for_iter", "with_item", "comp_iter", "task_arg", "assigned"}
-                else "normal"
-            )
+            context = ctx.context if ctx.context in _CALL_SITE_CONTEXTS else "normal"
             if resolved in TASK_FUNCTIONS:
                 context = "task_arg"
             self.facts.calls.append(
@@ -1748,6 +1755,8 @@ class FunctionAnalyzer:
         arg_ctx_name = (
             "task_arg"
             if takes_coroutine
+            else "async_iterable_arg"
+            if resolved in ASYNC_ITERABLE_CONSUMERS
             else (ctx.context if ctx.context in {"lambda", "genexp", "query_arg"} else "normal")
         )
         if resolved in N.SCOPED_SESSION:
@@ -1763,6 +1772,24 @@ class FunctionAnalyzer:
             if callback_ok and isinstance(arg, ast.Name | ast.Attribute):
                 continue
             self._visit_expr(arg, _Ctx(context=arg_ctx_name))
+
+    def _record_offload(self, node: ast.Call, resolved: str | None) -> None:
+        """`await run_in_threadpool(fn, *args)` of a project function: should `fn` become async, the plan awaits
+        `fn(*args)` itself (see `thread_offloads`)."""
+        offload = offload_of(node, resolved)
+        if offload is None or not isinstance(self.type_of(offload.function), FunctionRef):
+            return
+        arguments = ", ".join(self.spans.segment(argument) for argument in offload.arguments)
+        direct = f"{self.spans.segment(offload.function)}({arguments})"
+        imported = dotted_name(node.func) if offload.imported else None
+        self.facts.offloads.append(
+            (
+                self.spans.span(offload.function),
+                self.spans.span(node),
+                direct,
+                imported.split(".", 1)[0] if imported else None,
+            )
+        )
 
     def _check_engine_escapes(self, node: ast.Call, resolved: str | None, callees: tuple[str, ...]) -> None:
         """A sync engine or connection, made async by the migration, handed to code that needs the sync one

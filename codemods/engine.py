@@ -844,6 +844,8 @@ def _plan_function(
             continue  # an async generator or context manager that was already one is already used correctly
         if is_generator and site.context == "assigned":
             continue  # `gen = get_db()`: next(gen) / gen.close() are rewritten where they are used
+        if is_generator and site.context == "async_iterable_arg":
+            continue  # `StreamingResponse(export_lines(db))` iterates an async generator as well
         if is_generator:
             if site.context == "for_iter" and is_async and site.stmt_span is not None:
                 plan.edits.append(Edit(E.ASYNC_FOR, site.stmt_span))
@@ -907,8 +909,15 @@ def _plan_function(
                         " it",
                     )
                 )
+    offloaded = {function: (call, direct, imported) for function, call, direct, imported in fact.offloads}
     for span, _line, qualname in fact.callback_refs:
-        if qualname in coloring.newly_async:
+        if qualname in coloring.newly_async and span in offloaded and is_async:
+            # `await run_in_threadpool(fn, x)` -> `await fn(x)` (see thread_offloads)
+            call, direct, imported = offloaded[span]
+            plan.edits.append(Edit(E.REPLACE_EXPR, call, text=direct))
+            if imported:
+                plan.removable.add(imported)
+        elif qualname in coloring.newly_async:
             plan.edits.append(
                 Edit(
                     E.REVIEW,

@@ -239,11 +239,13 @@ def _plain_import_after(body: list[cst.BaseStatement], name: str) -> int | None:
 def _drop_names(
     body: list[cst.BaseStatement], removable: set[str], force_remove: frozenset[str], in_use: set[str]
 ) -> tuple[list[cst.BaseStatement], int | None, Sequence[cst.EmptyLine] | None]:
-    """The body without the dropped names, and where the first emptied import statement stood."""
+    """The body without the dropped names, and where the first emptied import statement stood (the first emptied
+    SQLAlchemy import, if any)."""
     out: list[cst.BaseStatement] = []
     anchor: int | None = None
     anchor_lines: Sequence[cst.EmptyLine] | None = None
     pending_lines: Sequence[cst.EmptyLine] | None = None
+    anchored_sqlalchemy = False
     for stmt in body:
         small = stmt.body[0] if _is_import(stmt) else None
         if isinstance(small, cst.Import) and len(small.names) == 1:
@@ -259,6 +261,7 @@ def _drop_names(
             out.append(stmt)
             continue
         module_name = _module_name(small) or ""
+        sqlalchemy = module_name.split(".")[0] == "sqlalchemy"
         kept = [
             alias
             for alias in small.names
@@ -268,8 +271,10 @@ def _drop_names(
             out.append(stmt)
         elif kept:
             out.append(stmt.with_changes(body=[_set_names(small, kept)]))
-        elif anchor is None and isinstance(stmt, cst.SimpleStatementLine):
-            anchor, anchor_lines = len(out), stmt.leading_lines
+        elif isinstance(stmt, cst.SimpleStatementLine) and (anchor is None or (sqlalchemy and not anchored_sqlalchemy)):
+            # the new imports are SQLAlchemy's: they take the place of an emptied SQLAlchemy import, not of
+            # another package's (`from fastapi.concurrency import run_in_threadpool`, see thread_offloads)
+            anchor, anchor_lines, anchored_sqlalchemy = len(out), stmt.leading_lines, sqlalchemy
     return out, anchor, anchor_lines
 
 

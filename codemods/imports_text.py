@@ -283,11 +283,12 @@ def _drop_names(
     body: list[_Statement], removable: set[str], force_remove: frozenset[str], in_use: set[str]
 ) -> tuple[list[_Statement], int | None, list[str] | None]:
     """`imports_edit._drop_names`: the body without the dropped names, and where the first emptied import
-    statement stood, with its leading lines."""
+    statement stood (the first emptied SQLAlchemy import, if any), with its leading lines."""
     out: list[_Statement] = []
     anchor: int | None = None
     anchor_lines: list[str] | None = None
     pending_lines: list[str] | None = None
+    anchored_sqlalchemy = False
     for statement in body:
         if statement.kind == "import" and len(statement.names) == 1:
             local = _local(statement.names[0])
@@ -302,6 +303,7 @@ def _drop_names(
             out.append(statement)
             continue
         module_name = statement.module or ""
+        sqlalchemy = module_name.split(".")[0] == "sqlalchemy"
         kept = [
             alias
             for alias in statement.names
@@ -311,8 +313,8 @@ def _drop_names(
             out.append(statement)
         elif kept:
             out.append(statement.with_names(kept))
-        elif anchor is None:
-            anchor, anchor_lines = len(out), statement.leading
+        elif anchor is None or (sqlalchemy and not anchored_sqlalchemy):
+            anchor, anchor_lines, anchored_sqlalchemy = len(out), statement.leading, sqlalchemy
     return out, anchor, anchor_lines
 
 

@@ -76,6 +76,16 @@ CASES: dict[str, tuple[str, set[ImportName], set[str], frozenset[str], set[str],
         {"select", "AsyncSession", "func"},
         "from sqlalchemy import func, select\nfrom sqlalchemy.ext.asyncio import AsyncSession\n\nx = 1\n",
     ),
+    "new_import_takes_the_emptied_sqlalchemy_import_place": (
+        "import asyncio\n\nfrom fastapi import APIRouter\nfrom fastapi.concurrency import run_in_threadpool\n"
+        "from fastapi.responses import StreamingResponse\nfrom sqlalchemy.orm import Session\n\nx = 1\n",
+        {ASYNC_SESSION},
+        {"Session", "run_in_threadpool"},
+        frozenset(),
+        {"asyncio", "APIRouter", "StreamingResponse", "AsyncSession"},
+        "import asyncio\n\nfrom fastapi import APIRouter\nfrom fastapi.responses import StreamingResponse\n"
+        "from sqlalchemy.ext.asyncio import AsyncSession\n\nx = 1\n",
+    ),
     "unsorted_list_appends": (
         "from sqlalchemy import func, Column\n\nx = 1\n",
         {SELECT},
