@@ -13,6 +13,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
 
 from codemods import astwalk
+from codemods import blocking_calls as B
 from codemods import edits as E
 from codemods import pytest_support as T
 from codemods import queries as Q
@@ -146,6 +147,9 @@ class FunctionFacts:
     # `await run_in_threadpool(fn, *args)`: (span of `fn`, span of the call, `fn(*args)`, the name of the import it
     # uses, which may become unused), see `thread_offloads`
     offloads: list[tuple[Span, Span, str, str | None]] = field(default_factory=list)
+    # a blocking call, applied should the function become async: (span, `await ...` or None for a review marker,
+    # the marker's text, the import it uses, which may become unused), see `blocking_calls`
+    blocking_calls: list[tuple[Span, str | None, str, str | None]] = field(default_factory=list)
     returns_query: QueryType | None = None
     helpers: set[str] = field(default_factory=set)
     lazy_reads: list[Edit] = field(default_factory=list)
@@ -1719,6 +1723,9 @@ class FunctionAnalyzer:
         if resolved in CONCURRENCY_FUNCTIONS:
             self._check_shared_session(node)
         self._visit_model_validation(node)
+        if self.func is not None and not self.facts.is_async and B.is_blocking(resolved):
+            assert resolved is not None
+            self._record_blocking_call(node, resolved, ctx)
         if resolved == "asyncio.run" and self.func is not None and not self.facts.is_async:
             # only where this migration makes the function async: then it runs inside the event loop
             self.facts.async_edits.append(
@@ -1772,6 +1779,22 @@ class FunctionAnalyzer:
             if callback_ok and isinstance(arg, ast.Name | ast.Attribute):
                 continue
             self._visit_expr(arg, _Ctx(context=arg_ctx_name))
+
+    def _record_blocking_call(self, node: ast.Call, resolved: str, ctx: _Ctx) -> None:
+        """`time.sleep(x)`, `requests.get(url)` in a sync function: should it become async, they would block the
+        event loop (see `blocking_calls`)."""
+        where = self.func.name if self.func is not None else "it"
+        reason = (
+            f"AWT220 {resolved}() blocks the event loop now that {where}() is async (sync, it ran in a worker thread):"
+            " run it with `await asyncio.to_thread(...)`, or use an async client"
+        )
+        async_text = None
+        if ctx.context not in {"lambda", "genexp"} and not ctx.awaited and B.movable(node):
+            arguments = [self.spans.segment(a) for a in node.args] + [self.spans.segment(k) for k in node.keywords]
+            async_text = B.async_form(resolved, self.spans.segment(node.func), arguments)
+        head = dotted_name(node.func)
+        removable = head.split(".", 1)[0] if head and resolved in B.SLEEP else None
+        self.facts.blocking_calls.append((self.spans.span(node), async_text, reason, removable))
 
     def _record_offload(self, node: ast.Call, resolved: str | None) -> None:
         """`await run_in_threadpool(fn, *args)` of a project function: should `fn` become async, the plan awaits

@@ -806,6 +806,14 @@ def _plan_function(
                     "longer applies; make the wrapper async"
                 )
                 plan.edits.append(Edit(E.REVIEW, span, text=text))
+            for span, async_text, reason, removable in fact.blocking_calls:
+                if async_text is None:
+                    plan.edits.append(Edit(E.REVIEW, span, text=reason))
+                    continue
+                plan.edits.append(Edit(E.REPLACE_EXPR, span, text=async_text))  # `await asyncio.sleep(x)`
+                plan.imports.add(ImportName("", "asyncio"))
+                if removable:
+                    plan.removable.add(removable)
         plan.edits.extend(fact.async_edits)
         plan.imports |= {ImportName(m, n) for m, n in fact.async_imports}
         plan.removable |= fact.removable_names

@@ -7,6 +7,7 @@ statement takes the place of an import that became empty, or goes after the last
 from __future__ import annotations
 
 import ast
+import sys
 from collections.abc import Sequence
 from typing import TypeGuard, cast
 
@@ -198,7 +199,9 @@ def update_imports(
         _insert_before_or_after(body, first_import if first_import is not None else _insert_position(body), new_stmt)
         if first_import is not None and first_import + 1 < len(body):
             following = body[first_import + 1]
-            if _is_import(following) and isinstance(following.body[0], cst.ImportFrom):
+            if _is_import(following) and (
+                isinstance(following.body[0], cst.ImportFrom) or _another_section(name, following.body[0])
+            ):
                 body[first_import + 1] = following.with_changes(leading_lines=[cst.EmptyLine()])  # its own group
         elif first_import is None:
             _separate_from_code(body, new_stmt)
@@ -234,6 +237,16 @@ def _plain_import_after(body: list[cst.BaseStatement], name: str) -> int | None:
             break
         found = index
     return found
+
+
+def _another_section(name: str, following: cst.BaseSmallStatement) -> bool:
+    """`import asyncio` going before `import requests`: the standard library's imports are a section of their own
+    (isort), separated by a blank line from the third-party ones."""
+    if not isinstance(following, cst.Import):
+        return False
+    following_top = _alias_local(following.names[0]).split(".", 1)[0]
+    stdlib = sys.stdlib_module_names
+    return name.split(".", 1)[0] in stdlib and following_top not in stdlib
 
 
 def _drop_names(

@@ -327,6 +327,18 @@ _ALL = [
         'df = pd.read_sql("SELECT * FROM users", engine)',
         'df = pd.read_sql("SELECT * FROM users", engine)  # awaitify: review AWT219 ...',
     ),
+    _rule(
+        "AWT220",
+        "blocking-call-made-async",
+        "A blocking call (`time.sleep`, `requests`, `subprocess`, `urlopen`) in a function that became async.",
+        "FastAPI runs a sync route in a worker thread, where a blocking call holds that thread only; made `async def`, "
+        "the route runs on the event loop and the same call stalls every request. `time.sleep(x)` becomes "
+        "`await asyncio.sleep(x)` and the other calls `await asyncio.to_thread(fn, ...)` (the same call, in a "
+        "worker thread as before); where the call cannot be moved as it is (inside a lambda, arguments that are "
+        "rewritten too) it gets this marker. Functions that were async already are left as they are.",
+        "r = requests.get(url, timeout=5)",
+        "r = await asyncio.to_thread(requests.get, url, timeout=5)",
+    ),
     # ---- check findings -------------------------------------------------------------------------
     _rule(
         "AWT301",
