@@ -471,8 +471,8 @@ class FunctionAnalyzer:
         if target is None:
             return None
         is_list = self.project.relationship_is_collection(owner.qualname, attr)
-        name = target.rsplit(".", 1)[-1]
-        if self.project.resolve_name(self.module.name, name) != target:
+        name = self._local_name_of(target)  # `from models import Order as OrderModel`: OrderModel
+        if name is None:
             return InstanceList(target) if is_list else Instance(target)
         loader = "defaultload" if attr in owner.eager else "selectinload"
         option = f"{loader}({owner.entity_src}.{attr})"

@@ -101,3 +101,33 @@ async def test_harness_catches_a_wrong_rewrite(case: str, sqlite_db: Database) -
         async_outcome.result,
         async_outcome.database,
     )
+
+
+# Loader options the engine adds to a pair's expected code (pair, the option's text, the text without it): without
+# it the async side reads the relationship lazily and raises MissingGreenlet, so the run must tell the two apart,
+# or the pair proves nothing about the option.
+_LOADER_MUTATIONS = [
+    pytest.param(
+        "queries/lazy_load_nested_target_aliased_import",
+        ".selectinload(OrderModel.lines).selectinload(LineModel.item)",
+        "",
+        id="aliased-nested-target",
+    ),
+]
+
+
+@pytest.mark.filterwarnings("ignore:coroutine 'Connection.cursor' was never awaited:RuntimeWarning")  # aiosqlite's
+@pytest.mark.parametrize(("pair_id", "with_option", "without_option"), _LOADER_MUTATIONS)
+async def test_a_missing_loader_option_fails_the_run(
+    pair_id: str, with_option: str, without_option: str, sqlite_db: Database
+) -> None:
+    from fixture_harness import load_source
+
+    pair = next(p for p in RUNNABLE if p.id == pair_id)
+    source = pair.expected.read_text()
+    assert source.count(with_option) == 1, "the mutation must remove exactly one loader option"
+    mutant = load_source(source.replace(with_option, without_option), f"mutant_{pair.name}")
+    sync_outcome, async_outcome = await run_pair(load_module(pair.before), mutant, "run", sqlite_db)
+    # MissingGreenlet, or the StatementError wrapping it where the lazy load is a many-to-one's
+    assert async_outcome.raised in {"MissingGreenlet", "StatementError"}, "the mutant must fail on a lazy read"
+    assert (sync_outcome.raised, sync_outcome.result) != (async_outcome.raised, async_outcome.result)
