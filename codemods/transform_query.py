@@ -63,18 +63,17 @@ def to_select(
     drop: frozenset[str] = frozenset(),
     options: tuple[str, ...] = (),
 ) -> cst.BaseExpression:
-    """`db.query(A).filter(x)` -> `select(A).where(x)`; a chain on a variable keeps its base."""
+    """`db.query(A).filter(x)` -> `select(A).where(x)`; a chain on a variable keeps its base. Loader `options`
+    come right after `select(...)`, or after the variable (`q.options(...).limit(1)`)."""
     spine = _spine(expr)
     if not spine:
-        return expr
+        return _with_options(expr, options)
     innermost = spine[-1]
     if _attr_name(innermost) == "query":
-        rebuilt: cst.BaseExpression = innermost.with_changes(func=cst.Name(base))
-        if options:
-            rebuilt = _append_call(rebuilt, "options", _args([cst.parse_expression(o) for o in options]))
+        rebuilt: cst.BaseExpression = _with_options(innermost.with_changes(func=cst.Name(base)), options)
         links = spine[:-1]
     else:
-        rebuilt = innermost.func.value  # type: ignore[attr-defined]
+        rebuilt = _with_options(innermost.func.value, options)  # type: ignore[attr-defined]
         links = spine
     for call in reversed(links):
         name = _attr_name(call)
@@ -88,6 +87,12 @@ def to_select(
         else:
             rebuilt = _with_method(call, rebuilt, RENAMED_METHODS.get(name))
     return rebuilt
+
+
+def _with_options(expr: cst.BaseExpression, options: tuple[str, ...]) -> cst.BaseExpression:
+    if not options:
+        return expr
+    return _append_call(expr, "options", _args([cst.parse_expression(o) for o in options]))
 
 
 def _args(values: list[cst.BaseExpression]) -> list[cst.Arg]:

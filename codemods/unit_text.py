@@ -328,20 +328,19 @@ class _QueryText:
 
     def select(self, expr: ast.AST, base: str, drop: frozenset[str], options: tuple[str, ...]) -> str:
         """`transform_query.to_select`."""
+        added = f".options({', '.join(options)})" if options else ""
         spine = self.spine(expr)
         if not spine:
-            return self.unit.segment(expr)
+            return self.unit.segment(expr) + added
         innermost = spine[-1]
         name_start, end = self.method(innermost)
         assert isinstance(innermost.func, ast.Attribute)
         if innermost.func.attr == "query":
             self.names.add(base)
-            rebuilt = base + self.text[name_start + len("query") : end]
-            if options:
-                rebuilt += f".options({', '.join(options)})"
+            rebuilt = base + self.text[name_start + len("query") : end] + added
             links = spine[:-1]
         else:
-            rebuilt = self.unit.segment(innermost.func.value)
+            rebuilt = self.unit.segment(innermost.func.value) + added
             links = spine
         for call in reversed(links):
             assert isinstance(call.func, ast.Attribute)

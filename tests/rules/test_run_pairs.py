@@ -113,6 +113,9 @@ _LOADER_MUTATIONS = [
         "",
         id="aliased-nested-target",
     ),
+    pytest.param(
+        "queries/lazy_load_through_query_variable", ".options(selectinload(User.orders))", "", id="query-variable"
+    ),
 ]
 
 
