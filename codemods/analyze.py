@@ -39,6 +39,7 @@ from codemods.types import (
     Instance,
     InstanceList,
     LoadedEntities,
+    LoadedRows,
     ModuleRef,
     QueryType,
     SessionFactoryType,
@@ -385,22 +386,52 @@ class FunctionAnalyzer:
             awaited = self.type_of(node.value) if isinstance(node.value, ast.Call) else None
             # `tx = await db.begin_nested()`: still a transaction (check flags its unawaited `tx.rollback()`)
             return awaited if isinstance(awaited, TransactionType) else None
-        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and node.slice.value == 0:
-            container = self.type_of(node.value)  # an element of a loaded list (see _infer_locals)
-            if isinstance(container, InstanceList):
-                return Instance(container.qualname)
-            if isinstance(container, LoadedEntities) and container.is_list:
-                return replace(container, is_list=False)
-            if isinstance(container, QueryType) and container.entity is not None:
-                return LoadedEntities(
-                    container.entity[0],
-                    container.entity[1],
-                    self.spans.span(node.value),
-                    False,
-                    container.eager,
-                    column_options=container.column_options,
-                )
+        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and type(node.slice.value) is int:
+            return self._element_type(node.value, node.slice.value)  # see _infer_locals
         return None
+
+    def _element_type(self, container_node: ast.expr, index: int) -> Type | None:
+        """`container[index]`: an element of a loaded list or of a query iterated, a position of a row."""
+        container = self.type_of(container_node)
+        if isinstance(container, LoadedRows):
+            if container.is_list:
+                return replace(container, is_list=False)
+            return container.columns[index] if -len(container.columns) <= index < len(container.columns) else None
+        if index != 0:
+            return None
+        if isinstance(container, InstanceList):
+            return Instance(container.qualname)
+        if isinstance(container, LoadedEntities) and container.is_list:
+            return replace(container, is_list=False)
+        if isinstance(container, QueryType) and container.entity is not None:
+            return LoadedEntities(
+                container.entity[0],
+                container.entity[1],
+                self.spans.span(container_node),
+                False,
+                container.eager,
+                column_options=container.column_options,
+            )
+        if isinstance(container, QueryType) and len(container.entities) > 1 and any(container.entities):
+            return self._loaded_rows(container, container_node, is_list=False)
+        return None
+
+    def _loaded_rows(self, query: QueryType, node: ast.expr, is_list: bool) -> LoadedRows:
+        """The rows of a query selecting several elements, loaded by the query ending at `node`: each entity's
+        objects, with the loader options naming that entity (`selectinload(User.orders)` is not about Address)."""
+        columns: list[LoadedEntities | Instance | None] = []
+        for entity in query.entities:
+            if entity is None:
+                columns.append(None)
+            elif not entity[1]:
+                columns.append(Instance(entity[0]))  # no name to write its loader option with: flagged
+            else:
+                eager = frozenset(attr for owner, attr in query.eager_of if owner == entity[1])
+                span = self.spans.span(node)
+                columns.append(
+                    LoadedEntities(entity[0], entity[1], span, False, eager, column_options=query.column_options)
+                )
+        return LoadedRows(tuple(columns), is_list)
 
     def _attribute_type(self, node: ast.Attribute) -> Type | None:
         if self._attribute_slots:
@@ -726,7 +757,20 @@ class FunctionAnalyzer:
             kind = self.type_of(call.args[0])
             if isinstance(kind, ClassRef) and kind.qualname in self.project.classes:
                 entity = (kind.qualname, self.spans.segment(call.args[0]))
-        return QueryType(self.spans.segment(session_node), kinds, dedupe, entity)
+        entities = self._selected_entities(call.args)
+        return QueryType(self.spans.segment(session_node), kinds, dedupe, entity, entities=entities)
+
+    def _selected_entities(self, selected: list[ast.expr]) -> tuple[tuple[str, str] | None, ...]:
+        """Per selected element, the mapped class it loads and the text that names it (see `QueryType.entities`)."""
+        entities: list[tuple[str, str] | None] = []
+        for arg in selected:
+            kind = self.type_of(arg)
+            if isinstance(kind, ClassRef) and kind.qualname in self.project.classes:
+                named = isinstance(arg, ast.Name | ast.Attribute)
+                entities.append((kind.qualname, self.spans.segment(arg) if named else ""))
+            else:
+                entities.append(None)
+        return tuple(entities)
 
     def _mentions_other_class(self, selected: list[ast.expr], criteria: list[ast.expr]) -> bool:
         """An entity selected with a column of another class (or filtered on one): an implicit join."""
@@ -747,11 +791,13 @@ class FunctionAnalyzer:
 
     def _query_method_type(self, query: QueryType, method: str, node: ast.Call) -> Type | None:
         if method in Q.BUILDER_METHODS:
-            kinds, dedupe = query.entity_kinds, query.dedupe
+            kinds, dedupe, entities = query.entity_kinds, query.dedupe, query.entities
             if method == "with_entities":
                 kinds = tuple(self._entity_kind(a) for a in node.args) or ("unknown",)
+                entities = self._selected_entities(node.args)
             elif method in {"add_columns", "add_entity"}:
                 kinds = kinds + tuple(self._entity_kind(a) for a in node.args)
+                entities = entities + self._selected_entities(node.args)
             if method in Q.DUPLICATING_METHODS:
                 dedupe = True
             if method == "options" and self._has_duplicating_loader(node):
@@ -761,7 +807,10 @@ class FunctionAnalyzer:
             entity = query.entity if kinds == query.entity_kinds else None
             eager = query.eager | (self._eager_relationships(node.args) if method == "options" else frozenset())
             columns = query.column_options + (_column_options(node.args) if method == "options" else ())
-            return QueryType(query.session_src, kinds, dedupe, entity, eager, columns)
+            eager_of = query.eager_of | (self._eager_of(node.args) if method == "options" else frozenset())
+            return QueryType(query.session_src, kinds, dedupe, entity, eager, columns, entities, eager_of)
+        if method in {"first", "one", "one_or_none", "all"} and len(query.entities) > 1 and any(query.entities):
+            return self._loaded_rows(query, node, is_list=method == "all")
         if method in {"first", "one", "one_or_none", "get", "all"} and query.entity is not None:
             return LoadedEntities(
                 query.entity[0],
@@ -782,14 +831,23 @@ class FunctionAnalyzer:
             for sub in astwalk.walk(arg):
                 if isinstance(sub, ast.Call) and sub.args and isinstance(sub.args[0], ast.Attribute):
                     name = sub.func.attr if isinstance(sub.func, ast.Attribute) else getattr(sub.func, "id", "")
-                    if name in {
-                        "joinedload",
-                        "selectinload",
-                        "subqueryload",
-                        "immediateload",
-                        "contains_eager",
-                    }:
+                    if name in Q.EAGER_LOADERS:
                         loaded.add(sub.args[0].attr)
+        return frozenset(loaded)
+
+    def _eager_of(self, loader_options: list[ast.expr]) -> frozenset[tuple[str, str]]:
+        """(entity's text, relationship) of the first-level eager loader options (`joinedload(User.orders)`, not the
+        `.selectinload(Order.lines)` chained on it, which loads the orders' lines)."""
+        loaded = set()
+        for arg in loader_options:
+            for sub in astwalk.walk(arg):
+                if not (isinstance(sub, ast.Call) and sub.args and isinstance(sub.args[0], ast.Attribute)):
+                    continue
+                if isinstance(sub.func, ast.Attribute) and isinstance(sub.func.value, ast.Call):
+                    continue  # chained on another option
+                loader = (self.project.resolve_expr(self.module.name, sub.func) or "").rsplit(".", 1)[-1]
+                if loader in Q.EAGER_LOADERS:
+                    loaded.add((self.spans.segment(sub.args[0].value), sub.args[0].attr))
         return frozenset(loaded)
 
     def _criteria_mentions_foreign_class(self, query: QueryType, criteria: list[ast.expr]) -> bool:
@@ -1011,8 +1069,8 @@ class FunctionAnalyzer:
         for node in own_nodes_of(self.body, _BINDING_NODES, self.spans.lines_holding("for")):
             if isinstance(node, ast.Assign):
                 for target in node.targets:
-                    if isinstance(target, ast.Name):
-                        assignments.append((target.id, node.value))
+                    if isinstance(target, ast.Name | ast.Tuple | ast.List):
+                        assignments += _unpacked(target, node.value)
                     elif isinstance(target, ast.Attribute):
                         path = dotted_name(target)
                         if path is not None and path.split(".", 1)[0] not in {"self", "cls"}:  # see attr_values
@@ -1033,8 +1091,7 @@ class FunctionAnalyzer:
             elif isinstance(node, ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp):
                 loops += [(g.target, g.iter) for g in node.generators]
         for target, iterable in loops:
-            if isinstance(target, ast.Name):
-                assignments.append((target.id, ast.Subscript(value=iterable, slice=ast.Constant(0))))
+            assignments += _unpacked(target, ast.Subscript(value=iterable, slice=ast.Constant(0)))
         params = set(self.env)
         assigned = {name for name, _ in assignments if name not in params}
         for _ in range(3):
@@ -2864,6 +2921,20 @@ def _bound_names(func: FunctionSymbols, nodes: list[ast.AST]) -> set[str]:
         elif isinstance(node, ast.Global | ast.Nonlocal):
             declared |= set(node.names)
     return bound - declared
+
+
+def _unpacked(target: ast.expr, value: ast.expr) -> list[tuple[str, ast.expr]]:
+    """The names a target binds, each with the expression it takes its type from: `name = value`, or
+    `user, address = value` position by position (`value[0]`, `value[1]`). A starred or nested target: none."""
+    if isinstance(target, ast.Name):
+        return [(target.id, value)]
+    if isinstance(target, ast.Tuple | ast.List) and all(isinstance(e, ast.Name) for e in target.elts):
+        return [
+            (e.id, ast.Subscript(value=value, slice=ast.Constant(i)))
+            for i, e in enumerate(target.elts)
+            if isinstance(e, ast.Name)
+        ]
+    return []
 
 
 def _walk_own(body: list[ast.stmt]) -> list[ast.AST]:

@@ -58,4 +58,6 @@ RENAMED_METHODS = {
 # Builder calls that may bring the same entity identity twice into the result (legacy Query de-duplicated).
 DUPLICATING_METHODS = frozenset({"join", "outerjoin", "select_from", "from_statement"})
 DUPLICATING_LOADERS = frozenset({"joinedload", "contains_eager"})
+# loader options that load a relationship with its objects (a lazy read of it then emits no SELECT)
+EAGER_LOADERS = frozenset({"joinedload", "selectinload", "subqueryload", "immediateload", "contains_eager"})
 AGGREGATE_FUNCTIONS = frozenset({"count", "sum", "min", "max", "avg"})

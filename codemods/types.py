@@ -93,6 +93,11 @@ class QueryType:
     eager: frozenset[str] = frozenset()  # relationships of `entity` loaded by loader options
     # column loader options in order: ("load_only" | "defer" | "undefer", (attribute names...))
     column_options: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # one per selected element: (class qualname, source text) of a mapped entity, None for a column or an expression;
+    # the text is "" for an entity with no plain name to load by (`aliased(User)` written inline)
+    entities: tuple[tuple[str, str] | None, ...] = ()
+    # (entity's source text, relationship) of the first-level loader options (`selectinload(User.orders)`)
+    eager_of: frozenset[tuple[str, str]] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -116,6 +121,16 @@ class LoadedEntities:
 
 
 @dataclass(frozen=True)
+class LoadedRows:
+    """Rows of a query selecting several elements (`db.query(User, Address)`), one row or a list when `is_list`:
+    per position, the objects loaded there (an Instance where the entity has no name to load by), None for a column
+    or an expression. `user, address = row` types its names position by position."""
+
+    columns: tuple[LoadedEntities | Instance | None, ...]
+    is_list: bool
+
+
+@dataclass(frozen=True)
 class ModuleRef:
     name: str
 
@@ -136,6 +151,7 @@ Type = (
     | ModuleRef
     | FunctionRef
     | LoadedEntities
+    | LoadedRows
     | ConnectionType
     | TransactionType
     | GeneratorRef

@@ -114,6 +114,21 @@ _LOADER_MUTATIONS = [
         id="aliased-nested-target",
     ),
     pytest.param(
+        "queries/lazy_load_tuple_unpacked_rows", ".options(selectinload(User.orders))", "", id="rows-iterated-all"
+    ),
+    pytest.param(
+        "queries/lazy_load_tuple_unpacked_rows", ".options(selectinload(OrderLine.item))", "", id="row-unpacked-first"
+    ),
+    pytest.param(
+        "queries/lazy_load_tuple_unpacked_rows", ".options(selectinload(Order.lines))", "", id="rows-with-a-count"
+    ),
+    pytest.param(
+        "queries/lazy_load_tuple_rows_options_per_entity",
+        ".options(selectinload(Address.user))",
+        "",
+        id="rows-options-per-entity",
+    ),
+    pytest.param(
         "queries/lazy_load_through_query_variable", ".options(selectinload(User.orders))", "", id="query-variable"
     ),
 ]
