@@ -339,9 +339,7 @@ class FunctionAnalyzer:
             if kind is None and _untyped_or_query(self.project, self.module.name, param.annotation):
                 kind = _query_param_type(func.qualname, param.name)
             if kind is None and param.annotation is None and param.default is None:
-                passed = _session_hints(func.qualname, param.name)
-                if len(passed) == 1 and isinstance(next(iter(passed)), PASSED_HANDLES):
-                    kind = next(iter(passed))  # every caller hands it a session
+                kind = _passed_type(_argument_hints(func.qualname, param.name))
             if kind is None and param.annotation is None:
                 kind = T.fixture_param_type(self.project, func, param.name)  # pytest hands it a fixture's value
             self.env[param.name] = kind
@@ -587,7 +585,7 @@ class FunctionAnalyzer:
                         found = self.project.type_of_annotation(cls.module, param.annotation)
                         found = found or self.project.dependency_type(cls.module, param.default)
                         if found is None and param.annotation is None:
-                            passed = _session_hints(method.qualname, param.name)
+                            passed = _argument_hints(method.qualname, param.name)
                             if len(passed) == 1 and isinstance(next(iter(passed)), PASSED_HANDLES):
                                 found = next(iter(passed))  # every caller constructs it with a session
                         return found
@@ -1902,13 +1900,11 @@ class FunctionAnalyzer:
     def _record_query_arguments(self, target: FunctionSymbols, node: ast.Call, skip_self: bool = False) -> None:
         """A Query handed to a project function: its parameter is typed as a Query from here.
 
-        Sessions too: an untyped parameter that every caller passes a session to holds a session; the same for an
-        engine or a connection (`def ping(bind): with bind.connect() ...` called with the engine)."""
+        Sessions and mapped objects too: an untyped parameter that every caller passes a session to holds a session,
+        one they pass `User` objects to holds them (see `_passed_type`)."""
         for param_name, arg in _bind_arguments(target, node, skip_self):
             kind = self.type_of(arg)
-            _SESSION_HINTS.setdefault((target.qualname, param_name), set()).add(
-                kind if isinstance(kind, PASSED_HANDLES) else None
-            )
+            _ARGUMENT_HINTS.setdefault((target.qualname, param_name), set()).add(self._argument_hint(kind))
             if not isinstance(kind, QueryType):
                 continue
             _PARAM_HINTS.setdefault((target.qualname, param_name), set()).add(kind)
@@ -1916,6 +1912,18 @@ class FunctionAnalyzer:
             if not isinstance(arg, ast.Name):
                 self._query_builder(arg)
             self._visit_query_args(arg)
+
+    def _argument_hint(self, kind: Type | None) -> ArgumentHint:
+        """What an argument tells of the parameter it is bound to: a session (an engine, a connection), or objects of
+        a mapped class that has relationships (a read of one from them lazy-loads where the objects came from
+        elsewhere)."""
+        if isinstance(kind, PASSED_HANDLES):
+            return kind
+        if isinstance(kind, LoadedEntities):
+            kind = InstanceList(kind.qualname) if kind.is_list else Instance(kind.qualname)
+        if isinstance(kind, Instance | InstanceList) and self.project.has_relationships(kind.qualname):
+            return kind
+        return None
 
     # -- session / engine calls -----------------------------------------------------------------------
     def _io_where_await_is_impossible(self, node: ast.Call, ctx: _Ctx) -> bool:
@@ -2759,10 +2767,11 @@ def _requote(literal_src: str, old: str, new: str) -> str:
 QUERY_PARAM_PREFIX = "<query-param:"
 PASSED_KINDS = ("<as passed>",)
 _PARAM_HINTS: dict[tuple[str, str], set[QueryType]] = {}
-# what an untyped parameter is typed from when every caller passes the same one (see `_record_query_arguments`)
-PassedHandle = SessionType | EngineType | ConnectionType
+# what calls hand a function's parameter: a session, an engine or a connection (a handle: typed only when every
+# caller passes the same), mapped objects, None for anything else (see `_argument_hint`, `_passed_type`)
 PASSED_HANDLES = (SessionType, EngineType, ConnectionType)
-_SESSION_HINTS: dict[tuple[str, str], set[PassedHandle | None]] = {}
+ArgumentHint = SessionType | EngineType | ConnectionType | Instance | InstanceList | None
+_ARGUMENT_HINTS: dict[tuple[str, str], set[ArgumentHint]] = {}
 _PARAM_HINTED: set[str] = set()  # functions with at least one entry in _PARAM_HINTS
 _DEPENDENCIES = FactDependencies()
 _UNBOUND = object()  # a local not assigned yet (unlike one bound to None: an unknown type)
@@ -2771,17 +2780,31 @@ _UNBOUND = object()  # a local not assigned yet (unlike one bound to None: an un
 def _current_hint(key: Hashable) -> object:
     assert isinstance(key, tuple)
     kind, *rest = key
-    if kind == "session":
-        return frozenset(_SESSION_HINTS.get((rest[0], rest[1]), ()))
+    if kind == "argument":
+        return frozenset(_ARGUMENT_HINTS.get((rest[0], rest[1]), ()))
     if kind == "param":
         return frozenset(_PARAM_HINTS.get((rest[0], rest[1]), ()))
     return rest[0] in _PARAM_HINTED
 
 
-def _session_hints(function: str, param: str) -> frozenset[PassedHandle | None]:
-    value = frozenset(_SESSION_HINTS.get((function, param), ()))
-    _DEPENDENCIES.hint_read(("session", function, param), value)
+def _argument_hints(function: str, param: str) -> frozenset[ArgumentHint]:
+    value = frozenset(_ARGUMENT_HINTS.get((function, param), ()))
+    _DEPENDENCIES.hint_read(("argument", function, param), value)
     return value
+
+
+def _passed_type(passed: frozenset[ArgumentHint]) -> Type | None:
+    """The type of an untyped parameter from what its callers pass: a session when every caller passes one;
+    objects of one mapped class when that is all the callers with a known argument pass (then a relationship read
+    from them is flagged, as for a parameter annotated `user: User`: they were loaded elsewhere, and flagging is the
+    safe side where another caller's argument is unknown)."""
+    known = passed - {None}
+    if len(known) != 1:
+        return None
+    kind = next(iter(known))
+    if isinstance(kind, PASSED_HANDLES):
+        return kind if None not in passed else None
+    return kind
 
 
 def _has_param_hints(function: str) -> bool:
@@ -3028,7 +3051,7 @@ def reset_caches(*, keep_hints: bool = False) -> None:
     if not keep_hints:
         _SPANS.clear()
         _PARAM_HINTS.clear()
-        _SESSION_HINTS.clear()
+        _ARGUMENT_HINTS.clear()
         _PARAM_HINTED.clear()
     _FACTS_CACHE.clear()
     _BODY_KEYS.clear()
@@ -3043,15 +3066,15 @@ def start_next_round() -> None:
     _IN_PROGRESS.clear()
 
 
-HintSnapshot = tuple[dict[tuple[str, str], frozenset[QueryType]], dict[tuple[str, str], frozenset[PassedHandle | None]]]
+HintSnapshot = tuple[dict[tuple[str, str], frozenset[QueryType]], dict[tuple[str, str], frozenset[ArgumentHint]]]
 
 
 def hint_snapshot() -> HintSnapshot:
-    sessions = {key: frozenset(value) for key, value in _SESSION_HINTS.items() if any(value)}
+    sessions = {key: frozenset(value) for key, value in _ARGUMENT_HINTS.items() if any(value)}
     return {key: frozenset(value) for key, value in _PARAM_HINTS.items()}, sessions
 
 
-HintState = tuple[dict[tuple[str, str], frozenset[QueryType]], dict[tuple[str, str], frozenset[PassedHandle | None]]]
+HintState = tuple[dict[tuple[str, str], frozenset[QueryType]], dict[tuple[str, str], frozenset[ArgumentHint]]]
 
 
 def hint_state() -> HintState:
@@ -3059,7 +3082,7 @@ def hint_state() -> HintState:
     those still change the facts of the function they are about)."""
     return (
         {key: frozenset(value) for key, value in _PARAM_HINTS.items()},
-        {key: frozenset(value) for key, value in _SESSION_HINTS.items()},
+        {key: frozenset(value) for key, value in _ARGUMENT_HINTS.items()},
     )
 
 
@@ -3078,7 +3101,7 @@ def merge_hints(state: HintState) -> None:
         _PARAM_HINTS.setdefault(key, set()).update(kinds)
         _PARAM_HINTED.add(key[0])
     for key, types in sessions.items():
-        _SESSION_HINTS.setdefault(key, set()).update(types)
+        _ARGUMENT_HINTS.setdefault(key, set()).update(types)
 
 
 def analyze_function_cached(project: Project, func: FunctionSymbols) -> FunctionFacts | None:

@@ -1,12 +1,12 @@
 """The per-function analysis of a big project, split between this process and forked workers.
 
-The analysis of a module asks for the facts of the functions it calls, in any module, and hint rounds repeat
-it until the hints (queries and sessions handed to project functions) stop growing (see `fact_deps`). Every
-worker is a fork taken once the project is parsed: it shares the trees, symbols and sources without copying
-them, and owns a fixed share of the modules for every round. A worker computes the facts its modules ask for
-itself (a callee's facts may be computed in two processes: the same code on the same trees gives the same
-facts; modules that import each other share a process where the balance allows, so it happens seldom), and
-sends back the facts of its own modules and the hints it gathered; between rounds every worker receives the
+The analysis of a module asks for the facts of the functions it calls, in any module, and hint rounds repeat it
+until the hints (queries, sessions and mapped objects handed to project functions) stop growing (see
+`fact_deps`). Every worker is a fork taken once the project is parsed: it shares the trees, symbols and sources
+without copying them, and owns a fixed share of the modules for every round. A worker computes the facts its
+modules ask for itself (a callee's facts may be computed in two processes: the same code on the same trees gives
+the same facts; modules that import each other share a process where the balance allows, so it happens seldom),
+and sends back the facts of its own modules and the hints it gathered; between rounds every worker receives the
 union of all hints, so a round ends with the same hints it would with one process.
 
 Only plain data crosses between processes (facts, hints, failure messages); trees never do.
@@ -22,7 +22,7 @@ from multiprocessing.connection import Connection
 from typing import cast
 
 from codemods import analyze
-from codemods.analyze import FunctionFacts, HintState, PassedHandle
+from codemods.analyze import ArgumentHint, FunctionFacts, HintState
 from codemods.types import QueryType
 
 log = logging.getLogger(__name__)
@@ -175,7 +175,7 @@ def _send_in_parts(connection: Connection, changed: dict[str, list[FunctionFacts
 
 def _union(states: list[HintState]) -> HintState:
     params: dict[tuple[str, str], frozenset[QueryType]] = {}
-    sessions: dict[tuple[str, str], frozenset[PassedHandle | None]] = {}
+    sessions: dict[tuple[str, str], frozenset[ArgumentHint]] = {}
     for state_params, state_sessions in states:
         for key, kinds in state_params.items():
             params[key] = params.get(key, frozenset()) | kinds

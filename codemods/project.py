@@ -71,6 +71,7 @@ class Project:
         self._subclasses: dict[str, set[str]] | None = None
         self._aliases: dict[frozenset[str], frozenset[str]] = {}
         self._stays_sync: dict[str, bool] = {}
+        self._has_relationships: dict[str, bool] = {}
 
     # -- names -------------------------------------------------------------------------------------
     def resolve_name(self, module: str, name: str) -> str:
@@ -519,6 +520,17 @@ class Project:
                         return str(keyword.value.value)
                 return "select"
         return None
+
+    def has_relationships(self, class_qualname: str) -> bool:
+        """Whether a class (or one of its bases) maps a relationship: reading one from its objects may lazy-load."""
+        known = self._has_relationships.get(class_qualname)
+        if known is None:
+            known = self._has_relationships[class_qualname] = any(
+                self.relationship_loading(class_qualname, attr) is not None
+                for cls_name in self.mro(class_qualname)
+                for attr in self.classes[cls_name].attr_values
+            )
+        return known
 
     def relationship_target(self, class_qualname: str, attr: str) -> str | None:
         """The mapped class a relationship points to, from `Mapped[list[Track]]` / `Mapped["Track"]`."""

@@ -103,6 +103,9 @@ async def test_harness_catches_a_wrong_rewrite(case: str, sqlite_db: Database) -
     )
 
 
+# A lazy load under an AsyncSession: MissingGreenlet, or (aiosqlite) the StatementError wrapping it
+_LAZY_LOAD_ERRORS = {"MissingGreenlet", "StatementError"}
+
 # Loader options the engine adds to a pair's expected code (pair, the option's text, the text without it): without
 # it the async side reads the relationship lazily and raises MissingGreenlet, so the run must tell the two apart,
 # or the pair proves nothing about the option.
@@ -146,6 +149,38 @@ async def test_a_missing_loader_option_fails_the_run(
     assert source.count(with_option) == 1, "the mutation must remove exactly one loader option"
     mutant = load_source(source.replace(with_option, without_option), f"mutant_{pair.name}")
     sync_outcome, async_outcome = await run_pair(load_module(pair.before), mutant, "run", sqlite_db)
-    # MissingGreenlet, or the StatementError wrapping it where the lazy load is a many-to-one's
-    assert async_outcome.raised in {"MissingGreenlet", "StatementError"}, "the mutant must fail on a lazy read"
+    assert async_outcome.raised in _LAZY_LOAD_ERRORS, "the mutant must fail on a lazy read"
     assert (sync_outcome.raised, sync_outcome.result) != (async_outcome.raised, async_outcome.result)
+
+
+# Review fixtures whose AWT201 marker sits on a read of objects a caller loaded (pair, function taking the session,
+# what the expected code raises under an AsyncSession): the marker is on a real lazy load, and none is needed where
+# the helper reads only columns.
+_LAZY_READS_IN_HELPERS = [
+    ("review/lazy_load_in_untyped_helper", "listed", _LAZY_LOAD_ERRORS),
+    ("review/lazy_load_in_untyped_helper", "first_orders", _LAZY_LOAD_ERRORS),
+    ("review/lazy_load_in_untyped_helper", "listed_names", {None}),
+]
+
+
+@pytest.mark.filterwarnings("ignore:coroutine 'Connection.cursor' was never awaited:RuntimeWarning")  # aiosqlite's
+@pytest.mark.parametrize(
+    ("pair_id", "function", "raises", "backend"),
+    [
+        pytest.param(*case, backend, id=f"{case[1]}[{backend}]")
+        for case in _LAZY_READS_IN_HELPERS
+        for backend in BACKENDS
+    ],
+)
+async def test_a_lazy_read_in_a_helper_raises_under_asyncio(
+    pair_id: str, function: str, raises: set[str | None], backend: str, database: Database
+) -> None:
+    from fixture_harness import run_async_side, run_sync_side
+
+    pair = next(p for p in PAIRS if p.id == pair_id)
+    before = run_sync_side(getattr(load_module(pair.before), function), "run", database)
+    after = await run_async_side(getattr(load_module(pair.expected), function), "run", database)
+    assert before.raised is None
+    assert after.raised in raises
+    if after.raised is None:
+        assert after.result == before.result
