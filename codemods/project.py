@@ -31,6 +31,8 @@ from codemods.types import (
 _MAX_ALIAS_HOPS = 8
 # the types an Alembic script's own objects would have: they stay sync (see `Project.stays_sync`)
 _SYNC_KINDS = (SessionType, EngineType, ConnectionType)
+# what a return annotation may name wrongly (`-> Session` over a sessionmaker): checked against the returns
+_DATABASE_HANDLES = (SessionType, SessionFactoryType, EngineType, ConnectionType)
 PROTOCOL_BASES = frozenset({"typing.Protocol", "typing_extensions.Protocol"})
 
 
@@ -481,12 +483,19 @@ class Project:
         result = self.type_of_annotation(func.module, func.returns)
         if result is None and func.is_generator:
             result = self.generator_item_type(func.module, func.returns) or self._yielded_type(func)
-        if result is None and not func.is_generator:
-            kinds = {self._simple_value_type(func, value) for value in func.return_values}
-            if len(kinds) == 1:
-                result = kinds.pop()
+        if not func.is_generator and (result is None or isinstance(result, _DATABASE_HANDLES)):
+            inferred = self._returned_type(func)
+            if result is None or isinstance(inferred, _DATABASE_HANDLES):
+                # a wrong annotation (`-> Session` over `return sessionmaker(...)`): every return says what the
+                # callers really get, and their code was written against that (`get_factory()()`)
+                result = inferred or result
         self._return_cache[func.qualname] = result
         return result
+
+    def _returned_type(self, func: FunctionSymbols) -> Type | None:
+        """The one type every `return` of `func` gives (None: unknown, or they disagree)."""
+        kinds = {self._simple_value_type(func, value) for value in func.return_values}
+        return kinds.pop() if len(kinds) == 1 else None
 
     def _simple_value_type(self, func: FunctionSymbols, value: ast.expr) -> Type | None:
         if isinstance(value, ast.Call):
