@@ -37,6 +37,7 @@ from codemods.types import (
     GeneratorRef,
     HttpClientType,
     Instance,
+    InstanceChoice,
     InstanceList,
     LoadedEntities,
     LoadedRows,
@@ -380,6 +381,8 @@ class FunctionAnalyzer:
             return self._attribute_type(node)
         if isinstance(node, ast.Call):
             return self._call_type(node)
+        if isinstance(node, ast.List | ast.Tuple | ast.Set):
+            return self._literal_type(node)
         if isinstance(node, ast.Await):
             awaited = self.type_of(node.value) if isinstance(node.value, ast.Call) else None
             # `tx = await db.begin_nested()`: still a transaction (check flags its unawaited `tx.rollback()`)
@@ -399,6 +402,8 @@ class FunctionAnalyzer:
             return None
         if isinstance(container, InstanceList):
             return Instance(container.qualname)
+        if isinstance(container, InstanceChoice) and container.is_list:
+            return replace(container, is_list=False)
         if isinstance(container, LoadedEntities) and container.is_list:
             return replace(container, is_list=False)
         if isinstance(container, QueryType) and container.entity is not None:
@@ -431,6 +436,19 @@ class FunctionAnalyzer:
                 )
         return LoadedRows(tuple(columns), is_list)
 
+    def _literal_type(self, node: ast.List | ast.Tuple | ast.Set) -> Type | None:
+        """`[UserRepo(db), ItemRepo(db)]`: instances of project classes, every element (a starred one or any other
+        value: unknown). Of one class, a list of its instances; of several, a list of choices among them."""
+        classes: set[str] = set()
+        for element in node.elts:
+            kind = self.type_of(element)
+            if not isinstance(kind, Instance) or kind.qualname not in self.project.classes:
+                return None
+            classes.add(kind.qualname)
+        if len(classes) == 1:
+            return InstanceList(classes.pop())
+        return InstanceChoice(tuple(sorted(classes)), is_list=True) if classes else None
+
     def _attribute_type(self, node: ast.Attribute) -> Type | None:
         if self._attribute_slots:
             stored = self._attribute_slots.get(dotted_name(node) or "")
@@ -441,6 +459,10 @@ class FunctionAnalyzer:
             return self._loaded_relationship_type(owner, node.attr)
         if isinstance(owner, Instance):
             return self._instance_attr_type(owner.qualname, node.attr)
+        if isinstance(owner, InstanceChoice) and not owner.is_list:
+            # what every one of the classes gives (`repo.db` of repositories that all keep a session)
+            kinds = {self._instance_attr_type(qualname, node.attr) for qualname in owner.qualnames}
+            return kinds.pop() if len(kinds) == 1 else None
         if isinstance(owner, ModuleRef):
             return self.project.type_of_qualname(self.project.attribute_of(owner.name, node.attr))
         if isinstance(owner, ClassRef):
@@ -2627,11 +2649,21 @@ class FunctionAnalyzer:
             if method is not None:
                 return (method.qualname,)
             return ()
+        if isinstance(owner, InstanceChoice) and not owner.is_list:
+            return self._methods_of_choice(owner, func.attr)
         if isinstance(owner, ModuleRef):
             target = self.project.attribute_of(owner.name, func.attr)
             if target in self.project.functions:
                 return (target,)
         return ()
+
+    def _methods_of_choice(self, owner: InstanceChoice, name: str) -> tuple[str, ...]:
+        """`repo.count()` of one of several classes: the method each of them has (one, where they share its
+        declaration). Several: the engine awaits the call only if all of them are async, else flags it."""
+        methods = [self.project.lookup_method(qualname, name) for qualname in owner.qualnames]
+        if any(method is None for method in methods):
+            return ()  # a class without it: nothing awaitify can say about the call
+        return tuple(sorted({method.qualname for method in methods if method is not None}))
 
     def _called_instance(self, func: ast.Name | ast.Attribute) -> tuple[str, ...] | None:
         """`checker(...)` of an instance of a project class: its `__call__` (None: not such an instance)."""
@@ -2927,6 +2959,10 @@ _BINDING_NODES = frozenset(
 )
 
 
+# the value of a name bound in a way awaitify does not follow: its type is unknown
+_UNKNOWN_VALUE: ast.expr = ast.Constant(value=None)
+
+
 def _bound_names(func: FunctionSymbols, nodes: list[ast.AST]) -> set[str]:
     """The names `func` binds in its own scope (`nodes`: its own nodes): parameters, assignment and loop targets,
     nested defs and classes, `except ... as`, imports other than SQLAlchemy's; not those declared global."""
@@ -2947,17 +2983,21 @@ def _bound_names(func: FunctionSymbols, nodes: list[ast.AST]) -> set[str]:
 
 
 def _unpacked(target: ast.expr, value: ast.expr) -> list[tuple[str, ast.expr]]:
-    """The names a target binds, each with the expression it takes its type from: `name = value`, or
-    `user, address = value` position by position (`value[0]`, `value[1]`). A starred or nested target: none."""
+    """The names a target binds, each with the expression it takes its type from: `name = value`;
+    `a, b = UserRepo(db), ItemRepo(db)` element by element; `user, address = row` position by position (`value[0]`,
+    `value[1]`). Where awaitify cannot pair them (a literal of another length, a starred or nested target), the
+    names are bound to something unknown, so that another assignment of theirs does not type them alone."""
     if isinstance(target, ast.Name):
         return [(target.id, value)]
-    if isinstance(target, ast.Tuple | ast.List) and all(isinstance(e, ast.Name) for e in target.elts):
-        return [
-            (e.id, ast.Subscript(value=value, slice=ast.Constant(i)))
-            for i, e in enumerate(target.elts)
-            if isinstance(e, ast.Name)
-        ]
-    return []
+    if not isinstance(target, ast.Tuple | ast.List):
+        return []
+    names = [node.id for node in target.elts if isinstance(node, ast.Name)]
+    if len(names) == len(target.elts):
+        if not isinstance(value, ast.Tuple | ast.List):
+            return [(name, ast.Subscript(value=value, slice=ast.Constant(i))) for i, name in enumerate(names)]
+        if len(value.elts) == len(names) and not any(isinstance(element, ast.Starred) for element in value.elts):
+            return list(zip(names, value.elts, strict=True))
+    return [(node.id, _UNKNOWN_VALUE) for node in ast.walk(target) if isinstance(node, ast.Name)]
 
 
 def _walk_own(body: list[ast.stmt]) -> list[ast.AST]:

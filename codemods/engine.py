@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from codemods import analyze, astwalk, interrupts, parallel_analysis, parse_helper, teardown
 from codemods import edits as E
 from codemods.alembic_scripts import is_alembic_script
-from codemods.analyze import ASYNC_URL_HELPER, FunctionFacts, HintState
+from codemods.analyze import ASYNC_URL_HELPER, CallSite, FunctionFacts, HintState
 from codemods.check_cache import cached_findings
 from codemods.coloring import Coloring, color_call_graph
 from codemods.deadline import FileTimeout, file_deadline, import_untimed
@@ -836,6 +836,11 @@ def _plan_function(
         targets = [c for c in site.callees if c in coloring.async_functions]
         if not targets or site.awaited or site.context == "task_arg":
             continue
+        unsure = _unsure_call_review(site, targets)
+        if unsure is not None:
+            if any(t in coloring.newly_async for t in targets):
+                plan.edits.append(unsure)
+            continue
         if not any(t in coloring.newly_async for t in targets) and (not is_async or not in_migration):
             # a call between functions that were already async, in code that has nothing to do with the
             # session (asyncpg, redis...): a coroutine stored for later or returned by a lambda is deliberate
@@ -940,6 +945,26 @@ def _plan_function(
                 "an AsyncSession (awaitify cannot follow it)"
             )
             plan.edits.append(Edit(E.REVIEW, span, text=text))
+
+
+def _unsure_call_review(site: CallSite, targets: list[str]) -> Edit | None:
+    """A call that may or may not return a coroutine: it runs one of several functions, some async and some not
+    (`repo.count()` of `for repo in [UserRepo(db), ItemRepo(db)]`). Neither an await nor none is right for every
+    case: flagged, never awaited."""
+    if len(targets) == len(site.callees):
+        return None
+    synced = _callee_names([c for c in site.callees if c not in targets], site.callees)
+    text = (
+        f"AWT213 calls one of {_callee_names(targets, site.callees)} (async) and {synced} (sync): awaitify cannot "
+        "tell which it runs"
+    )
+    return Edit(E.REVIEW, site.span, text=text)
+
+
+def _callee_names(qualnames: list[str], among: tuple[str, ...]) -> str:
+    """`count()`; `UserRepo.count()` where the candidates share the name (methods of several classes)."""
+    shared = len({_short(c) for c in among}) < len(among)
+    return ", ".join(f"{'.'.join(q.rsplit('.', 2)[-2:]) if shared else _short(q)}()" for q in qualnames)
 
 
 def _touches_the_session(fact: FunctionFacts, uses_sqlalchemy: bool) -> bool:

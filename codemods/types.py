@@ -78,6 +78,15 @@ class InstanceList:
 
 
 @dataclass(frozen=True)
+class InstanceChoice:
+    """An instance of one of several project classes, unknown which: an element of `[UserRepo(db), ItemRepo(db)]`
+    (a list of them when `is_list`). A method called on it is one of theirs."""
+
+    qualnames: tuple[str, ...]
+    is_list: bool = False
+
+
+@dataclass(frozen=True)
 class ColumnRef:
     """A column-like SQL expression (`User.id`, `func.count(...)`)."""
 
@@ -156,6 +165,7 @@ Type = (
     | TransactionType
     | GeneratorRef
     | InstanceList
+    | InstanceChoice
     | HttpClientType
 )
 

@@ -255,7 +255,10 @@ _ALL = [
         "their own sessions and engines stay sync too, on Alembic's sync connection). Also flagged: a "
         "`dependency_overrides[dep] = ...` value awaitify cannot follow when `dep` became async, and a sync "
         "decorator defined in the project on a function that became async (its wrapper gets a coroutine: a "
-        "try/except or retry around the call no longer catches anything; marked on the `def` line).",
+        "try/except or retry around the call no longer catches anything; marked on the `def` line). And calls that "
+        "may or may not return a coroutine, never awaited: a method of one of several classes (`for repo in "
+        "[UserRepo(db), CachedRepo()]: repo.count()`) that became async in some of them only (where it did in all, "
+        "the call is awaited).",
         "result = sorted(xs, key=lambda x: svc.score(x))",
         "result = sorted(xs, key=lambda x: svc.score(x))  # awaitify: review AWT213 ...",
     ),
