@@ -33,6 +33,7 @@ from codemods.types import (
     ColumnRef,
     ConnectionType,
     EngineType,
+    FunctionChoice,
     FunctionRef,
     GeneratorRef,
     HttpClientType,
@@ -112,7 +113,9 @@ class CallSite:
     line: int
     callees: tuple[str, ...]
     awaited: bool
-    context: str  # "normal" or one of _CALL_SITE_CONTEXTS
+    # "normal" or one of _CALL_SITE_CONTEXTS; "uncertain": a call of a parameter holding a project function or
+    # something awaitify cannot follow (never awaited, flagged if the function is async)
+    context: str
     stmt_span: Span | None = None  # for `for`/`with` statements that iterate/enter the call
     source: str = ""
 
@@ -341,6 +344,8 @@ class FunctionAnalyzer:
                 kind = _query_param_type(func.qualname, param.name)
             if kind is None and param.annotation is None and param.default is None:
                 kind = _passed_type(_argument_hints(func.qualname, param.name))
+            if kind is None and param.default is not None:
+                kind = _callable_param_type(self.project, func, param.name)
             if kind is None and param.annotation is None:
                 kind = T.fixture_param_type(self.project, func, param.name)  # pytest hands it a fixture's value
             self.env[param.name] = kind
@@ -1731,6 +1736,9 @@ class FunctionAnalyzer:
             self._escape(node, "a Query passed where awaitify cannot follow it")
         elif isinstance(kind, FunctionRef):
             self.facts.callback_refs.append((self.spans.span(node), node.lineno, kind.qualname))
+        elif isinstance(kind, FunctionChoice):  # a parameter holding a function, handed on
+            for qualname in kind.qualnames:
+                self.facts.callback_refs.append((self.spans.span(node), node.lineno, qualname))
 
     def _visit_attribute_ref(self, node: ast.Attribute, ctx: _Ctx) -> None:
         owner = self.type_of(node.value)
@@ -1817,19 +1825,22 @@ class FunctionAnalyzer:
         self._visit_sqla_constructor(node, resolved)
         callees = self._resolve_callees(node)
         self._check_engine_escapes(node, resolved, callees)
+        handed: set[int] = set()  # functions handed to a parameter whose default is one: no callbacks
         if len(callees) == 1 and callees[0] in self.project.functions:
-            self._record_query_arguments(self.project.functions[callees[0]], node)
+            handed = self._record_query_arguments(self.project.functions[callees[0]], node)
         constructed = self.type_of(func)
         if isinstance(constructed, ClassRef) and constructed.qualname in self.project.classes:
             init = self.project.lookup_method(constructed.qualname, "__init__")
             if init is not None:
-                self._record_query_arguments(init, node, skip_self=True)
+                handed |= self._record_query_arguments(init, node, skip_self=True)
         if ctx.awaited:
             self._record_offload(node, resolved)
         if callees:
             context = ctx.context if ctx.context in _CALL_SITE_CONTEXTS else "normal"
             if resolved in TASK_FUNCTIONS:
                 context = "task_arg"
+            if isinstance(constructed, FunctionChoice) and not constructed.complete and context == "normal":
+                context = "uncertain"  # a parameter some caller hands something awaitify cannot follow
             self.facts.calls.append(
                 CallSite(self.spans.span(node), node.lineno, callees, ctx.awaited, context, ctx.stmt_span)
             )
@@ -1853,7 +1864,7 @@ class FunctionAnalyzer:
         elif not isinstance(func, ast.Name | ast.Attribute):
             self._visit_expr(func, _Ctx(context=ctx.context))
         for arg in [*node.args, *(k.value for k in node.keywords)]:
-            if callback_ok and isinstance(arg, ast.Name | ast.Attribute):
+            if (callback_ok and isinstance(arg, ast.Name | ast.Attribute)) or id(arg) in handed:
                 continue
             self._visit_expr(arg, _Ctx(context=arg_ctx_name))
 
@@ -1919,14 +1930,29 @@ class FunctionAnalyzer:
         parts = resolved.split(".")
         return any(".".join(parts[:end]) in self.project.modules for end in range(len(parts), 0, -1))
 
-    def _record_query_arguments(self, target: FunctionSymbols, node: ast.Call, skip_self: bool = False) -> None:
+    def _record_query_arguments(self, target: FunctionSymbols, node: ast.Call, skip_self: bool = False) -> set[int]:
         """A Query handed to a project function: its parameter is typed as a Query from here.
 
         Sessions and mapped objects too: an untyped parameter that every caller passes a session to holds a session,
-        one they pass `User` objects to holds them (see `_passed_type`)."""
-        for param_name, arg in _bind_arguments(target, node, skip_self):
+        one they pass `User` objects to holds them (see `_passed_type`). And functions handed to a parameter whose
+        default is one: the calls through it are the target's business (see `_callable_param_type`), so these
+        arguments (their `id()`s, returned) are no callbacks to flag here."""
+        handed: set[int] = set()
+        bound = _bind_arguments(target, node, skip_self)
+        for param_name, arg in bound:
             kind = self.type_of(arg)
-            _ARGUMENT_HINTS.setdefault((target.qualname, param_name), set()).add(self._argument_hint(kind))
+            hint = self._argument_hint(kind)
+            if isinstance(kind, FunctionRef) and _function_default(self.project, target, param_name) is not None:
+                hint = kind
+                handed.add(id(arg))
+            _ARGUMENT_HINTS.setdefault((target.qualname, param_name), set()).add(hint)
+        if any(isinstance(arg, ast.Starred) for arg in node.args) or any(k.arg is None for k in node.keywords):
+            named = {param_name for param_name, _ in bound}
+            for param in target.params:  # `*args` / `**kwargs` may hand them anything
+                if param.name not in named and _function_default(self.project, target, param.name) is not None:
+                    _ARGUMENT_HINTS.setdefault((target.qualname, param.name), set()).add(None)
+        for param_name, arg in bound:
+            kind = self.type_of(arg)
             if not isinstance(kind, QueryType):
                 continue
             _PARAM_HINTS.setdefault((target.qualname, param_name), set()).add(kind)
@@ -1934,6 +1960,7 @@ class FunctionAnalyzer:
             if not isinstance(arg, ast.Name):
                 self._query_builder(arg)
             self._visit_query_args(arg)
+        return handed
 
     def _argument_hint(self, kind: Type | None) -> ArgumentHint:
         """What an argument tells of the parameter it is bound to: a session (an engine, a connection), or objects of
@@ -2632,6 +2659,8 @@ class FunctionAnalyzer:
             kind = self.type_of(func)
             if isinstance(kind, FunctionRef):
                 return (kind.qualname,)
+            if isinstance(kind, FunctionChoice):
+                return kind.qualnames
             return ()
         if not isinstance(func, ast.Attribute):
             return ()
@@ -2800,9 +2829,10 @@ QUERY_PARAM_PREFIX = "<query-param:"
 PASSED_KINDS = ("<as passed>",)
 _PARAM_HINTS: dict[tuple[str, str], set[QueryType]] = {}
 # what calls hand a function's parameter: a session, an engine or a connection (a handle: typed only when every
-# caller passes the same), mapped objects, None for anything else (see `_argument_hint`, `_passed_type`)
+# caller passes the same), mapped objects, a project function for a parameter whose default is one
+# (`loader=load_user`, see `_callable_param_type`), None for anything else (see `_argument_hint`, `_passed_type`)
 PASSED_HANDLES = (SessionType, EngineType, ConnectionType)
-ArgumentHint = SessionType | EngineType | ConnectionType | Instance | InstanceList | None
+ArgumentHint = SessionType | EngineType | ConnectionType | Instance | InstanceList | FunctionRef | None
 _ARGUMENT_HINTS: dict[tuple[str, str], set[ArgumentHint]] = {}
 _PARAM_HINTED: set[str] = set()  # functions with at least one entry in _PARAM_HINTS
 _DEPENDENCIES = FactDependencies()
@@ -2843,6 +2873,29 @@ def _has_param_hints(function: str) -> bool:
     value = function in _PARAM_HINTED
     _DEPENDENCIES.hint_read(("any-param", function), value)
     return value
+
+
+def _function_default(project: Project, function: FunctionSymbols, param_name: str) -> str | None:
+    """The project function a parameter's default names (`loader=load_user`), if it does."""
+    param = next((p for p in function.params if p.name == param_name), None)
+    if param is None or not isinstance(param.default, ast.Name | ast.Attribute):
+        return None
+    qualname = project.resolve_expr(function.module, param.default)
+    return qualname if qualname in project.functions else None
+
+
+def _callable_param_type(project: Project, function: FunctionSymbols, param_name: str) -> Type | None:
+    """A parameter whose default is a project function holds it, or what the callers hand it: a function (one
+    function: a FunctionRef, so a call of it is awaited like a direct call), or something else (incomplete)."""
+    default = _function_default(project, function, param_name)
+    if default is None:
+        return None
+    passed = _argument_hints(function.qualname, param_name)
+    qualnames = {default} | {hint.qualname for hint in passed if isinstance(hint, FunctionRef)}
+    complete = all(isinstance(hint, FunctionRef) for hint in passed)
+    if complete and len(qualnames) == 1:
+        return FunctionRef(default)
+    return FunctionChoice(tuple(sorted(qualnames)), complete)
 
 
 def _query_param_type(function: str, param: str) -> QueryType | None:

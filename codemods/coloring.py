@@ -52,8 +52,8 @@ def color_call_graph(project: Project, facts: dict[str, FunctionFacts]) -> Color
     callers: dict[str, list[str]] = {}
     for qualname in sorted(facts):
         for site in facts[qualname].calls:
-            if site.context in {"lambda", "genexp", "task_arg", "main_entry"}:
-                continue
+            if site.context in {"lambda", "genexp", "task_arg", "main_entry", "uncertain"}:
+                continue  # not awaited: "uncertain" may not return a coroutine at all (flagged instead)
             for callee in site.callees:
                 callers.setdefault(callee, []).append(qualname)
     family = _override_families(project, set(facts))

@@ -949,8 +949,15 @@ def _plan_function(
 
 def _unsure_call_review(site: CallSite, targets: list[str]) -> Edit | None:
     """A call that may or may not return a coroutine: it runs one of several functions, some async and some not
-    (`repo.count()` of `for repo in [UserRepo(db), ItemRepo(db)]`). Neither an await nor none is right for every
-    case: flagged, never awaited."""
+    (`repo.count()` of `for repo in [UserRepo(db), ItemRepo(db)]`), or a parameter holding an async function or what
+    some caller hands it instead (`loader=load_user`, a caller passing a lambda). Neither an await nor none is right
+    for every case: flagged, never awaited."""
+    if site.context == "uncertain":
+        text = (
+            f"AWT213 calls a parameter that holds {_callee_names(targets, site.callees)} (async) or what a caller "
+            "passes instead: awaitify cannot tell whether it returns a coroutine"
+        )
+        return Edit(E.REVIEW, site.span, text=text)
     if len(targets) == len(site.callees):
         return None
     synced = _callee_names([c for c in site.callees if c not in targets], site.callees)

@@ -149,6 +149,16 @@ class FunctionRef:
     qualname: str
 
 
+@dataclass(frozen=True)
+class FunctionChoice:
+    """A parameter whose default is a project function (`loader=load_user`) and that callers pass other functions
+    to: it holds one of `qualnames`. `complete` is False when some caller passes something else (a lambda, a
+    value, `**kwargs`): then what a call of it returns is unknown."""
+
+    qualnames: tuple[str, ...]
+    complete: bool
+
+
 Type = (
     SessionType
     | SessionFactoryType
@@ -166,6 +176,7 @@ Type = (
     | GeneratorRef
     | InstanceList
     | InstanceChoice
+    | FunctionChoice
     | HttpClientType
 )
 

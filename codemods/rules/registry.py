@@ -258,7 +258,9 @@ _ALL = [
         "try/except or retry around the call no longer catches anything; marked on the `def` line). And calls that "
         "may or may not return a coroutine, never awaited: a method of one of several classes (`for repo in "
         "[UserRepo(db), CachedRepo()]: repo.count()`) that became async in some of them only (where it did in all, "
-        "the call is awaited).",
+        "the call is awaited), and a parameter whose default is a function that became async (`loader=load_user`) "
+        "when a caller hands it something else (a lambda, `**kwargs`) or a function that stayed sync (where every "
+        "caller hands it functions that became async, or none, the call is awaited).",
         "result = sorted(xs, key=lambda x: svc.score(x))",
         "result = sorted(xs, key=lambda x: svc.score(x))  # awaitify: review AWT213 ...",
     ),
