@@ -24,7 +24,7 @@ from codemods.astwalk import child_nodes, dotted_name, own_nodes, own_nodes_of
 from codemods.edits import Edit, QuerySpec, Span
 from codemods.engine_escapes import escape_reason as engine_escape_reason
 from codemods.fact_deps import FactDependencies
-from codemods.project import Project
+from codemods.project import DATABASE_HANDLES, Project
 from codemods.spans import SpanMaker
 from codemods.symbols import FunctionSymbols, ModuleSymbols
 from codemods.thread_offloads import ASYNC_ITERABLE_CONSUMERS, offload_of
@@ -1102,7 +1102,7 @@ class FunctionAnalyzer:
                             slots.append((path, node.value))
             elif isinstance(node, ast.AnnAssign):
                 if isinstance(node.target, ast.Name):
-                    declared = self.project.type_of_annotation(self.module.name, node.annotation)
+                    declared = self._declared_type(node)
                     if declared is not None:
                         self.env[node.target.id] = declared
                     elif node.value is not None:
@@ -1156,6 +1156,16 @@ class FunctionAnalyzer:
                 self._var_assignments.setdefault(name, []).append(value)
         self._find_bulk_vars()
         self._type_attribute_slots(slots)
+
+    def _declared_type(self, node: ast.AnnAssign) -> Type | None:
+        """The annotation's type, unless the value says otherwise (`factory: Session = sessionmaker(...)`: what the
+        name holds at run time, and what the code using it was written against, is the factory)."""
+        declared = self.project.type_of_annotation(self.module.name, node.annotation)
+        if isinstance(declared, DATABASE_HANDLES) and node.value is not None:
+            assigned = self.type_of(node.value)
+            if isinstance(assigned, DATABASE_HANDLES) and assigned != declared:
+                return None  # typed by its value, as an assignment
+        return declared
 
     def _type_attribute_slots(self, slots: list[tuple[str, ast.expr]]) -> None:
         """An attribute path every assignment of which stores the same session, connection or engine type."""

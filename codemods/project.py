@@ -32,7 +32,7 @@ _MAX_ALIAS_HOPS = 8
 # the types an Alembic script's own objects would have: they stay sync (see `Project.stays_sync`)
 _SYNC_KINDS = (SessionType, EngineType, ConnectionType)
 # what a return annotation may name wrongly (`-> Session` over a sessionmaker): checked against the returns
-_DATABASE_HANDLES = (SessionType, SessionFactoryType, EngineType, ConnectionType)
+DATABASE_HANDLES = (SessionType, SessionFactoryType, EngineType, ConnectionType)
 PROTOCOL_BASES = frozenset({"typing.Protocol", "typing_extensions.Protocol"})
 
 
@@ -483,9 +483,9 @@ class Project:
         result = self.type_of_annotation(func.module, func.returns)
         if result is None and func.is_generator:
             result = self.generator_item_type(func.module, func.returns) or self._yielded_type(func)
-        if not func.is_generator and (result is None or isinstance(result, _DATABASE_HANDLES)):
+        if not func.is_generator and (result is None or isinstance(result, DATABASE_HANDLES)):
             inferred = self._returned_type(func)
-            if result is None or isinstance(inferred, _DATABASE_HANDLES):
+            if result is None or isinstance(inferred, DATABASE_HANDLES):
                 # a wrong annotation (`-> Session` over `return sessionmaker(...)`): every return says what the
                 # callers really get, and their code was written against that (`get_factory()()`)
                 result = inferred or result
