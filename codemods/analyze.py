@@ -12,7 +12,7 @@ import bisect
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
 
-from codemods import astwalk
+from codemods import astwalk, sqlmodel_api
 from codemods import blocking_calls as B
 from codemods import edits as E
 from codemods import pytest_support as T
@@ -1997,6 +1997,11 @@ class FunctionAnalyzer:
         assert isinstance(node.func, ast.Attribute)
         src = self.spans.segment(node.func.value)
         if method in N.AWAITABLE_SESSION_METHODS and not ctx.awaited and self._io_where_await_is_impossible(node, ctx):
+            return True
+        if method == "exec" and not session.is_async:
+            self._review(node, "AWT221", sqlmodel_api.exec_review_reason(src))
+            for arg in [*node.args, *(k.value for k in node.keywords)]:
+                self._visit_expr(arg, _Ctx())
             return True
         if method == "query":
             self._escape(node, "a Query used where awaitify cannot follow it")

@@ -17,7 +17,7 @@ from concurrent.futures import as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 
-from codemods import analyze, astwalk, interrupts, parallel_analysis, parse_helper, teardown
+from codemods import analyze, astwalk, interrupts, parallel_analysis, parse_helper, sqlmodel_api, teardown
 from codemods import edits as E
 from codemods.alembic_scripts import is_alembic_script
 from codemods.analyze import ASYNC_URL_HELPER, CallSite, FunctionFacts, HintState
@@ -720,6 +720,8 @@ def _plan_file(
         plan.imports |= module_edits.imports
         plan.removable |= module_edits.removable
         plan.force_remove |= module_edits.force_remove
+    if not is_alembic_script(item.symbols):  # Alembic runs its scripts on a sync connection: they stay sync
+        plan.edits.extend(_sqlmodel_reviews(analysis.project, item))
     plan.edits = [_one_line(e) for e in plan.edits if not (e.kind == E.REVIEW and e.text.split()[0] in disabled)]
     plan.edits = _dedupe(plan.edits)
     for qualname in sorted(plan.async_defs):
@@ -735,6 +737,21 @@ def _plan_file(
         if e.kind == E.REVIEW
     )
     return plan, findings, stats, reasons
+
+
+def _sqlmodel_reviews(project: Project, item: _Parsed) -> list[Edit]:
+    """An AWT221 marker on each line importing or naming SQLModel's sync `Session` / `create_engine`."""
+    by_line: dict[int, list[sqlmodel_api.SqlModelUse]] = {}
+    for use in sqlmodel_api.sqlmodel_sync_uses(project, item.symbols, lambda: item.tree):
+        by_line.setdefault(use.line, []).append(use)
+    return [
+        Edit(
+            E.REVIEW,
+            (line, uses[0].column, line, uses[0].column),
+            text=sqlmodel_api.review_reason([u.name for u in uses]),
+        )
+        for line, uses in by_line.items()
+    ]
 
 
 def _one_line(edit: Edit) -> Edit:
@@ -1072,6 +1089,8 @@ def _sync_api_findings(project: Project, item: _Parsed) -> set[Finding]:
                 found.add(
                     Finding(item.path, line, column + 1, "AWT303", f"sync SQLAlchemy API `{name}` is still imported")
                 )
+    for use in sqlmodel_api.sqlmodel_sync_uses(project, item.symbols, item.transient_tree):
+        found.add(Finding(item.path, use.line, use.column + 1, "AWT303", sqlmodel_api.check_message(use.name)))
     return found
 
 

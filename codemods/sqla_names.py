@@ -12,6 +12,16 @@ SCOPED_SESSION = frozenset({"sqlalchemy.orm.scoped_session", "sqlalchemy.orm.sco
 SYNC_CREATE_ENGINE = frozenset({"sqlalchemy.create_engine", "sqlalchemy.engine.create_engine"})
 # the sync API whose import is a leftover (AWT303)
 SYNC_API = SYNC_SESSION_CLASSES | SYNC_SESSIONMAKERS | SCOPED_SESSION | SYNC_CREATE_ENGINE
+# SQLModel's sync session and engine (`sqlmodel.Session` subclasses SQLAlchemy's, `sqlmodel.create_engine` is
+# SQLAlchemy's): recognised, never migrated (AWT221 in `migrate`, AWT303 in `check`; see codemods.sqlmodel_api)
+SQLMODEL_SYNC_API = frozenset(
+    {
+        "sqlmodel.Session",
+        "sqlmodel.orm.session.Session",
+        "sqlmodel.create_engine",
+        "sqlmodel.engine.create.create_engine",
+    }
+)
 ASYNC_CREATE_ENGINE = frozenset(
     {"sqlalchemy.ext.asyncio.create_async_engine", "sqlalchemy.ext.asyncio.engine.create_async_engine"}
 )

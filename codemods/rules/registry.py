@@ -344,6 +344,21 @@ _ALL = [
         "r = requests.get(url, timeout=5)",
         "r = await asyncio.to_thread(requests.get, url, timeout=5)",
     ),
+    _rule(
+        "AWT221",
+        "sqlmodel-not-migrated",
+        "SQLModel's sync `Session` or `create_engine`: awaitify does not migrate SQLModel.",
+        "A known limitation. SQLModel's async session is `sqlmodel.ext.asyncio.session.AsyncSession` "
+        "(`await session.exec(...)`), a "
+        "different class from SQLAlchemy's; awaitify has no rule for it, so nothing that uses SQLModel's session is "
+        "made async, and `check` reports each import (AWT303) until it is migrated by hand. A SQLAlchemy session "
+        "bound to an engine from `sqlmodel.create_engine` is still migrated: that engine must become "
+        "`create_async_engine` by hand too, or every request fails (`AsyncEngine expected, got Engine`). "
+        "`session.exec(...)` on a session annotated as SQLAlchemy's is flagged too: only SQLModel's `Session` has "
+        "`exec()`, and SQLAlchemy's `AsyncSession` has none.",
+        "from sqlmodel import Session, create_engine",
+        "from sqlmodel import Session, create_engine  # awaitify: review AWT221 ...",
+    ),
     # ---- check findings -------------------------------------------------------------------------
     _rule(
         "AWT301",
@@ -364,7 +379,7 @@ _ALL = [
     _rule(
         "AWT303",
         "sync-sqlalchemy-api",
-        "Sync `Session`, `sessionmaker`, `scoped_session` or `create_engine` still used.",
+        "Sync `Session`, `sessionmaker`, `scoped_session` or `create_engine` (SQLAlchemy's or SQLModel's) still used.",
         "Mixed sync and async sessions in one app block the event loop and split transactions.",
         "from sqlalchemy.orm import Session",
         "from sqlalchemy.ext.asyncio import AsyncSession",
