@@ -80,3 +80,17 @@ def test_the_name_filter_finds_what_resolving_every_import_finds(monkeypatch: py
     filtered = _lines(engine.check_sources(SOURCES, EngineOptions()), "AWT303")
     monkeypatch.setattr(engine.Project, "names_of", lambda self, targets: _EveryName())
     assert _lines(engine.check_sources(SOURCES, EngineOptions()), "AWT303") == filtered
+
+
+def test_a_project_class_named_session_is_no_sqlmodel_session() -> None:
+    sources = {
+        "app/__init__.py": "",
+        "app/models.py": (
+            "from sqlmodel import Field, SQLModel\n\n\n"
+            "class Session(SQLModel, table=True):\n"
+            "    id: int = Field(primary_key=True)\n"
+        ),
+        "app/load.py": "from app.models import Session as SessionModel\n\nrow = SessionModel(id=1)\n",
+    }
+    assert _lines(engine.check_sources(sources, EngineOptions()), "AWT303") == {}
+    assert all(o.new_text == sources[path] for path, o in engine.migrate_sources(sources, EngineOptions()).items())
