@@ -53,8 +53,11 @@ def _no_blank(whitespace: cst.BaseParenthesizableWhitespace) -> bool:
 
 
 class _NameUses(cst.CSTVisitor):
+    """The `Name` nodes read or deleted, outside imports and attribute names (see `used_names_of_tree`)."""
+
     def __init__(self) -> None:
         self.names: set[str] = set()
+        self._bindings: set[int] = set()  # ids of the `Name` nodes that only bind or spell a name
 
     def visit_Import(self, node: cst.Import) -> bool:
         return False
@@ -63,11 +66,86 @@ class _NameUses(cst.CSTVisitor):
         return False
 
     def visit_Name(self, node: cst.Name) -> None:
-        self.names.add(node.value)
+        if id(node) not in self._bindings:
+            self.names.add(node.value)
 
     def visit_Attribute(self, node: cst.Attribute) -> bool:
         node.value.visit(self)
         return False
+
+    def _bind(self, node: cst.CSTNode | None) -> None:
+        """`node` (an assignment target) binds the names it is made of: `x`, `(x, *y)`, `[x, y]`; an attribute or
+        subscript target reads its value."""
+        if isinstance(node, cst.Name):
+            self._bindings.add(id(node))
+        elif isinstance(node, cst.Tuple | cst.List):
+            for element in node.elements:
+                self._bind(element.value)
+        elif isinstance(node, cst.AsName):
+            self._bind(node.name)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._bind(node.name)
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._bind(node.name)
+
+    def visit_Param(self, node: cst.Param) -> None:
+        self._bind(node.name)
+
+    def visit_Arg(self, node: cst.Arg) -> None:
+        self._bind(node.keyword)
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        self._bind(node.target)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._bind(node.target)
+
+    def visit_For(self, node: cst.For) -> None:
+        self._bind(node.target)
+
+    def visit_CompFor(self, node: cst.CompFor) -> None:
+        self._bind(node.target)
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        self._bind(node.target)
+
+    def visit_WithItem(self, node: cst.WithItem) -> None:
+        self._bind(node.asname)
+
+    def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
+        self._bind(node.name)
+
+    def visit_ExceptStarHandler(self, node: cst.ExceptStarHandler) -> None:
+        self._bind(node.name)
+
+    def visit_NameItem(self, node: cst.NameItem) -> None:
+        self._bind(node.name)  # of `global` / `nonlocal`
+
+    def visit_MatchAs(self, node: cst.MatchAs) -> None:
+        self._bind(node.name)
+
+    def visit_MatchStar(self, node: cst.MatchStar) -> None:
+        self._bind(node.name)
+
+    def visit_MatchMapping(self, node: cst.MatchMapping) -> None:
+        self._bind(node.rest)
+
+    def visit_MatchKeywordElement(self, node: cst.MatchKeywordElement) -> None:
+        self._bind(node.key)
+
+    def visit_TypeVar(self, node: cst.TypeVar) -> None:
+        self._bind(node.name)
+
+    def visit_TypeVarTuple(self, node: cst.TypeVarTuple) -> None:
+        self._bind(node.name)
+
+    def visit_ParamSpec(self, node: cst.ParamSpec) -> None:
+        self._bind(node.name)
+
+    def visit_TypeAlias(self, node: cst.TypeAlias) -> None:
+        self._bind(node.name)
 
 
 def used_names(module: cst.Module) -> set[str]:
@@ -79,9 +157,8 @@ def used_names(module: cst.Module) -> set[str]:
 def used_names_of_code(code: str) -> set[str] | None:
     """`used_names(cst.parse_module(code))`, read from the stdlib `ast` (many times faster than a LibCST visit).
 
-    Every identifier LibCST holds in a `Name` node outside import statements and attribute names: `ast` keeps
-    some of them as plain strings (definition, parameter, keyword, handler, global and pattern names). None
-    when `ast` cannot parse the code (syntax newer than this Python): the caller visits the LibCST tree then.
+    The names read or deleted (`used_names_of_tree`), not those only bound or spelling a keyword. None when
+    `ast` cannot parse the code (syntax newer than this Python): the caller visits the LibCST tree then.
     """
     try:
         tree = ast.parse(code)

@@ -202,25 +202,17 @@ _LITERAL_NAMES = {None: "None", True: "True", False: "False"}  # `Name` nodes in
 
 
 def used_names_of_tree(tree: ast.AST) -> set[str]:
-    """`used_names_of_code`, for code the caller has parsed already."""
+    """The names the code refers to: each `Name` read or deleted (`x`, `del x`, `x += 1`), and the literals LibCST
+    holds as `Name` nodes. A name only bound (a def, class, parameter, assignment or loop target, `as` name,
+    `global`, pattern capture) or only spelling a keyword argument or a pattern's attribute is not a use: an
+    import of it would be unused (`def update(self, ...)` needs no `from sqlalchemy import update`)."""
     names: set[str] = set()
     for node in astwalk.walk(tree):
         if isinstance(node, ast.Name):
-            names.add(node.id)
-        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            names.add(node.name)
-        elif isinstance(node, ast.arg):
-            names.add(node.arg)
-        elif isinstance(node, ast.keyword | ast.ExceptHandler | ast.MatchAs | ast.MatchStar):
-            name = node.arg if isinstance(node, ast.keyword) else node.name
-            if name is not None:
-                names.add(name)
-        elif isinstance(node, ast.Global | ast.Nonlocal):
-            names.update(node.names)
-        elif isinstance(node, ast.MatchMapping) and node.rest is not None:
-            names.add(node.rest)
-        elif isinstance(node, ast.MatchClass):
-            names.update(node.kwd_attrs)
+            if not isinstance(node.ctx, ast.Store):
+                names.add(node.id)
+        elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)  # read before it is bound again
         elif isinstance(node, ast.Constant) and (node.value is None or isinstance(node.value, bool)):
             names.add(_LITERAL_NAMES[node.value])
     return names

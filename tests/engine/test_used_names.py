@@ -21,6 +21,8 @@ TRICKY = [
     "            del err\n",
     "match p:\n    case Point(x=0, y=yy) | [first, *rest] | {'k': v, **others} | (captured as alias):\n        pass\n",
     "s = f'{value!r:>{width}}'\n@deco.attr(arg)\ndef g(): pass\n(w := 1)\n",
+    "for a, (b, *c) in d:\n    e.f, g[h] = a, b\nwith i() as (j, k), l():\n    m += [n for n in o if (p := n)]\n",
+    "class CRUD:\n    def update(self, db, *, select=None):\n        self.delete(db, update=1)\n        del db\n",
 ]
 
 
@@ -46,3 +48,30 @@ def test_every_project_file() -> None:
 
 def test_code_ast_cannot_parse_is_left_to_libcst() -> None:
     assert used_names_of_code("def f(:\n") is None
+
+
+# (code, names it refers to): what is only bound or spells a keyword or attribute is not a use
+REFERENCES = [
+    (
+        "class CRUD:\n    def update(self, db, *, db_obj):\n        return crud.delete(db, select=db_obj)\n",
+        {"crud", "db", "db_obj"},
+    ),
+    ("def remove(select):\n    pass\n", set()),
+    ("update = 1\nfor delete in x:\n    pass\n", {"x"}),
+    ("with f() as select:\n    pass\nexcept_ = [update for update in y]\n", {"f", "y", "update"}),
+    ("global select\nselect += 1\n", {"select"}),
+    ("del update\n", {"update"}),
+    ("x = select(User)\n", {"select", "User"}),
+    ("match p:\n    case Point(update=delete):\n        pass\n", {"p", "Point"}),
+]
+
+
+@pytest.mark.parametrize(("code", "names"), REFERENCES)
+def test_only_references_are_uses(code: str, names: set[str]) -> None:
+    assert used_names_of_code(code) == names
+    assert used_names(cst.parse_module(code)) == names
+
+
+def test_type_parameters_bind_in_libcst() -> None:
+    """Syntax newer than this Python is read by LibCST only: a type parameter or alias name binds."""
+    assert used_names(cst.parse_module("type Rows[T] = list[T]\n")) == {"list", "T"}
