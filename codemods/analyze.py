@@ -128,6 +128,10 @@ class GeneratorUse:
     span: Span
     async_text: str
     awaited: bool
+    # `next(get_db())`: the generator is made here, drawn from once and dropped (the span of its call); the
+    # rewrite needs the helper `_awaitify_next_closed`
+    made_here: Span | None = None
+    source: str = ""  # the use's text (a query chain on `next(get_db())` takes the rewrite as its session)
 
 
 @dataclass(slots=True)
@@ -1712,6 +1716,8 @@ class FunctionAnalyzer:
 
     def _visit_generator_use(self, node: ast.Call, resolved: str | None, ctx: _Ctx) -> bool:
         """`next(gen)`, `gen.close()`, `gen.send(x)` on a generator whose function may become async."""
+        if self._visit_inline_draw(node, resolved, ctx):
+            return True
         if resolved in {"builtins.next"} and len(node.args) == 1 and isinstance(node.args[0], ast.Name):
             generator = self.type_of(node.args[0])
             if isinstance(generator, GeneratorRef):
@@ -1739,6 +1745,30 @@ class FunctionAnalyzer:
                 )
                 return True
         return False
+
+    def _visit_inline_draw(self, node: ast.Call, resolved: str | None, ctx: _Ctx) -> bool:
+        """`next(get_db())`: a generator made, drawn from once and dropped. CPython closed the sync generator at
+        once (its `finally` ran before the value was used); an async generator dropped so is closed later, by a
+        task of the event loop, while the value is in use (`db.close()` in the middle of a flush: "This
+        transaction is closed"). So the rewrite draws and closes it at once: `await _awaitify_next_closed(...)`.
+        The call making the generator is recorded as assigned: it makes this function async, and the plan
+        leaves it to this use."""
+        if resolved != "builtins.next" or len(node.args) != 1 or node.keywords or ctx.context in {"lambda", "genexp"}:
+            return False
+        made = node.args[0]
+        if not isinstance(made, ast.Call) or not isinstance(self.type_of(made), GeneratorRef):
+            return False
+        if not all(isinstance(arg, ast.Name | ast.Constant) for arg in [*made.args, *(k.value for k in made.keywords)]):
+            return False  # an argument the rewrite may change itself
+        generator = self.type_of(made)
+        assert isinstance(generator, GeneratorRef)
+        text = f"await {NEXT_CLOSED_HELPER}({self.spans.segment(made)})"
+        span = self.spans.span(node)
+        self.facts.generator_uses.append(
+            GeneratorUse(generator.qualname, span, text, ctx.awaited, self.spans.span(made), self.spans.segment(node))
+        )
+        self._visit_call(made, _Ctx(context="assigned"))
+        return True
 
     def _visit_name(self, node: ast.Name, ctx: _Ctx) -> None:
         kind = self.type_of(node)
@@ -2608,6 +2638,12 @@ class FunctionAnalyzer:
                 for arg in [*current.args, *(k.value for k in current.keywords)]:
                     self._visit_expr(arg, _Ctx(context="query_arg"))
                 if current.func.attr == "query" and isinstance(self.type_of(current.func.value), SessionType):
+                    session = current.func.value
+                    if (
+                        isinstance(session, ast.Call)
+                        and self.project.resolve_expr(self.module.name, session.func) == "builtins.next"
+                    ):
+                        self._visit_call(session, _Ctx())  # `next(get_db()).query(...)`: a generator drawn here
                     return
                 current = current.func.value
                 continue
@@ -2793,6 +2829,7 @@ def _passes_driver_parameters(node: ast.Call) -> bool:
 
 
 ASYNC_URL_HELPER = "_awaitify_async_url"
+NEXT_CLOSED_HELPER = "_awaitify_next_closed"
 _ASYNC_DRIVERS = {
     "postgresql": "postgresql+asyncpg",
     "postgres": "postgresql+asyncpg",

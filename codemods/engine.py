@@ -20,13 +20,13 @@ from dataclasses import dataclass, replace
 from codemods import analyze, astwalk, interrupts, parallel_analysis, parse_helper, sqlmodel_api, teardown
 from codemods import edits as E
 from codemods.alembic_scripts import is_alembic_script
-from codemods.analyze import ASYNC_URL_HELPER, CallSite, FunctionFacts, HintState
+from codemods.analyze import ASYNC_URL_HELPER, CallSite, FunctionFacts, GeneratorUse, HintState
 from codemods.check_cache import cached_findings
 from codemods.coloring import Coloring, color_call_graph
 from codemods.deadline import FileTimeout, file_deadline, import_untimed
 from codemods.edits import Edit, FilePlan, ImportName, TransformError
 from codemods.gc_pause import collector_paused
-from codemods.helpers_src import ASYNC_URL_HELPER_SOURCE
+from codemods.helpers_src import ASYNC_URL_HELPER_SOURCE, NEXT_CLOSED_HELPER_SOURCE
 from codemods.model import EngineOptions, FileOutcome, FileStats, FileStatus, Finding
 from codemods.module_edits import session_type_edits
 from codemods.parallel_analysis import AnalyseModule, MoreModules
@@ -928,17 +928,7 @@ def _plan_function(
             plan.edits.append(Edit(E.YIELD_FROM, span, text="async" if async_source else "sync"))
     for use in fact.generator_uses:
         if use.qualname in coloring.newly_async and not use.awaited:
-            if is_async:
-                plan.edits.append(Edit(E.REPLACE_EXPR, use.span, text=use.async_text))
-            else:
-                plan.edits.append(
-                    Edit(
-                        E.REVIEW,
-                        use.span,
-                        text=f"AWT213 {_short(use.qualname)}() became an async generator; this function cannot await"
-                        " it",
-                    )
-                )
+            _plan_generator_use(use, is_async, coloring, plan)
     offloaded = {function: (call, direct, imported) for function, call, direct, imported in fact.offloads}
     for span, _line, qualname in fact.callback_refs:
         if qualname in coloring.newly_async and span in offloaded and is_async:
@@ -989,6 +979,37 @@ def _callee_names(qualnames: list[str], among: tuple[str, ...]) -> str:
     """`count()`; `UserRepo.count()` where the candidates share the name (methods of several classes)."""
     shared = len({_short(c) for c in among}) < len(among)
     return ", ".join(f"{'.'.join(q.rsplit('.', 2)[-2:]) if shared else _short(q)}()" for q in qualnames)
+
+
+def _plan_generator_use(use: GeneratorUse, is_async: bool, coloring: Coloring, plan: FilePlan) -> None:
+    """`next(gen)`, `gen.close()`... of a generator that became async: awaited in a function that is async,
+    flagged elsewhere (an inline `next(get_db())` like the call making any generator there)."""
+    if is_async:
+        if use.made_here is not None and NEXT_CLOSED_HELPER_SOURCE not in plan.helpers:
+            plan.helpers.append(NEXT_CLOSED_HELPER_SOURCE)
+        if not _draw_as_query_session(use, plan):
+            plan.edits.append(Edit(E.REPLACE_EXPR, use.span, text=use.async_text))
+        return
+    if use.made_here is not None:
+        path = _path_text(coloring.reasons.get(use.qualname, [use.qualname]))
+        text = f"AWT213 {_short(use.qualname)}() became an async generator: iterate it with `async for` ({path})"
+        plan.edits.append(Edit(E.REVIEW, use.made_here, text=text))
+        return
+    text = f"AWT213 {_short(use.qualname)}() became an async generator; this function cannot await it"
+    plan.edits.append(Edit(E.REVIEW, use.span, text=text))
+
+
+def _draw_as_query_session(use: GeneratorUse, plan: FilePlan) -> bool:
+    """`next(get_db()).query(User).all()`: the query's rewrite holds the session expression, so the draw is
+    rewritten as its session (`(await _awaitify_next_closed(get_db())).scalars(...)`)."""
+    for index, edit in enumerate(plan.edits):
+        spec = edit.query
+        if edit.kind != E.QUERY or spec is None or spec.session_src != use.source or not use.source:
+            continue
+        if edit.span[:2] <= use.span[:2] and use.span[2:] <= edit.span[2:]:
+            plan.edits[index] = replace(edit, query=replace(spec, session_src=f"({use.async_text})"))
+            return True
+    return False
 
 
 def _touches_the_session(fact: FunctionFacts, uses_sqlalchemy: bool) -> bool:

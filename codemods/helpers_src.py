@@ -18,3 +18,11 @@ ASYNC_URL_HELPER_SOURCE = '''def _awaitify_async_url(url):
         driver = async_drivers[backend][0]
     return parsed.set(drivername=f"{backend}+{driver}")
 '''
+
+NEXT_CLOSED_HELPER_SOURCE = '''async def _awaitify_next_closed(gen):
+    """The first value of the async generator `gen`, which is then closed (added by awaitify): `next(gen())` on a
+    sync generator nothing else held closed it at once."""
+    value = await anext(gen)
+    await gen.aclose()
+    return value
+'''

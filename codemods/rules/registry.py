@@ -125,7 +125,11 @@ _ALL = [
         "async-dependency",
         "Session-yielding dependencies and context managers become async.",
         "`get_db` must hand out an `AsyncSession` and close it with `async with`; `@contextmanager` becomes "
-        "`@asynccontextmanager` and its users `async with`; generators that await become async generators.",
+        "`@asynccontextmanager` and its users `async with`; generators that await become async generators, "
+        "`next(gen)` becomes `await anext(gen)`. An inline `next(get_db())` becomes "
+        "`await _awaitify_next_closed(get_db())` (a helper added to the module): CPython closed the dropped sync "
+        "generator at once, while a dropped async generator is closed by the event loop later, in the middle of "
+        "the drawn session's next flush.",
         "def get_db():\n    db = SessionLocal()\n    try:\n        yield db\n    finally:\n        db.close()",
         "async def get_db():\n    db = SessionLocal()\n    try:\n        yield db\n"
         "    finally:\n        await db.close()",

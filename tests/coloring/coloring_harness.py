@@ -47,6 +47,7 @@ from sqlalchemy import (
     Table,
     create_engine,
     select,
+    text,
 )
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -186,6 +187,7 @@ def reset_database(db: Database) -> None:
     """Fresh tables and seed rows; inserted one by one without ids so that ids and sequences agree."""
     engine = create_engine(db.sync_url, poolclass=NullPool)
     try:
+        _end_left_connections(engine, db)
         METADATA.drop_all(engine)
         METADATA.create_all(engine)
         with engine.begin() as conn:
@@ -195,6 +197,22 @@ def reset_database(db: Database) -> None:
                 conn.execute(ITEMS.insert().values(owner_id=owner_id, title=title, price=price))
     finally:
         engine.dispose()
+
+
+def _end_left_connections(engine: Engine, db: Database) -> None:
+    """End the connections an earlier run left open on this PostgreSQL database. A session a project never
+    closes (`crud.get_user(next(get_db()), 1)`, sync or migrated) keeps its connection in a transaction until the
+    garbage collector finds it; an asyncpg connection collected after its event loop closed cannot even be
+    terminated, and its transaction's locks would block this DROP TABLE for good."""
+    if db.backend != "postgresql":
+        return
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
 
 
 def dump_database(db: Database) -> dict[str, list[tuple[Any, ...]]]:

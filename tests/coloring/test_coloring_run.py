@@ -8,6 +8,7 @@ one `await` removed.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import warnings
 from pathlib import Path
@@ -191,3 +192,34 @@ async def test_a_missing_loader_option_fails_the_run_comparison(
     after = await run_expected(case, broken, database)
     with pytest.raises(AssertionError):
         assert_same_behaviour(case, before, after)
+
+
+# (the draw in session_drawn_inline_by_next's expected reports, the same left to the event loop to close): the
+# dropped async generator is closed by a task of the loop while the drawn session flushes. Depending on timing that
+# task's `db.close()` closes the flush's transaction ("This transaction is closed") or fails itself
+# (IllegalStateChangeError, in a task nobody awaits); the sync generator was closed before the session was used.
+async def test_a_generator_closed_later_fails_the_run_comparison(tmp_path: Path) -> None:
+    from coloring_harness import sqlite_database
+
+    case = next(c for c in RUNNABLE if c.name == "session_drawn_inline_by_next")
+    broken = copy_tree(case.expected, tmp_path / "broken")
+    reports = broken / "inl" / "reports.py"
+    source = reports.read_text()
+    draw = "await crud.add_item(await _awaitify_next_closed(get_db()), 1, title, 3)"
+    assert source.count(draw) == 1, "the mutation must change exactly one draw"
+    reports.write_text(source.replace(draw, "await crud.add_item(await anext(get_db()), 1, title, 3)"))
+    database = sqlite_database(tmp_path / "mutation.db")
+    before = run_before(case, copy_tree(case.before, tmp_path / "before"), database)
+    loop = asyncio.get_running_loop()
+    failed_tasks: list[BaseException | None] = []
+    loop.set_exception_handler(lambda _loop, context: failed_tasks.append(context.get("exception")))
+    try:
+        after = await run_expected(case, broken, database)
+        gc.collect()  # a failed task nobody awaited is reported when it is collected
+    finally:
+        loop.set_exception_handler(None)
+    closing_failed = any(type(exc).__name__ == "IllegalStateChangeError" for exc in failed_tasks)
+    assert closing_failed or after.result == "raised ResourceClosedError", (after.result, failed_tasks)
+    if not closing_failed:
+        with pytest.raises(AssertionError):
+            assert_same_behaviour(case, before, after)
