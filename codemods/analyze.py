@@ -1957,18 +1957,12 @@ class FunctionAnalyzer:
                 callee=resolved,
                 method=node.func.attr if isinstance(node.func, ast.Attribute) else None,
                 keyword=keyword,
-                callee_in_project=bool(callees) or self._names_project_code(resolved),
+                callee_in_project=bool(callees)
+                or (resolved is not None and self.project.owning_module(resolved) is not None),
             )
             if reason is not None:
                 self._review(node, "AWT219", reason)
                 return
-
-    def _names_project_code(self, resolved: str | None) -> bool:
-        """Whether a resolved name is in one of the project's modules (its functions are followed by the analysis)."""
-        if resolved is None:
-            return False
-        parts = resolved.split(".")
-        return any(".".join(parts[:end]) in self.project.modules for end in range(len(parts), 0, -1))
 
     def _record_query_arguments(self, target: FunctionSymbols, node: ast.Call, skip_self: bool = False) -> set[int]:
         """A Query handed to a project function: its parameter is typed as a Query from here.

@@ -152,6 +152,15 @@ class Project:
             )
         return cached
 
+    def owning_module(self, dotted: str) -> str | None:
+        """The longest prefix of a dotted name that is a module of the project (None when none is)."""
+        parts = dotted.split(".")
+        for end in range(len(parts), 0, -1):
+            prefix = ".".join(parts[:end])
+            if prefix in self.modules:
+                return prefix
+        return None
+
     def remap_source_root(self, qualname: str) -> str:
         """An absolute import written against a source root below the project root: find its module."""
         cached = self._remap_cache.get(qualname)

@@ -138,12 +138,7 @@ class Relevance:
 
     def _owner(self, dotted: str) -> str:
         """The longest prefix of `dotted` that is a module of the project ("" when none is)."""
-        parts = dotted.split(".")
-        for end in range(len(parts), 0, -1):
-            prefix = ".".join(parts[:end])
-            if prefix in self._project.modules:
-                return prefix
-        return ""
+        return self._project.owning_module(dotted) or ""
 
     def _under(self, package: str) -> list[str]:
         """Every module of the project inside `package` (an import of a package reaches its submodules)."""
