@@ -29,6 +29,7 @@ from codemods.spans import SpanMaker
 from codemods.symbols import FunctionSymbols, ModuleSymbols
 from codemods.thread_offloads import ASYNC_ITERABLE_CONSUMERS, offload_of
 from codemods.types import (
+    DB_HANDLES,
     ClassRef,
     ColumnRef,
     ConnectionType,
@@ -617,7 +618,7 @@ class FunctionAnalyzer:
                         found = found or self.project.dependency_type(cls.module, param.default)
                         if found is None and param.annotation is None:
                             passed = _argument_hints(method.qualname, param.name)
-                            if len(passed) == 1 and isinstance(next(iter(passed)), PASSED_HANDLES):
+                            if len(passed) == 1 and isinstance(next(iter(passed)), DB_HANDLES):
                                 found = next(iter(passed))  # every caller constructs it with a session
                         return found
             resolved = self.project.resolve_name(cls.module, value.id)
@@ -2000,7 +2001,7 @@ class FunctionAnalyzer:
         """What an argument tells of the parameter it is bound to: a session (an engine, a connection), or objects of
         a mapped class that has relationships (a read of one from them lazy-loads where the objects came from
         elsewhere)."""
-        if isinstance(kind, PASSED_HANDLES):
+        if isinstance(kind, DB_HANDLES):
             return kind
         if isinstance(kind, LoadedEntities):
             kind = InstanceList(kind.qualname) if kind.is_list else Instance(kind.qualname)
@@ -2877,7 +2878,6 @@ _PARAM_HINTS: dict[tuple[str, str], set[QueryType]] = {}
 # what calls hand a function's parameter: a session, an engine or a connection (a handle: typed only when every
 # caller passes the same), mapped objects, a project function for a parameter whose default is one
 # (`loader=load_user`, see `_callable_param_type`), None for anything else (see `_argument_hint`, `_passed_type`)
-PASSED_HANDLES = (SessionType, EngineType, ConnectionType)
 ArgumentHint = SessionType | EngineType | ConnectionType | Instance | InstanceList | FunctionRef | None
 _ARGUMENT_HINTS: dict[tuple[str, str], set[ArgumentHint]] = {}
 _PARAM_HINTED: set[str] = set()  # functions with at least one entry in _PARAM_HINTS
@@ -2910,7 +2910,7 @@ def _passed_type(passed: frozenset[ArgumentHint]) -> Type | None:
     if len(known) != 1:
         return None
     kind = next(iter(known))
-    if isinstance(kind, PASSED_HANDLES):
+    if isinstance(kind, DB_HANDLES):
         return kind if None not in passed else None
     return kind
 

@@ -14,6 +14,7 @@ from codemods.model import PytestAsyncioSettings
 from codemods.symbols import ClassSymbols, FunctionSymbols, ModuleSymbols
 from codemods.types import (
     ASYNC_SESSION,
+    DB_HANDLES,
     SYNC_SESSION,
     ClassRef,
     ConnectionType,
@@ -29,8 +30,6 @@ from codemods.types import (
 )
 
 _MAX_ALIAS_HOPS = 8
-# the types an Alembic script's own objects would have: they stay sync (see `Project.stays_sync`)
-_SYNC_KINDS = (SessionType, EngineType, ConnectionType)
 # what a return annotation may name wrongly (`-> Session` over a sessionmaker): checked against the returns
 DATABASE_HANDLES = (SessionType, SessionFactoryType, EngineType, ConnectionType)
 PROTOCOL_BASES = frozenset({"typing.Protocol", "typing_extensions.Protocol"})
@@ -414,7 +413,7 @@ class Project:
 
     def type_of_annotation(self, module: str, ann: ast.expr | None, _depth: int = 0) -> Type | None:
         found = self._type_of_annotation(module, ann, _depth)
-        if not isinstance(found, _SYNC_KINDS) or found.is_async:
+        if not isinstance(found, DB_HANDLES) or found.is_async:
             return found
         return None if self.stays_sync(module) else found  # an Alembic script's own sync session stays as it is
 

@@ -180,5 +180,8 @@ Type = (
     | HttpClientType
 )
 
+# the database handles: what the migration makes async (a session, an engine, a connection)
+DB_HANDLES = (SessionType, EngineType, ConnectionType)
+
 SYNC_SESSION = SessionType(is_async=False)
 ASYNC_SESSION = SessionType(is_async=True)
