@@ -30,6 +30,8 @@ from codemods.symbols import FunctionSymbols, ModuleSymbols
 from codemods.thread_offloads import ASYNC_ITERABLE_CONSUMERS, offload_of
 from codemods.types import (
     DB_HANDLES,
+    REQUEST,
+    REQUEST_STATE,
     ClassRef,
     ColumnRef,
     ConnectionType,
@@ -45,6 +47,8 @@ from codemods.types import (
     LoadedRows,
     ModuleRef,
     QueryType,
+    RequestStateType,
+    RequestType,
     SessionFactoryType,
     SessionType,
     TransactionType,
@@ -353,6 +357,8 @@ class FunctionAnalyzer:
                 kind = _callable_param_type(self.project, func, param.name)
             if kind is None and param.annotation is None:
                 kind = T.fixture_param_type(self.project, func, param.name)  # pytest hands it a fixture's value
+            if kind is None and param.annotation is None and self.project.is_request_param(func, param.name):
+                kind = REQUEST  # a middleware's request
             self.env[param.name] = kind
         for name in self._decorator_names():
             if name in CONTEXTMANAGER:
@@ -465,6 +471,10 @@ class FunctionAnalyzer:
             if stored is not None:
                 return stored
         owner = self.type_of(node.value)
+        if isinstance(owner, RequestType):
+            return REQUEST_STATE if node.attr == "state" else None
+        if isinstance(owner, RequestStateType):
+            return self.project.request_state_type(node.attr)  # `request.state.db`, stored by a middleware
         if isinstance(owner, LoadedEntities) and not owner.is_list:
             return self._loaded_relationship_type(owner, node.attr)
         if isinstance(owner, Instance):

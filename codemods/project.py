@@ -11,10 +11,11 @@ from codemods import sqla_names as N
 from codemods.alembic_scripts import is_alembic_script
 from codemods.astwalk import dotted_name
 from codemods.model import PytestAsyncioSettings
-from codemods.symbols import ClassSymbols, FunctionSymbols, ModuleSymbols
+from codemods.symbols import ClassSymbols, FunctionSymbols, ModuleSymbols, request_state_read
 from codemods.types import (
     ASYNC_SESSION,
     DB_HANDLES,
+    REQUEST,
     SYNC_SESSION,
     ClassRef,
     ConnectionType,
@@ -73,6 +74,7 @@ class Project:
         self._aliases: dict[frozenset[str], frozenset[str]] = {}
         self._stays_sync: dict[str, bool] = {}
         self._has_relationships: dict[str, bool] = {}
+        self._request_state: dict[str, Type | None] = {}
 
     # -- names -------------------------------------------------------------------------------------
     def resolve_name(self, module: str, name: str) -> str:
@@ -459,6 +461,8 @@ class Project:
             return EngineType(is_async=False)
         if qual in N.ASYNC_ENGINE_CLASSES:
             return EngineType(is_async=True)
+        if qual in N.REQUEST_CLASSES:
+            return REQUEST
         if qual in self.classes:
             return Instance(qual)
         # a module-level alias: `DbSession = Annotated[Session, Depends(get_db)]`
@@ -508,7 +512,54 @@ class Project:
     def _simple_value_type(self, func: FunctionSymbols, value: ast.expr) -> Type | None:
         if isinstance(value, ast.Call):
             return self.call_result_type(func.module, value.func)
+        read = request_state_read(value)
+        if read is not None and self.is_request_param(func, read[0]):
+            return self.request_state_type(read[1])  # `def get_db(request: Request): return request.state.db`
         return None
+
+    # -- what middleware stores on the request ------------------------------------------------------
+    def is_request_param(self, func: FunctionSymbols, name: str) -> bool:
+        """Parameter `name` of `func` is handed the request: annotated `Request` (or `WebSocket`), the request
+        of a `BaseHTTPMiddleware.dispatch`, or the first parameter of an `@app.middleware("http")` function."""
+        for index, param in enumerate(func.params):
+            if param.name != name:
+                continue
+            if param.annotation is not None:
+                return self.type_of_annotation(func.module, param.annotation) == REQUEST
+            if index == 1 and func.name == "dispatch" and func.class_qualname in self.classes:
+                return self.is_subclass_of_external(func.class_qualname, N.HTTP_MIDDLEWARE_BASES)
+            return index == 0 and func.class_qualname is None and self._is_http_middleware(func)
+        return False
+
+    def _is_http_middleware(self, func: FunctionSymbols) -> bool:
+        return any(
+            isinstance(decorator, ast.Call)
+            and isinstance(decorator.func, ast.Attribute)
+            and decorator.func.attr == "middleware"
+            and self.global_made_by(func.module, decorator.func.value, N.ASGI_APPS)
+            for decorator in func.decorators
+        )
+
+    def request_state_type(self, attr: str) -> Type | None:
+        """What `request.state.<attr>` holds: the one type every assignment of it in the project gives, through a
+        parameter handed the request (`request.state.db = SessionLocal()` in a middleware); None when they
+        disagree or there is none."""
+        if attr in self._request_state:
+            return self._request_state[attr]
+        self._request_state[attr] = None  # cycle guard
+        kinds: set[Type | None] = set()
+        for symbols in self.modules.values():
+            for qualname, param, value in symbols.request_state_values.get(attr, ()):
+                func = self.functions.get(qualname)
+                if func is None or not self.is_request_param(func, param):
+                    continue
+                if isinstance(value, ast.Name):
+                    kinds.add(self.local_value_types(func).get(value.id))
+                else:
+                    kinds.add(self.global_value_type(func.module, value))
+        found = kinds.pop() if len(kinds) == 1 else None
+        self._request_state[attr] = found
+        return found
 
     def _yielded_type(self, func: FunctionSymbols) -> Type | None:
         """`db = SessionLocal(); yield db` or `with SessionLocal() as db: yield db`."""

@@ -29,6 +29,21 @@ SYNC_ENGINE_CLASSES = frozenset({"sqlalchemy.engine.Engine", "sqlalchemy.Engine"
 ASYNC_ENGINE_CLASSES = frozenset({"sqlalchemy.ext.asyncio.AsyncEngine"})
 OBJECT_SESSION = frozenset({"sqlalchemy.orm.object_session", "sqlalchemy.orm.session.object_session"})
 FASTAPI_DEPENDS = frozenset({"fastapi.Depends", "fastapi.params.Depends"})
+# what a route or a middleware is handed: its `state` carries what middleware stored for the request
+REQUEST_CLASSES = frozenset(
+    {
+        "fastapi.Request",
+        "fastapi.requests.Request",
+        "starlette.requests.Request",
+        "starlette.requests.HTTPConnection",
+        "fastapi.WebSocket",
+        "fastapi.websockets.WebSocket",
+        "starlette.websockets.WebSocket",
+    }
+)
+HTTP_MIDDLEWARE_BASES = frozenset({"starlette.middleware.base.BaseHTTPMiddleware"})
+# applications whose `@app.middleware("http")` functions are handed the request first
+ASGI_APPS = frozenset({"fastapi.FastAPI", "fastapi.applications.FastAPI", "starlette.applications.Starlette"})
 
 # Session methods that return awaitables on AsyncSession (rule book §2).
 AWAITABLE_SESSION_METHODS = frozenset(

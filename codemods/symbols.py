@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import bisect
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -104,6 +105,10 @@ class ModuleSymbols:
     lifespan_hooks: bool = False
     websocket_clients: bool = False  # calls `.websocket_connect(...)` (TestClient's websockets)
     streaming_clients: bool = False  # calls `.stream(...)` (TestClient's streamed responses)
+    # `request.state.db = SessionLocal()` in a function whose parameter `request` it is: attribute ->
+    # [(function qualname, parameter name, value)] (the project types `request.state.db` reads from them)
+    request_state_values: dict[str, list[tuple[str, str, ast.expr]]] = field(default_factory=dict)
+    reads_request_state: bool = False  # it may read `x.state.y` (see `may_read_request_state`)
 
     @cached_property
     def imported_prefixes(self) -> frozenset[str]:
@@ -249,7 +254,9 @@ class _SymbolCollector:
         return None if node is None else self._kept(node)
 
     def _returned(self, value: ast.expr) -> ast.expr:
-        """A returned value as the analysis reads it (see `_callee_only`)."""
+        """A returned value as the analysis reads it (see `_callee_only`); `request.state.db` is kept whole."""
+        if request_state_read(value) is not None:
+            return self._kept(value)
         return _callee_only(value, self._call_of)
 
     def _call_of(self, callee: ast.expr) -> ast.Call:
@@ -400,6 +407,8 @@ class _SymbolCollector:
         _collect_returns(own.nodes, own.func, self._returned, self._kept)
         if own.cls is not None and own.func.params:
             _collect_self_attrs(own.nodes, own.node.name, own.func.params[0].name, own.cls, self._kept)
+        if own.func.params:
+            _collect_request_state(own.nodes, own.func, self.symbols.request_state_values, self._kept)
 
     def visit_Assign(self, node: ast.Assign) -> None:
         if not self.scope:
@@ -476,6 +485,39 @@ def _collect_self_attrs(
                     cls.attr_values.setdefault(target.attr, []).append((method_name, keep(value)))
 
 
+def request_state_read(node: ast.expr) -> tuple[str, str] | None:
+    """`request.state.db` -> ("request", "db"): an attribute of the `state` of a plain name."""
+    if (
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Attribute)
+        and node.value.attr == "state"
+        and isinstance(node.value.value, ast.Name)
+    ):
+        return node.value.value.id, node.attr
+    return None
+
+
+def _collect_request_state(
+    own_body: list[ast.AST],
+    func: FunctionSymbols,
+    found: dict[str, list[tuple[str, str, ast.expr]]],
+    keep: _Keep,
+) -> None:
+    """`request.state.db = value` where `request` is a parameter of the function (a middleware's)."""
+    params = {param.name for param in func.params}
+    for child in own_body:
+        if isinstance(child, ast.Assign):
+            targets, value = child.targets, child.value
+        elif isinstance(child, ast.AnnAssign) and child.value is not None:
+            targets, value = [child.target], child.value
+        else:
+            continue
+        for target in targets:
+            read = request_state_read(target)
+            if read is not None and read[0] in params:
+                found.setdefault(read[1], []).append((func.qualname, read[0], keep(value)))
+
+
 # the node types with a handler, as plain functions: bound methods kept on the collector would make it a
 # reference cycle, and with it the module's tree would outlive the walk until a garbage collection
 _HANDLERS: dict[type, Callable[[_SymbolCollector, Any], None]] = {
@@ -544,3 +586,15 @@ def collect_symbols(
     collector = _SymbolCollector(symbols, shared, text)
     collector.walk(tree, None, _YieldLines(text) if statements_only and text is not None else None)
     return symbols
+
+
+# `request.state.db`, `request.state .db`, `request.\nstate.db` in parentheses; in a comment or string too (the
+# analysis of a module that does not read one changes nothing)
+_STATE_READ = re.compile(r"\.\s*state\s*\.")
+
+
+def may_read_request_state(text: str) -> bool:
+    """Whether a module's text may read an attribute of something's `state` (what a middleware stored on the
+    request, `request.state.db`): its `reads_request_state`, set by the parse (a full walk of every tree holding
+    the word `state` cost the generated repository seconds)."""
+    return _STATE_READ.search(text) is not None

@@ -50,6 +50,17 @@ class HttpClientType:
 
 
 @dataclass(frozen=True)
+class RequestType:
+    """A Starlette / FastAPI `Request` (or `WebSocket`): its `state` holds what middleware stored there."""
+
+
+@dataclass(frozen=True)
+class RequestStateType:
+    """`request.state`: an attribute read from it has the type every assignment of it in the project gives
+    (`request.state.db = SessionLocal()` in a middleware: a session)."""
+
+
+@dataclass(frozen=True)
 class GeneratorRef:
     """A generator object from calling project function `qualname` (`gen = get_db()`)."""
 
@@ -178,10 +189,14 @@ Type = (
     | InstanceChoice
     | FunctionChoice
     | HttpClientType
+    | RequestType
+    | RequestStateType
 )
 
 # the database handles: what the migration makes async (a session, an engine, a connection)
 DB_HANDLES = (SessionType, EngineType, ConnectionType)
 
 SYNC_SESSION = SessionType(is_async=False)
+REQUEST = RequestType()
+REQUEST_STATE = RequestStateType()
 ASYNC_SESSION = SessionType(is_async=True)
