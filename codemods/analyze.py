@@ -29,9 +29,12 @@ from codemods.spans import SpanMaker
 from codemods.symbols import FunctionSymbols, ModuleSymbols
 from codemods.thread_offloads import ASYNC_ITERABLE_CONSUMERS, offload_of
 from codemods.types import (
+    APP,
+    APP_STATE,
     DB_HANDLES,
     REQUEST,
     REQUEST_STATE,
+    AppType,
     ClassRef,
     ColumnRef,
     ConnectionType,
@@ -47,10 +50,10 @@ from codemods.types import (
     LoadedRows,
     ModuleRef,
     QueryType,
-    RequestStateType,
     RequestType,
     SessionFactoryType,
     SessionType,
+    StateType,
     TransactionType,
     Type,
 )
@@ -472,9 +475,14 @@ class FunctionAnalyzer:
                 return stored
         owner = self.type_of(node.value)
         if isinstance(owner, RequestType):
+            if node.attr == "app":
+                return APP
             return REQUEST_STATE if node.attr == "state" else None
-        if isinstance(owner, RequestStateType):
-            return self.project.request_state_type(node.attr)  # `request.state.db`, stored by a middleware
+        if isinstance(owner, AppType):
+            return APP_STATE if node.attr == "state" else None
+        if isinstance(owner, StateType):
+            # `request.state.db` stored by a middleware, `app.state.engine` by a lifespan
+            return self.project.state_type(owner.owner, node.attr)
         if isinstance(owner, LoadedEntities) and not owner.is_list:
             return self._loaded_relationship_type(owner, node.attr)
         if isinstance(owner, Instance):

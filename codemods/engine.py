@@ -35,7 +35,7 @@ from codemods.relevance import Relevance, cannot_matter, name_parts
 from codemods.source_lines import source_lines
 from codemods.spans import SpanMaker
 from codemods.staging import restrict_to_stage
-from codemods.symbols import ModuleSymbols, SharedExpressions, collect_symbols, may_read_request_state
+from codemods.symbols import ModuleSymbols, SharedExpressions, collect_symbols, may_read_state
 from codemods.tree_budget import TreeBudget
 from codemods.verify import verify_rewrite
 
@@ -211,7 +211,7 @@ def _parse(path: str, text: str, file_timeout: float | None) -> _Parsed | str:
         with file_deadline(file_timeout):
             tree = ast.parse(text, filename=path)
             symbols = collect_symbols(path, tree, text, _shared)
-            symbols.reads_request_state = may_read_request_state(text)
+            symbols.reads_state = may_read_state(text)
     except FileTimeout as exc:
         return str(exc)
     except SyntaxError as exc:

@@ -11,8 +11,9 @@ from codemods import sqla_names as N
 from codemods.alembic_scripts import is_alembic_script
 from codemods.astwalk import dotted_name
 from codemods.model import PytestAsyncioSettings
-from codemods.symbols import ClassSymbols, FunctionSymbols, ModuleSymbols, request_state_read
+from codemods.symbols import ClassSymbols, FunctionSymbols, ModuleSymbols, state_attribute
 from codemods.types import (
+    APP,
     ASYNC_SESSION,
     DB_HANDLES,
     REQUEST,
@@ -74,7 +75,7 @@ class Project:
         self._aliases: dict[frozenset[str], frozenset[str]] = {}
         self._stays_sync: dict[str, bool] = {}
         self._has_relationships: dict[str, bool] = {}
-        self._request_state: dict[str, Type | None] = {}
+        self._state: dict[tuple[str, str], Type | None] = {}
 
     # -- names -------------------------------------------------------------------------------------
     def resolve_name(self, module: str, name: str) -> str:
@@ -400,6 +401,8 @@ class Project:
             return EngineType(is_async=False)
         if qual in N.ASYNC_CREATE_ENGINE:
             return EngineType(is_async=True)
+        if qual in N.ASGI_APPS:
+            return APP
         if qual in _TEST_CLIENTS:
             return HttpClientType(is_async=False)
         if qual in _ASYNC_HTTP_CLIENTS:
@@ -463,6 +466,8 @@ class Project:
             return EngineType(is_async=True)
         if qual in N.REQUEST_CLASSES:
             return REQUEST
+        if qual in N.ASGI_APPS:
+            return APP
         if qual in self.classes:
             return Instance(qual)
         # a module-level alias: `DbSession = Annotated[Session, Depends(get_db)]`
@@ -512,12 +517,13 @@ class Project:
     def _simple_value_type(self, func: FunctionSymbols, value: ast.expr) -> Type | None:
         if isinstance(value, ast.Call):
             return self.call_result_type(func.module, value.func)
-        read = request_state_read(value)
-        if read is not None and self.is_request_param(func, read[0]):
-            return self.request_state_type(read[1])  # `def get_db(request: Request): return request.state.db`
+        read = state_attribute(value)
+        if read is not None:  # `def get_db(request: Request): return request.state.db`
+            owner = self.state_owner(func.module, func, read[0])
+            return self.state_type(owner, read[1]) if owner is not None else None
         return None
 
-    # -- what middleware stores on the request ------------------------------------------------------
+    # -- what middleware and lifespans store on the request and the application -----------------------
     def is_request_param(self, func: FunctionSymbols, name: str) -> bool:
         """Parameter `name` of `func` is handed the request: annotated `Request` (or `WebSocket`), the request
         of a `BaseHTTPMiddleware.dispatch`, or the first parameter of an `@app.middleware("http")` function."""
@@ -540,26 +546,53 @@ class Project:
             for decorator in func.decorators
         )
 
-    def request_state_type(self, attr: str) -> Type | None:
-        """What `request.state.<attr>` holds: the one type every assignment of it in the project gives, through a
-        parameter handed the request (`request.state.db = SessionLocal()` in a middleware); None when they
-        disagree or there is none."""
-        if attr in self._request_state:
-            return self._request_state[attr]
-        self._request_state[attr] = None  # cycle guard
+    def state_owner(self, module: str, func: FunctionSymbols | None, owner: ast.expr) -> str | None:
+        """Whose `state` `<owner>.state` is, written in `module` (in `func`, None at module level): "request" for a
+        parameter handed the request; "app" for the application (a parameter annotated `FastAPI`, a module global
+        made by `FastAPI(...)`, a request's `app`); None for anything else."""
+        if isinstance(owner, ast.Attribute):  # `request.app`
+            base = owner.value
+            handed = func is not None and isinstance(base, ast.Name) and self.is_request_param(func, base.id)
+            return "app" if handed else None
+        if not isinstance(owner, ast.Name):
+            return None
+        param = next((p for p in func.params if p.name == owner.id), None) if func is not None else None
+        if func is not None and param is not None:
+            if self.is_request_param(func, owner.id):
+                return "request"
+            return "app" if self.type_of_annotation(module, param.annotation) == APP else None
+        return "app" if self.global_made_by(module, owner, N.ASGI_APPS) else None
+
+    def state_type(self, owner: str, attr: str) -> Type | None:
+        """What `request.state.<attr>` (`owner` "request") or `app.state.<attr>` ("app") holds: the one type every
+        assignment of it in the project gives (`request.state.db = SessionLocal()` in a middleware,
+        `app.state.engine = create_engine(...)` in a lifespan); None when they disagree or there is none."""
+        key = (owner, attr)
+        if key in self._state:
+            return self._state[key]
+        self._state[key] = None  # cycle guard: `app.state.factory = sessionmaker(bind=app.state.engine)`
         kinds: set[Type | None] = set()
         for symbols in self.modules.values():
-            for qualname, param, value in symbols.request_state_values.get(attr, ()):
-                func = self.functions.get(qualname)
-                if func is None or not self.is_request_param(func, param):
+            for qualname, assigned_to, value in symbols.state_values.get(attr, ()):
+                func = self.functions.get(qualname) if qualname else None
+                if (qualname and func is None) or self.state_owner(symbols.name, func, assigned_to) != owner:
                     continue
-                if isinstance(value, ast.Name):
-                    kinds.add(self.local_value_types(func).get(value.id))
-                else:
-                    kinds.add(self.global_value_type(func.module, value))
+                kinds.add(self._stored_value_type(symbols.name, func, value))
         found = kinds.pop() if len(kinds) == 1 else None
-        self._request_state[attr] = found
+        self._state[key] = found
         return found
+
+    def _stored_value_type(self, module: str, func: FunctionSymbols | None, value: ast.expr) -> Type | None:
+        """The type of a value stored on a `state`: a call or a global, a local bound by a call, a parameter's
+        annotation (`def install(app: FastAPI, engine: Engine): app.state.engine = engine`)."""
+        if func is not None and isinstance(value, ast.Name):
+            param = next((p for p in func.params if p.name == value.id), None)
+            if param is not None:
+                return self.type_of_annotation(module, param.annotation)
+            local = self.local_value_types(func)
+            if value.id in local:
+                return local[value.id]
+        return self.global_value_type(module, value)
 
     def _yielded_type(self, func: FunctionSymbols) -> Type | None:
         """`db = SessionLocal(); yield db` or `with SessionLocal() as db: yield db`."""
@@ -653,12 +686,22 @@ class Project:
             if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
                 for target in node.targets:
                     if isinstance(target, ast.Name):
-                        out[target.id] = self.call_result_type(func.module, node.value.func)
+                        out[target.id] = self._local_call_type(func, node.value.func)
             elif isinstance(node, ast.With | ast.AsyncWith):
                 for item in node.items:
                     if isinstance(item.optional_vars, ast.Name) and isinstance(item.context_expr, ast.Call):
-                        out[item.optional_vars.id] = self.call_result_type(func.module, item.context_expr.func)
+                        out[item.optional_vars.id] = self._local_call_type(func, item.context_expr.func)
         return out
+
+    def _local_call_type(self, func: FunctionSymbols, callee: ast.expr) -> Type | None:
+        """What a call in `func` gives: `call_result_type`, and a session from a factory stored on a `state`
+        (`db = request.app.state.SessionLocal()`)."""
+        read = state_attribute(callee)
+        if read is None:
+            return self.call_result_type(func.module, callee)
+        owner = self.state_owner(func.module, func, read[0])
+        factory = self.state_type(owner, read[1]) if owner is not None else None
+        return SessionType_for(factory.is_async) if isinstance(factory, SessionFactoryType) else None
 
     def dependency_type(self, module: str, default: ast.expr | None) -> Type | None:
         """`Depends(get_db)` -> what get_db yields or returns."""

@@ -4,7 +4,8 @@ A module's functions can matter to a migration in only a few ways, and every one
 symbol tables, or in the hints the analysis of other modules gathers:
 - the module uses SQLAlchemy (sessions, queries, engines and their types come from there);
 - it is a test module or a `conftest.py` (pytest hands fixtures over by parameter name, with no import);
-- it reads `request.state.<x>` (a middleware may have stored a session there: `Project.request_state_type`);
+- it reads `request.state.<x>` or `app.state.<x>` (a middleware or a lifespan may have stored a session or an
+  engine there: `Project.state_type`);
 - it defines an `async def` (a call to it that is not awaited is a finding, and a fix in migrated code);
 - it defines, or is the package of, a configured `--session-factory`;
 - it imports a module that matters (a call into it may become a call to an async function), or a package
@@ -34,10 +35,10 @@ from codemods.symbols import ModuleSymbols, module_name_for
 
 def is_seed(symbols: ModuleSymbols) -> bool:
     """The module matters whatever imports it: it uses SQLAlchemy, is a test module, defines an `async def` or
-    may read a session from `request.state`."""
+    may read a session from `request.state` or `app.state`."""
     return (
         symbols.uses_sqlalchemy
-        or symbols.reads_request_state
+        or symbols.reads_state
         or is_test_module(symbols)
         or any(function.is_async for function in symbols.functions.values())
     )

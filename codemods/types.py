@@ -55,9 +55,17 @@ class RequestType:
 
 
 @dataclass(frozen=True)
-class RequestStateType:
-    """`request.state`: an attribute read from it has the type every assignment of it in the project gives
-    (`request.state.db = SessionLocal()` in a middleware: a session)."""
+class AppType:
+    """A FastAPI / Starlette application (`app = FastAPI()`, `request.app`): its `state` holds what the project
+    stored there (a lifespan's `app.state.engine = create_engine(...)`)."""
+
+
+@dataclass(frozen=True)
+class StateType:
+    """`request.state` (`owner` "request") or `app.state` ("app"): an attribute read from it has the type every
+    assignment of it in the project gives (`request.state.db = SessionLocal()` in a middleware: a session)."""
+
+    owner: str
 
 
 @dataclass(frozen=True)
@@ -190,7 +198,8 @@ Type = (
     | FunctionChoice
     | HttpClientType
     | RequestType
-    | RequestStateType
+    | AppType
+    | StateType
 )
 
 # the database handles: what the migration makes async (a session, an engine, a connection)
@@ -198,5 +207,7 @@ DB_HANDLES = (SessionType, EngineType, ConnectionType)
 
 SYNC_SESSION = SessionType(is_async=False)
 REQUEST = RequestType()
-REQUEST_STATE = RequestStateType()
+REQUEST_STATE = StateType("request")
+APP = AppType()
+APP_STATE = StateType("app")
 ASYNC_SESSION = SessionType(is_async=True)

@@ -1,7 +1,9 @@
-"""`request.state.<attr>` is typed by what the project stores there through a parameter handed the request.
+"""`request.state.<attr>` and `app.state.<attr>` are typed by what the project stores there: through a parameter
+handed the request (a middleware), or on the application (a lifespan, module-level code).
 
-The positive case, with a run, is `fixtures/coloring/session_in_request_state_read_elsewhere`; these are the cases
-where the reads must stay untyped, so that nothing is rewritten on a guess.
+The positive cases, with a run, are `fixtures/coloring/session_in_request_state_read_elsewhere` and
+`fixtures/coloring/engine_in_app_state`; most cases here are those where the reads must stay untyped, so that
+nothing is rewritten on a guess.
 """
 
 from __future__ import annotations
@@ -98,3 +100,41 @@ async def open_session(request, call_next):
     return await call_next(request)
 """
     assert "await request.state.db.commit()" in _migrated_routes(middleware)
+
+
+PING = """from fastapi import Request
+
+
+def ping(request: Request):
+    with request.app.state.engine.connect() as conn:
+        conn.commit()
+"""
+
+
+def _migrated_ping(main: str) -> str:
+    sources = {"app/db.py": DB, "app/main.py": main, "app/ping.py": PING}
+    return migrate_sources(sources, EngineOptions())["app/ping.py"].new_text
+
+
+def test_an_engine_stored_on_the_application_at_module_level_types_the_reads() -> None:
+    main = """from fastapi import FastAPI
+
+from app.db import engine
+
+app = FastAPI()
+app.state.engine = engine
+"""
+    assert _migrated_ping(main) == PING.replace("def ping", "async def ping").replace(
+        "with request", "async with request"
+    ).replace("conn.commit()", "await conn.commit()")
+
+
+def test_a_state_of_something_else_than_the_application_is_left_alone() -> None:
+    main = """from types import SimpleNamespace
+
+from app.db import engine
+
+app = SimpleNamespace(state=SimpleNamespace())
+app.state.engine = engine
+"""
+    assert _migrated_ping(main) == PING
