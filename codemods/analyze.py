@@ -426,17 +426,22 @@ class FunctionAnalyzer:
         if isinstance(container, LoadedEntities) and container.is_list:
             return replace(container, is_list=False)
         if isinstance(container, QueryType) and container.entity is not None:
-            return LoadedEntities(
-                container.entity[0],
-                container.entity[1],
-                self.spans.span(container_node),
-                False,
-                container.eager,
-                column_options=container.column_options,
-            )
+            return self._loaded_entities(container, container.entity, container_node, is_list=False)
         if isinstance(container, QueryType) and len(container.entities) > 1 and any(container.entities):
             return self._loaded_rows(container, container_node, is_list=False)
         return None
+
+    def _loaded_entities(
+        self, query: QueryType, entity: tuple[str, str], node: ast.expr, is_list: bool
+    ) -> LoadedEntities | Instance | InstanceList:
+        """The objects of a query selecting one entity, loaded by the query ending at `node`. Where the entity has no
+        name to write a loader option with (`db.query(aliased(User))`: another `aliased(User)` in the option is
+        another alias, which raises ArgumentError), plain instances, whose lazy reads are flagged."""
+        qualname, entity_src = entity
+        if not entity_src:
+            return InstanceList(qualname) if is_list else Instance(qualname)
+        span = self.spans.span(node)
+        return LoadedEntities(qualname, entity_src, span, is_list, query.eager, column_options=query.column_options)
 
     def _loaded_rows(self, query: QueryType, node: ast.expr, is_list: bool) -> LoadedRows:
         """The rows of a query selecting several elements, loaded by the query ending at `node`: each entity's
@@ -800,12 +805,8 @@ class FunctionAnalyzer:
     def _new_query(self, session_node: ast.expr, call: ast.Call) -> QueryType:
         kinds = tuple(self._entity_kind(arg) for arg in call.args) or ("unknown",)
         dedupe = self._mentions_other_class(call.args, [])
-        entity = None
-        if kinds == ("entity",):
-            kind = self.type_of(call.args[0])
-            if isinstance(kind, ClassRef) and kind.qualname in self.project.classes:
-                entity = (kind.qualname, self.spans.segment(call.args[0]))
         entities = self._selected_entities(call.args)
+        entity = entities[0] if kinds == ("entity",) else None  # "" for its text where it has no name (see entities)
         return QueryType(self.spans.segment(session_node), kinds, dedupe, entity, entities=entities)
 
     def _selected_entities(self, selected: list[ast.expr]) -> tuple[tuple[str, str] | None, ...]:
@@ -842,7 +843,12 @@ class FunctionAnalyzer:
             kinds, dedupe, entities = query.entity_kinds, query.dedupe, query.entities
             if method == "with_entities":
                 kinds = tuple(self._entity_kind(a) for a in node.args) or ("unknown",)
-                entities = self._selected_entities(node.args)
+                # a loader option is added where the query starts: one about an entity it did not select there
+                # raises ArgumentError (`select(User).options(selectinload(Address.user)).with_only_columns(Address)`)
+                entities = tuple(
+                    (selected[0], "") if selected is not None and selected not in query.entities else selected
+                    for selected in self._selected_entities(node.args)
+                )
             elif method in {"add_columns", "add_entity"}:
                 kinds = kinds + tuple(self._entity_kind(a) for a in node.args)
                 entities = entities + self._selected_entities(node.args)
@@ -853,6 +859,8 @@ class FunctionAnalyzer:
             if method in {"filter", "where"}:
                 dedupe = dedupe or self._criteria_mentions_foreign_class(query, node.args)
             entity = query.entity if kinds == query.entity_kinds else None
+            if method == "with_entities":
+                entity = entities[0] if kinds == ("entity",) else None  # what it selects now
             eager = query.eager | (self._eager_relationships(node.args) if method == "options" else frozenset())
             columns = query.column_options + (_column_options(node.args) if method == "options" else ())
             eager_of = query.eager_of | (self._eager_of(node.args) if method == "options" else frozenset())
@@ -860,14 +868,7 @@ class FunctionAnalyzer:
         if method in {"first", "one", "one_or_none", "all"} and len(query.entities) > 1 and any(query.entities):
             return self._loaded_rows(query, node, is_list=method == "all")
         if method in {"first", "one", "one_or_none", "get", "all"} and query.entity is not None:
-            return LoadedEntities(
-                query.entity[0],
-                query.entity[1],
-                self.spans.span(node),
-                method == "all",
-                query.eager,
-                column_options=query.column_options,
-            )
+            return self._loaded_entities(query, query.entity, node, is_list=method == "all")
         if method in Q.SELECTABLE_METHODS:
             return ColumnRef()
         return None

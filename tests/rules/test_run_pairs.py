@@ -134,6 +134,9 @@ _LOADER_MUTATIONS = [
     pytest.param(
         "queries/lazy_load_through_query_variable", ".options(selectinload(User.orders))", "", id="query-variable"
     ),
+    pytest.param(
+        "queries/lazy_load_named_alias_selectinload", ".options(selectinload(owner.addresses))", "", id="named-alias"
+    ),
 ]
 
 
@@ -153,13 +156,17 @@ async def test_a_missing_loader_option_fails_the_run(
     assert (sync_outcome.raised, sync_outcome.result) != (async_outcome.raised, async_outcome.result)
 
 
-# Review fixtures whose AWT201 marker sits on a read of objects a caller loaded (pair, function taking the session,
-# what the expected code raises under an AsyncSession): the marker is on a real lazy load, and none is needed where
-# the helper reads only columns.
+# Review fixtures whose AWT201 marker sits on a read of objects a caller loaded, or that no loader option can load
+# (pair, function taking the session, what the expected code raises under an AsyncSession): the marker is on a real
+# lazy load, and none is needed where the helper reads only columns.
 _LAZY_READS_IN_HELPERS = [
     ("review/lazy_load_in_untyped_helper", "listed", _LAZY_LOAD_ERRORS),
     ("review/lazy_load_in_untyped_helper", "first_orders", _LAZY_LOAD_ERRORS),
     ("review/lazy_load_in_untyped_helper", "listed_names", {None}),
+    ("review/lazy_load_inline_aliased_entity", "address_emails", _LAZY_LOAD_ERRORS),
+    ("review/lazy_load_inline_aliased_entity", "order_counts", _LAZY_LOAD_ERRORS),
+    ("review/lazy_load_after_with_entities", "owner_name", _LAZY_LOAD_ERRORS),
+    ("review/lazy_load_after_with_entities", "first_address_emails", _LAZY_LOAD_ERRORS),
 ]
 
 
@@ -184,3 +191,40 @@ async def test_a_lazy_read_in_a_helper_raises_under_asyncio(
     assert after.raised in raises
     if after.raised is None:
         assert after.result == before.result
+
+
+# Review fixtures whose lazy read no loader option the rewrite can add would load (pair, function, its query in the
+# expected code, that query with the option the engine wrote before it flagged them): the option is refused with
+# ArgumentError ("... does not apply to any of the root entities"), by the query itself, before any read.
+_UNLOADABLE_READS = [
+    pytest.param(
+        "review/lazy_load_inline_aliased_entity",
+        "address_emails",
+        "select(aliased(User)).filter_by(id=1)",
+        # another `aliased(User)` is another alias than the one selected
+        "select(aliased(User)).options(selectinload(aliased(User).addresses)).filter_by(id=1)",
+        id="inline-alias",
+    ),
+    pytest.param(
+        "review/lazy_load_after_with_entities",
+        "owner_name",
+        "select(User).with_only_columns(Address)",
+        # options go where the query starts, before `with_entities` selects Address
+        "select(User).options(selectinload(Address.user)).with_only_columns(Address)",
+        id="with-entities",
+    ),
+]
+
+
+@pytest.mark.parametrize(("pair_id", "function", "query", "with_option"), _UNLOADABLE_READS)
+async def test_a_loader_option_for_a_flagged_read_raises(
+    pair_id: str, function: str, query: str, with_option: str, sqlite_db: Database
+) -> None:
+    from fixture_harness import load_source, run_async_side
+
+    pair = next(p for p in PAIRS if p.id == pair_id)
+    source = pair.expected.read_text()
+    assert source.count(query) == 1
+    source = source.replace(query, with_option).replace("import aliased", "import aliased, selectinload")
+    outcome = await run_async_side(getattr(load_source(source, f"option_{pair.name}"), function), "run", sqlite_db)
+    assert outcome.raised == "ArgumentError"
