@@ -36,6 +36,7 @@ from codemods.types import (
     REQUEST_STATE,
     AppType,
     ClassRef,
+    ColumnLoad,
     ColumnRef,
     ConnectionType,
     EngineType,
@@ -455,9 +456,8 @@ class FunctionAnalyzer:
             else:
                 eager = frozenset(attr for owner, attr in query.eager_of if owner == entity[1])
                 span = self.spans.span(node)
-                columns.append(
-                    LoadedEntities(entity[0], entity[1], span, False, eager, column_options=query.column_options)
-                )
+                options = _column_options_of(query, entity)
+                columns.append(LoadedEntities(entity[0], entity[1], span, False, eager, column_options=options))
         return LoadedRows(tuple(columns), is_list)
 
     def _literal_type(self, node: ast.List | ast.Tuple | ast.Set) -> Type | None:
@@ -580,11 +580,11 @@ class FunctionAnalyzer:
             )
         )
         unloaded = deferred_by_model
-        for loader, names in owner.column_options:
-            if loader == "load_only":
-                unloaded = attr not in names
-            elif attr in names:
-                unloaded = loader == "defer"
+        for option in owner.column_options:
+            if option.loader == "load_only":
+                unloaded = attr not in option.names
+            elif attr in option.names:
+                unloaded = option.loader == "defer"
         return unloaded
 
     def _mapped_column(self, class_qualname: str, attr: str) -> ast.expr | None:
@@ -735,7 +735,7 @@ class FunctionAnalyzer:
         if any(k.arg is None for k in node.keywords) or not isinstance(options, ast.List | None):
             return Instance(model.qualname)
         eager = self._eager_relationships(options.elts) if options is not None else frozenset()
-        columns = _column_options(options.elts) if options is not None else ()
+        columns = self._column_options(options.elts) if options is not None else ()
         return LoadedEntities(
             model.qualname,
             self.spans.segment(node.args[0]),
@@ -862,7 +862,7 @@ class FunctionAnalyzer:
             if method == "with_entities":
                 entity = entities[0] if kinds == ("entity",) else None  # what it selects now
             eager = query.eager | (self._eager_relationships(node.args) if method == "options" else frozenset())
-            columns = query.column_options + (_column_options(node.args) if method == "options" else ())
+            columns = query.column_options + (self._column_options(node.args) if method == "options" else ())
             eager_of = query.eager_of | (self._eager_of(node.args) if method == "options" else frozenset())
             return QueryType(query.session_src, kinds, dedupe, entity, eager, columns, entities, eager_of)
         if method in {"first", "one", "one_or_none", "all"} and len(query.entities) > 1 and any(query.entities):
@@ -872,6 +872,31 @@ class FunctionAnalyzer:
         if method in Q.SELECTABLE_METHODS:
             return ColumnRef()
         return None
+
+    def _column_options(self, loader_options: list[ast.expr]) -> tuple[ColumnLoad, ...]:
+        """`load_only(M.a, M.b)`, `defer(M.c)`, `undefer(M.d)` among loader options, each with the entity its
+        attributes name. Only options of a queried entity itself: `selectinload(M.rel).load_only(...)` is about
+        another one."""
+        found = []
+        for option in loader_options:
+            if not isinstance(option, ast.Call) or isinstance(getattr(option.func, "value", None), ast.Call):
+                continue
+            loader = option.func.attr if isinstance(option.func, ast.Attribute) else getattr(option.func, "id", "")
+            if loader not in {"load_only", "defer", "undefer"}:
+                continue
+            attributes = [a for a in option.args if isinstance(a, ast.Attribute)]
+            owners = {self.spans.segment(a.value) for a in attributes}
+            classes = {self.type_of(a.value) for a in attributes}
+            owner_class = classes.pop() if len(classes) == 1 else None
+            found.append(
+                ColumnLoad(
+                    loader,
+                    owners.pop() if len(owners) == 1 else "",
+                    owner_class.qualname if isinstance(owner_class, ClassRef) else None,
+                    tuple(a.attr for a in attributes),
+                )
+            )
+        return tuple(found)
 
     def _eager_relationships(self, loader_options: list[ast.expr]) -> frozenset[str]:
         """Relationship names loader options (`joinedload(M.rel), ...`) load eagerly (first level)."""
@@ -2972,17 +2997,16 @@ def _query_param_type(function: str, param: str) -> QueryType | None:
     return QueryType(f"{QUERY_PARAM_PREFIX}{param}>", PASSED_KINDS, any(h.dedupe for h in hints))
 
 
-def _column_options(loader_options: list[ast.expr]) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """`load_only(M.a, M.b)`, `defer(M.c)`, `undefer(M.d)` among loader options: (loader, attribute names).
-    Only options of the queried entity itself: `selectinload(M.rel).load_only(...)` is about another one."""
-    found = []
-    for option in loader_options:
-        if not isinstance(option, ast.Call) or isinstance(getattr(option.func, "value", None), ast.Call):
-            continue
-        loader = option.func.attr if isinstance(option.func, ast.Attribute) else getattr(option.func, "id", "")
-        if loader in {"load_only", "defer", "undefer"}:
-            found.append((loader, tuple(a.attr for a in option.args if isinstance(a, ast.Attribute))))
-    return tuple(found)
+def _column_options_of(query: QueryType, entity: tuple[str, str]) -> tuple[ColumnLoad, ...]:
+    """The column options of a query selecting several entities that are about one of them: those naming it
+    (`load_only(User.name)` leaves Address's columns alone); one whose text names none of the selected entities
+    (`models.User.name`) by its class; one whose attributes name no class, or several, about every entity."""
+    named = {selected[1] for selected in query.entities if selected and selected[1]}
+    return tuple(
+        option
+        for option in query.column_options
+        if option.entity_src == entity[1] or (option.entity_src not in named and option.qualname in {None, entity[0]})
+    )
 
 
 def _call_root(node: ast.Call) -> ast.expr:

@@ -111,6 +111,18 @@ class ColumnRef:
 
 
 @dataclass(frozen=True)
+class ColumnLoad:
+    """A column loader option: `load_only(User.a, User.b)`, `defer(User.c)` or `undefer(User.d)`. `entity_src` is the
+    text naming the entity of its attributes (`User`, `owner` for an alias) and `qualname` its mapped class; both
+    are "" / None where its attributes name no entity or several."""
+
+    loader: str  # "load_only" | "defer" | "undefer"
+    entity_src: str
+    qualname: str | None
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class QueryType:
     """A legacy `Query` object, built on `session_src` (source text of the session expression)."""
 
@@ -119,8 +131,7 @@ class QueryType:
     dedupe: bool
     entity: tuple[str, str] | None = None  # (class qualname, source text) when one mapped entity is selected
     eager: frozenset[str] = frozenset()  # relationships of `entity` loaded by loader options
-    # column loader options in order: ("load_only" | "defer" | "undefer", (attribute names...))
-    column_options: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    column_options: tuple[ColumnLoad, ...] = ()  # column loader options, in order
     # one per selected element: (class qualname, source text) of a mapped entity, None for a column or an expression;
     # the text is "" for an entity with no plain name to load by (`aliased(User)` written inline)
     entities: tuple[tuple[str, str] | None, ...] = ()
@@ -142,7 +153,7 @@ class LoadedEntities:
     # objects loaded through relationships of the queried ones (`user.orders`): the loader option that loads them,
     # which prefixes the options of relationships read from them (`selectinload(User.orders).selectinload(...)`)
     path: str = ""
-    column_options: tuple[tuple[str, tuple[str, ...]], ...] = ()  # the query's, as on QueryType
+    column_options: tuple[ColumnLoad, ...] = ()  # the query's options about these objects, as on QueryType
     # a variable also assigned new objects (`user = User(name=...)`): the keywords every such constructor sets,
     # the only relationships that read without a lazy load on that path (None: no such assignment)
     constructed: frozenset[str] | None = None

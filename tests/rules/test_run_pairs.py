@@ -167,6 +167,7 @@ _LAZY_READS_IN_HELPERS = [
     ("review/lazy_load_inline_aliased_entity", "order_counts", _LAZY_LOAD_ERRORS),
     ("review/lazy_load_after_with_entities", "owner_name", _LAZY_LOAD_ERRORS),
     ("review/lazy_load_after_with_entities", "first_address_emails", _LAZY_LOAD_ERRORS),
+    ("review/deferred_column_rows_options_per_entity", "address_emails", _LAZY_LOAD_ERRORS),
 ]
 
 
