@@ -1165,7 +1165,7 @@ class FunctionAnalyzer:
             elif isinstance(node, ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp):
                 loops += [(g.target, g.iter) for g in node.generators]
         for target, iterable in loops:
-            assignments += _unpacked(target, ast.Subscript(value=iterable, slice=ast.Constant(0)))
+            assignments += self._loop_bindings(target, iterable)
         params = set(self.env)
         assigned = {name for name, _ in assignments if name not in params}
         for _ in range(3):
@@ -1205,6 +1205,42 @@ class FunctionAnalyzer:
                 self._var_assignments.setdefault(name, []).append(value)
         self._find_bulk_vars()
         self._type_attribute_slots(slots)
+
+    def _loop_bindings(self, target: ast.expr, iterable: ast.expr) -> list[tuple[str, ast.expr]]:
+        """The names `for target in iterable` binds, each with the expression it takes its type from: an element of
+        the iterable (`iterable[0]`), unpacked as an assignment is. Through the builtins that pair elements:
+        `for i, user in enumerate(users)` (the count is no object), `for user, address in zip(users, addresses)`."""
+        paired = self._paired_iterables(iterable) if isinstance(iterable, ast.Call) else None
+        if (
+            isinstance(target, ast.Tuple | ast.List)
+            and paired is not None
+            and len(paired) == len(target.elts)
+            and not any(isinstance(element, ast.Starred) for element in target.elts)
+        ):
+            return [
+                binding
+                for element, source in zip(target.elts, paired, strict=True)
+                for binding in (
+                    self._loop_bindings(element, source) if source is not None else _unpacked(element, _UNKNOWN_VALUE)
+                )
+            ]
+        return _unpacked(target, ast.Subscript(value=iterable, slice=ast.Constant(0)))
+
+    def _paired_iterables(self, call: ast.Call) -> list[ast.expr | None] | None:
+        """`enumerate(users)` -> [None (the count), users]; `zip(users, addresses)` -> [users, addresses]: the
+        iterables whose elements make up each tuple the call yields (None: not one of them), or None for any other
+        call."""
+        if any(isinstance(arg, ast.Starred) for arg in call.args) or any(k.arg is None for k in call.keywords):
+            return None
+        resolved = self.project.resolve_expr(self.module.name, call.func)
+        keywords = {k.arg for k in call.keywords}
+        if resolved == "builtins.enumerate" and len(call.args) in {1, 2} and keywords <= {"start"}:
+            if len(call.args) == 2 and keywords:
+                return None
+            return [None, call.args[0]]
+        if resolved == "builtins.zip" and call.args and keywords <= {"strict"}:
+            return list(call.args)
+        return None
 
     def _declared_type(self, node: ast.AnnAssign) -> Type | None:
         """The annotation's type, unless the value says otherwise (`factory: Session = sessionmaker(...)`: what the
@@ -3127,18 +3163,23 @@ def _bound_names(func: FunctionSymbols, nodes: list[ast.AST]) -> set[str]:
 def _unpacked(target: ast.expr, value: ast.expr) -> list[tuple[str, ast.expr]]:
     """The names a target binds, each with the expression it takes its type from: `name = value`;
     `a, b = UserRepo(db), ItemRepo(db)` element by element; `user, address = row` position by position (`value[0]`,
-    `value[1]`). Where awaitify cannot pair them (a literal of another length, a starred or nested target), the
-    names are bound to something unknown, so that another assignment of theirs does not type them alone."""
+    `value[1]`), a nested target too (`i, (user, address) = pair`: `value[1][0]`, `value[1][1]`). Where awaitify
+    cannot pair them (a literal of another length, a starred target), the names are bound to something unknown, so
+    that another assignment of theirs does not type them alone."""
     if isinstance(target, ast.Name):
         return [(target.id, value)]
     if not isinstance(target, ast.Tuple | ast.List):
         return []
-    names = [node.id for node in target.elts if isinstance(node, ast.Name)]
-    if len(names) == len(target.elts):
+    if not any(isinstance(element, ast.Starred) for element in target.elts):
         if not isinstance(value, ast.Tuple | ast.List):
-            return [(name, ast.Subscript(value=value, slice=ast.Constant(i))) for i, name in enumerate(names)]
-        if len(value.elts) == len(names) and not any(isinstance(element, ast.Starred) for element in value.elts):
-            return list(zip(names, value.elts, strict=True))
+            return [
+                binding
+                for i, element in enumerate(target.elts)
+                for binding in _unpacked(element, ast.Subscript(value=value, slice=ast.Constant(i)))
+            ]
+        if len(value.elts) == len(target.elts) and not any(isinstance(element, ast.Starred) for element in value.elts):
+            pairs = zip(target.elts, value.elts, strict=True)
+            return [binding for element, part in pairs for binding in _unpacked(element, part)]
     return [(node.id, _UNKNOWN_VALUE) for node in ast.walk(target) if isinstance(node, ast.Name)]
 
 

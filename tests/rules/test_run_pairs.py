@@ -137,6 +137,24 @@ _LOADER_MUTATIONS = [
     pytest.param(
         "queries/lazy_load_named_alias_selectinload", ".options(selectinload(owner.addresses))", "", id="named-alias"
     ),
+    pytest.param(
+        "queries/lazy_load_enumerate_zip_nested_targets",
+        ".options(selectinload(User.orders))",
+        "",
+        id="enumerate-nested-rows",
+    ),
+    pytest.param(
+        "queries/lazy_load_enumerate_zip_nested_targets",
+        ".options(selectinload(User.addresses))",
+        "",
+        id="enumerate-start",
+    ),
+    pytest.param(
+        "queries/lazy_load_enumerate_zip_nested_targets",
+        ".options(selectinload(Order.lines))",
+        "",
+        id="zip-nested",
+    ),
 ]
 
 
@@ -168,6 +186,8 @@ _LAZY_READS_IN_HELPERS = [
     ("review/lazy_load_after_with_entities", "owner_name", _LAZY_LOAD_ERRORS),
     ("review/lazy_load_after_with_entities", "first_address_emails", _LAZY_LOAD_ERRORS),
     ("review/deferred_column_rows_options_per_entity", "address_emails", _LAZY_LOAD_ERRORS),
+    ("review/lazy_load_enumerated_listed_instances", "numbered_order_ids", _LAZY_LOAD_ERRORS),
+    ("review/lazy_load_enumerated_listed_instances", "paired_order_ids", _LAZY_LOAD_ERRORS),
 ]
 
 
