@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import bisect
+import itertools
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
 
@@ -141,6 +142,13 @@ class GeneratorUse:
     # rewrite needs the helper `_awaitify_next_closed`
     made_here: Span | None = None
     source: str = ""  # the use's text (a query chain on `next(get_db())` takes the rewrite as its session)
+    # `db = next(gen)` of a generator held in a variable that this function never closes: CPython closed the sync
+    # generator when the function returned; the event loop closes the async one later (see `_held_draw_lifetime`)
+    lifetime: str = ""  # "" (closed here, or not a draw), HELD_RETURNED or HELD_DROPPED
+
+    @property
+    def needs_next_closed_helper(self) -> bool:
+        return self.made_here is not None or self.lifetime == HELD_RETURNED
 
 
 @dataclass(slots=True)
@@ -1802,12 +1810,12 @@ class FunctionAnalyzer:
         if resolved in {"builtins.next"} and len(node.args) == 1 and isinstance(node.args[0], ast.Name):
             generator = self.type_of(node.args[0])
             if isinstance(generator, GeneratorRef):
+                name = node.args[0].id
+                lifetime = self._held_draw_lifetime(node, name)
+                drawn = f"{NEXT_CLOSED_HELPER}({name})" if lifetime == HELD_RETURNED else f"anext({name})"
                 self.facts.generator_uses.append(
                     GeneratorUse(
-                        generator.qualname,
-                        self.spans.span(node),
-                        f"await anext({node.args[0].id})",
-                        ctx.awaited,
+                        generator.qualname, self.spans.span(node), f"await {drawn}", ctx.awaited, lifetime=lifetime
                     )
                 )
                 return True
@@ -1826,6 +1834,30 @@ class FunctionAnalyzer:
                 )
                 return True
         return False
+
+    def _held_draw_lifetime(self, draw: ast.Call, name: str) -> str:
+        """`gen = get_db(); db = next(gen)`: how long the generator lives. Closed in this function (`gen.close()`,
+        which becomes `await gen.aclose()`): "" (`await anext(gen)` is exact). Otherwise CPython closed the sync
+        generator when the function returned (its last reference dropped), and the event loop closes the dropped
+        async generator later, in a task of its next turn: while the session it handed out may be in use again
+        (`IllegalStateChangeError` in that task, the session never closed). Drawn and returned at once
+        (`return next(gen)`, or `db = next(gen)` then `return db`), nothing ran between the draw and the sync
+        close: HELD_RETURNED, drawn with the close-at-once helper. Anything else: HELD_DROPPED, flagged (AWT223)."""
+        loads = 0
+        for node in self._own_nodes():
+            if isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Load):
+                loads += 1
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in {"close", "aclose"}
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == name
+            ):
+                return ""
+        if loads == 1 and _returned_at_once(self.body, self._own_nodes(), draw):
+            return HELD_RETURNED
+        return HELD_DROPPED
 
     def _visit_inline_draw(self, node: ast.Call, resolved: str | None, ctx: _Ctx) -> bool:
         """`next(get_db())`: a generator made, drawn from once and dropped. CPython closed the sync generator at
@@ -2905,6 +2937,8 @@ def _passes_driver_parameters(node: ast.Call) -> bool:
 
 ASYNC_URL_HELPER = "_awaitify_async_url"
 NEXT_CLOSED_HELPER = "_awaitify_next_closed"
+HELD_RETURNED = "returned"  # `return next(gen)`: drawn with the close-at-once helper
+HELD_DROPPED = "dropped"  # `db = next(gen)`, `gen` never closed in the function: flagged (AWT223)
 _ASYNC_DRIVERS = {
     "postgresql": "postgresql+asyncpg",
     "postgres": "postgresql+asyncpg",
@@ -3181,6 +3215,30 @@ def _unpacked(target: ast.expr, value: ast.expr) -> list[tuple[str, ast.expr]]:
             pairs = zip(target.elts, value.elts, strict=True)
             return [binding for element, part in pairs for binding in _unpacked(element, part)]
     return [(node.id, _UNKNOWN_VALUE) for node in ast.walk(target) if isinstance(node, ast.Name)]
+
+
+def _returned_at_once(body: list[ast.stmt], nodes: list[ast.AST], value: ast.expr) -> bool:
+    """`return <value>`, or `x = <value>` directly followed by `return x` (in the function's body or a block)."""
+    if any(isinstance(node, ast.Return) and node.value is value for node in nodes):
+        return True
+    blocks = [body]
+    for node in nodes:
+        blocks.extend(
+            block for name in ("body", "orelse", "finalbody") if isinstance(block := getattr(node, name, None), list)
+        )
+    for block in blocks:
+        for stmt, following in itertools.pairwise(block):
+            if (
+                isinstance(stmt, ast.Assign)
+                and stmt.value is value
+                and len(stmt.targets) == 1
+                and isinstance(stmt.targets[0], ast.Name)
+                and isinstance(following, ast.Return)
+                and isinstance(following.value, ast.Name)
+                and following.value.id == stmt.targets[0].id
+            ):
+                return True
+    return False
 
 
 def _walk_own(body: list[ast.stmt]) -> list[ast.AST]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from codemods import analyze, astwalk, interrupts, parallel_analysis, parse_helper, sqlmodel_api, teardown
 from codemods import edits as E
 from codemods.alembic_scripts import is_alembic_script
-from codemods.analyze import ASYNC_URL_HELPER, CallSite, FunctionFacts, GeneratorUse, HintState
+from codemods.analyze import ASYNC_URL_HELPER, HELD_DROPPED, CallSite, FunctionFacts, GeneratorUse, HintState
 from codemods.check_cache import cached_findings
 from codemods.coloring import Coloring, color_call_graph
 from codemods.deadline import FileTimeout, file_deadline, import_untimed
@@ -986,10 +986,12 @@ def _plan_generator_use(use: GeneratorUse, is_async: bool, coloring: Coloring, p
     """`next(gen)`, `gen.close()`... of a generator that became async: awaited in a function that is async,
     flagged elsewhere (an inline `next(get_db())` like the call making any generator there)."""
     if is_async:
-        if use.made_here is not None and NEXT_CLOSED_HELPER_SOURCE not in plan.helpers:
+        if use.needs_next_closed_helper and NEXT_CLOSED_HELPER_SOURCE not in plan.helpers:
             plan.helpers.append(NEXT_CLOSED_HELPER_SOURCE)
         if not _draw_as_query_session(use, plan):
             plan.edits.append(Edit(E.REPLACE_EXPR, use.span, text=use.async_text))
+        if use.lifetime == HELD_DROPPED:
+            plan.edits.append(Edit(E.REVIEW, use.span, text=_HELD_DROPPED_REVIEW.format(name=_short(use.qualname))))
         return
     if use.made_here is not None:
         path = _path_text(coloring.reasons.get(use.qualname, [use.qualname]))
@@ -998,6 +1000,13 @@ def _plan_generator_use(use: GeneratorUse, is_async: bool, coloring: Coloring, p
         return
     text = f"AWT213 {_short(use.qualname)}() became an async generator; this function cannot await it"
     plan.edits.append(Edit(E.REVIEW, use.span, text=text))
+
+
+_HELD_DROPPED_REVIEW = (
+    "AWT223 this {name}() generator is never closed here: the sync one was closed when this function returned, the "
+    "async one is closed later by the event loop, while its session may be in use again (IllegalStateChangeError): "
+    "close it here (`try: ... finally: await gen.aclose()`)"
+)
 
 
 def _draw_as_query_session(use: GeneratorUse, plan: FilePlan) -> bool:

@@ -363,6 +363,21 @@ _ALL = [
         "from sqlmodel import Session, create_engine",
         "from sqlmodel import Session, create_engine  # awaitify: review AWT221 ...",
     ),
+    _rule(
+        "AWT223",
+        "generator-closed-by-the-loop",
+        "`db = next(gen)` of a generator that became async and that the function never closes.",
+        "CPython closes a sync generator as soon as its last reference goes, so `gen = get_db(); db = next(gen)` ran "
+        "`get_db`'s `finally: db.close()` when the function returned. A dropped async generator is closed later, by a "
+        "task of the event loop, in the middle of whatever runs then: a session still in use (handed on, or sharing "
+        "its connection) gets `close()` during its next flush (`IllegalStateChangeError` in that task, the session "
+        "never closed). awaitify draws with `await anext(gen)` where the function closes the generator itself "
+        "(`gen.close()` becomes `await gen.aclose()`), with its close-at-once helper where the drawn value is "
+        "returned at once (`return next(gen)`), and flags the rest: close it where the function is done with the "
+        "session (`try: ... finally: await gen.aclose()`).",
+        "gen = get_db()\ndb = next(gen)",
+        "gen = get_db()\ndb = await anext(gen)  # awaitify: review AWT223 ...",
+    ),
     # ---- check findings -------------------------------------------------------------------------
     _rule(
         "AWT301",

@@ -17,6 +17,7 @@ import pytest
 from coloring_harness import (
     Case,
     Database,
+    Outcome,
     assert_same_behaviour,
     copy_tree,
     discover_cases,
@@ -223,3 +224,51 @@ async def test_a_generator_closed_later_fails_the_run_comparison(tmp_path: Path)
     if not closing_failed:
         with pytest.raises(AssertionError):
             assert_same_behaviour(case, before, after)
+
+
+async def _run_collecting_failed_tasks(case: Case, root: Path, database: Database) -> tuple[Outcome, list[str]]:
+    """The expected tree run, with the names of the exceptions raised by tasks nobody awaited (the event loop's
+    closing of a dropped async generator is such a task)."""
+    loop = asyncio.get_running_loop()
+    failed_tasks: list[str] = []
+    loop.set_exception_handler(lambda _loop, context: failed_tasks.append(type(context.get("exception")).__name__))
+    try:
+        after = await run_expected(case, root, database)
+        gc.collect()  # a failed task nobody awaited is reported when it is collected
+    finally:
+        loop.set_exception_handler(None)
+    return after, failed_tasks
+
+
+# session_drawn_held_by_next: `return next(gen)` of a held generator. CPython closed the sync generator on that
+# return; the migrated draw closes it at once too, so no closing task runs while the caller uses the session.
+async def test_a_held_generator_returned_at_once_is_closed_before_the_session_is_used(
+    database: Database, tmp_path: Path
+) -> None:
+    case = next(c for c in RUNNABLE if c.name == "session_drawn_held_by_next")
+    before = run_before(case, copy_tree(case.before, tmp_path / "before"), database)
+    after, failed_tasks = await _run_collecting_failed_tasks(
+        case, copy_tree(case.expected, tmp_path / "after"), database
+    )
+    assert failed_tasks == []
+    assert_same_behaviour(case, before, after)
+
+
+# The same draw as `await anext(gen)` (what awaitify wrote before): the generator dropped on the return is closed by a
+# task of the event loop while the caller flushes the session it handed out; that task fails
+# (IllegalStateChangeError) and the session is never closed, or the flush finds its transaction closed.
+async def test_a_held_generator_left_to_the_loop_fails_while_its_session_is_used(
+    database: Database, tmp_path: Path
+) -> None:
+    case = next(c for c in RUNNABLE if c.name == "session_drawn_held_by_next")
+    broken = copy_tree(case.expected, tmp_path / "broken")
+    reports = broken / "held" / "reports.py"
+    source = reports.read_text()
+    draw = "    return await _awaitify_next_closed(gen)\n"
+    assert source.count(draw) == 1, "the mutation must change exactly one draw"
+    reports.write_text(source.replace(draw, "    return await anext(gen)\n"))
+    after, failed_tasks = await _run_collecting_failed_tasks(case, broken, database)
+    assert "IllegalStateChangeError" in failed_tasks or after.result == "raised ResourceClosedError", (
+        after.result,
+        failed_tasks,
+    )
