@@ -2135,10 +2135,15 @@ class FunctionAnalyzer:
         src = self.spans.segment(node.func.value)
         if method in N.AWAITABLE_SESSION_METHODS and not ctx.awaited and self._io_where_await_is_impossible(node, ctx):
             return True
-        if method == "exec" and not session.is_async:
-            self._review(node, "AWT221", sqlmodel_api.exec_review_reason(src))
+        if method == "exec":
+            if not session.is_async:
+                self._review(node, "AWT221", sqlmodel_api.exec_review_reason(src))
+            elif not ctx.awaited and ctx.context != "task_arg":  # only SQLModel's AsyncSession has it: a coroutine
+                self._finding(node, "AWT302", f"`{src}.exec()` on an AsyncSession is not awaited")
             for arg in [*node.args, *(k.value for k in node.keywords)]:
                 self._visit_expr(arg, _Ctx())
+            if session.is_async:
+                self._visit_expr(node.func.value, _Ctx())
             return True
         if method == "query":
             self._escape(node, "a Query used where awaitify cannot follow it")

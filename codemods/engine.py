@@ -749,7 +749,7 @@ def _sqlmodel_reviews(project: Project, item: _Parsed) -> list[Edit]:
         Edit(
             E.REVIEW,
             (line, uses[0].column, line, uses[0].column),
-            text=sqlmodel_api.review_reason([u.name for u in uses]),
+            text=sqlmodel_api.review_reason(uses),
         )
         for line, uses in by_line.items()
     ]
@@ -1121,7 +1121,7 @@ def _sync_api_findings(project: Project, item: _Parsed) -> set[Finding]:
                     Finding(item.path, line, column + 1, "AWT303", f"sync SQLAlchemy API `{name}` is still imported")
                 )
     for use in sqlmodel_api.sqlmodel_sync_uses(project, item.symbols, item.transient_tree):
-        found.add(Finding(item.path, use.line, use.column + 1, "AWT303", sqlmodel_api.check_message(use.name)))
+        found.add(Finding(item.path, use.line, use.column + 1, "AWT303", sqlmodel_api.check_message(use)))
     return found
 
 
@@ -1149,12 +1149,18 @@ def _review_findings(path: str, text: str, codes: set[str]) -> list[Finding]:
 
 
 def _lines_covered_by_markers(marked_lines: set[int], item: _Parsed) -> set[int]:
-    """The marked lines, and every line of a simple statement whose last line carries a marker (one walk)."""
+    """The marked lines, every line of a simple statement whose last line carries a marker, and the lines of a
+    function's header over several lines up to its marker (`def read(\n    session: SessionDep,\n) -> int:  # ...`:
+    the marker ends the header) (one walk)."""
     covered = set(marked_lines)
     if not marked_lines:
         return covered
     for node in ast.walk(item.transient_tree()):
-        if isinstance(node, ast.stmt) and not hasattr(node, "body"):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            header = [line for line in marked_lines if node.lineno <= line < node.body[0].lineno]
+            if header:
+                covered.update(range(node.lineno, max(header) + 1))
+        elif isinstance(node, ast.stmt) and not hasattr(node, "body"):
             end = node.end_lineno or node.lineno
             if end in marked_lines:
                 covered.update(range(node.lineno, end + 1))

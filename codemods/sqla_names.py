@@ -1,8 +1,14 @@
 """Fully qualified SQLAlchemy names the analysis recognises (type-driven, never by variable name)."""
 
 SYNC_SESSION_CLASSES = frozenset({"sqlalchemy.orm.Session", "sqlalchemy.orm.session.Session", "sqlalchemy.Session"})
+# SQLModel's AsyncSession subclasses SQLAlchemy's (adds a coroutine `exec()`): code migrated to it by hand is
+# async code (never a leftover), and an I/O call on it not awaited is one
 ASYNC_SESSION_CLASSES = frozenset(
-    {"sqlalchemy.ext.asyncio.AsyncSession", "sqlalchemy.ext.asyncio.session.AsyncSession"}
+    {
+        "sqlalchemy.ext.asyncio.AsyncSession",
+        "sqlalchemy.ext.asyncio.session.AsyncSession",
+        "sqlmodel.ext.asyncio.session.AsyncSession",
+    }
 )
 SYNC_SESSIONMAKERS = frozenset({"sqlalchemy.orm.sessionmaker", "sqlalchemy.orm.session.sessionmaker"})
 ASYNC_SESSIONMAKERS = frozenset(

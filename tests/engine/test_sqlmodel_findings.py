@@ -94,3 +94,124 @@ def test_a_project_class_named_session_is_no_sqlmodel_session() -> None:
     }
     assert _lines(engine.check_sources(sources, EngineOptions()), "AWT303") == {}
     assert all(o.new_text == sources[path] for path, o in engine.migrate_sources(sources, EngineOptions()).items())
+
+
+# A route module that names nothing of SQLModel's: its session arrives through a dependency alias defined elsewhere.
+ALIAS_SOURCES = {
+    "app/__init__.py": "",
+    "app/db.py": (
+        "from typing import Annotated, Optional\n"
+        "\n"
+        "from fastapi import Depends\n"
+        "from sqlmodel import Session, create_engine\n"
+        "\n"
+        "engine = create_engine('sqlite://')\n"
+        "\n"
+        "\n"
+        "def get_session():\n"
+        "    with Session(engine) as session:\n"
+        "        yield session\n"
+        "\n"
+        "\n"
+        "SessionDep = Annotated[Session, Depends(get_session)]\n"
+        "MaybeSession = Optional[SessionDep]\n"
+        "NotASession = Annotated[int, Depends(get_session)]\n"
+    ),
+    "app/routes.py": (
+        "from app import db\n"
+        "from app.db import MaybeSession, NotASession, SessionDep\n"
+        "\n"
+        "\n"
+        "def read(session: SessionDep) -> int:\n"
+        "    return 1\n"
+        "\n"
+        "\n"
+        "def read_many(\n"
+        "    limit: int,\n"
+        "    session: db.SessionDep,\n"
+        ") -> int:\n"
+        "    return limit\n"
+        "\n"
+        "\n"
+        "def maybe(session: MaybeSession = None, other: NotASession = 0) -> int:\n"
+        "    return other\n"
+        "\n"
+        "\n"
+        "def unrelated(count: int) -> int:\n"
+        "    return count\n"
+    ),
+}
+
+
+def test_check_reports_each_parameter_a_session_alias_annotates() -> None:
+    found = engine.check_sources(ALIAS_SOURCES, EngineOptions())
+    assert _lines(found, "AWT303") == {"app/db.py": [4, 4], "app/routes.py": [5, 11, 16]}
+    messages = {f.message for f in found["app/routes.py"]}
+    assert messages == {
+        "sync SQLModel `Session` arrives through `SessionDep` (awaitify does not migrate SQLModel: AWT221)",
+        "sync SQLModel `Session` arrives through `db.SessionDep` (awaitify does not migrate SQLModel: AWT221)",
+        "sync SQLModel `Session` arrives through `MaybeSession` (awaitify does not migrate SQLModel: AWT221)",
+    }
+
+
+def test_migrate_flags_the_functions_taking_a_session_alias_and_check_then_reports_the_markers() -> None:
+    outcomes = engine.migrate_sources(ALIAS_SOURCES, EngineOptions())
+    routes = outcomes["app/routes.py"].new_text
+    flagged = [n for n, line in enumerate(routes.splitlines(), start=1) if "# awaitify: review AWT221" in line]
+    assert flagged == [5, 12, 16]  # a def over several lines: the marker ends its header
+    assert [line.split("  # awaitify")[0] for line in routes.splitlines()] == ALIAS_SOURCES[
+        "app/routes.py"
+    ].splitlines()
+    migrated = {path: o.new_text for path, o in outcomes.items()}
+    found = engine.check_sources(migrated, EngineOptions())
+    assert _lines(found, "AWT307") == {"app/db.py": [4], "app/routes.py": [5, 12, 16]}
+    assert _lines(found, "AWT303") == {}
+
+
+# Code migrated by hand to SQLModel's AsyncSession (`sqlmodel.ext.asyncio.session`, a subclass of SQLAlchemy's whose
+# `exec()` is a coroutine): no sync leftover where it is awaited, the leftovers where it is not.
+HAND_MIGRATED = {
+    "app/__init__.py": "",
+    "app/crud.py": (
+        "from sqlmodel import select\n"
+        "from sqlmodel.ext.asyncio.session import AsyncSession\n"
+        "\n"
+        "from app.models import Hero\n"
+        "\n"
+        "\n"
+        "async def names(session: AsyncSession) -> list[str]:\n"
+        "    return [hero.name for hero in (await session.exec(select(Hero))).all()]\n"
+        "\n"
+        "\n"
+        "async def rename(session: AsyncSession, hero: Hero, name: str) -> None:\n"
+        "    hero.name = name\n"
+        "    session.add(hero)\n"
+        "    await session.commit()\n"
+        "\n"
+        "\n"
+        "async def forgot_commit(session: AsyncSession) -> None:\n"
+        "    session.commit()\n"
+        "\n"
+        "\n"
+        "async def forgot_exec(session: AsyncSession) -> list[Hero]:\n"
+        "    return session.exec(select(Hero)).all()\n"
+        "\n"
+        "\n"
+        "async def legacy_query(session: AsyncSession) -> list[Hero]:\n"
+        "    return session.query(Hero).all()\n"
+    ),
+    "app/models.py": (
+        "from sqlmodel import Field, SQLModel\n\n\n"
+        "class Hero(SQLModel, table=True):\n"
+        "    id: int | None = Field(default=None, primary_key=True)\n"
+        "    name: str\n"
+    ),
+}
+
+
+def test_check_knows_sqlmodels_async_session() -> None:
+    found = engine.check_sources(HAND_MIGRATED, EngineOptions())
+    assert {(f.line, f.code) for f in found["app/crud.py"]} == {(18, "AWT302"), (22, "AWT302"), (26, "AWT301")}
+    messages = {f.message for f in found["app/crud.py"]}
+    assert "`session.exec()` on an AsyncSession is not awaited" in messages
+    assert _lines(found, "AWT303") == {}
