@@ -25,7 +25,7 @@ from codemods.astwalk import child_nodes, dotted_name, own_nodes, own_nodes_of
 from codemods.edits import Edit, QuerySpec, Span
 from codemods.engine_escapes import escape_reason as engine_escape_reason
 from codemods.fact_deps import FactDependencies
-from codemods.project import DATABASE_HANDLES, Project
+from codemods.project import DATABASE_HANDLES, Project, overrules_annotation
 from codemods.spans import SpanMaker
 from codemods.symbols import FunctionSymbols, ModuleSymbols
 from codemods.thread_offloads import ASYNC_ITERABLE_CONSUMERS, offload_of
@@ -621,14 +621,19 @@ class FunctionAnalyzer:
             return Instance(target)
         for cls_name in self.project.mro(class_qualname):
             cls = self.project.classes[cls_name]
-            if attr in cls.attr_annotations:
-                found = self.project.type_of_annotation(cls.module, cls.attr_annotations[attr])
-                if found is not None:
-                    return found
             kinds: set[Type | None] = set()
+            declared = None
+            if attr in cls.attr_annotations:
+                declared = self.project.type_of_annotation(cls.module, cls.attr_annotations[attr])
+                if declared is not None and not isinstance(declared, DATABASE_HANDLES):
+                    return declared
             for method_name, value in cls.attr_values.get(attr, []):
                 kinds.add(self._assigned_attr_type(cls.qualname, method_name, value))
             kinds.discard(None)
+            if declared is not None:
+                # `factory: Session = sessionmaker(...)`: what every assignment stores wins over a wrong annotation
+                assigned = kinds.pop() if len(kinds) == 1 else None
+                return assigned if overrules_annotation(assigned, declared) else declared
             if len(kinds) == 1:
                 return kinds.pop()
             method = cls.methods.get(attr)
@@ -1254,10 +1259,13 @@ class FunctionAnalyzer:
         """The annotation's type, unless the value says otherwise (`factory: Session = sessionmaker(...)`: what the
         name holds at run time, and what the code using it was written against, is the factory)."""
         declared = self.project.type_of_annotation(self.module.name, node.annotation)
-        if isinstance(declared, DATABASE_HANDLES) and node.value is not None:
-            assigned = self.type_of(node.value)
-            if isinstance(assigned, DATABASE_HANDLES) and assigned != declared:
-                return None  # typed by its value, as an assignment
+        value = node.value
+        if (
+            isinstance(declared, DATABASE_HANDLES)
+            and value is not None
+            and overrules_annotation(self.type_of(value), declared)
+        ):
+            return None  # typed by its value, as an assignment
         return declared
 
     def _type_attribute_slots(self, slots: list[tuple[str, ast.expr]]) -> None:

@@ -32,7 +32,8 @@ from codemods.types import (
 )
 
 _MAX_ALIAS_HOPS = 8
-# what a return annotation may name wrongly (`-> Session` over a sessionmaker): checked against the returns
+# what an annotation may name wrongly (`-> Session` over `return sessionmaker(...)`, `SessionLocal: Session =
+# sessionmaker(...)`): checked against the value, which wins (see `overrules_annotation`)
 DATABASE_HANDLES = (SessionType, SessionFactoryType, EngineType, ConnectionType)
 PROTOCOL_BASES = frozenset({"typing.Protocol", "typing_extensions.Protocol"})
 
@@ -328,11 +329,15 @@ class Project:
         module, _, name = qualname.rpartition(".")
         symbols = self.modules.get(module)
         if symbols is not None and name in symbols.global_values:
+            value = symbols.global_values[name]
             if name in symbols.global_annotations:
                 declared = self.type_of_annotation(module, symbols.global_annotations[name])
                 if declared is not None:
-                    return declared
-            return self.global_value_type(module, symbols.global_values[name])
+                    if not isinstance(declared, DATABASE_HANDLES):
+                        return declared
+                    assigned = self.global_value_type(module, value)
+                    return assigned if overrules_annotation(assigned, declared) else declared
+            return self.global_value_type(module, value)
         return None
 
     def global_value_type(self, module: str, value: ast.expr) -> Type | None:
@@ -502,7 +507,7 @@ class Project:
             result = self.generator_item_type(func.module, func.returns) or self._yielded_type(func)
         if not func.is_generator and (result is None or isinstance(result, DATABASE_HANDLES)):
             inferred = self._returned_type(func)
-            if result is None or isinstance(inferred, DATABASE_HANDLES):
+            if result is None or overrules_annotation(inferred, result):
                 # a wrong annotation (`-> Session` over `return sessionmaker(...)`): every return says what the
                 # callers really get, and their code was written against that (`get_factory()()`)
                 result = inferred or result
@@ -715,6 +720,15 @@ class Project:
         if target in self.functions:
             return self.return_type(self.functions[target])
         return self.call_result_type_of_qualname(target)
+
+
+def overrules_annotation(value_type: Type | None, declared: Type | None) -> bool:
+    """A database handle annotated as another one (`SessionLocal: Session = sessionmaker(...)`, `-> Session` over
+    `return sessionmaker(...)`): the value's type wins. What the name holds at run time, and what the code using it
+    was written against (`SessionLocal()`, `with SessionLocal() as db`), is the value."""
+    return (
+        isinstance(declared, DATABASE_HANDLES) and isinstance(value_type, DATABASE_HANDLES) and value_type != declared
+    )
 
 
 def SessionType_for(is_async: bool) -> Type:
