@@ -21,6 +21,7 @@ from codemods import queries as Q
 from codemods import response_models as RM
 from codemods import sqla_names as N
 from codemods import worker_boundaries as W
+from codemods.annotation_contradictions import review_text as annotation_review_text
 from codemods.astwalk import child_nodes, dotted_name, own_nodes, own_nodes_of
 from codemods.edits import Edit, QuerySpec, Span
 from codemods.engine_escapes import escape_reason as engine_escape_reason
@@ -978,6 +979,7 @@ class FunctionAnalyzer:
         self._sync_wrappers()
         self._bind_enclosing_scope()
         self._async_return_annotation()
+        self._flag_contradicted_return()
         self._infer_locals()
         self._deferred = self._deferred_names() if self.facts.is_async else set()
         self._type_memo = {}
@@ -1150,6 +1152,7 @@ class FunctionAnalyzer:
         # One pass over the body gathers both kinds of binding; loop variables come after all the
         # assignments, as when they were gathered by a second pass.
         assignments: list[tuple[str, ast.expr]] = []
+        annotated: list[tuple[ast.AnnAssign, Type]] = []  # annotated as a database handle, with a value
         slots: list[tuple[str, ast.expr]] = []  # (dotted path of an attribute target, value)
         loops: list[tuple[ast.expr, ast.expr]] = []
         # inside an expression only a comprehension binds, and it spans a line holding `for`
@@ -1163,12 +1166,19 @@ class FunctionAnalyzer:
                         if path is not None and path.split(".", 1)[0] not in {"self", "cls"}:  # see attr_values
                             slots.append((path, node.value))
             elif isinstance(node, ast.AnnAssign):
-                if isinstance(node.target, ast.Name):
-                    declared = self._declared_type(node)
-                    if declared is not None:
+                declared = self.project.type_of_annotation(self.module.name, node.annotation)
+                if isinstance(declared, DATABASE_HANDLES) and node.value is not None:
+                    # the value may overrule it (`factory: Session = sessionmaker(...)`), and may be a local the
+                    # rounds below type (`inner: Engine = conn`): decided there
+                    annotated.append((node, declared))
+                    if isinstance(node.target, ast.Name):
                         self.env[node.target.id] = declared
-                    elif node.value is not None:
-                        assignments.append((node.target.id, node.value))
+                elif not isinstance(node.target, ast.Name):
+                    pass
+                elif declared is not None:
+                    self.env[node.target.id] = declared
+                elif node.value is not None:
+                    assignments.append((node.target.id, node.value))
             elif isinstance(node, ast.With | ast.AsyncWith):
                 for item in node.items:
                     if isinstance(item.optional_vars, ast.Name):
@@ -1181,12 +1191,14 @@ class FunctionAnalyzer:
             assignments += self._loop_bindings(target, iterable)
         params = set(self.env)
         assigned = {name for name, _ in assignments if name not in params}
+        assigned |= {node.target.id for node, _ in annotated if isinstance(node.target, ast.Name)}
         for _ in range(3):
             # A round reads only the locals' types and, through the facts of other functions, the hints and
             # facts gathered so far, which grow only as functions are analysed: a round that changed no local
             # and analysed no function leaves the next one nothing different to do.
             before = {name: self.env.get(name, _UNBOUND) for name in assigned}
             analysed_before = len(_FACTS_CACHE)
+            self._type_annotated(annotated)
             seen: dict[str, set[Type | None]] = {}
             for name, value in assignments:
                 if name in params:
@@ -1210,6 +1222,7 @@ class FunctionAnalyzer:
                         self.env[name] = None
             if len(_FACTS_CACHE) == analysed_before and all(self.env.get(n, _UNBOUND) == t for n, t in before.items()):
                 break
+        self._type_annotated(annotated, flag=True)
         # a variable whose assignments disagree about being a Query: review its Query assignments
         for name, value in assignments:
             if self.env.get(name) is None and isinstance(self.type_of(value), QueryType):
@@ -1255,18 +1268,35 @@ class FunctionAnalyzer:
             return list(call.args)
         return None
 
-    def _declared_type(self, node: ast.AnnAssign) -> Type | None:
-        """The annotation's type, unless the value says otherwise (`factory: Session = sessionmaker(...)`: what the
-        name holds at run time, and what the code using it was written against, is the factory)."""
-        declared = self.project.type_of_annotation(self.module.name, node.annotation)
-        value = node.value
-        if (
-            isinstance(declared, DATABASE_HANDLES)
-            and value is not None
-            and overrules_annotation(self.type_of(value), declared)
-        ):
-            return None  # typed by its value, as an assignment
-        return declared
+    def _type_annotated(self, annotated: list[tuple[ast.AnnAssign, Type]], flag: bool = False) -> None:
+        """Names annotated as a database handle take the annotation's type, unless the value says otherwise
+        (`factory: Session = sessionmaker(...)`: what the name holds at run time, and what the code using it was
+        written against, is the factory). With `flag`, each annotation overruled gets an AWT222 marker (an attribute
+        target too: `self.factory: Session = sessionmaker(...)`, typed by `_instance_attr_type`)."""
+        for node, declared in annotated:
+            assert node.value is not None  # see _infer_locals
+            assigned = self.type_of(node.value)
+            overruled = assigned is not None and overrules_annotation(assigned, declared)
+            if isinstance(node.target, ast.Name):
+                self.env[node.target.id] = assigned if overruled else declared
+            if flag and overruled:
+                assert assigned is not None  # overruled
+                self._flag_contradicted_annotation(node.annotation, declared, assigned)
+
+    def _flag_contradicted_return(self) -> None:
+        """`-> Session` over `return sessionmaker(...)`: the returned type wins (`Project.return_type`), and the
+        annotation gets an AWT222 marker."""
+        if self.func is None:
+            return
+        contradicted = self.project.contradicted_return_annotation(self.func)
+        returns = self._own_def().returns if contradicted is not None else None
+        if contradicted is not None and returns is not None:
+            self._flag_contradicted_annotation(returns, *contradicted)
+
+    def _flag_contradicted_annotation(self, annotation: ast.expr, declared: Type, value_type: Type) -> None:
+        text = annotation_review_text(declared, value_type)
+        if text is not None:
+            self.facts.reviews.append(Edit(E.REVIEW, self.spans.span(annotation), text=text))
 
     def _type_attribute_slots(self, slots: list[tuple[str, ast.expr]]) -> None:
         """An attribute path every assignment of which stores the same session, connection or engine type."""

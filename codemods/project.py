@@ -514,6 +514,16 @@ class Project:
         self._return_cache[func.qualname] = result
         return result
 
+    def contradicted_return_annotation(self, func: FunctionSymbols) -> tuple[Type, Type] | None:
+        """(declared, returned) when every `return` of `func` contradicts its return annotation, else None."""
+        if func.is_generator or func.returns is None:
+            return None
+        declared = self.type_of_annotation(func.module, func.returns)
+        returned = self.return_type(func)
+        if declared is None or returned is None or not overrules_annotation(returned, declared):
+            return None
+        return declared, returned
+
     def _returned_type(self, func: FunctionSymbols) -> Type | None:
         """The one type every `return` of `func` gives (None: unknown, or they disagree)."""
         kinds = {self._simple_value_type(func, value) for value in func.return_values}

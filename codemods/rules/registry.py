@@ -368,6 +368,21 @@ _ALL = [
         "from sqlmodel import Session, create_engine  # awaitify: review AWT221 ...",
     ),
     _rule(
+        "AWT222",
+        "annotation-contradicted",
+        "An annotation naming a session, session factory, engine or connection that its value contradicts "
+        "(`SessionLocal: Session = sessionmaker(...)`, `-> Session` over `return sessionmaker(...)`).",
+        "awaitify follows the value, which is what the code using the name was written against (`SessionLocal()`, "
+        "`with SessionLocal() as db`): those uses are migrated, functions made async and calls awaited for a type "
+        "the annotation denies. The annotation stays wrong in the migrated code, and whatever trusts it is misled: "
+        "a type checker reports the working `async with SessionLocal() as db` as an error (`AsyncSession` is not "
+        "callable) and accepts `await SessionLocal.commit()`, which raises AttributeError. Annotate the name with "
+        "what it holds (`async_sessionmaker[AsyncSession]`).",
+        "SessionLocal: Session = sessionmaker(bind=engine)",
+        "SessionLocal: AsyncSession = async_sessionmaker(bind=engine, expire_on_commit=False)  "
+        "# awaitify: review AWT222 ...",
+    ),
+    _rule(
         "AWT223",
         "generator-closed-by-the-loop",
         "`db = next(gen)` of a generator that became async and that the function never closes.",
