@@ -979,6 +979,7 @@ class FunctionAnalyzer:
         self._sync_wrappers()
         self._bind_enclosing_scope()
         self._async_return_annotation()
+        self._async_sessionmaker_signature()
         self._flag_contradicted_return()
         self._infer_locals()
         self._deferred = self._deferred_names() if self.facts.is_async else set()
@@ -1166,6 +1167,7 @@ class FunctionAnalyzer:
                         if path is not None and path.split(".", 1)[0] not in {"self", "cls"}:  # see attr_values
                             slots.append((path, node.value))
             elif isinstance(node, ast.AnnAssign):
+                self._async_sessionmaker_annotation(node.annotation)
                 declared = self.project.type_of_annotation(self.module.name, node.annotation)
                 if isinstance(declared, DATABASE_HANDLES) and node.value is not None:
                     # the value may overrule it (`factory: Session = sessionmaker(...)`), and may be a local the
@@ -1282,6 +1284,32 @@ class FunctionAnalyzer:
             if flag and overruled:
                 assert assigned is not None  # overruled
                 self._flag_contradicted_annotation(node.annotation, declared, assigned)
+
+    def _async_sessionmaker_signature(self) -> None:
+        """`sessionmaker` in the annotations of the function's parameters and return (see below)."""
+        if self.func is None:
+            return
+        node = self._own_def()
+        args = node.args
+        params = [*args.posonlyargs, *args.args, *args.kwonlyargs, *filter(None, (args.vararg, args.kwarg))]
+        for annotation in [*(param.annotation for param in params), node.returns]:
+            if annotation is not None:
+                self._async_sessionmaker_annotation(annotation)
+
+    def _async_sessionmaker_annotation(self, annotation: ast.expr) -> None:
+        """`SessionLocal: sessionmaker[Session] = sessionmaker(...)`: the annotation names the factory the value
+        becomes, `async_sessionmaker` (its `Session` becomes `AsyncSession` with the module's other names of the
+        class). Left as it was, it names a sync class the code no longer uses, whose type parameter must be a
+        `Session`, and keeps its import (AWT303 in `check`)."""
+        if self.project.stays_sync(self.module.name):
+            return  # an Alembic script's own sessions stay sync
+        for node in astwalk.walk(annotation):
+            if (
+                isinstance(node, ast.Name | ast.Attribute)
+                and self.project.resolve_expr(self.module.name, node) in N.SYNC_SESSIONMAKERS
+            ):
+                self.facts.edits.append(Edit(E.RENAME, self.spans.span(node), text="async_sessionmaker"))
+                self.facts.imports.add(("sqlalchemy.ext.asyncio", "async_sessionmaker"))
 
     def _flag_contradicted_return(self) -> None:
         """`-> Session` over `return sessionmaker(...)`: the returned type wins (`Project.return_type`), and the

@@ -15,7 +15,6 @@ from codemods.symbols import ClassSymbols, FunctionSymbols, ModuleSymbols, state
 from codemods.types import (
     APP,
     ASYNC_SESSION,
-    DB_HANDLES,
     REQUEST,
     SYNC_SESSION,
     ClassRef,
@@ -423,7 +422,7 @@ class Project:
 
     def type_of_annotation(self, module: str, ann: ast.expr | None, _depth: int = 0) -> Type | None:
         found = self._type_of_annotation(module, ann, _depth)
-        if not isinstance(found, DB_HANDLES) or found.is_async:
+        if not isinstance(found, DATABASE_HANDLES) or found.is_async:
             return found
         return None if self.stays_sync(module) else found  # an Alembic script's own sync session stays as it is
 
@@ -445,6 +444,8 @@ class Project:
             origin = self.resolve_expr(module, ann.value) or ""
             args = ann.slice.elts if isinstance(ann.slice, ast.Tuple) else [ann.slice]
             short = origin.rsplit(".", 1)[-1]
+            if origin in N.SYNC_SESSIONMAKERS or origin in N.ASYNC_SESSIONMAKERS:  # `sessionmaker[Session]`
+                return SessionFactoryType(is_async=origin in N.ASYNC_SESSIONMAKERS)
             if origin in N.GENERIC_WRAPPERS or short in {"Optional", "Annotated", "Union"}:
                 for arg in args[:1] if short == "Annotated" else args:
                     found = self.type_of_annotation(module, arg, _depth + 1)
@@ -473,6 +474,8 @@ class Project:
             return REQUEST
         if qual in N.ASGI_APPS:
             return APP
+        if qual in N.SYNC_SESSIONMAKERS or qual in N.ASYNC_SESSIONMAKERS:
+            return SessionFactoryType(is_async=qual in N.ASYNC_SESSIONMAKERS)
         if qual in self.classes:
             return Instance(qual)
         # a module-level alias: `DbSession = Annotated[Session, Depends(get_db)]`

@@ -65,6 +65,10 @@ def test_a_type_checker_trusting_the_annotation_rejects_the_working_uses_and_acc
     for line in factory_calls:
         assert errors["crud.py"][line] == '"AsyncSession" not callable  [operator]'
     assert "misuse.py" not in errors  # `await SessionLocal.commit()` passes
+    # the factory annotated as one (`ReportSession: async_sessionmaker[AsyncSession]`): its use type-checks
+    [report_call] = _lines_holding(crud, "ReportSession()")
+    assert report_call not in errors["crud.py"]
+    assert not _lines_holding(db, "ReportSession: AsyncSession")
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
