@@ -272,7 +272,7 @@ def update_imports(
         if after is not None:
             body.insert(after + 1, new_stmt)
             continue
-        first_import = next((i for i, stmt in enumerate(body) if _is_import(stmt)), None)
+        first_import = next((i for i, stmt in enumerate(body) if _is_import(stmt) and not _is_future(stmt)), None)
         _insert_before_or_after(body, first_import if first_import is not None else _insert_position(body), new_stmt)
         if first_import is not None and first_import + 1 < len(body):
             following = body[first_import + 1]
@@ -303,6 +303,8 @@ def _plain_import_after(body: list[cst.BaseStatement], name: str) -> int | None:
     """The index of the last leading `import x` statement that sorts before `name` (isort order), if any."""
     found = None
     for index, stmt in enumerate(body):
+        if _is_future(stmt):
+            continue  # `from __future__ import ...` comes first, whatever sorts before it
         if not _is_import(stmt):
             if found is not None or index > 0:
                 break
@@ -314,6 +316,11 @@ def _plain_import_after(body: list[cst.BaseStatement], name: str) -> int | None:
             break
         found = index
     return found
+
+
+def _is_future(stmt: cst.CSTNode) -> bool:
+    """`from __future__ import annotations`: nothing may go before it but the docstring."""
+    return _is_import(stmt) and isinstance(stmt.body[0], cst.ImportFrom) and _module_name(stmt.body[0]) == "__future__"
 
 
 def _another_section(name: str, following: cst.BaseSmallStatement) -> bool:
