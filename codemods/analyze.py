@@ -37,6 +37,7 @@ from codemods.types import (
     REQUEST,
     REQUEST_STATE,
     AppType,
+    BlockingClientType,
     ClassRef,
     ColumnLoad,
     ColumnRef,
@@ -2030,6 +2031,11 @@ class FunctionAnalyzer:
         if self.func is not None and not self.facts.is_async and B.is_blocking(resolved):
             assert resolved is not None
             self._record_blocking_call(node, resolved, ctx)
+        elif self.func is not None and not self.facts.is_async and isinstance(owner_type, BlockingClientType):
+            assert isinstance(func, ast.Attribute)
+            io = B.client_method_io(owner_type.client, func.attr)
+            if io is not None:
+                self._record_blocking_call(node, f"{owner_type.client}.{func.attr}", ctx, movable=io == "call")
         if resolved == "asyncio.run" and self.func is not None and not self.facts.is_async:
             # only where this migration makes the function async: then it runs inside the event loop
             self.facts.async_edits.append(
@@ -2087,16 +2093,20 @@ class FunctionAnalyzer:
                 continue
             self._visit_expr(arg, _Ctx(context=arg_ctx_name))
 
-    def _record_blocking_call(self, node: ast.Call, resolved: str, ctx: _Ctx) -> None:
-        """`time.sleep(x)`, `requests.get(url)` in a sync function: should it become async, they would block the
-        event loop (see `blocking_calls`)."""
+    def _record_blocking_call(self, node: ast.Call, resolved: str, ctx: _Ctx, movable: bool = True) -> None:
+        """`time.sleep(x)`, `requests.get(url)`, `client.get(key)` of a sync redis client in a sync function: should
+        it become async, they would block the event loop (see `blocking_calls`). `movable`: False for a call whose
+        result does the I/O later (flagged)."""
         where = self.func.name if self.func is not None else "it"
         reason = (
             f"AWT220 {resolved}() blocks the event loop now that {where}() is async (sync, it ran in a worker thread):"
             " run it with `await asyncio.to_thread(...)`, or use an async client"
+            if movable
+            else f"AWT220 {resolved}() returns what blocks the event loop when used, now that {where}() is async"
+            " (sync, it ran in a worker thread): use an async client, or run that code in `asyncio.to_thread(...)`"
         )
         async_text = None
-        if ctx.context not in {"lambda", "genexp"} and not ctx.awaited and B.movable(node):
+        if movable and ctx.context not in {"lambda", "genexp"} and not ctx.awaited and B.movable(node):
             arguments = [self.spans.segment(a) for a in node.args] + [self.spans.segment(k) for k in node.keywords]
             async_text = B.async_form(resolved, self.spans.segment(node.func), arguments)
         head = dotted_name(node.func)

@@ -7,8 +7,15 @@ So, in a function that becomes async (never in one that was async already: that 
 - `time.sleep(x)` becomes `await asyncio.sleep(x)`;
 - a blocking call of the standard library or `requests` becomes `await asyncio.to_thread(fn, *args, **kwargs)`: the
   same call, in a worker thread as before;
+- a blocking method of a sync client object (`BlockingClientType`: a `redis.Redis`, a `requests.Session`, an
+  `httpx.Client`, known from its constructor or an annotation, never from a name) becomes
+  `await asyncio.to_thread(client.method, *args, **kwargs)` the same way; a method whose result blocks later (a
+  redis `pipeline()`, `pubsub()`, `lock()`, a `scan_iter()` iterator, `httpx.Client.stream()`) cannot be moved
+  into a thread whole and gets a review marker;
 - where the call cannot be moved as it is (inside a lambda, or with arguments the migration rewrites too), it gets a
   review marker instead.
+
+Calls of the project's own sync functions that do such I/O are in `blocking_callees`.
 
 The analysis records the calls (`FunctionFacts.blocking_calls`); the plan applies them once the function is async.
 """
@@ -30,11 +37,79 @@ BLOCKING = frozenset(
         "subprocess.check_output",
     }
 )
+# the sync clients' classes and constructors -> the client class, as `BlockingClientType` names it
+_REDIS = "redis.Redis"
+_REQUESTS = "requests.Session"
+_HTTPX = "httpx.Client"
+CLIENT_CLASSES = {
+    "redis.Redis": _REDIS,
+    "redis.StrictRedis": _REDIS,
+    "redis.client.Redis": _REDIS,
+    "redis.client.StrictRedis": _REDIS,
+    "requests.Session": _REQUESTS,
+    "requests.sessions.Session": _REQUESTS,
+    "httpx.Client": _HTTPX,
+    "httpx._client.Client": _HTTPX,
+}
+CLIENT_CONSTRUCTORS = {
+    **CLIENT_CLASSES,
+    **{f"{name}.from_url": client for name, client in CLIENT_CLASSES.items() if client == _REDIS},
+    "redis.from_url": _REDIS,
+    "redis.utils.from_url": _REDIS,
+    "requests.session": _REQUESTS,
+    "requests.sessions.session": _REQUESTS,
+}
+_HTTP_VERBS = frozenset({"get", "post", "put", "patch", "delete", "head", "options", "request", "send"})
+# redis: every command does a round trip but these, which only read or set the client's own settings
+_REDIS_NO_IO = frozenset(
+    {
+        "close",
+        "client",
+        "get_cache",
+        "get_connection_kwargs",
+        "get_encoder",
+        "get_retry",
+        "set_response_callback",
+        "set_retry",
+    }
+)
+# methods whose result does the I/O later (an object, an iterator, a context manager): no thread can take the call whole
+_DEFERRED_IO = {
+    _REDIS: frozenset(
+        {
+            "pipeline",
+            "pubsub",
+            "lock",
+            "monitor",
+            "register_script",
+            "scan_iter",
+            "hscan_iter",
+            "sscan_iter",
+            "zscan_iter",
+            "client_list_iter",
+            "bless_scan_iter",
+        }
+    ),
+    _REQUESTS: frozenset(),
+    _HTTPX: frozenset({"stream"}),
+}
 _NOT_MOVABLE = (ast.Call, ast.Await, ast.Lambda, ast.NamedExpr, ast.Yield, ast.YieldFrom)
 
 
 def is_blocking(resolved: str | None) -> bool:
     return resolved in SLEEP or resolved in BLOCKING
+
+
+def client_method_io(client: str, method: str) -> str | None:
+    """What a method of a sync client does: "call" (blocks, and can run in a thread), "deferred" (its result blocks
+    when used: flagged), None (no I/O)."""
+    if method.startswith("_"):
+        return None
+    if method in _DEFERRED_IO.get(client, frozenset()):
+        return "deferred"
+    if client == _REDIS:
+        return None if method in _REDIS_NO_IO else "call"
+    return "call" if method in _HTTP_VERBS else None
 
 
 def movable(node: ast.Call) -> bool:

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from codemods import sqla_names as N
 from codemods.alembic_scripts import is_alembic_script
 from codemods.astwalk import dotted_name
+from codemods.blocking_calls import CLIENT_CLASSES, CLIENT_CONSTRUCTORS
 from codemods.model import PytestAsyncioSettings
 from codemods.symbols import ClassSymbols, FunctionSymbols, ModuleSymbols, state_attribute
 from codemods.types import (
@@ -17,6 +18,7 @@ from codemods.types import (
     ASYNC_SESSION,
     REQUEST,
     SYNC_SESSION,
+    BlockingClientType,
     ClassRef,
     ConnectionType,
     EngineType,
@@ -411,6 +413,8 @@ class Project:
             return HttpClientType(is_async=False)
         if qual in _ASYNC_HTTP_CLIENTS:
             return HttpClientType(is_async=True)
+        if qual in CLIENT_CONSTRUCTORS:
+            return BlockingClientType(CLIENT_CONSTRUCTORS[qual])
         if qual in self.classes:
             return Instance(qual)
         if qual in self.functions:
@@ -476,6 +480,8 @@ class Project:
             return APP
         if qual in N.SYNC_SESSIONMAKERS or qual in N.ASYNC_SESSIONMAKERS:
             return SessionFactoryType(is_async=qual in N.ASYNC_SESSIONMAKERS)
+        if qual in CLIENT_CLASSES:
+            return BlockingClientType(CLIENT_CLASSES[qual])
         if qual in self.classes:
             return Instance(qual)
         # a module-level alias: `DbSession = Annotated[Session, Depends(get_db)]`

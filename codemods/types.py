@@ -69,6 +69,14 @@ class StateType:
 
 
 @dataclass(frozen=True)
+class BlockingClientType:
+    """A sync network client whose methods block: `redis.Redis`, `requests.Session`, `httpx.Client` (`client` names
+    the class, see `blocking_calls.CLIENT_CLASSES`)."""
+
+    client: str
+
+
+@dataclass(frozen=True)
 class GeneratorRef:
     """A generator object from calling project function `qualname` (`gen = get_db()`)."""
 
@@ -211,6 +219,7 @@ Type = (
     | RequestType
     | AppType
     | StateType
+    | BlockingClientType
 )
 
 # the database handles: what the migration makes async (a session, an engine, a connection)

@@ -339,12 +339,17 @@ _ALL = [
     _rule(
         "AWT220",
         "blocking-call-made-async",
-        "A blocking call (`time.sleep`, `requests`, `subprocess`, `urlopen`) in a function that became async.",
+        "A blocking call (`time.sleep`, `requests`, `subprocess`, `urlopen`, a sync redis / `requests.Session` / "
+        "`httpx.Client` client's method) in a function that became async.",
         "FastAPI runs a sync route in a worker thread, where a blocking call holds that thread only; made `async def`, "
         "the route runs on the event loop and the same call stalls every request. `time.sleep(x)` becomes "
         "`await asyncio.sleep(x)` and the other calls `await asyncio.to_thread(fn, ...)` (the same call, in a "
-        "worker thread as before); where the call cannot be moved as it is (inside a lambda, arguments that are "
-        "rewritten too) it gets this marker. Functions that were async already are left as they are.",
+        "worker thread as before). A client is known from its constructor (`redis.Redis(...)`, "
+        "`redis.Redis.from_url(...)`, `requests.Session()`, `httpx.Client()`, assigned to a local or to `self.x` in "
+        "`__init__`) or a parameter's annotation, never from its name. Where the call cannot be moved as it is "
+        "(inside a lambda, arguments that are rewritten too), or its result does the I/O later (a redis "
+        "`pipeline()`, `pubsub()`, `lock()`, `scan_iter()`, `httpx.Client.stream()`), it gets this marker. "
+        "Functions that were async already are left as they are.",
         "r = requests.get(url, timeout=5)",
         "r = await asyncio.to_thread(requests.get, url, timeout=5)",
     ),
