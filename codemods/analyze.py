@@ -130,6 +130,9 @@ class CallSite:
     context: str
     stmt_span: Span | None = None  # for `for`/`with` statements that iterate/enter the call
     source: str = ""
+    # the call run in a worker thread, `await asyncio.to_thread(fn, *args)`, should its callee stay sync and block
+    # (see `blocking_callees`); None where it cannot be moved so (a lambda, a loop's iterable, arguments that change)
+    thread_text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -178,6 +181,7 @@ class FunctionFacts:
     # a blocking call, applied should the function become async: (span, `await ...` or None for a review marker,
     # the marker's text, the import it uses, which may become unused), see `blocking_calls`
     blocking_calls: list[tuple[Span, str | None, str, str | None]] = field(default_factory=list)
+    blocks_on: list[str] = field(default_factory=list)  # what each of them calls: `redis.Redis.get`, `time.sleep`
     returns_query: QueryType | None = None
     helpers: set[str] = field(default_factory=set)
     lazy_reads: list[Edit] = field(default_factory=list)
@@ -663,6 +667,9 @@ class FunctionAnalyzer:
             return self.project.type_of_qualname(resolved)
         if isinstance(value, ast.Call):
             return self.project.call_value_type(cls.module, value)
+        if isinstance(value, ast.IfExp):  # `cache if cache is not None else get_cache()`: where both sides agree
+            sides = {self._assigned_attr_type(class_qualname, method_name, side) for side in (value.body, value.orelse)}
+            return sides.pop() if len(sides) == 1 else None
         if isinstance(value, ast.Attribute):
             dotted = self.project.resolve_expr(cls.module, value)
             if dotted:
@@ -2067,7 +2074,15 @@ class FunctionAnalyzer:
             if isinstance(constructed, FunctionChoice) and not constructed.complete and context == "normal":
                 context = "uncertain"  # a parameter some caller hands something awaitify cannot follow
             self.facts.calls.append(
-                CallSite(self.spans.span(node), node.lineno, callees, ctx.awaited, context, ctx.stmt_span)
+                CallSite(
+                    self.spans.span(node),
+                    node.lineno,
+                    callees,
+                    ctx.awaited,
+                    context,
+                    ctx.stmt_span,
+                    thread_text=self._thread_text(node, ctx),
+                )
             )
         takes_coroutine = resolved in TASK_FUNCTIONS or (
             isinstance(func, ast.Attribute) and func.attr in COROUTINE_CONSUMERS
@@ -2112,6 +2127,17 @@ class FunctionAnalyzer:
         head = dotted_name(node.func)
         removable = head.split(".", 1)[0] if head and resolved in B.SLEEP else None
         self.facts.blocking_calls.append((self.spans.span(node), async_text, reason, removable))
+        self.facts.blocks_on.append(resolved)
+
+    def _thread_text(self, node: ast.Call, ctx: _Ctx) -> str | None:
+        """`await asyncio.to_thread(fn, *args)` for a call of a project function, where the call can be moved as it
+        is (see `CallSite.thread_text`)."""
+        if self.facts.is_async or ctx.awaited or ctx.context != "normal" or not B.movable(node):
+            return None
+        if not isinstance(node.func, ast.Name | ast.Attribute):
+            return None
+        arguments = [self.spans.segment(a) for a in node.args] + [self.spans.segment(k) for k in node.keywords]
+        return B.async_form("", self.spans.segment(node.func), arguments)
 
     def _record_offload(self, node: ast.Call, resolved: str | None) -> None:
         """`await run_in_threadpool(fn, *args)` of a project function: should `fn` become async, the plan awaits

@@ -59,6 +59,8 @@ CLIENT_CONSTRUCTORS = {
     "requests.session": _REQUESTS,
     "requests.sessions.session": _REQUESTS,
 }
+# the packages of those clients: a module importing one is analysed (see `relevance`)
+CLIENT_PACKAGES = frozenset(name.partition(".")[0] for name in CLIENT_CONSTRUCTORS)
 _HTTP_VERBS = frozenset({"get", "post", "put", "patch", "delete", "head", "options", "request", "send"})
 # redis: every command does a round trip but these, which only read or set the client's own settings
 _REDIS_NO_IO = frozenset(

@@ -12,6 +12,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from codemods.analyze import FunctionFacts
+from codemods.blocking_callees import blocking_functions
 from codemods.project import Project
 
 
@@ -21,6 +22,8 @@ class Coloring:
     newly_async: set[str] = field(default_factory=set)
     # function -> call-graph path that forced it async: [f, g, ..., "<reason>"]
     reasons: dict[str, list[str]] = field(default_factory=dict)
+    # function that stays sync and blocks -> the path to its blocking call (see `blocking_callees`)
+    blocking: dict[str, list[str]] = field(default_factory=dict)
 
 
 def _override_families(project: Project, names: set[str]) -> dict[str, set[str]]:
@@ -97,6 +100,7 @@ def color_call_graph(project: Project, facts: dict[str, FunctionFacts]) -> Color
             else:
                 result.reasons[candidate] = [candidate, f"shares its signature with {current}", *path[1:]]
             queue.append(candidate)
+    result.blocking = blocking_functions(facts, result.async_functions)
     return result
 
 

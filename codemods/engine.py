@@ -21,6 +21,8 @@ from codemods import analyze, astwalk, interrupts, parallel_analysis, parse_help
 from codemods import edits as E
 from codemods.alembic_scripts import is_alembic_script
 from codemods.analyze import ASYNC_URL_HELPER, HELD_DROPPED, CallSite, FunctionFacts, GeneratorUse, HintState
+from codemods.blocking_callees import blocking_callee
+from codemods.blocking_callees import path_text as block_path_text
 from codemods.check_cache import cached_findings
 from codemods.coloring import Coloring, color_call_graph
 from codemods.deadline import FileTimeout, file_deadline, import_untimed
@@ -852,6 +854,8 @@ def _plan_function(
         plan.edits.extend(_calls_into_files_left_alone(fact, analysis.left_alone))
     for site in fact.calls:
         targets = [c for c in site.callees if c in coloring.async_functions]
+        if not targets and fact.qualname in coloring.newly_async:
+            _plan_blocking_call(site, fact, analysis, coloring, plan)
         if not targets or site.awaited or site.context == "task_arg":
             continue
         unsure = _unsure_call_review(site, targets)
@@ -953,6 +957,33 @@ def _plan_function(
                 "an AsyncSession (awaitify cannot follow it)"
             )
             plan.edits.append(Edit(E.REVIEW, span, text=text))
+
+
+def _plan_blocking_call(
+    site: CallSite, fact: FunctionFacts, analysis: _Analysis, coloring: Coloring, plan: FilePlan
+) -> None:
+    """A call, in a function made async, of a project function that stays sync and blocks: run in a worker thread
+    as the sync function ran it, or flagged where it cannot be moved so (see `blocking_callees`)."""
+    callee = blocking_callee(site, coloring.blocking)
+    if callee is None:
+        return
+    facts = analysis.functions.get(callee)
+    later = facts is not None and (facts.is_generator or facts.is_contextmanager)
+    if site.thread_text is not None and not later:
+        plan.edits.append(Edit(E.REPLACE_EXPR, site.span, text=site.thread_text))
+        plan.imports.add(ImportName("", "asyncio"))
+        return
+    if later:
+        advice = (
+            "it blocks when iterated or entered, not when called: do that in a worker thread, or use an async client"
+        )
+    else:
+        advice = "run it with `await asyncio.to_thread(...)`, or use an async client"
+    text = (
+        f"AWT220 {_short(callee)}() blocks the event loop now that {_short(fact.qualname)}() is async (sync, it ran "
+        f"in a worker thread): {block_path_text(coloring.blocking[callee])}; {advice}"
+    )
+    plan.edits.append(Edit(E.REVIEW, site.span, text=text))
 
 
 def _unsure_call_review(site: CallSite, targets: list[str]) -> Edit | None:

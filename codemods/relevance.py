@@ -7,6 +7,8 @@ symbol tables, or in the hints the analysis of other modules gathers:
 - it reads `request.state.<x>` or `app.state.<x>` (a middleware or a lifespan may have stored a session or an
   engine there: `Project.state_type`);
 - it defines an `async def` (a call to it that is not awaited is a finding, and a fix in migrated code);
+- it imports a sync network client (`redis`, `requests`, `httpx`): a sync function of it that blocks on one, called
+  from a function the migration makes async, is moved to a worker thread there (see `blocking_callees`);
 - it defines, or is the package of, a configured `--session-factory`;
 - it imports a module that matters (a call into it may become a call to an async function), or a package
   holding one (`import app` then `app.services.x.get(db)`); star imports count;
@@ -28,6 +30,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterable, Mapping
 
+from codemods.blocking_calls import CLIENT_PACKAGES
 from codemods.project import Project
 from codemods.pytest_support import is_test_module
 from codemods.symbols import ModuleSymbols, module_name_for
@@ -35,12 +38,13 @@ from codemods.symbols import ModuleSymbols, module_name_for
 
 def is_seed(symbols: ModuleSymbols) -> bool:
     """The module matters whatever imports it: it uses SQLAlchemy, is a test module, defines an `async def` or
-    may read a session from `request.state` or `app.state`."""
+    may read a session from `request.state` or `app.state`, or imports a sync network client."""
     return (
         symbols.uses_sqlalchemy
         or symbols.reads_state
         or is_test_module(symbols)
         or any(function.is_async for function in symbols.functions.values())
+        or any(target.partition(".")[0] in CLIENT_PACKAGES for target in symbols.imports.values())
     )
 
 

@@ -346,9 +346,13 @@ _ALL = [
         "`await asyncio.sleep(x)` and the other calls `await asyncio.to_thread(fn, ...)` (the same call, in a "
         "worker thread as before). A client is known from its constructor (`redis.Redis(...)`, "
         "`redis.Redis.from_url(...)`, `requests.Session()`, `httpx.Client()`, assigned to a local or to `self.x` in "
-        "`__init__`) or a parameter's annotation, never from its name. Where the call cannot be moved as it is "
+        "`__init__`) or a parameter's annotation, never from its name. A call of the project's own function that "
+        "stays sync and blocks (itself, or through the functions it calls, up to four calls deep: "
+        "`self.cache.get(key)` over a sync redis client) is moved the same way: "
+        "`await asyncio.to_thread(self.cache.get, key)`. Where the call cannot be moved as it is "
         "(inside a lambda, arguments that are rewritten too), or its result does the I/O later (a redis "
-        "`pipeline()`, `pubsub()`, `lock()`, `scan_iter()`, `httpx.Client.stream()`), it gets this marker. "
+        "`pipeline()`, `pubsub()`, `lock()`, `scan_iter()`, `httpx.Client.stream()`, a project generator or context "
+        "manager that blocks), it gets this marker. "
         "Functions that were async already are left as they are.",
         "r = requests.get(url, timeout=5)",
         "r = await asyncio.to_thread(requests.get, url, timeout=5)",
