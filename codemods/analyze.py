@@ -29,7 +29,7 @@ from codemods.fact_deps import FactDependencies
 from codemods.project import DATABASE_HANDLES, Project, overrules_annotation
 from codemods.spans import SpanMaker
 from codemods.symbols import FunctionSymbols, ModuleSymbols
-from codemods.thread_offloads import ASYNC_ITERABLE_CONSUMERS, offload_of
+from codemods.thread_offloads import ASYNC_ITERABLE_CONSUMERS, LOOP_GETTERS, loop_assignment, offload_of
 from codemods.types import (
     APP,
     APP_STATE,
@@ -178,6 +178,10 @@ class FunctionFacts:
     # `await run_in_threadpool(fn, *args)`: (span of `fn`, span of the call, `fn(*args)`, the name of the import it
     # uses, which may become unused), see `thread_offloads`
     offloads: list[tuple[Span, Span, str, str | None]] = field(default_factory=list)
+    # `loop.run_in_executor(None, fn, ...)` of a `loop = asyncio.get_running_loop()` bound once in the function: (span
+    # of the call, span of that assignment, how many times the function reads the name, the name the getter is read
+    # from, an import that may become unused), see `thread_offloads`
+    offload_loops: list[tuple[Span, Span, int, str]] = field(default_factory=list)
     # a blocking call, applied should the function become async: (span, `await ...` or None for a review marker,
     # the marker's text, the import it uses, which may become unused), see `blocking_calls`
     blocking_calls: list[tuple[Span, str | None, str, str | None]] = field(default_factory=list)
@@ -2156,6 +2160,26 @@ class FunctionAnalyzer:
                 imported.split(".", 1)[0] if imported else None,
             )
         )
+        if not offload.imported:
+            self._record_offload_loop(node)
+
+    def _record_offload_loop(self, node: ast.Call) -> None:
+        """`loop = asyncio.get_running_loop()` before `loop.run_in_executor(None, fn, ...)`: removable once every
+        read of `loop` is such a call and rewritten (see `thread_offloads.loop_assignment`)."""
+        function = self.func.node if self.func is not None else None
+        if function is None or not isinstance(node.func, ast.Attribute) or not isinstance(node.func.value, ast.Name):
+            return
+        found = loop_assignment(function, node.func.value.id)
+        if found is None:
+            return
+        assignment, reads = found
+        assert isinstance(assignment.value, ast.Call)
+        if self.project.resolve_expr(self.module.name, assignment.value.func) not in LOOP_GETTERS:
+            return
+        if self.spans.commented(assignment):
+            return  # its comment would go with it
+        getter = (dotted_name(assignment.value.func) or "").split(".", 1)[0]
+        self.facts.offload_loops.append((self.spans.span(node), self.spans.span(assignment), reads, getter))
 
     def _check_engine_escapes(self, node: ast.Call, resolved: str | None, callees: tuple[str, ...]) -> None:
         """A sync engine or connection, made async by the migration, handed to code that needs the sync one

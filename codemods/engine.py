@@ -26,7 +26,7 @@ from codemods.blocking_callees import path_text as block_path_text
 from codemods.check_cache import cached_findings
 from codemods.coloring import Coloring, color_call_graph
 from codemods.deadline import FileTimeout, file_deadline, import_untimed
-from codemods.edits import Edit, FilePlan, ImportName, TransformError
+from codemods.edits import Edit, FilePlan, ImportName, Span, TransformError
 from codemods.gc_pause import collector_paused
 from codemods.helpers_src import ASYNC_URL_HELPER_SOURCE, NEXT_CLOSED_HELPER_SOURCE
 from codemods.model import EngineOptions, FileOutcome, FileStats, FileStatus, Finding
@@ -935,11 +935,13 @@ def _plan_function(
         if use.qualname in coloring.newly_async and not use.awaited:
             _plan_generator_use(use, is_async, coloring, plan)
     offloaded = {function: (call, direct, imported) for function, call, direct, imported in fact.offloads}
+    rewritten_offloads: set[Span] = set()
     for span, _line, qualname in fact.callback_refs:
         if qualname in coloring.newly_async and span in offloaded and is_async:
             # `await run_in_threadpool(fn, x)` -> `await fn(x)` (see thread_offloads)
             call, direct, imported = offloaded[span]
             plan.edits.append(Edit(E.REPLACE_EXPR, call, text=direct))
+            rewritten_offloads.add(call)
             if imported:
                 plan.removable.add(imported)
         elif qualname in coloring.newly_async:
@@ -950,6 +952,7 @@ def _plan_function(
                     text=f"AWT213 {qualname.rsplit('.', 1)[-1]}() became async and is passed as a callback",
                 )
             )
+    _drop_unused_loops(fact, rewritten_offloads, plan)
     for span, dependency in fact.opaque_overrides:
         if dependency in coloring.newly_async:
             text = (
@@ -957,6 +960,18 @@ def _plan_function(
                 "an AsyncSession (awaitify cannot follow it)"
             )
             plan.edits.append(Edit(E.REVIEW, span, text=text))
+
+
+def _drop_unused_loops(fact: FunctionFacts, rewritten_offloads: set[Span], plan: FilePlan) -> None:
+    """`loop = asyncio.get_running_loop()` whose every read was a `loop.run_in_executor(...)` rewritten to
+    `await fn(...)`: the assignment goes (an unused local otherwise, ruff F841)."""
+    served: dict[Span, list[tuple[Span, int, str]]] = {}
+    for call, assignment, reads, getter in fact.offload_loops:
+        served.setdefault(assignment, []).append((call, reads, getter))
+    for assignment, calls in served.items():
+        if all(call in rewritten_offloads for call, _, _ in calls) and len(calls) == calls[0][1]:
+            plan.edits.append(Edit(E.REPLACE_STMT, assignment, text=""))
+            plan.removable.add(calls[0][2])
 
 
 def _plan_blocking_call(

@@ -44,6 +44,12 @@ class SpanMaker:
             return byte_col
         return len(source_line.encode("utf-8")[:byte_col].decode("utf-8", errors="replace"))
 
+    def commented(self, node: ast.stmt) -> bool:
+        """A `#` on the statement's lines or a comment line right above it (LibCST holds that one with it)."""
+        lines = self._lines[node.lineno - 1 : node.end_lineno]
+        above = self._lines[node.lineno - 2].strip() if node.lineno > 1 else ""
+        return any("#" in line for line in lines) or above.startswith("#")
+
     def span(self, node: ast.AST) -> Span:
         line = node.lineno  # type: ignore[attr-defined]
         end_line = node.end_lineno  # type: ignore[attr-defined]

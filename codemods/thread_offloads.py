@@ -6,6 +6,9 @@ callable is async.
 thread would only return its coroutine, unawaited: the migrated form awaits the call itself,
 `await get_user(db, 1)` (see `engine`'s plan; the analysis records the call in `FunctionFacts.offloads`).
 
+`loop = asyncio.get_running_loop()` (or `get_event_loop()`) whose only use was `loop.run_in_executor(None, fn, ...)`
+goes with the call it served: once every such call is rewritten it is an unused local (`loop_assignment`).
+
 `StreamingResponse(export_lines(db))` takes an async iterable as well as a sync one: a generator that became an
 async generator is handed over as it is.
 """
@@ -77,3 +80,53 @@ def _plain(node: ast.expr) -> bool:
     if isinstance(node, ast.Attribute):
         return _plain(node.value)
     return isinstance(node, ast.Name | ast.Constant)
+
+
+LOOP_GETTERS = frozenset(
+    {
+        "asyncio.get_running_loop",
+        "asyncio.get_event_loop",
+        "asyncio.events.get_running_loop",
+        "asyncio.events.get_event_loop",
+    }
+)
+
+
+def loop_assignment(function: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> tuple[ast.Assign, int] | None:
+    """`name = asyncio.get_running_loop()`, the one binding of `name` in the function: the statement, and how many
+    times the function reads `name` (closures nested in it included). The caller checks what the call resolves to.
+    None where `name` is bound anywhere else, a parameter, or declared global / nonlocal."""
+    bindings = reads = 0
+    for node in ast.walk(function):
+        if isinstance(node, ast.Name) and node.id == name:
+            reads += isinstance(node.ctx, ast.Load)
+            bindings += not isinstance(node.ctx, ast.Load)
+        elif _declares(node, name):
+            return None
+    # a statement of the function's own body (never the only one of an inner block, which removing would empty)
+    assignments = [stmt for stmt in function.body if _assigns_a_call_without_arguments(stmt, name)]
+    if bindings != 1 or len(assignments) != 1:
+        return None
+    assignment = assignments[0]
+    assert isinstance(assignment, ast.Assign)
+    return assignment, reads
+
+
+def _declares(node: ast.AST, name: str) -> bool:
+    """A parameter named `name`, or `global name` / `nonlocal name`."""
+    if isinstance(node, ast.Global | ast.Nonlocal):
+        return name in node.names
+    return isinstance(node, ast.arg) and node.arg == name
+
+
+def _assigns_a_call_without_arguments(stmt: ast.stmt, name: str) -> bool:
+    """`name = f()`."""
+    return (
+        isinstance(stmt, ast.Assign)
+        and len(stmt.targets) == 1
+        and isinstance(stmt.targets[0], ast.Name)
+        and stmt.targets[0].id == name
+        and isinstance(stmt.value, ast.Call)
+        and not stmt.value.args
+        and not stmt.value.keywords
+    )

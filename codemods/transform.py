@@ -332,6 +332,8 @@ class _Applier(cst.CSTTransformer):
             reviews = self._take_reviews(position[0], position[2])
             if reviews:
                 updated = updated.with_changes(trailing_whitespace=_with_markers(updated.trailing_whitespace, reviews))
+        if replaced == []:  # the statement goes (an empty replacement): a blank line before it goes with it
+            return cst.FlattenSentinel([])
         if replaced is not None:
             first = replaced[0].with_changes(leading_lines=updated.leading_lines)
             return cst.FlattenSentinel([first, *replaced[1:]])
