@@ -535,17 +535,8 @@ class Project:
 
     def _returned_type(self, func: FunctionSymbols) -> Type | None:
         """The one type every `return` of `func` gives (None: unknown, or they disagree)."""
-        kinds = {self._simple_value_type(func, value) for value in func.return_values}
+        kinds = {self._returned_value_type(func, value) for value in func.return_values}
         return kinds.pop() if len(kinds) == 1 else None
-
-    def _simple_value_type(self, func: FunctionSymbols, value: ast.expr) -> Type | None:
-        if isinstance(value, ast.Call):
-            return self.call_result_type(func.module, value.func)
-        read = state_attribute(value)
-        if read is not None:  # `def get_db(request: Request): return request.state.db`
-            owner = self.state_owner(func.module, func, read[0])
-            return self.state_type(owner, read[1]) if owner is not None else None
-        return None
 
     # -- what middleware and lifespans store on the request and the application -----------------------
     def is_request_param(self, func: FunctionSymbols, name: str) -> bool:
@@ -601,14 +592,20 @@ class Project:
                 func = self.functions.get(qualname) if qualname else None
                 if (qualname and func is None) or self.state_owner(symbols.name, func, assigned_to) != owner:
                     continue
-                kinds.add(self._stored_value_type(symbols.name, func, value))
+                kinds.add(self.value_type_in(symbols.name, func, value))
         found = kinds.pop() if len(kinds) == 1 else None
         self._state[key] = found
         return found
 
-    def _stored_value_type(self, module: str, func: FunctionSymbols | None, value: ast.expr) -> Type | None:
-        """The type of a value stored on a `state`: a call or a global, a local bound by a call, a parameter's
-        annotation (`def install(app: FastAPI, engine: Engine): app.state.engine = engine`)."""
+    def value_type_in(self, module: str, func: FunctionSymbols | None, value: ast.expr) -> Type | None:
+        """The type of an expression written in `func` of `module` (None: at module level), as far as the symbols
+        tell: what a `state` holds (`request.state.db`), a parameter's annotation, a local bound by a call, a call
+        (of a factory kept on a `state` too: `request.app.state.SessionLocal()`), a global. What a function
+        returns, yields or stores on a `state` is typed by it."""
+        read = state_attribute(value)
+        if read is not None:
+            owner = self.state_owner(module, func, read[0])
+            return self.state_type(owner, read[1]) if owner is not None else None
         if func is not None and isinstance(value, ast.Name):
             param = next((p for p in func.params if p.name == value.id), None)
             if param is not None:
@@ -616,19 +613,22 @@ class Project:
             local = self.local_value_types(func)
             if value.id in local:
                 return local[value.id]
+        if func is not None and isinstance(value, ast.Call) and state_attribute(value.func) is not None:
+            return self._local_call_type(func, value.func)
         return self.global_value_type(module, value)
 
+    def _returned_value_type(self, func: FunctionSymbols, value: ast.expr) -> Type | None:
+        """A returned value's type, from what the symbols keep of it (see `symbols._callee_only`): a call of a named
+        callee, an attribute of a `state`; anything else (a local, kept as `NOT_A_CALL`) is unknown."""
+        if isinstance(value, ast.Call) and state_attribute(value.func) is None:
+            return self.call_result_type(func.module, value.func)
+        if isinstance(value, ast.Call) or state_attribute(value) is not None:
+            return self.value_type_in(func.module, func, value)
+        return None
+
     def _yielded_type(self, func: FunctionSymbols) -> Type | None:
-        """`db = SessionLocal(); yield db` or `with SessionLocal() as db: yield db`."""
-        local = self.local_value_types(func)
-        kinds = set()
-        for value in func.yield_values:
-            if isinstance(value, ast.Name):
-                kinds.add(local.get(value.id))
-            elif isinstance(value, ast.Call):
-                kinds.add(self.call_result_type(func.module, value.func))
-            else:
-                kinds.add(None)
+        """`db = SessionLocal(); yield db`, `with SessionLocal() as db: yield db`, `yield request.state.db`."""
+        kinds = {self.value_type_in(func.module, func, value) for value in func.yield_values}
         return kinds.pop() if len(kinds) == 1 else None
 
     def relationship_loading(self, class_qualname: str, attr: str) -> str | None:

@@ -138,3 +138,30 @@ app = SimpleNamespace(state=SimpleNamespace())
 app.state.engine = engine
 """
     assert _migrated_ping(main) == PING
+
+
+def test_a_dependency_yielding_the_state_session_types_its_users() -> None:
+    middleware = """from fastapi import Request
+
+from app.db import SessionLocal
+
+
+async def open_session(request: Request, call_next):
+    request.state.db = SessionLocal()
+    return await call_next(request)
+
+
+def get_db(request: Request):
+    yield request.state.db
+"""
+    users = """from fastapi import Depends
+
+from app.middleware import get_db
+
+
+def save(db=Depends(get_db)):
+    db.commit()
+"""
+    sources = {"app/db.py": DB, "app/middleware.py": middleware, "app/users.py": users}
+    migrated = migrate_sources(sources, EngineOptions())["app/users.py"].new_text
+    assert migrated == users.replace("def save", "async def save").replace("db.commit()", "await db.commit()")
