@@ -2119,15 +2119,14 @@ class FunctionAnalyzer:
         where = self.func.name if self.func is not None else "it"
         reason = (
             f"AWT220 {resolved}() blocks the event loop now that {where}() is async (sync, it ran in a worker thread):"
-            " run it with `await asyncio.to_thread(...)`, or use an async client"
+            f" {B.THREAD_ADVICE}"
             if movable
             else f"AWT220 {resolved}() returns what blocks the event loop when used, now that {where}() is async"
             " (sync, it ran in a worker thread): use an async client, or run that code in `asyncio.to_thread(...)`"
         )
         async_text = None
         if movable and ctx.context not in {"lambda", "genexp"} and not ctx.awaited and B.movable(node):
-            arguments = [self.spans.segment(a) for a in node.args] + [self.spans.segment(k) for k in node.keywords]
-            async_text = B.async_form(resolved, self.spans.segment(node.func), arguments)
+            async_text = self._async_form(node, resolved)
         head = dotted_name(node.func)
         removable = head.split(".", 1)[0] if head and resolved in B.SLEEP else None
         self.facts.blocking_calls.append((self.spans.span(node), async_text, reason, removable))
@@ -2140,8 +2139,13 @@ class FunctionAnalyzer:
             return None
         if not isinstance(node.func, ast.Name | ast.Attribute):
             return None
+        return self._async_form(node, "")
+
+    def _async_form(self, node: ast.Call, resolved: str) -> str:
+        """The call as `blocking_calls.async_form` writes it, from its text (`resolved`: what it calls, "" for a
+        project function)."""
         arguments = [self.spans.segment(a) for a in node.args] + [self.spans.segment(k) for k in node.keywords]
-        return B.async_form("", self.spans.segment(node.func), arguments)
+        return B.async_form(resolved, self.spans.segment(node.func), arguments)
 
     def _record_offload(self, node: ast.Call, resolved: str | None) -> None:
         """`await run_in_threadpool(fn, *args)` of a project function: should `fn` become async, the plan awaits

@@ -98,6 +98,10 @@ _DEFERRED_IO = {
 _NOT_MOVABLE = (ast.Call, ast.Await, ast.Lambda, ast.NamedExpr, ast.Yield, ast.YieldFrom)
 
 
+# what a review marker on a blocking call that could not be moved says to do
+THREAD_ADVICE = "run it with `await asyncio.to_thread(...)`, or use an async client"
+
+
 def is_blocking(resolved: str | None) -> bool:
     return resolved in SLEEP or resolved in BLOCKING
 

@@ -23,6 +23,7 @@ from codemods.alembic_scripts import is_alembic_script
 from codemods.analyze import ASYNC_URL_HELPER, HELD_DROPPED, CallSite, FunctionFacts, GeneratorUse, HintState
 from codemods.blocking_callees import blocking_callee
 from codemods.blocking_callees import path_text as block_path_text
+from codemods.blocking_calls import THREAD_ADVICE
 from codemods.check_cache import cached_findings
 from codemods.coloring import Coloring, color_call_graph
 from codemods.deadline import FileTimeout, file_deadline, import_untimed
@@ -993,7 +994,7 @@ def _plan_blocking_call(
             "it blocks when iterated or entered, not when called: do that in a worker thread, or use an async client"
         )
     else:
-        advice = "run it with `await asyncio.to_thread(...)`, or use an async client"
+        advice = THREAD_ADVICE
     text = (
         f"AWT220 {_short(callee)}() blocks the event loop now that {_short(fact.qualname)}() is async (sync, it ran "
         f"in a worker thread): {block_path_text(coloring.blocking[callee])}; {advice}"
