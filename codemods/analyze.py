@@ -10,8 +10,8 @@ from __future__ import annotations
 import ast
 import bisect
 import itertools
-from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import replace
 
 from codemods import astwalk, sqlmodel_api
 from codemods import blocking_calls as B
@@ -22,10 +22,43 @@ from codemods import response_models as RM
 from codemods import sqla_names as N
 from codemods import worker_boundaries as W
 from codemods.annotation_contradictions import review_text as annotation_review_text
+from codemods.argument_hints import (
+    _ARGUMENT_HINTS,
+    _DEPENDENCIES,
+    _PARAM_HINTED,
+    _PARAM_HINTS,
+    PASSED_KINDS,
+    QUERY_PARAM_PREFIX,
+    ArgumentHint,
+    _argument_hints,
+    _callable_param_type,
+    _current_hint,
+    _function_default,
+    _has_param_hints,
+    _passed_type,
+    _query_param_type,
+)
 from codemods.astwalk import child_nodes, dotted_name, own_nodes, own_nodes_of
+from codemods.async_urls import ASYNC_URL_HELPER, _requote, async_url
 from codemods.edits import Edit, QuerySpec, Span
 from codemods.engine_escapes import escape_reason as engine_escape_reason
-from codemods.fact_deps import FactDependencies
+from codemods.function_facts import (
+    _CALL_SITE_CONTEXTS,
+    BOUNDARY_DECORATORS,
+    CALLBACK_OK,
+    CONCURRENCY_FUNCTIONS,
+    CONTEXTMANAGER,
+    COROUTINE_CONSUMERS,
+    HELD_DROPPED,
+    HELD_RETURNED,
+    NEXT_CLOSED_HELPER,
+    TASK_FUNCTIONS,
+    CallSite,
+    FunctionFacts,
+    GeneratorUse,
+    _finished,
+)
+from codemods.method_chains import _chain_base_is_var, _chain_base_name, _chain_calls, _chain_methods
 from codemods.project import DATABASE_HANDLES, Project, overrules_annotation
 from codemods.spans import SpanMaker
 from codemods.symbols import FunctionSymbols, ModuleSymbols
@@ -64,169 +97,6 @@ from codemods.types import (
 
 # execution options that make a statement run on a server-side cursor, which AsyncSession.execute() refuses
 _SERVER_SIDE_CURSOR_OPTIONS = frozenset({"yield_per", "stream_results"})
-TASK_FUNCTIONS = frozenset(
-    {
-        "asyncio.gather",
-        "asyncio.create_task",
-        "asyncio.ensure_future",
-        "asyncio.wait_for",
-        "asyncio.shield",
-        "asyncio.run",
-        "asyncio.wait",
-        "asyncio.as_completed",
-    }
-)
-CONCURRENCY_FUNCTIONS = frozenset({"asyncio.gather", "asyncio.create_task", "asyncio.ensure_future"})
-# Methods whose argument is a coroutine on purpose (event loops, task groups, anyio, executors)
-COROUTINE_CONSUMERS = frozenset(
-    {
-        "run_until_complete",
-        "create_task",
-        "ensure_future",
-        "run_coroutine_threadsafe",
-        "start_soon",
-        "gather",
-        "wait_for",
-        "shield",
-    }
-)
-BOUNDARY_DECORATORS = frozenset(
-    {
-        "property",
-        "cached_property",
-        "functools.cached_property",
-        "hybrid_property",
-        "hybrid_method",
-        "validator",
-        "field_validator",
-        "model_validator",
-        "root_validator",
-        "validates",
-        "listens_for",
-        "computed_field",
-        "setter",
-        "getter",
-        "deleter",
-        "expression",
-    }
-)
-CONTEXTMANAGER = frozenset({"contextlib.contextmanager", "contextlib.asynccontextmanager"})
-# where a call is made, as a CallSite records it ("async_iterable_arg": handed to a response that iterates an async
-# iterable as well, see `thread_offloads.ASYNC_ITERABLE_CONSUMERS`)
-_CALL_SITE_CONTEXTS = frozenset(
-    {"lambda", "genexp", "for_iter", "with_item", "comp_iter", "task_arg", "assigned", "async_iterable_arg"}
-)
-CALLBACK_OK = frozenset({"Depends", "add_task", "add_api_route", "add_event_handler", "Security", "run_sync"})
-
-
-@dataclass
-class CallSite:
-    span: Span
-    line: int
-    callees: tuple[str, ...]
-    awaited: bool
-    # "normal" or one of _CALL_SITE_CONTEXTS; "uncertain": a call of a parameter holding a project function or
-    # something awaitify cannot follow (never awaited, flagged if the function is async)
-    context: str
-    stmt_span: Span | None = None  # for `for`/`with` statements that iterate/enter the call
-    source: str = ""
-    # the call run in a worker thread, `await asyncio.to_thread(fn, *args)`, should its callee stay sync and block
-    # (see `blocking_callees`); None where it cannot be moved so (a lambda, a loop's iterable, arguments that change)
-    thread_text: str | None = None
-
-
-@dataclass(frozen=True)
-class GeneratorUse:
-    """A use of a generator object that changes when its function becomes an async generator."""
-
-    qualname: str
-    span: Span
-    async_text: str
-    awaited: bool
-    # `next(get_db())`: the generator is made here, drawn from once and dropped (the span of its call); the
-    # rewrite needs the helper `_awaitify_next_closed`
-    made_here: Span | None = None
-    source: str = ""  # the use's text (a query chain on `next(get_db())` takes the rewrite as its session)
-    # `db = next(gen)` of a generator held in a variable that this function never closes: CPython closed the sync
-    # generator when the function returned; the event loop closes the async one later (see `_held_draw_lifetime`)
-    lifetime: str = ""  # "" (closed here, or not a draw), HELD_RETURNED or HELD_DROPPED
-
-    @property
-    def needs_next_closed_helper(self) -> bool:
-        return self.made_here is not None or self.lifetime == HELD_RETURNED
-
-
-@dataclass(slots=True)
-class FunctionFacts:
-    qualname: str
-    module: str
-    def_key: str | None  # "line:col" of the def statement (None for module level)
-    is_async: bool
-    boundary: str | None
-    is_generator: bool
-    is_contextmanager: bool
-    contextmanager_decorator: Span | None = None
-    seeds: list[str] = field(default_factory=list)
-    calls: list[CallSite] = field(default_factory=list)
-    async_edits: list[Edit] = field(default_factory=list)  # valid only once the function is async
-    edits: list[Edit] = field(default_factory=list)  # valid whatever the color
-    reviews: list[Edit] = field(default_factory=list)
-    findings: list[tuple[int, int, str, str]] = field(default_factory=list)  # (line, col, code, message)
-    imports: set[tuple[str, str]] = field(default_factory=set)
-    async_imports: set[tuple[str, str]] = field(default_factory=set)
-    callback_refs: list[tuple[Span, int, str]] = field(default_factory=list)  # (span, line, qualname)
-    # `await run_in_threadpool(fn, *args)`: (span of `fn`, span of the call, `fn(*args)`, the name of the import it
-    # uses, which may become unused), see `thread_offloads`
-    offloads: list[tuple[Span, Span, str, str | None]] = field(default_factory=list)
-    # `loop.run_in_executor(None, fn, ...)` of a `loop = asyncio.get_running_loop()` bound once in the function: (span
-    # of the call, span of that assignment, how many times the function reads the name, the name the getter is read
-    # from, an import that may become unused), see `thread_offloads`
-    offload_loops: list[tuple[Span, Span, int, str]] = field(default_factory=list)
-    # a blocking call, applied should the function become async: (span, `await ...` or None for a review marker,
-    # the marker's text, the import it uses, which may become unused), see `blocking_calls`
-    blocking_calls: list[tuple[Span, str | None, str, str | None]] = field(default_factory=list)
-    blocks_on: list[str] = field(default_factory=list)  # what each of them calls: `redis.Redis.get`, `time.sleep`
-    returns_query: QueryType | None = None
-    helpers: set[str] = field(default_factory=set)
-    lazy_reads: list[Edit] = field(default_factory=list)
-    generator_uses: list[GeneratorUse] = field(default_factory=list)
-    removable_names: set[str] = field(default_factory=set)  # imports that may become unused once async
-    replaced_names: set[str] = field(default_factory=set)  # imports that may become unused whatever the color
-    env: dict[str, Type | None] = field(default_factory=dict)  # locals' types, for closures nested inside
-    yield_froms: list[tuple[Span, tuple[str, ...]]] = field(default_factory=list)  # statement, what it iterates
-    # a decorator the function gets once made async (`pytest.mark.asyncio(...)` on a test function)
-    async_decorator: str | None = None
-    # the fixture decorator rewrite (`pytest_asyncio.fixture(...)`), applied only when the function is made async
-    async_fixture_edit: Edit | None = None
-    # (dependency, override) of `app.dependency_overrides[dependency] = override`: the override takes its color
-    dependency_overrides: list[tuple[str, str]] = field(default_factory=list)
-    # (span of the value, dependency) of an override awaitify cannot follow (a factory call, a lambda, ...)
-    opaque_overrides: list[tuple[Span, str]] = field(default_factory=list)
-    # (span of the def line, name) of the function's decorators that are sync wrappers defined in the project
-    sync_wrappers: list[tuple[Span, str]] = field(default_factory=list)
-
-
-# A field of finished facts that holds nothing holds one of these, shared (see `_finished`).
-_SHARED_EMPTY: dict[type, object] = {list: (), set: frozenset()}
-_CONTAINER_FIELDS = tuple(
-    name
-    for name, spec in FunctionFacts.__dataclass_fields__.items()
-    if spec.default_factory in _SHARED_EMPTY  # type: ignore[comparison-overlap]
-)
-
-
-def _finished(facts: FunctionFacts) -> FunctionFacts:
-    """The facts of an analysis that is over, its empty lists and sets replaced by a shared empty tuple and frozenset.
-
-    Every function's facts are held to the end of the run (the coloring is whole-program), and most of their 17
-    lists and sets stay empty: 24 of the 42 MB that the generated 2,131-file repository's 15,580 facts took. Nothing
-    adds to facts once their analysis is over (a tuple or a frozenset would refuse it: loudly, never into another
-    function's facts), and everything that reads them only iterates, tests and unites."""
-    for name in _CONTAINER_FIELDS:
-        value = getattr(facts, name)
-        if not value:
-            setattr(facts, name, _SHARED_EMPTY[type(value)])
-    return facts
 
 
 class _Ctx:
@@ -3038,6 +2908,7 @@ class FunctionAnalyzer:
         self.facts.findings.append((line, col + 1, code, message))
 
 
+# == entry points ===================================================================================
 # What an event listener on a target that becomes async listens on instead (AWT212; an engine named by a plain name or
 # attribute is rewritten to its `.sync_engine`).
 _EVENT_TARGET_REVIEWS: dict[type, str] = {
@@ -3070,136 +2941,7 @@ def _passes_driver_parameters(node: ast.Call) -> bool:
     return len(node.args) > 1 or any(keyword.arg in {"parameters", None} for keyword in node.keywords)
 
 
-ASYNC_URL_HELPER = "_awaitify_async_url"
-NEXT_CLOSED_HELPER = "_awaitify_next_closed"
-HELD_RETURNED = "returned"  # `return next(gen)`: drawn with the close-at-once helper
-HELD_DROPPED = "dropped"  # `db = next(gen)`, `gen` never closed in the function: flagged (AWT223)
-_ASYNC_DRIVERS = {
-    "postgresql": "postgresql+asyncpg",
-    "postgres": "postgresql+asyncpg",
-    "postgresql+psycopg2": "postgresql+asyncpg",
-    "postgresql+pg8000": "postgresql+asyncpg",
-    "postgresql+psycopg2cffi": "postgresql+asyncpg",
-    "sqlite": "sqlite+aiosqlite",
-    "sqlite+pysqlite": "sqlite+aiosqlite",
-    "mysql": "mysql+aiomysql",
-    "mysql+pymysql": "mysql+aiomysql",
-    "mysql+mysqldb": "mysql+aiomysql",
-    "mariadb": "mariadb+aiomysql",
-    "mariadb+pymysql": "mariadb+aiomysql",
-    "mariadb+mysqldb": "mariadb+aiomysql",
-    "mssql+pyodbc": "mssql+aioodbc",
-}
-_ALREADY_ASYNC = frozenset(
-    {
-        "postgresql+asyncpg",
-        "postgresql+psycopg",
-        "postgresql+psycopg_async",
-        "sqlite+aiosqlite",
-        "mysql+aiomysql",
-        "mysql+asyncmy",
-        "mariadb+aiomysql",
-        "mariadb+asyncmy",
-        "mssql+aioodbc",
-        "oracle+oracledb",
-    }
-)
-
-
-def async_url(url: str) -> str | None:
-    """`postgresql://u@h/db` -> `postgresql+asyncpg://u@h/db`; None when no async driver is known."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return None
-    if scheme in _ALREADY_ASYNC:
-        return url
-    driver = _ASYNC_DRIVERS.get(scheme)
-    return f"{driver}://{rest}" if driver else None
-
-
-def _requote(literal_src: str, old: str, new: str) -> str:
-    return literal_src.replace(old, new, 1) if old in literal_src else repr(new)
-
-
-QUERY_PARAM_PREFIX = "<query-param:"
-PASSED_KINDS = ("<as passed>",)
-_PARAM_HINTS: dict[tuple[str, str], set[QueryType]] = {}
-# what calls hand a function's parameter: a session, an engine or a connection (a handle: typed only when every
-# caller passes the same), mapped objects, a project function for a parameter whose default is one
-# (`loader=load_user`, see `_callable_param_type`), None for anything else (see `_argument_hint`, `_passed_type`)
-ArgumentHint = SessionType | EngineType | ConnectionType | Instance | InstanceList | FunctionRef | None
-_ARGUMENT_HINTS: dict[tuple[str, str], set[ArgumentHint]] = {}
-_PARAM_HINTED: set[str] = set()  # functions with at least one entry in _PARAM_HINTS
-_DEPENDENCIES = FactDependencies()
 _UNBOUND = object()  # a local not assigned yet (unlike one bound to None: an unknown type)
-
-
-def _current_hint(key: Hashable) -> object:
-    assert isinstance(key, tuple)
-    kind, *rest = key
-    if kind == "argument":
-        return frozenset(_ARGUMENT_HINTS.get((rest[0], rest[1]), ()))
-    if kind == "param":
-        return frozenset(_PARAM_HINTS.get((rest[0], rest[1]), ()))
-    return rest[0] in _PARAM_HINTED
-
-
-def _argument_hints(function: str, param: str) -> frozenset[ArgumentHint]:
-    value = frozenset(_ARGUMENT_HINTS.get((function, param), ()))
-    _DEPENDENCIES.hint_read(("argument", function, param), value)
-    return value
-
-
-def _passed_type(passed: frozenset[ArgumentHint]) -> Type | None:
-    """The type of an untyped parameter from what its callers pass: a session when every caller passes one;
-    objects of one mapped class when that is all the callers with a known argument pass (then a relationship read
-    from them is flagged, as for a parameter annotated `user: User`: they were loaded elsewhere, and flagging is the
-    safe side where another caller's argument is unknown)."""
-    known = passed - {None}
-    if len(known) != 1:
-        return None
-    kind = next(iter(known))
-    if isinstance(kind, DB_HANDLES):
-        return kind if None not in passed else None
-    return kind
-
-
-def _has_param_hints(function: str) -> bool:
-    value = function in _PARAM_HINTED
-    _DEPENDENCIES.hint_read(("any-param", function), value)
-    return value
-
-
-def _function_default(project: Project, function: FunctionSymbols, param_name: str) -> str | None:
-    """The project function a parameter's default names (`loader=load_user`), if it does."""
-    param = next((p for p in function.params if p.name == param_name), None)
-    if param is None or not isinstance(param.default, ast.Name | ast.Attribute):
-        return None
-    qualname = project.resolve_expr(function.module, param.default)
-    return qualname if qualname in project.functions else None
-
-
-def _callable_param_type(project: Project, function: FunctionSymbols, param_name: str) -> Type | None:
-    """A parameter whose default is a project function holds it, or what the callers hand it: a function (one
-    function: a FunctionRef, so a call of it is awaited like a direct call), or something else (incomplete)."""
-    default = _function_default(project, function, param_name)
-    if default is None:
-        return None
-    passed = _argument_hints(function.qualname, param_name)
-    qualnames = {default} | {hint.qualname for hint in passed if isinstance(hint, FunctionRef)}
-    complete = all(isinstance(hint, FunctionRef) for hint in passed)
-    if complete and len(qualnames) == 1:
-        return FunctionRef(default)
-    return FunctionChoice(tuple(sorted(qualnames)), complete)
-
-
-def _query_param_type(function: str, param: str) -> QueryType | None:
-    hints = frozenset(_PARAM_HINTS.get((function, param), ()))
-    _DEPENDENCIES.hint_read(("param", function, param), hints)
-    if not hints:
-        return None
-    # what it selects is the caller's business: `_query_returned_by` takes it from the argument
-    return QueryType(f"{QUERY_PARAM_PREFIX}{param}>", PASSED_KINDS, any(h.dedupe for h in hints))
 
 
 def _column_options_of(query: QueryType, entity: tuple[str, str]) -> tuple[ColumnLoad, ...]:
@@ -3289,7 +3031,6 @@ def _bind_arguments(target: FunctionSymbols, node: ast.Call, skip_self: bool = F
     return bound
 
 
-# == helpers ========================================================================================
 # the node types `_infer_locals` learns a local's type from
 _BINDING_NODES = frozenset(
     {
@@ -3381,50 +3122,6 @@ def _walk_own(body: list[ast.stmt]) -> list[ast.AST]:
     return own_nodes(body)
 
 
-def _chain_calls(node: ast.expr) -> list[tuple[str, ast.Call]]:
-    """`db.query(A).filter(x).all()` -> [("query", ...), ("filter", ...), ("all", ...)], base first."""
-    out: list[tuple[str, ast.Call]] = []
-    current: ast.expr = node
-    while True:
-        if isinstance(current, ast.Subscript):
-            current = current.value
-            continue
-        if isinstance(current, ast.Call) and isinstance(current.func, ast.Attribute):
-            out.append((current.func.attr, current))
-            if current.func.attr == "query":
-                break
-            current = current.func.value
-            continue
-        break
-    out.reverse()
-    return out
-
-
-def _chain_methods(node: ast.expr) -> list[str]:
-    return [method for method, _ in _chain_calls(node)]
-
-
-def _chain_base_name(node: ast.expr) -> str | None:
-    """The variable a Query chain starts from (`q` in `q.filter(x).all()`), if any."""
-    current = node
-    while True:
-        if isinstance(current, ast.Subscript):
-            current = current.value
-        elif isinstance(current, ast.Call) and isinstance(current.func, ast.Attribute):
-            if current.func.attr == "query":
-                return None
-            current = current.func.value
-        elif isinstance(current, ast.Name):
-            return current.id
-        else:
-            return None
-
-
-def _chain_base_is_var(node: ast.expr) -> bool:
-    chain = _chain_calls(node)
-    return not chain or chain[0][0] != "query"
-
-
 def _is_string_expr(node: ast.expr) -> bool:
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return True
@@ -3444,7 +3141,6 @@ def _is_main_guard(test: ast.expr) -> bool:
     )
 
 
-# == entry points ===================================================================================
 _SPANS: dict[str, SpanMaker] = {}
 _FACTS_CACHE: dict[str, FunctionFacts | None] = {}
 _IN_PROGRESS: set[str] = set()
@@ -3480,44 +3176,6 @@ def start_next_round() -> None:
     for qualname in _DEPENDENCIES.stale(_current_hint):
         _FACTS_CACHE.pop(qualname, None)
     _IN_PROGRESS.clear()
-
-
-HintSnapshot = tuple[dict[tuple[str, str], frozenset[QueryType]], dict[tuple[str, str], frozenset[ArgumentHint]]]
-
-
-def hint_snapshot() -> HintSnapshot:
-    sessions = {key: frozenset(value) for key, value in _ARGUMENT_HINTS.items() if any(value)}
-    return {key: frozenset(value) for key, value in _PARAM_HINTS.items()}, sessions
-
-
-HintState = tuple[dict[tuple[str, str], frozenset[QueryType]], dict[tuple[str, str], frozenset[ArgumentHint]]]
-
-
-def hint_state() -> HintState:
-    """Every hint gathered so far, as they are (a snapshot leaves out session hints that carry no type, but
-    those still change the facts of the function they are about)."""
-    return (
-        {key: frozenset(value) for key, value in _PARAM_HINTS.items()},
-        {key: frozenset(value) for key, value in _ARGUMENT_HINTS.items()},
-    )
-
-
-def hinted_functions(state: HintState) -> set[str]:
-    """The functions some call hands a query or a session to (a hint that can change what they do)."""
-    params, sessions = state
-    named = {function for (function, _param), kinds in params.items() if kinds}
-    named |= {function for (function, _param), types in sessions.items() if any(t is not None for t in types)}
-    return named
-
-
-def merge_hints(state: HintState) -> None:
-    """Add hints gathered elsewhere (another worker's analysis of the same project) to this process' own."""
-    params, sessions = state
-    for key, kinds in params.items():
-        _PARAM_HINTS.setdefault(key, set()).update(kinds)
-        _PARAM_HINTED.add(key[0])
-    for key, types in sessions.items():
-        _ARGUMENT_HINTS.setdefault(key, set()).update(types)
 
 
 def analyze_function_cached(project: Project, func: FunctionSymbols) -> FunctionFacts | None:

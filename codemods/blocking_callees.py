@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from codemods.analyze import CallSite, FunctionFacts
+from codemods.function_facts import CallSite, FunctionFacts
 
 MAX_DEPTH = 4  # calls followed from the function called down to the blocking call
 

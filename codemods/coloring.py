@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from codemods.analyze import FunctionFacts
 from codemods.blocking_callees import blocking_functions
+from codemods.function_facts import FunctionFacts
 from codemods.project import Project
 
 

@@ -17,10 +17,20 @@ from concurrent.futures import as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 
-from codemods import analyze, astwalk, interrupts, parallel_analysis, parse_helper, sqlmodel_api, teardown
+from codemods import (
+    analyze,
+    argument_hints,
+    astwalk,
+    interrupts,
+    parallel_analysis,
+    parse_helper,
+    sqlmodel_api,
+    teardown,
+)
 from codemods import edits as E
 from codemods.alembic_scripts import is_alembic_script
-from codemods.analyze import ASYNC_URL_HELPER, HELD_DROPPED, CallSite, FunctionFacts, GeneratorUse, HintState
+from codemods.argument_hints import HintState
+from codemods.async_urls import ASYNC_URL_HELPER
 from codemods.blocking_callees import blocking_callee
 from codemods.blocking_callees import path_text as block_path_text
 from codemods.blocking_calls import THREAD_ADVICE
@@ -28,6 +38,7 @@ from codemods.check_cache import cached_findings
 from codemods.coloring import Coloring, color_call_graph
 from codemods.deadline import FileTimeout, file_deadline, import_untimed
 from codemods.edits import Edit, FilePlan, ImportName, Span, TransformError
+from codemods.function_facts import HELD_DROPPED, CallSite, FunctionFacts, GeneratorUse
 from codemods.gc_pause import collector_paused
 from codemods.helpers_src import ASYNC_URL_HELPER_SOURCE, NEXT_CLOSED_HELPER_SOURCE
 from codemods.model import EngineOptions, FileOutcome, FileStats, FileStatus, Finding
@@ -290,7 +301,7 @@ def _analyse(
 
     def more_modules(hints: HintState) -> list[str]:
         """Modules a hint makes relevant (and their importers), to analyse from the next round on."""
-        added = relevance.add_functions(analyze.hinted_functions(hints))
+        added = relevance.add_functions(argument_hints.hinted_functions(hints))
         new = [path for path in candidates if path in added and path not in relevant]
         relevant.update(new)
         return new
@@ -436,8 +447,8 @@ def _facts_in_one_process(
                 failures[path] = result
                 continue
             facts_by_path[path] = result
-        hints = analyze.hint_snapshot()
-        added = more_modules(analyze.hint_state())
+        hints = argument_hints.hint_snapshot()
+        added = more_modules(argument_hints.hint_state())
         if not added and (hints == previous_hints or not any(hints)):
             break
         paths = sorted([*paths, *added])

@@ -21,8 +21,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from multiprocessing.connection import Connection
 from typing import cast
 
-from codemods import analyze
-from codemods.analyze import ArgumentHint, FunctionFacts, HintState
+from codemods import analyze, argument_hints
+from codemods.argument_hints import ArgumentHint, HintState
+from codemods.function_facts import FunctionFacts
 from codemods.types import QueryType
 
 log = logging.getLogger(__name__)
@@ -118,7 +119,7 @@ class _Share:
         if more:
             self.paths = sorted([*self.paths, *more])
         if hints is not None:
-            analyze.merge_hints(hints)
+            argument_hints.merge_hints(hints)
             analyze.start_next_round()
         changed: dict[str, list[FunctionFacts]] = {}
         failures: dict[str, str] = {}
@@ -133,7 +134,7 @@ class _Share:
             if not _same_objects(self.reported.get(path), result):
                 changed[path] = result
                 self.reported[path] = result
-        return changed, failures, analyze.hint_state()
+        return changed, failures, argument_hints.hint_state()
 
 
 def _same_objects(before: list[FunctionFacts] | None, now: list[FunctionFacts]) -> bool:

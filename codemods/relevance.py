@@ -110,7 +110,7 @@ class Relevance:
         return added
 
     def add_functions(self, qualnames: Iterable[str]) -> set[str]:
-        """The modules of functions a hint names (see `analyze.hinted_functions`): the paths added."""
+        """The modules of functions a hint names (see `argument_hints.hinted_functions`): the paths added."""
         return self.add(self._owner(qualname) for qualname in qualnames)
 
     # -- the module graph ----------------------------------------------------------------------------

@@ -29,9 +29,9 @@ from typing import Protocol
 
 from codemods import edits as E
 from codemods import sqla_names as N
-from codemods.analyze import FunctionFacts
 from codemods.coloring import Coloring, override_families
 from codemods.edits import Edit, FilePlan, ImportName
+from codemods.function_facts import FunctionFacts
 from codemods.model import FileOutcome, FileStats, Finding
 from codemods.project import Project
 from codemods.scope import in_scope

@@ -1,10 +1,11 @@
-"""Finished facts hold no empty list or set of their own (`analyze._finished`): the same results, less memory."""
+"""Finished facts hold no empty list or set of their own (`function_facts._finished`): the same results, less memory."""
 
 from __future__ import annotations
 
 import pytest
 
 from codemods import analyze, engine
+from codemods.function_facts import _CONTAINER_FIELDS, _SHARED_EMPTY
 from codemods.model import EngineOptions
 from tests.engine.test_released_trees import results
 from tests.engine.trees import REPO, python_files
@@ -16,12 +17,12 @@ def test_finished_facts_share_their_empty_containers() -> None:
     assert facts
     empties = 0
     for fact in facts:
-        for name in analyze._CONTAINER_FIELDS:
+        for name in _CONTAINER_FIELDS:
             value = getattr(fact, name)
-            assert value or value is analyze._SHARED_EMPTY[list] or value is analyze._SHARED_EMPTY[set], name
+            assert value or value is _SHARED_EMPTY[list] or value is _SHARED_EMPTY[set], name
             empties += not value
-    assert empties > len(facts) * len(analyze._CONTAINER_FIELDS) / 2  # most are empty
-    assert {"calls", "imports"} <= set(analyze._CONTAINER_FIELDS)
+    assert empties > len(facts) * len(_CONTAINER_FIELDS) / 2  # most are empty
+    assert {"calls", "imports"} <= set(_CONTAINER_FIELDS)
     fact = next(fact for fact in facts if not fact.calls and not fact.imports)
     with pytest.raises(AttributeError):  # whatever would add to finished facts fails loudly
         fact.calls.append(None)  # type: ignore[arg-type]
