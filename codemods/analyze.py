@@ -8,7 +8,6 @@ resolved call sites (for coloring), review items and `check` findings. Nothing i
 from __future__ import annotations
 
 import ast
-import bisect
 import itertools
 from collections.abc import Callable
 from dataclasses import replace
@@ -20,7 +19,7 @@ from codemods import pytest_support as T
 from codemods import queries as Q
 from codemods import response_models as RM
 from codemods import sqla_names as N
-from codemods import worker_boundaries as W
+from codemods.analyzer_base import _Ctx, _walk_own
 from codemods.annotation_contradictions import review_text as annotation_review_text
 from codemods.argument_hints import (
     _ARGUMENT_HINTS,
@@ -38,13 +37,12 @@ from codemods.argument_hints import (
     _passed_type,
     _query_param_type,
 )
-from codemods.astwalk import child_nodes, dotted_name, own_nodes, own_nodes_of
+from codemods.astwalk import child_nodes, dotted_name, own_nodes_of
 from codemods.async_urls import ASYNC_URL_HELPER, _requote, async_url
-from codemods.edits import Edit, QuerySpec, Span
+from codemods.edits import Edit, QuerySpec
 from codemods.engine_escapes import escape_reason as engine_escape_reason
 from codemods.function_facts import (
     _CALL_SITE_CONTEXTS,
-    BOUNDARY_DECORATORS,
     CALLBACK_OK,
     CONCURRENCY_FUNCTIONS,
     CONTEXTMANAGER,
@@ -63,17 +61,12 @@ from codemods.project import DATABASE_HANDLES, Project, overrules_annotation
 from codemods.spans import SpanMaker
 from codemods.symbols import FunctionSymbols, ModuleSymbols
 from codemods.thread_offloads import ASYNC_ITERABLE_CONSUMERS, LOOP_GETTERS, loop_assignment, offload_of
+from codemods.type_inference import TypeInference
 from codemods.types import (
-    APP,
-    APP_STATE,
     DB_HANDLES,
     REQUEST,
-    REQUEST_STATE,
-    AppType,
     BlockingClientType,
     ClassRef,
-    ColumnLoad,
-    ColumnRef,
     ConnectionType,
     EngineType,
     FunctionChoice,
@@ -84,13 +77,10 @@ from codemods.types import (
     InstanceChoice,
     InstanceList,
     LoadedEntities,
-    LoadedRows,
     ModuleRef,
     QueryType,
-    RequestType,
     SessionFactoryType,
     SessionType,
-    StateType,
     TransactionType,
     Type,
 )
@@ -99,106 +89,8 @@ from codemods.types import (
 _SERVER_SIDE_CURSOR_OPTIONS = frozenset({"yield_per", "stream_results"})
 
 
-class _Ctx:
-    __slots__ = ("awaited", "context", "stmt_span")
-
-    def __init__(self, awaited: bool = False, context: str = "normal", stmt_span: Span | None = None) -> None:
-        self.awaited = awaited
-        self.context = context
-        self.stmt_span = stmt_span
-
-
-def _is_dunder(name: str) -> bool:
-    return name.startswith("__") and name.endswith("__")
-
-
-class FunctionAnalyzer:
-    def __init__(
-        self,
-        project: Project,
-        module: ModuleSymbols,
-        spans: SpanMaker,
-        func: FunctionSymbols | None,
-        body: list[ast.stmt],
-    ) -> None:
-        self.project = project
-        self.module = module
-        self.spans = spans
-        self.func = func
-        self.body = body
-        self.env: dict[str, Type | None] = {}
-        # `request.state.db = SessionLocal()`: attributes of outside objects this function stores a session,
-        # connection or engine in, by their dotted path (flow-insensitive, like the locals)
-        self._attribute_slots: dict[str, Type] = {}
-        self.self_name: str | None = None
-        self.class_qualname = func.class_qualname if func else None
-        qualname = func.qualname if func else f"{module.name}.<module>"
-        self.facts = FunctionFacts(
-            qualname=qualname,
-            module=module.name,
-            def_key=f"{func.node.lineno}:{func.node.col_offset}" if func and func.node else None,
-            is_async=bool(func and func.is_async),
-            boundary=self._boundary_reason(),
-            is_generator=bool(func and func.is_generator),
-            is_contextmanager=False,
-        )
-        self._consumed_queries: set[int] = set()  # id() of Query-typed nodes consumed by a known pattern
-        self._query_vars_escaped: set[str] = set()
-        self._noted_queries: set[int] = set()
-        self._discarded_calls: set[int] = set()
-        self._frozen_calls: set[int] = set()
-        self._own_nodes_cache: list[ast.AST] | None = None
-        self._bound_names_cache: frozenset[str] | None = None  # what this function (and its outers) binds
-        self._module_bound_names: frozenset[str] | None = None  # what the module binds
-        self._deferred: set[str] = set()
-        # types are memoised once local inference has settled (the environment no longer changes)
-        self._type_memo: dict[int, Type | None] | None = None  # left exactly as written (inside a reviewed construct)
-        self._var_edits: dict[str, list[Edit]] = {}
-        self._poisoned_vars: dict[str, str] = {}  # name -> why it cannot be converted
-        self._var_assignments: dict[str, list[ast.expr]] = {}
-        self._extra_options: dict[Span, set[str]] = {}  # query span -> loader options to add
-        self._session_gets: dict[Span, ast.Call] = {}  # span -> `db.get(M, pk)` whose options= can take them
-        self._refreshed: set[tuple[str, str]] | None = None  # (variable, relationship) named in a refresh()
-        self._bulk_vars: dict[str, str] = {}  # Query variable only ever bulk-deleted/updated -> "delete"/"update"
-
-    # == setup ======================================================================================
-    def _decorator_names(self) -> list[str]:
-        if not self.func:
-            return []
-        names = []
-        for dec in self.func.decorators:
-            target = dec.func if isinstance(dec, ast.Call) else dec
-            resolved = self.project.resolve_expr(self.module.name, target) or ""
-            names.append(resolved)
-        return names
-
-    def _own_def(self) -> ast.FunctionDef | ast.AsyncFunctionDef:
-        """The function's def statement in this module's tree. What the symbols keep of its decorators and
-        annotations may be another module's nodes of the same text (see `symbols.SharedExpressions`): an edit
-        needs this module's positions."""
-        assert self.func is not None and self.func.node is not None
-        return self.func.node
-
-    def _own_decorators(self) -> list[ast.expr]:
-        """The function's decorators as `_own_def` has them, in the order of `func.decorators`."""
-        return self._own_def().decorator_list
-
-    def _boundary_reason(self) -> str | None:
-        worker = W.boundary_reason(self.project, self.module, self.func)
-        if worker is not None:
-            return worker
-        if self.func is None:
-            return "module-level code cannot await"
-        if _is_dunder(self.func.name) and self.func.class_qualname and self.func.name != "__call__":
-            # `__call__` can be async: `await instance()`, and FastAPI awaits a callable dependency's
-            return f"dunder method {self.func.name}() cannot be async"
-        for name in self._decorator_names():
-            short = name.rsplit(".", 1)[-1]
-            if short in BOUNDARY_DECORATORS or name in BOUNDARY_DECORATORS:
-                return f"@{short} function cannot be async"
-        if self.func.name == "lambda":
-            return "lambda cannot be async"
-        return None
+class FunctionAnalyzer(TypeInference):
+    """The analysis of one function or module body: every layer, and the steps that analyse other functions."""
 
     def _async_return_annotation(self) -> None:
         """`-> Generator[X, None, None]` / `Iterator[X]` of a generator: its async counterpart, if it becomes async."""
@@ -271,186 +163,6 @@ class FunctionAnalyzer:
             if target is not None and not target.is_async and _sync_wrapper(target):
                 self.facts.sync_wrappers.append(((line, col, line, col), _short_name(name)))
 
-    # == types ======================================================================================
-    def type_of(self, node: ast.expr) -> Type | None:
-        if self._type_memo is None:
-            return self._type_of(node)
-        key = id(node)
-        if key not in self._type_memo:
-            self._type_memo[key] = self._type_of(node)
-        return self._type_memo[key]
-
-    def _type_of(self, node: ast.expr) -> Type | None:
-        if isinstance(node, ast.Name):
-            if node.id in self.env:
-                return self.env[node.id]
-            return self.project.type_of_qualname(self.project.resolve_name(self.module.name, node.id))
-        if isinstance(node, ast.Attribute):
-            return self._attribute_type(node)
-        if isinstance(node, ast.Call):
-            return self._call_type(node)
-        if isinstance(node, ast.List | ast.Tuple | ast.Set):
-            return self._literal_type(node)
-        if isinstance(node, ast.Await):
-            awaited = self.type_of(node.value) if isinstance(node.value, ast.Call) else None
-            # `tx = await db.begin_nested()`: still a transaction (check flags its unawaited `tx.rollback()`)
-            return awaited if isinstance(awaited, TransactionType) else None
-        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and type(node.slice.value) is int:
-            return self._element_type(node.value, node.slice.value)  # see _infer_locals
-        return None
-
-    def _element_type(self, container_node: ast.expr, index: int) -> Type | None:
-        """`container[index]`: an element of a loaded list or of a query iterated, a position of a row."""
-        container = self.type_of(container_node)
-        if isinstance(container, LoadedRows):
-            if container.is_list:
-                return replace(container, is_list=False)
-            return container.columns[index] if -len(container.columns) <= index < len(container.columns) else None
-        if index != 0:
-            return None
-        if isinstance(container, InstanceList):
-            return Instance(container.qualname)
-        if isinstance(container, InstanceChoice) and container.is_list:
-            return replace(container, is_list=False)
-        if isinstance(container, LoadedEntities) and container.is_list:
-            return replace(container, is_list=False)
-        if isinstance(container, QueryType) and container.entity is not None:
-            return self._loaded_entities(container, container.entity, container_node, is_list=False)
-        if isinstance(container, QueryType) and len(container.entities) > 1 and any(container.entities):
-            return self._loaded_rows(container, container_node, is_list=False)
-        return None
-
-    def _loaded_entities(
-        self, query: QueryType, entity: tuple[str, str], node: ast.expr, is_list: bool
-    ) -> LoadedEntities | Instance | InstanceList:
-        """The objects of a query selecting one entity, loaded by the query ending at `node`. Where the entity has no
-        name to write a loader option with (`db.query(aliased(User))`: another `aliased(User)` in the option is
-        another alias, which raises ArgumentError), plain instances, whose lazy reads are flagged."""
-        qualname, entity_src = entity
-        if not entity_src:
-            return InstanceList(qualname) if is_list else Instance(qualname)
-        span = self.spans.span(node)
-        return LoadedEntities(qualname, entity_src, span, is_list, query.eager, column_options=query.column_options)
-
-    def _loaded_rows(self, query: QueryType, node: ast.expr, is_list: bool) -> LoadedRows:
-        """The rows of a query selecting several elements, loaded by the query ending at `node`: each entity's
-        objects, with the loader options naming that entity (`selectinload(User.orders)` is not about Address)."""
-        columns: list[LoadedEntities | Instance | None] = []
-        for entity in query.entities:
-            if entity is None:
-                columns.append(None)
-            elif not entity[1]:
-                columns.append(Instance(entity[0]))  # no name to write its loader option with: flagged
-            else:
-                eager = frozenset(attr for owner, attr in query.eager_of if owner == entity[1])
-                span = self.spans.span(node)
-                options = _column_options_of(query, entity)
-                columns.append(LoadedEntities(entity[0], entity[1], span, False, eager, column_options=options))
-        return LoadedRows(tuple(columns), is_list)
-
-    def _literal_type(self, node: ast.List | ast.Tuple | ast.Set) -> Type | None:
-        """`[UserRepo(db), ItemRepo(db)]`: instances of project classes, every element (a starred one or any other
-        value: unknown). Of one class, a list of its instances; of several, a list of choices among them."""
-        classes: set[str] = set()
-        for element in node.elts:
-            kind = self.type_of(element)
-            if not isinstance(kind, Instance) or kind.qualname not in self.project.classes:
-                return None
-            classes.add(kind.qualname)
-        if len(classes) == 1:
-            return InstanceList(classes.pop())
-        return InstanceChoice(tuple(sorted(classes)), is_list=True) if classes else None
-
-    def _attribute_type(self, node: ast.Attribute) -> Type | None:
-        if self._attribute_slots:
-            stored = self._attribute_slots.get(dotted_name(node) or "")
-            if stored is not None:
-                return stored
-        owner = self.type_of(node.value)
-        if isinstance(owner, RequestType):
-            if node.attr == "app":
-                return APP
-            return REQUEST_STATE if node.attr == "state" else None
-        if isinstance(owner, AppType):
-            return APP_STATE if node.attr == "state" else None
-        if isinstance(owner, StateType):
-            # `request.state.db` stored by a middleware, `app.state.engine` by a lifespan
-            return self.project.state_type(owner.owner, node.attr)
-        if isinstance(owner, LoadedEntities) and not owner.is_list:
-            return self._loaded_relationship_type(owner, node.attr)
-        if isinstance(owner, Instance):
-            return self._instance_attr_type(owner.qualname, node.attr)
-        if isinstance(owner, InstanceChoice) and not owner.is_list:
-            # what every one of the classes gives (`repo.db` of repositories that all keep a session)
-            kinds = {self._instance_attr_type(qualname, node.attr) for qualname in owner.qualnames}
-            return kinds.pop() if len(kinds) == 1 else None
-        if isinstance(owner, ModuleRef):
-            return self.project.type_of_qualname(self.project.attribute_of(owner.name, node.attr))
-        if isinstance(owner, ClassRef):
-            method = self.project.lookup_method(owner.qualname, node.attr)
-            if method is not None:
-                return FunctionRef(method.qualname)
-            if owner.qualname in self.project.classes:
-                cls = self.project.classes[owner.qualname]
-                for _, value in cls.attr_values.get(node.attr, []):
-                    if isinstance(value, ast.Name | ast.Attribute):
-                        ref = self.project.resolve_expr(cls.module, value)
-                        if ref and ref in self.project.classes:
-                            return ClassRef(ref)
-            return ColumnRef()
-        if isinstance(owner, ColumnRef):
-            return ColumnRef()  # `subq.c.total`
-        if owner is None:
-            resolved = self.project.resolve_expr(self.module.name, node)
-            if resolved is not None:
-                return self.project.type_of_qualname(resolved)
-        return None
-
-    def _merge_loaded(self, kinds: set[Type | None], values: list[ast.expr]) -> Type | None:
-        """One variable assigned objects of one mapped class in several places (`user = db.get(User, 1)` in one
-        branch, a query in the other): the loaded objects of every query, so that each one gets the loader options
-        of the relationships read from it. Objects built there (`user = User(name=...)`) keep the relationships
-        their constructor sets; a read of another one is flagged (after a flush it lazy-loads)."""
-        objects = [k for k in kinds if isinstance(k, LoadedEntities | Instance)]
-        if len(objects) != len(kinds) or len({k.qualname for k in objects}) != 1:
-            return None
-        loaded = sorted((k for k in objects if isinstance(k, LoadedEntities)), key=lambda k: k.span)
-        if not loaded or any(k.is_list for k in loaded) or len({(k.entity_src, k.path) for k in loaded}) != 1:
-            return Instance(objects[0].qualname) if not any(getattr(k, "is_list", False) for k in objects) else None
-        constructed = None
-        if len(loaded) != len(objects):
-            built = [v for v in values if isinstance(self.type_of(v), Instance)]
-            calls = [v for v in built if isinstance(v, ast.Call) and isinstance(self.type_of(v.func), ClassRef)]
-            if len(calls) != len(built):
-                return Instance(objects[0].qualname)  # an Instance from elsewhere (a helper, an attribute)
-            # the keywords it names (`**fields` may set more, never fewer)
-            constructed = frozenset.intersection(*(frozenset(k.arg for k in v.keywords if k.arg) for v in calls))
-        spans = tuple(span for k in loaded for span in (k.span, *k.other_spans))
-        eager = frozenset.intersection(*(k.eager for k in loaded))
-        return replace(loaded[0], span=spans[0], eager=eager, other_spans=spans[1:], constructed=constructed)
-
-    def _loaded_relationship_type(self, owner: LoadedEntities, attr: str) -> Type | None:
-        """`user.orders` of a user this function's query loaded, a lazy relationship that query gets a
-        `selectinload` for: the objects it loads, so that a relationship read from them (`order.lines`) gets the
-        nested option. Flagged instead (a plain Instance) where the target class has no name in this module.
-
-        A relationship the query's own options load keeps their strategy: `defaultload(User.orders).selectinload(...)`
-        (a second strategy for one path raises). The names those options load, at any depth, count as loaded."""
-        loading = self.project.relationship_loading(owner.qualname, attr)
-        if loading not in N.LAZY_LOADING or loading == "dynamic":
-            return None
-        target = self.project.relationship_target(owner.qualname, attr)
-        if target is None:
-            return None
-        is_list = self.project.relationship_is_collection(owner.qualname, attr)
-        name = self._local_name_of(target)  # `from models import Order as OrderModel`: OrderModel
-        if name is None:
-            return InstanceList(target) if is_list else Instance(target)
-        loader = "defaultload" if attr in owner.eager else "selectinload"
-        option = f"{loader}({owner.entity_src}.{attr})"
-        path = f"{owner.path}.{option}" if owner.path else option
-        return LoadedEntities(target, name, owner.span, is_list, owner.eager, owner.other_spans, path)
-
     def _column_left_unloaded(self, owner: LoadedEntities, attr: str) -> bool:
         """A column the query did not load: deferred in the model or by `defer()`, or left out of `load_only()`
         (the primary key always loads). Reading it emits a SELECT, as a lazy relationship does."""
@@ -491,156 +203,6 @@ class FunctionAnalyzer:
                 return annotation if ast.unparse(annotation).startswith("Mapped[") else None
         return None
 
-    def _instance_attr_type(self, class_qualname: str, attr: str) -> Type | None:
-        if self.project.relationship_loading(class_qualname, attr) is not None:
-            target = self.project.relationship_target(class_qualname, attr)
-            if target is None:
-                return None
-            if self.project.relationship_is_collection(class_qualname, attr):
-                return InstanceList(target)
-            return Instance(target)
-        for cls_name in self.project.mro(class_qualname):
-            cls = self.project.classes[cls_name]
-            kinds: set[Type | None] = set()
-            declared = None
-            if attr in cls.attr_annotations:
-                declared = self.project.type_of_annotation(cls.module, cls.attr_annotations[attr])
-                if declared is not None and not isinstance(declared, DATABASE_HANDLES):
-                    return declared
-            for method_name, value in cls.attr_values.get(attr, []):
-                kinds.add(self._assigned_attr_type(cls.qualname, method_name, value))
-            kinds.discard(None)
-            if declared is not None:
-                # `factory: Session = sessionmaker(...)`: what every assignment stores wins over a wrong annotation
-                assigned = kinds.pop() if len(kinds) == 1 else None
-                return assigned if overrules_annotation(assigned, declared) else declared
-            if len(kinds) == 1:
-                return kinds.pop()
-            method = cls.methods.get(attr)
-            if method is not None and _is_property(self.project, method):
-                return self.project.return_type(method)  # `self.users.get(pk)` with `@property def users(self) -> Repo`
-            if method is not None:
-                return FunctionRef(method.qualname)
-        return None
-
-    def _assigned_attr_type(self, class_qualname: str, method_name: str, value: ast.expr) -> Type | None:
-        cls = self.project.classes[class_qualname]
-        if isinstance(value, ast.Name):
-            method = cls.methods.get(method_name)
-            if method is not None:
-                for param in method.params:
-                    if param.name == value.id:
-                        found = self.project.type_of_annotation(cls.module, param.annotation)
-                        found = found or self.project.dependency_type(cls.module, param.default)
-                        if found is None and param.annotation is None:
-                            passed = _argument_hints(method.qualname, param.name)
-                            if len(passed) == 1 and isinstance(next(iter(passed)), DB_HANDLES):
-                                found = next(iter(passed))  # every caller constructs it with a session
-                        return found
-            resolved = self.project.resolve_name(cls.module, value.id)
-            return self.project.type_of_qualname(resolved)
-        if isinstance(value, ast.Call):
-            return self.project.call_value_type(cls.module, value)
-        if isinstance(value, ast.IfExp):  # `cache if cache is not None else get_cache()`: where both sides agree
-            sides = {self._assigned_attr_type(class_qualname, method_name, side) for side in (value.body, value.orelse)}
-            return sides.pop() if len(sides) == 1 else None
-        if isinstance(value, ast.Attribute):
-            dotted = self.project.resolve_expr(cls.module, value)
-            if dotted:
-                return self.project.type_of_qualname(dotted)
-        return None
-
-    def _call_type(self, node: ast.Call) -> Type | None:
-        func = node.func
-        if isinstance(func, ast.Attribute):
-            owner = self.type_of(func.value)
-            if isinstance(owner, SessionType) and func.attr == "query":
-                return self._new_query(func.value, node)
-            if isinstance(owner, SessionType) and func.attr == "connection":
-                return ConnectionType(owner.is_async)
-            if isinstance(owner, SessionType | ConnectionType) and func.attr in N.TRANSACTION_METHODS:
-                return TransactionType(owner.is_async)
-            if isinstance(owner, SessionType) and func.attr in {"get", "get_one"} and not owner.is_async:
-                return self._session_get_type(node)
-            if isinstance(owner, QueryType):
-                return self._query_method_type(owner, func.attr, node)
-            if isinstance(owner, EngineType) and func.attr in {"connect", "begin"}:
-                return ConnectionType(owner.is_async)
-            if isinstance(owner, ColumnRef):
-                return ColumnRef()
-            if isinstance(owner, SessionFactoryType) and func.attr == "begin":
-                return SessionType(owner.is_async)  # `with SessionLocal.begin() as db:` a session in a transaction
-        callee = self.type_of(func)
-        if isinstance(callee, SessionFactoryType):
-            return SessionType(is_async=callee.is_async)
-        if isinstance(callee, ClassRef):
-            return Instance(callee.qualname) if callee.qualname in self.project.classes else None
-        if isinstance(func, ast.Subscript):  # `CRUDBase[Item](Item)`: an instance of the generic class
-            generic = self.type_of(func.value)
-            if isinstance(generic, ClassRef) and generic.qualname in self.project.classes:
-                return Instance(generic.qualname)
-        if isinstance(callee, FunctionRef):
-            target = self.project.functions.get(callee.qualname)
-            if target is not None and target.is_generator and not _is_contextmanager(self.project, target):
-                return GeneratorRef(target.qualname)
-            if target is not None:
-                returned = self.project.return_type(target)
-                if returned is None:
-                    returned = self._query_returned_by(target, node)
-                return returned
-        resolved = self.project.resolve_expr(self.module.name, func)
-        if resolved in N.CLOSING and len(node.args) == 1 and not node.keywords:
-            closed = self.type_of(node.args[0])  # `closing(SessionLocal())` gives back what it closes
-            return closed if isinstance(closed, SessionType) else None
-        if resolved in T.TEST_CLIENTS:
-            entered = id(node) in self._with_item_calls()
-            blocker = T.testclient_blocker(self.project, self.module.name, node, entered=entered)
-            return HttpClientType(is_async=False, convertible=blocker is None)
-        if resolved in {"builtins.next", "builtins.anext"} and node.args:
-            generator = self.type_of(node.args[0])
-            if isinstance(generator, GeneratorRef):
-                return self.project.return_type(self.project.functions[generator.qualname])
-        if resolved is not None:
-            if resolved.startswith(("sqlalchemy.func.", "sqlalchemy.sql.func.", "sqlalchemy.sql.expression.func.")):
-                return ColumnRef()
-            if resolved in {"sqlalchemy.orm.aliased", "sqlalchemy.orm.util.aliased"} and node.args:
-                inner = self.type_of(node.args[0])
-                return inner if isinstance(inner, ClassRef) else None
-            if resolved.rsplit(".", 1)[0] == "sqlalchemy" and resolved.rsplit(".", 1)[1] in {
-                "literal",
-                "literal_column",
-                "cast",
-                "case",
-                "distinct",
-                "label",
-                "null",
-                "true",
-                "false",
-            }:
-                return ColumnRef()
-            return self.project.call_result_type_in(self.module.name, resolved)
-        return None
-
-    def _session_get_type(self, node: ast.Call) -> Type | None:
-        """`db.get(User, pk)`: the object it loads; a relationship read from it gets a loader option in the
-        call's `options=` list (or, where that is not a list literal, is flagged as a lazy load)."""
-        model = self.type_of(node.args[0]) if node.args else None
-        if not isinstance(model, ClassRef) or model.qualname not in self.project.classes:
-            return None
-        options = next((k.value for k in node.keywords if k.arg == "options"), None)
-        if any(k.arg is None for k in node.keywords) or not isinstance(options, ast.List | None):
-            return Instance(model.qualname)
-        eager = self._eager_relationships(options.elts) if options is not None else frozenset()
-        columns = self._column_options(options.elts) if options is not None else ()
-        return LoadedEntities(
-            model.qualname,
-            self.spans.segment(node.args[0]),
-            self.spans.span(node),
-            False,
-            eager,
-            column_options=columns,
-        )
-
     def _query_returned_by(self, target: FunctionSymbols, call: ast.Call) -> Type | None:
         """A helper returning a Query built on its own session parameter or `self.<attr>`."""
         facts = analyze_function_cached(self.project, target)
@@ -670,190 +232,6 @@ class FunctionAnalyzer:
             if 0 <= index < len(call.args):
                 return QueryType(self.spans.segment(call.args[index]), returned.entity_kinds, returned.dedupe)
         return None
-
-    def _entity_kind(self, node: ast.expr) -> str:
-        if isinstance(node, ast.Starred):
-            return "unknown"
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "exists"
-            and isinstance(self.type_of(node.func.value), QueryType)
-        ):
-            return "aggregate"
-        if isinstance(node, ast.Call):
-            called = self.project.resolve_expr(self.module.name, _call_root(node)) or ""
-            if called in {"sqlalchemy.exists", "sqlalchemy.sql.expression.exists", "sqlalchemy.sql.exists"}:
-                return "aggregate"  # one row: `exists().where(...)`
-        kind = self.type_of(node)
-        if isinstance(kind, ClassRef):
-            return "entity"
-        if isinstance(kind, ColumnRef):
-            if isinstance(node, ast.Call):
-                resolved = self.project.resolve_expr(self.module.name, node.func) or ""
-                if resolved.startswith(("sqlalchemy.func.", "sqlalchemy.sql.func.")) and (
-                    resolved.rsplit(".", 1)[-1] in Q.AGGREGATE_FUNCTIONS
-                ):
-                    return "aggregate"
-            return "column"
-        return "unknown"
-
-    def _new_query(self, session_node: ast.expr, call: ast.Call) -> QueryType:
-        kinds = tuple(self._entity_kind(arg) for arg in call.args) or ("unknown",)
-        dedupe = self._mentions_other_class(call.args, [])
-        entities = self._selected_entities(call.args)
-        entity = entities[0] if kinds == ("entity",) else None  # "" for its text where it has no name (see entities)
-        return QueryType(self.spans.segment(session_node), kinds, dedupe, entity, entities=entities)
-
-    def _selected_entities(self, selected: list[ast.expr]) -> tuple[tuple[str, str] | None, ...]:
-        """Per selected element, the mapped class it loads and the text that names it (see `QueryType.entities`)."""
-        entities: list[tuple[str, str] | None] = []
-        for arg in selected:
-            kind = self.type_of(arg)
-            if isinstance(kind, ClassRef) and kind.qualname in self.project.classes:
-                named = isinstance(arg, ast.Name | ast.Attribute)
-                entities.append((kind.qualname, self.spans.segment(arg) if named else ""))
-            else:
-                entities.append(None)
-        return tuple(entities)
-
-    def _mentions_other_class(self, selected: list[ast.expr], criteria: list[ast.expr]) -> bool:
-        """An entity selected with a column of another class (or filtered on one): an implicit join."""
-        selected_classes = set()
-        for arg in selected:
-            kind = self.type_of(arg)
-            if isinstance(kind, ClassRef):
-                selected_classes.add(kind.qualname)
-        if not selected_classes:
-            return False
-        for expr in [*selected, *criteria]:
-            for sub in astwalk.walk(expr):
-                if isinstance(sub, ast.Attribute):
-                    owner = self.type_of(sub.value)
-                    if isinstance(owner, ClassRef) and owner.qualname not in selected_classes:
-                        return True
-        return False
-
-    def _query_method_type(self, query: QueryType, method: str, node: ast.Call) -> Type | None:
-        if method in Q.BUILDER_METHODS:
-            kinds, dedupe, entities = query.entity_kinds, query.dedupe, query.entities
-            if method == "with_entities":
-                kinds = tuple(self._entity_kind(a) for a in node.args) or ("unknown",)
-                # a loader option is added where the query starts: one about an entity it did not select there
-                # raises ArgumentError (`select(User).options(selectinload(Address.user)).with_only_columns(Address)`)
-                entities = tuple(
-                    (selected[0], "") if selected is not None and selected not in query.entities else selected
-                    for selected in self._selected_entities(node.args)
-                )
-            elif method in {"add_columns", "add_entity"}:
-                kinds = kinds + tuple(self._entity_kind(a) for a in node.args)
-                entities = entities + self._selected_entities(node.args)
-            if method in Q.DUPLICATING_METHODS:
-                dedupe = True
-            if method == "options" and self._has_duplicating_loader(node):
-                dedupe = True
-            if method in {"filter", "where"}:
-                dedupe = dedupe or self._criteria_mentions_foreign_class(query, node.args)
-            entity = query.entity if kinds == query.entity_kinds else None
-            if method == "with_entities":
-                entity = entities[0] if kinds == ("entity",) else None  # what it selects now
-            eager = query.eager | (self._eager_relationships(node.args) if method == "options" else frozenset())
-            columns = query.column_options + (self._column_options(node.args) if method == "options" else ())
-            eager_of = query.eager_of | (self._eager_of(node.args) if method == "options" else frozenset())
-            return QueryType(query.session_src, kinds, dedupe, entity, eager, columns, entities, eager_of)
-        if method in {"first", "one", "one_or_none", "all"} and len(query.entities) > 1 and any(query.entities):
-            return self._loaded_rows(query, node, is_list=method == "all")
-        if method in {"first", "one", "one_or_none", "get", "all"} and query.entity is not None:
-            return self._loaded_entities(query, query.entity, node, is_list=method == "all")
-        if method in Q.SELECTABLE_METHODS:
-            return ColumnRef()
-        return None
-
-    def _column_options(self, loader_options: list[ast.expr]) -> tuple[ColumnLoad, ...]:
-        """`load_only(M.a, M.b)`, `defer(M.c)`, `undefer(M.d)` among loader options, each with the entity its
-        attributes name. Only options of a queried entity itself: `selectinload(M.rel).load_only(...)` is about
-        another one."""
-        found = []
-        for option in loader_options:
-            if not isinstance(option, ast.Call) or isinstance(getattr(option.func, "value", None), ast.Call):
-                continue
-            loader = option.func.attr if isinstance(option.func, ast.Attribute) else getattr(option.func, "id", "")
-            if loader not in {"load_only", "defer", "undefer"}:
-                continue
-            attributes = [a for a in option.args if isinstance(a, ast.Attribute)]
-            owners = {self.spans.segment(a.value) for a in attributes}
-            classes = {self.type_of(a.value) for a in attributes}
-            owner_class = classes.pop() if len(classes) == 1 else None
-            found.append(
-                ColumnLoad(
-                    loader,
-                    owners.pop() if len(owners) == 1 else "",
-                    owner_class.qualname if isinstance(owner_class, ClassRef) else None,
-                    tuple(a.attr for a in attributes),
-                )
-            )
-        return tuple(found)
-
-    def _eager_relationships(self, loader_options: list[ast.expr]) -> frozenset[str]:
-        """Relationship names loader options (`joinedload(M.rel), ...`) load eagerly (first level)."""
-        loaded: set[str] = set()
-        for arg in loader_options:
-            for sub in astwalk.walk(arg):
-                if isinstance(sub, ast.Call) and sub.args and isinstance(sub.args[0], ast.Attribute):
-                    name = sub.func.attr if isinstance(sub.func, ast.Attribute) else getattr(sub.func, "id", "")
-                    if name in Q.EAGER_LOADERS:
-                        loaded.add(sub.args[0].attr)
-        return frozenset(loaded)
-
-    def _eager_of(self, loader_options: list[ast.expr]) -> frozenset[tuple[str, str]]:
-        """(entity's text, relationship) of the first-level eager loader options (`joinedload(User.orders)`, not the
-        `.selectinload(Order.lines)` chained on it, which loads the orders' lines)."""
-        loaded = set()
-        for arg in loader_options:
-            for sub in astwalk.walk(arg):
-                if not (isinstance(sub, ast.Call) and sub.args and isinstance(sub.args[0], ast.Attribute)):
-                    continue
-                if isinstance(sub.func, ast.Attribute) and isinstance(sub.func.value, ast.Call):
-                    continue  # chained on another option
-                loader = (self.project.resolve_expr(self.module.name, sub.func) or "").rsplit(".", 1)[-1]
-                if loader in Q.EAGER_LOADERS:
-                    loaded.add((self.spans.segment(sub.args[0].value), sub.args[0].attr))
-        return frozenset(loaded)
-
-    def _criteria_mentions_foreign_class(self, query: QueryType, criteria: list[ast.expr]) -> bool:
-        # Which classes are selected is not kept on QueryType; a criterion naming two different classes
-        # (an implicit join) is what brings duplicates.
-        owners = set()
-        for expr in criteria:
-            for sub in astwalk.walk(expr):
-                if isinstance(sub, ast.Attribute):
-                    owner = self.type_of(sub.value)
-                    if isinstance(owner, ClassRef):
-                        owners.add(owner.qualname)
-        return len(owners) > 1
-
-    def _has_duplicating_loader(self, node: ast.Call) -> bool:
-        """`joinedload(A.children)` / `contains_eager(...)` of a collection (many-to-one joins never repeat)."""
-        for arg in node.args:
-            for sub in astwalk.walk(arg):
-                if not isinstance(sub, ast.Call):
-                    continue
-                callee = (
-                    sub.func.attr
-                    if isinstance(sub.func, ast.Attribute)
-                    else ((self.project.resolve_expr(self.module.name, sub.func) or "").rsplit(".", 1)[-1])
-                )
-                if callee not in Q.DUPLICATING_LOADERS:
-                    continue
-                target = sub.args[0] if sub.args else None
-                if not isinstance(target, ast.Attribute):
-                    return True
-                owner = self.type_of(target.value)
-                if not isinstance(owner, ClassRef) or self.project.relationship_is_collection(
-                    owner.qualname, target.attr
-                ):
-                    return True
-        return False
 
     # == the walk ===================================================================================
     def analyze(self) -> FunctionFacts:
@@ -966,15 +344,6 @@ class FunctionAnalyzer:
             parts.append(f"selectinload({local}.{attr})")
         option = ".".join(parts)
         return f"{loaded.path}.{option}" if loaded.path else option
-
-    def _local_name_of(self, class_qualname: str) -> str | None:
-        """The name this module binds a project class to (imported or defined here), if any."""
-        if class_qualname == f"{self.module.name}.{class_qualname.rsplit('.', 1)[-1]}":
-            return class_qualname.rsplit(".", 1)[-1]
-        for local, target in self.module.imports.items():
-            if self.project.canonical(target) == class_qualname:
-                return local
-        return None
 
     def _add_loader_options(self) -> None:
         """Relationships read in this function from objects its own query loaded: load them eagerly."""
@@ -1279,87 +648,6 @@ class FunctionAnalyzer:
                         if isinstance(name, ast.Constant) and isinstance(name.value, str):
                             self._refreshed.add((node.args[0].id, name.value))
         return self._refreshed
-
-    def _own_nodes(self) -> list[ast.AST]:
-        if self._own_nodes_cache is None:
-            self._own_nodes_cache = _walk_own(self.body)
-        return self._own_nodes_cache
-
-    def _shadowing_local(self, names: tuple[str, ...]) -> str | None:
-        """The first of `names` (SQLAlchemy constructs a rewrite writes as bare calls: `select`, `update`, `text`)
-        that the module, this function or a function it is nested in binds to something else: there the call
-        would reach that name (the import awaitify adds is not added over a name the module defines)."""
-        if self._module_bound_names is None:
-            module = self.module
-            bound = {
-                qualname.rsplit(".", 1)[1]
-                for qualname in [*module.functions, *module.classes]
-                if qualname.rsplit(".", 1)[0] == module.name
-            }
-            bound |= set(module.global_values)
-            bound |= {
-                local
-                for local, target in module.imports.items()
-                if not target.startswith(("sqlalchemy.", "sqlmodel."))  # SQLModel's `select` is SQLAlchemy's
-            }
-            self._module_bound_names = frozenset(bound)
-        found = next((name for name in names if name in self._module_bound_names), None)
-        if found is not None or self.func is None or not self._may_bind_one_of(names):
-            return found
-        if self._bound_names_cache is None:
-            bound = _bound_names(self.func, self._own_nodes())
-            qualname, nested = self.func.qualname, self.func.nested_in_function
-            while nested:  # a closure sees the names of the functions it is nested in
-                qualname = qualname.rsplit(".", 1)[0]
-                outer = self.project.functions.get(qualname)
-                if outer is None:
-                    break
-                node = outer.node
-                bound |= _bound_names(outer, own_nodes(node.body) if node else [])
-                nested = outer.nested_in_function
-            self._bound_names_cache = frozenset(bound)
-        return next((name for name in names if name in self._bound_names_cache), None)
-
-    def _may_bind_one_of(self, names: tuple[str, ...]) -> bool:
-        """Whether a line of this function, or of the outermost function it is nested in, holds one of `names`:
-        a name bound there is written there (a parameter on the `def` line, a target in the body). Without such
-        a line, walking the function's nodes for what it binds would find none of them."""
-        assert self.func is not None
-        outermost = self.func
-        while outermost.nested_in_function:
-            outer = self.project.functions.get(outermost.qualname.rsplit(".", 1)[0])
-            if outer is None:
-                break
-            outermost = outer
-        node = outermost.node
-        if node is None:
-            return True
-        first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
-        last = node.end_lineno or node.lineno
-        for name in names:
-            lines = self.spans.lines_holding(name)
-            index = bisect.bisect_left(lines, first)
-            if index < len(lines) and lines[index] <= last:
-                return True
-        return False
-
-    def _review_shadowed_construct(self, node: ast.AST, names: tuple[str, ...]) -> bool:
-        """AWT209 where a construct the rewrite needs names something else (`def f(db, update): ...`)."""
-        local = self._shadowing_local(names)
-        if local is None:
-            return False
-        self._review(
-            node,
-            "AWT209",
-            f"`{local}` names something else here (a local, a parameter or a definition of the module), not "
-            f"sqlalchemy's `{local}`, which the rewrite needs: rename it",
-        )
-        return True
-
-    def _with_item_calls(self) -> set[int]:
-        return {
-            id(item.context_expr) for node in self._own_nodes() if isinstance(node, ast.With) for item in node.items
-        }
 
     def _deferred_names(self) -> set[str]:
         """Variables holding coroutines on purpose: later awaited (`await x`) or handed to asyncio (`gather(*xs)`)."""
@@ -2882,31 +2170,6 @@ class FunctionAnalyzer:
                     return method
         return None
 
-    # -- recording ----------------------------------------------------------------------------------
-    def _add_async_edit(self, edit: Edit, node: ast.expr | None = None) -> None:
-        self.facts.async_edits.append(edit)
-        if edit.kind == E.QUERY and node is not None:
-            base = _chain_base_name(node)
-            if base is not None and base in self._var_assignments:
-                self._var_edits.setdefault(base, []).append(edit)
-
-    def _poison(self, name: str, reason: str) -> None:
-        self._poisoned_vars.setdefault(name, reason)
-
-    def _seed(self, reason: str) -> None:
-        self.facts.seeds.append(reason)
-
-    def _review(self, node: ast.AST, code: str, reason: str) -> None:
-        self.facts.reviews.append(Edit(E.REVIEW, self.spans.span(node), text=f"{code} {reason}"))
-        if isinstance(node, ast.expr):
-            base = _chain_base_name(node)
-            if base is not None and base in self._var_assignments:
-                self._poison(base, reason)
-
-    def _finding(self, node: ast.AST, code: str, message: str) -> None:
-        line, col, _, _ = self.spans.span(node)
-        self.facts.findings.append((line, col + 1, code, message))
-
 
 # == entry points ===================================================================================
 # What an event listener on a target that becomes async listens on instead (AWT212; an engine named by a plain name or
@@ -2944,39 +2207,6 @@ def _passes_driver_parameters(node: ast.Call) -> bool:
 _UNBOUND = object()  # a local not assigned yet (unlike one bound to None: an unknown type)
 
 
-def _column_options_of(query: QueryType, entity: tuple[str, str]) -> tuple[ColumnLoad, ...]:
-    """The column options of a query selecting several entities that are about one of them: those naming it
-    (`load_only(User.name)` leaves Address's columns alone); one whose text names none of the selected entities
-    (`models.User.name`) by its class; one whose attributes name no class, or several, about every entity."""
-    named = {selected[1] for selected in query.entities if selected and selected[1]}
-    return tuple(
-        option
-        for option in query.column_options
-        if option.entity_src == entity[1] or (option.entity_src not in named and option.qualname in {None, entity[0]})
-    )
-
-
-def _call_root(node: ast.Call) -> ast.expr:
-    """`exists().where(x)` -> the `exists` name at the root of a method chain."""
-    current: ast.expr = node
-    while isinstance(current, ast.Call):
-        func = current.func
-        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Call):
-            current = func.value
-        else:
-            return func
-    return current
-
-
-def _is_property(project: Project, func: FunctionSymbols) -> bool:
-    """`@property` / `@cached_property`: reading the attribute runs the method and gives what it returns."""
-    for decorator in func.decorators:
-        resolved = project.resolve_expr(func.module, decorator) or ""
-        if resolved.rsplit(".", 1)[-1] in {"property", "cached_property"}:
-            return True
-    return False
-
-
 def _short_name(qualname: str) -> str:
     return qualname.rsplit(".", 1)[-1]
 
@@ -3001,13 +2231,6 @@ def _sync_wrapper(decorator: FunctionSymbols) -> bool:
             if name in {"iscoroutinefunction", "iscoroutine", "isawaitable", "markcoroutinefunction"}:
                 return False
     return wraps
-
-
-def _is_contextmanager(project: Project, func: FunctionSymbols) -> bool:
-    return any(
-        (project.resolve_expr(func.module, d.func if isinstance(d, ast.Call) else d) or "") in CONTEXTMANAGER
-        for d in func.decorators
-    )
 
 
 def _untyped_or_query(project: Project, module: str, annotation: ast.expr | None) -> bool:
@@ -3049,25 +2272,6 @@ _BINDING_NODES = frozenset(
 
 # the value of a name bound in a way awaitify does not follow: its type is unknown
 _UNKNOWN_VALUE: ast.expr = ast.Constant(value=None)
-
-
-def _bound_names(func: FunctionSymbols, nodes: list[ast.AST]) -> set[str]:
-    """The names `func` binds in its own scope (`nodes`: its own nodes): parameters, assignment and loop targets,
-    nested defs and classes, `except ... as`, imports other than SQLAlchemy's; not those declared global."""
-    bound = {param.name for param in func.params}
-    declared: set[str] = set()
-    for node in nodes:
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            bound.add(node.id)
-        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.ExceptHandler) and node.name:
-            bound.add(node.name)
-        elif isinstance(node, ast.Import) or (
-            isinstance(node, ast.ImportFrom) and not (node.module or "").startswith(("sqlalchemy", "sqlmodel"))
-        ):
-            bound |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
-        elif isinstance(node, ast.Global | ast.Nonlocal):
-            declared |= set(node.names)
-    return bound - declared
 
 
 def _unpacked(target: ast.expr, value: ast.expr) -> list[tuple[str, ast.expr]]:
@@ -3115,11 +2319,6 @@ def _returned_at_once(body: list[ast.stmt], nodes: list[ast.AST], value: ast.exp
             ):
                 return True
     return False
-
-
-def _walk_own(body: list[ast.stmt]) -> list[ast.AST]:
-    """The statements and everything under them, not descending into nested functions, classes or lambdas."""
-    return own_nodes(body)
 
 
 def _is_string_expr(node: ast.expr) -> bool:
