@@ -17,10 +17,8 @@ from codemods import blocking_calls as B
 from codemods import edits as E
 from codemods import pytest_support as T
 from codemods import queries as Q
-from codemods import response_models as RM
 from codemods import sqla_names as N
 from codemods.analyzer_base import _Ctx, _walk_own
-from codemods.annotation_contradictions import review_text as annotation_review_text
 from codemods.argument_hints import (
     _ARGUMENT_HINTS,
     _DEPENDENCIES,
@@ -29,13 +27,9 @@ from codemods.argument_hints import (
     PASSED_KINDS,
     QUERY_PARAM_PREFIX,
     ArgumentHint,
-    _argument_hints,
-    _callable_param_type,
     _current_hint,
     _function_default,
     _has_param_hints,
-    _passed_type,
-    _query_param_type,
 )
 from codemods.astwalk import child_nodes, dotted_name, own_nodes_of
 from codemods.async_urls import ASYNC_URL_HELPER, _requote, async_url
@@ -45,7 +39,6 @@ from codemods.function_facts import (
     _CALL_SITE_CONTEXTS,
     CALLBACK_OK,
     CONCURRENCY_FUNCTIONS,
-    CONTEXTMANAGER,
     COROUTINE_CONSUMERS,
     HELD_DROPPED,
     HELD_RETURNED,
@@ -56,15 +49,14 @@ from codemods.function_facts import (
     GeneratorUse,
     _finished,
 )
+from codemods.local_bindings import _BINDING_NODES, LocalBindings, _unpacked
 from codemods.method_chains import _chain_base_is_var, _chain_base_name, _chain_calls, _chain_methods
-from codemods.project import DATABASE_HANDLES, Project, overrules_annotation
+from codemods.project import DATABASE_HANDLES, Project
 from codemods.spans import SpanMaker
 from codemods.symbols import FunctionSymbols, ModuleSymbols
 from codemods.thread_offloads import ASYNC_ITERABLE_CONSUMERS, LOOP_GETTERS, loop_assignment, offload_of
-from codemods.type_inference import TypeInference
 from codemods.types import (
     DB_HANDLES,
-    REQUEST,
     BlockingClientType,
     ClassRef,
     ConnectionType,
@@ -89,119 +81,8 @@ from codemods.types import (
 _SERVER_SIDE_CURSOR_OPTIONS = frozenset({"yield_per", "stream_results"})
 
 
-class FunctionAnalyzer(TypeInference):
+class FunctionAnalyzer(LocalBindings):
     """The analysis of one function or module body: every layer, and the steps that analyse other functions."""
-
-    def _async_return_annotation(self) -> None:
-        """`-> Generator[X, None, None]` / `Iterator[X]` of a generator: its async counterpart, if it becomes async."""
-        func = self.func
-        if func is None or not func.is_generator or func.is_async or not isinstance(func.returns, ast.Subscript):
-            return
-        # edited: the node of this module's tree, not what the symbols keep (see `symbols.SharedExpressions`)
-        returns = self._own_def().returns
-        assert isinstance(returns, ast.Subscript)  # the same text as `func.returns`
-        origin = self.project.resolve_expr(self.module.name, returns.value) or ""
-        module, _, name = origin.rpartition(".")
-        counterparts = {"Generator": "AsyncGenerator", "Iterator": "AsyncIterator", "Iterable": "AsyncIterable"}
-        counterpart = counterparts.get(name)
-        if counterpart is None or module not in {"typing", "collections.abc"}:
-            return
-        args = returns.slice.elts if isinstance(returns.slice, ast.Tuple) else [returns.slice]
-        head = self.spans.segment(returns.value)
-        prefix = head.rsplit(".", 1)[0] + "." if "." in head else ""
-        self.facts.async_edits.append(Edit(E.RENAME, self.spans.span(returns.value), text=f"{prefix}{counterpart}"))
-        if name == "Generator" and len(args) == 3:  # AsyncGenerator has no return type parameter
-            self.facts.async_edits.append(Edit(E.DROP_LAST_INDEX, self.spans.span(returns)))
-        if not prefix:
-            self.facts.async_imports.add((module, counterpart))
-            self.facts.removable_names.add(head)
-
-    def _bind_params(self) -> None:
-        func = self.func
-        if func is None:
-            return
-        decorators = {n.rsplit(".", 1)[-1] for n in self._decorator_names()}
-        for index, param in enumerate(func.params):
-            kind: Type | None = None
-            if index == 0 and func.class_qualname and "staticmethod" not in decorators:
-                self.self_name = param.name
-                cls_kind: Type = (
-                    ClassRef(func.class_qualname) if "classmethod" in decorators else Instance(func.class_qualname)
-                )
-                self.env[param.name] = cls_kind
-                continue
-            kind = self.project.type_of_annotation(self.module.name, param.annotation)
-            if kind is None:
-                kind = self.project.dependency_type(self.module.name, param.default)
-            if kind is None and _untyped_or_query(self.project, self.module.name, param.annotation):
-                kind = _query_param_type(func.qualname, param.name)
-            if kind is None and param.annotation is None and param.default is None:
-                kind = _passed_type(_argument_hints(func.qualname, param.name))
-            if kind is None and param.default is not None:
-                kind = _callable_param_type(self.project, func, param.name)
-            if kind is None and param.annotation is None:
-                kind = T.fixture_param_type(self.project, func, param.name)  # pytest hands it a fixture's value
-            if kind is None and param.annotation is None and self.project.is_request_param(func, param.name):
-                kind = REQUEST  # a middleware's request
-            self.env[param.name] = kind
-        for name in self._decorator_names():
-            if name in CONTEXTMANAGER:
-                self.facts.is_contextmanager = True
-                for dec in self._own_decorators():
-                    self.facts.contextmanager_decorator = self.spans.span(dec)
-
-    def _sync_wrappers(self) -> None:
-        """The decorators defined in the project as plain sync functions (`def retry(times): def wrap(fn): ...`):
-        made async, the decorated function hands their wrapper a coroutine (see `_sync_wrapper`)."""
-        if self.func is None:
-            return
-        own = self._own_def()
-        # the `def` line: a marker goes on a statement's header, not on a decorator
-        line, col, _, _ = self.spans.span(own)
-        for name in self._decorator_names():
-            target = self.project.functions.get(name)
-            if target is not None and not target.is_async and _sync_wrapper(target):
-                self.facts.sync_wrappers.append(((line, col, line, col), _short_name(name)))
-
-    def _column_left_unloaded(self, owner: LoadedEntities, attr: str) -> bool:
-        """A column the query did not load: deferred in the model or by `defer()`, or left out of `load_only()`
-        (the primary key always loads). Reading it emits a SELECT, as a lazy relationship does."""
-        column = self._mapped_column(owner.qualname, attr)
-        if column is None or owner.path:
-            return False
-        keywords = {k.arg: k.value for k in column.keywords} if isinstance(column, ast.Call) else {}
-        primary_key, deferred = keywords.get("primary_key"), keywords.get("deferred")
-        if isinstance(primary_key, ast.Constant) and primary_key.value is True:
-            return False
-        deferred_by_model = isinstance(column, ast.Call) and (
-            (isinstance(deferred, ast.Constant) and deferred.value is True)
-            or (self.project.resolve_expr(self.project.classes[owner.qualname].module, column.func) or "").endswith(
-                "orm.deferred"
-            )
-        )
-        unloaded = deferred_by_model
-        for option in owner.column_options:
-            if option.loader == "load_only":
-                unloaded = attr not in option.names
-            elif attr in option.names:
-                unloaded = option.loader == "defer"
-        return unloaded
-
-    def _mapped_column(self, class_qualname: str, attr: str) -> ast.expr | None:
-        """The class-level value that maps column `attr` (`mapped_column(...)`; the annotation alone for
-        `x: Mapped[int]`), or None when `attr` is not a mapped column of the class."""
-        for cls_name in self.project.mro(class_qualname):
-            cls = self.project.classes[cls_name]
-            for _, value in cls.attr_values.get(attr, []):
-                if isinstance(value, ast.Call):
-                    called = (self.project.resolve_expr(cls.module, value.func) or "").rsplit(".", 1)[-1]
-                    if called in {"mapped_column", "Column", "column_property", "deferred"}:
-                        return value
-                return None
-            annotation = cls.attr_annotations.get(attr)
-            if annotation is not None:
-                return annotation if ast.unparse(annotation).startswith("Mapped[") else None
-        return None
 
     def _query_returned_by(self, target: FunctionSymbols, call: ast.Call) -> Type | None:
         """A helper returning a Query built on its own session parameter or `self.<attr>`."""
@@ -255,127 +136,6 @@ class FunctionAnalyzer(TypeInference):
         self._flag_sync_caches()
         self._pytest_decorators()
         return _finished(self.facts)
-
-    def _flag_sync_caches(self) -> None:
-        """`@lru_cache` / `@cache` on a function that becomes async keeps its coroutine, not its result: the
-        first caller awaits it, the next gets the same coroutine and `RuntimeError: cannot reuse already awaited
-        coroutine` (AWT218, on the decorator, should the function become async)."""
-        if self.func is None or self.func.is_async or not self.func.decorators:
-            return
-        for decorator in self._own_decorators():
-            target = decorator.func if isinstance(decorator, ast.Call) else decorator
-            if self.project.resolve_expr(self.module.name, target) in N.FUNCTOOLS_CACHES:
-                text = (
-                    f"AWT218 @{self.spans.segment(target)} would keep the coroutine, not its result: a second await "
-                    "raises RuntimeError; cache the awaited result instead"
-                )
-                self.facts.async_edits.append(Edit(E.REVIEW, self.spans.span(decorator), text=text))
-
-    def _pytest_decorators(self) -> None:
-        """A fixture made async becomes a pytest-asyncio fixture; a test made async gets the asyncio mark."""
-        func = self.func
-        if func is None or func.is_async:
-            return
-        decorator = T.fixture_decorator(self.project, func)
-        if decorator is not None:
-            decorator = self._own_decorators()[func.decorators.index(decorator)]
-            text = T.async_fixture_decorator(self.project, decorator, self.spans.segment)
-            self.facts.async_fixture_edit = Edit(E.REPLACE_EXPR, self.spans.span(decorator), text=text)
-            target = decorator.func if isinstance(decorator, ast.Call) else decorator
-            self.facts.removable_names.add(self.spans.segment(target).split(".", 1)[0])
-        elif T.is_test_function(self.project, func) and not T.has_asyncio_mark(self.project, func):
-            self.facts.async_decorator = T.async_test_mark(self.project)
-
-    def _load_what_the_response_reads(self, stmt: ast.Return, returned: Type | None) -> None:
-        """A route returning mapped objects: the lazy relationships its response model reads (after the function
-        returns, where an `AsyncSession` cannot load them) are loaded with them (see `_load_what_a_model_reads`)."""
-        if isinstance(returned, LoadedEntities | Instance | InstanceList) and self.func is not None:
-            schemas = RM.response_schemas(self.project, self.func)
-            if schemas:
-                self._load_what_a_model_reads(stmt, returned, schemas)
-
-    def _visit_model_validation(self, node: ast.Call) -> None:
-        """`UserOut.model_validate(user)` / `UserOut.from_orm(user)`: the model reads the relationships its
-        fields name, as a response model does."""
-        func = node.func
-        if not (isinstance(func, ast.Attribute) and func.attr in RM.VALIDATING_METHODS and node.args):
-            return
-        validated = self.type_of(node.args[0])
-        if not isinstance(validated, LoadedEntities | Instance | InstanceList):
-            return
-        schemas = RM.schema_classes(self.project, self.module.name, func.value)
-        if schemas:
-            self._load_what_a_model_reads(node, validated, schemas)
-
-    def _load_what_a_model_reads(
-        self, node: ast.AST, loaded: LoadedEntities | Instance | InstanceList, schemas: tuple[str, ...]
-    ) -> None:
-        """The lazy relationships a pydantic model reads from mapped objects are loaded by the function's own query
-        with `selectinload(...)`, or flagged at `node` where the objects come from elsewhere or a class down a
-        nested model has no name in this module."""
-        unloaded = []
-        for chain in RM.serialised_relationships(self.project, loaded.qualname, schemas):
-            if isinstance(loaded, LoadedEntities):
-                if chain[0][1] in loaded.eager and len(chain) == 1:
-                    continue  # the query's own options load it
-                option = self._loader_chain(loaded, chain)
-                if option is not None:
-                    self._extra_options.setdefault(loaded.span, set()).add(option)
-                    continue
-            unloaded.append(".".join([chain[0][0].rsplit(".", 1)[-1], *(attr for _, attr in chain)]))
-        if unloaded:
-            text = (
-                f"AWT201 {schemas[0].rsplit('.', 1)[-1]} reads {', '.join(unloaded)}, loaded lazily: MissingGreenlet "
-                "under asyncio; load it with selectinload() where the object is queried, or refresh() it by name"
-            )
-            self.facts.lazy_reads.append(Edit(E.REVIEW, self.spans.span(node), text=text))
-
-    def _loader_chain(self, loaded: LoadedEntities, chain: RM.Chain) -> str | None:
-        """`selectinload(User.items).selectinload(Item.owner)` for a chain of relationships from `loaded`, or None
-        when a class down the chain has no name in this module. A first relationship the query's own options load
-        keeps their strategy (`defaultload(...)`: a second one for one path raises); objects loaded through a
-        relationship (`loaded.path`) are reached through it."""
-        first = "defaultload" if chain[0][1] in loaded.eager else "selectinload"
-        parts = [f"{first}({loaded.entity_src}.{chain[0][1]})"]
-        for class_qualname, attr in chain[1:]:
-            local = self._local_name_of(class_qualname)
-            if local is None:
-                return None
-            parts.append(f"selectinload({local}.{attr})")
-        option = ".".join(parts)
-        return f"{loaded.path}.{option}" if loaded.path else option
-
-    def _add_loader_options(self) -> None:
-        """Relationships read in this function from objects its own query loaded: load them eagerly."""
-        if not self._extra_options:
-            return
-        for added in self._extra_options.values():
-            # `selectinload(A.b)` is part of `selectinload(A.b).selectinload(B.c)`
-            added -= {o for o in added if any(other.startswith(f"{o}.") for other in added)}
-        updated = []
-        for edit in self.facts.async_edits:
-            options = self._extra_options.get(edit.span)
-            if edit.kind == E.QUERY and edit.query is not None and options:
-                edit = replace(edit, query=replace(edit.query, extra_options=tuple(sorted(options))))
-                self._import_loaders(options)
-            updated.append(edit)
-        self.facts.async_edits = updated
-        for span, options in self._extra_options.items():
-            call = self._session_gets.get(span)
-            if call is None:
-                continue
-            listed = next((k.value for k in call.keywords if k.arg == "options"), None)
-            if isinstance(listed, ast.List):
-                elements = ", ".join([*(self.spans.segment(e) for e in listed.elts), *sorted(options)])
-                self._add_async_edit(Edit(E.REPLACE_EXPR, self.spans.span(listed), text=f"[{elements}]"))
-            else:
-                self._add_async_edit(Edit(E.ADD_KWARG, span, text=f"options=[{', '.join(sorted(options))}]"))
-            self._import_loaders(options)
-
-    def _import_loaders(self, options: set[str]) -> None:
-        for loader in ("selectinload", "defaultload"):
-            if any(f"{loader}(" in option for option in options):
-                self.facts.async_imports.add(("sqlalchemy.orm", loader))
 
     def _bind_enclosing_scope(self) -> None:
         """Nested functions: names of sibling nested defs, and the enclosing function's locals (closures)."""
@@ -484,185 +244,6 @@ class FunctionAnalyzer(TypeInference):
                 self._var_assignments.setdefault(name, []).append(value)
         self._find_bulk_vars()
         self._type_attribute_slots(slots)
-
-    def _loop_bindings(self, target: ast.expr, iterable: ast.expr) -> list[tuple[str, ast.expr]]:
-        """The names `for target in iterable` binds, each with the expression it takes its type from: an element of
-        the iterable (`iterable[0]`), unpacked as an assignment is. Through the builtins that pair elements:
-        `for i, user in enumerate(users)` (the count is no object), `for user, address in zip(users, addresses)`."""
-        paired = self._paired_iterables(iterable) if isinstance(iterable, ast.Call) else None
-        if (
-            isinstance(target, ast.Tuple | ast.List)
-            and paired is not None
-            and len(paired) == len(target.elts)
-            and not any(isinstance(element, ast.Starred) for element in target.elts)
-        ):
-            return [
-                binding
-                for element, source in zip(target.elts, paired, strict=True)
-                for binding in (
-                    self._loop_bindings(element, source) if source is not None else _unpacked(element, _UNKNOWN_VALUE)
-                )
-            ]
-        return _unpacked(target, ast.Subscript(value=iterable, slice=ast.Constant(0)))
-
-    def _paired_iterables(self, call: ast.Call) -> list[ast.expr | None] | None:
-        """`enumerate(users)` -> [None (the count), users]; `zip(users, addresses)` -> [users, addresses]: the
-        iterables whose elements make up each tuple the call yields (None: not one of them), or None for any other
-        call."""
-        if any(isinstance(arg, ast.Starred) for arg in call.args) or any(k.arg is None for k in call.keywords):
-            return None
-        resolved = self.project.resolve_expr(self.module.name, call.func)
-        keywords = {k.arg for k in call.keywords}
-        if resolved == "builtins.enumerate" and len(call.args) in {1, 2} and keywords <= {"start"}:
-            if len(call.args) == 2 and keywords:
-                return None
-            return [None, call.args[0]]
-        if resolved == "builtins.zip" and call.args and keywords <= {"strict"}:
-            return list(call.args)
-        return None
-
-    def _type_annotated(self, annotated: list[tuple[ast.AnnAssign, Type]], flag: bool = False) -> None:
-        """Names annotated as a database handle take the annotation's type, unless the value says otherwise
-        (`factory: Session = sessionmaker(...)`: what the name holds at run time, and what the code using it was
-        written against, is the factory). With `flag`, each annotation overruled gets an AWT222 marker (an attribute
-        target too: `self.factory: Session = sessionmaker(...)`, typed by `_instance_attr_type`)."""
-        for node, declared in annotated:
-            assert node.value is not None  # see _infer_locals
-            assigned = self.type_of(node.value)
-            overruled = assigned is not None and overrules_annotation(assigned, declared)
-            if isinstance(node.target, ast.Name):
-                self.env[node.target.id] = assigned if overruled else declared
-            if flag and overruled:
-                assert assigned is not None  # overruled
-                self._flag_contradicted_annotation(node.annotation, declared, assigned)
-
-    def _async_sessionmaker_signature(self) -> None:
-        """`sessionmaker` in the annotations of the function's parameters and return (see below)."""
-        if self.func is None:
-            return
-        node = self._own_def()
-        args = node.args
-        params = [*args.posonlyargs, *args.args, *args.kwonlyargs, *filter(None, (args.vararg, args.kwarg))]
-        for annotation in [*(param.annotation for param in params), node.returns]:
-            if annotation is not None:
-                self._async_sessionmaker_annotation(annotation)
-
-    def _async_sessionmaker_annotation(self, annotation: ast.expr) -> None:
-        """`SessionLocal: sessionmaker[Session] = sessionmaker(...)`: the annotation names the factory the value
-        becomes, `async_sessionmaker` (its `Session` becomes `AsyncSession` with the module's other names of the
-        class). Left as it was, it names a sync class the code no longer uses, whose type parameter must be a
-        `Session`, and keeps its import (AWT303 in `check`)."""
-        if self.project.stays_sync(self.module.name):
-            return  # an Alembic script's own sessions stay sync
-        for node in astwalk.walk(annotation):
-            if (
-                isinstance(node, ast.Name | ast.Attribute)
-                and self.project.resolve_expr(self.module.name, node) in N.SYNC_SESSIONMAKERS
-            ):
-                self.facts.edits.append(Edit(E.RENAME, self.spans.span(node), text="async_sessionmaker"))
-                self.facts.imports.add(("sqlalchemy.ext.asyncio", "async_sessionmaker"))
-
-    def _flag_contradicted_return(self) -> None:
-        """`-> Session` over `return sessionmaker(...)`: the returned type wins (`Project.return_type`), and the
-        annotation gets an AWT222 marker."""
-        if self.func is None:
-            return
-        contradicted = self.project.contradicted_return_annotation(self.func)
-        returns = self._own_def().returns if contradicted is not None else None
-        if contradicted is not None and returns is not None:
-            self._flag_contradicted_annotation(returns, *contradicted)
-
-    def _flag_contradicted_annotation(self, annotation: ast.expr, declared: Type, value_type: Type) -> None:
-        text = annotation_review_text(declared, value_type)
-        if text is not None:
-            self.facts.reviews.append(Edit(E.REVIEW, self.spans.span(annotation), text=text))
-
-    def _type_attribute_slots(self, slots: list[tuple[str, ast.expr]]) -> None:
-        """An attribute path every assignment of which stores the same session, connection or engine type."""
-        kinds: dict[str, set[Type | None]] = {}
-        for path, value in slots:
-            kinds.setdefault(path, set()).add(self.type_of(value))
-        for path, found in kinds.items():
-            kind = next(iter(found))
-            if len(found) == 1 and isinstance(kind, SessionType | ConnectionType | EngineType):
-                self._attribute_slots[path] = kind
-
-    def _find_bulk_vars(self) -> None:
-        """`q = db.query(M)`, `q = q.filter(...)`, `q.delete()`: the whole variable becomes a `delete(M)`."""
-        if not self._var_assignments:
-            return  # no Query variable: nothing to look for
-        terminals: dict[str, set[str]] = {}
-        # Every read of the variable must be the start of its bulk terminal or of its own reassignment
-        # (`q = q.filter(...)`): one that is iterated, sliced, returned or passed on needs a select().
-        reads: dict[str, int] = {}
-        for node in self._own_nodes():
-            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in self._var_assignments:
-                reads[node.id] = reads.get(node.id, 0) + 1
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-                base = _chain_base_name(node)
-                if base in self._var_assignments and node.func.attr in Q.TERMINAL_METHODS:
-                    terminals.setdefault(base, set()).add(node.func.attr)
-                if base in self._var_assignments and isinstance(node.func.value, ast.Name):
-                    terminals.setdefault(base, set())
-        for name, methods in terminals.items():
-            if methods not in ({"delete"}, {"update"}):
-                continue
-            bulk_calls = sum(
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Attribute)
-                and node.func.attr in methods
-                and _chain_base_name(node) == name
-                for node in self._own_nodes()
-            )
-            reassignments = sum(_chain_base_name(value) == name for value in self._var_assignments[name])
-            if reads.get(name, 0) != bulk_calls + reassignments:
-                continue
-            plain = True
-            for value in self._var_assignments[name]:
-                chain = _chain_calls(value)
-                if not chain or any(m not in {"query", "filter", "filter_by", "where"} for m, _ in chain):
-                    plain = False
-                if chain and chain[0][0] == "query" and len(chain[0][1].args) != 1:
-                    plain = False
-            if plain:
-                self._bulk_vars[name] = next(iter(methods))
-
-    def _refreshed_relationships(self) -> set[tuple[str, str]]:
-        """`db.refresh(user, ["addresses"])` loads `user.addresses` itself: no loader option is needed for it."""
-        if self._refreshed is None:
-            self._refreshed = set()
-            for node in self._own_nodes():
-                if not (
-                    isinstance(node, ast.Call)
-                    and isinstance(node.func, ast.Attribute)
-                    and node.func.attr == "refresh"
-                    and isinstance(self.type_of(node.func.value), SessionType)
-                    and node.args
-                    and isinstance(node.args[0], ast.Name)
-                ):
-                    continue
-                names = node.args[1] if len(node.args) > 1 else None
-                names = next((k.value for k in node.keywords if k.arg == "attribute_names"), names)
-                if isinstance(names, ast.List | ast.Tuple):
-                    for name in names.elts:
-                        if isinstance(name, ast.Constant) and isinstance(name.value, str):
-                            self._refreshed.add((node.args[0].id, name.value))
-        return self._refreshed
-
-    def _deferred_names(self) -> set[str]:
-        """Variables holding coroutines on purpose: later awaited (`await x`) or handed to asyncio (`gather(*xs)`)."""
-        names: set[str] = set()
-        for node in self._own_nodes():
-            if isinstance(node, ast.Await) and isinstance(node.value, ast.Name):
-                names.add(node.value.id)
-            elif isinstance(node, ast.Call):
-                resolved = self.project.resolve_expr(self.module.name, node.func)
-                if resolved in TASK_FUNCTIONS:
-                    for arg in node.args:
-                        inner = arg.value if isinstance(arg, ast.Starred) else arg
-                        if isinstance(inner, ast.Name):
-                            names.add(inner.id)
-        return names
 
     def _passes_itself_through(self, name: str, value: ast.expr) -> bool:
         if not isinstance(value, ast.Call):
@@ -1128,52 +709,6 @@ class FunctionAnalyzer(TypeInference):
         elif isinstance(kind, FunctionChoice):  # a parameter holding a function, handed on
             for qualname in kind.qualnames:
                 self.facts.callback_refs.append((self.spans.span(node), node.lineno, qualname))
-
-    def _visit_attribute_ref(self, node: ast.Attribute, ctx: _Ctx) -> None:
-        owner = self.type_of(node.value)
-        if isinstance(owner, ConnectionType) and not owner.is_async and node.attr == "connection":
-            self._review(node, "AWT217", _DBAPI_CONNECTION_REVIEW)
-            return
-        if isinstance(owner, LoadedEntities) and not owner.is_list and isinstance(node.ctx, ast.Load):
-            loading = self.project.relationship_loading(owner.qualname, node.attr)
-            refreshed = (
-                isinstance(node.value, ast.Name) and (node.value.id, node.attr) in self._refreshed_relationships()
-            )
-            if loading in N.LAZY_LOADING and loading != "dynamic" and node.attr not in owner.eager and not refreshed:
-                option = f"selectinload({owner.entity_src}.{node.attr})"
-                option = f"{owner.path}.{option}" if owner.path else option
-                for span in (owner.span, *owner.other_spans):
-                    self._extra_options.setdefault(span, set()).add(option)
-            if loading in N.LAZY_LOADING and owner.constructed is not None and node.attr not in owner.constructed:
-                self._flag_lazy_read(node, owner.qualname, f"set it where the object is built (`{node.attr}=[]`)")
-            elif loading is None and self._column_left_unloaded(owner, node.attr):
-                name = f"{owner.qualname.rsplit('.', 1)[-1]}.{node.attr}"
-                self.facts.lazy_reads.append(
-                    Edit(
-                        E.REVIEW,
-                        self.spans.span(node),
-                        text=f"AWT201 deferred column {name} loads on access, which raises MissingGreenlet under "
-                        "asyncio: undefer it where the object is queried",
-                    )
-                )
-            return
-        if isinstance(owner, Instance) and isinstance(node.ctx, ast.Load):
-            loading = self.project.relationship_loading(owner.qualname, node.attr)
-            if loading in N.LAZY_LOADING:
-                self._flag_lazy_read(node, owner.qualname)
-        kind = self.type_of(node)
-        if isinstance(kind, FunctionRef):
-            self.facts.callback_refs.append((self.spans.span(node), node.lineno, kind.qualname))
-
-    def _flag_lazy_read(
-        self,
-        node: ast.Attribute,
-        class_qualname: str,
-        fix: str = "load it with selectinload() where the object is queried",
-    ) -> None:
-        name = f"{class_qualname.rsplit('.', 1)[-1]}.{node.attr}"
-        text = f"AWT201 lazy load of {name} raises MissingGreenlet under asyncio: {fix}"
-        self.facts.lazy_reads.append(Edit(E.REVIEW, self.spans.span(node), text=text))
 
     def _visit_call(self, node: ast.Call, ctx: _Ctx) -> None:
         func = node.func
@@ -2183,12 +1718,7 @@ _EVENT_TARGET_REVIEWS: dict[type, str] = {
     ),
 }
 
-# Code working at the DB-API level: it holds the sync driver's own objects and SQL dialect, which the async driver
-# does not share (AWT217).
-_DBAPI_CONNECTION_REVIEW = (
-    "AsyncConnection.connection raises: run DB-API code in await conn.run_sync(...), "
-    "or use (await conn.get_raw_connection()).driver_connection"
-)
+
 _RAW_CONNECTION_REVIEW = (
     "AsyncEngine.raw_connection() is a coroutine, and its DB-API cursor raises MissingGreenlet in async code: "
     "run DB-API code in await conn.run_sync(...)"
@@ -2207,39 +1737,6 @@ def _passes_driver_parameters(node: ast.Call) -> bool:
 _UNBOUND = object()  # a local not assigned yet (unlike one bound to None: an unknown type)
 
 
-def _short_name(qualname: str) -> str:
-    return qualname.rsplit(".", 1)[-1]
-
-
-def _sync_wrapper(decorator: FunctionSymbols) -> bool:
-    """Whether a decorator of the project wraps what it decorates in a sync function (`def inner(*args):
-    return fn(*args)`), unaware of coroutines: no `async def` wrapper, no `inspect.iscoroutinefunction(fn)`.
-    One returning the function itself (`def register(fn): ...; return fn`) wraps nothing."""
-    node = decorator.node
-    if node is None:
-        return False  # nothing to read: say nothing rather than guess
-    wraps = False
-    for inner in ast.walk(node):
-        if inner is node:
-            continue
-        if isinstance(inner, ast.AsyncFunctionDef):
-            return False
-        if isinstance(inner, ast.FunctionDef):
-            wraps = True
-        if isinstance(inner, ast.Name | ast.Attribute):
-            name = inner.id if isinstance(inner, ast.Name) else inner.attr
-            if name in {"iscoroutinefunction", "iscoroutine", "isawaitable", "markcoroutinefunction"}:
-                return False
-    return wraps
-
-
-def _untyped_or_query(project: Project, module: str, annotation: ast.expr | None) -> bool:
-    if annotation is None:
-        return True
-    resolved = project.resolve_expr(module, annotation) or ""
-    return resolved in {"typing.Any", "sqlalchemy.orm.Query", "sqlalchemy.orm.query.Query"}
-
-
 def _bind_arguments(target: FunctionSymbols, node: ast.Call, skip_self: bool = False) -> list[tuple[str, ast.expr]]:
     params = [p.name for p in target.params]
     bound_method = isinstance(node.func, ast.Attribute) and params and params[0] in {"self", "cls"}
@@ -2252,49 +1749,6 @@ def _bind_arguments(target: FunctionSymbols, node: ast.Call, skip_self: bool = F
         bound.append((params[index], arg))
     bound += [(k.arg, k.value) for k in node.keywords if k.arg is not None]
     return bound
-
-
-# the node types `_infer_locals` learns a local's type from
-_BINDING_NODES = frozenset(
-    {
-        ast.Assign,
-        ast.AnnAssign,
-        ast.With,
-        ast.AsyncWith,
-        ast.For,
-        ast.ListComp,
-        ast.SetComp,
-        ast.GeneratorExp,
-        ast.DictComp,
-    }
-)
-
-
-# the value of a name bound in a way awaitify does not follow: its type is unknown
-_UNKNOWN_VALUE: ast.expr = ast.Constant(value=None)
-
-
-def _unpacked(target: ast.expr, value: ast.expr) -> list[tuple[str, ast.expr]]:
-    """The names a target binds, each with the expression it takes its type from: `name = value`;
-    `a, b = UserRepo(db), ItemRepo(db)` element by element; `user, address = row` position by position (`value[0]`,
-    `value[1]`), a nested target too (`i, (user, address) = pair`: `value[1][0]`, `value[1][1]`). Where awaitify
-    cannot pair them (a literal of another length, a starred target), the names are bound to something unknown, so
-    that another assignment of theirs does not type them alone."""
-    if isinstance(target, ast.Name):
-        return [(target.id, value)]
-    if not isinstance(target, ast.Tuple | ast.List):
-        return []
-    if not any(isinstance(element, ast.Starred) for element in target.elts):
-        if not isinstance(value, ast.Tuple | ast.List):
-            return [
-                binding
-                for i, element in enumerate(target.elts)
-                for binding in _unpacked(element, ast.Subscript(value=value, slice=ast.Constant(i)))
-            ]
-        if len(value.elts) == len(target.elts) and not any(isinstance(element, ast.Starred) for element in value.elts):
-            pairs = zip(target.elts, value.elts, strict=True)
-            return [binding for element, part in pairs for binding in _unpacked(element, part)]
-    return [(node.id, _UNKNOWN_VALUE) for node in ast.walk(target) if isinstance(node, ast.Name)]
 
 
 def _returned_at_once(body: list[ast.stmt], nodes: list[ast.AST], value: ast.expr) -> bool:

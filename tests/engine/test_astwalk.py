@@ -93,7 +93,7 @@ def test_binding_nodes_are_those_of_the_whole_walk() -> None:
     """`own_nodes_of` (as the local type inference calls it) skips the expressions spanning no line with `for`: the
     binding nodes it finds, in
     its order, are those of the whole walk of every function body (and module body) of the project's own files."""
-    from codemods.analyze import _BINDING_NODES
+    from codemods.local_bindings import _BINDING_NODES
     from codemods.source_lines import lines_holding
 
     texts = [TRICKY, "x = [a for a in b]\nif y:\n    z = {k: v for k, v in (\n    w)}\n"]
