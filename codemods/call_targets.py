@@ -1,0 +1,159 @@
+"""Which functions a call reaches, and what it hands their parameters.
+
+`CallTargets` resolves a call to the project functions it may run (a method of the object's class, a `super()`
+method, a function held in a parameter) and records the argument hints the callee's analysis reads
+(`argument_hints`). Apart from the walk, which records a `CallSite` with what it resolved.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from codemods.argument_hints import _ARGUMENT_HINTS, _PARAM_HINTED, _PARAM_HINTS, ArgumentHint, _function_default
+from codemods.engine_constructors import EngineConstructors
+from codemods.symbols import FunctionSymbols
+from codemods.types import (
+    DB_HANDLES,
+    ClassRef,
+    FunctionChoice,
+    FunctionRef,
+    Instance,
+    InstanceChoice,
+    InstanceList,
+    LoadedEntities,
+    ModuleRef,
+    QueryType,
+    Type,
+)
+
+
+def _bind_arguments(target: FunctionSymbols, node: ast.Call, skip_self: bool = False) -> list[tuple[str, ast.expr]]:
+    params = [p.name for p in target.params]
+    bound_method = isinstance(node.func, ast.Attribute) and params and params[0] in {"self", "cls"}
+    if target.class_qualname and params and (skip_self or bound_method):
+        params = params[1:]
+    bound: list[tuple[str, ast.expr]] = []
+    for index, arg in enumerate(node.args):
+        if isinstance(arg, ast.Starred) or index >= len(params):
+            break
+        bound.append((params[index], arg))
+    bound += [(k.arg, k.value) for k in node.keywords if k.arg is not None]
+    return bound
+
+
+class CallTargets(EngineConstructors):
+    """Call resolution and argument hints (see the module's docstring)."""
+
+    def _resolve_callees(self, node: ast.Call) -> tuple[str, ...]:
+        func = node.func
+        if isinstance(func, ast.Name | ast.Attribute):
+            called = self._called_instance(func)
+            if called is not None:
+                return called
+        if isinstance(func, ast.Name):
+            kind = self.type_of(func)
+            if isinstance(kind, FunctionRef):
+                return (kind.qualname,)
+            if isinstance(kind, FunctionChoice):
+                return kind.qualnames
+            return ()
+        if not isinstance(func, ast.Attribute):
+            return ()
+        if (
+            isinstance(func.value, ast.Call)
+            and isinstance(func.value.func, ast.Name)
+            and func.value.func.id == "super"
+            and self.class_qualname
+        ):
+            method = self._super_method(self.class_qualname, func.attr)
+            return (method.qualname,) if method is not None else ()
+        owner = self.type_of(func.value)
+        if isinstance(owner, Instance | ClassRef) and owner.qualname in self.project.classes:
+            method = self.project.lookup_method(owner.qualname, func.attr)
+            if method is not None:
+                return (method.qualname,)
+            return ()
+        if isinstance(owner, InstanceChoice) and not owner.is_list:
+            return self._methods_of_choice(owner, func.attr)
+        if isinstance(owner, ModuleRef):
+            target = self.project.attribute_of(owner.name, func.attr)
+            if target in self.project.functions:
+                return (target,)
+        return ()
+
+    def _methods_of_choice(self, owner: InstanceChoice, name: str) -> tuple[str, ...]:
+        """`repo.count()` of one of several classes: the method each of them has (one, where they share its
+        declaration). Several: the engine awaits the call only if all of them are async, else flags it."""
+        methods = [self.project.lookup_method(qualname, name) for qualname in owner.qualnames]
+        if any(method is None for method in methods):
+            return ()  # a class without it: nothing awaitify can say about the call
+        return tuple(sorted({method.qualname for method in methods if method is not None}))
+
+    def _called_instance(self, func: ast.Name | ast.Attribute) -> tuple[str, ...] | None:
+        """`checker(...)` of an instance of a project class: its `__call__` (None: not such an instance)."""
+        kind = self.type_of(func)
+        if not (isinstance(kind, Instance) and kind.qualname in self.project.classes):
+            return None
+        method = self.project.lookup_method(kind.qualname, "__call__")
+        return (method.qualname,) if method is not None else ()
+
+    def _super_method(self, class_qualname: str, name: str) -> FunctionSymbols | None:
+        """What `super().name()` calls in a method of `class_qualname`: the next method up its own bases, or,
+        for a mixin with none, the one after the mixin in a subclass's MRO (`class Saver(LoggingMixin, Base)`:
+        `LoggingMixin.save`'s `super().save()` is `Base.save`). Every candidate shares one color with the
+        method (`coloring._override_families`), so any one of them tells whether the call is awaited."""
+        for cls_name in self.project.mro(class_qualname)[1:]:
+            method = self.project.classes[cls_name].methods.get(name)
+            if method is not None:
+                return method
+        for subclass in sorted(self.project.subclasses(class_qualname)):
+            order = self.project.mro(subclass)
+            for cls_name in order[order.index(class_qualname) + 1 :]:
+                method = self.project.classes[cls_name].methods.get(name)
+                if method is not None:
+                    return method
+        return None
+
+    def _record_query_arguments(self, target: FunctionSymbols, node: ast.Call, skip_self: bool = False) -> set[int]:
+        """A Query handed to a project function: its parameter is typed as a Query from here.
+
+        Sessions and mapped objects too: an untyped parameter that every caller passes a session to holds a session,
+        one they pass `User` objects to holds them (see `_passed_type`). And functions handed to a parameter whose
+        default is one: the calls through it are the target's business (see `_callable_param_type`), so these
+        arguments (their `id()`s, returned) are no callbacks to flag here."""
+        handed: set[int] = set()
+        bound = _bind_arguments(target, node, skip_self)
+        for param_name, arg in bound:
+            kind = self.type_of(arg)
+            hint = self._argument_hint(kind)
+            if isinstance(kind, FunctionRef) and _function_default(self.project, target, param_name) is not None:
+                hint = kind
+                handed.add(id(arg))
+            _ARGUMENT_HINTS.setdefault((target.qualname, param_name), set()).add(hint)
+        if any(isinstance(arg, ast.Starred) for arg in node.args) or any(k.arg is None for k in node.keywords):
+            named = {param_name for param_name, _ in bound}
+            for param in target.params:  # `*args` / `**kwargs` may hand them anything
+                if param.name not in named and _function_default(self.project, target, param.name) is not None:
+                    _ARGUMENT_HINTS.setdefault((target.qualname, param.name), set()).add(None)
+        for param_name, arg in bound:
+            kind = self.type_of(arg)
+            if not isinstance(kind, QueryType):
+                continue
+            _PARAM_HINTS.setdefault((target.qualname, param_name), set()).add(kind)
+            _PARAM_HINTED.add(target.qualname)
+            if not isinstance(arg, ast.Name):
+                self._query_builder(arg)
+            self._visit_query_args(arg)
+        return handed
+
+    def _argument_hint(self, kind: Type | None) -> ArgumentHint:
+        """What an argument tells of the parameter it is bound to: a session (an engine, a connection), or objects of
+        a mapped class that has relationships (a read of one from them lazy-loads where the objects came from
+        elsewhere)."""
+        if isinstance(kind, DB_HANDLES):
+            return kind
+        if isinstance(kind, LoadedEntities):
+            kind = InstanceList(kind.qualname) if kind.is_list else Instance(kind.qualname)
+        if isinstance(kind, Instance | InstanceList) and self.project.has_relationships(kind.qualname):
+            return kind
+        return None
