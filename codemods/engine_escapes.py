@@ -9,8 +9,9 @@ that takes them is rewritten where an exact form exists (`sessionmaker`, `metada
 - a library function written for a sync `Engine` (pandas' `read_sql`, an instrumentation's `instrument(engine=)`)
   gets an object without the sync API, or one whose I/O raises `MissingGreenlet` outside `run_sync()`.
 
-This module only decides; the analysis (`analyze.FunctionAnalyzer._visit_call`) asks it for every argument typed as
-a sync engine or connection of a module that becomes async, and puts the review marker.
+This module only decides; the analysis (`session_calls.SessionCalls._check_engine_escapes`, for every call the walk
+visits) asks it for every argument typed as a sync engine or connection of a module that becomes async, and puts the
+review marker.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 `FunctionFacts` with its `CallSite`s and `GeneratorUse`s is what the analysis (`analyze`) hands to the coloring,
 the edits and the findings; the constants name the calls and decorators a call site or a boundary is told by. Apart
-from the analyzer so that the modules that only read facts (`coloring`, `staging`, `blocking_callees`, `engine`) do
-not import the analysis.
+from the analyzer so that the modules that only read facts (`coloring`, `staging`, `blocking_callees`) do not import
+the analysis.
 """
 
 from __future__ import annotations

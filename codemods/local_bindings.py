@@ -1,6 +1,6 @@
 """What the function's names start as: its signature, its parameters' types and what its locals are bound to.
 
-`LocalBindings` reads the decorators (a boundary, a pytest fixture, a sync wrapper, a cache), types the parameters
+`LocalBindings` reads the decorators (a pytest test or fixture, a sync wrapper, a cache), types the parameters
 from their annotations and from what callers pass (`argument_hints`), types loop and annotated bindings, and
 flags an annotation the value contradicts. The fixed-point inference of the locals (`analyze.FunctionAnalyzer.
 _infer_locals`) uses these steps.

@@ -2,8 +2,8 @@
 (`.all()`, `.first()`, `.count()`, ...), or flagged where it escapes the function as a Query.
 
 `QueryVisits` builds the spec of a chain (`QuerySpec`), follows a Query held in a variable to the terminal that
-runs it, and marks which queries a known pattern consumed. Apart from the session calls: a query is only built on
-a session; running it is these rewrites' business.
+runs it, and marks which queries a known pattern consumed. Apart from the session calls (`session_calls`): those
+are the methods of a session itself.
 """
 
 from __future__ import annotations
