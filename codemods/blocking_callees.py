@@ -36,7 +36,7 @@ def blocking_functions(facts: Mapping[str, FunctionFacts], async_functions: set[
             fact = facts[qualname]
             if qualname in found or qualname in async_functions or fact.is_async:
                 continue
-            for site in fact.calls:
+            for site in [*fact.calls, *fact.constructions]:
                 callee = blocking_callee(site, found)
                 if callee is not None:
                     added[qualname] = [qualname, *found[callee]]

@@ -5,8 +5,9 @@ only. Made `async def`, the route runs on the event loop, and the same call stal
 So, in a function that becomes async (never in one that was async already: that is the code's own choice):
 
 - `time.sleep(x)` becomes `await asyncio.sleep(x)`;
-- a blocking call of the standard library or `requests` becomes `await asyncio.to_thread(fn, *args, **kwargs)`: the
-  same call, in a worker thread as before;
+- a blocking call of the standard library, `requests` or `httpx` becomes `await asyncio.to_thread(fn, *args,
+  **kwargs)`: the same call, in a worker thread as before; one whose result blocks later (`socket.create_connection`,
+  `smtplib.SMTP`, `subprocess.Popen`, `httpx.stream`) gets a review marker;
 - a blocking method of a sync client object (`BlockingClientType`: a `redis.Redis`, a `requests.Session`, an
   `httpx.Client`, known from its constructor or an annotation, never from a name) becomes
   `await asyncio.to_thread(client.method, *args, **kwargs)` the same way; a method whose result blocks later (a
@@ -25,18 +26,44 @@ from __future__ import annotations
 import ast
 
 SLEEP = frozenset({"time.sleep"})
-# module functions that block on the network or on a child process
+_VERBS = ("get", "post", "put", "patch", "delete", "head", "options", "request")
+# module functions that block on the network (a request, a name lookup) or on a child process, and return when done
 BLOCKING = frozenset(
     {
-        *(f"requests.{verb}" for verb in ("get", "post", "put", "patch", "delete", "head", "options", "request")),
-        *(f"requests.api.{verb}" for verb in ("get", "post", "put", "patch", "delete", "head", "options", "request")),
+        *(f"{module}.{verb}" for module in ("requests", "requests.api", "httpx", "httpx._api") for verb in _VERBS),
         "urllib.request.urlopen",
+        "urllib.request.urlretrieve",
         "subprocess.run",
         "subprocess.call",
         "subprocess.check_call",
         "subprocess.check_output",
+        "subprocess.getoutput",
+        "subprocess.getstatusoutput",
+        "socket.getaddrinfo",
+        "socket.gethostbyname",
+        "socket.gethostbyname_ex",
+        "socket.gethostbyaddr",
+        "socket.getfqdn",
     }
 )
+# module functions and classes whose result blocks when used (a connected socket, an SMTP or FTP session, a child
+# process waited on later, a streamed response): the call cannot be moved into a thread with what follows, flagged
+DEFERRED = frozenset(
+    {
+        "socket.create_connection",
+        "smtplib.SMTP",
+        "smtplib.SMTP_SSL",
+        "ftplib.FTP",
+        "ftplib.FTP_TLS",
+        "subprocess.Popen",
+        "httpx.stream",
+        "httpx._api.stream",
+    }
+)
+# Not among them: `open()` and file reads and writes. A local file read is bounded by the disk, not by a peer that
+# may never answer, and is quick from the page cache; the event loop has no file I/O of its own to move it to, and
+# moving every `with open(...)` block (the reads happen in the block, not in the call) would flag most functions
+# that touch a template or a config file. The project functions doing it stay where they are.
 # the sync clients' classes and constructors -> the client class, as `BlockingClientType` names it
 _REDIS = "redis.Redis"
 _REQUESTS = "requests.Session"
@@ -61,6 +88,9 @@ CLIENT_CONSTRUCTORS = {
 }
 # the packages of those clients: a module importing one is analysed (see `relevance`)
 CLIENT_PACKAGES = frozenset(name.partition(".")[0] for name in CLIENT_CONSTRUCTORS)
+# the other modules a blocking call comes from: a module importing one is analysed when a module that is analysed
+# imports it, directly or through modules that do not matter otherwise (see `relevance.Relevance.blocking_reach`)
+BLOCKING_PACKAGES = frozenset(name.partition(".")[0] for name in SLEEP | BLOCKING | DEFERRED) - CLIENT_PACKAGES
 _HTTP_VERBS = frozenset({"get", "post", "put", "patch", "delete", "head", "options", "request", "send"})
 # redis: every command does a round trip but these, which only read or set the client's own settings
 _REDIS_NO_IO = frozenset(
@@ -103,7 +133,12 @@ THREAD_ADVICE = "run it with `await asyncio.to_thread(...)`, or use an async cli
 
 
 def is_blocking(resolved: str | None) -> bool:
-    return resolved in SLEEP or resolved in BLOCKING
+    return resolved in SLEEP or resolved in BLOCKING or resolved in DEFERRED
+
+
+def blocks_later(resolved: str) -> bool:
+    """A module function whose result blocks when used (`DEFERRED`): flagged, not moved."""
+    return resolved in DEFERRED
 
 
 def client_method_io(client: str, method: str) -> str | None:

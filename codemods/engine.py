@@ -864,6 +864,9 @@ def _plan_function(
                 )
     if analysis.left_alone and (is_async or fact.async_edits or fact.edits):
         plan.edits.extend(_calls_into_files_left_alone(fact, analysis.left_alone))
+    if fact.qualname in coloring.newly_async:
+        for site in fact.constructions:  # `CoverArtClient()` whose `__init__` blocks
+            _plan_blocking_call(site, fact, analysis, coloring, plan)
     for site in fact.calls:
         targets = [c for c in site.callees if c in coloring.async_functions]
         if not targets and fact.qualname in coloring.newly_async:
@@ -1006,8 +1009,9 @@ def _plan_blocking_call(
         )
     else:
         advice = THREAD_ADVICE
+    called = _short(callee.removesuffix(".__init__"))  # a constructor: the class's name
     text = (
-        f"AWT220 {_short(callee)}() blocks the event loop now that {_short(fact.qualname)}() is async (sync, it ran "
+        f"AWT220 {called}() blocks the event loop now that {_short(fact.qualname)}() is async (sync, it ran "
         f"in a worker thread): {block_path_text(coloring.blocking[callee])}; {advice}"
     )
     plan.edits.append(Edit(E.REVIEW, site.span, text=text))

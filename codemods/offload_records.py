@@ -13,6 +13,7 @@ from codemods import blocking_calls as B
 from codemods.analyzer_base import _Ctx
 from codemods.astwalk import dotted_name
 from codemods.call_targets import CallTargets
+from codemods.function_facts import _CALL_SITE_CONTEXTS, CallSite
 from codemods.thread_offloads import LOOP_GETTERS, loop_assignment, offload_of
 from codemods.types import FunctionRef
 
@@ -39,6 +40,16 @@ class OffloadRecords(CallTargets):
         removable = head.split(".", 1)[0] if head and resolved in B.SLEEP else None
         self.facts.blocking_calls.append((self.spans.span(node), async_text, reason, removable))
         self.facts.blocks_on.append(resolved)
+
+    def _record_construction(self, node: ast.Call, init: str, ctx: _Ctx) -> None:
+        """`CoverArtClient(url)`: should `init` block, the call runs in a worker thread (see `blocking_callees`)."""
+        if self.func is None or self.facts.is_async or ctx.awaited:
+            return
+        context = ctx.context if ctx.context in _CALL_SITE_CONTEXTS else "normal"
+        site = CallSite(
+            self.spans.span(node), node.lineno, (init,), False, context, thread_text=self._thread_text(node, ctx)
+        )
+        self.facts.constructions.append(site)
 
     def _thread_text(self, node: ast.Call, ctx: _Ctx) -> str | None:
         """`await asyncio.to_thread(fn, *args)` for a call of a project function, where the call can be moved as it

@@ -548,7 +548,7 @@ class StatementWalk(OffloadRecords):
         self._visit_model_validation(node)
         if self.func is not None and not self.facts.is_async and B.is_blocking(resolved):
             assert resolved is not None
-            self._record_blocking_call(node, resolved, ctx)
+            self._record_blocking_call(node, resolved, ctx, movable=not B.blocks_later(resolved))
         elif self.func is not None and not self.facts.is_async and isinstance(owner_type, BlockingClientType):
             assert isinstance(func, ast.Attribute)
             io = B.client_method_io(owner_type.client, func.attr)
@@ -576,6 +576,7 @@ class StatementWalk(OffloadRecords):
             init = self.project.lookup_method(constructed.qualname, "__init__")
             if init is not None:
                 handed |= self._record_query_arguments(init, node, skip_self=True)
+                self._record_construction(node, init.qualname, ctx)
         if ctx.awaited:
             self._record_offload(node, resolved)
         if callees:
