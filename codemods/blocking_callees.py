@@ -9,9 +9,11 @@ lambda, a loop's iterable, with arguments the migration rewrites too) or whose c
 a context manager) gets a review marker instead.
 
 A function blocks when it makes a blocking call itself (`FunctionFacts.blocks_on`: `time.sleep`, `requests.get`,
-a sync client's method) or calls, not awaited, a project function that blocks; followed up to `MAX_DEPTH` calls
-deep. Only the functions the analysis looked at count (see `relevance`): a module that neither uses SQLAlchemy nor
-imports a module that does is not analysed, and the blocking calls inside it are not seen.
+a sync client's method) or calls, not awaited, a project function that blocks, or constructs a project class whose
+`__init__` blocks (`CoverArtClient(base)` -> `await asyncio.to_thread(CoverArtClient, base)`); followed up to
+`MAX_DEPTH` calls deep. Only the functions the analysis looked at count (see `relevance`): a module of blocking
+helpers that imports no database or client package is analysed when a module that is analysed imports it (directly
+or through plain modules); one that nothing analysed reaches cannot be called from a function made async.
 """
 
 from __future__ import annotations

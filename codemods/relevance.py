@@ -12,6 +12,11 @@ symbol tables, or in the hints the analysis of other modules gathers:
 - it defines, or is the package of, a configured `--session-factory`;
 - it imports a module that matters (a call into it may become a call to an async function), or a package
   holding one (`import app` then `app.services.x.get(db)`); star imports count;
+- it imports a module of blocking calls (`time`, `subprocess`, `urllib`, `socket`, `smtplib`, `ftplib`: see
+  `blocking_calls.BLOCKING_PACKAGES`) and a module that matters imports it, directly or through modules that lead
+  to it (`utils/retry.py` sleeping between attempts, called by a service): its sync functions may block a function
+  the migration makes async (`blocking_callees`). Such a module is analysed for that alone: it makes no module
+  importing it matter (its functions can become async only through a hint, which adds it as any other);
 - one of its functions is handed a session or a query by a module that matters (the hints): an untyped
   `def paginate(query, page)` in a utility module becomes async when a service passes it a query;
 - it defines a base class (or mixin) of a class in a module that matters, or a `typing.Protocol` one satisfies:
@@ -30,7 +35,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterable, Mapping
 
-from codemods.blocking_calls import CLIENT_PACKAGES
+from codemods.blocking_calls import BLOCKING_PACKAGES, CLIENT_PACKAGES
 from codemods.project import Project
 from codemods.pytest_support import is_test_module
 from codemods.symbols import ModuleSymbols, module_name_for
@@ -46,6 +51,11 @@ def is_seed(symbols: ModuleSymbols) -> bool:
         or any(function.is_async for function in symbols.functions.values())
         or any(target.partition(".")[0] in CLIENT_PACKAGES for target in symbols.imports.values())
     )
+
+
+def imports_blocking_calls(symbols: ModuleSymbols) -> bool:
+    """The module imports from one whose calls block (`time.sleep`, `urllib.request.urlopen`, `subprocess.run`...)."""
+    return any(target.partition(".")[0] in BLOCKING_PACKAGES for target in symbols.imports.values())
 
 
 def name_parts(paths: Iterable[str]) -> frozenset[str]:
@@ -77,13 +87,40 @@ class Relevance:
             self._imported[symbols.name] = imported
             for dependency in imported | under:
                 self._importers.setdefault(dependency, set()).add(symbols.name)
+        self._blocking = {s.name for s in modules.values() if imports_blocking_calls(s)}
         self.relevant: set[str] = set()
         seeds = [s.name for s in modules.values() if is_seed(s)]
         seeds += self._factory_modules(project.extra_session_factories)
         self.add(seeds)
 
     def paths(self) -> set[str]:
-        return {self._path_of[name] for name in self.relevant if name in self._path_of}
+        """The modules to analyse: those that matter, and those analysed for their blocking calls alone."""
+        names = self.relevant | self.blocking_reach()
+        return {self._path_of[name] for name in names if name in self._path_of}
+
+    def blocking_reach(self) -> set[str]:
+        """The modules that do not matter, imported by one that does (directly or through such modules), that lead
+        to a module importing blocking calls (see the module's docstring), that module included. Derived from
+        `relevant` every time: the hint rounds only add to it, and a restart of the analysis sets it back."""
+        if not self._blocking - self.relevant:
+            return set()
+        reached: set[str] = set()  # the modules that do not matter, reached by imports from those that do
+        stack = [other for name in self.relevant for other in self._imported.get(name, ())]
+        while stack:
+            name = stack.pop()
+            if name in reached or name in self.relevant:
+                continue
+            reached.add(name)
+            stack.extend(self._imported.get(name, ()))
+        leading = reached & self._blocking
+        stack = list(leading)
+        while stack:  # back along the imports, within `reached`
+            name = stack.pop()
+            for importer in self._importers.get(name, ()):
+                if importer in reached and importer not in leading and name in self._imported.get(importer, ()):
+                    leading.add(importer)
+                    stack.append(importer)
+        return leading
 
     def import_links(self) -> dict[str, set[str]]:
         """path -> the paths of the modules it imports names from: where the functions it calls are, which its
@@ -95,7 +132,13 @@ class Relevance:
         }
 
     def add(self, names: Iterable[str]) -> set[str]:
-        """Make these modules, and every module that (transitively) imports one, relevant; the paths added."""
+        """Make these modules, and every module that (transitively) imports one, relevant; the paths added (and
+        those of the modules now analysed for their blocking calls, see `blocking_reach`)."""
+        before = self.paths() if self._blocking else set()
+        added = self._add(names)
+        return added | (self.paths() - before) if self._blocking else added
+
+    def _add(self, names: Iterable[str]) -> set[str]:
         added: set[str] = set()
         stack = [name for name in names if name not in self.relevant]
         while stack:

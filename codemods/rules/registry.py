@@ -339,8 +339,9 @@ _ALL = [
     _rule(
         "AWT220",
         "blocking-call-made-async",
-        "A blocking call (`time.sleep`, `requests`, `subprocess`, `urlopen`, a sync redis / `requests.Session` / "
-        "`httpx.Client` client's method) in a function that became async.",
+        "A blocking call (`time.sleep`, `requests`, `httpx`, `subprocess`, `urlopen`, `socket`, a sync redis / "
+        "`requests.Session` / `httpx.Client` client's method, a project function or constructor that blocks) in a "
+        "function that became async.",
         "FastAPI runs a sync route in a worker thread, where a blocking call holds that thread only; made `async def`, "
         "the route runs on the event loop and the same call stalls every request. `time.sleep(x)` becomes "
         "`await asyncio.sleep(x)` and the other calls `await asyncio.to_thread(fn, ...)` (the same call, in a "
@@ -349,10 +350,19 @@ _ALL = [
         "`__init__`) or a parameter's annotation, never from its name. A call of the project's own function that "
         "stays sync and blocks (itself, or through the functions it calls, up to four calls deep: "
         "`self.cache.get(key)` over a sync redis client) is moved the same way: "
-        "`await asyncio.to_thread(self.cache.get, key)`. Where the call cannot be moved as it is "
+        "`await asyncio.to_thread(self.cache.get, key)`, and so is the construction of a project class whose "
+        "`__init__` blocks: `await asyncio.to_thread(CoverArtClient, base)`. Such functions are found in modules "
+        "that import no database or client package too (`utils/retry.py` with `time.sleep`, a helper calling "
+        "`urllib.request.urlopen`), when a module that is analysed imports them. The module functions recognised: "
+        "`requests` and `httpx` requests, `urllib.request.urlopen` / `urlretrieve`, `subprocess.run` / `call` / "
+        "`check_call` / `check_output` / `getoutput` / `getstatusoutput`, `socket.getaddrinfo` and the other name "
+        "lookups. Where the call cannot be moved as it is "
         "(inside a lambda, arguments that are rewritten too), or its result does the I/O later (a redis "
-        "`pipeline()`, `pubsub()`, `lock()`, `scan_iter()`, `httpx.Client.stream()`, a project generator or context "
-        "manager that blocks), it gets this marker. "
+        "`pipeline()`, `pubsub()`, `lock()`, `scan_iter()`, `httpx.Client.stream()` and `httpx.stream()`, "
+        "`socket.create_connection()`, `smtplib.SMTP()`, `ftplib.FTP()`, `subprocess.Popen()`, a project generator "
+        "or context manager that blocks), it gets this marker. File I/O (`open()`, reads and writes) is left as it "
+        "is: a local file is read from the disk or the page cache, not from a peer that may not answer, and "
+        "moving every `with open(...)` block would flag most functions that read a template or a config file. "
         "Functions that were async already are left as they are.",
         "r = requests.get(url, timeout=5)",
         "r = await asyncio.to_thread(requests.get, url, timeout=5)",

@@ -110,3 +110,45 @@ def test_a_configured_session_factory_makes_its_module_matter() -> None:
     assert Relevance(Project(symbols.values()), symbols).paths() == set()
     with_factory = Relevance(Project(symbols.values(), {"app.factory.make"}), symbols)
     assert with_factory.paths() == {"app/factory.py", "app/use.py"}
+
+
+BLOCKING_HELPERS = {
+    "app/db.py": "from sqlalchemy.orm import Session\n",
+    "app/service.py": (
+        "from app.db import Session\nfrom app.labels import label\nfrom app.utils import slug\n\n\n"
+        "def names(db: Session):\n    db.commit()\n    return slug(label('x'))\n"
+    ),
+    # imports nothing that blocks, but leads to a module that does
+    "app/labels.py": "from app.covers import fetch\n\n\ndef label(url):\n    return fetch(url).upper()\n",
+    "app/covers.py": "import urllib.request\n\n\ndef fetch(url):\n    return urllib.request.urlopen(url).read()\n",
+    "app/utils.py": PLAIN_UTILS,  # reached, leads to nothing that blocks
+    # imports a module of blocking calls, reached by no module that matters
+    "app/retry.py": "import time\n\n\ndef backoff(attempt):\n    time.sleep(attempt)\n",
+    "app/schemas.py": "from app.retry import backoff\n\n\ndef parse(query):\n    backoff(1)\n    return query.all()\n",
+    "app/other.py": "from app.covers import fetch\n",  # imports covers, which makes it matter no more than before
+}
+
+
+def test_modules_of_blocking_calls_are_analysed_when_reached() -> None:
+    """A module importing `time`, `urllib`... is analysed when a module that matters imports it, directly or
+    through plain modules; it makes no module importing it matter."""
+    symbols = {path: collect_symbols(path, ast.parse(text)) for path, text in BLOCKING_HELPERS.items()}
+    relevance = Relevance(Project(symbols.values()), symbols)
+    assert relevance.paths() == {"app/db.py", "app/service.py", "app/labels.py", "app/covers.py"}
+    assert relevance.relevant == {"app.db", "app.service"}
+    # a hint naming a function of schemas brings it in, and the blocking module it leads to
+    assert relevance.add_functions({"app.schemas.parse"}) == {"app/schemas.py", "app/retry.py"}
+    # a restart of the analysis sets `relevant` back: what is analysed for blocking calls follows
+    relevance.relevant = {"app.db", "app.service"}
+    assert relevance.paths() == {"app/db.py", "app/service.py", "app/labels.py", "app/covers.py"}
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_blocking_helper_in_a_plain_module_runs_in_a_thread(jobs: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine, "PARALLEL_ANALYSIS_MIN_MODULES", 1)
+    migrated = engine.migrate_sources(BLOCKING_HELPERS, EngineOptions(jobs=jobs))
+    service = migrated["app/service.py"].new_text or ""
+    assert "    return slug(await asyncio.to_thread(label, 'x'))\n" in service
+    decisions = _decisions(BLOCKING_HELPERS, jobs)
+    monkeypatch.setattr(engine, "ANALYSE_EVERY_MODULE", True)
+    assert decisions == _decisions(BLOCKING_HELPERS, jobs)
