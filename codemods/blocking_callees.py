@@ -13,7 +13,7 @@ a sync client's method) or calls, not awaited, a project function that blocks, o
 `__init__` blocks (`CoverArtClient(base)` -> `await asyncio.to_thread(CoverArtClient, base)`); followed up to
 `MAX_DEPTH` calls deep. Only the functions the analysis looked at count (see `relevance`): a module of blocking
 helpers that imports no database or client package is analysed when a module that is analysed imports it (directly
-or through plain modules); one that nothing analysed reaches cannot be called from a function made async.
+or through plain modules); one that no analysed module imports is not.
 """
 
 from __future__ import annotations
