@@ -11,8 +11,9 @@ So, in a function that becomes async (never in one that was async already: that 
 - a blocking method of a sync client object (`BlockingClientType`: a `redis.Redis`, a `requests.Session`, an
   `httpx.Client`, known from its constructor or an annotation, never from a name) becomes
   `await asyncio.to_thread(client.method, *args, **kwargs)` the same way; a method whose result blocks later (a
-  redis `pipeline()`, `pubsub()`, `lock()`, a `scan_iter()` iterator, `httpx.Client.stream()`) cannot be moved
-  into a thread whole and gets a review marker;
+  redis `pubsub()`, `lock()`, a `scan_iter()` iterator, `httpx.Client.stream()`) cannot be moved into a thread
+  whole and gets a review marker; a redis `pipeline()` kept in a local and used only through its methods is typed
+  instead (`redis_pipelines`): its buffered commands stay as they are and `pipe.execute()` runs in a thread;
 - where the call cannot be moved as it is (inside a lambda, or with arguments the migration rewrites too), it gets a
   review marker instead.
 
@@ -66,9 +67,11 @@ DEFERRED = frozenset(
 # that touch a template or a config file. The project functions doing it stay where they are.
 # the sync clients' classes and constructors -> the client class, as `BlockingClientType` names it
 _REDIS = "redis.Redis"
+_REDIS_PIPELINE = "redis.client.Pipeline"
 _REQUESTS = "requests.Session"
 _HTTPX = "httpx.Client"
 CLIENT_CLASSES = {
+    "redis.client.Pipeline": _REDIS_PIPELINE,
     "redis.Redis": _REDIS,
     "redis.StrictRedis": _REDIS,
     "redis.client.Redis": _REDIS,
@@ -105,6 +108,11 @@ _REDIS_NO_IO = frozenset(
         "set_retry",
     }
 )
+# A redis pipeline buffers its commands and sends them at `execute()`; `watch()` sends WATCH at once and puts the
+# pipeline in immediate mode (each command a round trip, until `multi()`): see `redis_pipelines`. `unwatch()`,
+# `reset()` and `close()` send UNWATCH only after a `watch()`.
+_PIPELINE_IO = frozenset({"execute", "watch", "immediate_execute_command", "load_scripts"})
+_PIPELINE_CONTROL = frozenset({*_PIPELINE_IO, "multi", "unwatch", "reset", "close", "discard"})
 # methods whose result does the I/O later (an object, an iterator, a context manager): no thread can take the call whole
 _DEFERRED_IO = {
     _REDIS: frozenset(
@@ -146,11 +154,28 @@ def client_method_io(client: str, method: str) -> str | None:
     when used: flagged), None (no I/O)."""
     if method.startswith("_"):
         return None
+    if client == _REDIS_PIPELINE:
+        return "call" if method in _PIPELINE_IO else None
     if method in _DEFERRED_IO.get(client, frozenset()):
         return "deferred"
     if client == _REDIS:
         return None if method in _REDIS_NO_IO else "call"
     return "call" if method in _HTTP_VERBS else None
+
+
+def method_result_client(client: str, method: str) -> str | None:
+    """The sync client a method returns: a redis `pipeline()`, and a command buffered in a pipeline (it returns the
+    pipeline, for chaining: `r.pipeline().set(k, v).expire(k, 60).execute()`)."""
+    if client == _REDIS and method == "pipeline":
+        return _REDIS_PIPELINE
+    if client == _REDIS_PIPELINE and method not in _PIPELINE_CONTROL and not method.startswith("_"):
+        return _REDIS_PIPELINE
+    return None
+
+
+def is_pipeline_call(client: str, method: str) -> bool:
+    """`r.pipeline()` of a sync redis client."""
+    return client == _REDIS and method == "pipeline"
 
 
 def movable(node: ast.Call) -> bool:

@@ -12,6 +12,7 @@ import ast
 from dataclasses import replace
 
 from codemods import astwalk
+from codemods import blocking_calls as B
 from codemods import pytest_support as T
 from codemods import queries as Q
 from codemods import sqla_names as N
@@ -27,6 +28,7 @@ from codemods.types import (
     DB_HANDLES,
     REQUEST_STATE,
     AppType,
+    BlockingClientType,
     ClassRef,
     ColumnLoad,
     ColumnRef,
@@ -352,6 +354,8 @@ class TypeInference(AnalyzerBase):
                 return ColumnRef()
             if isinstance(owner, SessionFactoryType) and func.attr == "begin":
                 return SessionType(owner.is_async)  # `with SessionLocal.begin() as db:` a session in a transaction
+            if isinstance(owner, BlockingClientType) and (client := B.method_result_client(owner.client, func.attr)):
+                return BlockingClientType(client)  # a redis pipeline (see `redis_pipelines`)
         callee = self.type_of(func)
         if isinstance(callee, SessionFactoryType):
             return SessionType(is_async=callee.is_async)

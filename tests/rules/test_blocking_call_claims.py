@@ -8,7 +8,11 @@ functions that block (coloring/blocking_project_calls, target_backend's `SearchC
 - The same for a project function that stays sync and calls the client (`cache.get(key)` -> `await
   asyncio.to_thread(cache.get, key)`).
 - `r.pipeline()` does no I/O itself: moved into a thread it returns at once, and the pipeline's `execute()` still
-  blocks the loop. That is why such a call is flagged instead of moved.
+  blocks the loop. That is why such a call is never moved: a pipeline kept in a local has its `execute()` moved
+  instead (fixtures/session_io/blocking_redis_pipeline_made_async), which leaves the loop free; its buffered
+  commands send nothing until then, with or without a transaction, while `watch()` runs at once and puts the
+  pipeline in immediate mode (its commands answered at once, until `multi()`): a pipeline that is watched keeps its
+  marker.
 
 A slow command is `BLPOP` of an empty list with a timeout: Redis answers after it, the client waits in a socket read.
 """
@@ -83,6 +87,12 @@ def _app(client: redis.Redis) -> FastAPI:
         pipe.blpop([empty_list()], timeout=SLOW_S)
         pipe.execute()
 
+    @app.get("/async-route-pipeline-execute-in-a-thread")
+    async def async_route_pipeline_execute_in_a_thread() -> None:  # the rewrite of a pipeline kept in a local
+        pipe = client.pipeline(transaction=False)
+        pipe.blpop([empty_list()], timeout=SLOW_S)
+        await asyncio.to_thread(pipe.execute)
+
     @app.get("/ping")
     async def ping() -> str:
         return "pong"
@@ -119,8 +129,49 @@ async def test_a_sync_redis_command_on_the_event_loop_stalls_every_request(clien
     assert ping_s >= STALLED_S, f"{path}: /ping was answered {ping_s:.2f}s late while the command ran"
 
 
-@pytest.mark.parametrize("path", ["/sync-route", "/async-route-in-a-thread", "/async-route-project-call-in-a-thread"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/sync-route",
+        "/async-route-in-a-thread",
+        "/async-route-project-call-in-a-thread",
+        "/async-route-pipeline-execute-in-a-thread",
+    ],
+)
 async def test_the_sync_route_and_the_rewrite_leave_the_loop_free(client: redis.Redis, path: str) -> None:
     ping_s, slow_s = await _ping_time_during(client, path)
     assert slow_s >= SLOW_S * 0.9, f"{path}: the command did not wait in Redis ({slow_s:.2f}s)"
     assert ping_s <= FREE_S, f"{path}: /ping was answered {ping_s:.2f}s late, it waited for the command"
+
+
+@pytest.mark.parametrize("transaction", [True, False])
+def test_a_pipeline_sends_its_buffered_commands_at_execute_only(client: redis.Redis, transaction: bool) -> None:
+    key = f"awaitify-claims:{uuid.uuid4().hex}"
+    try:
+        pipe = client.pipeline(transaction=transaction)
+        assert pipe.set(key, "1", ex=60) is pipe  # buffered: the pipeline comes back, no reply
+        pipe.incr(key)
+        assert client.get(key) is None  # nothing reached Redis
+        assert pipe.execute() == [True, 2]
+        assert client.get(key) == b"2"
+    finally:
+        client.delete(key)
+
+
+def test_a_watched_pipeline_runs_its_commands_at_once(client: redis.Redis) -> None:
+    key = f"awaitify-claims:{uuid.uuid4().hex}"
+    other = key + ":other"
+    try:
+        client.set(key, "5", ex=60)
+        with client.pipeline() as pipe:
+            pipe.watch(key)
+            assert pipe.get(key) == b"5"  # answered at once: a round trip, not buffered
+            pipe.set(other, "x", ex=60)
+            assert client.get(other) == b"x"  # sent at once too, before any execute()
+            pipe.multi()
+            pipe.set(key, "6", ex=60)
+            assert client.get(key) == b"5"  # after multi(), buffered again
+            assert pipe.execute() == [True]
+        assert client.get(key) == b"6"
+    finally:
+        client.delete(key, other)
