@@ -7,6 +7,7 @@ import builtins
 import sys
 from collections.abc import Iterable
 
+from codemods import returned_entities as RE
 from codemods import sqla_names as N
 from codemods.alembic_scripts import is_alembic_script
 from codemods.astwalk import dotted_name
@@ -620,11 +621,31 @@ class Project:
     def _returned_value_type(self, func: FunctionSymbols, value: ast.expr) -> Type | None:
         """A returned value's type, from what the symbols keep of it (see `symbols._callee_only`): a call of a named
         callee, an attribute of a `state`; anything else (a local, kept as `NOT_A_CALL`) is unknown."""
+        if RE.is_local_object(value):  # `db_user = User(...); ...; return db_user`
+            made = self.call_result_type(func.module, value.func)
+            return made if isinstance(made, Instance) and self.has_relationships(made.qualname) else None
+        entities = self._returned_entities(func, value)
+        if entities is not None:
+            return entities
         if isinstance(value, ast.Call) and state_attribute(value.func) is None:
             return self.call_result_type(func.module, value.func)
         if isinstance(value, ast.Call) or state_attribute(value) is not None:
             return self.value_type_in(func.module, func, value)
         return None
+
+    def _returned_entities(self, func: FunctionSymbols, value: ast.expr) -> Instance | InstanceList | None:
+        """`db.query(User)...first()` / `.all()` / `db.get(User, pk)` returned by a function taking `db: Session`."""
+        form = RE.entity_form(value)
+        if form is None:
+            return None
+        session_name, entity, is_list = form
+        param = next((p for p in func.params if p.name == session_name), None)
+        if param is None or not isinstance(self.type_of_annotation(func.module, param.annotation), SessionType):
+            return None
+        qualname = self.resolve_expr(func.module, entity)
+        if qualname not in self.classes:
+            return None
+        return InstanceList(qualname) if is_list else Instance(qualname)
 
     def _yielded_type(self, func: FunctionSymbols) -> Type | None:
         """`db = SessionLocal(); yield db`, `with SessionLocal() as db: yield db`, `yield request.state.db`."""

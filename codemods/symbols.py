@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from codemods import returned_entities as RE
 from codemods.astwalk import child_nodes, dotted_name
 from codemods.source_lines import lines_holding, source_lines
 from codemods.spans import SpanMaker
@@ -454,9 +455,10 @@ _Keep = Callable[[ast.expr], ast.expr]
 
 
 def _collect_returns(own_body: list[ast.AST], func: FunctionSymbols, returned: _Keep, keep: _Keep) -> None:
+    assigned = RE.single_assignments(own_body)
     for child in own_body:
         if isinstance(child, ast.Return) and child.value is not None:
-            func.return_values.append(returned(child.value))
+            func.return_values.append(RE.kept_entity_return(child.value, assigned) or returned(child.value))
         elif isinstance(child, ast.Yield | ast.YieldFrom):
             func.is_generator = True
             if child.value is not None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from codemods import returned_entities as RE
 from codemods import symbols
 from codemods.symbols import ModuleSymbols, collect_symbols
 from tests.engine.trees import REPO, generated_repo, python_files
@@ -94,8 +95,15 @@ def _comparable(found: ModuleSymbols) -> ModuleSymbols:
     """A returned call is kept as a call of its callee, a node of its own (see `symbols._callee_only`): compared by
     its callee, the tree's own node."""
     for func in found.functions.values():
-        func.return_values = [getattr(value, "func", value) for value in func.return_values]
+        func.return_values = [_comparable_value(value) for value in func.return_values]
     return found
+
+
+def _comparable_value(value: ast.expr) -> object:
+    """A kept query form or a local's constructor (`returned_entities`) is built anew: compared by its text."""
+    if RE.entity_form(value) is not None or RE.is_local_object(value):
+        return ast.unparse(value)
+    return getattr(value, "func", value)
 
 
 def _same_symbols(path: str, text: str) -> None:

@@ -272,10 +272,13 @@ def test_symbols_keep_of_a_returned_value_only_what_the_analysis_reads() -> None
     assert ast.unparse(built) == "Service()"
     assert (built.func.lineno, built.func.col_offset) == (2, 11)  # the callee as it was parsed
     assert symbols.functions["app.m.plain"].return_values == [NOT_A_CALL]
-    # a call of a call's result resolves to nothing (`astwalk.dotted_name`): nothing of it is kept
+    # a query of one entity is kept as its session, entity and terminal only (`returned_entities`)
     kept = symbols.functions["app.m.chained"].return_values
-    assert sorted(ast.unparse(value) for value in kept) == ["None", "self.repo.get()"]
-    assert any(value is NOT_A_CALL for value in kept)
+    assert sorted(ast.unparse(value) for value in kept) == ["db.query(User).first()", "self.repo.get()"]
+    # any other call of a call's result resolves to nothing (`astwalk.dotted_name`): nothing of it is kept
+    text = "def other(db):\n    return db.session().thing(1).first()\n"
+    symbols = collect_symbols("app/m.py", ast.parse(text), text)
+    assert symbols.functions["app.m.other"].return_values == [NOT_A_CALL]
 
 
 FACTORIES = {
