@@ -24,6 +24,7 @@ from codemods.types import (
     Instance,
     InstanceList,
     QueryType,
+    SessionFactoryType,
     SessionType,
     Type,
 )
@@ -34,7 +35,11 @@ _PARAM_HINTS: dict[tuple[str, str], set[QueryType]] = {}
 # what calls hand a function's parameter: a session, an engine or a connection (a handle: typed only when every
 # caller passes the same), mapped objects, a project function for a parameter whose default is one
 # (`loader=load_user`, see `_callable_param_type`), None for anything else (see `_argument_hint`, `_passed_type`)
-ArgumentHint = SessionType | EngineType | ConnectionType | Instance | InstanceList | FunctionRef | None
+ArgumentHint = (
+    SessionType | SessionFactoryType | EngineType | ConnectionType | Instance | InstanceList | FunctionRef | None
+)
+# what callers hand an untyped parameter that types it only when every caller hands the same
+PASSED_HANDLES = (*DB_HANDLES, SessionFactoryType)
 _ARGUMENT_HINTS: dict[tuple[str, str], set[ArgumentHint]] = {}
 _PARAM_HINTED: set[str] = set()  # functions with at least one entry in _PARAM_HINTS
 _DEPENDENCIES = FactDependencies()
@@ -65,7 +70,7 @@ def _passed_type(passed: frozenset[ArgumentHint]) -> Type | None:
     if len(known) != 1:
         return None
     kind = next(iter(known))
-    if isinstance(kind, DB_HANDLES):
+    if isinstance(kind, PASSED_HANDLES):
         return kind if None not in passed else None
     return kind
 

@@ -9,11 +9,18 @@ from __future__ import annotations
 
 import ast
 
-from codemods.argument_hints import _ARGUMENT_HINTS, _PARAM_HINTED, _PARAM_HINTS, ArgumentHint, _function_default
+from codemods import task_arguments as TA
+from codemods.argument_hints import (
+    _ARGUMENT_HINTS,
+    _PARAM_HINTED,
+    _PARAM_HINTS,
+    PASSED_HANDLES,
+    ArgumentHint,
+    _function_default,
+)
 from codemods.engine_constructors import EngineConstructors
 from codemods.symbols import FunctionSymbols
 from codemods.types import (
-    DB_HANDLES,
     ClassRef,
     FunctionChoice,
     FunctionRef,
@@ -146,11 +153,18 @@ class CallTargets(EngineConstructors):
             self._visit_query_args(arg)
         return handed
 
+    def _record_task_arguments(self, node: ast.Call) -> None:
+        """A project function run as a background task gets the task's arguments (see `task_arguments`)."""
+        deferred = TA.deferred_call(self.project, self.module.name, self.func, node)
+        target = self.project.resolve_expr(self.module.name, deferred.func) if deferred is not None else None
+        if deferred is not None and target in self.project.functions:
+            self._record_query_arguments(self.project.functions[target], deferred)
+
     def _argument_hint(self, kind: Type | None) -> ArgumentHint:
         """What an argument tells of the parameter it is bound to: a session (an engine, a connection), or objects of
         a mapped class that has relationships (a read of one from them lazy-loads where the objects came from
         elsewhere)."""
-        if isinstance(kind, DB_HANDLES):
+        if isinstance(kind, PASSED_HANDLES):
             return kind
         if isinstance(kind, LoadedEntities):
             kind = InstanceList(kind.qualname) if kind.is_list else Instance(kind.qualname)

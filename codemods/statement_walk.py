@@ -574,6 +574,7 @@ class StatementWalk(OffloadRecords):
         handed: set[int] = set()  # functions handed to a parameter whose default is one: no callbacks
         if len(callees) == 1 and callees[0] in self.project.functions:
             handed = self._record_query_arguments(self.project.functions[callees[0]], node)
+        self._record_task_arguments(node)
         constructed = self.type_of(func)
         if isinstance(constructed, ClassRef) and constructed.qualname in self.project.classes:
             init = self.project.lookup_method(constructed.qualname, "__init__")
