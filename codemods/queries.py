@@ -48,6 +48,13 @@ TERMINAL_METHODS = frozenset(
 )
 REMOVED_METHODS = frozenset({"from_self", "values", "value", "select_entity_from", "with_parent", "reset_joinpoint"})
 
+# `Query.update(..., synchronize_session=False)` left the session's objects stale until the commit expired them: the
+# sync code read the new values after it. With `expire_on_commit=False` (the migrated sessionmaker) nothing expires
+# them, so an object loaded before (or loaded again by a later query: the identity map keeps its old attributes)
+# kept the old values after the commit. "fetch" updates them with the new values (RETURNING where the database
+# has it) — `fixtures/queries/update_synchronize_false_read_after_commit`.
+UPDATE_SYNC_FOR_FALSE = "fetch"
+
 # Chain methods renamed on the way to `select()`.
 RENAMED_METHODS = {
     "filter": "where",

@@ -9,7 +9,7 @@ import libcst as cst
 from libcst.helpers import parse_template_expression
 
 from codemods.edits import QuerySpec
-from codemods.queries import RENAMED_METHODS
+from codemods.queries import RENAMED_METHODS, UPDATE_SYNC_FOR_FALSE
 
 
 class QueryRewriteError(Exception):
@@ -261,6 +261,8 @@ def _rewrite_bulk(
             raise QueryRewriteError("update() without values")
         stmt = _append_call(stmt, "values", values)
     if sync_arg is not None:
+        if terminal == "update" and isinstance(sync_arg, cst.Name) and sync_arg.value == "False":
+            sync_arg = cst.SimpleString(f'"{UPDATE_SYNC_FOR_FALSE}"')
         stmt = _append_call(stmt, "execution_options", [_kwarg("synchronize_session", sync_arg)])
     if discard_result:
         return cst.Await(expression=_call(session, "execute", [stmt]))

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from codemods import edits as E
 from codemods.deadline import import_untimed
 from codemods.edits import REVIEW_PREFIX, QuerySpec
-from codemods.queries import RENAMED_METHODS
+from codemods.queries import RENAMED_METHODS, UPDATE_SYNC_FOR_FALSE
 
 if TYPE_CHECKING:
     from codemods.statement_rewrite import _Source, _Unit
@@ -375,7 +375,8 @@ class _QueryText:
         if values:
             statement += f".values({values[0]})"
         if sync:
-            statement += f".execution_options(synchronize_session={sync[0]})"
+            mode = f'"{UPDATE_SYNC_FOR_FALSE}"' if terminal == "update" and sync[0] == "False" else sync[0]
+            statement += f".execution_options(synchronize_session={mode})"
         if self.spec.discard_result:
             return f"await {self.call('execute', [statement])}", True
         return f"(await {self.call('execute', [statement])}).rowcount", False
