@@ -536,8 +536,17 @@ class Project:
 
     def _returned_type(self, func: FunctionSymbols) -> Type | None:
         """The one type every `return` of `func` gives (None: unknown, or they disagree)."""
-        kinds = {self._returned_value_type(func, value) for value in func.return_values}
+        values = [value for value in func.return_values if not RE.is_none_returned(value)]
+        kinds = {self._returned_value_type(func, value) for value in values}
+        if len(values) < len(func.return_values):  # `return None` beside `return user`: Optional[User]
+            return self._mapped_objects(kinds.pop()) if len(kinds) == 1 else None
         return kinds.pop() if len(kinds) == 1 else None
+
+    def _mapped_objects(self, kind: Type | None) -> Type | None:
+        """`kind` when it is objects of a mapped class with relationships (whose reads may lazy-load), else None."""
+        if isinstance(kind, Instance | InstanceList) and self.has_relationships(kind.qualname):
+            return kind
+        return None
 
     # -- what middleware and lifespans store on the request and the application -----------------------
     def is_request_param(self, func: FunctionSymbols, name: str) -> bool:

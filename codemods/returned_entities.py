@@ -46,6 +46,8 @@ _KEEPING = frozenset(
         "select_from",
     }
 )
+# `return None` as kept: `if user is None: return None` beside `return user` still returns mapped objects
+NONE_RETURNED = "<None>"
 # a keyword on a kept constructor call: the object came from a local (`db_user = User(...); ...; return db_user`)
 LOCAL_MARK = "__awaitify_local__"
 
@@ -67,7 +69,10 @@ def single_assignments(nodes: list[ast.AST]) -> dict[str, ast.expr]:
 
 
 def kept_entity_return(value: ast.expr, assigned: dict[str, ast.expr]) -> ast.expr | None:
-    """The compact form of a returned query of one entity, or of a local bound to one (None: not one)."""
+    """The compact form of a returned query of one entity, or of a local bound to one, or `NONE_RETURNED` for
+    `return None` (None: none of them)."""
+    if isinstance(value, ast.Constant) and value.value is None:
+        return ast.Name(id=NONE_RETURNED, ctx=ast.Load())
     if isinstance(value, ast.Name) and value.id in assigned:
         local = assigned[value.id]
         compact = _compact_query(local)
@@ -132,3 +137,8 @@ def entity_form(value: ast.expr) -> tuple[str, ast.expr, bool] | None:
 def is_local_object(value: ast.expr) -> TypeGuard[ast.Call]:
     """A constructor call kept for a returned local (`kept_entity_return`)."""
     return isinstance(value, ast.Call) and any(k.arg == LOCAL_MARK for k in value.keywords)
+
+
+def is_none_returned(value: ast.expr) -> bool:
+    """`return None`, as `kept_entity_return` keeps it."""
+    return isinstance(value, ast.Name) and value.id == NONE_RETURNED

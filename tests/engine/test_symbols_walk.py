@@ -101,7 +101,7 @@ def _comparable(found: ModuleSymbols) -> ModuleSymbols:
 
 def _comparable_value(value: ast.expr) -> object:
     """A kept query form or a local's constructor (`returned_entities`) is built anew: compared by its text."""
-    if RE.entity_form(value) is not None or RE.is_local_object(value):
+    if RE.entity_form(value) is not None or RE.is_local_object(value) or RE.is_none_returned(value):
         return ast.unparse(value)
     return getattr(value, "func", value)
 

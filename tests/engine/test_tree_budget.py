@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from codemods import engine
+from codemods import returned_entities as RE
 from codemods.model import EngineOptions
 from codemods.symbols import NOT_A_CALL, collect_symbols
 from codemods.tree_budget import TREE_BYTES_PER_SOURCE_BYTE, TreeBudget, mb_to_bytes
@@ -279,6 +280,12 @@ def test_symbols_keep_of_a_returned_value_only_what_the_analysis_reads() -> None
     text = "def other(db):\n    return db.session().thing(1).first()\n"
     symbols = collect_symbols("app/m.py", ast.parse(text), text)
     assert symbols.functions["app.m.other"].return_values == [NOT_A_CALL]
+    # `return None` is told apart from a value kept as nothing: beside mapped objects it means `Optional[User]`
+    text = "def maybe(db, key):\n    if key:\n        return None\n    return {}\n"
+    symbols = collect_symbols("app/m.py", ast.parse(text), text)
+    kept = symbols.functions["app.m.maybe"].return_values
+    assert sum(RE.is_none_returned(value) for value in kept) == 1
+    assert sum(value is NOT_A_CALL for value in kept) == 1
 
 
 FACTORIES = {
