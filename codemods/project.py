@@ -350,6 +350,25 @@ class Project:
             return self.type_of_qualname(resolved) if resolved else None
         return None
 
+    def class_attribute_type(self, class_qualname: str, attr: str) -> Type | None:
+        """What a class attribute read through the class holds (`Store.factory`, `cls.factory`,
+        `type(self).factory`) when it is a database handle or a session factory set in the class body
+        (`factory = SessionLocal`): the type of its value there, which overrules a contradicting annotation. None
+        for anything else, and for what the class body does not set (a mapped column or relationship reads as a
+        column; `self.factory = ...` in a method is the instance's, not the class's)."""
+        for cls_name in self.mro(class_qualname):
+            cls = self.classes[cls_name]
+            values = [value for where, value in cls.attr_values.get(attr, []) if where == "<class>"]
+            if not values:
+                continue
+            kinds = {self.global_value_type(cls.module, value) for value in values}
+            assigned = kinds.pop() if len(kinds) == 1 else None
+            declared = self.type_of_annotation(cls.module, cls.attr_annotations.get(attr))
+            if isinstance(declared, DATABASE_HANDLES) and not overrules_annotation(assigned, declared):
+                assigned = declared if assigned is None else assigned
+            return assigned if isinstance(assigned, DATABASE_HANDLES) else None
+        return None
+
     def call_result_type(self, module: str, func: ast.expr) -> Type | None:
         """The type of `func(...)`, when `func` is a name we understand."""
         if isinstance(func, ast.Subscript):  # `CRUDBase[Item](Item)`: an instance of the generic class

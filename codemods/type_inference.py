@@ -215,6 +215,9 @@ class TypeInference(AnalyzerBase):
             if method is not None:
                 return FunctionRef(method.qualname)
             if owner.qualname in self.project.classes:
+                held = self.project.class_attribute_type(owner.qualname, node.attr)
+                if held is not None:
+                    return held  # `Store.factory`, `cls.factory`: a session factory the class body keeps
                 cls = self.project.classes[owner.qualname]
                 for _, value in cls.attr_values.get(node.attr, []):
                     if isinstance(value, ast.Name | ast.Attribute):
@@ -382,6 +385,9 @@ class TypeInference(AnalyzerBase):
             entered = id(node) in self._with_item_calls()
             blocker = T.testclient_blocker(self.project, self.module.name, node, entered=entered)
             return HttpClientType(is_async=False, convertible=blocker is None)
+        if resolved == "builtins.type" and len(node.args) == 1 and not node.keywords:
+            instance = self.type_of(node.args[0])  # `type(self).factory()`: the class of a project instance
+            return ClassRef(instance.qualname) if isinstance(instance, Instance) else None
         if resolved in {"builtins.next", "builtins.anext"} and node.args:
             generator = self.type_of(node.args[0])
             if isinstance(generator, GeneratorRef):
