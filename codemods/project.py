@@ -655,7 +655,7 @@ class Project:
         entities = self._returned_entities(func, value)
         if entities is not None:
             return entities
-        if isinstance(value, ast.Call) and state_attribute(value.func) is None:
+        if isinstance(value, ast.Call) and state_attribute(value.func) is None and state_attribute(value) is None:
             return self.call_result_type(func.module, value.func)
         if isinstance(value, ast.Call) or state_attribute(value) is not None:
             return self.value_type_in(func.module, func, value)
@@ -759,12 +759,21 @@ class Project:
             if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
                 for target in node.targets:
                     if isinstance(target, ast.Name):
-                        out[target.id] = self._local_call_type(func, node.value.func)
+                        out[target.id] = self._local_value_type(func, node.value)
             elif isinstance(node, ast.With | ast.AsyncWith):
                 for item in node.items:
                     if isinstance(item.optional_vars, ast.Name) and isinstance(item.context_expr, ast.Call):
-                        out[item.optional_vars.id] = self._local_call_type(func, item.context_expr.func)
+                        out[item.optional_vars.id] = self._local_value_type(func, item.context_expr)
         return out
+
+    def _local_value_type(self, func: FunctionSymbols, call: ast.Call) -> Type | None:
+        """What a local bound to `call` holds: what a `state` holds for `getattr(request.state, "db")`, else what
+        the call gives (`_local_call_type`)."""
+        read = state_attribute(call)
+        if read is not None:
+            owner = self.state_owner(func.module, func, read[0])
+            return self.state_type(owner, read[1]) if owner is not None else None
+        return self._local_call_type(func, call.func)
 
     def _local_call_type(self, func: FunctionSymbols, callee: ast.expr) -> Type | None:
         """What a call in `func` gives: `call_result_type`, and a session from a factory stored on a `state`

@@ -489,7 +489,11 @@ def _collect_self_attrs(
 
 def state_attribute(node: ast.expr) -> tuple[ast.expr, str] | None:
     """`request.state.db` -> (`request`, "db"); `request.app.state.engine` -> (`request.app`, "engine"): an
-    attribute of the `state` of a name, or of a name's `app`."""
+    attribute of the `state` of a name, or of a name's `app`. `getattr(request.state, "db")` reads the same, and so
+    does `getattr(request.state, "db", None)`: what it gives when the attribute is there is the attribute."""
+    read = getattr_read(node)
+    if read is not None:
+        node = read
     if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute) and node.value.attr == "state":
         owner = node.value.value
         if isinstance(owner, ast.Name) or (
@@ -497,6 +501,27 @@ def state_attribute(node: ast.expr) -> tuple[ast.expr, str] | None:
         ):
             return owner, node.attr
     return None
+
+
+def getattr_read(node: ast.expr) -> ast.Attribute | None:
+    """`getattr(x.state, "db")` / `getattr(x.state, "db", None)` as the attribute read `x.state.db` it spells (a
+    literal name that is an identifier, a default of None); None for any other expression."""
+    if not (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "getattr"
+        and len(node.args) in (2, 3)
+        and not node.keywords
+    ):
+        return None
+    owner, name = node.args[0], node.args[1]
+    if len(node.args) == 3 and not (isinstance(node.args[2], ast.Constant) and node.args[2].value is None):
+        return None
+    if not (isinstance(name, ast.Constant) and isinstance(name.value, str) and name.value.isidentifier()):
+        return None
+    if not (isinstance(owner, ast.Attribute) and owner.attr == "state"):
+        return None
+    return ast.Attribute(value=owner, attr=name.value, ctx=ast.Load())
 
 
 def _collect_state(
@@ -587,9 +612,9 @@ def collect_symbols(
     return symbols
 
 
-# `request.state.db`, `request.state .db`, `request.\nstate.db` in parentheses; in a comment or string too (the
-# analysis of a module that does not read one changes nothing)
-_STATE_READ = re.compile(r"\.\s*state\s*\.")
+# `request.state.db`, `request.state .db`, `request.\nstate.db` in parentheses, `getattr(request.state, "db")`; in a
+# comment or string too (the analysis of a module that does not read one changes nothing)
+_STATE_READ = re.compile(r"\.\s*state\s*[.,]")
 
 
 def may_read_state(text: str) -> bool:

@@ -21,7 +21,7 @@ from codemods.argument_hints import _argument_hints
 from codemods.astwalk import dotted_name
 from codemods.function_facts import CONTEXTMANAGER
 from codemods.project import DATABASE_HANDLES, Project, overrules_annotation
-from codemods.symbols import FunctionSymbols
+from codemods.symbols import FunctionSymbols, getattr_read
 from codemods.types import (
     APP,
     APP_STATE,
@@ -385,6 +385,8 @@ class TypeInference(AnalyzerBase):
             entered = id(node) in self._with_item_calls()
             blocker = T.testclient_blocker(self.project, self.module.name, node, entered=entered)
             return HttpClientType(is_async=False, convertible=blocker is None)
+        if resolved == "builtins.getattr" and (read := getattr_read(node)) is not None:
+            return self._attribute_type(read)  # `getattr(request.state, "db")` reads `request.state.db`
         if resolved == "builtins.type" and len(node.args) == 1 and not node.keywords:
             instance = self.type_of(node.args[0])  # `type(self).factory()`: the class of a project instance
             return ClassRef(instance.qualname) if isinstance(instance, Instance) else None
