@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from codemods import returned_entities as RE
 from codemods import sqla_names as N
 from codemods.alembic_scripts import is_alembic_script
-from codemods.astwalk import dotted_name
+from codemods.astwalk import dotted_name, own_nodes
 from codemods.blocking_calls import CLIENT_CLASSES, CLIENT_CONSTRUCTORS
 from codemods.model import PytestAsyncioSettings
 from codemods.symbols import ClassSymbols, FunctionSymbols, ModuleSymbols, state_attribute
@@ -79,6 +79,7 @@ class Project:
         self._stays_sync: dict[str, bool] = {}
         self._has_relationships: dict[str, bool] = {}
         self._state: dict[tuple[str, str], Type | None] = {}
+        self._local_names: dict[str, frozenset[str]] = {}  # function -> the names its own body binds
 
     # -- names -------------------------------------------------------------------------------------
     def resolve_name(self, module: str, name: str) -> str:
@@ -605,7 +606,55 @@ class Project:
             if self.is_request_param(func, owner.id):
                 return "request"
             return "app" if self.type_of_annotation(module, param.annotation) == APP else None
+        scope = self._binding_scope(func, owner.id)
+        if scope is not None:  # a local (or an enclosing function's) named like the module's app is not that app
+            return "app" if self._local_is_app(scope, owner.id) else None
         return "app" if self.global_made_by(module, owner, N.ASGI_APPS) else None
+
+    def _binding_scope(self, func: FunctionSymbols | None, name: str) -> FunctionSymbols | None:
+        """The function whose own scope binds `name` as read in `func`: `func` itself, or a function it is nested
+        in (a closure); None when the name is the module's (or `func` is None: module level)."""
+        while func is not None:
+            if name in self._names_bound_in(func):
+                return func
+            enclosing = func.qualname.rpartition(".")[0] if func.nested_in_function else ""
+            func = self.functions.get(enclosing)
+        return None
+
+    def _names_bound_in(self, func: FunctionSymbols) -> frozenset[str]:
+        """The names a function's own body binds (parameters, assignment, loop and `with` targets, imports, nested
+        defs), less those it declares `global` / `nonlocal`."""
+        known = self._local_names.get(func.qualname)
+        if known is None:
+            bound = {param.name for param in func.params}
+            declared: set[str] = set()
+            for node in own_nodes(func.node.body) if func.node is not None else []:
+                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                    bound.add(node.id)
+                elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                    bound.add(node.name)
+                elif isinstance(node, ast.Import | ast.ImportFrom):
+                    bound |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+                elif isinstance(node, ast.Global | ast.Nonlocal):
+                    declared |= set(node.names)
+            known = self._local_names[func.qualname] = frozenset(bound - declared)
+        return known
+
+    def _local_is_app(self, func: FunctionSymbols, name: str) -> bool:
+        """Local `name` of `func` holds an application: a parameter annotated `FastAPI`, a local annotated so, or one
+        bound only by a call that gives one (`app = FastAPI()` in a `create_app()` factory)."""
+        param = next((p for p in func.params if p.name == name), None)
+        if param is not None:
+            return self.type_of_annotation(func.module, param.annotation) == APP
+        nodes = own_nodes(func.node.body) if func.node is not None else []
+        annotations = [
+            node.annotation
+            for node in nodes
+            if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.target.id == name
+        ]
+        if annotations:
+            return all(self.type_of_annotation(func.module, annotation) == APP for annotation in annotations)
+        return self.local_value_types(func).get(name) == APP
 
     def state_type(self, owner: str, attr: str) -> Type | None:
         """What `request.state.<attr>` (`owner` "request") or `app.state.<attr>` ("app") holds: the one type every
