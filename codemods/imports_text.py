@@ -215,6 +215,24 @@ def used_names_of_tree(tree: ast.AST) -> set[str]:
             names.add(node.target.id)  # read before it is bound again
         elif isinstance(node, ast.Constant) and (node.value is None or isinstance(node.value, bool)):
             names.add(_LITERAL_NAMES[node.value])
+        elif isinstance(node, ast.arg | ast.AnnAssign) and node.annotation is not None:
+            names |= _names_in_string_annotation(node.annotation)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.returns is not None:
+            names |= _names_in_string_annotation(node.returns)
+    return names
+
+
+def _names_in_string_annotation(annotation: ast.expr) -> set[str]:
+    """The names a string annotation reads (`db: "AsyncSession"`, `-> Optional["AsyncSession"]`): a type checker,
+    and `typing.get_type_hints`, look them up in the module, so an import of them is in use."""
+    names: set[str] = set()
+    for node in astwalk.walk(annotation):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and len(node.value) < 200:
+            try:
+                parsed = ast.parse(node.value.strip(), mode="eval")
+            except (SyntaxError, ValueError):
+                continue
+            names |= {name.id for name in astwalk.walk(parsed) if isinstance(name, ast.Name)}
     return names
 
 

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from codemods import astwalk
 from codemods import edits as E
 from codemods import sqla_names as N
-from codemods.edits import Edit, ImportName
+from codemods.astwalk import dotted_name
+from codemods.edits import Edit, ImportName, Span
 from codemods.project import Project
 from codemods.source_lines import lines_holding
 from codemods.spans import SpanMaker
@@ -38,6 +39,12 @@ def session_type_edits(
         canonical = project.canonical(target)
         if canonical in N.SYNC_SESSIONMAKERS or canonical in N.SYNC_CREATE_ENGINE or canonical in N.OBJECT_SESSION:
             out.removable.add(local)
+    factory_locals = {
+        local
+        for local, target in module.imports.items()
+        if project.canonical(target) in N.SYNC_SESSIONMAKERS and "." not in local
+    }
+    annotation_strings: set[Span] | None = None  # where the module's annotations hold strings: `_annotation_strings`
     listened: set[int] = set()  # `event.listen(Session, ...)`: see `_event_target`
     for node in _nodes_that_can_name_the_session(project, tree, text):
         listener_target = _event_target(project, module.name, node)
@@ -57,10 +64,15 @@ def session_type_edits(
             and re.search(r"\bSession\b", node.value)
             and _is_annotation_string(node.value)
         ):
-            literal = spans.segment(node)
-            out.edits.append(
-                Edit(E.REPLACE_EXPR, spans.span(node), text=re.sub(r"\bSession\b", "AsyncSession", literal))
-            )
+            if annotation_strings is None:
+                annotation_strings = _annotation_strings(tree())
+            if _span_of(node) not in annotation_strings:
+                continue  # `log.info("Session")`: a message, not a type
+            literal = re.sub(r"\bSession\b", "AsyncSession", spans.segment(node))
+            renamed = _async_sessionmaker_in(literal, factory_locals)
+            if renamed != literal:  # `"sessionmaker[Session]"`: the factory the value becomes
+                out.imports.add(ImportName("sqlalchemy.ext.asyncio", "async_sessionmaker"))
+            out.edits.append(Edit(E.REPLACE_EXPR, spans.span(node), text=renamed))
         elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in session_locals:
             renamed = "AsyncSession" if node.id == "Session" else node.id  # an alias is imported as AsyncSession
             if id(node) in listened:
@@ -119,6 +131,43 @@ def _without_async_session(text: str, words: frozenset[str]) -> str:
     if _ASYNC_SESSION not in text or any(_ASYNC_SESSION in word for word in words):
         return text
     return text.replace(_ASYNC_SESSION, " " * len(_ASYNC_SESSION))
+
+
+def _span_of(node: ast.expr) -> Span:
+    return node.lineno, node.col_offset, node.end_lineno or node.lineno, node.end_col_offset or 0
+
+
+def _annotation_strings(tree: ast.Module) -> set[Span]:
+    """Where the module's annotations hold string constants (a parameter's, a return's, a variable's: `db: "Session"`,
+    `-> Optional["Session"]`), and the type argument of `cast("Session", x)`: the strings that name a type. A
+    string anywhere else (`log.info("Session")`) is text. By position: a tree let go is parsed again."""
+    found: set[Span] = set()
+    for node in astwalk.walk(tree):
+        annotations: list[ast.expr | None] = []
+        if isinstance(node, ast.arg | ast.AnnAssign):
+            annotations = [node.annotation]
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            annotations = [node.returns]
+        elif isinstance(node, ast.Call) and dotted_name(node.func) in _CASTS and node.args:
+            annotations = [node.args[0]]
+        for annotation in filter(None, annotations):
+            found.update(
+                _span_of(inner)
+                for inner in astwalk.walk(annotation)
+                if isinstance(inner, ast.Constant) and isinstance(inner.value, str)
+            )
+    return found
+
+
+_CASTS = frozenset({"cast", "typing.cast"})
+
+
+def _async_sessionmaker_in(literal: str, factory_locals: set[str]) -> str:
+    """A string annotation's source with each name of the sync `sessionmaker` (as the module imports it) written
+    `async_sessionmaker`; an attribute of that name (`orm.sessionmaker`) is left as it is."""
+    for local in factory_locals:
+        literal = re.sub(rf"(?<![\w.]){re.escape(local)}\b", "async_sessionmaker", literal)
+    return literal
 
 
 def _is_annotation_string(value: str) -> bool:
