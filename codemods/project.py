@@ -495,6 +495,8 @@ class Project:
             return EngineType(is_async=False)
         if qual in N.ASYNC_ENGINE_CLASSES:
             return EngineType(is_async=True)
+        if qual in N.SYNC_CONNECTION_CLASSES or qual in N.ASYNC_CONNECTION_CLASSES:
+            return ConnectionType(is_async=qual in N.ASYNC_CONNECTION_CLASSES)
         if qual in N.REQUEST_CLASSES:
             return REQUEST
         if qual in N.ASGI_APPS:

@@ -33,6 +33,12 @@ ASYNC_CREATE_ENGINE = frozenset(
 )
 SYNC_ENGINE_CLASSES = frozenset({"sqlalchemy.engine.Engine", "sqlalchemy.Engine"})
 ASYNC_ENGINE_CLASSES = frozenset({"sqlalchemy.ext.asyncio.AsyncEngine"})
+SYNC_CONNECTION_CLASSES = frozenset(
+    {"sqlalchemy.engine.Connection", "sqlalchemy.Connection", "sqlalchemy.engine.base.Connection"}
+)
+ASYNC_CONNECTION_CLASSES = frozenset(
+    {"sqlalchemy.ext.asyncio.AsyncConnection", "sqlalchemy.ext.asyncio.engine.AsyncConnection"}
+)
 OBJECT_SESSION = frozenset({"sqlalchemy.orm.object_session", "sqlalchemy.orm.session.object_session"})
 FASTAPI_DEPENDS = frozenset({"fastapi.Depends", "fastapi.params.Depends"})
 # what a route or a middleware is handed: its `state` carries what middleware stored for the request
