@@ -18,6 +18,7 @@ from codemods.types import (
     APP,
     ASYNC_SESSION,
     REQUEST,
+    SQLMODEL_SESSION,
     SYNC_SESSION,
     BlockingClientType,
     ClassRef,
@@ -420,6 +421,8 @@ class Project:
             return SYNC_SESSION
         if qual in N.ASYNC_SESSION_CLASSES:
             return ASYNC_SESSION
+        if qual in N.SQLMODEL_SESSION_CLASSES:
+            return SQLMODEL_SESSION
         if qual in N.SYNC_SESSIONMAKERS or qual in N.SCOPED_SESSION:
             return SessionFactoryType(is_async=False)
         if qual in N.ASYNC_SESSIONMAKERS:
@@ -495,6 +498,8 @@ class Project:
             return EngineType(is_async=False)
         if qual in N.ASYNC_ENGINE_CLASSES:
             return EngineType(is_async=True)
+        if qual in N.SQLMODEL_SESSION_CLASSES:
+            return SQLMODEL_SESSION
         if qual in N.SYNC_CONNECTION_CLASSES or qual in N.ASYNC_CONNECTION_CLASSES:
             return ConnectionType(is_async=qual in N.ASYNC_CONNECTION_CLASSES)
         if qual in N.REQUEST_CLASSES:

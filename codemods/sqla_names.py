@@ -28,6 +28,7 @@ SQLMODEL_SYNC_API = frozenset(
         "sqlmodel.engine.create.create_engine",
     }
 )
+SQLMODEL_SESSION_CLASSES = frozenset(name for name in SQLMODEL_SYNC_API if name.endswith(".Session"))
 ASYNC_CREATE_ENGINE = frozenset(
     {"sqlalchemy.ext.asyncio.create_async_engine", "sqlalchemy.ext.asyncio.engine.create_async_engine"}
 )

@@ -46,6 +46,7 @@ from codemods.types import (
     HttpClientType,
     QueryType,
     SessionType,
+    SqlModelSessionType,
     TransactionType,
 )
 
@@ -542,6 +543,9 @@ class StatementWalk(OffloadRecords):
             handled = self._visit_transaction_call(node, func.attr, owner_type, ctx)
         elif isinstance(func, ast.Attribute) and isinstance(owner_type, HttpClientType):
             self._visit_http_request(node, func.attr, owner_type, ctx)
+        elif isinstance(owner_type, SqlModelSessionType) and self.facts.is_async:
+            assert isinstance(func, ast.Attribute)
+            self._flag_blocking_sqlmodel_call(node, func.attr)
         elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Call) and not ctx.awaited:
             handled = self._visit_inspect_call(node)
         if resolved in CONCURRENCY_FUNCTIONS:
@@ -623,3 +627,12 @@ class StatementWalk(OffloadRecords):
             if (callback_ok and isinstance(arg, ast.Name | ast.Attribute)) or id(arg) in handed:
                 continue
             self._visit_expr(arg, _Ctx(context=arg_ctx_name))
+
+    def _flag_blocking_sqlmodel_call(self, node: ast.Call, method: str) -> None:
+        """`session.exec(...)` / `session.commit()` of SQLModel's sync Session in an `async def`: awaitify leaves
+        SQLModel as it is (AWT221), and the call blocks the event loop (AWT306, as for SQLAlchemy's)."""
+        if method in N.AWAITABLE_SESSION_METHODS or method == "exec":
+            assert isinstance(node.func, ast.Attribute)
+            src = self.spans.segment(node.func.value)
+            message = f"sync `{src}.{method}()` of SQLModel's Session inside `async def` blocks the event loop"
+            self._finding(node, "AWT306", message)

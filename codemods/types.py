@@ -20,6 +20,12 @@ class SessionFactoryType:
 
 
 @dataclass(frozen=True)
+class SqlModelSessionType:
+    """SQLModel's sync `Session`: awaitify migrates nothing that uses it (AWT221), so it is never a `SessionType`;
+    inside an `async def` its I/O blocks the event loop, which `check` reports (AWT306)."""
+
+
+@dataclass(frozen=True)
 class EngineType:
     is_async: bool
 
@@ -220,6 +226,7 @@ Type = (
     | AppType
     | StateType
     | BlockingClientType
+    | SqlModelSessionType
 )
 
 # the database handles: what the migration makes async (a session, an engine, a connection)
@@ -231,3 +238,4 @@ REQUEST_STATE = StateType("request")
 APP = AppType()
 APP_STATE = StateType("app")
 ASYNC_SESSION = SessionType(is_async=True)
+SQLMODEL_SESSION = SqlModelSessionType()

@@ -215,3 +215,80 @@ def test_check_knows_sqlmodels_async_session() -> None:
     messages = {f.message for f in found["app/crud.py"]}
     assert "`session.exec()` on an AsyncSession is not awaited" in messages
     assert _lines(found, "AWT303") == {}
+
+
+# SQLModel's sync Session used in `async def` routes: awaitify leaves it sync (AWT221), and its I/O blocks the event
+# loop as SQLAlchemy's does; `check` says so per call (AWT306), wherever the session comes from.
+BLOCKING_SOURCES = {
+    "app/__init__.py": "",
+    "app/db.py": (
+        "from typing import Annotated\n"
+        "\n"
+        "from fastapi import Depends\n"
+        "from sqlmodel import Session, create_engine\n"
+        "\n"
+        "engine = create_engine('sqlite://')\n"
+        "\n"
+        "\n"
+        "def get_session():\n"
+        "    with Session(engine) as session:\n"
+        "        yield session\n"
+        "\n"
+        "\n"
+        "SessionDep = Annotated[Session, Depends(get_session)]\n"
+    ),
+    "app/routes.py": (
+        "from sqlmodel import Session, select\n"
+        "\n"
+        "from app.db import SessionDep, engine, get_session\n"
+        "from app.models import Hero\n"
+        "\n"
+        "\n"
+        "async def listed(session: SessionDep) -> list[Hero]:\n"
+        "    return session.exec(select(Hero)).all()\n"
+        "\n"
+        "\n"
+        "async def added(name: str) -> None:\n"
+        "    with Session(engine) as session:\n"
+        "        session.add(Hero(name=name))\n"  # no I/O: nothing to say
+        "        session.commit()\n"
+        "\n"
+        "\n"
+        "async def drawn(session=Depends(get_session)) -> Hero | None:\n"
+        "    return session.get(Hero, 1)\n"
+        "\n"
+        "\n"
+        "def synchronous(session: Session) -> None:\n"  # a sync def: blocking is what it does
+        "    session.commit()\n"
+        "\n"
+        "\n"
+        "async def look_alike(cache) -> None:\n"  # an untyped object with the same method names: not a session
+        "    cache.commit()\n"
+        "    cache.exec('x')\n"
+    ),
+    "app/models.py": (
+        "from sqlmodel import Field, SQLModel\n\n\n"
+        "class Hero(SQLModel, table=True):\n"
+        "    id: int | None = Field(default=None, primary_key=True)\n"
+        "    name: str\n"
+    ),
+}
+BLOCKING_SOURCES["app/routes.py"] = "from fastapi import Depends\n" + BLOCKING_SOURCES["app/routes.py"]
+
+
+def test_check_reports_sqlmodel_session_io_in_async_def() -> None:
+    found = engine.check_sources(BLOCKING_SOURCES, EngineOptions())
+    assert _lines(found, "AWT306") == {"app/routes.py": [9, 15, 19]}
+    messages = {f.message for f in found["app/routes.py"] if f.code == "AWT306"}
+    assert messages == {
+        "sync `session.exec()` of SQLModel's Session inside `async def` blocks the event loop",
+        "sync `session.commit()` of SQLModel's Session inside `async def` blocks the event loop",
+        "sync `session.get()` of SQLModel's Session inside `async def` blocks the event loop",
+    }
+
+
+def test_migrate_still_rewrites_nothing_of_a_sqlmodel_session_in_async_def() -> None:
+    outcomes = engine.migrate_sources(BLOCKING_SOURCES, EngineOptions())
+    for path, text in BLOCKING_SOURCES.items():
+        new = outcomes[path].new_text
+        assert [line.split("  # awaitify")[0] for line in new.splitlines()] == text.splitlines(), path
