@@ -14,7 +14,7 @@ from typing import TypeGuard, cast
 import libcst as cst
 
 from codemods.edits import ImportName as ImportName  # defined with the decisions (no LibCST there)
-from codemods.imports_text import name_dropped, plain_import_dropped, used_names_of_tree
+from codemods.imports_text import name_dropped, names_in_annotation_text, plain_import_dropped, used_names_of_tree
 
 
 def _module_name(node: cst.ImportFrom) -> str | None:
@@ -72,6 +72,11 @@ class _NameUses(cst.CSTVisitor):
     def visit_Attribute(self, node: cst.Attribute) -> bool:
         node.value.visit(self)
         return False
+
+    def visit_Annotation(self, node: cst.Annotation) -> None:
+        """A string in an annotation reads the names it spells (`db: "AsyncSession"`)."""
+        for text in _strings_in(node.annotation):
+            self.names |= names_in_annotation_text(text)
 
     def _bind(self, node: cst.CSTNode | None) -> None:
         """`node` (an assignment target) binds the names it is made of: `x`, `(x, *y)`, `[x, y]`; an attribute or
@@ -146,6 +151,17 @@ class _NameUses(cst.CSTVisitor):
 
     def visit_TypeAlias(self, node: cst.TypeAlias) -> None:
         self._bind(node.name)
+
+
+def _strings_in(node: cst.CSTNode) -> list[str]:
+    """The string constants in `node`, as `ast` sees them: implicitly concatenated parts are one string, an f-string
+    is none."""
+    if isinstance(node, cst.SimpleString | cst.ConcatenatedString):
+        value = node.evaluated_value
+        return [value] if isinstance(value, str) else []
+    if isinstance(node, cst.FormattedString):
+        return []
+    return [text for child in node.children for text in _strings_in(child)]
 
 
 def used_names(module: cst.Module) -> set[str]:

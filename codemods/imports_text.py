@@ -227,13 +227,20 @@ def _names_in_string_annotation(annotation: ast.expr) -> set[str]:
     and `typing.get_type_hints`, look them up in the module, so an import of them is in use."""
     names: set[str] = set()
     for node in astwalk.walk(annotation):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and len(node.value) < 200:
-            try:
-                parsed = ast.parse(node.value.strip(), mode="eval")
-            except (SyntaxError, ValueError):
-                continue
-            names |= {name.id for name in astwalk.walk(parsed) if isinstance(name, ast.Name)}
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            names |= names_in_annotation_text(node.value)
     return names
+
+
+def names_in_annotation_text(text: str) -> set[str]:
+    """The names a string in an annotation reads, parsed as a type expression (none if it is not one)."""
+    if len(text) >= 200:
+        return set()
+    try:
+        parsed = ast.parse(text.strip(), mode="eval")
+    except (SyntaxError, ValueError):
+        return set()
+    return {name.id for name in astwalk.walk(parsed) if isinstance(name, ast.Name)}
 
 
 def _defines(stmt: ast.stmt) -> frozenset[str]:

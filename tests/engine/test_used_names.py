@@ -23,6 +23,8 @@ TRICKY = [
     "s = f'{value!r:>{width}}'\n@deco.attr(arg)\ndef g(): pass\n(w := 1)\n",
     "for a, (b, *c) in d:\n    e.f, g[h] = a, b\nwith i() as (j, k), l():\n    m += [n for n in o if (p := n)]\n",
     "class CRUD:\n    def update(self, db, *, select=None):\n        self.delete(db, update=1)\n        del db\n",
+    # string annotations read the names they spell; a string elsewhere reads none
+    'def f(db: "AsyncSession", x: Optional["A | B"] = None) -> "list[C]":\n    y: "D" "E" = "F"\n    return G("H")\n',
 ]
 
 
