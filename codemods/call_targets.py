@@ -75,6 +75,8 @@ class CallTargets(EngineConstructors):
             method = self._super_method(self.class_qualname, func.attr)
             return (method.qualname,) if method is not None else ()
         owner = self.type_of(func.value)
+        if isinstance(owner, LoadedEntities) and not owner.is_list:
+            owner = Instance(owner.qualname)  # `user = db.get(User, pk)`, then `user.item_count()`: its method
         if isinstance(owner, Instance | ClassRef) and owner.qualname in self.project.classes:
             method = self.project.lookup_method(owner.qualname, func.attr)
             if method is not None:

@@ -40,7 +40,15 @@ SYNC_CONNECTION_CLASSES = frozenset(
 ASYNC_CONNECTION_CLASSES = frozenset(
     {"sqlalchemy.ext.asyncio.AsyncConnection", "sqlalchemy.ext.asyncio.engine.AsyncConnection"}
 )
-OBJECT_SESSION = frozenset({"sqlalchemy.orm.object_session", "sqlalchemy.orm.session.object_session"})
+OBJECT_SESSION = frozenset(
+    {
+        "sqlalchemy.orm.object_session",
+        "sqlalchemy.orm.session.object_session",
+        # the classmethod, `Session.object_session(obj)`: the same function
+        "sqlalchemy.orm.Session.object_session",
+        "sqlalchemy.orm.session.Session.object_session",
+    }
+)
 FASTAPI_DEPENDS = frozenset({"fastapi.Depends", "fastapi.params.Depends"})
 # what a route or a middleware is handed: its `state` carries what middleware stored for the request
 REQUEST_CLASSES = frozenset(
