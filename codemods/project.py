@@ -81,6 +81,7 @@ class Project:
         self._has_relationships: dict[str, bool] = {}
         self._state: dict[tuple[str, str], Type | None] = {}
         self._local_names: dict[str, frozenset[str]] = {}  # function -> the names its own body binds
+        self._class_attributes: dict[tuple[str, str], Type | None] = {}  # see `class_attribute_type`
 
     # -- names -------------------------------------------------------------------------------------
     def resolve_name(self, module: str, name: str) -> str:
@@ -357,7 +358,14 @@ class Project:
         `type(self).factory`) when it is a database handle or a session factory set in the class body
         (`factory = SessionLocal`): the type of its value there, which overrules a contradicting annotation. None
         for anything else, and for what the class body does not set (a mapped column or relationship reads as a
-        column; `self.factory = ...` in a method is the instance's, not the class's)."""
+        column; `self.factory = ...` in a method is the instance's, not the class's). Memoised: every read of a
+        model's column in a query (`User.id`) asks."""
+        key = (class_qualname, attr)
+        if key not in self._class_attributes:
+            self._class_attributes[key] = self._class_attribute_type(class_qualname, attr)
+        return self._class_attributes[key]
+
+    def _class_attribute_type(self, class_qualname: str, attr: str) -> Type | None:
         for cls_name in self.mro(class_qualname):
             cls = self.classes[cls_name]
             values = [value for where, value in cls.attr_values.get(attr, []) if where == "<class>"]

@@ -455,9 +455,11 @@ _Keep = Callable[[ast.expr], ast.expr]
 
 
 def _collect_returns(own_body: list[ast.AST], func: FunctionSymbols, returned: _Keep, keep: _Keep) -> None:
-    assigned = RE.single_assignments(own_body)
+    assigned: dict[str, ast.expr] = {}  # the locals assigned once: scanned for a `return <name>` only
     for child in own_body:
         if isinstance(child, ast.Return) and child.value is not None:
+            if isinstance(child.value, ast.Name) and not assigned:
+                assigned = RE.single_assignments(own_body)
             func.return_values.append(RE.kept_entity_return(child.value, assigned) or returned(child.value))
         elif isinstance(child, ast.Yield | ast.YieldFrom):
             func.is_generator = True
