@@ -166,7 +166,7 @@ class LoaderOptions(TypeInference):
                     isinstance(node, ast.Call)
                     and isinstance(node.func, ast.Attribute)
                     and node.func.attr == "refresh"
-                    and isinstance(self.type_of(node.func.value), SessionType)
+                    and isinstance(self._owner_type(node.func), SessionType)
                     and node.args
                     and isinstance(node.args[0], ast.Name)
                 ):

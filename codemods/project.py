@@ -29,6 +29,7 @@ from codemods.types import (
     Instance,
     InstanceList,
     ModuleRef,
+    ScopedSessionType,
     SessionFactoryType,
     SessionType,
     Type,
@@ -435,6 +436,8 @@ class Project:
             return SessionFactoryType(is_async=False)
         if qual in N.ASYNC_SESSIONMAKERS:
             return SessionFactoryType(is_async=True)
+        if qual in N.ASYNC_SCOPED_SESSION:
+            return ScopedSessionType(is_async=True)
         if qual in N.SYNC_CREATE_ENGINE:
             return EngineType(is_async=False)
         if qual in N.ASYNC_CREATE_ENGINE:

@@ -219,13 +219,13 @@ class QueryVisits(LocalBindings):
             is_query_link = (
                 isinstance(current, ast.Call)
                 and isinstance(current.func, ast.Attribute)
-                and isinstance(self.type_of(current.func.value), QueryType | SessionType)
+                and isinstance(self._owner_type(current.func), QueryType | SessionType)
             )
             if is_query_link:
                 assert isinstance(current, ast.Call) and isinstance(current.func, ast.Attribute)
                 for arg in [*current.args, *(k.value for k in current.keywords)]:
                     self._visit_expr(arg, _Ctx(context="query_arg"))
-                if current.func.attr == "query" and isinstance(self.type_of(current.func.value), SessionType):
+                if current.func.attr == "query" and isinstance(self._owner_type(current.func), SessionType):
                     session = current.func.value
                     if (
                         isinstance(session, ast.Call)
@@ -249,7 +249,7 @@ class QueryVisits(LocalBindings):
             if isinstance(current, ast.Subscript):
                 current = current.value
             elif isinstance(current, ast.Call) and isinstance(current.func, ast.Attribute):
-                if current.func.attr == "query" and isinstance(self.type_of(current.func.value), SessionType):
+                if current.func.attr == "query" and isinstance(self._owner_type(current.func), SessionType):
                     self._note_session_query(current)
                     return
                 current = current.func.value

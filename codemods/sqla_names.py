@@ -15,6 +15,10 @@ ASYNC_SESSIONMAKERS = frozenset(
     {"sqlalchemy.ext.asyncio.async_sessionmaker", "sqlalchemy.ext.asyncio.session.async_sessionmaker"}
 )
 SCOPED_SESSION = frozenset({"sqlalchemy.orm.scoped_session", "sqlalchemy.orm.scoping.scoped_session"})
+# `async_scoped_session(factory, scopefunc=...)`: code that already chose it (AWT205's advice) proxies an AsyncSession
+ASYNC_SCOPED_SESSION = frozenset(
+    {"sqlalchemy.ext.asyncio.async_scoped_session", "sqlalchemy.ext.asyncio.scoping.async_scoped_session"}
+)
 SYNC_CREATE_ENGINE = frozenset({"sqlalchemy.create_engine", "sqlalchemy.engine.create_engine"})
 # the sync API whose import is a leftover (AWT303)
 SYNC_API = SYNC_SESSION_CLASSES | SYNC_SESSIONMAKERS | SCOPED_SESSION | SYNC_CREATE_ENGINE
@@ -69,6 +73,7 @@ ASGI_APPS = frozenset({"fastapi.FastAPI", "fastapi.applications.FastAPI", "starl
 # Session methods that return awaitables on AsyncSession (rule book §2).
 AWAITABLE_SESSION_METHODS = frozenset(
     {
+        "remove",  # of an async scoped session (`types.proxied_session`): closes the scope's session
         "commit",
         "rollback",
         "flush",

@@ -237,11 +237,11 @@ class StatementWalk(OffloadRecords):
                 isinstance(expr, ast.Call)
                 and isinstance(expr.func, ast.Attribute)
                 and expr.func.attr in {"begin", "begin_nested", "connect"}
-                and isinstance(self.type_of(expr.func.value), SessionType | EngineType | ConnectionType)
-                and not (expr.func.attr == "connect" and isinstance(self.type_of(expr.func.value), SessionType))
+                and isinstance(self._owner_type(expr.func), SessionType | EngineType | ConnectionType)
+                and not (expr.func.attr == "connect" and isinstance(self._owner_type(expr.func), SessionType))
             )
             owner = (
-                self.type_of(expr.func.value)
+                self._owner_type(expr.func)
                 if begins and isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute)
                 else None
             )
@@ -528,7 +528,7 @@ class StatementWalk(OffloadRecords):
 
     def _visit_call(self, node: ast.Call, ctx: _Ctx) -> None:
         func = node.func
-        owner_type = self.type_of(func.value) if isinstance(func, ast.Attribute) else None
+        owner_type = self._owner_type(func) if isinstance(func, ast.Attribute) else None
         resolved = self.project.resolve_expr(self.module.name, func)
         handled = False
         if isinstance(func, ast.Attribute) and isinstance(owner_type, QueryType):

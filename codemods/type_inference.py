@@ -50,6 +50,7 @@ from codemods.types import (
     StateType,
     TransactionType,
     Type,
+    proxied_session,
 )
 
 
@@ -95,6 +96,11 @@ def _is_contextmanager(project: Project, func: FunctionSymbols) -> bool:
 
 class TypeInference(AnalyzerBase):
     """Types of expressions (see the module's docstring)."""
+
+    def _owner_type(self, method: ast.Attribute) -> Type | None:
+        """The type of the object a method is called on (`owner.method(...)`), an async scoped session standing for
+        the session it proxies (see `types.proxied_session`)."""
+        return proxied_session(self.type_of(method.value), method.attr)
 
     def type_of(self, node: ast.expr) -> Type | None:
         if self._type_memo is None:
@@ -190,7 +196,7 @@ class TypeInference(AnalyzerBase):
             stored = self._attribute_slots.get(dotted_name(node) or "")
             if stored is not None:
                 return stored
-        owner = self.type_of(node.value)
+        owner = proxied_session(self.type_of(node.value), node.attr)
         if isinstance(owner, RequestType):
             if node.attr == "app":
                 return APP
@@ -340,7 +346,7 @@ class TypeInference(AnalyzerBase):
     def _call_type(self, node: ast.Call) -> Type | None:
         func = node.func
         if isinstance(func, ast.Attribute):
-            owner = self.type_of(func.value)
+            owner = self._owner_type(func)
             if isinstance(owner, SessionType) and func.attr == "query":
                 return self._new_query(func.value, node)
             if isinstance(owner, SessionType) and func.attr == "connection":

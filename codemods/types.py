@@ -20,6 +20,18 @@ class SessionFactoryType:
 
 
 @dataclass(frozen=True)
+class ScopedSessionType(SessionFactoryType):
+    """`async_scoped_session(factory, scopefunc=current_task)`: calling it gives the scope's session, like a factory;
+    and it proxies that session's methods (`db_session.execute(...)`, `await db_session.commit()`): see
+    `proxied_session`."""
+
+
+# what an async scoped session answers itself rather than proxying to its session (`remove()` is a coroutine too:
+# it closes the scope's session; it is awaited like a session's `close()`, see `proxied_session`)
+SCOPED_REGISTRY_ATTRS = frozenset({"configure", "registry", "session_factory"})
+
+
+@dataclass(frozen=True)
 class SqlModelSessionType:
     """SQLModel's sync `Session`: awaitify migrates nothing that uses it (AWT221), so it is never a `SessionType`;
     inside an `async def` its I/O blocks the event loop, which `check` reports (AWT306)."""
@@ -239,3 +251,11 @@ APP = AppType()
 APP_STATE = StateType("app")
 ASYNC_SESSION = SessionType(is_async=True)
 SQLMODEL_SESSION = SqlModelSessionType()
+
+
+def proxied_session(owner: Type | None, attr: str) -> Type | None:
+    """`owner.attr` read for a session's method: an async scoped session stands for the AsyncSession it proxies
+    (`db_session.commit()` is the scope's session's `commit()`); any other owner is itself."""
+    if isinstance(owner, ScopedSessionType) and attr not in SCOPED_REGISTRY_ATTRS:
+        return SessionType(is_async=owner.is_async)
+    return owner

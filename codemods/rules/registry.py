@@ -182,7 +182,10 @@ _ALL = [
         "AWT205",
         "scoped-session",
         "`scoped_session` has no exact async equivalent.",
-        "`async_scoped_session` needs an explicit `scopefunc` (e.g. `asyncio.current_task`); pick one deliberately.",
+        "`async_scoped_session` needs an explicit `scopefunc` (e.g. `asyncio.current_task`); pick one deliberately. "
+        "Once the line reads `async_scoped_session(async_sessionmaker(...), scopefunc=...)`, run `migrate` again: "
+        "the scoped session stands for the AsyncSession it proxies, so its calls (`Session.execute(...)`, "
+        "`Session.commit()`, `Session.remove()`) are awaited and their functions made async.",
         "Session = scoped_session(factory)",
         "Session = scoped_session(factory)  # awaitify: review AWT205 ...",
     ),
