@@ -551,6 +551,7 @@ class StatementWalk(OffloadRecords):
         if resolved in CONCURRENCY_FUNCTIONS:
             self._check_shared_session(node)
         self._visit_model_validation(node)
+        self._visit_template_context(node)
         if self.func is not None and not self.facts.is_async and B.is_blocking(resolved):
             assert resolved is not None
             self._record_blocking_call(node, resolved, ctx, movable=not B.blocks_later(resolved))
