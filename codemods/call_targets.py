@@ -82,6 +82,8 @@ class CallTargets(EngineConstructors):
             if method is not None:
                 return (method.qualname,)
             return ()
+        if isinstance(owner, Instance) and (bound := self.project.typevar_bound(owner.qualname)) is not None:
+            return self._methods_under_bound(bound, func.attr)
         if isinstance(owner, InstanceChoice) and not owner.is_list:
             return self._methods_of_choice(owner, func.attr)
         if isinstance(owner, ModuleRef):
@@ -96,6 +98,17 @@ class CallTargets(EngineConstructors):
         methods = [self.project.lookup_method(qualname, name) for qualname in owner.qualnames]
         if any(method is None for method in methods):
             return ()  # a class without it: nothing awaitify can say about the call
+        return tuple(sorted({method.qualname for method in methods if method is not None}))
+
+    def _methods_under_bound(self, bound: str, name: str) -> tuple[str, ...]:
+        """`entry.update(...)` of an `entry: Model`, `Model = TypeVar("Model", bound=Base)`: the method `Base`
+        gives, or else every one its subclasses declare (one of them is the object's: the others' classes have no
+        such method, so the call could not run on them). Several: the engine awaits the call only if all of them
+        are async, else flags it."""
+        inherited = self.project.lookup_method(bound, name)
+        if inherited is not None:
+            return (inherited.qualname,)
+        methods = [self.project.lookup_method(sub, name) for sub in self.project.subclasses(bound)]
         return tuple(sorted({method.qualname for method in methods if method is not None}))
 
     def _called_instance(self, func: ast.Name | ast.Attribute) -> tuple[str, ...] | None:

@@ -306,6 +306,24 @@ class Project:
                 return method
         return None
 
+    def typevar_bound(self, qualname: str) -> str | None:
+        """`Model = TypeVar("Model", bound=Base)`: the project class `Base` a value typed `Model` (or `type[Model]`)
+        is a subclass of. A method called on it runs the method of whichever subclass it is (see
+        `CallTargets._methods_under_bound`). None for anything else."""
+        module, _, name = qualname.rpartition(".")
+        symbols = self.modules.get(module)
+        value = symbols.global_values.get(name) if symbols is not None else None
+        if not (isinstance(value, ast.Call) and self.resolve_expr(module, value.func) in N.TYPE_VARS):
+            return None
+        bound = next((k.value for k in value.keywords if k.arg == "bound"), None)
+        if isinstance(bound, ast.Constant) and isinstance(bound.value, str):
+            try:
+                bound = ast.parse(bound.value, mode="eval").body  # `bound="Base"`
+            except SyntaxError:
+                return None
+        resolved = self.resolve_expr(module, bound) if bound is not None else None
+        return resolved if resolved in self.classes else None
+
     def is_subclass_of_external(self, class_qualname: str, externals: frozenset[str]) -> bool:
         for cls in self.mro(class_qualname):
             if any(base in externals for base in self.class_bases(self.classes[cls])):
@@ -521,8 +539,8 @@ class Project:
             return SessionFactoryType(is_async=qual in N.ASYNC_SESSIONMAKERS)
         if qual in CLIENT_CLASSES:
             return BlockingClientType(CLIENT_CLASSES[qual])
-        if qual in self.classes:
-            return Instance(qual)
+        if qual in self.classes or self.typevar_bound(qual) is not None:
+            return Instance(qual)  # a type variable stands for its bound's subclasses (see `typevar_bound`)
         # a module-level alias: `DbSession = Annotated[Session, Depends(get_db)]`
         owner, _, name = qual.rpartition(".")
         symbols = self.modules.get(owner)

@@ -126,6 +126,7 @@ GENERIC_WRAPPERS = frozenset(
     }
 )
 TYPE_OF = frozenset({"typing.Type", "builtins.type", "type"})
+TYPE_VARS = frozenset({"typing.TypeVar", "typing_extensions.TypeVar"})
 # a list of instances: its elements are instances (`-> list[User]`)
 LIST_TYPES = frozenset({"typing.List", "builtins.list", "typing.Sequence", "collections.abc.Sequence"})
 GENERATOR_TYPES = frozenset(

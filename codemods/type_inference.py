@@ -369,7 +369,8 @@ class TypeInference(AnalyzerBase):
         if isinstance(callee, SessionFactoryType):
             return SessionType(is_async=callee.is_async)
         if isinstance(callee, ClassRef):
-            return Instance(callee.qualname) if callee.qualname in self.project.classes else None
+            known = callee.qualname in self.project.classes or self.project.typevar_bound(callee.qualname)
+            return Instance(callee.qualname) if known else None  # `self.model(...)` of a `type[Model]`: a `Model`
         if isinstance(func, ast.Subscript):  # `CRUDBase[Item](Item)`: an instance of the generic class
             generic = self.type_of(func.value)
             if isinstance(generic, ClassRef) and generic.qualname in self.project.classes:
