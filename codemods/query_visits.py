@@ -60,7 +60,7 @@ class QueryVisits(LocalBindings):
         if "unknown" in query.entity_kinds:
             self._review(node, "AWT209", "cannot tell whether query() selects entities or columns")
             return None
-        chain = _chain_calls(node)
+        chain = self._query_chain_calls(node)
         for method, call in chain:
             if method in Q.REMOVED_METHODS:
                 self._review(node, "AWT207", f"Query.{method}() was removed in 2.0")
@@ -106,6 +106,18 @@ class QueryVisits(LocalBindings):
             aggregate=aggregate,
             params_src=params_src,
         )
+
+    def _query_chain_calls(self, node: ast.expr) -> list[tuple[str, ast.Call]]:
+        """The Query method calls of the chain ending at `node`, without the call that made the Query when that is
+        a function reached through a module or an object (`service.get_all(db_session=db).order_by(...).all()`,
+        Netflix dispatch's services): `get_all` is no Query method."""
+        chain = _chain_calls(node)
+        while chain and chain[0][0] != "query" and not self._called_on_query(chain[0][1]):
+            chain = chain[1:]
+        return chain
+
+    def _called_on_query(self, call: ast.Call) -> bool:
+        return isinstance(call.func, ast.Attribute) and isinstance(self.type_of(call.func.value), QueryType)
 
     def _yields_per(self, node: ast.expr) -> bool:
         """`yield_per()` in the chain ending at `node`, or in an assignment of the Query variable it starts from."""
