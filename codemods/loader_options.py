@@ -17,7 +17,16 @@ from codemods import sqla_names as N
 from codemods.analyzer_base import _Ctx
 from codemods.edits import Edit
 from codemods.type_inference import TypeInference
-from codemods.types import ConnectionType, FunctionRef, Instance, InstanceList, LoadedEntities, SessionType, Type
+from codemods.types import (
+    ClassRef,
+    ConnectionType,
+    FunctionRef,
+    Instance,
+    InstanceList,
+    LoadedEntities,
+    SessionType,
+    Type,
+)
 
 # Code working at the DB-API level: it holds the sync driver's own objects and SQL dialect, which the async driver
 # does not share (AWT217).
@@ -50,6 +59,49 @@ class LoaderOptions(TypeInference):
         schemas = RM.schema_classes(self.project, self.module.name, func.value)
         if schemas:
             self._load_what_a_model_reads(node, validated, schemas)
+        elif isinstance(validated, Instance):
+            self._flag_unseen_model_of_refreshed_object(node, validated)
+
+    def _flag_unseen_model_of_refreshed_object(self, node: ast.Call, validated: Instance) -> None:
+        """`self.schema.model_validate(document)` (mealie's `RepositoryGeneric.create`) of an object built here and
+        then `refresh()`ed whole: refresh() leaves every lazy relationship unloaded, even one just assigned, so
+        whichever of them the model reads (awaitify cannot see which model it is) raises MissingGreenlet; the sync
+        code loaded it on access."""
+        document = node.args[0]
+        if not (isinstance(document, ast.Name) and self._built_then_refreshed(document.id)):
+            return
+        bound = self.project.typevar_bound(validated.qualname)
+        classes = {bound, *self.project.subclasses(bound)} if bound is not None else {validated.qualname}
+        if not any(c in self.project.classes and self.project.has_relationships(c) for c in classes):
+            return
+        model = self.spans.segment(node.func.value) if isinstance(node.func, ast.Attribute) else "the model"
+        text = (
+            f"AWT201 refresh() left the relationships of {document.id} unloaded, and {model} may read them: "
+            "MissingGreenlet under asyncio; name them in refresh(obj, attribute_names=[...]) or load them eagerly"
+        )
+        self.facts.lazy_reads.append(Edit(E.REVIEW, self.spans.span(node), text=text))
+
+    def _built_then_refreshed(self, name: str) -> bool:
+        """`name = Model(...)` (a project class, or a `type[Model]` of a type variable) and `db.refresh(name)` with
+        no attribute names, both in this function."""
+        built = refreshed = False
+        for node in self._own_nodes():
+            if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
+                built = built or (
+                    isinstance(node.value, ast.Call) and isinstance(self.type_of(node.value.func), ClassRef)
+                )
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "refresh"
+                and isinstance(self.type_of(node.func.value), SessionType)
+                and len(node.args) == 1
+                and isinstance(node.args[0], ast.Name)
+                and node.args[0].id == name
+                and not any(k.arg == "attribute_names" for k in node.keywords)
+            ):
+                refreshed = True
+        return built and refreshed
 
     def _visit_template_context(self, node: ast.Call) -> None:
         """`templates.TemplateResponse(request, "user.html", {"user": user})`: the template reads what it likes of
