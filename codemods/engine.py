@@ -792,6 +792,20 @@ def _short(qualname: str) -> str:
     return qualname.rsplit(".", 1)[-1]
 
 
+def _sync_wrapper_review(decorator: str, decorated: str, wrappers_made_async: list[str]) -> str:
+    if wrappers_made_async:  # dispatch's `@background_task`: its wrapper opens and closes a session itself
+        return (
+            f"AWT213 @{decorator}'s {_short(wrappers_made_async[0])}() became async (it does I/O itself) and so did "
+            f"{_short(decorated)}(): the wrapper calls it without await, returns its coroutine unawaited and does "
+            "what it does around the call (try/except, closing a session) before it runs; await the call there"
+        )
+    return (
+        f"AWT213 @{decorator} is a sync decorator and {_short(decorated)}() became async: its wrapper "
+        "gets a coroutine, so what it does around the call (try/except, retries, using the result) no "
+        "longer applies; make the wrapper async"
+    )
+
+
 def _path_text(path: list[str]) -> str:
     return " -> ".join(p.rsplit(".", 1)[-1] if i < len(path) - 1 else p for i, p in enumerate(path))
 
@@ -831,13 +845,9 @@ def _plan_function(
                 plan.async_contextmanagers.add(fact.qualname)
                 plan.imports.add(ImportName("contextlib", "asynccontextmanager"))
                 plan.removable.add("contextmanager")
-            for span, decorator in fact.sync_wrappers:
-                text = (
-                    f"AWT213 @{decorator} is a sync decorator and {_short(fact.qualname)}() became async: its wrapper "
-                    "gets a coroutine, so what it does around the call (try/except, retries, using the result) no "
-                    "longer applies; make the wrapper async"
-                )
-                plan.edits.append(Edit(E.REVIEW, span, text=text))
+            for span, decorator, nested in fact.sync_wrappers:
+                made_async = [q for q in nested if q in coloring.async_functions]
+                plan.edits.append(Edit(E.REVIEW, span, text=_sync_wrapper_review(decorator, fact.qualname, made_async)))
             for span, async_text, reason, removable in fact.blocking_calls:
                 if async_text is None:
                     plan.edits.append(Edit(E.REVIEW, span, text=reason))

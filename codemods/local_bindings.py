@@ -174,7 +174,8 @@ class LocalBindings(LoaderOptions):
         for name in self._decorator_names():
             target = self.project.functions.get(name)
             if target is not None and not target.is_async and _sync_wrapper(target):
-                self.facts.sync_wrappers.append(((line, col, line, col), _short_name(name)))
+                nested = tuple(sorted(q for q in self.project.functions if q.startswith(f"{target.qualname}.")))
+                self.facts.sync_wrappers.append(((line, col, line, col), _short_name(name), nested))
 
     def _flag_sync_caches(self) -> None:
         """`@lru_cache` / `@cache` on a function that becomes async keeps its coroutine, not its result: the
