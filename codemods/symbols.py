@@ -447,6 +447,8 @@ def _callee_only(value: ast.expr, call_of: Callable[[ast.expr], ast.Call]) -> as
     it without arguments."""
     if isinstance(value, ast.Call) and dotted_name(value.func) is not None:
         return call_of(value.func)
+    if isinstance(value, ast.Call) and isinstance(value.func, ast.Subscript) and dotted_name(value.func.value):
+        return call_of(value.func.value)  # `HttpRepo[C, R](repo)` (mealie's mixins): an instance of the generic class
     return NOT_A_CALL
 
 
