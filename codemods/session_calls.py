@@ -16,11 +16,14 @@ from codemods import sqla_names as N
 from codemods.analyzer_base import _Ctx
 from codemods.edits import Edit
 from codemods.engine_escapes import escape_reason as engine_escape_reason
+from codemods.queries import UPDATE_SYNC_FOR_FALSE
 from codemods.query_visits import QueryVisits
 from codemods.types import ConnectionType, EngineType, HttpClientType, LoadedEntities, SessionType, TransactionType
 
 # execution options that make a statement run on a server-side cursor, which AsyncSession.execute() refuses
 _SERVER_SIDE_CURSOR_OPTIONS = frozenset({"yield_per", "stream_results"})
+# where `update()` / `sqlalchemy.update` resolves to (the Core construct whose ORM execution synchronizes objects)
+_UPDATE_CONSTRUCTS = frozenset({"sqlalchemy.update", "sqlalchemy.sql.update", "sqlalchemy.sql.expression.update"})
 
 
 _RAW_CONNECTION_REVIEW = (
@@ -31,6 +34,19 @@ _DRIVER_PLACEHOLDERS_REVIEW = (
     "exec_driver_sql() placeholders are the driver's own: psycopg2's %s and %(name)s are $1, $2 under asyncpg "
     "(sqlite3 and aiosqlite share ? and :name)"
 )
+
+
+def _synchronize_session_false(statement: ast.expr) -> list[ast.Constant]:
+    """The `False` of each `.execution_options(synchronize_session=False)` in a statement expression."""
+    return [
+        keyword.value
+        for sub in astwalk.walk(statement)
+        if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute) and sub.func.attr == "execution_options"
+        for keyword in sub.keywords
+        if keyword.arg == "synchronize_session"
+        and isinstance(keyword.value, ast.Constant)
+        and keyword.value.value is False
+    ]
 
 
 def _passes_driver_parameters(node: ast.Call) -> bool:
@@ -112,12 +128,51 @@ class SessionCalls(QueryVisits):
                 ):
                     self.facts.edits.append(Edit(E.TEXT_SQL, self.spans.span(node.args[0])))
                     self.facts.imports.add(("sqlalchemy", "text"))
+        if method == "execute" and not session.is_async:
+            self._fetch_for_unsynchronized_update(node)
         elif method in N.AWAITABLE_SESSION_METHODS and ctx.awaited and not session.is_async:
             self._finding(node, "AWT302", f"`{src}.{method}()` awaited on a sync Session")
         for arg in [*node.args, *(k.value for k in node.keywords)]:
             self._visit_expr(arg, _Ctx())
         self._visit_expr(node.func.value, _Ctx())
         return True
+
+    def _fetch_for_unsynchronized_update(self, call: ast.Call) -> None:
+        """`db.execute(update(User)...execution_options(synchronize_session=False))`, then commit: the sync commit
+        expired the objects loaded before and the next read saw the new values; with `expire_on_commit=False` (the
+        migrated sessionmaker) they kept the old ones. "fetch" updates them, as for the legacy `Query.update()`
+        (`UPDATE_SYNC_FOR_FALSE`, fixtures/queries/core_update_synchronize_false_*)."""
+        for statement in self._statement_expressions(call):
+            if self._is_update_chain(statement):
+                for value in _synchronize_session_false(statement):
+                    edit = Edit(E.REPLACE_EXPR, self.spans.span(value), text=f'"{UPDATE_SYNC_FOR_FALSE}"')
+                    self.facts.edits.append(edit)
+
+    def _statement_expressions(self, call: ast.Call) -> list[ast.expr]:
+        """The statement passed to `execute()`: the argument, or what this function assigns to the local it names."""
+        if not call.args:
+            return []
+        statement = call.args[0]
+        if not isinstance(statement, ast.Name):
+            return [statement]
+        assigned = [
+            node.value
+            for node in self._own_nodes()
+            if isinstance(node, ast.Assign)
+            and any(isinstance(target, ast.Name) and target.id == statement.id for target in node.targets)
+        ]
+        return assigned if len(assigned) == 1 else []  # a local rebound to other statements: left as it is
+
+    def _is_update_chain(self, statement: ast.expr) -> bool:
+        """`update(M).where(...).values(...)...`: a chain of method calls on sqlalchemy's `update()`."""
+        node = statement
+        while isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            node = node.func.value
+        if not isinstance(node, ast.Call) or node is statement:
+            return False
+        if isinstance(node.func, ast.Name) and self._shadowing_local((node.func.id,)) is not None:
+            return False
+        return self.project.resolve_expr(self.module.name, node.func) in _UPDATE_CONSTRUCTS
 
     def _uses_server_side_cursor(self, call: ast.Call) -> bool:
         """`db.scalars(stmt.execution_options(yield_per=100))`: the statement (or the local variable holding it)
