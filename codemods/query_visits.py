@@ -13,6 +13,7 @@ from dataclasses import replace
 
 from codemods import edits as E
 from codemods import queries as Q
+from codemods import sqla_names as N
 from codemods.analyzer_base import _Ctx
 from codemods.argument_hints import QUERY_PARAM_PREFIX
 from codemods.edits import Edit, QuerySpec
@@ -100,7 +101,7 @@ class QueryVisits(LocalBindings):
         unique = query.dedupe and "entity" in query.entity_kinds and not self._yields_per(node)
         return QuerySpec(
             terminal=terminal,
-            session_src=query.session_src,
+            session_src=self._async_session_src(query, chain),
             scalars=single_entity,
             unique=unique,
             aggregate=aggregate,
@@ -118,6 +119,19 @@ class QueryVisits(LocalBindings):
 
     def _called_on_query(self, call: ast.Call) -> bool:
         return isinstance(call.func, ast.Attribute) and isinstance(self.type_of(call.func.value), QueryType)
+    def _async_session_src(self, query: QueryType, chain: list[tuple[str, ast.Call]]) -> str:
+        """The session the rewritten query runs on: `object_session(user).query(...)` runs on
+        `async_object_session(user)` (the rename a bare `object_session(user)` call gets; the query's rewrite
+        replaces the whole chain, so the call is renamed here, or a second run would rename it)."""
+        method, call = chain[0]
+        session = call.func.value if method == "query" and isinstance(call.func, ast.Attribute) else None
+        if not isinstance(session, ast.Call) or self.project.resolve_expr(self.module.name, session.func) not in (
+            N.OBJECT_SESSION
+        ):
+            return query.session_src
+        self.facts.async_imports.add(("sqlalchemy.ext.asyncio", "async_object_session"))
+        arguments = self.spans.segment(session)[len(self.spans.segment(session.func)) :]
+        return f"async_object_session{arguments}"
 
     def _yields_per(self, node: ast.expr) -> bool:
         """`yield_per()` in the chain ending at `node`, or in an assignment of the Query variable it starts from."""
