@@ -37,6 +37,7 @@ from codemods.blocking_calls import THREAD_ADVICE
 from codemods.check_cache import cached_findings
 from codemods.coloring import Coloring, color_call_graph
 from codemods.deadline import FileTimeout, file_deadline, import_untimed
+from codemods.dependency_factories import returned_as_dependency
 from codemods.edits import Edit, FilePlan, ImportName, Span, TransformError
 from codemods.function_facts import HELD_DROPPED, CallSite, FunctionFacts, GeneratorUse
 from codemods.gc_pause import collector_paused
@@ -969,7 +970,7 @@ def _plan_function(
             rewritten_offloads.add(call)
             if imported:
                 plan.removable.add(imported)
-        elif qualname in coloring.newly_async:
+        elif qualname in coloring.newly_async and not _returned_as_dependency(analysis, fact.qualname, qualname, span):
             plan.edits.append(
                 Edit(
                     E.REVIEW,
@@ -997,6 +998,14 @@ def _drop_unused_loops(fact: FunctionFacts, rewritten_offloads: set[Span], plan:
         if all(call in rewritten_offloads for call, _, _ in calls) and len(calls) == calls[0][1]:
             plan.edits.append(Edit(E.REPLACE_STMT, assignment, text=""))
             plan.removable.add(calls[0][2])
+
+
+def _returned_as_dependency(analysis: _Analysis, factory: str, returned: str, span: Span) -> bool:
+    """`return role_checker` in a factory used only as `Depends(check_role([...]))`: FastAPI awaits it."""
+    modules = (
+        (parsed.symbols.name, parsed.text, lambda parsed=parsed: parsed.tree) for parsed in analysis.parsed.values()
+    )
+    return returned_as_dependency(analysis.project, modules, factory, returned, span)
 
 
 def _plan_blocking_call(

@@ -1,0 +1,76 @@
+"""Dependency factories: a function made async that its factory returns, where FastAPI awaits it.
+
+`def check_role(roles): def role_checker(user=Depends(...)): ...; return role_checker`, used as
+`Depends(check_role(["admin"]))` (or `Security(...)`, or in a route's `dependencies=[...]`): FastAPI inspects the
+dependency it is handed and awaits a coroutine function, so `role_checker` becoming async changes nothing where
+the factory is used, and the AWT213 "passed as a callback" marker on `return role_checker` would be noise. Only
+when every use of the factory in the project is such a call: a factory whose result is called, stored or passed
+anywhere else keeps the marker.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Iterable
+
+from codemods import sqla_names as N
+from codemods.edits import Span
+from codemods.project import Project
+from codemods.spans import SpanMaker
+
+# what declares a FastAPI dependency: its first argument is called (and awaited when a coroutine function) per request
+DEPENDENCY_DECLARATIONS = N.FASTAPI_DEPENDS | frozenset({"fastapi.Security", "fastapi.params.Security"})
+
+
+def returned_as_dependency(
+    project: Project,
+    modules: Iterable[tuple[str, str, Callable[[], ast.Module]]],
+    factory: str,
+    returned: str,
+    span: Span,
+) -> bool:
+    """`span` (a reference to `returned`, a function nested in `factory`) is the value of one of the factory's
+    `return` statements, and every use of `factory` in `modules` is a call handed to `Depends(...)` /
+    `Security(...)`. `modules`: (module name, text, a getter of its tree) of each file; a tree is asked for only
+    where the text names the factory."""
+    module_name = factory.rpartition(".")[0]
+    if returned.rpartition(".")[0] != factory:
+        return False
+    by_name = {name: (text, tree_of) for name, text, tree_of in modules}
+    if module_name not in by_name:
+        return False
+    text, tree_of = by_name[module_name]
+    if not _is_returned(text, tree_of(), span):
+        return False
+    short = factory.rpartition(".")[2]
+    return all(
+        _only_declared_dependencies(project, name, tree_of(), factory)
+        for name, (text, tree_of) in by_name.items()
+        if short in text
+    )
+
+
+def _is_returned(text: str, tree: ast.Module, span: Span) -> bool:
+    spans = SpanMaker(text)
+    return any(
+        isinstance(node, ast.Return) and isinstance(node.value, ast.Name) and spans.span(node.value) == span
+        for node in ast.walk(tree)
+    )
+
+
+def _only_declared_dependencies(project: Project, module: str, tree: ast.Module, factory: str) -> bool:
+    """Every reference to `factory` in this module is the callee of the first argument of a dependency
+    declaration: `Depends(factory(...))`."""
+    declared = {
+        id(node.args[0].func)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and node.args
+        and isinstance(node.args[0], ast.Call)
+        and project.resolve_expr(module, node.func) in DEPENDENCY_DECLARATIONS
+    }
+    return all(
+        id(node) in declared
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Name | ast.Attribute) and project.resolve_expr(module, node) == factory
+    )
