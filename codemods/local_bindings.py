@@ -106,23 +106,29 @@ class LocalBindings(LoaderOptions):
     """The signature and the locals' bindings (see the module's docstring)."""
 
     def _async_return_annotation(self) -> None:
-        """`-> Generator[X, None, None]` / `Iterator[X]` of a generator: its async counterpart, if it becomes async."""
+        """`-> Generator[X, None, None]` / `Iterator[X]` of a generator: its async counterpart, if it becomes async.
+        So is a bare `-> Generator` / `typing.Iterator` (no parameters)."""
         func = self.func
-        if func is None or not func.is_generator or func.is_async or not isinstance(func.returns, ast.Subscript):
+        if func is None or not func.is_generator or func.is_async:
+            return
+        if not isinstance(func.returns, ast.Subscript | ast.Name | ast.Attribute):
             return
         # edited: the node of this module's tree, not what the symbols keep (see `symbols.SharedExpressions`)
         returns = self._own_def().returns
-        assert isinstance(returns, ast.Subscript)  # the same text as `func.returns`
-        origin = self.project.resolve_expr(self.module.name, returns.value) or ""
+        assert isinstance(returns, ast.Subscript | ast.Name | ast.Attribute)  # the same text as `func.returns`
+        origin_node = returns.value if isinstance(returns, ast.Subscript) else returns
+        origin = self.project.resolve_expr(self.module.name, origin_node) or ""
         module, _, name = origin.rpartition(".")
         counterparts = {"Generator": "AsyncGenerator", "Iterator": "AsyncIterator", "Iterable": "AsyncIterable"}
         counterpart = counterparts.get(name)
         if counterpart is None or module not in {"typing", "collections.abc"}:
             return
-        args = returns.slice.elts if isinstance(returns.slice, ast.Tuple) else [returns.slice]
-        head = self.spans.segment(returns.value)
+        args: list[ast.expr] = []
+        if isinstance(returns, ast.Subscript):
+            args = returns.slice.elts if isinstance(returns.slice, ast.Tuple) else [returns.slice]
+        head = self.spans.segment(origin_node)
         prefix = head.rsplit(".", 1)[0] + "." if "." in head else ""
-        self.facts.async_edits.append(Edit(E.RENAME, self.spans.span(returns.value), text=f"{prefix}{counterpart}"))
+        self.facts.async_edits.append(Edit(E.RENAME, self.spans.span(origin_node), text=f"{prefix}{counterpart}"))
         if name == "Generator" and len(args) == 3:  # AsyncGenerator has no return type parameter
             self.facts.async_edits.append(Edit(E.DROP_LAST_INDEX, self.spans.span(returns)))
         if not prefix:
