@@ -18,6 +18,7 @@ from codemods.edits import Edit
 from codemods.engine_escapes import escape_reason as engine_escape_reason
 from codemods.queries import UPDATE_SYNC_FOR_FALSE
 from codemods.query_visits import QueryVisits
+from codemods.raw_updates import is_raw_update, stale_reads
 from codemods.types import ConnectionType, EngineType, HttpClientType, LoadedEntities, SessionType, TransactionType
 
 # execution options that make a statement run on a server-side cursor, which AsyncSession.execute() refuses
@@ -128,10 +129,11 @@ class SessionCalls(QueryVisits):
                 ):
                     self.facts.edits.append(Edit(E.TEXT_SQL, self.spans.span(node.args[0])))
                     self.facts.imports.add(("sqlalchemy", "text"))
-        if method == "execute" and not session.is_async:
-            self._fetch_for_unsynchronized_update(node)
         elif method in N.AWAITABLE_SESSION_METHODS and ctx.awaited and not session.is_async:
             self._finding(node, "AWT302", f"`{src}.{method}()` awaited on a sync Session")
+        if method == "execute" and not session.is_async:
+            self._fetch_for_unsynchronized_update(node)
+            self._flag_raw_update_read_after_commit(node, src)
         for arg in [*node.args, *(k.value for k in node.keywords)]:
             self._visit_expr(arg, _Ctx())
         self._visit_expr(node.func.value, _Ctx())
@@ -147,6 +149,24 @@ class SessionCalls(QueryVisits):
                 for value in _synchronize_session_false(statement):
                     edit = Edit(E.REPLACE_EXPR, self.spans.span(value), text=f'"{UPDATE_SYNC_FOR_FALSE}"')
                     self.facts.edits.append(edit)
+
+    def _flag_raw_update_read_after_commit(self, call: ast.Call, session_src: str) -> None:
+        """AWT224 (see `raw_updates`): a literal SQL UPDATE, then a commit, then a read of an object loaded before."""
+        if not call.args or not is_raw_update(
+            call.args[0], lambda func: self.project.resolve_expr(self.module.name, func)
+        ):
+            return
+        names = stale_reads(self._own_nodes(), call, session_src, self.spans.segment, self.type_of)
+        if not names:
+            return
+        shown = ", ".join(f"`{name}`" for name in names)
+        self._review(
+            call,
+            "AWT224",
+            f"a raw SQL UPDATE does not update objects already loaded ({shown}): the sync commit expired them and "
+            f"the reads after it saw the new values; with expire_on_commit=False they see the old ones: "
+            f"`await {session_src}.refresh(obj)` after the commit",
+        )
 
     def _statement_expressions(self, call: ast.Call) -> list[ast.expr]:
         """The statement passed to `execute()`: the argument, or what this function assigns to the local it names."""

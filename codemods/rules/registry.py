@@ -425,6 +425,21 @@ _ALL = [
         "gen = get_db()\ndb = next(gen)",
         "gen = get_db()\ndb = await anext(gen)  # awaitify: review AWT223 ...",
     ),
+    _rule(
+        "AWT224",
+        "raw-update-stale-after-commit",
+        "A raw SQL UPDATE, then a commit, then a read of an object the function loaded before it.",
+        'The ORM does not update loaded objects with a textual UPDATE (`text("UPDATE users ...")`). The sync code '
+        "read the new values anyway: its commit expired every object (`expire_on_commit=True`, the default) and the "
+        "read loaded it again. The migrated session sets `expire_on_commit=False` (a lazy load raises "
+        "MissingGreenlet under asyncio), so the same read returns the old value, silently. Flagged only where a "
+        "mapped object loaded in the function before the UPDATE is read after the commit: refresh it after the "
+        "commit (`await db.refresh(user)`), or use an ORM `update(User)`, which synchronises it.",
+        "user = db.get(User, 1)\ndb.execute(text(\"UPDATE users SET name = 'zz' WHERE id = 1\"))\ndb.commit()\n"
+        "return user.name",
+        "user = await db.get(User, 1)\nawait db.execute(text(\"UPDATE users SET name = 'zz' WHERE id = 1\"))  "
+        "# awaitify: review AWT224 ...\nawait db.commit()\nreturn user.name",
+    ),
     # ---- check findings -------------------------------------------------------------------------
     _rule(
         "AWT301",
