@@ -123,6 +123,8 @@ class QueryVisits(LocalBindings):
         """The session the rewritten query runs on: `object_session(user).query(...)` runs on
         `async_object_session(user)` (the rename a bare `object_session(user)` call gets; the query's rewrite
         replaces the whole chain, so the call is renamed here, or a second run would rename it)."""
+        if not chain:  # a query held in a variable, iterated
+            return query.session_src
         method, call = chain[0]
         session = call.func.value if method == "query" and isinstance(call.func, ast.Attribute) else None
         if not isinstance(session, ast.Call) or self.project.resolve_expr(self.module.name, session.func) not in (
