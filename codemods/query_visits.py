@@ -119,6 +119,7 @@ class QueryVisits(LocalBindings):
 
     def _called_on_query(self, call: ast.Call) -> bool:
         return isinstance(call.func, ast.Attribute) and isinstance(self.type_of(call.func.value), QueryType)
+
     def _async_session_src(self, query: QueryType, chain: list[tuple[str, ast.Call]]) -> str:
         """The session the rewritten query runs on: `object_session(user).query(...)` runs on
         `async_object_session(user)` (the rename a bare `object_session(user)` call gets; the query's rewrite
