@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from codemods import analyze, engine
+from codemods import analyze, project_analysis
 from codemods.function_facts import _CONTAINER_FIELDS, _SHARED_EMPTY
 from codemods.model import EngineOptions
 from tests.engine.test_released_trees import results
@@ -12,7 +12,7 @@ from tests.engine.trees import REPO, python_files
 
 
 def test_finished_facts_share_their_empty_containers() -> None:
-    analysis = engine._analyse(python_files(REPO / "target_backend"), EngineOptions())
+    analysis = project_analysis._analyse(python_files(REPO / "target_backend"), EngineOptions())
     facts = [fact for module in analysis.facts_by_path.values() for fact in module]
     assert facts
     empties = 0
@@ -43,7 +43,7 @@ def test_finished_facts_change_no_result(
 def test_only_functions_with_a_nested_function_keep_their_locals_types() -> None:
     """A function's locals' types (`env`) serve the functions nested in it (closures): the others keep none."""
     sources = python_files(REPO / "fixtures/coloring/closure_over_session/before")
-    analysis = engine._analyse(sources, EngineOptions())
+    analysis = project_analysis._analyse(sources, EngineOptions())
     assert analysis.project.enclosing_functions == {"clo.report.owners_report"}
     facts = {fact.qualname: fact for module in analysis.facts_by_path.values() for fact in module}
     assert set(facts["clo.report.owners_report"].env) == {"db"}

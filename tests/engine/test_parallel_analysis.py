@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from codemods import engine, parallel_analysis
+from codemods import engine, parallel_analysis, project_analysis
 from codemods.model import EngineOptions
 from codemods.project import Project
 from codemods.relevance import Relevance
@@ -57,7 +57,7 @@ def _project(name: str, tmp_path: Path) -> dict[str, str]:
 @pytest.fixture
 def parallel_for_any_size(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """Every project analysed in parallel; each analysis records the process that did it in a file."""
-    monkeypatch.setattr(engine, "PARALLEL_ANALYSIS_MIN_MODULES", 1)
+    monkeypatch.setattr(project_analysis, "PARALLEL_ANALYSIS_MIN_MODULES", 1)
     record = tmp_path / "analysed-by"
     real_run_round = parallel_analysis._Share.run_round
 
@@ -116,10 +116,10 @@ def test_hints_cross_from_one_process_to_the_other(
 def test_a_lost_worker_falls_back_to_one_process(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(engine, "PARALLEL_ANALYSIS_MIN_MODULES", 1)
+    monkeypatch.setattr(project_analysis, "PARALLEL_ANALYSIS_MIN_MODULES", 1)
     monkeypatch.setattr(parallel_analysis, "_worker_main", lambda *_args: os._exit(3))
     sources = _project("services_across_modules", tmp_path)
-    with caplog.at_level(logging.WARNING, logger="codemods.engine"):
+    with caplog.at_level(logging.WARNING, logger="codemods.project_analysis"):
         split = engine.migrate_sources(sources, EngineOptions(jobs=2))
     assert "parallel analysis unavailable" in caplog.text
     assert split == engine.migrate_sources(sources, EngineOptions(jobs=1))
@@ -148,7 +148,7 @@ def test_a_worker_lost_after_a_round_added_modules_falls_back_to_one_process(
 ) -> None:
     """The analysis in one process starts over from the modules relevant at the start: a module a hint added in a
     round of the failed split is added again by its own rounds (it was left out, its functions left sync)."""
-    monkeypatch.setattr(engine, "PARALLEL_ANALYSIS_MIN_MODULES", 1)
+    monkeypatch.setattr(project_analysis, "PARALLEL_ANALYSIS_MIN_MODULES", 1)
     parent = os.getpid()
     real_run_round = parallel_analysis._Share.run_round
     rounds: list[int] = []
@@ -161,7 +161,7 @@ def test_a_worker_lost_after_a_round_added_modules_falls_back_to_one_process(
 
     monkeypatch.setattr(parallel_analysis._Share, "run_round", dies_in_round_two)
     assert "app/util.py" not in relevant_paths(HINT_ADDS_A_MODULE)
-    with caplog.at_level(logging.WARNING, logger="codemods.engine"):
+    with caplog.at_level(logging.WARNING, logger="codemods.project_analysis"):
         split = engine.migrate_sources(HINT_ADDS_A_MODULE, EngineOptions(jobs=2))
     assert "parallel analysis unavailable (an analysis worker stopped: EOFError)" in caplog.text
     assert "async def save(db, obj):" in split["app/util.py"].new_text
@@ -174,7 +174,7 @@ def test_a_worker_gone_before_its_first_message_falls_back_to_one_process(
 ) -> None:
     """A worker that died before the parent's first send shows as a broken pipe there (it was an internal error
     when the worker happened to be gone already: seen under pytest-xdist)."""
-    monkeypatch.setattr(engine, "PARALLEL_ANALYSIS_MIN_MODULES", 1)
+    monkeypatch.setattr(project_analysis, "PARALLEL_ANALYSIS_MIN_MODULES", 1)
 
     real_send = multiprocessing.connection.Connection.send
 
@@ -185,7 +185,7 @@ def test_a_worker_gone_before_its_first_message_falls_back_to_one_process(
 
     monkeypatch.setattr(multiprocessing.connection.Connection, "send", broken_pipe)
     sources = _project("services_across_modules", tmp_path)
-    with caplog.at_level(logging.WARNING, logger="codemods.engine"):
+    with caplog.at_level(logging.WARNING, logger="codemods.project_analysis"):
         split = engine.migrate_sources(sources, EngineOptions(jobs=2))
     assert "parallel analysis unavailable (an analysis worker stopped: [Errno 32] Broken pipe)" in caplog.text
     monkeypatch.undo()
@@ -243,7 +243,7 @@ def test_a_module_everything_imports_does_not_make_one_share() -> None:
 def test_a_workers_facts_come_in_parts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A round's facts cross one part at a time (the receiving process never holds the whole round's pickle), and
     the parts make up exactly what one process finds."""
-    monkeypatch.setattr(engine, "PARALLEL_ANALYSIS_MIN_MODULES", 1)
+    monkeypatch.setattr(project_analysis, "PARALLEL_ANALYSIS_MIN_MODULES", 1)
     monkeypatch.setattr(parallel_analysis, "MODULES_PER_PART", 2)
     parts: list[int] = []
     real_recv = multiprocessing.connection.Connection.recv

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import pytest
 
-from codemods import engine, parse_helper
+from codemods import engine, parse_helper, project_analysis
 from codemods.model import EngineOptions
 from tests.engine.test_released_trees import results
 from tests.engine.trees import REPO, python_files
@@ -34,15 +34,15 @@ def _project(name: str, generated: dict[str, str]) -> dict[str, str]:
 @pytest.fixture
 def helped(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every project's parse shared with a helper; the paths this process got back from it, in order."""
-    monkeypatch.setattr(engine, "PARALLEL_PARSE_MIN_FILES", 1)
+    monkeypatch.setattr(project_analysis, "PARALLEL_PARSE_MIN_FILES", 1)
     received: list[str] = []
-    real = engine._parsed_elsewhere
+    real = project_analysis._parsed_elsewhere
 
-    def recording(path: str, text: str, symbols: object) -> engine._Parsed:
+    def recording(path: str, text: str, symbols: object) -> project_analysis._Parsed:
         received.append(path)
         return real(path, text, symbols)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(engine, "_parsed_elsewhere", recording)
+    monkeypatch.setattr(project_analysis, "_parsed_elsewhere", recording)
     return received
 
 
@@ -55,7 +55,7 @@ def test_same_migration_and_findings_with_a_parse_helper(
     theirs = parse_helper.split(sorted(sources), {path: len(text) for path, text in sources.items()})[1]
     assert helped[: len(theirs)] == theirs  # the first analysis': every one of the helper's files parses
     assert len(theirs) < len(sources)
-    monkeypatch.setattr(engine, "PARALLEL_PARSE_MIN_FILES", NEVER)
+    monkeypatch.setattr(project_analysis, "PARALLEL_PARSE_MIN_FILES", NEVER)
     helped.clear()
     assert results(sources, EngineOptions(jobs=2)) == with_helper
     assert not helped
@@ -69,12 +69,12 @@ def test_one_job_parses_in_one_process(helped: list[str]) -> None:
 def test_a_def_the_helper_parsed_is_found_again_where_it_starts(helped: list[str]) -> None:
     sources = python_files(REPO / "target_backend")
     paths = sorted(sources)
-    parses = engine._parse_all(paths, sources, EngineOptions(jobs=2), {}, lambda item: item)
+    parses = project_analysis._parse_all(paths, sources, EngineOptions(jobs=2), {}, lambda item: item)
     assert list(parses) == paths and helped
     checked = 0
     for path in helped:
         item = parses[path]
-        assert isinstance(item, engine._Parsed) and not item.holds_tree
+        assert isinstance(item, project_analysis._Parsed) and not item.holds_tree
         for func in item.symbols.functions.values():
             assert func.def_node is None  # came without its body: found again when asked for
             node = func.node
@@ -82,7 +82,7 @@ def test_a_def_the_helper_parsed_is_found_again_where_it_starts(helped: list[str
             assert (node.name, node.lineno) == (func.name, func.lineno)
             checked += 1
     assert checked > 10
-    assert all(isinstance(parses[path], engine._Parsed) and parses[path].holds_tree for path in paths[:5])
+    assert all(isinstance(parses[path], project_analysis._Parsed) and parses[path].holds_tree for path in paths[:5])
 
 
 def test_a_file_that_does_not_parse_fails_the_same_in_the_helper(
@@ -96,7 +96,7 @@ def test_a_file_that_does_not_parse_fails_the_same_in_the_helper(
     with_helper = results(sources, EngineOptions(jobs=2))
     assert "app/zz_broken.py" not in helped  # a failure comes back as its message
     assert "app/zz_broken.py" in parse_helper.split(sorted(sources), {p: len(t) for p, t in sources.items()})[1]
-    monkeypatch.setattr(engine, "PARALLEL_PARSE_MIN_FILES", NEVER)
+    monkeypatch.setattr(project_analysis, "PARALLEL_PARSE_MIN_FILES", NEVER)
     assert results(sources, EngineOptions(jobs=2)) == with_helper
     check = with_helper[1]
     assert isinstance(check, dict)
@@ -116,7 +116,7 @@ def test_a_lost_helper_leaves_its_files_to_this_process(
 ) -> None:
     sources = python_files(REPO / "target_backend")
     expected = results(sources, EngineOptions(jobs=2))
-    monkeypatch.setattr(engine, "PARALLEL_PARSE_MIN_FILES", 1)
+    monkeypatch.setattr(project_analysis, "PARALLEL_PARSE_MIN_FILES", 1)
     if breakage == "dies":
         monkeypatch.setattr(parse_helper, "_helper_main", lambda *_args: os._exit(3))
     elif breakage == "raises":
@@ -124,14 +124,14 @@ def test_a_lost_helper_leaves_its_files_to_this_process(
         def no_symbols(item: object) -> object:
             raise RuntimeError("no symbols today")
 
-        monkeypatch.setattr(engine, "_portable", no_symbols)  # called in the helper only
+        monkeypatch.setattr(project_analysis, "_portable", no_symbols)  # called in the helper only
     else:
 
         def cannot_fork(process: object) -> None:
             raise BlockingIOError(11, "Resource temporarily unavailable")
 
         monkeypatch.setattr(multiprocessing.context.ForkProcess, "start", cannot_fork)
-    with caplog.at_level(logging.WARNING, logger="codemods.engine"):
+    with caplog.at_level(logging.WARNING, logger="codemods.project_analysis"):
         assert results(sources, EngineOptions(jobs=2)) == expected
     assert warning in caplog.text
 
@@ -143,12 +143,12 @@ def test_a_helper_whose_symbols_do_not_pickle_leaves_its_files_to_this_process(
     helper's whole result: it says so, as a failure, with no traceback of its own on the terminal."""
     sources = python_files(REPO / "target_backend")
     sources["zz_deep.py"] = "TOTAL = " + " + ".join(["1"] * 800) + "\n"
-    monkeypatch.setattr(engine, "PARALLEL_PARSE_MIN_FILES", NEVER)
+    monkeypatch.setattr(project_analysis, "PARALLEL_PARSE_MIN_FILES", NEVER)
     expected = results(sources, EngineOptions(jobs=2))
-    monkeypatch.setattr(engine, "PARALLEL_PARSE_MIN_FILES", 1)
+    monkeypatch.setattr(project_analysis, "PARALLEL_PARSE_MIN_FILES", 1)
     assert "zz_deep.py" in parse_helper.split(sorted(sources), {p: len(t) for p, t in sources.items()})[1]
     capfd.readouterr()
-    with caplog.at_level(logging.WARNING, logger="codemods.engine"):
+    with caplog.at_level(logging.WARNING, logger="codemods.project_analysis"):
         assert results(sources, EngineOptions(jobs=2)) == expected
     assert "the parse helper failed: RecursionError" in caplog.text
     assert "Traceback" not in capfd.readouterr().err
@@ -159,22 +159,22 @@ def test_this_process_holds_no_more_trees_than_its_budget_while_it_parses(
 ) -> None:
     """Each file's tree is held or let go as soon as it is parsed (with a budget of one tree, at most one other
     is held when the next is parsed), not once the helper's part is in."""
-    made: list[engine._Parsed] = []
+    made: list[project_analysis._Parsed] = []
     most_held = 0
-    real = engine._parse
+    real = project_analysis._parse
 
-    def watched(path: str, text: str, file_timeout: float | None) -> engine._Parsed | str:
+    def watched(path: str, text: str, file_timeout: float | None) -> project_analysis._Parsed | str:
         nonlocal most_held
         if os.getpid() == parent:
             most_held = max(most_held, sum(item.holds_tree for item in made))
         item = real(path, text, file_timeout)
-        if isinstance(item, engine._Parsed) and os.getpid() == parent:
+        if isinstance(item, project_analysis._Parsed) and os.getpid() == parent:
             made.append(item)
         return item
 
     parent = os.getpid()
-    monkeypatch.setattr(engine, "_parse", watched)
-    engine._analyse(generated, EngineOptions(jobs=2, max_tree_bytes=1))
+    monkeypatch.setattr(project_analysis, "_parse", watched)
+    project_analysis._analyse(generated, EngineOptions(jobs=2, max_tree_bytes=1))
     assert len(made) > 20 and helped
     assert most_held <= 1
 
@@ -194,14 +194,14 @@ def test_split_gives_the_helper_the_last_paths_and_about_its_share_of_the_bytes(
 def test_a_file_out_of_time_in_the_helper_fails_the_same(helped: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     """The per-file limit holds in the helper (a forked process' only thread is its main thread)."""
     sources = {f"app/m{index}.py": f"VALUE = {index}\n" for index in range(6)} | {"app/zz_slow.py": "x = 1\n"}
-    real = engine.collect_symbols
+    real = project_analysis.collect_symbols
 
     def slow_for_one(path: str, *args: object) -> object:
         while path == "app/zz_slow.py":
             pass
         return real(path, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(engine, "collect_symbols", slow_for_one)
+    monkeypatch.setattr(project_analysis, "collect_symbols", slow_for_one)
     options = EngineOptions(jobs=2, file_timeout=0.05)
     with_helper = engine.check_sources(sources, options)
     assert (
@@ -210,7 +210,7 @@ def test_a_file_out_of_time_in_the_helper_fails_the_same(helped: list[str], monk
     assert [(f.code, f.message) for f in with_helper["app/zz_slow.py"]] == [
         ("AWT000", "gave up after 0.05 s (the per-file limit; raise it with --file-timeout)")
     ]
-    monkeypatch.setattr(engine, "PARALLEL_PARSE_MIN_FILES", NEVER)
+    monkeypatch.setattr(project_analysis, "PARALLEL_PARSE_MIN_FILES", NEVER)
     assert engine.check_sources(sources, options) == with_helper
 
 
@@ -226,9 +226,9 @@ def test_an_interrupt_while_this_process_parses_ends_the_helper(
         helpers.append(self)
 
     parent = os.getpid()
-    real_parse = engine._parse
+    real_parse = project_analysis._parse
 
-    def interrupted(path: str, text: str, file_timeout: float | None) -> engine._Parsed | str:
+    def interrupted(path: str, text: str, file_timeout: float | None) -> project_analysis._Parsed | str:
         if os.getpid() != parent:
             time.sleep(60)  # the helper would still be parsing when the interrupt comes
         elif path == sorted(sources)[1]:
@@ -236,8 +236,8 @@ def test_an_interrupt_while_this_process_parses_ends_the_helper(
         return real_parse(path, text, file_timeout)
 
     monkeypatch.setattr(parse_helper.Helper, "__init__", recording)
-    monkeypatch.setattr(engine, "_parse", interrupted)
+    monkeypatch.setattr(project_analysis, "_parse", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        engine._analyse(sources, EngineOptions(jobs=2))
+        project_analysis._analyse(sources, EngineOptions(jobs=2))
     assert len(helpers) == 1
     assert not helpers[0]._process.is_alive()

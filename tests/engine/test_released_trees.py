@@ -6,7 +6,7 @@ import ast
 
 import pytest
 
-from codemods import engine
+from codemods import engine, project_analysis
 from codemods.model import EngineOptions
 from codemods.relevance import cannot_matter, name_parts
 from codemods.symbols import collect_symbols
@@ -52,7 +52,7 @@ NESTED = (
 
 
 def test_a_def_let_go_is_found_again_in_the_tree_parsed_again() -> None:
-    item = engine._parse("app/codec.py", NESTED, None)
+    item = project_analysis._parse("app/codec.py", NESTED, None)
     assert not isinstance(item, str)
     before = {name: ast.dump(func.node, include_attributes=True) for name, func in item.symbols.functions.items()}
     item.release_tree()
@@ -66,7 +66,7 @@ def test_a_def_let_go_is_found_again_in_the_tree_parsed_again() -> None:
 
 
 def test_a_look_at_a_tree_let_go_does_not_keep_it() -> None:
-    item = engine._parse("app/codec.py", NESTED, None)
+    item = project_analysis._parse("app/codec.py", NESTED, None)
     assert not isinstance(item, str)
     kept = ast.dump(item.tree)
     item.release_tree()
@@ -81,7 +81,7 @@ HINTED_AND_PLAIN = {
 
 
 def test_the_analysis_lets_go_of_the_trees_it_does_not_need() -> None:
-    analysis = engine._analyse(HINTED_AND_PLAIN, EngineOptions())
+    analysis = project_analysis._analyse(HINTED_AND_PLAIN, EngineOptions())
     held = {path for path, item in analysis.parsed.items() if item.holds_tree}
     # app/paging.py imports nothing and is let go at once, then parsed again: service.py's hints reach it
     assert held == {"app/db.py", "app/notify.py", "app/service.py", "app/paging.py"}
@@ -97,9 +97,9 @@ def results(sources: dict[str, str], options: EngineOptions) -> tuple[object, ob
 
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_letting_trees_go_changes_no_result(jobs: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(engine, "PARALLEL_ANALYSIS_MIN_MODULES", 1)
+    monkeypatch.setattr(project_analysis, "PARALLEL_ANALYSIS_MIN_MODULES", 1)
     released = results(HINTED_AND_PLAIN, EngineOptions(jobs=jobs))
-    monkeypatch.setattr(engine._Parsed, "release_tree", lambda self: None)
+    monkeypatch.setattr(project_analysis._Parsed, "release_tree", lambda self: None)
     assert released == results(HINTED_AND_PLAIN, EngineOptions(jobs=jobs))
     outcomes = released[0]
     assert isinstance(outcomes, dict)
@@ -108,10 +108,10 @@ def test_letting_trees_go_changes_no_result(jobs: int, monkeypatch: pytest.Monke
 
 def test_modules_that_cannot_matter_are_let_go_while_the_project_is_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
     """Before the whole project is parsed, not after: the peak of memory is the end of the parse."""
-    items: list[engine._Parsed] = []
-    parse, project = engine._parse, engine.Project
+    items: list[project_analysis._Parsed] = []
+    parse, project = project_analysis._parse, project_analysis.Project
 
-    def parse_and_record(path: str, text: str, file_timeout: float | None) -> engine._Parsed | str:
+    def parse_and_record(path: str, text: str, file_timeout: float | None) -> project_analysis._Parsed | str:
         item = parse(path, text, file_timeout)
         assert not isinstance(item, str)
         items.append(item)
@@ -123,7 +123,7 @@ def test_modules_that_cannot_matter_are_let_go_while_the_project_is_parsed(monke
         held_once_parsed.update({item.path: item.holds_tree for item in items})
         return project(*args, **kwargs)
 
-    monkeypatch.setattr(engine, "_parse", parse_and_record)
-    monkeypatch.setattr(engine, "Project", project_once_parsed)
-    engine._analyse(HINTED_AND_PLAIN, EngineOptions())
+    monkeypatch.setattr(project_analysis, "_parse", parse_and_record)
+    monkeypatch.setattr(project_analysis, "Project", project_once_parsed)
+    project_analysis._analyse(HINTED_AND_PLAIN, EngineOptions())
     assert {path for path, held in held_once_parsed.items() if not held} == {"app/paging.py", "app/text.py"}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from codemods import engine
+from codemods import engine, project_analysis
 from codemods.model import EngineOptions
 from codemods.project import Project
 from codemods.relevance import Relevance
@@ -25,7 +25,7 @@ def _decisions(sources: dict[str, str], jobs: int = 1) -> tuple[object, object]:
 def test_same_decisions_as_analysing_every_module(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     sources = _project(name, tmp_path)
     only_relevant = _decisions(sources)
-    monkeypatch.setattr(engine, "ANALYSE_EVERY_MODULE", True)
+    monkeypatch.setattr(project_analysis, "ANALYSE_EVERY_MODULE", True)
     assert only_relevant == _decisions(sources)
 
 
@@ -53,7 +53,7 @@ REACHED_ONLY_BY_HINTS_AND_ASYNC = {
 
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_modules_reached_by_hints_or_defining_coroutines(jobs: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(engine, "PARALLEL_ANALYSIS_MIN_MODULES", 1)
+    monkeypatch.setattr(project_analysis, "PARALLEL_ANALYSIS_MIN_MODULES", 1)
     sources = REACHED_ONLY_BY_HINTS_AND_ASYNC
     assert relevant_paths(sources) == {"app/db.py", "app/notify.py", "app/service.py"}
     migrated = engine.migrate_sources(sources, EngineOptions(jobs=jobs))
@@ -64,13 +64,13 @@ def test_modules_reached_by_hints_or_defining_coroutines(jobs: int, monkeypatch:
     findings = engine.check_sources(sources, EngineOptions(jobs=jobs))
     assert any(f.code == "AWT304" and "notify" in f.message for f in findings["app/service.py"])
     decisions = _decisions(sources, jobs)
-    monkeypatch.setattr(engine, "ANALYSE_EVERY_MODULE", True)
+    monkeypatch.setattr(project_analysis, "ANALYSE_EVERY_MODULE", True)
     assert decisions == _decisions(sources, jobs)
 
 
 def test_same_decisions_in_parallel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Modules added by hints between rounds reach the workers' shares."""
-    monkeypatch.setattr(engine, "PARALLEL_ANALYSIS_MIN_MODULES", 1)
+    monkeypatch.setattr(project_analysis, "PARALLEL_ANALYSIS_MIN_MODULES", 1)
     for name in ("untyped_session_params", "generic_repository", "generated"):
         sources = _project(name, tmp_path / name)
         assert _decisions(sources, jobs=2) == _decisions(sources, jobs=1), name
@@ -145,10 +145,10 @@ def test_modules_of_blocking_calls_are_analysed_when_reached() -> None:
 
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_a_blocking_helper_in_a_plain_module_runs_in_a_thread(jobs: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(engine, "PARALLEL_ANALYSIS_MIN_MODULES", 1)
+    monkeypatch.setattr(project_analysis, "PARALLEL_ANALYSIS_MIN_MODULES", 1)
     migrated = engine.migrate_sources(BLOCKING_HELPERS, EngineOptions(jobs=jobs))
     service = migrated["app/service.py"].new_text or ""
     assert "    return slug(await asyncio.to_thread(label, 'x'))\n" in service
     decisions = _decisions(BLOCKING_HELPERS, jobs)
-    monkeypatch.setattr(engine, "ANALYSE_EVERY_MODULE", True)
+    monkeypatch.setattr(project_analysis, "ANALYSE_EVERY_MODULE", True)
     assert decisions == _decisions(BLOCKING_HELPERS, jobs)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from codemods import engine
+from codemods import engine, project_analysis
 from codemods.model import EngineOptions
 from codemods.symbols import ModuleSymbols, SharedExpressions, collect_symbols
 from tests.engine.test_released_trees import results
@@ -132,19 +132,19 @@ def test_sharing_changes_no_result(project: str, generated: dict[str, str], monk
     sources = {"twice": TWICE, "generated": generated}.get(project) or python_files(REPO / "target_backend")
     options = EngineOptions(max_tree_bytes=1)  # every tree let go: only what the symbols keep outlives it
     shared = results(sources, options)
-    collect = engine.collect_symbols
+    collect = project_analysis.collect_symbols
 
     def unshared(path: str, tree: ast.Module, text: str | None = None, _shared: object = None) -> ModuleSymbols:
         return collect(path, tree, text)
 
-    monkeypatch.setattr(engine, "collect_symbols", unshared)
+    monkeypatch.setattr(project_analysis, "collect_symbols", unshared)
     assert results(sources, options) == shared
 
 
 def test_each_analysis_shares_within_itself() -> None:
     """A new analysis starts a new table: one run's nodes are not held by the next."""
-    first = engine._analyse(ANNOTATED, EngineOptions())
-    second = engine._analyse({path: text + "\n" for path, text in ANNOTATED.items()}, EngineOptions())
+    first = project_analysis._analyse(ANNOTATED, EngineOptions())
+    second = project_analysis._analyse({path: text + "\n" for path, text in ANNOTATED.items()}, EngineOptions())
     kept_first = first.project.functions["app.a.get"].params[0].annotation
     kept_second = second.project.functions["app.a.get"].params[0].annotation
     assert kept_first is not kept_second

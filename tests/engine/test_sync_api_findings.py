@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from codemods import engine
+from codemods import engine, project_analysis
 from codemods.model import EngineOptions
 from tests.engine.trees import REPO, generated_repo, python_files
 
@@ -32,12 +32,14 @@ class _EveryName:
 def _every_module_read(monkeypatch: pytest.MonkeyPatch, sources: dict[str, str]) -> dict[str, list[int]]:
     """The findings with the name filter off (every imported name is resolved)."""
     with monkeypatch.context() as patched:
-        patched.setattr(engine.Project, "names_of", lambda self, targets: _EveryName())
+        patched.setattr(project_analysis.Project, "names_of", lambda self, targets: _EveryName())
         return _awt303(sources)
 
 
 def test_the_findings_need_no_tree(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(engine._Parsed, "transient_tree", lambda self: pytest.fail("a tree was parsed for AWT303"))
+    monkeypatch.setattr(
+        project_analysis._Parsed, "transient_tree", lambda self: pytest.fail("a tree was parsed for AWT303")
+    )
     assert _awt303(ALIASED)["app/factory.py"] == [1]
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from codemods import engine
+from codemods import engine, project_analysis
 from codemods import returned_entities as RE
 from codemods.model import EngineOptions
 from codemods.symbols import NOT_A_CALL, collect_symbols
@@ -139,7 +139,7 @@ TINY = EngineOptions(max_tree_bytes=1)  # no tree fits: each is held only while 
 def test_a_tiny_budget_changes_no_result(
     project: str, jobs: int, generated: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(engine, "PARALLEL_ANALYSIS_MIN_MODULES", 1)
+    monkeypatch.setattr(project_analysis, "PARALLEL_ANALYSIS_MIN_MODULES", 1)
     sources = {
         "hinted": HINTED_AND_PLAIN,
         "target_backend": python_files(REPO / "target_backend"),
@@ -156,13 +156,13 @@ def test_a_tiny_budget_changes_no_result(
 def parses(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]]:
     """How many times each module's tree is parsed again, in this process."""
     counted: Counter[str] = Counter()
-    parse_again = engine._Parsed._parse_again
+    parse_again = project_analysis._Parsed._parse_again
 
-    def counting(self: engine._Parsed) -> ast.Module:
+    def counting(self: project_analysis._Parsed) -> ast.Module:
         counted[self.path] += 1
         return parse_again(self)
 
-    monkeypatch.setattr(engine._Parsed, "_parse_again", counting)
+    monkeypatch.setattr(project_analysis._Parsed, "_parse_again", counting)
     yield counted
 
 
@@ -192,31 +192,31 @@ def test_a_hint_round_reads_the_trees_of_the_modules_it_analyses_again_only(pars
 def test_the_trees_held_after_the_analysis_stay_within_the_budget() -> None:
     sources = python_files(REPO / "target_backend")
     limit = max(len(text) for text in sources.values()) * TREE_BYTES_PER_SOURCE_BYTE * 3
-    analysis = engine._analyse(sources, EngineOptions(max_tree_bytes=limit))
+    analysis = project_analysis._analyse(sources, EngineOptions(max_tree_bytes=limit))
     held = [item for item in analysis.parsed.values() if item.holds_tree]
     assert 0 < sum(TreeBudget.cost(item) for item in held) <= limit
-    assert engine._trees.size <= limit
+    assert project_analysis._trees.size <= limit
 
 
 def test_answers_kept_by_node_are_dropped_with_the_trees() -> None:
     """The project's cache of names resolved by node keeps its nodes alive: it is emptied as trees are let go."""
     sources = python_files(REPO / "target_backend")
-    unlimited = engine._analyse(sources, EngineOptions(max_tree_bytes=None)).project._node_cache
-    tiny = engine._analyse(sources, TINY).project._node_cache
+    unlimited = project_analysis._analyse(sources, EngineOptions(max_tree_bytes=None)).project._node_cache
+    tiny = project_analysis._analyse(sources, TINY).project._node_cache
     assert len(tiny) < len(unlimited) / 4
 
 
 def test_out_of_memory_parsing_a_tree_again_fails_that_file_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     """Parsing a tree again happens only under a budget; on a machine out of memory, the file is left alone and
     reported, like one that does not parse, and the run goes on."""
-    parse_again = engine._Parsed._parse_again
+    parse_again = project_analysis._Parsed._parse_again
 
-    def out_of_memory_for_one(self: engine._Parsed) -> ast.Module:
+    def out_of_memory_for_one(self: project_analysis._Parsed) -> ast.Module:
         if self.path == "app/service.py":
             raise MemoryError
         return parse_again(self)
 
-    monkeypatch.setattr(engine._Parsed, "_parse_again", out_of_memory_for_one)
+    monkeypatch.setattr(project_analysis._Parsed, "_parse_again", out_of_memory_for_one)
     outcomes = engine.migrate_sources(HINTED_AND_PLAIN, TINY)
     failed = outcomes.pop("app/service.py")
     assert failed.status == "failed" and failed.error is not None and "out of memory" in failed.error
@@ -230,10 +230,10 @@ def test_the_lines_of_a_module_go_with_its_tree() -> None:
     from codemods import analyze
 
     sources = python_files(REPO / "target_backend")
-    analysis = engine._analyse(sources, EngineOptions(max_tree_bytes=None))
+    analysis = project_analysis._analyse(sources, EngineOptions(max_tree_bytes=None))
     with_lines = {name for name, spans in analyze._SPANS.items() if "_lines" in vars(spans)}
     assert with_lines  # the analysis split the lines of the modules it asked spans of, and kept them
-    analysis = engine._analyse(sources, TINY)
+    analysis = project_analysis._analyse(sources, TINY)
     for item in analysis.parsed.values():
         assert item.holds_tree or "_lines" not in vars(analyze._SPANS[item.symbols.name]), item.path
     assert any(not item.holds_tree for item in analysis.parsed.values())
@@ -242,7 +242,7 @@ def test_the_lines_of_a_module_go_with_its_tree() -> None:
 def test_a_released_module_is_freed_without_the_collector() -> None:
     """Its symbols find their defs through it, weakly: no cycle, so a dropped analysis does not wait for the
     collector, which the engine pauses."""
-    item = engine._parse("app/codec.py", "def encode(value):\n    return str(value)\n", None)
+    item = project_analysis._parse("app/codec.py", "def encode(value):\n    return str(value)\n", None)
     assert not isinstance(item, str)
     item.release_tree()
     symbols = item.symbols
