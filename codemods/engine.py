@@ -2,6 +2,11 @@
 
 `sources` maps a POSIX path relative to the project root (``pkg/mod.py``) to the file's decoded text.
 The path gives the module name used to resolve imports across files.
+
+Here: `migrate`'s orchestration (plan again without a file whose rewrite fails; plan and rewrite in forked workers
+that share the analysis) and `check`'s. What they share lives apart: the parsed files and the analysis of a
+project (`project_analysis`), a file's and a function's plan (`file_plans`, `function_plans`), and `check`'s
+findings and the review markers' lines (`check_findings`).
 """
 
 from __future__ import annotations
@@ -9,40 +14,28 @@ from __future__ import annotations
 import ast
 import logging
 import multiprocessing
-import re
 import sys
 from collections.abc import Mapping
 from concurrent.futures import as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 
-from codemods import (
-    analyze,
-    interrupts,
-    sqlmodel_api,
-    teardown,
-)
-from codemods import edits as E
-from codemods.alembic_scripts import is_alembic_script
+from codemods import analyze, interrupts, teardown
 from codemods.check_cache import cached_findings
+from codemods.check_findings import _findings, _only_present_markers, _review_findings
 from codemods.coloring import Coloring, color_call_graph
 from codemods.deadline import FileTimeout, file_deadline, import_untimed
 from codemods.edits import FilePlan, TransformError
 from codemods.file_plans import _plan_file
-from codemods.function_plans import _touches_the_session
 from codemods.gc_pause import collector_paused
 from codemods.model import EngineOptions, FileOutcome, FileStatus, Finding
-from codemods.project import Project
-from codemods.project_analysis import ParseMemo, _analyse, _Analysis, _Parsed
-from codemods.source_lines import source_lines
+from codemods.project_analysis import ParseMemo, _analyse, _Analysis
 from codemods.staging import restrict_to_stage
 from codemods.verify import verify_rewrite
 
 __all__ = ["ParseMemo", "apply_plan", "check_sources", "migrate_sources"]
 
 log = logging.getLogger(__name__)
-
-REVIEW_MARKER = re.compile(r"#\s*awaitify:\s*review\s+(AWT\d{3})\s*((?:(?!#\s*awaitify:).)*)")
 
 
 # == migrate ========================================================================================
@@ -328,123 +321,3 @@ def _check_sources(sources: Mapping[str, str], options: EngineOptions) -> dict[s
         return _findings(analysis, sources, options)
     finally:
         analyze.reset_caches()  # the facts of every function: not needed once the findings are out
-
-
-def _findings(analysis: _Analysis, sources: Mapping[str, str], options: EngineOptions) -> dict[str, list[Finding]]:
-    declared_async = {q for q, f in analysis.functions.items() if f.is_async}
-    out: dict[str, list[Finding]] = {}
-    for path in sorted(sources):
-        if path in analysis.failures:
-            out[path] = [Finding(path, 1, 1, "AWT000", analysis.failures[path])]
-            continue
-        item = analysis.parsed[path]
-        found: set[Finding] = set()
-        for fact in analysis.facts_by_path.get(path, []):
-            for line, col, code, message in fact.findings:
-                if line:
-                    found.add(Finding(path, line, col, code, message))
-            if not _touches_the_session(fact, item.symbols.uses_sqlalchemy):
-                continue  # async code with no session in it: its coroutines are not this migration's business
-            for site in fact.calls:
-                targets = [c for c in site.callees if c in declared_async]
-                if not targets or site.awaited or site.context in {"task_arg", "main_entry"}:
-                    continue
-                callee = analysis.functions[targets[0]]
-                if callee.is_generator or callee.is_contextmanager:
-                    continue
-                found.add(
-                    Finding(
-                        path,
-                        site.span[0],
-                        site.span[1] + 1,
-                        "AWT304",
-                        f"`{targets[0].rsplit('.', 1)[-1]}()` is async but its result is never awaited",
-                    )
-                )
-        found |= _sync_api_findings(analysis.project, item)
-        markers = _marker_findings(path, item.text)
-        # a line with a review marker is reported once, by its marker (a multi-line statement's marker ends it)
-        covered = _lines_covered_by_markers({f.line for f in markers}, item)
-        found = {f for f in found if f.line not in covered} | markers
-        out[path] = sorted(f for f in found if f.code not in options.disabled_rules)
-    return out
-
-
-def _sync_api_findings(project: Project, item: _Parsed) -> set[Finding]:
-    from codemods import sqla_names as N
-
-    found: set[Finding] = set()
-    # a name that can resolve to one is one of these (see `names_of`): the others need no resolution
-    if is_alembic_script(item.symbols):
-        return found  # Alembic runs it on a sync connection: its sync imports are no leftover
-    names = project.names_of(N.SYNC_API)
-    for line, column, module, imported in item.symbols.from_imports:  # kept by the symbols: no tree needed
-        for name in imported:
-            if name in names and project.canonical(f"{module}.{name}") in N.SYNC_API:
-                found.add(
-                    Finding(item.path, line, column + 1, "AWT303", f"sync SQLAlchemy API `{name}` is still imported")
-                )
-    for use in sqlmodel_api.sqlmodel_sync_uses(project, item.symbols, item.transient_tree):
-        found.add(Finding(item.path, use.line, use.column + 1, "AWT303", sqlmodel_api.check_message(use)))
-    return found
-
-
-def _only_present_markers(plan: FilePlan, text: str) -> bool:
-    """True when the plan is nothing but review markers the text already carries on their lines."""
-    if plan.async_defs or plan.helpers or any(e.kind != E.REVIEW for e in plan.edits):
-        return False
-    lines = source_lines(text)
-    return all(
-        e.span[0] <= len(lines)
-        and any(f"awaitify: review {e.text.split()[0]}" in line for line in lines[e.span[0] - 1 : e.span[2] + 1])
-        for e in plan.edits
-    )
-
-
-def _review_findings(path: str, text: str, codes: set[str]) -> list[Finding]:
-    """One finding per review marker of `codes` in `text` (1-based line and column of the marker)."""
-    found = []
-    for number, line in enumerate(source_lines(text), start=1):
-        for match in REVIEW_MARKER.finditer(line):
-            if match.group(1) in codes:
-                reason = match.group(2).strip()
-                found.append(Finding(path, number, match.start() + 1, match.group(1), reason))
-    return sorted(found)
-
-
-def _lines_covered_by_markers(marked_lines: set[int], item: _Parsed) -> set[int]:
-    """The marked lines, every line of a simple statement whose last line carries a marker, and the lines of a
-    function's header over several lines up to its marker (`def read(\n    session: SessionDep,\n) -> int:  # ...`:
-    the marker ends the header) (one walk)."""
-    covered = set(marked_lines)
-    if not marked_lines:
-        return covered
-    for node in ast.walk(item.transient_tree()):
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            header = [line for line in marked_lines if node.lineno <= line < node.body[0].lineno]
-            if header:
-                covered.update(range(node.lineno, max(header) + 1))
-        elif isinstance(node, ast.stmt) and not hasattr(node, "body"):
-            end = node.end_lineno or node.lineno
-            if end in marked_lines:
-                covered.update(range(node.lineno, end + 1))
-    return covered
-
-
-def _marker_findings(path: str, text: str) -> set[Finding]:
-    found: set[Finding] = set()
-    if "awaitify" not in text:
-        return found
-    for number, line in enumerate(source_lines(text), start=1):
-        match = REVIEW_MARKER.search(line)
-        if match:
-            found.add(
-                Finding(
-                    path,
-                    number,
-                    match.start() + 1,
-                    "AWT307",
-                    f"review marker {match.group(1)}: {match.group(2).strip()}",
-                )
-            )
-    return found

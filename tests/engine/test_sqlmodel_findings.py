@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from codemods import engine
+from codemods import engine, project_analysis
 from codemods.model import EngineOptions
 
 SOURCES = {
@@ -78,7 +78,7 @@ class _EveryName:
 
 def test_the_name_filter_finds_what_resolving_every_import_finds(monkeypatch: pytest.MonkeyPatch) -> None:
     filtered = _lines(engine.check_sources(SOURCES, EngineOptions()), "AWT303")
-    monkeypatch.setattr(engine.Project, "names_of", lambda self, targets: _EveryName())
+    monkeypatch.setattr(project_analysis.Project, "names_of", lambda self, targets: _EveryName())
     assert _lines(engine.check_sources(SOURCES, EngineOptions()), "AWT303") == filtered
 
 
