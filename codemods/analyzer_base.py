@@ -21,7 +21,7 @@ from codemods.function_facts import BOUNDARY_DECORATORS, FunctionFacts
 from codemods.method_chains import _chain_base_name
 from codemods.project import Project
 from codemods.spans import SpanMaker
-from codemods.symbols import FunctionSymbols, ModuleSymbols
+from codemods.symbols import FunctionSymbols, ModuleSymbols, names_bound_in
 from codemods.types import Type
 
 
@@ -41,25 +41,6 @@ def _is_dunder(name: str) -> bool:
 def _walk_own(body: list[ast.stmt]) -> list[ast.AST]:
     """The statements and everything under them, not descending into nested functions, classes or lambdas."""
     return own_nodes(body)
-
-
-def _bound_names(func: FunctionSymbols, nodes: list[ast.AST]) -> set[str]:
-    """The names `func` binds in its own scope (`nodes`: its own nodes): parameters, assignment and loop targets,
-    nested defs and classes, `except ... as`, imports other than SQLAlchemy's; not those declared global."""
-    bound = {param.name for param in func.params}
-    declared: set[str] = set()
-    for node in nodes:
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            bound.add(node.id)
-        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.ExceptHandler) and node.name:
-            bound.add(node.name)
-        elif isinstance(node, ast.Import) or (
-            isinstance(node, ast.ImportFrom) and not (node.module or "").startswith(("sqlalchemy", "sqlmodel"))
-        ):
-            bound |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
-        elif isinstance(node, ast.Global | ast.Nonlocal):
-            declared |= set(node.names)
-    return bound - declared
 
 
 class AnalyzerBase:
@@ -187,7 +168,7 @@ class AnalyzerBase:
         if found is not None or self.func is None or not self._may_bind_one_of(names):
             return found
         if self._bound_names_cache is None:
-            bound = _bound_names(self.func, self._own_nodes())
+            bound = names_bound_in(self.func, self._own_nodes())
             qualname, nested = self.func.qualname, self.func.nested_in_function
             while nested:  # a closure sees the names of the functions it is nested in
                 qualname = qualname.rsplit(".", 1)[0]
@@ -195,7 +176,7 @@ class AnalyzerBase:
                 if outer is None:
                     break
                 node = outer.node
-                bound |= _bound_names(outer, own_nodes(node.body) if node else [])
+                bound |= names_bound_in(outer, own_nodes(node.body) if node else [])
                 nested = outer.nested_in_function
             self._bound_names_cache = frozenset(bound)
         return next((name for name in names if name in self._bound_names_cache), None)

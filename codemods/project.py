@@ -13,7 +13,7 @@ from codemods.alembic_scripts import is_alembic_script
 from codemods.astwalk import dotted_name, own_nodes
 from codemods.blocking_calls import CLIENT_CLASSES, CLIENT_CONSTRUCTORS
 from codemods.model import PytestAsyncioSettings
-from codemods.symbols import ClassSymbols, FunctionSymbols, ModuleSymbols, state_attribute
+from codemods.symbols import ClassSymbols, FunctionSymbols, ModuleSymbols, names_bound_in, state_attribute
 from codemods.types import (
     APP,
     ASYNC_SESSION,
@@ -658,22 +658,11 @@ class Project:
         return None
 
     def _names_bound_in(self, func: FunctionSymbols) -> frozenset[str]:
-        """The names a function's own body binds (parameters, assignment, loop and `with` targets, imports, nested
-        defs), less those it declares `global` / `nonlocal`."""
+        """The names a function's own body binds (see `symbols.names_bound_in`), memoised."""
         known = self._local_names.get(func.qualname)
         if known is None:
-            bound = {param.name for param in func.params}
-            declared: set[str] = set()
-            for node in own_nodes(func.node.body) if func.node is not None else []:
-                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-                    bound.add(node.id)
-                elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                    bound.add(node.name)
-                elif isinstance(node, ast.Import | ast.ImportFrom):
-                    bound |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
-                elif isinstance(node, ast.Global | ast.Nonlocal):
-                    declared |= set(node.names)
-            known = self._local_names[func.qualname] = frozenset(bound - declared)
+            nodes = own_nodes(func.node.body) if func.node is not None else []
+            known = self._local_names[func.qualname] = frozenset(names_bound_in(func, nodes))
         return known
 
     def _local_is_app(self, func: FunctionSymbols, name: str) -> bool:

@@ -626,3 +626,22 @@ def may_read_state(text: str) -> bool:
     request, `request.state.db`, or a lifespan on the application, `app.state.engine`): its `reads_state`, set by
     the parse (a full walk of every tree holding the word `state` took 2.3 s on the generated repository)."""
     return _STATE_READ.search(text) is not None
+
+
+def names_bound_in(func: FunctionSymbols, nodes: list[ast.AST]) -> set[str]:
+    """The names `func` binds in its own scope (`nodes`: its own nodes): parameters, assignment and loop targets,
+    nested defs and classes, `except ... as`, imports other than SQLAlchemy's; not those declared global."""
+    bound = {param.name for param in func.params}
+    declared: set[str] = set()
+    for node in nodes:
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            bound.add(node.id)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+        elif isinstance(node, ast.Import) or (
+            isinstance(node, ast.ImportFrom) and not (node.module or "").startswith(("sqlalchemy", "sqlmodel"))
+        ):
+            bound |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.Global | ast.Nonlocal):
+            declared |= set(node.names)
+    return bound - declared
