@@ -54,8 +54,8 @@ class EngineConstructors(SessionCalls):
         elif resolved in N.SCOPED_SESSION:
             self._review(node, "AWT205", "scoped_session: choose async_scoped_session with an explicit scopefunc")
         elif resolved in N.OBJECT_SESSION:
-            self._add_async_edit(Edit(E.RENAME, self.spans.span(node.func), text="async_object_session"))
-            self.facts.async_imports.add(("sqlalchemy.ext.asyncio", "async_object_session"))
+            self._add_async_edit(Edit(E.RENAME, self.spans.span(node.func), text=N.ASYNC_OBJECT_SESSION[1]))
+            self.facts.async_imports.add(N.ASYNC_OBJECT_SESSION)
         elif resolved in N.EVENT_LISTEN and node.args:
             target = self.type_of(node.args[0])
             if (

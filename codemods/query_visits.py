@@ -132,9 +132,9 @@ class QueryVisits(LocalBindings):
             N.OBJECT_SESSION
         ):
             return query.session_src
-        self.facts.async_imports.add(("sqlalchemy.ext.asyncio", "async_object_session"))
+        self.facts.async_imports.add(N.ASYNC_OBJECT_SESSION)
         arguments = self.spans.segment(session)[len(self.spans.segment(session.func)) :]
-        return f"async_object_session{arguments}"
+        return f"{N.ASYNC_OBJECT_SESSION[1]}{arguments}"
 
     def _yields_per(self, node: ast.expr) -> bool:
         """`yield_per()` in the chain ending at `node`, or in an assignment of the Query variable it starts from."""

@@ -53,6 +53,8 @@ OBJECT_SESSION = frozenset(
         "sqlalchemy.orm.session.Session.object_session",
     }
 )
+# what `object_session(obj)` becomes, with its module: the call alone, or the session of a query chain on it
+ASYNC_OBJECT_SESSION = ("sqlalchemy.ext.asyncio", "async_object_session")
 FASTAPI_DEPENDS = frozenset({"fastapi.Depends", "fastapi.params.Depends"})
 # what a route or a middleware is handed: its `state` carries what middleware stored for the request
 REQUEST_CLASSES = frozenset(
