@@ -10,6 +10,9 @@ written left its temporary copy behind.
 A process pool's workers (`process_pool`) leave interrupts to this process, which cancels the work not started,
 lets the work under way finish and ends the pool: interrupted themselves they printed a traceback each. Should
 this process die without a clean-up (SIGKILL, the kernel's OOM killer), Linux ends them too.
+
+A process forked to share the analysis (the parse helper, the analysis workers) stops at the first Ctrl-C,
+quietly (`start_quiet_child`): the run's own process does the clean-up and reports it.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import contextlib
 import ctypes
 import logging
 import multiprocessing.context
+import multiprocessing.process
 import os
 import signal
 import sys
@@ -95,6 +99,38 @@ def _deliver(number: int, handler: signal.Handlers | Callable[[int, FrameType | 
         handler(number, None)
     elif handler == signal.SIG_DFL:
         os.kill(os.getpid(), number)
+
+
+def start_quiet_child(process: multiprocessing.process.BaseProcess) -> None:
+    """Fork `process`, whose target is `quiet_child`, with Ctrl-C and SIGTERM held back until it has its own
+    handler: one arriving meanwhile reaches this process once the child has started (raised here), and the child
+    once it can end quietly. Without it an interrupt could reach the child while it ran this process' handler
+    (a traceback), or a second time while it handled the first (a broken pipe, then the interrupt: a traceback
+    "Process ForkProcess-2", seen on CI)."""
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, _INTERRUPTS)
+    try:
+        process.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
+def quiet_child(body: Callable[..., None], *args: object) -> None:
+    """A forked process' target (see `start_quiet_child`): `body(*args)`, ended by the first Ctrl-C or SIGTERM to
+    reach the process, which ignores any later one. `body` sees the first as a KeyboardInterrupt; if it lets it
+    go, or the interrupt comes while it is handling another error, the process just ends."""
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        for number in _INTERRUPTS:
+            signal.signal(number, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+    try:
+        for number in _INTERRUPTS:
+            signal.signal(number, stop)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _INTERRUPTS)
+        body(*args)
+    except KeyboardInterrupt:
+        return
 
 
 @contextlib.contextmanager

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from multiprocessing.connection import Connection
 from typing import cast
 
-from codemods import analyze, argument_hints
+from codemods import analyze, argument_hints, interrupts
 from codemods.argument_hints import ArgumentHint, HintState
 from codemods.function_facts import FunctionFacts
 from codemods.types import QueryType
@@ -206,13 +206,20 @@ def analyse_in_parallel(
         for share in all_shares[1:]:
             parent_end, child_end = context.Pipe()
             parent_ends = [parent_end, *(connection for _process, connection in workers)]
-            process = context.Process(target=_worker_main, args=(child_end, share, parent_ends), daemon=True)
-            process.start()
-            child_end.close()
-            workers.append((process, parent_end))
+            arguments = (_worker_main, child_end, share, parent_ends)
+            process = context.Process(target=interrupts.quiet_child, args=arguments, daemon=True)
+            try:
+                interrupts.start_quiet_child(process)
+            finally:
+                child_end.close()
+                if process.pid is not None:  # started (an interrupt may come right after)
+                    workers.append((process, parent_end))
     except OSError as exc:
         _stop(workers)
         raise WorkerLost(f"cannot start a worker: {exc}") from exc
+    except BaseException:
+        _stop(workers)
+        raise
     facts: dict[str, list[FunctionFacts]] = {}
     failures: dict[str, str] = {}
     try:

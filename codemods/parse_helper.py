@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from multiprocessing.connection import Connection
 from typing import Generic, TypeVar
 
+from codemods import interrupts
 from codemods.parallel_analysis import end_process, reason
 
 log = logging.getLogger(__name__)
@@ -52,12 +53,17 @@ class Helper(Generic[Result]):
     def __init__(self, work: Callable[[], Result]) -> None:
         context = multiprocessing.get_context("fork")
         self._connection, child_end = context.Pipe(duplex=False)
-        self._process = context.Process(target=_helper_main, args=(child_end, work, self._connection), daemon=True)
+        arguments = (_helper_main, child_end, work, self._connection)
+        self._process = context.Process(target=interrupts.quiet_child, args=arguments, daemon=True)
         try:
-            self._process.start()
+            interrupts.start_quiet_child(self._process)
         except OSError as exc:
             self._connection.close()
             raise HelperLost(f"cannot start the parse helper: {exc}") from exc
+        except BaseException:  # interrupted as it started
+            if self._process.pid is not None:
+                self.kill()
+            raise
         finally:
             child_end.close()
 
