@@ -145,10 +145,21 @@ class SessionCalls(QueryVisits):
         migrated sessionmaker) they kept the old ones. "fetch" updates them, as for the legacy `Query.update()`
         (`UPDATE_SYNC_FOR_FALSE`, fixtures/queries/core_update_synchronize_false_*)."""
         for statement in self._statement_expressions(call):
-            if self._is_update_chain(statement):
-                for value in _synchronize_session_false(statement):
-                    edit = Edit(E.REPLACE_EXPR, self.spans.span(value), text=f'"{UPDATE_SYNC_FOR_FALSE}"')
-                    self.facts.edits.append(edit)
+            self._fetch_instead_of_false(statement)
+
+    def _fetch_for_update_run_elsewhere(self, value: ast.expr) -> None:
+        """An UPDATE statement with synchronize_session=False that a function returns, or a module or class keeps
+        (`RENAME = update(User)...`), is run elsewhere, on a session awaitify cannot always follow there (a builder's
+        result, a constant another module imports): "fetch" as for one run here. A Connection ignores the option
+        (measured: the same single UPDATE, sync and async, SQLite and PostgreSQL), so it is safe either way
+        (fixtures/queries/core_update_synchronize_false_built_elsewhere)."""
+        self._fetch_instead_of_false(value)
+
+    def _fetch_instead_of_false(self, statement: ast.expr) -> None:
+        if self._is_update_chain(statement):
+            for value in _synchronize_session_false(statement):
+                edit = Edit(E.REPLACE_EXPR, self.spans.span(value), text=f'"{UPDATE_SYNC_FOR_FALSE}"')
+                self.facts.edits.append(edit)
 
     def _flag_raw_update_read_after_commit(self, call: ast.Call, session_src: str) -> None:
         """AWT224 (see `raw_updates`): a literal SQL UPDATE, then a commit, then a read of an object loaded before."""

@@ -115,6 +115,11 @@ class StatementWalk(OffloadRecords):
                 source = source.generators[0].iter
             callees = self._resolve_callees(source) if isinstance(source, ast.Call) else ()
             self.facts.yield_froms.append((self.spans.span(stmt), callees))
+        run_elsewhere = stmt.value if isinstance(stmt, ast.Return) else None  # a value returned, or kept by the module
+        if self.func is None and isinstance(stmt, ast.Assign | ast.AnnAssign):
+            run_elsewhere = stmt.value
+        if run_elsewhere is not None:
+            self._fetch_for_update_run_elsewhere(run_elsewhere)
         if isinstance(stmt, ast.Return) and stmt.value is not None:
             returned = self.type_of(stmt.value)
             if isinstance(returned, QueryType) and not self._is_terminal_call(stmt.value):
