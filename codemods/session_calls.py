@@ -19,7 +19,15 @@ from codemods.engine_escapes import escape_reason as engine_escape_reason
 from codemods.queries import UPDATE_SYNC_FOR_FALSE
 from codemods.query_visits import QueryVisits
 from codemods.raw_updates import is_raw_update, stale_reads
-from codemods.types import ConnectionType, EngineType, HttpClientType, LoadedEntities, SessionType, TransactionType
+from codemods.types import (
+    ConnectionType,
+    EngineType,
+    HttpClientType,
+    Instance,
+    LoadedEntities,
+    SessionType,
+    TransactionType,
+)
 
 # execution options that make a statement run on a server-side cursor, which AsyncSession.execute() refuses
 _SERVER_SIDE_CURSOR_OPTIONS = frozenset({"yield_per", "stream_results"})
@@ -167,7 +175,8 @@ class SessionCalls(QueryVisits):
             call.args[0], lambda func: self.project.resolve_expr(self.module.name, func)
         ):
             return
-        names = stale_reads(self._own_nodes(), call, session_src, self.spans.segment, self.type_of)
+        given = self._mapped_object_params()
+        names = stale_reads(self._own_nodes(), call, session_src, self.spans.segment, self.type_of, given)
         if not names:
             return
         shown = ", ".join(f"`{name}`" for name in names)
@@ -177,6 +186,23 @@ class SessionCalls(QueryVisits):
             f"a raw SQL UPDATE does not update objects already loaded ({shown}): the sync commit expired them and "
             f"the reads after it saw the new values; with expire_on_commit=False they see the old ones: "
             f"`await {session_src}.refresh(obj)` after the commit",
+        )
+
+    def _mapped_object_params(self) -> list[str]:
+        """Parameters annotated with a mapped class (`user: User`): objects the caller loaded."""
+        if self.func is None:
+            return []
+        return [
+            param.name
+            for param in self.func.params
+            if isinstance(kind := self.env.get(param.name), Instance) and self._is_mapped_class(kind.qualname)
+        ]
+
+    def _is_mapped_class(self, class_qualname: str) -> bool:
+        return any(
+            name in self.project.classes[cls_name].attr_values
+            for cls_name in self.project.mro(class_qualname)
+            for name in ("__tablename__", "__table__")
         )
 
     def _statement_expressions(self, call: ast.Call) -> list[ast.expr]:
