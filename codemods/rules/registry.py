@@ -433,7 +433,9 @@ _ALL = [
         "read the new values anyway: its commit expired every object (`expire_on_commit=True`, the default) and the "
         "read loaded it again. The migrated session sets `expire_on_commit=False` (a lazy load raises "
         "MissingGreenlet under asyncio), so the same read returns the old value, silently. Flagged only where a "
-        "mapped object loaded in the function before the UPDATE is read after the commit: refresh it after the "
+        "mapped object loaded before the UPDATE is read after the commit: loaded by the function (one object, or a "
+        "list read in a loop or comprehension), or handed in by a parameter annotated with its mapped class. "
+        "Refresh it after the "
         "commit (`await db.refresh(user)`), or use an ORM `update(User)`, which synchronises it.",
         "user = db.get(User, 1)\ndb.execute(text(\"UPDATE users SET name = 'zz' WHERE id = 1\"))\ndb.commit()\n"
         "return user.name",
