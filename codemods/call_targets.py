@@ -64,6 +64,9 @@ class CallTargets(EngineConstructors):
             if isinstance(kind, FunctionChoice):
                 return kind.qualnames
             return ()
+        if isinstance(func, ast.Call):  # `make_lister()(db)`: the function a factory returns, called at once
+            kind = self.type_of(func)
+            return (kind.qualname,) if isinstance(kind, FunctionRef) else ()
         if not isinstance(func, ast.Attribute):
             return ()
         if (

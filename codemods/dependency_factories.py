@@ -1,11 +1,13 @@
-"""Dependency factories: a function made async that its factory returns, where FastAPI awaits it.
+"""Dependency factories: a function made async that its factory returns, where FastAPI or the caller awaits it.
 
 `def check_role(roles): def role_checker(user=Depends(...)): ...; return role_checker`, used as
 `Depends(check_role(["admin"]))` (or `Security(...)`, or in a route's `dependencies=[...]`): FastAPI inspects the
 dependency it is handed and awaits a coroutine function, so `role_checker` becoming async changes nothing where
-the factory is used, and the AWT213 "passed as a callback" marker on `return role_checker` would be noise. Only
-when every use of the factory in the project is such a call: a factory whose result is called, stored or passed
-anywhere else keeps the marker.
+the factory is used, and the AWT213 "passed as a callback" marker on `return role_checker` would be noise. The
+same for a factory whose result is called at once (`make_lister()(db)`) or bound to a local (`handle =
+make_lister()`): the analysis types the result as the nested function, so those calls are awaited and a use
+handing the local on is flagged where it is. Only when every use of the factory in the project is such a call:
+a factory whose result is stored or passed anywhere else keeps the marker.
 """
 
 from __future__ import annotations
@@ -59,18 +61,34 @@ def _is_returned(text: str, tree: ast.Module, span: Span) -> bool:
 
 
 def _only_declared_dependencies(project: Project, module: str, tree: ast.Module, factory: str) -> bool:
-    """Every reference to `factory` in this module is the callee of the first argument of a dependency
-    declaration: `Depends(factory(...))`."""
-    declared = {
-        id(node.args[0].func)
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Call)
-        and node.args
-        and isinstance(node.args[0], ast.Call)
-        and project.resolve_expr(module, node.func) in DEPENDENCY_DECLARATIONS
-    }
+    """Every reference to `factory` in this module is the callee of a call whose result the analysis follows: the
+    first argument of a dependency declaration, `Depends(factory(...))`; a call of the result at once,
+    `factory(...)(db)`; a local bound to the result, `handle = factory(...)` (its calls are awaited and a use handing
+    it on is flagged where it is, as for `create_tables = init_db`)."""
+    followed = {id(call.func) for call in _calls_whose_result_is_followed(project, module, tree)}
     return all(
-        id(node) in declared
+        id(node) in followed
         for node in ast.walk(tree)
         if isinstance(node, ast.Name | ast.Attribute) and project.resolve_expr(module, node) == factory
     )
+
+
+def _calls_whose_result_is_followed(project: Project, module: str, tree: ast.Module) -> list[ast.Call]:
+    calls: list[ast.Call] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Call):
+            calls.append(node.func)  # `factory(...)(db)`
+        elif (
+            isinstance(node, ast.Assign)
+            and all(isinstance(target, ast.Name) for target in node.targets)
+            and isinstance(node.value, ast.Call)
+        ):
+            calls.append(node.value)  # `handle = factory(...)`
+        elif (
+            isinstance(node, ast.Call)
+            and node.args
+            and isinstance(node.args[0], ast.Call)
+            and project.resolve_expr(module, node.func) in DEPENDENCY_DECLARATIONS
+        ):
+            calls.append(node.args[0])  # `Depends(factory(...))`
+    return calls

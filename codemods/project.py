@@ -723,6 +723,9 @@ class Project:
     def _returned_value_type(self, func: FunctionSymbols, value: ast.expr) -> Type | None:
         """A returned value's type, from what the symbols keep of it (see `symbols._callee_only`): a call of a named
         callee, an attribute of a `state`; anything else (a local, kept as `NOT_A_CALL`) is unknown."""
+        nested = RE.nested_function_returned(value)
+        if nested is not None:  # `return route`, a function defined in this one
+            return FunctionRef(nested) if nested in self.functions else None
         if RE.is_local_object(value):  # `db_user = User(...); ...; return db_user`
             made = self.call_result_type(func.module, value.func)
             return made if isinstance(made, Instance) and self.has_relationships(made.qualname) else None

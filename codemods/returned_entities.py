@@ -50,6 +50,21 @@ _KEEPING = frozenset(
 NONE_RETURNED = "<None>"
 # a keyword on a kept constructor call: the object came from a local (`db_user = User(...); ...; return db_user`)
 LOCAL_MARK = "__awaitify_local__"
+# the prefix of a kept `return route`, `route` a function defined in the returning one: the rest is its qualname
+NESTED_FUNCTION_MARK = "<nested function>"
+
+
+def nested_function_return(qualname: str) -> ast.Name:
+    """How `return route` is kept, `route` a function nested in the returning one (a route or dependency factory,
+    fastapi-crudrouter's `def _get_all(self): def route(db: Session = Depends(...)): ...; return route`)."""
+    return ast.Name(id=f"{NESTED_FUNCTION_MARK}{qualname}", ctx=ast.Load())
+
+
+def nested_function_returned(value: ast.expr) -> str | None:
+    """The qualname of the nested function a kept return value stands for (see `nested_function_return`)."""
+    if isinstance(value, ast.Name) and value.id.startswith(NESTED_FUNCTION_MARK):
+        return value.id.removeprefix(NESTED_FUNCTION_MARK)
+    return None
 
 
 def single_assignments(nodes: list[ast.AST]) -> dict[str, ast.expr]:

@@ -160,6 +160,16 @@ class StatementWalk(OffloadRecords):
             return
         if (
             isinstance(stmt, ast.Assign)
+            and all(isinstance(target, ast.Name) for target in stmt.targets)
+            and isinstance(stmt.value, ast.Call)
+            and isinstance(self.type_of(stmt.value), FunctionRef)
+        ):
+            # `handle = make_lister()`, a factory returning a function it defines: the local is resolved like it
+            # (its calls awaited once it is async, a use handing it on flagged there)
+            self._visit_expr(stmt.value, _Ctx())
+            return
+        if (
+            isinstance(stmt, ast.Assign)
             and len(stmt.targets) == 1
             and isinstance(stmt.targets[0], ast.Name)
             and isinstance(stmt.value, ast.Call)

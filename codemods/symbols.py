@@ -228,7 +228,16 @@ class _OwnBody:
 
 
 # the node types `_collect_returns` and `_collect_self_attrs` look at
-_OWN_BODY_TYPES = (ast.Return, ast.Yield, ast.YieldFrom, ast.Assign, ast.AnnAssign)
+# a function's own nodes the walk keeps for `_finish_function` (nested defs: the functions it may return)
+_OWN_BODY_TYPES = (
+    ast.Return,
+    ast.Yield,
+    ast.YieldFrom,
+    ast.Assign,
+    ast.AnnAssign,
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+)
 
 
 class _SymbolCollector:
@@ -452,16 +461,39 @@ def _callee_only(value: ast.expr, call_of: Callable[[ast.expr], ast.Call]) -> as
     return NOT_A_CALL
 
 
+def _nested_functions(own_body: list[ast.AST]) -> set[str]:
+    """The names of the functions a function defines in its own body, once each and never assigned otherwise."""
+    defined: dict[str, int] = {}
+    for node in own_body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            defined[node.name] = defined.get(node.name, 0) + 1
+    rebound = {
+        name.id
+        for node in own_body
+        if isinstance(node, ast.Assign | ast.AnnAssign)
+        for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
+        for name in ast.walk(target)
+        if isinstance(name, ast.Name)
+    }
+    return {name for name, count in defined.items() if count == 1 and name not in rebound}
+
+
 # An expression to keep in the symbol tables -> the node kept for it (see `_SymbolCollector._kept`).
 _Keep = Callable[[ast.expr], ast.expr]
 
 
 def _collect_returns(own_body: list[ast.AST], func: FunctionSymbols, returned: _Keep, keep: _Keep) -> None:
     assigned: dict[str, ast.expr] = {}  # the locals assigned once: scanned for a `return <name>` only
+    nested: set[str] | None = None  # the functions defined in this one's own body, bound once
     for child in own_body:
         if isinstance(child, ast.Return) and child.value is not None:
             if isinstance(child.value, ast.Name) and not assigned:
                 assigned = RE.single_assignments(own_body)
+            if isinstance(child.value, ast.Name) and nested is None:
+                nested = _nested_functions(own_body)
+            if isinstance(child.value, ast.Name) and child.value.id in (nested or ()):
+                func.return_values.append(RE.nested_function_return(f"{func.qualname}.{child.value.id}"))
+                continue
             func.return_values.append(RE.kept_entity_return(child.value, assigned) or returned(child.value))
         elif isinstance(child, ast.Yield | ast.YieldFrom):
             func.is_generator = True

@@ -235,6 +235,20 @@ def test_streaming_tests_keep_the_test_client_flagged() -> None:
 def test_an_override_awaitify_cannot_follow_is_flagged_when_the_dependency_became_async() -> None:
     test = (
         "from app.main import app, get_db\n\n\n"
+        "def test_override(overrides):\n"
+        "    app.dependency_overrides[get_db] = overrides['db']\n"
+    )
+    out = _migrate({"app/main.py": APP, "tests/test_override.py": test})
+    assert (
+        "    app.dependency_overrides[get_db] = overrides['db']  # awaitify: review AWT213 overrides "
+        "get_db(), which became async: check that this override hands out an AsyncSession"
+    ) in out["tests/test_override.py"]
+
+
+def test_an_override_made_by_a_factory_takes_the_color_of_the_dependency() -> None:
+    # the factory returns a function it defines: followed like an override function named directly
+    test = (
+        "from app.main import app, get_db\n\n\n"
         "def make_override(factory):\n"
         "    def override():\n"
         "        yield factory()\n\n"
@@ -242,11 +256,9 @@ def test_an_override_awaitify_cannot_follow_is_flagged_when_the_dependency_becam
         "def test_override(session_factory):\n"
         "    app.dependency_overrides[get_db] = make_override(session_factory)\n"
     )
-    out = _migrate({"app/main.py": APP, "tests/test_override.py": test})
-    assert (
-        "    app.dependency_overrides[get_db] = make_override(session_factory)  # awaitify: review AWT213 overrides "
-        "get_db(), which became async: check that this override hands out an AsyncSession"
-    ) in out["tests/test_override.py"]
+    out = _migrate({"app/main.py": APP, "tests/test_override.py": test})["tests/test_override.py"]
+    assert "    async def override():\n" in out
+    assert "    app.dependency_overrides[get_db] = make_override(session_factory)\n" in out
 
 
 def test_an_override_function_takes_the_color_of_the_dependency() -> None:

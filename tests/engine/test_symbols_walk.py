@@ -100,8 +100,14 @@ def _comparable(found: ModuleSymbols) -> ModuleSymbols:
 
 
 def _comparable_value(value: ast.expr) -> object:
-    """A kept query form or a local's constructor (`returned_entities`) is built anew: compared by its text."""
-    if RE.entity_form(value) is not None or RE.is_local_object(value) or RE.is_none_returned(value):
+    """A kept query form, a local's constructor or a nested function (`returned_entities`) is built anew: compared
+    by its text."""
+    if (
+        RE.entity_form(value) is not None
+        or RE.is_local_object(value)
+        or RE.is_none_returned(value)
+        or RE.nested_function_returned(value) is not None
+    ):
         return ast.unparse(value)
     return getattr(value, "func", value)
 
