@@ -167,15 +167,17 @@ async def test_run_counts_statuses_kinds_and_sql(tmp_path: Path) -> None:
     stats = tmp_path / "stats.json"
     stats.write_text(json.dumps({"statements": 0, "requests": 0, "cpu_s": 0.0}))
     # Two workers from the start: their first 60 requests (seed 7) hold all 14 endpoints, genres (503) and
-    # album updates (dropped), so the checks below hold on a slow machine as long as each request takes < 15 ms.
+    # album updates (dropped), so the checks below hold on a slow or busy machine as long as each request takes
+    # < 100 ms (3 s: a 1 s run asked for < 15 ms, and failed on a machine running other suites at the same time).
+    duration = 3.0
     async with _library_server(stats) as server:
-        result = await load.run(server.base_url, 2, duration=1.0, warmup=0.0, seed=7, stats_file=stats, grace=2)
+        result = await load.run(server.base_url, 2, duration=duration, warmup=0.0, seed=7, stats_file=stats, grace=2)
     status = result["status"]
     assert set(status) == {"0", "200", "503"}
-    assert result["requests"] == sum(status.values()) == sum(result["by_kind"].values()) > 130
+    assert result["requests"] == sum(status.values()) == sum(result["by_kind"].values()) >= 60
     assert result["ok"] == status["200"]
     assert result["errors"] == status["0"] + status["503"]
-    assert result["rps"] == round(status["200"] / 1.0, 2)
+    assert result["rps"] == round(status["200"] / duration, 2)
     assert result["unfinished_at_end"] == 0
     assert set(result["by_kind"]) == {"list", "search", "detail", "write"}
     assert set(result["latency_ms_by_endpoint"]) == {call.name for call in load.census_calls()}  # all 14
