@@ -13,7 +13,8 @@ So, in a function that becomes async (never in one that was async already: that 
   `await asyncio.to_thread(client.method, *args, **kwargs)` the same way; a method whose result blocks later (a
   redis `pubsub()`, `lock()`, a `scan_iter()` iterator, `httpx.Client.stream()`) cannot be moved into a thread
   whole and gets a review marker; a redis `pipeline()` kept in a local and used only through its methods is typed
-  instead (`redis_pipelines`): its buffered commands stay as they are and `pipe.execute()` runs in a thread;
+  instead (`redis_pipelines`): its buffered commands stay as they are and `pipe.execute()` runs in a thread; the
+  commands of a pipeline the function watches run in a thread as well, but those known to follow its `multi()`;
 - where the call cannot be moved as it is (inside a lambda, or with arguments the migration rewrites too), it gets a
   review marker instead.
 
@@ -171,6 +172,11 @@ def method_result_client(client: str, method: str) -> str | None:
     if client == _REDIS_PIPELINE and method not in _PIPELINE_CONTROL and not method.startswith("_"):
         return _REDIS_PIPELINE
     return None
+
+
+def is_pipeline(client: str) -> bool:
+    """A sync redis pipeline (`redis.client.Pipeline`)."""
+    return client == _REDIS_PIPELINE
 
 
 def is_pipeline_call(client: str, method: str) -> bool:

@@ -33,7 +33,7 @@ from codemods.function_facts import (
 )
 from codemods.method_chains import _chain_base_name, _chain_methods
 from codemods.offload_records import OffloadRecords
-from codemods.redis_pipelines import kept_local
+from codemods.redis_pipelines import kept_local, watched_commands
 from codemods.thread_offloads import ASYNC_ITERABLE_CONSUMERS
 from codemods.types import (
     BlockingClientType,
@@ -575,6 +575,8 @@ class StatementWalk(OffloadRecords):
             io = B.client_method_io(owner_type.client, func.attr)
             if B.is_pipeline_call(owner_type.client, func.attr) and kept_local(self.func.node, node):
                 io = None  # typed instead: its `execute()` is what blocks (see `redis_pipelines`)
+            elif io is None and B.is_pipeline(owner_type.client) and id(node) in watched_commands(self.func.node):
+                io = "call"  # a watched pipeline answers at once (see `redis_pipelines.watched_commands`)
             if io is not None:
                 self._record_blocking_call(node, f"{owner_type.client}.{func.attr}", ctx, movable=io == "call")
         if resolved == "asyncio.run" and self.func is not None and not self.facts.is_async:

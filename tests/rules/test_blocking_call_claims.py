@@ -13,6 +13,9 @@ functions that block (coloring/blocking_project_calls, target_backend's `SearchC
   commands send nothing until then, with or without a transaction, while `watch()` runs at once and puts the
   pipeline in immediate mode (its commands answered at once, until `multi()`): a pipeline that is watched keeps its
   marker.
+- A command of a watched pipeline (fixtures/session_io/watched_redis_pipeline_made_async), whatever the pipeline's
+  origin, is a round trip: left on the loop it stalls the app, in a worker thread (the rewrite) it does not; and in
+  a thread a command returns what it returns on the loop, the pipeline itself when buffered.
 
 A slow command is `BLPOP` of an empty list with a timeout: Redis answers after it, the client waits in a socket read.
 """
@@ -93,6 +96,20 @@ def _app(client: redis.Redis) -> FastAPI:
         pipe.blpop([empty_list()], timeout=SLOW_S)
         await asyncio.to_thread(pipe.execute)
 
+    @app.get("/async-route-watched-pipeline-command-left-as-is")
+    async def async_route_watched_pipeline_command_left_as_is() -> None:  # what the migration wrote before
+        key = empty_list()
+        with client.pipeline() as pipe:
+            await asyncio.to_thread(pipe.watch, key)
+            pipe.blpop([key], timeout=SLOW_S)
+
+    @app.get("/async-route-watched-pipeline-command-in-a-thread")
+    async def async_route_watched_pipeline_command_in_a_thread() -> None:  # the rewrite
+        key = empty_list()
+        with client.pipeline() as pipe:
+            await asyncio.to_thread(pipe.watch, key)
+            await asyncio.to_thread(pipe.blpop, [key], timeout=SLOW_S)
+
     @app.get("/ping")
     async def ping() -> str:
         return "pong"
@@ -121,7 +138,12 @@ async def _ping_time_during(client: redis.Redis, slow_path: str) -> tuple[float,
 
 @pytest.mark.parametrize(
     "path",
-    ["/async-route-left-as-is", "/async-route-project-call-left-as-is", "/async-route-pipeline-moved"],
+    [
+        "/async-route-left-as-is",
+        "/async-route-project-call-left-as-is",
+        "/async-route-pipeline-moved",
+        "/async-route-watched-pipeline-command-left-as-is",
+    ],
 )
 async def test_a_sync_redis_command_on_the_event_loop_stalls_every_request(client: redis.Redis, path: str) -> None:
     ping_s, slow_s = await _ping_time_during(client, path)
@@ -136,6 +158,7 @@ async def test_a_sync_redis_command_on_the_event_loop_stalls_every_request(clien
         "/async-route-in-a-thread",
         "/async-route-project-call-in-a-thread",
         "/async-route-pipeline-execute-in-a-thread",
+        "/async-route-watched-pipeline-command-in-a-thread",
     ],
 )
 async def test_the_sync_route_and_the_rewrite_leave_the_loop_free(client: redis.Redis, path: str) -> None:
@@ -175,3 +198,19 @@ def test_a_watched_pipeline_runs_its_commands_at_once(client: redis.Redis) -> No
         assert client.get(key) == b"6"
     finally:
         client.delete(key, other)
+
+
+async def test_a_pipeline_command_in_a_thread_is_the_same_call(client: redis.Redis) -> None:
+    key = f"awaitify-claims:{uuid.uuid4().hex}"
+    try:
+        client.set(key, "5", ex=60)
+        with client.pipeline() as pipe:
+            await asyncio.to_thread(pipe.watch, key)
+            assert await asyncio.to_thread(pipe.get, key) == b"5"  # watched: the reply, as on the loop
+            pipe.multi()
+            assert await asyncio.to_thread(pipe.set, key, "6", ex=60) is pipe  # buffered: the pipeline, as on the loop
+            assert client.get(key) == b"5"
+            assert await asyncio.to_thread(pipe.execute) == [True]
+        assert client.get(key) == b"6"
+    finally:
+        client.delete(key)
