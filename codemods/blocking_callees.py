@@ -6,7 +6,9 @@ worker thread; async, that call would run on the event loop and hold every reque
 its socket times out). So the call is moved into a worker thread as it is, `await asyncio.to_thread(self.cache.get,
 key)`: the same function, called the same way, in a thread as before. A call that cannot be moved as its text (in a
 lambda, a loop's iterable, with arguments the migration rewrites too) or whose callee blocks only later (a generator,
-a context manager) gets a review marker instead.
+a context manager) gets a review marker instead; so does a call of a function that returns what blocks when used
+(`return subprocess.Popen(...)`, `return socket.create_connection(...)`: `FunctionFacts.returns_blocking`), since
+in a thread the call would return at once and leave `child.communicate()` or `sock.recv()` on the event loop.
 
 A function blocks when it makes a blocking call itself (`FunctionFacts.blocks_on`: `time.sleep`, `requests.get`,
 a sync client's method) or calls, not awaited, a project function that blocks, or constructs a project class whose

@@ -6,8 +6,9 @@ So, in a function that becomes async (never in one that was async already: that 
 
 - `time.sleep(x)` becomes `await asyncio.sleep(x)`;
 - a blocking call of the standard library, `requests` or `httpx` becomes `await asyncio.to_thread(fn, *args,
-  **kwargs)`: the same call, in a worker thread as before; one whose result blocks later (`socket.create_connection`,
-  `smtplib.SMTP`, `subprocess.Popen`, `httpx.stream`) gets a review marker;
+  **kwargs)`: the same call, in a worker thread as before (`os.system` too); one whose result blocks later
+  (`socket.create_connection`, `smtplib.SMTP`, `subprocess.Popen`, `os.popen`, `httpx.stream`) gets a review marker,
+  and so does a call of a project function that returns such a result (`result_returned`, see `blocking_callees`);
 - a blocking method of a sync client object (`BlockingClientType`: a `redis.Redis`, a `requests.Session`, an
   `httpx.Client`, known from its constructor or an annotation, never from a name) becomes
   `await asyncio.to_thread(client.method, *args, **kwargs)` the same way; a method whose result blocks later (a
@@ -27,6 +28,8 @@ from __future__ import annotations
 
 import ast
 
+from codemods.astwalk import own_nodes
+
 SLEEP = frozenset({"time.sleep"})
 _VERBS = ("get", "post", "put", "patch", "delete", "head", "options", "request")
 # module functions that block on the network (a request, a name lookup) or on a child process, and return when done
@@ -41,6 +44,7 @@ BLOCKING = frozenset(
         "subprocess.check_output",
         "subprocess.getoutput",
         "subprocess.getstatusoutput",
+        "os.system",
         "socket.getaddrinfo",
         "socket.gethostbyname",
         "socket.gethostbyname_ex",
@@ -58,6 +62,7 @@ DEFERRED = frozenset(
         "ftplib.FTP",
         "ftplib.FTP_TLS",
         "subprocess.Popen",
+        "os.popen",  # a pipe to a child process: its `read()` waits for the child
         "httpx.stream",
         "httpx._api.stream",
     }
@@ -182,6 +187,29 @@ def is_pipeline(client: str) -> bool:
 def is_pipeline_call(client: str, method: str) -> bool:
     """`r.pipeline()` of a sync redis client."""
     return client == _REDIS and method == "pipeline"
+
+
+def result_returned(function: ast.FunctionDef | ast.AsyncFunctionDef, call: ast.Call) -> bool:
+    """Whether the function returns what `call` gives: `return <call>`, or `name = <call>` and `return name`, with
+    `name` bound nowhere else in the function (nested functions and lambdas apart)."""
+    nodes = own_nodes(function.body)
+    returns = [node.value for node in nodes if isinstance(node, ast.Return) and node.value is not None]
+    if any(value is call for value in returns):
+        return True
+    bound = [
+        node.targets[0].id
+        for node in nodes
+        if isinstance(node, ast.Assign)
+        and node.value is call
+        and len(node.targets) == 1
+        and isinstance(node.targets[0], ast.Name)
+    ]
+    if len(bound) != 1:
+        return False
+    bindings = sum(
+        isinstance(node, ast.Name) and node.id == bound[0] and not isinstance(node.ctx, ast.Load) for node in nodes
+    )
+    return bindings == 1 and any(isinstance(value, ast.Name) and value.id == bound[0] for value in returns)
 
 
 def movable(node: ast.Call) -> bool:

@@ -140,6 +140,9 @@ class FunctionFacts:
     # the marker's text, the import it uses, which may become unused), see `blocking_calls`
     blocking_calls: list[tuple[Span, str | None, str, str | None]] = field(default_factory=list)
     blocks_on: list[str] = field(default_factory=list)  # what each of them calls: `redis.Redis.get`, `time.sleep`
+    # `return subprocess.Popen(...)`: what the function returns that blocks when used (a child process, a connected
+    # socket, a redis pipeline), called so; a call of it is flagged, not moved to a thread (see `blocking_callees`)
+    returns_blocking: str | None = None
     # `CoverArtClient(url)` of a project class: the call of its `__init__` (kept apart from `calls`: a constructor
     # never becomes a coroutine), followed should `__init__` block, see `blocking_callees`
     constructions: list[CallSite] = field(default_factory=list)

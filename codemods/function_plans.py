@@ -259,9 +259,20 @@ def _plan_blocking_call(
         return
     facts = analysis.functions.get(callee)
     later = facts is not None and (facts.is_generator or facts.is_contextmanager)
-    if site.thread_text is not None and not later:
+    returned = facts.returns_blocking if facts is not None else None
+    if site.thread_text is not None and not later and returned is None:
         plan.edits.append(Edit(E.REPLACE_EXPR, site.span, text=site.thread_text))
         plan.imports.add(ImportName("", "asyncio"))
+        return
+    called = _short(callee.removesuffix(".__init__"))  # a constructor: the class's name
+    if returned is not None:
+        # moved alone, the call would leave `proc.communicate()`, `sock.recv()` on the loop, unflagged
+        text = (
+            f"AWT220 {called}() returns what blocks the event loop when used, now that {_short(fact.qualname)}() is "
+            f"async (sync, it ran in a worker thread): what {returned}() gives; run the code that uses it in a "
+            "worker thread, or use an async client"
+        )
+        plan.edits.append(Edit(E.REVIEW, site.span, text=text))
         return
     if later:
         advice = (
@@ -269,7 +280,6 @@ def _plan_blocking_call(
         )
     else:
         advice = THREAD_ADVICE
-    called = _short(callee.removesuffix(".__init__"))  # a constructor: the class's name
     text = (
         f"AWT220 {called}() blocks the event loop now that {_short(fact.qualname)}() is async (sync, it ran "
         f"in a worker thread): {block_path_text(coloring.blocking[callee])}; {advice}"

@@ -40,6 +40,10 @@ class OffloadRecords(CallTargets):
         removable = head.split(".", 1)[0] if head and resolved in B.SLEEP else None
         self.facts.blocking_calls.append((self.spans.span(node), async_text, reason, removable))
         self.facts.blocks_on.append(resolved)
+        function = self.func.node if self.func is not None else None
+        returned = not movable and function is not None and B.result_returned(function, node)
+        if returned and self.facts.returns_blocking is None:
+            self.facts.returns_blocking = resolved  # a call of the function is flagged (see `blocking_callees`)
 
     def _record_construction(self, node: ast.Call, init: str, ctx: _Ctx) -> None:
         """`CoverArtClient(url)`: should `init` block, the call runs in a worker thread (see `blocking_callees`)."""
