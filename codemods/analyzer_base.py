@@ -4,8 +4,9 @@
 types, the query variables and their edits) and holds what every layer calls: the function's own nodes and
 decorators, the names it binds (a local shadowing a SQLAlchemy construct), and the recording of edits, seeds,
 review markers and findings. The layers above it, each in its own module, form one chain that
-`analyze.FunctionAnalyzer` completes: `type_inference` -> `loader_options` -> `local_bindings` -> `query_visits`
--> `session_calls` -> `engine_constructors` -> `call_targets` -> `offload_records` -> `statement_walk`.
+`analyze.FunctionAnalyzer` completes: `type_inference` -> `refreshed_objects` -> `loader_options` -> `local_bindings`
+-> `query_visits` -> `session_calls` -> `engine_constructors` -> `call_targets` -> `offload_records`
+-> `statement_walk`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from codemods.method_chains import _chain_base_name
 from codemods.project import Project
 from codemods.spans import SpanMaker
 from codemods.symbols import FunctionSymbols, ModuleSymbols, names_bound_in
-from codemods.types import Type
+from codemods.types import Instance, Type
 
 
 class _Ctx:
@@ -92,6 +93,8 @@ class AnalyzerBase:
         self._extra_options: dict[Span, set[str]] = {}  # query span -> loader options to add
         self._session_gets: dict[Span, ast.Call] = {}  # span -> `db.get(M, pk)` whose options= can take them
         self._refreshed: set[tuple[str, str]] | None = None  # (variable, relationship) named in a refresh()
+        self._refreshed_lists: dict[str, Instance] | None = None  # see `refreshed_objects`
+        self._refreshed_calls: dict[int, dict[str, str]] | None = None
         self._bulk_vars: dict[str, str] = {}  # Query variable only ever bulk-deleted/updated -> "delete"/"update"
 
     def _decorator_names(self) -> list[str]:

@@ -16,9 +16,8 @@ from codemods import response_models as RM
 from codemods import sqla_names as N
 from codemods.analyzer_base import _Ctx
 from codemods.edits import Edit
-from codemods.type_inference import TypeInference
+from codemods.refreshed_objects import RefreshedObjects
 from codemods.types import (
-    ClassRef,
     ConnectionType,
     FunctionRef,
     Instance,
@@ -36,12 +35,16 @@ _DBAPI_CONNECTION_REVIEW = (
 )
 
 
-class LoaderOptions(TypeInference):
+class LoaderOptions(RefreshedObjects):
     """Lazy reads and the loader options that prevent them (see the module's docstring)."""
 
     def _load_what_the_response_reads(self, stmt: ast.Return, returned: Type | None) -> None:
         """A route returning mapped objects: the lazy relationships its response model reads (after the function
-        returns, where an `AsyncSession` cannot load them) are loaded with them (see `_load_what_a_model_reads`)."""
+        returns, where an `AsyncSession` cannot load them) are loaded with them (see `_load_what_a_model_reads`).
+        A collection of objects built here and refreshed whole returns objects whose relationships are unloaded."""
+        if returned is None and stmt.value is not None:
+            refreshed = self._refreshed_collection(stmt.value)
+            returned = InstanceList(refreshed.qualname) if refreshed is not None else None
         if isinstance(returned, LoadedEntities | Instance | InstanceList) and self.func is not None:
             schemas = RM.response_schemas(self.project, self.func)
             if schemas:
@@ -49,59 +52,39 @@ class LoaderOptions(TypeInference):
 
     def _visit_model_validation(self, node: ast.Call) -> None:
         """`UserOut.model_validate(user)` / `UserOut.from_orm(user)`: the model reads the relationships its
-        fields name, as a response model does."""
+        fields name, as a response model does. So does `map(UserOut.model_validate, users)`, for each object. An
+        object drawn from a collection of objects built here and refreshed whole has its relationships unloaded."""
         func = node.func
+        if self.project.resolve_expr(self.module.name, func) == "builtins.map" and len(node.args) == 2:
+            self._visit_mapped_validation(node, node.args[0], node.args[1])
+            return
         if not (isinstance(func, ast.Attribute) and func.attr in RM.VALIDATING_METHODS and node.args):
             return
         validated = self.type_of(node.args[0])
+        drawn = self._element_of_refreshed_collection(node, node.args[0])
         if not isinstance(validated, LoadedEntities | Instance | InstanceList):
-            return
+            if drawn is None:
+                return
+            validated = drawn
         schemas = RM.schema_classes(self.project, self.module.name, func.value)
         if schemas:
             self._load_what_a_model_reads(node, validated, schemas)
         elif isinstance(validated, Instance):
-            self._flag_unseen_model_of_refreshed_object(node, validated)
+            self._flag_unseen_model_of_refreshed_object(node, validated, drawn is not None)
 
-    def _flag_unseen_model_of_refreshed_object(self, node: ast.Call, validated: Instance) -> None:
-        """`self.schema.model_validate(document)` (mealie's `RepositoryGeneric.create`) of an object built here and
-        then `refresh()`ed whole: refresh() leaves every lazy relationship unloaded, even one just assigned, so
-        whichever of them the model reads (awaitify cannot see which model it is) raises MissingGreenlet; the sync
-        code loaded it on access."""
-        document = node.args[0]
-        if not (isinstance(document, ast.Name) and self._built_then_refreshed(document.id)):
+    def _visit_mapped_validation(self, node: ast.Call, validating: ast.expr, collection: ast.expr) -> None:
+        """`map(UserOut.model_validate, users)`: the model validates each object of a collection of objects built
+        here and refreshed whole."""
+        if not (isinstance(validating, ast.Attribute) and validating.attr in RM.VALIDATING_METHODS):
             return
-        bound = self.project.typevar_bound(validated.qualname)
-        classes = {bound, *self.project.subclasses(bound)} if bound is not None else {validated.qualname}
-        if not any(c in self.project.classes and self.project.has_relationships(c) for c in classes):
+        refreshed = self._refreshed_collection(collection)
+        if refreshed is None:
             return
-        model = self.spans.segment(node.func.value) if isinstance(node.func, ast.Attribute) else "the model"
-        text = (
-            f"AWT201 refresh() left the relationships of {document.id} unloaded, and {model} may read them: "
-            "MissingGreenlet under asyncio; name them in refresh(obj, attribute_names=[...]) or load them eagerly"
-        )
-        self.facts.lazy_reads.append(Edit(E.REVIEW, self.spans.span(node), text=text))
-
-    def _built_then_refreshed(self, name: str) -> bool:
-        """`name = Model(...)` (a project class, or a `type[Model]` of a type variable) and `db.refresh(name)` with
-        no attribute names, both in this function."""
-        built = refreshed = False
-        for node in self._own_nodes():
-            if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
-                built = built or (
-                    isinstance(node.value, ast.Call) and isinstance(self.type_of(node.value.func), ClassRef)
-                )
-            elif (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Attribute)
-                and node.func.attr == "refresh"
-                and isinstance(self.type_of(node.func.value), SessionType)
-                and len(node.args) == 1
-                and isinstance(node.args[0], ast.Name)
-                and node.args[0].id == name
-                and not any(k.arg == "attribute_names" for k in node.keywords)
-            ):
-                refreshed = True
-        return built and refreshed
+        schemas = RM.schema_classes(self.project, self.module.name, validating.value)
+        if schemas:
+            self._load_what_a_model_reads(node, InstanceList(refreshed.qualname), schemas)
+        else:
+            self._flag_refreshed_for_unseen_model(node, validating, refreshed, self.spans.segment(collection))
 
     def _visit_template_context(self, node: ast.Call) -> None:
         """`templates.TemplateResponse(request, "user.html", {"user": user})`: the template reads what it likes of

@@ -1,0 +1,215 @@
+"""Objects built in a function, committed, then `refresh()`ed whole: their lazy relationships are unloaded again.
+
+`db.refresh(obj)` with no attribute names expires every attribute and reloads the columns; a lazy relationship
+stays unloaded, even one assigned before the commit (an object built here has no loader options of a query for
+the refresh to apply again). A sync `Session` loads it when something reads it; an `AsyncSession` raises
+MissingGreenlet. `RefreshedObjects` finds such objects, one (`user = User(...)`, `db.refresh(user)`) or a
+collection of them refreshed in a loop (`users = [User(...) ...]`, `for u in users: db.refresh(u)`), so that a
+pydantic model validating them (`UserOut.model_validate(u)` in a loop or a comprehension over the collection,
+`map(UserOut.model_validate, users)`, a route's response model) is flagged AWT201.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from codemods import edits as E
+from codemods.edits import Edit
+from codemods.type_inference import TypeInference
+from codemods.types import ClassRef, Instance, SessionType
+
+# the nodes that bind their target for a body: `for x in xs: ...` and the comprehensions
+_LOOPS = (ast.For, ast.AsyncFor, ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
+
+
+class RefreshedObjects(TypeInference):
+    """Objects built here and refreshed whole (see the module's docstring)."""
+
+    def _flag_unseen_model_of_refreshed_object(self, node: ast.Call, validated: Instance, drawn: bool) -> None:
+        """`self.schema.model_validate(document)` (mealie's `RepositoryGeneric.create`) of an object built here and
+        then `refresh()`ed whole, alone or in a loop over a collection of them (`drawn`: `create_many`): refresh()
+        leaves every lazy relationship unloaded, even one just assigned, so whichever of them the model reads
+        (awaitify cannot see which model it is) raises MissingGreenlet; the sync code loaded it on access."""
+        document = node.args[0]
+        if not isinstance(document, ast.Name):
+            return
+        if not (drawn or self._built_then_refreshed(document.id)):
+            return
+        self._flag_refreshed_for_unseen_model(node, node.func, validated, document.id)
+
+    def _flag_refreshed_for_unseen_model(
+        self, node: ast.Call, validating: ast.expr, validated: Instance, name: str
+    ) -> None:
+        """The AWT201 marker at `node`, where `validating` (`self.schema.model_validate`) reads the refreshed
+        objects `name` holds, when their class (or a class its type variable stands for) has relationships."""
+        bound = self.project.typevar_bound(validated.qualname)
+        classes = {bound, *self.project.subclasses(bound)} if bound is not None else {validated.qualname}
+        if not any(c in self.project.classes and self.project.has_relationships(c) for c in classes):
+            return
+        model = self.spans.segment(validating.value) if isinstance(validating, ast.Attribute) else "the model"
+        text = (
+            f"AWT201 refresh() left the relationships of {name} unloaded, and {model} may read them: "
+            "MissingGreenlet under asyncio; name them in refresh(obj, attribute_names=[...]) or load them eagerly"
+        )
+        self.facts.lazy_reads.append(Edit(E.REVIEW, self.spans.span(node), text=text))
+
+    def _built_then_refreshed(self, name: str) -> bool:
+        """`name = Model(...)` (a project class, or a `type[Model]` of a type variable) and `db.refresh(name)` with
+        no attribute names, both in this function."""
+        built = refreshed = False
+        for node in self._own_nodes():
+            if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
+                built = built or (
+                    isinstance(node.value, ast.Call) and isinstance(self.type_of(node.value.func), ClassRef)
+                )
+            elif isinstance(node, ast.Call) and self._refreshes_whole(node, name):
+                refreshed = True
+        return built and refreshed
+
+    def _refreshes_whole(self, node: ast.Call, name: str) -> bool:
+        """`db.refresh(name)` on a session, with no attribute names."""
+        return (
+            isinstance(node.func, ast.Attribute)
+            and node.func.attr == "refresh"
+            and isinstance(self.type_of(node.func.value), SessionType)
+            and len(node.args) == 1
+            and isinstance(node.args[0], ast.Name)
+            and node.args[0].id == name
+            and not any(k.arg == "attribute_names" for k in node.keywords)
+        )
+
+    def _element_of_refreshed_collection(self, call: ast.Call, element: ast.expr) -> Instance | None:
+        """The objects `element` stands for at `call`, when it is the target of a loop or a comprehension over a
+        collection of objects built here and refreshed whole, which `call` is inside of."""
+        if not isinstance(element, ast.Name):
+            return None
+        collection = self._refreshed_loop_calls().get(id(call), {}).get(element.id)
+        return self._refreshed_collections().get(collection) if collection is not None else None
+
+    def _refreshed_collection(self, node: ast.expr) -> Instance | None:
+        """The objects in `node`, a name of a collection of objects built here and refreshed whole."""
+        return self._refreshed_collections().get(node.id) if isinstance(node, ast.Name) else None
+
+    def _refreshed_loop_calls(self) -> dict[int, dict[str, str]]:
+        """id() of each call inside a loop or comprehension over a refreshed collection -> {target: collection}.
+        A comprehension's target is its own; a for loop's is the function's, so one the body binds again is not
+        taken."""
+        if self._refreshed_calls is None:
+            self._refreshed_calls = {}
+            collections = self._refreshed_collections()
+            for node in self._own_nodes():
+                if not isinstance(node, _LOOPS):
+                    continue
+                pairs = [(node.target, node.iter)] if isinstance(node, ast.For | ast.AsyncFor) else []
+                pairs += [(g.target, g.iter) for g in getattr(node, "generators", [])]
+                for target, iterable in pairs:
+                    if not (isinstance(target, ast.Name) and isinstance(iterable, ast.Name)):
+                        continue
+                    if iterable.id not in collections:
+                        continue
+                    scope: list[ast.AST] = list(node.body) if isinstance(node, ast.For | ast.AsyncFor) else [node]
+                    inside = [n for part in scope for n in ast.walk(part)]
+                    if isinstance(node, ast.For | ast.AsyncFor) and any(_stores(n, target.id) for n in inside):
+                        continue
+                    for call in inside:
+                        if isinstance(call, ast.Call):
+                            self._refreshed_calls.setdefault(id(call), {})[target.id] = iterable.id
+        return self._refreshed_calls
+
+    def _refreshed_collections(self) -> dict[str, Instance]:
+        """Name -> the objects it holds: collections built here of objects built here (see `_built_elements`)
+        that a loop refreshes whole, one by one (`for user in users: db.refresh(user)`)."""
+        if self._refreshed_lists is None:
+            self._refreshed_lists = {}
+            for node in self._own_nodes():
+                if not (
+                    isinstance(node, ast.For | ast.AsyncFor)
+                    and isinstance(node.target, ast.Name)
+                    and isinstance(node.iter, ast.Name)
+                ):
+                    continue
+                element = node.target.id
+                refreshed = any(
+                    isinstance(n, ast.Call) and self._refreshes_whole(n, element)
+                    for part in node.body
+                    for n in ast.walk(part)
+                )
+                if refreshed and node.iter.id not in self._refreshed_lists:
+                    built = self._built_elements(node.iter.id)
+                    if built is not None:
+                        self._refreshed_lists[node.iter.id] = built
+        return self._refreshed_lists
+
+    def _built_elements(self, name: str) -> Instance | None:
+        """The objects of one class collection `name` holds, when every binding of it in this function is a list
+        of objects built here (`[User(...) for ...]`, `[User(...), User(...)]`, `[]`), and every element added to
+        it too (`users.append(User(...))`, `users.append(user)` of a `user = User(...)`); None otherwise (a
+        parameter, a query's result, anything else put in it)."""
+        if self.func is not None and any(p.name == name for p in self.func.params):
+            return None
+        elements: list[ast.expr] = []
+        for node in self._own_nodes():
+            if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign) and _binds(node, name):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                if not (len(targets) == 1 and isinstance(targets[0], ast.Name)):
+                    return None  # unpacked (`users, rest = ...`), or one value for several names
+                if isinstance(node.value, ast.List):
+                    elements += node.value.elts
+                elif isinstance(node.value, ast.ListComp):
+                    elements.append(node.value.elt)
+                else:
+                    return None
+            elif _rebinds(node, name):
+                return None
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == name
+                and node.func.attr in {"append", "extend", "insert"}
+            ):
+                if node.func.attr != "append" or len(node.args) != 1:
+                    return None
+                elements.append(node.args[0])
+        kinds = {self._built_object(element) for element in elements}
+        if len(kinds) != 1:
+            return None
+        return kinds.pop()
+
+    def _built_object(self, node: ast.expr) -> Instance | None:
+        """The object `node` is, when it is built here: `User(...)` (a project class, or `self.model(...)` of a
+        type variable), or a name every assignment of which in this function is such a call."""
+        if isinstance(node, ast.Call):
+            kind = self.type_of(node)
+            return kind if isinstance(kind, Instance) and isinstance(self.type_of(node.func), ClassRef) else None
+        if not isinstance(node, ast.Name):
+            return None
+        values = [
+            n.value
+            for n in self._own_nodes()
+            if isinstance(n, ast.Assign) and any(_stores_in(t, node.id) for t in n.targets)
+        ]
+        kinds = {self._built_object(v) if isinstance(v, ast.Call) else None for v in values}
+        return kinds.pop() if len(kinds) == 1 else None
+
+
+def _rebinds(node: ast.AST, name: str) -> bool:
+    """`for name in ...` / `with ... as name`: `name` bound to something else than a list."""
+    if isinstance(node, ast.For | ast.AsyncFor):
+        return _stores_in(node.target, name)
+    if isinstance(node, ast.With | ast.AsyncWith):
+        return any(item.optional_vars is not None and _stores_in(item.optional_vars, name) for item in node.items)
+    return False
+
+
+def _binds(node: ast.Assign | ast.AnnAssign | ast.AugAssign, name: str) -> bool:
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+    return any(_stores_in(target, name) for target in targets)
+
+
+def _stores_in(target: ast.expr, name: str) -> bool:
+    return any(_stores(n, name) for n in ast.walk(target))
+
+
+def _stores(node: ast.AST, name: str) -> bool:
+    return isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Store)
