@@ -4,8 +4,8 @@
 types, the query variables and their edits) and holds what every layer calls: the function's own nodes and
 decorators, the names it binds (a local shadowing a SQLAlchemy construct), and the recording of edits, seeds,
 review markers and findings. The layers above it, each in its own module, form one chain that
-`analyze.FunctionAnalyzer` completes: `type_inference` -> `refreshed_objects` -> `loader_options` -> `local_bindings`
--> `query_visits` -> `session_calls` -> `engine_constructors` -> `call_targets` -> `offload_records`
+`analyze.FunctionAnalyzer` completes: `type_inference` -> `refreshed_objects` -> `template_contexts` -> `loader_options`
+-> `local_bindings` -> `query_visits` -> `session_calls` -> `engine_constructors` -> `call_targets` -> `offload_records`
 -> `statement_walk`.
 """
 

@@ -16,7 +16,7 @@ from codemods import response_models as RM
 from codemods import sqla_names as N
 from codemods.analyzer_base import _Ctx
 from codemods.edits import Edit
-from codemods.refreshed_objects import RefreshedObjects
+from codemods.template_contexts import TemplateContexts
 from codemods.types import (
     ConnectionType,
     FunctionRef,
@@ -35,7 +35,7 @@ _DBAPI_CONNECTION_REVIEW = (
 )
 
 
-class LoaderOptions(RefreshedObjects):
+class LoaderOptions(TemplateContexts):
     """Lazy reads and the loader options that prevent them (see the module's docstring)."""
 
     def _load_what_the_response_reads(self, stmt: ast.Return, returned: Type | None) -> None:
@@ -85,27 +85,6 @@ class LoaderOptions(RefreshedObjects):
             self._load_what_a_model_reads(node, InstanceList(refreshed.qualname), schemas)
         else:
             self._flag_refreshed_for_unseen_model(node, validating, refreshed, self.spans.segment(collection))
-
-    def _visit_template_context(self, node: ast.Call) -> None:
-        """`templates.TemplateResponse(request, "user.html", {"user": user})`: the template reads what it likes of
-        the objects in its context, while the response renders, where an AsyncSession cannot lazy-load. awaitify does
-        not read templates, so objects of a mapped class with relationships handed to one are flagged (AWT201)."""
-        func = node.func
-        if not (isinstance(func, ast.Attribute) and func.attr == "TemplateResponse"):
-            return
-        if not self.project.global_made_by(self.module.name, func.value, _TEMPLATE_RENDERERS):
-            return
-        for value in _template_context_values(node):
-            kind = self.type_of(value)
-            if isinstance(kind, LoadedEntities | Instance | InstanceList) and self.project.has_relationships(
-                kind.qualname
-            ):
-                text = (
-                    f"AWT201 `{self.spans.segment(value)}` goes to a template, which may read relationships of "
-                    f"{kind.qualname.rsplit('.', 1)[-1]} while the response renders: loaded lazily, MissingGreenlet "
-                    "under asyncio; load what it reads with selectinload() where the object is queried"
-                )
-                self.facts.lazy_reads.append(Edit(E.REVIEW, self.spans.span(value), text=text))
 
     def _load_what_a_model_reads(
         self, node: ast.AST, loaded: LoadedEntities | Instance | InstanceList, schemas: tuple[str, ...]
@@ -284,21 +263,3 @@ class LoaderOptions(RefreshedObjects):
         name = f"{class_qualname.rsplit('.', 1)[-1]}.{node.attr}"
         text = f"AWT201 lazy load of {name} raises MissingGreenlet under asyncio: {fix}"
         self.facts.lazy_reads.append(Edit(E.REVIEW, self.spans.span(node), text=text))
-
-
-# what renders a template with a context: `Jinja2Templates(directory=...)`, kept in a module global
-_TEMPLATE_RENDERERS = frozenset({"fastapi.templating.Jinja2Templates", "starlette.templating.Jinja2Templates"})
-
-
-def _template_context_values(node: ast.Call) -> list[ast.expr]:
-    """The values of a `TemplateResponse(...)` call's context written in the call: a dict display (positional, as
-    both signatures take it, or `context=`), or `dict(user=user)`; a context built elsewhere is not seen."""
-    contexts: list[ast.expr] = [arg for arg in node.args if isinstance(arg, ast.Dict | ast.Call)]
-    contexts += [keyword.value for keyword in node.keywords if keyword.arg == "context"]
-    values: list[ast.expr] = []
-    for context in contexts:
-        if isinstance(context, ast.Dict):
-            values += context.values
-        elif isinstance(context, ast.Call) and isinstance(context.func, ast.Name) and context.func.id == "dict":
-            values += [keyword.value for keyword in context.keywords]
-    return values
