@@ -83,6 +83,7 @@ class AnalyzerBase:
         self._frozen_calls: set[int] = set()
         self._own_nodes_cache: list[ast.AST] | None = None
         self._bound_names_cache: frozenset[str] | None = None  # what this function (and its outers) binds
+        self._own_bound_names: frozenset[str] | None = None  # what this function binds itself
         self._module_bound_names: frozenset[str] | None = None  # what the module binds
         self._deferred: set[str] = set()
         # types are memoised once local inference has settled (the environment no longer changes)

@@ -17,6 +17,7 @@ import ast
 from codemods import edits as E
 from codemods.edits import Edit
 from codemods.refreshed_objects import RefreshedObjects
+from codemods.symbols import names_bound_in
 from codemods.types import Instance, InstanceList, LoadedEntities
 
 # what makes each kind of renderer: Starlette's wrapper, a Jinja2 environment, a Jinja2 template
@@ -154,19 +155,12 @@ class TemplateContexts(RefreshedObjects):
         value = symbols.global_values.get(name) if symbols is not None else None
         return self._renderer_kind(owner_module, value, depth + 1) if isinstance(value, ast.expr) else None
 
-    def _local_names(self) -> set[str]:
-        """The names this function binds: its parameters, what it assigns and what its loops and `with`s bind."""
-        names = {p.name for p in self.func.params} if self.func is not None else set()
-        for node in self._own_nodes():
-            targets: list[ast.expr] = []
-            if isinstance(node, ast.Assign):
-                targets = node.targets
-            elif isinstance(node, ast.AnnAssign | ast.For | ast.AsyncFor):
-                targets = [node.target]
-            elif isinstance(node, ast.With | ast.AsyncWith):
-                targets = [item.optional_vars for item in node.items if item.optional_vars is not None]
-            names |= {n.id for target in targets for n in ast.walk(target) if isinstance(n, ast.Name)}
-        return names
+    def _local_names(self) -> frozenset[str]:
+        """The names this function binds (parameters, assignment and loop targets, ...), once."""
+        if self._own_bound_names is None:
+            bound = names_bound_in(self.func, self._own_nodes()) if self.func is not None else set()
+            self._own_bound_names = frozenset(bound)
+        return self._own_bound_names
 
     def _local_renderer_kind(self, name: str, depth: int) -> str | None:
         """A parameter by its annotation; an assigned name by its values, when they all agree."""
