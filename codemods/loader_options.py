@@ -73,14 +73,20 @@ class LoaderOptions(TemplateContexts):
             self._flag_unseen_model_of_refreshed_object(node, validated, drawn is not None)
 
     def _visit_mapped_validation(self, node: ast.Call, validating: ast.expr, collection: ast.expr) -> None:
-        """`map(UserOut.model_validate, users)`: the model validates each object of a collection of objects built
-        here and refreshed whole."""
+        """`map(UserOut.model_validate, users)`: the model validates each object of the collection, as
+        `[UserOut.model_validate(u) for u in users]` does: what it reads is loaded by the query of `users`, or
+        flagged; so are the objects of a collection of objects built here and refreshed whole."""
         if not (isinstance(validating, ast.Attribute) and validating.attr in RM.VALIDATING_METHODS):
+            return
+        schemas = RM.schema_classes(self.project, self.module.name, validating.value)
+        loaded = self.type_of(collection)
+        if (isinstance(loaded, LoadedEntities) and loaded.is_list) or isinstance(loaded, InstanceList):
+            if schemas:
+                self._load_what_a_model_reads(node, loaded, schemas)
             return
         refreshed = self._refreshed_collection(collection)
         if refreshed is None:
             return
-        schemas = RM.schema_classes(self.project, self.module.name, validating.value)
         if schemas:
             self._load_what_a_model_reads(node, InstanceList(refreshed.qualname), schemas)
         else:
