@@ -173,6 +173,11 @@ LOADER_MUTATIONS = [
         "select(User).where(User.id == user_id))).scalar_one()",
         id="model-validate",
     ),
+    pytest.param(
+        "select(User).options(selectinload(User.items)).where(User.id > 0)",
+        "select(User).where(User.id > 0)",
+        id="map-model-validate",
+    ),
 ]
 
 
