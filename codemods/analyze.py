@@ -35,7 +35,7 @@ from codemods.project import DATABASE_HANDLES, Project
 from codemods.spans import SpanMaker
 from codemods.statement_walk import StatementWalk
 from codemods.symbols import FunctionSymbols, ModuleSymbols
-from codemods.types import EngineType, FunctionRef, Instance, QueryType, SessionType, Type
+from codemods.types import EngineType, FunctionRef, Instance, InstanceChoice, QueryType, SessionType, Type
 
 _UNBOUND = object()  # a local not assigned yet (unlike one bound to None: an unknown type)
 
@@ -189,6 +189,8 @@ class FunctionAnalyzer(StatementWalk):
                         )
                     elif (merged := self._merge_loaded(kinds, [v for n, v in assignments if n == name])) is not None:
                         self.env[name] = merged
+                    elif (choice := self._instance_choice(kinds)) is not None:
+                        self.env[name] = choice
                     else:
                         self.env[name] = None
             if len(_FACTS_CACHE) == analysed_before and all(self.env.get(n, _UNBOUND) == t for n, t in before.items()):
@@ -202,6 +204,16 @@ class FunctionAnalyzer(StatementWalk):
                 self._var_assignments.setdefault(name, []).append(value)
         self._find_bulk_vars()
         self._type_attribute_slots(slots)
+
+    def _instance_choice(self, kinds: set[Type | None]) -> InstanceChoice | None:
+        """One variable bound to instances of different project classes (`user = User.read(db, name)`, typed by
+        the base's `-> "Record"`, then `user = User(name=name)` in an `except`): one of them, unknown which. A
+        method called on it is awaited where every class's method is async (a base and its subclass share it);
+        left unknown, the call was left unawaited, a coroutine never run."""
+        instances = [k for k in kinds if isinstance(k, Instance)]
+        if len(instances) != len(kinds) or not all(k.qualname in self.project.classes for k in instances):
+            return None
+        return InstanceChoice(tuple(sorted(k.qualname for k in instances)))
 
     def _passes_itself_through(self, name: str, value: ast.expr) -> bool:
         if not isinstance(value, ast.Call):
