@@ -273,7 +273,12 @@ class StatementWalk(OffloadRecords):
                         self._visit_expr(arg, _Ctx())
                     if not begins:
                         self._visit_sqla_constructor(expr, self.project.resolve_expr(self.module.name, expr.func))
-                        if not isinstance(expr.func, ast.Name):
+                        # what it is called on (`request.app.state` of `request.app.state.SessionLocal()`), not the
+                        # called attribute itself: `self.session_maker()` calls the factory it holds, it does not hand
+                        # it on as a callback (as in `_visit_call`)
+                        if isinstance(expr.func, ast.Attribute):
+                            self._visit_expr(expr.func.value, _Ctx())
+                        elif not isinstance(expr.func, ast.Name):
                             self._visit_expr(expr.func, _Ctx())
             elif isinstance(expr, ast.Call) and isinstance(stmt, ast.AsyncWith):
                 self._visit_expr(expr, _Ctx(awaited=True))
