@@ -129,6 +129,9 @@ class FunctionFacts:
     imports: set[tuple[str, str]] = field(default_factory=set)
     async_imports: set[tuple[str, str]] = field(default_factory=set)
     callback_refs: list[tuple[Span, int, str]] = field(default_factory=list)  # (span, line, qualname)
+    # `contextmanager(get_db)` of a project generator function: (span of `contextmanager`, its async counterpart's
+    # text, the generator's qualname), rewritten should the generator become async (see `WrappedContextManager`)
+    wrapped_contextmanagers: list[tuple[Span, str, str]] = field(default_factory=list)
     # `await run_in_threadpool(fn, *args)`: (span of `fn`, span of the call, `fn(*args)`, the name of the import it
     # uses, which may become unused), see `thread_offloads`
     offloads: list[tuple[Span, Span, str, str | None]] = field(default_factory=list)

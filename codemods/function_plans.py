@@ -219,6 +219,12 @@ def _plan_function(
                     text=f"AWT213 {qualname.rsplit('.', 1)[-1]}() became async and is passed as a callback",
                 )
             )
+    for span, async_text, qualname in fact.wrapped_contextmanagers:
+        if qualname in coloring.newly_async:
+            plan.edits.append(Edit(E.REPLACE_EXPR, span, text=async_text))  # `asynccontextmanager(get_db)`
+            if async_text == "asynccontextmanager":
+                plan.imports.add(ImportName("contextlib", "asynccontextmanager"))
+                plan.removable.add("contextmanager")
     _drop_unused_loops(fact, rewritten_offloads, plan)
     for span, dependency in fact.opaque_overrides:
         if dependency in coloring.newly_async:

@@ -33,6 +33,7 @@ from codemods.types import (
     SessionFactoryType,
     SessionType,
     Type,
+    WrappedContextManager,
 )
 
 _MAX_ALIAS_HOPS = 8
@@ -435,6 +436,9 @@ class Project:
     def call_value_type(self, module: str, call: ast.Call) -> Type | None:
         """The type of `call`: `call_result_type`, and what `next(gen())` draws from a generator function (a
         session stored by `self.db = next(get_db())` is a session, whatever the review of the `next()` says)."""
+        wrapped = self.wrapped_contextmanager(module, call)
+        if wrapped is not None:
+            return wrapped
         if self.resolve_expr(module, call.func) == "builtins.next" and len(call.args) == 1:
             inner = call.args[0]
             qual = self.resolve_expr(module, inner.func) if isinstance(inner, ast.Call) else None
@@ -442,6 +446,16 @@ class Project:
             if func is not None and func.is_generator:
                 return self.return_type(func)
         return self.call_result_type(module, call.func)
+
+    def wrapped_contextmanager(self, module: str, call: ast.Call) -> WrappedContextManager | None:
+        """`contextmanager(get_db)` of a generator function of the project (letta's `db_context =
+        contextmanager(get_db)`), else None."""
+        if len(call.args) != 1 or call.keywords or not isinstance(call.args[0], ast.Name | ast.Attribute):
+            return None
+        if self.resolve_expr(module, call.func) != "contextlib.contextmanager":
+            return None
+        target = self.functions.get(self.resolve_expr(module, call.args[0]) or "")
+        return WrappedContextManager(target.qualname) if target is not None and target.is_generator else None
 
     def call_result_type_of_qualname(self, qual: str) -> Type | None:
         if qual in N.SYNC_SESSION_CLASSES or qual in self.extra_session_factories or qual in N.OBJECT_SESSION:
@@ -475,6 +489,8 @@ class Project:
         value_type = self.type_of_qualname(qual)
         if isinstance(value_type, SessionFactoryType):
             return SessionType_for(value_type.is_async)
+        if isinstance(value_type, WrappedContextManager):
+            return self.return_type(self.functions[value_type.qualname])  # what the generator yields
         return None
 
     def type_of_annotation(self, module: str, ann: ast.expr | None, _depth: int = 0) -> Type | None:

@@ -536,6 +536,19 @@ class StatementWalk(OffloadRecords):
         self._visit_call(made, _Ctx(context="assigned"))
         return True
 
+    def _visit_wrapped_contextmanager(self, node: ast.Call) -> bool:
+        """`db_context = contextmanager(get_db)`: the generator is not handed on as a callback (no AWT213); should it
+        become async, `contextmanager` becomes `asynccontextmanager`, as for the decorator, and the calls of
+        `db_context()` enter it with `async with` (they are typed by what it yields)."""
+        wrapped = self.project.wrapped_contextmanager(self.module.name, node)
+        if wrapped is None:
+            return False
+        func = node.func
+        prefix = f"{self.spans.segment(func.value)}." if isinstance(func, ast.Attribute) else ""
+        record = (self.spans.span(func), f"{prefix}asynccontextmanager", wrapped.qualname)
+        self.facts.wrapped_contextmanagers.append(record)
+        return True
+
     def _visit_name(self, node: ast.Name, ctx: _Ctx) -> None:
         kind = self.type_of(node)
         if isinstance(kind, QueryType) and id(node) not in self._consumed_queries:
@@ -547,6 +560,8 @@ class StatementWalk(OffloadRecords):
                 self.facts.callback_refs.append((self.spans.span(node), node.lineno, qualname))
 
     def _visit_call(self, node: ast.Call, ctx: _Ctx) -> None:
+        if self._visit_wrapped_contextmanager(node):
+            return
         func = node.func
         owner_type = self._owner_type(func) if isinstance(func, ast.Attribute) else None
         resolved = self.project.resolve_expr(self.module.name, func)

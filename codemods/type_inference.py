@@ -50,6 +50,7 @@ from codemods.types import (
     StateType,
     TransactionType,
     Type,
+    WrappedContextManager,
     proxied_session,
 )
 
@@ -375,6 +376,8 @@ class TypeInference(AnalyzerBase):
             generic = self.type_of(func.value)
             if isinstance(generic, ClassRef) and generic.qualname in self.project.classes:
                 return Instance(generic.qualname)
+        if isinstance(callee, WrappedContextManager):
+            return self.project.return_type(self.project.functions[callee.qualname])  # what the generator yields
         if isinstance(callee, FunctionRef):
             target = self.project.functions.get(callee.qualname)
             if target is not None and target.is_generator and not _is_contextmanager(self.project, target):

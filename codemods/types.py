@@ -206,6 +206,15 @@ class FunctionRef:
 
 
 @dataclass(frozen=True)
+class WrappedContextManager:
+    """`db_context = contextmanager(get_db)`: `@contextmanager` applied as a call to a generator function of the
+    project (`qualname`), which stays a plain generator for its other uses (`Depends(get_db)`). Calling it enters
+    what the generator yields: `with db_context() as session`."""
+
+    qualname: str
+
+
+@dataclass(frozen=True)
 class FunctionChoice:
     """A parameter whose default is a project function (`loader=load_user`) and that callers pass other functions
     to: it holds one of `qualnames`. `complete` is False when some caller passes something else (a lambda, a
@@ -233,6 +242,7 @@ Type = (
     | InstanceList
     | InstanceChoice
     | FunctionChoice
+    | WrappedContextManager
     | HttpClientType
     | RequestType
     | AppType
