@@ -167,16 +167,16 @@ class LoaderOptions(TemplateContexts):
         if isinstance(owner, ConnectionType) and not owner.is_async and node.attr == "connection":
             self._review(node, "AWT217", _DBAPI_CONNECTION_REVIEW)
             return
+        if isinstance(owner, LoadedEntities) and not owner.is_list and self._replaces_collection(owner, node):
+            self._load_before_use(owner, node)
+            return
         if isinstance(owner, LoadedEntities) and not owner.is_list and isinstance(node.ctx, ast.Load):
             loading = self.project.relationship_loading(owner.qualname, node.attr)
             refreshed = (
                 isinstance(node.value, ast.Name) and (node.value.id, node.attr) in self._refreshed_relationships()
             )
             if loading in N.LAZY_LOADING and loading != "dynamic" and node.attr not in owner.eager and not refreshed:
-                option = f"selectinload({owner.entity_src}.{node.attr})"
-                option = f"{owner.path}.{option}" if owner.path else option
-                for span in (owner.span, *owner.other_spans):
-                    self._extra_options.setdefault(span, set()).add(option)
+                self._load_before_use(owner, node)
             if loading in N.LAZY_LOADING and owner.constructed is not None and node.attr not in owner.constructed:
                 self._flag_lazy_read(node, owner.qualname, f"set it where the object is built (`{node.attr}=[]`)")
             elif loading is None and self._column_left_unloaded(owner, node.attr):
@@ -197,6 +197,24 @@ class LoaderOptions(TemplateContexts):
         kind = self.type_of(node)
         if isinstance(kind, FunctionRef):
             self.facts.callback_refs.append((self.spans.span(node), node.lineno, kind.qualname))
+
+    def _replaces_collection(self, owner: LoadedEntities, node: ast.Attribute) -> bool:
+        """`user.addresses = [...]` of a lazy collection the query did not load: replacing a collection loads the
+        old one first (to remove its members), a lazy load that raised MissingGreenlet after the migration."""
+        if not isinstance(node.ctx, ast.Store) or node.attr in owner.eager:
+            return False
+        loading = self.project.relationship_loading(owner.qualname, node.attr)
+        if loading not in N.LAZY_LOADING or loading == "dynamic":
+            return False
+        refreshed = isinstance(node.value, ast.Name) and (node.value.id, node.attr) in self._refreshed_relationships()
+        return not refreshed and self.project.relationship_is_collection(owner.qualname, node.attr)
+
+    def _load_before_use(self, owner: LoadedEntities, node: ast.Attribute) -> None:
+        """The query that loaded `owner` loads `node.attr` with it: `selectinload(User.addresses)`."""
+        option = f"selectinload({owner.entity_src}.{node.attr})"
+        option = f"{owner.path}.{option}" if owner.path else option
+        for span in (owner.span, *owner.other_spans):
+            self._extra_options.setdefault(span, set()).add(option)
 
     def _refreshed_relationships(self) -> set[tuple[str, str]]:
         """`db.refresh(user, ["addresses"])` loads `user.addresses` itself: no loader option is needed for it."""
