@@ -14,7 +14,7 @@ from dataclasses import replace
 from codemods import edits as E
 from codemods import response_models as RM
 from codemods import sqla_names as N
-from codemods.analyzer_base import _Ctx
+from codemods.analyzer_base import _Ctx, _walk_own
 from codemods.edits import Edit
 from codemods.template_contexts import TemplateContexts
 from codemods.types import (
@@ -194,6 +194,10 @@ class LoaderOptions(TemplateContexts):
             loading = self.project.relationship_loading(owner.qualname, node.attr)
             if loading in N.LAZY_LOADING:
                 self._flag_lazy_read(node, owner.qualname)
+        elif isinstance(owner, Instance) and self._replaces_stored_collection(owner, node):
+            fix = "replacing the collection loads the old one first; load it with selectinload() where the object is "
+            fix += "queried"
+            self._flag_lazy_read(node, owner.qualname, fix)
         kind = self.type_of(node)
         if isinstance(kind, FunctionRef):
             self.facts.callback_refs.append((self.spans.span(node), node.lineno, kind.qualname))
@@ -208,6 +212,25 @@ class LoaderOptions(TemplateContexts):
             return False
         refreshed = isinstance(node.value, ast.Name) and (node.value.id, node.attr) in self._refreshed_relationships()
         return not refreshed and self.project.relationship_is_collection(owner.qualname, node.attr)
+
+    def _replaces_stored_collection(self, owner: Instance, node: ast.Attribute) -> bool:
+        """`user.orders = [...]` of a lazy collection of an object this function got from elsewhere (a parameter, a
+        service's return): if it is stored, the assignment loads the old collection (MissingGreenlet). Not of an
+        object the function builds (`user = User(...)`): a new object has no old collection to load."""
+        if not isinstance(node.ctx, ast.Store) or not isinstance(node.value, ast.Name):
+            return False
+        loading = self.project.relationship_loading(owner.qualname, node.attr)
+        if loading not in N.LAZY_LOADING or loading == "dynamic":
+            return False
+        if not self.project.relationship_is_collection(owner.qualname, node.attr):
+            return False
+        name = node.value.id
+        for stmt in _walk_own(self.body):
+            if isinstance(stmt, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in stmt.targets):
+                value = stmt.value
+                if isinstance(value, ast.Call) and isinstance(self.type_of(value.func), ClassRef):
+                    return False  # built here, in this or another branch: say nothing rather than guess
+        return (name, node.attr) not in self._refreshed_relationships()
 
     def _load_before_use(self, owner: LoadedEntities, node: ast.Attribute) -> None:
         """The query that loaded `owner` loads `node.attr` with it: `selectinload(User.addresses)`."""

@@ -150,7 +150,9 @@ _ALL = [
         "Lazy loads emit I/O on attribute access, which AsyncSession cannot do implicitly. When the access is in "
         "the same function awaitify adds `selectinload`; otherwise it flags the read. A FastAPI response model "
         "reads the relationships its fields name after the route returns: loaded by the route's own query the "
-        "same way (and so for `Model.model_validate(obj)`), flagged when the objects come from elsewhere.",
+        "same way (and so for `Model.model_validate(obj)`), flagged when the objects come from elsewhere. Replacing "
+        "a lazy collection (`album.tracks = [...]`) loads the old one first: the same holds for it, except on an "
+        "object the function builds.",
         "album = db.query(Album).first()\nreturn album.tracks",
         "album = (await db.scalars(select(Album).options(selectinload(Album.tracks)).limit(1))).first()",
     ),
