@@ -31,6 +31,7 @@ from codemods.astwalk import child_nodes, dotted_name, own_nodes_of
 from codemods.call_targets import _bind_arguments
 from codemods.function_facts import FunctionFacts, _finished
 from codemods.local_bindings import _BINDING_NODES, _unpacked
+from codemods.method_chains import _chain_base_name
 from codemods.project import DATABASE_HANDLES, Project
 from codemods.spans import SpanMaker
 from codemods.statement_walk import StatementWalk
@@ -187,6 +188,10 @@ class FunctionAnalyzer(StatementWalk):
                         self.env[name] = QueryType(
                             queries[0].session_src, queries[0].entity_kinds, any(q.dedupe for q in queries)
                         )
+                    elif self._reshaped_by_itself(name, queries, [v for n, v in assignments if n == name]):
+                        # `query = query.with_entities(...)`: what it selects depends on which assignment ran last,
+                        # which a flow-insensitive type cannot tell (the terminal is flagged rather than guessed)
+                        self.env[name] = QueryType(queries[0].session_src, ("unknown",), any(q.dedupe for q in queries))
                     elif (merged := self._merge_loaded(kinds, [v for n, v in assignments if n == name])) is not None:
                         self.env[name] = merged
                     elif (choice := self._instance_choice(kinds)) is not None:
@@ -214,6 +219,16 @@ class FunctionAnalyzer(StatementWalk):
         if len(instances) != len(kinds) or not all(k.qualname in self.project.classes for k in instances):
             return None
         return InstanceChoice(tuple(sorted(k.qualname for k in instances)))
+
+    @staticmethod
+    def _reshaped_by_itself(name: str, queries: list[QueryType], values: list[ast.expr]) -> bool:
+        """A Query variable on one session whose assignments select different things, one of them built from the
+        variable itself (`query = db.query(Chat)` ... `query = query.with_entities(Chat.id, Chat.title)`): rows of
+        columns after the second, entities before. Typing it by either shape rewrites the terminal wrongly (open-webui's
+        chat title list read `chat[0]` of `scalars()`: the first letter of each id)."""
+        if len({q.session_src for q in queries}) != 1 or len({q.entity_kinds for q in queries}) < 2:
+            return False
+        return any(_chain_base_name(value) == name for value in values)
 
     def _passes_itself_through(self, name: str, value: ast.expr) -> bool:
         if not isinstance(value, ast.Call):
