@@ -113,7 +113,11 @@ def _paren(expr: cst.BaseExpression) -> cst.BaseExpression:
 def rewrite_query(node: cst.BaseExpression, spec: QuerySpec) -> cst.BaseExpression:
     drop = frozenset({"params"})
     if spec.terminal == "builder":
-        return to_select(node, base=spec.builder_base, drop=drop)
+        # A statement only built here runs elsewhere, where no execute() parameters are passed for it: its
+        # `.params(**kw)` stays on the select(), which binds the values into the statement as Query.params() bound
+        # them at execution (dropped, the count and the rows of open-webui's tag filter raised "A value is required
+        # for bind parameter 'tag_id'")
+        return to_select(node, base=spec.builder_base)
     session = cst.parse_expression(spec.session_src)
     params: list[cst.BaseExpression] = [cst.parse_expression(spec.params_src)] if spec.params_src else []
     if spec.terminal in {"iter", "stream"}:

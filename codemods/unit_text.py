@@ -275,8 +275,8 @@ class _QueryText:
         """The new text of the query expression, and whether it is an `await` (the parent may parenthesise it)."""
         spec = self.spec
         terminal = spec.terminal
-        if terminal == "builder":
-            return self.select(node, spec.builder_base, frozenset({"params"}), ()), False
+        if terminal == "builder":  # keeps `.params()`: see transform_query.rewrite_query
+            return self.select(node, spec.builder_base, frozenset(), ()), False
         if terminal == "iter":  # `for x in db.query(M)...:`: `await session.scalars(select(M)...)`
             statement = self.select(node, "select", frozenset({"params"}), spec.extra_options)
             method = "scalars" if spec.scalars else "execute"
