@@ -18,6 +18,7 @@ from codemods.analyzer_base import _Ctx, _walk_own
 from codemods.edits import Edit
 from codemods.template_contexts import TemplateContexts
 from codemods.types import (
+    ClassRef,
     ConnectionType,
     FunctionRef,
     Instance,
