@@ -14,6 +14,7 @@ from codemods import sqlmodel_api
 from codemods.alembic_scripts import is_alembic_script
 from codemods.coloring import Coloring
 from codemods.edits import Edit, FilePlan
+from codemods.engine_annotations import engine_annotation_edits
 from codemods.function_plans import _plan_function
 from codemods.model import EngineOptions, FileStats, Finding
 from codemods.module_edits import session_type_edits
@@ -33,11 +34,12 @@ def _plan_file(
     for fact in analysis.facts_by_path.get(item.path, []):
         _plan_function(fact, analysis, coloring, plan, spans, item.symbols.uses_sqlalchemy)
     if item.symbols.uses_sqlalchemy and not is_alembic_script(item.symbols):  # Alembic's sync `Session` stays
-        module_edits = session_type_edits(analysis.project, item.symbols, lambda: item.tree, spans, item.text)
-        plan.edits.extend(module_edits.edits)
-        plan.imports |= module_edits.imports
-        plan.removable |= module_edits.removable
-        plan.force_remove |= module_edits.force_remove
+        for edits_of in (session_type_edits, engine_annotation_edits):
+            module_edits = edits_of(analysis.project, item.symbols, lambda: item.tree, spans, item.text)
+            plan.edits.extend(module_edits.edits)
+            plan.imports |= module_edits.imports
+            plan.removable |= module_edits.removable
+            plan.force_remove |= module_edits.force_remove
     if not is_alembic_script(item.symbols):  # Alembic runs its scripts on a sync connection: they stay sync
         plan.edits.extend(_sqlmodel_reviews(analysis.project, item))
     plan.edits = [_one_line(e) for e in plan.edits if not (e.kind == E.REVIEW and e.text.split()[0] in disabled)]
