@@ -21,6 +21,7 @@ from codemods.edits import Edit
 from codemods.function_facts import CONTEXTMANAGER, TASK_FUNCTIONS
 from codemods.loader_options import LoaderOptions
 from codemods.method_chains import _chain_base_name, _chain_calls
+from codemods.module_edits import async_sessionmaker_in, names_the_session
 from codemods.project import Project, overrules_annotation
 from codemods.symbols import FunctionSymbols
 from codemods.types import REQUEST, ClassRef, ConnectionType, EngineType, Instance, SessionType, Type
@@ -283,12 +284,39 @@ class LocalBindings(LoaderOptions):
         if self.project.stays_sync(self.module.name):
             return  # an Alembic script's own sessions stay sync
         for node in astwalk.walk(annotation):
-            if (
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                self._async_sessionmaker_string(node, node.value)
+            elif (
                 isinstance(node, ast.Name | ast.Attribute)
                 and self.project.resolve_expr(self.module.name, node) in N.SYNC_SESSIONMAKERS
             ):
                 self.facts.edits.append(Edit(E.RENAME, self.spans.span(node), text="async_sessionmaker"))
                 self.facts.imports.add(("sqlalchemy.ext.asyncio", "async_sessionmaker"))
+
+    def _async_sessionmaker_string(self, node: ast.Constant, value: str) -> None:
+        """`-> "sessionmaker"`: the factory named in a string annotation, renamed as above. A string naming the
+        `Session` class too is rewritten whole with the module's session names (`module_edits.names_the_session`)."""
+        session_locals = {
+            local
+            for local, target in self.module.imports.items()
+            if self.project.canonical(target) in N.SYNC_SESSION_CLASSES
+        }
+        if names_the_session(value, session_locals):
+            return
+        try:
+            parsed = ast.parse(value, mode="eval")
+        except SyntaxError:
+            return
+        factory_locals = {
+            name.id
+            for name in astwalk.walk(parsed)
+            if isinstance(name, ast.Name) and self.project.resolve_expr(self.module.name, name) in N.SYNC_SESSIONMAKERS
+        }
+        literal = self.spans.segment(node)
+        renamed = async_sessionmaker_in(literal, factory_locals)
+        if renamed != literal:
+            self.facts.edits.append(Edit(E.REPLACE_EXPR, self.spans.span(node), text=renamed))
+            self.facts.imports.add(("sqlalchemy.ext.asyncio", "async_sessionmaker"))
 
     def _flag_contradicted_return(self) -> None:
         """`-> Session` over `return sessionmaker(...)`: the returned type wins (`Project.return_type`), and the

@@ -60,8 +60,7 @@ def session_type_edits(
         elif (
             isinstance(node, ast.Constant)
             and isinstance(node.value, str)
-            and "Session" in session_locals
-            and re.search(r"\bSession\b", node.value)
+            and names_the_session(node.value, session_locals)
             and _is_annotation_string(node.value)
         ):
             if annotation_strings is None:
@@ -69,7 +68,7 @@ def session_type_edits(
             if _span_of(node) not in annotation_strings:
                 continue  # `log.info("Session")`: a message, not a type
             literal = re.sub(r"\bSession\b", "AsyncSession", spans.segment(node))
-            renamed = _async_sessionmaker_in(literal, factory_locals)
+            renamed = async_sessionmaker_in(literal, factory_locals)
             if renamed != literal:  # `"sessionmaker[Session]"`: the factory the value becomes
                 out.imports.add(ImportName("sqlalchemy.ext.asyncio", "async_sessionmaker"))
             out.edits.append(Edit(E.REPLACE_EXPR, spans.span(node), text=renamed))
@@ -88,6 +87,13 @@ def session_type_edits(
                     out.edits.append(Edit(E.RENAME, spans.span(node), text="AsyncSession"))
                 out.imports.add(ImportName("sqlalchemy.ext.asyncio", "AsyncSession"))
     return out
+
+
+def names_the_session(value: str, session_locals: set[str]) -> bool:
+    """Whether a string names the Session class as `Session`: `session_type_edits` rewrites such an annotation
+    string whole (`"sessionmaker[Session]"` -> `"async_sessionmaker[AsyncSession]"`); the analysis renames the
+    factory in the others (`-> "sessionmaker"`, see `LocalBindings._async_sessionmaker_string`)."""
+    return "Session" in session_locals and re.search(r"\bSession\b", value) is not None
 
 
 # `AsyncSession.sync_session_class`: the sync `Session` class every `AsyncSession` runs inside
@@ -162,7 +168,7 @@ def _annotation_strings(tree: ast.Module) -> set[Span]:
 _CASTS = frozenset({"cast", "typing.cast"})
 
 
-def _async_sessionmaker_in(literal: str, factory_locals: set[str]) -> str:
+def async_sessionmaker_in(literal: str, factory_locals: set[str]) -> str:
     """A string annotation's source with each name of the sync `sessionmaker` (as the module imports it) written
     `async_sessionmaker`; an attribute of that name (`orm.sessionmaker`) is left as it is."""
     for local in factory_locals:
