@@ -228,13 +228,15 @@ class _OwnBody:
 
 
 # the node types `_collect_returns` and `_collect_self_attrs` look at
-# a function's own nodes the walk keeps for `_finish_function` (nested defs: the functions it may return)
+# a function's own nodes the walk keeps for `_finish_function` (nested defs: the functions it may return; expression
+# statements: `setattr(request.state, "db", ...)`)
 _OWN_BODY_TYPES = (
     ast.Return,
     ast.Yield,
     ast.YieldFrom,
     ast.Assign,
     ast.AnnAssign,
+    ast.Expr,
     ast.FunctionDef,
     ast.AsyncFunctionDef,
 )
@@ -426,6 +428,10 @@ class _SymbolCollector:
                     self.symbols.global_values[target.id] = node.value
             _collect_state([node], "", self.symbols.state_values, self._kept)
 
+    def visit_Expr(self, node: ast.Expr) -> None:
+        if not self.scope:  # `setattr(app.state, "engine", engine)` at module level
+            _collect_state([node], "", self.symbols.state_values, self._kept)
+
     def visit_Call(self, node: ast.Call) -> None:
         if any(k.arg in _LIFESPAN_KEYWORDS for k in node.keywords) or (
             isinstance(node.func, ast.Attribute) and node.func.attr in _LIFESPAN_METHODS
@@ -560,16 +566,38 @@ def getattr_read(node: ast.expr) -> ast.Attribute | None:
     return ast.Attribute(value=owner, attr=name.value, ctx=ast.Load())
 
 
+def setattr_write(node: ast.expr) -> tuple[ast.Attribute, ast.expr] | None:
+    """`setattr(x.state, "db", value)` as the assignment `x.state.db = value` it spells: (the target, the value),
+    for a literal name that is an identifier (as `getattr_read`); None for any other expression."""
+    if not (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "setattr"
+        and len(node.args) == 3
+        and not node.keywords
+    ):
+        return None
+    owner, name, value = node.args
+    if not (isinstance(name, ast.Constant) and isinstance(name.value, str) and name.value.isidentifier()):
+        return None
+    if not (isinstance(owner, ast.Attribute) and owner.attr == "state"):
+        return None
+    return ast.Attribute(value=owner, attr=name.value, ctx=ast.Store()), value
+
+
 def _collect_state(
     statements: list[ast.AST], qualname: str, found: dict[str, list[tuple[str, ast.expr, ast.expr]]], keep: _Keep
 ) -> None:
-    """`request.state.db = value`, `app.state.engine = value` among a function's own statements (`qualname`) or
-    at module level ("")."""
+    """`request.state.db = value`, `app.state.engine = value` (or `setattr(request.state, "db", value)`) among a
+    function's own statements (`qualname`) or at module level ("")."""
     for child in statements:
+        written = setattr_write(child.value) if isinstance(child, ast.Expr) else None
         if isinstance(child, ast.Assign):
             targets, value = child.targets, child.value
         elif isinstance(child, ast.AnnAssign) and child.value is not None:
             targets, value = [child.target], child.value
+        elif written is not None:
+            targets, value = [written[0]], written[1]
         else:
             continue
         for target in targets:
@@ -584,6 +612,7 @@ _HANDLERS: dict[type, Callable[[_SymbolCollector, Any], None]] = {
     ast.Import: _SymbolCollector.visit_Import,
     ast.ImportFrom: _SymbolCollector.visit_ImportFrom,
     ast.Assign: _SymbolCollector.visit_Assign,
+    ast.Expr: _SymbolCollector.visit_Expr,
     ast.AnnAssign: _SymbolCollector.visit_AnnAssign,
     ast.Call: _SymbolCollector.visit_Call,
 }
