@@ -66,6 +66,19 @@ _CALL_SITE_CONTEXTS = frozenset(
     {"lambda", "genexp", "for_iter", "with_item", "comp_iter", "task_arg", "assigned", "async_iterable_arg"}
 )
 CALLBACK_OK = frozenset({"Depends", "add_task", "add_api_route", "add_event_handler", "Security", "run_sync"})
+# what reads a function's declaration without calling it: the same for the `async def` it becomes (its parameters,
+# annotations, name and docstring do not change), so handing the function to them, or reading these attributes of
+# it, is no callback (AWT213). `inspect.iscoroutinefunction()` is not one of them: its answer changes.
+INTROSPECTION_FUNCTIONS = frozenset(
+    {
+        "typing.get_type_hints",
+        "typing_extensions.get_type_hints",
+        "inspect.signature",
+        "inspect.get_annotations",
+        "inspect.getdoc",
+    }
+)
+FUNCTION_METADATA = frozenset({"__annotations__", "__name__", "__qualname__", "__doc__", "__module__"})
 
 
 NEXT_CLOSED_HELPER = "_awaitify_next_closed"

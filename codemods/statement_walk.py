@@ -24,8 +24,10 @@ from codemods.function_facts import (
     CALLBACK_OK,
     CONCURRENCY_FUNCTIONS,
     COROUTINE_CONSUMERS,
+    FUNCTION_METADATA,
     HELD_DROPPED,
     HELD_RETURNED,
+    INTROSPECTION_FUNCTIONS,
     NEXT_CLOSED_HELPER,
     TASK_FUNCTIONS,
     CallSite,
@@ -409,6 +411,8 @@ class StatementWalk(OffloadRecords):
         if isinstance(node, ast.Name):
             self._visit_name(node, ctx)
             return
+        if isinstance(node, ast.Attribute) and node.attr in FUNCTION_METADATA and self._is_function(node.value):
+            return  # `names.__annotations__`: the declaration read, no callback (see FUNCTION_METADATA)
         if isinstance(node, ast.Attribute):
             self._visit_attribute_ref(node, ctx)
         keep = ctx.context in {"lambda", "genexp", "query_arg"}
@@ -549,6 +553,10 @@ class StatementWalk(OffloadRecords):
         self.facts.wrapped_contextmanagers.append(record)
         return True
 
+    def _is_function(self, node: ast.expr) -> bool:
+        """A project function, or a parameter holding one: what `_visit_name` records as handed on."""
+        return isinstance(self.type_of(node), FunctionRef | FunctionChoice)
+
     def _visit_name(self, node: ast.Name, ctx: _Ctx) -> None:
         kind = self.type_of(node)
         if isinstance(kind, QueryType) and id(node) not in self._consumed_queries:
@@ -654,8 +662,10 @@ class StatementWalk(OffloadRecords):
         )
         if resolved in N.SCOPED_SESSION:
             self._frozen_calls |= {id(sub) for arg in node.args for sub in astwalk.walk(arg)}
-        callback_ok = (resolved or "").rsplit(".", 1)[-1] in CALLBACK_OK or (
-            isinstance(func, ast.Attribute) and func.attr in CALLBACK_OK
+        callback_ok = (
+            (resolved or "").rsplit(".", 1)[-1] in CALLBACK_OK
+            or (isinstance(func, ast.Attribute) and func.attr in CALLBACK_OK)
+            or resolved in INTROSPECTION_FUNCTIONS
         )
         if isinstance(func, ast.Attribute) and not isinstance(owner_type, QueryType):
             self._visit_expr(func.value, _Ctx(context=ctx.context))

@@ -269,7 +269,10 @@ _ALL = [
         "[UserRepo(db), CachedRepo()]: repo.count()`) that became async in some of them only (where it did in all, "
         "the call is awaited), and a parameter whose default is a function that became async (`loader=load_user`) "
         "when a caller hands it something else (a lambda, `**kwargs`) or a function that stayed sync (where every "
-        "caller hands it functions that became async, or none, the call is awaited).",
+        "caller hands it functions that became async, or none, the call is awaited). Not flagged: reading what a "
+        "function declares, which the `async def` keeps (`fn.__name__`, `fn.__annotations__`, `fn.__doc__`, "
+        "`typing.get_type_hints(fn)`, `inspect.signature(fn)`); `inspect.iscoroutinefunction(fn)` is, its answer "
+        "changes.",
         "result = sorted(xs, key=lambda x: svc.score(x))",
         "result = sorted(xs, key=lambda x: svc.score(x))  # awaitify: review AWT213 ...",
     ),
