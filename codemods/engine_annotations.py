@@ -60,13 +60,21 @@ def engine_annotation_edits(
                 if async_class is not None:
                     out.edits.append(Edit(E.RENAME, spans.span(node), text=async_class))
                     out.imports.add(ImportName(_ASYNC_MODULE, async_class))
-                    if isinstance(node, ast.Name):
-                        out.removable.add(node.id)
+                    root: ast.expr = node
+                    while isinstance(root, ast.Attribute):
+                        root = root.value
+                    if isinstance(root, ast.Name):  # `Engine`, or the module of `sa.Engine`: dropped once unused
+                        out.removable.add(root.id)
     return out
 
 
 def _rename_in_string(node: ast.Constant, sync_locals: dict[str, str], spans: SpanMaker, out: ModuleEdits) -> None:
-    """`conn: "Connection"`, `-> "Optional[Engine]"`: each plain name of a sync class in the string, renamed."""
+    """`conn: "Connection"`, `-> "Optional[Engine]"`: each plain name of a sync class in the string, renamed; a
+    string that is no type expression (`Annotated[X, "the Engine's pool"]`) is text."""
+    try:
+        ast.parse(str(node.value), mode="eval")
+    except SyntaxError:
+        return
     literal = spans.segment(node)
     renamed = literal
     for local, async_class in sync_locals.items():
@@ -80,7 +88,8 @@ def _rename_in_string(node: ast.Constant, sync_locals: dict[str, str], spans: Sp
 
 def _annotations(project: Project, module: str, tree: ast.Module) -> Iterator[ast.expr]:
     """The annotations of every parameter, return and annotated variable of the module, but a variable's whose
-    value stays a sync engine (SQLModel's `create_engine`)."""
+    value stays a sync engine (SQLModel's `create_engine`); and the module's type aliases (`ConnDep =
+    Annotated[Connection, Depends(get_conn)]`), which the analysis reads as the annotations they stand for."""
     for node in astwalk.walk(tree):
         if isinstance(node, ast.arg) and node.annotation is not None:
             yield node.annotation
@@ -88,6 +97,29 @@ def _annotations(project: Project, module: str, tree: ast.Module) -> Iterator[as
             yield node.returns
         elif isinstance(node, ast.AnnAssign) and not _stays_sync(project, module, node.value):
             yield node.annotation
+    for stmt in tree.body:
+        if _is_type_alias(project, module, stmt):
+            assert isinstance(stmt, ast.Assign | ast.AnnAssign) and stmt.value is not None  # see _is_type_alias
+            yield stmt.value
+
+
+# `X = Annotated[...]` / `Optional[...]` / `Union[...]` at module level: a type alias, whatever its name
+_TYPING_FORMS = frozenset(
+    f"{typing}.{form}" for typing in ("typing", "typing_extensions") for form in ("Annotated", "Optional", "Union")
+)
+# `X: TypeAlias = Connection`
+_TYPE_ALIAS = frozenset({"typing.TypeAlias", "typing_extensions.TypeAlias"})
+
+
+def _is_type_alias(project: Project, module: str, stmt: ast.stmt) -> bool:
+    if isinstance(stmt, ast.Assign):
+        value = stmt.value
+        return isinstance(value, ast.Subscript) and project.resolve_expr(module, value.value) in _TYPING_FORMS
+    return (
+        isinstance(stmt, ast.AnnAssign)
+        and stmt.value is not None
+        and project.resolve_expr(module, stmt.annotation) in _TYPE_ALIAS
+    )
 
 
 def _stays_sync(project: Project, module: str, value: ast.expr | None) -> bool:
