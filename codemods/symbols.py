@@ -227,7 +227,6 @@ class _OwnBody:
         self.nodes: list[ast.AST] = []  # returns, yields and assignments, in post-order
 
 
-# the node types `_collect_returns` and `_collect_self_attrs` look at
 # a function's own nodes the walk keeps for `_finish_function` (nested defs: the functions it may return; expression
 # statements: `setattr(request.state, "db", ...)`)
 _OWN_BODY_TYPES = (
