@@ -134,6 +134,8 @@ class AnalyzerBase:
                 return f"@{short} function cannot be async"
         if self.func.name == "lambda":
             return "lambda cannot be async"
+        if self.project.runs_synchronously(self.func.qualname):
+            return "run_sync() calls it synchronously"
         return None
 
     def _own_nodes(self) -> list[ast.AST]:

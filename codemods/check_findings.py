@@ -21,6 +21,7 @@ from codemods.function_plans import _touches_the_session
 from codemods.model import EngineOptions, Finding
 from codemods.project import Project
 from codemods.project_analysis import _Analysis, _Parsed
+from codemods.run_sync_targets import has_kept_sync_functions, kept_sync_ranges, used_only_within
 from codemods.source_lines import source_lines
 
 REVIEW_MARKER = re.compile(r"#\s*awaitify:\s*review\s+(AWT\d{3})\s*((?:(?!#\s*awaitify:).)*)")
@@ -74,15 +75,23 @@ def _sync_api_findings(project: Project, item: _Parsed) -> set[Finding]:
     if is_alembic_script(item.symbols):
         return found  # Alembic runs it on a sync connection: its sync imports are no leftover
     names = project.names_of(N.SYNC_API)
+    kept_sync = has_kept_sync_functions(project, item.symbols)
     for line, column, module, imported in item.symbols.from_imports:  # kept by the symbols: no tree needed
         for name in imported:
             if name in names and project.canonical(f"{module}.{name}") in N.SYNC_API:
+                if kept_sync and _only_for_run_sync(project, item, name):
+                    continue  # what run_sync() hands its sync helpers (see codemods.run_sync_targets)
                 found.add(
                     Finding(item.path, line, column + 1, "AWT303", f"sync SQLAlchemy API `{name}` is still imported")
                 )
     for use in sqlmodel_api.sqlmodel_sync_uses(project, item.symbols, item.transient_tree):
         found.add(Finding(item.path, use.line, use.column + 1, "AWT303", sqlmodel_api.check_message(use)))
     return found
+
+
+def _only_for_run_sync(project: Project, item: _Parsed, name: str) -> bool:
+    tree = item.transient_tree()
+    return used_only_within(tree, name, kept_sync_ranges(project, item.symbols, tree))
 
 
 def _only_present_markers(plan: FilePlan, text: str) -> bool:

@@ -17,9 +17,10 @@ from codemods.edits import Edit, FilePlan
 from codemods.engine_annotations import engine_annotation_edits
 from codemods.function_plans import _plan_function
 from codemods.model import EngineOptions, FileStats, Finding
-from codemods.module_edits import session_type_edits
+from codemods.module_edits import ModuleEdits, session_type_edits
 from codemods.project import Project
 from codemods.project_analysis import _Analysis, _Parsed
+from codemods.run_sync_targets import LineRange, kept_sync_ranges, within
 from codemods.spans import SpanMaker
 
 
@@ -34,8 +35,11 @@ def _plan_file(
     for fact in analysis.facts_by_path.get(item.path, []):
         _plan_function(fact, analysis, coloring, plan, spans, item.symbols.uses_sqlalchemy)
     if item.symbols.uses_sqlalchemy and not is_alembic_script(item.symbols):  # Alembic's sync `Session` stays
+        kept_sync = kept_sync_ranges(analysis.project, item.symbols, item.tree)
         for edits_of in (session_type_edits, engine_annotation_edits):
             module_edits = edits_of(analysis.project, item.symbols, lambda: item.tree, spans, item.text)
+            if kept_sync:
+                _keep_annotations_of(kept_sync, module_edits)
             plan.edits.extend(module_edits.edits)
             plan.imports |= module_edits.imports
             plan.removable |= module_edits.removable
@@ -91,3 +95,12 @@ def _dedupe(edits: list[Edit]) -> list[Edit]:
         seen.add(key)
         out.append(edit)
     return out
+
+
+def _keep_annotations_of(ranges: list[LineRange], module_edits: ModuleEdits) -> None:
+    """Drop the module-wide renames (`Session` -> `AsyncSession`, `Connection` -> `AsyncConnection`) inside
+    `ranges`; without any left, the async class is not imported for them."""
+    kept = [edit for edit in module_edits.edits if not within(edit.span[0], ranges)]
+    if not kept and len(kept) != len(module_edits.edits):
+        module_edits.imports = {name for name in module_edits.imports if name.module != "sqlalchemy.ext.asyncio"}
+    module_edits.edits = kept

@@ -24,7 +24,7 @@ from codemods.method_chains import _chain_base_name, _chain_calls
 from codemods.module_edits import async_sessionmaker_in, names_the_session
 from codemods.project import Project, overrules_annotation
 from codemods.symbols import FunctionSymbols
-from codemods.types import REQUEST, ClassRef, ConnectionType, EngineType, Instance, SessionType, Type
+from codemods.types import DB_HANDLES, REQUEST, ClassRef, ConnectionType, EngineType, Instance, SessionType, Type
 
 
 def _short_name(qualname: str) -> str:
@@ -151,6 +151,9 @@ class LocalBindings(LoaderOptions):
                 self.env[param.name] = cls_kind
                 continue
             kind = self.project.type_of_annotation(self.module.name, param.annotation)
+            if isinstance(kind, DB_HANDLES) and self.project.runs_synchronously(func.qualname):
+                self.env[param.name] = None  # the sync Connection / Session `run_sync()` hands it: it stays sync
+                continue
             if kind is None:
                 kind = self.project.dependency_type(self.module.name, param.default)
             if kind is None and _untyped_or_query(self.project, self.module.name, param.annotation):

@@ -80,6 +80,7 @@ class Project:
         self._subclasses: dict[str, set[str]] | None = None
         self._aliases: dict[frozenset[str], frozenset[str]] = {}
         self._stays_sync: dict[str, bool] = {}
+        self._run_sync_targets: set[str] | None = None
         self._has_relationships: dict[str, bool] = {}
         self._state: dict[tuple[str, str], Type | None] = {}
         self._local_names: dict[str, frozenset[str]] = {}  # function -> the names its own body binds
@@ -432,6 +433,19 @@ class Project:
             symbols = self.modules.get(module)
             known = self._stays_sync[module] = symbols is not None and is_alembic_script(symbols)
         return known
+
+    def runs_synchronously(self, function: str) -> bool:
+        """A project function handed to `conn.run_sync(fn)` / `session.run_sync(fn)` somewhere in the project:
+        SQLAlchemy calls it synchronously, with a sync Connection / Session, in code that is already async. It stays
+        as it is (made async, `run_sync` returned its coroutine unawaited: a silent wrong result)."""
+        if self._run_sync_targets is None:
+            self._run_sync_targets = {
+                qualname
+                for name, symbols in self.modules.items()
+                for target in symbols.run_sync_callables
+                if (qualname := self.resolve_expr(name, target)) in self.functions
+            }
+        return function in self._run_sync_targets
 
     def call_value_type(self, module: str, call: ast.Call) -> Type | None:
         """The type of `call`: `call_result_type`, and what `next(gen())` draws from a generator function (a

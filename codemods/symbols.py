@@ -105,6 +105,8 @@ class ModuleSymbols:
     # the module registers a lifespan or startup/shutdown handler (run by TestClient, not by ASGITransport)
     lifespan_hooks: bool = False
     websocket_clients: bool = False  # calls `.websocket_connect(...)` (TestClient's websockets)
+    # `conn.run_sync(fn)` on something not imported (a connection, a session): the callables, `fn`
+    run_sync_callables: list[ast.expr] = field(default_factory=list)
     streaming_clients: bool = False  # calls `.stream(...)` (TestClient's streamed responses)
     # `request.state.db = SessionLocal()`, `app.state.engine = create_engine(...)`: attribute -> [(qualname of the
     # function assigning it, "" at module level; what `.state` is read from; value)] (see `Project.state_type`)
@@ -148,7 +150,10 @@ _WEBSOCKET_METHOD = "websocket_connect"
 _STREAM_METHOD = "stream"
 # Of the expressions, the walk acts only on yields (`_collect_returns`) and on calls naming one of these
 # (`visit_Call`): a module whose text holds none of them has no call the walk acts on.
-_CALL_WORDS = (*sorted(_LIFESPAN_KEYWORDS | _LIFESPAN_METHODS), _WEBSOCKET_METHOD, _STREAM_METHOD)
+# `await conn.run_sync(fn)` / `await session.run_sync(fn)`: SQLAlchemy calls `fn` synchronously with a sync
+# Connection / Session (see `Project.run_sync_targets`)
+_RUN_SYNC_METHOD = "run_sync"
+_CALL_WORDS = (*sorted(_LIFESPAN_KEYWORDS | _LIFESPAN_METHODS), _WEBSOCKET_METHOD, _STREAM_METHOD, _RUN_SYNC_METHOD)
 
 
 class SharedExpressions:
@@ -440,6 +445,10 @@ class _SymbolCollector:
             self.symbols.websocket_clients = True
         if isinstance(node.func, ast.Attribute) and node.func.attr == _STREAM_METHOD:
             self.symbols.streaming_clients = True
+        if isinstance(node.func, ast.Attribute) and node.func.attr == _RUN_SYNC_METHOD and node.args:
+            receiver = dotted_name(node.func.value)
+            if receiver is None or receiver.split(".")[0] not in self.symbols.imports:  # not `anyio.to_thread`
+                self.symbols.run_sync_callables.append(self._kept(node.args[0]))
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
         if not self.scope and isinstance(node.target, ast.Name):
