@@ -151,7 +151,7 @@ _STREAM_METHOD = "stream"
 # Of the expressions, the walk acts only on yields (`_collect_returns`) and on calls naming one of these
 # (`visit_Call`): a module whose text holds none of them has no call the walk acts on.
 # `await conn.run_sync(fn)` / `await session.run_sync(fn)`: SQLAlchemy calls `fn` synchronously with a sync
-# Connection / Session (see `Project.run_sync_targets`)
+# Connection / Session (see `Project.runs_synchronously`)
 _RUN_SYNC_METHOD = "run_sync"
 _CALL_WORDS = (*sorted(_LIFESPAN_KEYWORDS | _LIFESPAN_METHODS), _WEBSOCKET_METHOD, _STREAM_METHOD, _RUN_SYNC_METHOD)
 
