@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from codemods import edits as E
 from codemods import sqlmodel_api
@@ -21,7 +21,7 @@ from codemods.function_plans import _touches_the_session
 from codemods.model import EngineOptions, Finding
 from codemods.project import Project
 from codemods.project_analysis import _Analysis, _Parsed
-from codemods.run_sync_targets import has_kept_sync_functions, kept_sync_ranges, used_only_within
+from codemods.run_sync_targets import kept_sync_ranges, used_only_within
 from codemods.source_lines import source_lines
 
 REVIEW_MARKER = re.compile(r"#\s*awaitify:\s*review\s+(AWT\d{3})\s*((?:(?!#\s*awaitify:).)*)")
@@ -75,11 +75,13 @@ def _sync_api_findings(project: Project, item: _Parsed) -> set[Finding]:
     if is_alembic_script(item.symbols):
         return found  # Alembic runs it on a sync connection: its sync imports are no leftover
     names = project.names_of(N.SYNC_API)
-    kept_sync = has_kept_sync_functions(project, item.symbols)
+    only_in_run_sync_helpers: Callable[[str], bool] | None = None  # made once, when an import asks
     for line, column, module, imported in item.symbols.from_imports:  # kept by the symbols: no tree needed
         for name in imported:
             if name in names and project.canonical(f"{module}.{name}") in N.SYNC_API:
-                if kept_sync and _only_for_run_sync(project, item, name):
+                if only_in_run_sync_helpers is None:
+                    only_in_run_sync_helpers = _only_in_run_sync_helpers(project, item)
+                if only_in_run_sync_helpers(name):
                     continue  # what run_sync() hands its sync helpers (see codemods.run_sync_targets)
                 found.add(
                     Finding(item.path, line, column + 1, "AWT303", f"sync SQLAlchemy API `{name}` is still imported")
@@ -89,9 +91,18 @@ def _sync_api_findings(project: Project, item: _Parsed) -> set[Finding]:
     return found
 
 
-def _only_for_run_sync(project: Project, item: _Parsed, name: str) -> bool:
-    tree = item.transient_tree()
-    return used_only_within(tree, name, kept_sync_ranges(project, item.symbols, tree))
+def _only_in_run_sync_helpers(project: Project, item: _Parsed) -> Callable[[str], bool]:
+    """Whether every use of a name is in a function `run_sync()` calls synchronously (the module's tree is asked for
+    only when the module has one)."""
+    trees: list[ast.Module] = []
+
+    def tree() -> ast.Module:
+        if not trees:
+            trees.append(item.transient_tree())
+        return trees[0]
+
+    ranges = kept_sync_ranges(project, item.symbols, tree)
+    return lambda name: bool(ranges) and used_only_within(tree(), name, ranges)
 
 
 def _only_present_markers(plan: FilePlan, text: str) -> bool:

@@ -35,7 +35,7 @@ def _plan_file(
     for fact in analysis.facts_by_path.get(item.path, []):
         _plan_function(fact, analysis, coloring, plan, spans, item.symbols.uses_sqlalchemy)
     if item.symbols.uses_sqlalchemy and not is_alembic_script(item.symbols):  # Alembic's sync `Session` stays
-        kept_sync = kept_sync_ranges(analysis.project, item.symbols, item.tree)
+        kept_sync = kept_sync_ranges(analysis.project, item.symbols, lambda: item.tree)
         for edits_of in (session_type_edits, engine_annotation_edits):
             module_edits = edits_of(analysis.project, item.symbols, lambda: item.tree, spans, item.text)
             if kept_sync:

@@ -10,6 +10,7 @@ the sync import they need is no leftover for `check`. Made async, `run_sync` ret
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 
 from codemods.project import Project
 from codemods.symbols import ModuleSymbols
@@ -17,20 +18,17 @@ from codemods.symbols import ModuleSymbols
 LineRange = tuple[int, int]
 
 
-def kept_sync_ranges(project: Project, symbols: ModuleSymbols, tree: ast.Module) -> list[LineRange]:
-    """The line ranges of the module's functions that `run_sync()` calls synchronously (none: no tree walk)."""
+def kept_sync_ranges(project: Project, symbols: ModuleSymbols, tree: Callable[[], ast.Module]) -> list[LineRange]:
+    """The line ranges of the module's functions that `run_sync()` calls synchronously; `tree` gives the module's
+    tree, asked for only when there is one (a tree let go under a budget is parsed again: see tree_budget)."""
     lines = {func.lineno for func in symbols.functions.values() if project.runs_synchronously(func.qualname)}
     if not lines:
         return []
     return [
         (node.lineno, node.end_lineno or node.lineno)
-        for node in ast.walk(tree)
+        for node in ast.walk(tree())
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.lineno in lines
     ]
-
-
-def has_kept_sync_functions(project: Project, symbols: ModuleSymbols) -> bool:
-    return any(project.runs_synchronously(func.qualname) for func in symbols.functions.values())
 
 
 def within(line: int, ranges: list[LineRange]) -> bool:

@@ -155,15 +155,12 @@ class SessionCalls(QueryVisits):
         for statement in self._statement_expressions(call):
             self._fetch_instead_of_false(statement)
 
-    def _fetch_for_update_run_elsewhere(self, value: ast.expr) -> None:
-        """An UPDATE statement with synchronize_session=False that a function returns, or a module or class keeps
-        (`RENAME = update(User)...`), is run elsewhere, on a session awaitify cannot always follow there (a builder's
-        result, a constant another module imports): "fetch" as for one run here. A Connection ignores the option
+    def _fetch_instead_of_false(self, statement: ast.expr) -> None:
+        """`synchronize_session=False` of an ORM UPDATE statement becomes "fetch": one run here, or one a function
+        returns or a module or class keeps (`RENAME = update(User)...`), run elsewhere on a session awaitify cannot
+        always follow (a builder's result, a constant another module imports). A Connection ignores the option
         (measured: the same single UPDATE, sync and async, SQLite and PostgreSQL), so it is safe either way
         (fixtures/queries/core_update_synchronize_false_built_elsewhere)."""
-        self._fetch_instead_of_false(value)
-
-    def _fetch_instead_of_false(self, statement: ast.expr) -> None:
         if self._is_update_chain(statement):
             for value in _synchronize_session_false(statement):
                 edit = Edit(E.REPLACE_EXPR, self.spans.span(value), text=f'"{UPDATE_SYNC_FOR_FALSE}"')

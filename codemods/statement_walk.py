@@ -121,7 +121,7 @@ class StatementWalk(OffloadRecords):
         if self.func is None and isinstance(stmt, ast.Assign | ast.AnnAssign):
             run_elsewhere = stmt.value
         if run_elsewhere is not None:
-            self._fetch_for_update_run_elsewhere(run_elsewhere)
+            self._fetch_instead_of_false(run_elsewhere)
         if isinstance(stmt, ast.Return) and stmt.value is not None:
             returned = self.type_of(stmt.value)
             if isinstance(returned, QueryType) and not self._is_terminal_call(stmt.value):
