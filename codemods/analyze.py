@@ -29,6 +29,7 @@ from codemods.argument_hints import (
 )
 from codemods.astwalk import child_nodes, dotted_name, own_nodes_of
 from codemods.call_targets import _bind_arguments
+from codemods.decorator_wrappers import wrapped_calls, wrapped_parameter
 from codemods.function_facts import FunctionFacts, _finished
 from codemods.local_bindings import _BINDING_NODES, _unpacked
 from codemods.method_chains import _chain_base_name
@@ -47,6 +48,7 @@ class FunctionAnalyzer(StatementWalk):
     def analyze(self) -> FunctionFacts:
         self._bind_params()
         self._sync_wrappers()
+        self._wrapped_calls()
         self._bind_enclosing_scope()
         self._async_return_annotation()
         self._async_sessionmaker_signature()
@@ -117,6 +119,14 @@ class FunctionAnalyzer(StatementWalk):
         for name, kind in parent_facts.env.items():
             if name not in own and name not in self.env and kind is not None:
                 self.env[name] = kind
+
+    def _wrapped_calls(self) -> None:
+        """A decorator's wrapper: its calls of the function it wraps (see `decorator_wrappers`)."""
+        if self.func is None:
+            return
+        name = wrapped_parameter(self.project, self.func)
+        if name is not None:
+            self.facts.wrapped_calls = wrapped_calls(self._own_def(), name, self.spans)
 
     def _infer_locals(self) -> None:
         """Local variable types, flow-insensitive; a few rounds so `q = q.filter(...)` settles."""

@@ -24,6 +24,9 @@ class Coloring:
     reasons: dict[str, list[str]] = field(default_factory=dict)
     # function that stays sync and blocks -> the path to its blocking call (see `blocking_callees`)
     blocking: dict[str, list[str]] = field(default_factory=dict)
+    # the wrappers of decorators whose calls of the wrapped function are awaited: the wrapper became async, and so
+    # did every function the decorator is applied to (see `decorator_wrappers`)
+    awaited_wrappers: set[str] = field(default_factory=set)
 
 
 def _override_families(project: Project, names: set[str]) -> dict[str, set[str]]:
@@ -66,6 +69,8 @@ def color_call_graph(project: Project, facts: dict[str, FunctionFacts]) -> Color
         for dependency, override in facts[qualname].dependency_overrides:
             replaced_by.setdefault(dependency, set()).add(override)
 
+    through_wrapper = _called_through_wrappers(facts)
+
     queue: deque[str] = deque()
     for qualname in sorted(facts):
         fact = facts[qualname]
@@ -85,6 +90,7 @@ def color_call_graph(project: Project, facts: dict[str, FunctionFacts]) -> Color
         candidates = [(c, "calls") for c in sorted(set(callers.get(current, [])))]
         candidates += [(m, "overrides") for m in sorted(family.get(current, set()))]
         candidates += [(o, "replaces") for o in sorted(replaced_by.get(current, set()))]
+        candidates += [(d, "decorated") for d in sorted(through_wrapper.get(current, set()))]
         for candidate, relation in candidates:
             if candidate in result.async_functions or candidate not in facts:
                 continue
@@ -97,11 +103,36 @@ def color_call_graph(project: Project, facts: dict[str, FunctionFacts]) -> Color
                 result.reasons[candidate] = [candidate, *path]
             elif relation == "replaces":
                 result.reasons[candidate] = [candidate, f"overrides the FastAPI dependency {current}", *path[1:]]
+            elif relation == "decorated":
+                result.reasons[candidate] = [candidate, f"called through its decorator's {current}", *path[1:]]
             else:
                 result.reasons[candidate] = [candidate, f"shares its signature with {current}", *path[1:]]
             queue.append(candidate)
+    result.awaited_wrappers = {
+        wrapper
+        for wrapper, decorated in through_wrapper.items()
+        if wrapper in result.async_functions and decorated <= result.async_functions
+    }
     result.blocking = blocking_functions(facts, result.async_functions)
     return result
+
+
+def _called_through_wrappers(facts: dict[str, FunctionFacts]) -> dict[str, set[str]]:
+    """Each wrapper of a project decorator (a function calling the function it wraps, see `decorator_wrappers`) ->
+    the functions the decorator is applied to. A wrapper made async makes each of them async: a call of one runs
+    the wrapper and returns its coroutine."""
+    decorated: dict[str, set[str]] = {}
+    for qualname in sorted(facts):
+        for _span, decorator, _nested in facts[qualname].sync_wrappers:
+            decorated.setdefault(decorator, set()).add(qualname)
+    through: dict[str, set[str]] = {}
+    for qualname in sorted(facts):
+        if not facts[qualname].wrapped_calls:
+            continue
+        for decorator, functions in decorated.items():
+            if qualname.startswith(f"{decorator}."):
+                through.setdefault(qualname, set()).update(functions)
+    return through
 
 
 # the override relation, for staged runs (codemods.staging): methods of one family migrate together

@@ -178,9 +178,11 @@ class FunctionFacts:
     dependency_overrides: list[tuple[str, str]] = field(default_factory=list)
     # (span of the value, dependency) of an override awaitify cannot follow (a factory call, a lambda, ...)
     opaque_overrides: list[tuple[Span, str]] = field(default_factory=list)
-    # (span of the def line, name, qualnames of the functions nested in it) of the function's decorators that are
-    # sync wrappers defined in the project
+    # (span of the def line, qualname, qualnames of the functions nested in it) of the function's decorators that
+    # are sync wrappers defined in the project
     sync_wrappers: list[tuple[Span, str, tuple[str, ...]]] = field(default_factory=list)
+    # a decorator's wrapper: its calls of the function it wraps (`func(*args, **kwargs)`, see `decorator_wrappers`)
+    wrapped_calls: list[Span] = field(default_factory=list)
 
 
 # A field of finished facts that holds nothing holds one of these, shared (see `_finished`).

@@ -19,6 +19,7 @@ from codemods.blocking_callees import blocking_callee
 from codemods.blocking_callees import path_text as block_path_text
 from codemods.blocking_calls import THREAD_ADVICE
 from codemods.coloring import Coloring
+from codemods.decorator_wrappers import only_used_as_decorator
 from codemods.dependency_factories import returned_as_dependency
 from codemods.edits import Edit, FilePlan, ImportName, Span
 from codemods.function_facts import HELD_DROPPED, CallSite, FunctionFacts, GeneratorUse
@@ -89,7 +90,13 @@ def _plan_function(
                 plan.removable.add("contextmanager")
             for span, decorator, nested in fact.sync_wrappers:
                 made_async = [q for q in nested if q in coloring.async_functions]
-                plan.edits.append(Edit(E.REVIEW, span, text=_sync_wrapper_review(decorator, fact.qualname, made_async)))
+                if made_async and all(_awaits_the_wrapped(analysis, coloring, q) for q in made_async):
+                    continue  # the wrapper awaits the call (`decorator_wrappers`)
+                plan.edits.append(
+                    Edit(E.REVIEW, span, text=_sync_wrapper_review(_short(decorator), fact.qualname, made_async))
+                )
+            if _awaits_the_wrapped(analysis, coloring, fact.qualname):
+                plan.edits.extend(Edit(E.AWAIT, span) for span in fact.wrapped_calls)
             for span, async_text, reason, removable in fact.blocking_calls:
                 if async_text is None:
                     plan.edits.append(Edit(E.REVIEW, span, text=reason))
@@ -211,7 +218,11 @@ def _plan_function(
             rewritten_offloads.add(call)
             if imported:
                 plan.removable.add(imported)
-        elif qualname in coloring.newly_async and not _returned_as_dependency(analysis, fact.qualname, qualname, span):
+        elif (
+            qualname in coloring.newly_async
+            and not _returned_as_dependency(analysis, fact.qualname, qualname, span)
+            and not _awaits_the_wrapped(analysis, coloring, qualname)  # `return wrapper`, all calls of it awaited
+        ):
             plan.edits.append(
                 Edit(
                     E.REVIEW,
@@ -245,6 +256,20 @@ def _drop_unused_loops(fact: FunctionFacts, rewritten_offloads: set[Span], plan:
         if all(call in rewritten_offloads for call, _, _ in calls) and len(calls) == calls[0][1]:
             plan.edits.append(Edit(E.REPLACE_STMT, assignment, text=""))
             plan.removable.add(calls[0][2])
+
+
+def _awaits_the_wrapped(analysis: _Analysis, coloring: Coloring, wrapper: str) -> bool:
+    """A decorator's wrapper that became async and awaits its calls of the function it wraps: every function the
+    decorator is applied to became async, and it is applied nowhere else (see `decorator_wrappers`)."""
+    if wrapper not in coloring.awaited_wrappers:
+        return False
+    decorator = wrapper.rpartition(".")[0]
+    while decorator.rpartition(".")[0] in analysis.project.functions:  # `@retry(3)`: the factory, not `deco`
+        decorator = decorator.rpartition(".")[0]
+    modules = (
+        (parsed.symbols.name, parsed.text, lambda parsed=parsed: parsed.tree) for parsed in analysis.parsed.values()
+    )
+    return only_used_as_decorator(analysis.project, modules, decorator)
 
 
 def _returned_as_dependency(analysis: _Analysis, factory: str, returned: str, span: Span) -> bool:

@@ -27,10 +27,6 @@ from codemods.symbols import FunctionSymbols
 from codemods.types import DB_HANDLES, REQUEST, ClassRef, ConnectionType, EngineType, Instance, SessionType, Type
 
 
-def _short_name(qualname: str) -> str:
-    return qualname.rsplit(".", 1)[-1]
-
-
 def _sync_wrapper(decorator: FunctionSymbols) -> bool:
     """Whether a decorator of the project wraps what it decorates in a sync function (`def inner(*args):
     return fn(*args)`), unaware of coroutines: no `async def` wrapper, no `inspect.iscoroutinefunction(fn)`.
@@ -185,7 +181,7 @@ class LocalBindings(LoaderOptions):
             target = self.project.functions.get(name)
             if target is not None and not target.is_async and _sync_wrapper(target):
                 nested = tuple(sorted(q for q in self.project.functions if q.startswith(f"{target.qualname}.")))
-                self.facts.sync_wrappers.append(((line, col, line, col), _short_name(name), nested))
+                self.facts.sync_wrappers.append(((line, col, line, col), name, nested))
 
     def _flag_sync_caches(self) -> None:
         """`@lru_cache` / `@cache` on a function that becomes async keeps its coroutine, not its result: the

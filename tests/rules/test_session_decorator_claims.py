@@ -1,8 +1,11 @@
 """What the AWT213 marker on a function decorated by a wrapper that became async itself claims, checked by running
-the migrated fixtures/review/session_opening_decorator_made_async (Netflix dispatch's `@background_task`, whose
-wrapper opens and closes a session, so awaitify makes it async): the wrapper calls the async function without
-await, so awaiting the decorated function hands back its coroutine and changes nothing, and the wrapper's `finally`
-closed the session before that coroutine could run. Awaiting the call in the wrapper, as the marker says, works.
+the migrated fixtures/review/session_opening_decorator_also_called (Netflix dispatch's `@background_task`, whose
+wrapper opens and closes a session, so awaitify makes it async; the decorator is also applied by a call, so
+awaitify leaves the wrapper's call unawaited and marks it): the wrapper calls the async function without await, so
+awaiting the decorated function hands back its coroutine and changes nothing, and the wrapper's `finally` closed
+the session before that coroutine could run. Awaiting the call in the wrapper, as the marker says, works; it is
+what awaitify writes itself where the decorator is only ever applied as one
+(fixtures/session_io/session_opening_decorator_made_async, proven by the run of the fixture pairs).
 
 The run is on SQLite (always) and PostgreSQL (when AWAITIFY_PG_URL is set), against the databases of the rule tests.
 """
@@ -18,7 +21,7 @@ from models import User
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
-MIGRATED = FIXTURES / "review" / "session_opening_decorator_made_async.expected.py"
+MIGRATED = FIXTURES / "review" / "session_opening_decorator_also_called.expected.py"
 
 
 async def _name_of_user_1(engine: AsyncEngine) -> str:
