@@ -60,12 +60,11 @@ def wrapped_calls(wrapper: ast.FunctionDef | ast.AsyncFunctionDef, name: str, sp
             return []
     calls = [node for node in nodes if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)]
     called = {id(call.func) for call in calls if call.func.id == name}  # type: ignore[attr-defined]
+    body = [node for statement in wrapper.body for node in ast.walk(statement)]  # not `@wraps(func)` above it
     read_attributes = {
-        id(node.value)
-        for node in ast.walk(wrapper)
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+        id(node.value) for node in body if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
     }
-    for node in ast.walk(wrapper):
+    for node in body:
         if isinstance(node, ast.Name) and node.id == name and id(node) not in called | read_attributes:
             return []  # handed on, or called in a lambda or a nested function: not awaited there
     return sorted(spans.span(call) for call in calls if id(call.func) in called)
