@@ -29,6 +29,8 @@ from codemods.types import (
     TransactionType,
 )
 
+# what AWT219 calls each database handle handed on (see `engine_escapes`)
+_ESCAPE_KINDS: dict[type, str] = {EngineType: "engine", ConnectionType: "connection", SessionType: "session"}
 # execution options that make a statement run on a server-side cursor, which AsyncSession.execute() refuses
 _SERVER_SIDE_CURSOR_OPTIONS = frozenset({"yield_per", "stream_results"})
 # where `update()` / `sqlalchemy.update` resolves to (the Core construct whose ORM execution synchronizes objects)
@@ -422,22 +424,24 @@ class SessionCalls(QueryVisits):
         return False
 
     def _check_engine_escapes(self, node: ast.Call, resolved: str | None, callees: tuple[str, ...]) -> None:
-        """A sync engine or connection, made async by the migration, handed to code that needs the sync one
-        (AWT219, see `engine_escapes`)."""
+        """A sync engine, connection or session, made async by the migration, handed to code that needs the sync
+        one (AWT219, see `engine_escapes`)."""
         if self.project.stays_sync(self.module.name):
             return
         arguments = [(None, arg) for arg in node.args] + [(k.arg, k.value) for k in node.keywords]
         for keyword, arg in arguments:
             kind = self.type_of(arg)
-            if not isinstance(kind, EngineType | ConnectionType) or kind.is_async:
+            if not isinstance(kind, EngineType | ConnectionType | SessionType) or kind.is_async:
                 continue
             reason = engine_escape_reason(
-                kind="engine" if isinstance(kind, EngineType) else "connection",
+                kind=_ESCAPE_KINDS[type(kind)],
                 callee=resolved,
                 method=node.func.attr if isinstance(node.func, ast.Attribute) else None,
                 keyword=keyword,
                 callee_in_project=bool(callees)
-                or (resolved is not None and self.project.owning_module(resolved) is not None),
+                or (resolved is not None and self.project.owning_module(resolved) is not None)
+                # a module of the project's own package that this run does not see (a file migrated alone)
+                or (resolved is not None and resolved.partition(".")[0] == self.module.name.partition(".")[0]),
             )
             if reason is not None:
                 self._review(node, "AWT219", reason)

@@ -337,13 +337,16 @@ _ALL = [
     _rule(
         "AWT219",
         "engine-escapes",
-        "An engine or connection made async, handed to code that needs the sync one (`inspect()`, reflection, "
-        "a library function).",
+        "An engine, connection or session made async, handed to code that needs the sync one (`inspect()`, "
+        "reflection, a library function).",
         "`inspect(engine)`, `MetaData().reflect(bind=engine)` and `Table(..., autoload_with=engine)` raise "
         "`NoInspectionAvailable` on an `AsyncEngine`, and a library written for a sync `Engine` or `Connection` "
         "(pandas' `read_sql`, ...) fails with the async one. Run such code inside `await conn.run_sync(...)` on a "
         "connection of the async engine: it gets a sync `Connection` there. Project functions that take the engine "
-        "are followed and rewritten instead; printing or logging it is left alone.",
+        "are followed and rewritten instead; printing or logging it is left alone. A session handed to a library's "
+        "function (`paginate(db, stmt)` of fastapi-pagination) is flagged too: one written for a sync `Session` "
+        "fails with the `AsyncSession`, one that takes both returns a coroutine to await; the standard library, "
+        "FastAPI / Starlette, Pydantic and SQLAlchemy are not flagged.",
         'df = pd.read_sql("SELECT * FROM users", engine)',
         'df = pd.read_sql("SELECT * FROM users", engine)  # awaitify: review AWT219 ...',
     ),

@@ -1,21 +1,26 @@
 """What AWT219's review markers claim, checked by running it (fixtures/review/engine_handed_to_sync_code): an engine or
 connection the migration makes async, handed to code written for the sync one, fails at run time, and the markers'
-advice (`await conn.run_sync(...)` on a connection of the async engine) works.
+advice (`await conn.run_sync(...)` on a connection of the async engine) works. The same for a session handed to a
+library's function (fixtures/review/session_handed_to_library): one written for a sync `Session` fails with the
+`AsyncSession`, one that takes both (fastapi-pagination's `paginate`) returns a coroutine that the call, left as it
+was, never awaits; awaiting it, or `await session.run_sync(...)`, works.
 
 On SQLite (always) and PostgreSQL (when AWAITIFY_PG_URL is set), against the databases of the rule tests.
 """
 
 from __future__ import annotations
 
+import inspect as stdlib_inspect
 import uuid
 import warnings
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from fixture_harness import BACKENDS, Database
-from sqlalchemy import Column, Integer, MetaData, Table, create_engine, exc, inspect, text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from fixture_harness import BACKENDS, Database, reset_database
+from models import User
+from sqlalchemy import Column, Integer, MetaData, Select, Table, create_engine, exc, inspect, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS)
 
@@ -78,5 +83,48 @@ async def test_code_written_for_a_sync_engine_fails_with_an_async_one(backend: s
                 with pytest.raises(AttributeError, match="coroutine"):
                     _one_written_for_a_sync_connection(conn)
             assert await conn.run_sync(_one_written_for_a_sync_connection) == 1  # the marker's advice
+    finally:
+        await engine.dispose()
+
+
+def _page_written_for_a_sync_session(session: Any, statement: Select[Any]) -> list[str]:
+    """A library's function as written for the sync Session."""
+    return [user.name for user in session.scalars(statement.limit(2))]
+
+
+def _page_taking_both(session: Any, statement: Select[Any]) -> Any:
+    """A library's function taking a Session or an AsyncSession (fastapi-pagination's way): a coroutine for the
+    second."""
+    if isinstance(session, AsyncSession):
+
+        async def page() -> list[str]:
+            return [user.name for user in await session.scalars(statement.limit(2))]
+
+        return page()
+    return _page_written_for_a_sync_session(session, statement)
+
+
+async def test_a_session_handed_to_a_library_fails_or_is_never_awaited(backend: str, database: Database) -> None:
+    reset_database(database)
+    statement = select(User).order_by(User.id)
+    engine = create_async_engine(database.async_url)
+    try:
+        async with AsyncSession(engine) as session:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # the coroutine it drops, never awaited
+                with pytest.raises(TypeError, match="coroutine"):
+                    _page_written_for_a_sync_session(session, statement)
+            returned = _page_taking_both(session, statement)
+            assert stdlib_inspect.iscoroutine(returned)  # what the route, left sync, hands FastAPI to serialize
+            returned.close()
+            names = await _page_taking_both(session, statement)  # the marker's advice: await it
+            by_run_sync = await session.run_sync(_page_written_for_a_sync_session, statement)  # or run_sync
+        sync_engine = create_engine(database.sync_url)
+        try:
+            with sync_engine.connect() as conn:
+                expected = [name for (name,) in conn.execute(select(User.name).order_by(User.id).limit(2))]
+        finally:
+            sync_engine.dispose()
+        assert names == by_run_sync == expected
     finally:
         await engine.dispose()
