@@ -13,6 +13,7 @@ from codemods.alembic_scripts import is_alembic_script
 from codemods.astwalk import dotted_name, own_nodes
 from codemods.blocking_calls import CLIENT_CLASSES, CLIENT_CONSTRUCTORS
 from codemods.model import PytestAsyncioSettings
+from codemods.run_sync_targets import run_sync_side
 from codemods.symbols import ClassSymbols, FunctionSymbols, ModuleSymbols, names_bound_in, state_attribute
 from codemods.types import (
     APP,
@@ -80,7 +81,7 @@ class Project:
         self._subclasses: dict[str, set[str]] | None = None
         self._aliases: dict[frozenset[str], frozenset[str]] = {}
         self._stays_sync: dict[str, bool] = {}
-        self._run_sync_targets: set[str] | None = None
+        self._run_sync_targets: frozenset[str] | None = None
         self._has_relationships: dict[str, bool] = {}
         self._state: dict[tuple[str, str], Type | None] = {}
         self._local_names: dict[str, frozenset[str]] = {}  # function -> the names its own body binds
@@ -435,16 +436,12 @@ class Project:
         return known
 
     def runs_synchronously(self, function: str) -> bool:
-        """A project function handed to `conn.run_sync(fn)` / `session.run_sync(fn)` somewhere in the project:
-        SQLAlchemy calls it synchronously, with a sync Connection / Session, in code that is already async. It stays
-        as it is (made async, `run_sync` returned its coroutine unawaited: a silent wrong result)."""
+        """A project function handed to `conn.run_sync(fn)` / `session.run_sync(fn)` somewhere in the project, or
+        one such a function hands the sync object on to (see `run_sync_targets.run_sync_side`): SQLAlchemy calls it
+        synchronously, with a sync Connection / Session, in code that is already async. It stays as it is (made
+        async, `run_sync` returned its coroutine unawaited: a silent wrong result)."""
         if self._run_sync_targets is None:
-            self._run_sync_targets = {
-                qualname
-                for name, symbols in self.modules.items()
-                for target in symbols.run_sync_callables
-                if (qualname := self.resolve_expr(name, target)) in self.functions
-            }
+            self._run_sync_targets = run_sync_side(self)
         return function in self._run_sync_targets
 
     def call_value_type(self, module: str, call: ast.Call) -> Type | None:

@@ -446,3 +446,24 @@ class SessionCalls(QueryVisits):
             if reason is not None:
                 self._review(node, "AWT219", reason)
                 return
+        self._check_run_sync_escapes(node, callees)
+
+    def _check_run_sync_escapes(self, node: ast.Call, callees: tuple[str, ...]) -> None:
+        """A session or connection made async handed to a function that stays sync because `run_sync()`
+        calls it with the sync one (AWT219, see `run_sync_targets`): made async, it would break `run_sync()`; sync,
+        it cannot use the async one."""
+        kept = [callee for callee in callees if self.project.runs_synchronously(callee)]
+        if not kept or (self.func is not None and self.project.runs_synchronously(self.func.qualname)):
+            return
+        for arg in [*node.args, *(k.value for k in node.keywords)]:
+            kind = self.type_of(arg)
+            if isinstance(kind, SessionType | ConnectionType) and not kind.is_async:
+                name, handle = kept[0].rsplit(".", 1)[-1], "Session" if isinstance(kind, SessionType) else "Connection"
+                self._review(
+                    node,
+                    "AWT219",
+                    f"{name}() stays sync (run_sync() calls it with a sync {handle}) and gets the Async{handle} here, "
+                    f"which it cannot use: run it as `await {self.spans.segment(arg)}.run_sync({name}, ...)` in an "
+                    "async def",
+                )
+                return

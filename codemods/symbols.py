@@ -105,8 +105,9 @@ class ModuleSymbols:
     # the module registers a lifespan or startup/shutdown handler (run by TestClient, not by ASGITransport)
     lifespan_hooks: bool = False
     websocket_clients: bool = False  # calls `.websocket_connect(...)` (TestClient's websockets)
-    # `conn.run_sync(fn)` on something not imported (a connection, a session): the callables, `fn`
-    run_sync_callables: list[ast.expr] = field(default_factory=list)
+    # `conn.run_sync(fn)` on something not imported (a connection, a session): (the qualname of the function it is
+    # written in, "" at module level; the callable, `fn`)
+    run_sync_callables: list[tuple[str, ast.expr]] = field(default_factory=list)
     streaming_clients: bool = False  # calls `.stream(...)` (TestClient's streamed responses)
     # `request.state.db = SessionLocal()`, `app.state.engine = create_engine(...)`: attribute -> [(qualname of the
     # function assigning it, "" at module level; what `.state` is read from; value)] (see `Project.state_type`)
@@ -352,6 +353,11 @@ class _SymbolCollector:
     def _qual(self, name: str) -> str:
         return ".".join([self.symbols.name, *(n for _, n in self.scope), name])
 
+    def _enclosing_function(self) -> str:
+        """The qualname of the innermost function the walk is in, "" at module level."""
+        depth = max((index + 1 for index, (kind, _) in enumerate(self.scope) if kind == "function"), default=0)
+        return ".".join([self.symbols.name, *(name for _, name in self.scope[:depth])]) if depth else ""
+
     def _enclosing_class(self) -> ClassSymbols | None:
         if self.scope and self.scope[-1][0] == "class":
             return self.symbols.classes.get(".".join([self.symbols.name, *(n for _, n in self.scope)]))
@@ -448,7 +454,7 @@ class _SymbolCollector:
         if isinstance(node.func, ast.Attribute) and node.func.attr == _RUN_SYNC_METHOD and node.args:
             receiver = dotted_name(node.func.value)
             if receiver is None or receiver.split(".")[0] not in self.symbols.imports:  # not `anyio.to_thread`
-                self.symbols.run_sync_callables.append(self._kept(node.args[0]))
+                self.symbols.run_sync_callables.append((self._enclosing_function(), self._kept(node.args[0])))
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
         if not self.scope and isinstance(node.target, ast.Name):

@@ -346,7 +346,10 @@ _ALL = [
         "are followed and rewritten instead; printing or logging it is left alone. A session handed to a library's "
         "function (`paginate(db, stmt)` of fastapi-pagination) is flagged too: one written for a sync `Session` "
         "fails with the `AsyncSession`, one that takes both returns a coroutine to await; the standard library, "
-        "FastAPI / Starlette, Pydantic and SQLAlchemy are not flagged.",
+        "FastAPI / Starlette, Pydantic and SQLAlchemy are not flagged. Also flagged: a session or "
+        "connection made async handed to a project function that stays sync because `run_sync()` calls it with the "
+        "sync one (`await session.run_sync(owner_of)` elsewhere, `owner_of(db, ...)` here): run it through "
+        "`await db.run_sync(owner_of, ...)`.",
         'df = pd.read_sql("SELECT * FROM users", engine)',
         'df = pd.read_sql("SELECT * FROM users", engine)  # awaitify: review AWT219 ...',
     ),
