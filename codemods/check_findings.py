@@ -15,13 +15,12 @@ from collections.abc import Callable, Mapping
 
 from codemods import edits as E
 from codemods import sqlmodel_api
-from codemods.alembic_scripts import is_alembic_script
 from codemods.edits import FilePlan
 from codemods.function_plans import _touches_the_session
 from codemods.model import EngineOptions, Finding
 from codemods.project import Project
 from codemods.project_analysis import _Analysis, _Parsed
-from codemods.run_sync_targets import kept_sync_ranges, used_only_within
+from codemods.run_sync_targets import KeptSync, used_only_within
 from codemods.source_lines import source_lines
 
 REVIEW_MARKER = re.compile(r"#\s*awaitify:\s*review\s+(AWT\d{3})\s*((?:(?!#\s*awaitify:).)*)")
@@ -72,7 +71,8 @@ def _sync_api_findings(project: Project, item: _Parsed) -> set[Finding]:
 
     found: set[Finding] = set()
     # a name that can resolve to one is one of these (see `names_of`): the others need no resolution
-    if is_alembic_script(item.symbols):
+    kept = project.kept_sync(item.symbols)
+    if kept.whole_module:
         return found  # Alembic runs it on a sync connection: its sync imports are no leftover
     names = project.names_of(N.SYNC_API)
     only_in_run_sync_helpers: Callable[[str], bool] | None = None  # made once, when an import asks
@@ -80,7 +80,7 @@ def _sync_api_findings(project: Project, item: _Parsed) -> set[Finding]:
         for name in imported:
             if name in names and project.canonical(f"{module}.{name}") in N.SYNC_API:
                 if only_in_run_sync_helpers is None:
-                    only_in_run_sync_helpers = _only_in_run_sync_helpers(project, item)
+                    only_in_run_sync_helpers = _only_in_run_sync_helpers(kept, item)
                 if only_in_run_sync_helpers(name):
                     continue  # what run_sync() hands its sync helpers (see codemods.run_sync_targets)
                 found.add(
@@ -91,9 +91,9 @@ def _sync_api_findings(project: Project, item: _Parsed) -> set[Finding]:
     return found
 
 
-def _only_in_run_sync_helpers(project: Project, item: _Parsed) -> Callable[[str], bool]:
-    """Whether every use of a name is in a function `run_sync()` calls synchronously (the module's tree is asked for
-    only when the module has one)."""
+def _only_in_run_sync_helpers(kept: KeptSync, item: _Parsed) -> Callable[[str], bool]:
+    """Whether every use of a name is in a function that stays sync, one `run_sync()` calls synchronously (see
+    `KeptSync`; the module's tree is asked for only when the module has one)."""
     trees: list[ast.Module] = []
 
     def tree() -> ast.Module:
@@ -101,7 +101,7 @@ def _only_in_run_sync_helpers(project: Project, item: _Parsed) -> Callable[[str]
             trees.append(item.transient_tree())
         return trees[0]
 
-    ranges = kept_sync_ranges(project, item.symbols, tree)
+    ranges = kept.ranges(tree)
     return lambda name: bool(ranges) and used_only_within(tree(), name, ranges)
 
 

@@ -11,7 +11,6 @@ from dataclasses import replace
 
 from codemods import edits as E
 from codemods import sqlmodel_api
-from codemods.alembic_scripts import is_alembic_script
 from codemods.coloring import Coloring
 from codemods.edits import Edit, FilePlan
 from codemods.engine_annotations import engine_annotation_edits
@@ -20,7 +19,7 @@ from codemods.model import EngineOptions, FileStats, Finding
 from codemods.module_edits import ModuleEdits, session_type_edits
 from codemods.project import Project
 from codemods.project_analysis import _Analysis, _Parsed
-from codemods.run_sync_targets import LineRange, kept_sync_ranges, within
+from codemods.run_sync_targets import LineRange, within
 from codemods.spans import SpanMaker
 
 
@@ -34,8 +33,9 @@ def _plan_file(
     spans = SpanMaker(item.text)
     for fact in analysis.facts_by_path.get(item.path, []):
         _plan_function(fact, analysis, coloring, plan, spans, item.symbols.uses_sqlalchemy)
-    if item.symbols.uses_sqlalchemy and not is_alembic_script(item.symbols):  # Alembic's sync `Session` stays
-        kept_sync = kept_sync_ranges(analysis.project, item.symbols, lambda: item.tree)
+    kept = analysis.project.kept_sync(item.symbols)
+    if item.symbols.uses_sqlalchemy and not kept.whole_module:  # Alembic's sync `Session` stays
+        kept_sync = kept.ranges(lambda: item.tree)
         for edits_of in (session_type_edits, engine_annotation_edits):
             module_edits = edits_of(analysis.project, item.symbols, lambda: item.tree, spans, item.text)
             if kept_sync:
@@ -44,7 +44,7 @@ def _plan_file(
             plan.imports |= module_edits.imports
             plan.removable |= module_edits.removable
             plan.force_remove |= module_edits.force_remove
-    if not is_alembic_script(item.symbols):  # Alembic runs its scripts on a sync connection: they stay sync
+    if not kept.whole_module:  # Alembic runs its scripts on a sync connection: they stay sync
         plan.edits.extend(_sqlmodel_reviews(analysis.project, item))
     plan.edits = [_one_line(e) for e in plan.edits if not (e.kind == E.REVIEW and e.text.split()[0] in disabled)]
     plan.edits = _dedupe(plan.edits)

@@ -147,8 +147,8 @@ class LocalBindings(LoaderOptions):
                 self.env[param.name] = cls_kind
                 continue
             kind = self.project.type_of_annotation(self.module.name, param.annotation)
-            if isinstance(kind, DB_HANDLES) and self.project.runs_synchronously(func.qualname):
-                self.env[param.name] = None  # the sync Connection / Session `run_sync()` hands it: it stays sync
+            if isinstance(kind, DB_HANDLES) and self.project.function_stays_sync(func):
+                self.env[param.name] = None  # the sync Connection / Session run_sync() / Alembic hands: it stays sync
                 continue
             if kind is None:
                 kind = self.project.dependency_type(self.module.name, param.default)

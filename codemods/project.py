@@ -13,7 +13,7 @@ from codemods.alembic_scripts import is_alembic_script
 from codemods.astwalk import dotted_name, own_nodes
 from codemods.blocking_calls import CLIENT_CLASSES, CLIENT_CONSTRUCTORS
 from codemods.model import PytestAsyncioSettings
-from codemods.run_sync_targets import run_sync_side
+from codemods.run_sync_targets import KeptSync, run_sync_side
 from codemods.symbols import ClassSymbols, FunctionSymbols, ModuleSymbols, names_bound_in, state_attribute
 from codemods.types import (
     APP,
@@ -434,6 +434,20 @@ class Project:
             symbols = self.modules.get(module)
             known = self._stays_sync[module] = symbols is not None and is_alembic_script(symbols)
         return known
+
+    def kept_sync(self, module: ModuleSymbols) -> KeptSync:
+        """What of `module` stays sync (see `run_sync_targets.KeptSync`): all of an Alembic script, the functions
+        `run_sync()` calls synchronously elsewhere."""
+        if is_alembic_script(module):
+            return KeptSync(whole_module=True)
+        return KeptSync(
+            def_lines=frozenset(f.lineno for f in module.functions.values() if self.runs_synchronously(f.qualname))
+        )
+
+    def function_stays_sync(self, func: FunctionSymbols) -> bool:
+        """A function of a module that stays sync (`stays_sync`), or one `run_sync()` calls synchronously
+        (`runs_synchronously`): the Connection / Session it is handed is the sync one."""
+        return self.stays_sync(func.module) or self.runs_synchronously(func.qualname)
 
     def runs_synchronously(self, function: str) -> bool:
         """A project function handed to `conn.run_sync(fn)` / `session.run_sync(fn)` somewhere in the project, or

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from codemods.astwalk import dotted_name
-from codemods.symbols import FunctionSymbols, ModuleSymbols
+from codemods.symbols import FunctionSymbols
 from codemods.types import ClassRef, Instance
 
 if TYPE_CHECKING:
@@ -118,17 +119,29 @@ def _callee(
         yield method, index if static else index + 1
 
 
-def kept_sync_ranges(project: Project, symbols: ModuleSymbols, tree: Callable[[], ast.Module]) -> list[LineRange]:
-    """The line ranges of the module's functions that `run_sync()` calls synchronously; `tree` gives the module's
-    tree, asked for only when there is one (a tree let go under a budget is parsed again: see tree_budget)."""
-    lines = {func.lineno for func in symbols.functions.values() if project.runs_synchronously(func.qualname)}
-    if not lines:
-        return []
-    return [
-        (node.lineno, node.end_lineno or node.lineno)
-        for node in ast.walk(tree())
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.lineno in lines
-    ]
+@dataclass(frozen=True)
+class KeptSync:
+    """What of a module stays sync, for the module-wide parts of the migration (the parameters' types, the annotation
+    renames, `check`'s sync imports): all of it (an Alembic script, see `codemods.alembic_scripts`), or the functions
+    `run_sync()` calls synchronously (`Project.runs_synchronously`), found again by the lines of their defs. See
+    `Project.kept_sync` and `Project.function_stays_sync`."""
+
+    whole_module: bool = False
+    def_lines: frozenset[int] = frozenset()
+
+    def __bool__(self) -> bool:
+        return self.whole_module or bool(self.def_lines)
+
+    def ranges(self, tree: Callable[[], ast.Module]) -> list[LineRange]:
+        """The line ranges of the functions that stay sync; `tree` gives the module's tree, asked for only when
+        there is one (a tree let go under a budget is parsed again: see tree_budget). A whole module has none."""
+        if not self.def_lines:
+            return []
+        return [
+            (node.lineno, node.end_lineno or node.lineno)
+            for node in ast.walk(tree())
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.lineno in self.def_lines
+        ]
 
 
 def within(line: int, ranges: list[LineRange]) -> bool:
