@@ -6,10 +6,11 @@ or Session (`Project.runs_synchronously`). Such a helper is right as it is: its 
 handles to migrate, it is a boundary (it never becomes async), its annotations keep naming the sync classes, and
 the sync import they need is no leftover for `check`. Made async, `run_sync` returned its coroutine unawaited.
 
-The callable is followed to the functions it stands for: a function or method (`count_active`, `self.helper`,
-`reports.cheapest`), `functools.partial(helper, ...)`, and the functions a `lambda c: helper(c, ...)` hands its
-parameter to; then, from each of them, the project functions they hand the sync Connection / Session on to
-(`def count_active(conn): return _count(conn)`): those only get the sync object there, and stay as they are too.
+The callable is followed to the functions it stands for: a function or method (`count_active`, a function defined
+in the calling one, `self.helper`, `reports.cheapest`), `functools.partial(helper, ...)`, and the functions a
+`lambda c: helper(c, ...)` hands its parameter to; then, from each of them, the project functions they hand the
+sync Connection / Session on to (`def count_active(conn): return _count(conn)`): those only get the sync object
+there, and stay as they are too.
 Migrated code handing such a function the AsyncSession it now has gets AWT219 (see
 `session_calls.SessionCalls._check_run_sync_escapes`): it stays sync for run_sync(), and cannot take the async one.
 """
@@ -95,6 +96,11 @@ def _callee(
 ) -> Iterator[_Handed]:
     """The project function `callee` (a name, `self.method`, `instance.method`) written in `scope`, and the
     parameter its argument `index` binds."""
+    if isinstance(callee, ast.Name) and scope is not None:
+        nested = _nested_function(project, scope.qualname, callee.id)
+        if nested is not None:
+            yield nested, index
+            return
     resolved = project.resolve_expr(module, callee)
     if resolved in project.functions:
         yield project.functions[resolved], index
@@ -152,3 +158,14 @@ def used_only_within(tree: ast.Module, name: str, ranges: list[LineRange]) -> bo
     """Every read of `name` in the module is inside `ranges` (and there is one)."""
     lines = [node.lineno for node in ast.walk(tree) if isinstance(node, ast.Name) and node.id == name]
     return bool(lines) and all(within(line, ranges) for line in lines)
+
+
+def _nested_function(project: Project, qualname: str, name: str) -> FunctionSymbols | None:
+    """The function `name` defined in function `qualname` or a function it is nested in (a class body's names are
+    not seen from its methods)."""
+    while qualname in project.functions:
+        found = project.functions.get(f"{qualname}.{name}")
+        if found is not None:
+            return found
+        qualname = qualname.rsplit(".", 1)[0]
+    return None
