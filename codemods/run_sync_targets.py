@@ -135,9 +135,6 @@ class KeptSync:
     whole_module: bool = False
     def_lines: frozenset[int] = frozenset()
 
-    def __bool__(self) -> bool:
-        return self.whole_module or bool(self.def_lines)
-
     def ranges(self, tree: Callable[[], ast.Module]) -> list[LineRange]:
         """The line ranges of the functions that stay sync; `tree` gives the module's tree, asked for only when
         there is one (a tree let go under a budget is parsed again: see tree_budget). A whole module has none."""
