@@ -49,7 +49,8 @@ class LoaderOptions(TemplateContexts):
         if isinstance(returned, LoadedEntities | Instance | InstanceList) and self.func is not None:
             schemas = RM.response_schemas(self.project, self.func)
             if schemas:
-                self._load_what_a_model_reads(stmt, returned, schemas)
+                kept = self._relationships_in_memory(stmt.value, stmt.lineno) if stmt.value is not None else frozenset()
+                self._load_what_a_model_reads(stmt, returned, schemas, kept)
 
     def _visit_model_validation(self, node: ast.Call) -> None:
         """`UserOut.model_validate(user)` / `UserOut.from_orm(user)`: the model reads the relationships its
@@ -69,7 +70,8 @@ class LoaderOptions(TemplateContexts):
             validated = drawn
         schemas = RM.schema_classes(self.project, self.module.name, func.value)
         if schemas:
-            self._load_what_a_model_reads(node, validated, schemas)
+            kept = self._relationships_in_memory(node.args[0], node.lineno) if drawn is None else frozenset()
+            self._load_what_a_model_reads(node, validated, schemas, kept)
         elif isinstance(validated, Instance):
             self._flag_unseen_model_of_refreshed_object(node, validated, drawn is not None)
 
@@ -94,13 +96,20 @@ class LoaderOptions(TemplateContexts):
             self._flag_refreshed_for_unseen_model(node, validating, refreshed, self.spans.segment(collection))
 
     def _load_what_a_model_reads(
-        self, node: ast.AST, loaded: LoadedEntities | Instance | InstanceList, schemas: tuple[str, ...]
+        self,
+        node: ast.AST,
+        loaded: LoadedEntities | Instance | InstanceList,
+        schemas: tuple[str, ...],
+        in_memory: frozenset[str] = frozenset(),
     ) -> None:
         """The lazy relationships a pydantic model reads from mapped objects are loaded by the function's own query
         with `selectinload(...)`, or flagged at `node` where the objects come from elsewhere or a class down a
-        nested model has no name in this module."""
+        nested model has no name in this module. An object built here holds the relationships `in_memory` (see
+        `_relationships_in_memory`): reading one of them loads nothing (what the model reads below it may)."""
         unloaded = []
         for chain in RM.serialised_relationships(self.project, loaded.qualname, schemas):
+            if isinstance(loaded, Instance) and len(chain) == 1 and chain[0][1] in in_memory:
+                continue
             if isinstance(loaded, LoadedEntities):
                 if chain[0][1] in loaded.eager and len(chain) == 1:
                     continue  # the query's own options load it

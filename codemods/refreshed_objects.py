@@ -7,6 +7,10 @@ MissingGreenlet. `RefreshedObjects` finds such objects, one (`user = User(...)`,
 collection of them refreshed in a loop (`users = [User(...) ...]`, `for u in users: db.refresh(u)`), so that a
 pydantic model validating them (`UserOut.model_validate(u)` in a loop or a comprehension over the collection,
 `map(UserOut.model_validate, users)`, a route's response model) is flagged AWT201.
+
+An object built here and not refreshed keeps the relationships it was built with (`User(addresses=[...])`) or given
+(`user.addresses = [...]`): the migrated session does not expire on commit, so a model reading them loads nothing
+and is not flagged (`_relationships_in_memory`).
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ from codemods.types import ClassRef, Instance, SessionType
 
 # the nodes that bind their target for a body: `for x in xs: ...` and the comprehensions
 _LOOPS = (ast.For, ast.AsyncFor, ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
+# Session methods that unload what an object holds in memory: of that object, or of every object.
+_UNLOADING_ONE = frozenset({"refresh", "expire"})
+_UNLOADING_ALL = frozenset({"expire_all", "rollback"})
 
 
 class RefreshedObjects(TypeInference):
@@ -52,6 +59,60 @@ class RefreshedObjects(TypeInference):
             "MissingGreenlet under asyncio; name them in refresh(obj, attribute_names=[...]) or load them eagerly"
         )
         self.facts.lazy_reads.append(Edit(E.REVIEW, self.spans.span(node), text=text))
+
+    def _relationships_in_memory(self, node: ast.expr, before: int) -> frozenset[str]:
+        """The relationships `node` holds in memory when it is a name of an object built in this function with them
+        set: the keywords every `name = User(...)` of it names (`addresses=[...]`), and `name.attr = ...` statements of
+        the function's own body before line `before`. With `expire_on_commit=False` (the migrated session) a commit
+        keeps them, so a model reading them loads nothing. None when the function refreshes or expires the object,
+        expires every object or rolls back (they unload them), or binds the name otherwise (a parameter, a query)."""
+        if not isinstance(node, ast.Name) or self.func is None or any(p.name == node.id for p in self.func.params):
+            return frozenset()
+        name, named = node.id, None
+        for own in self._own_nodes():
+            if isinstance(own, ast.Call) and self._unloads(own, name):
+                return frozenset()
+            if isinstance(own, ast.Assign) and any(_stores_in(t, name) for t in own.targets):
+                built = own.value
+                if not (
+                    len(own.targets) == 1
+                    and isinstance(own.targets[0], ast.Name)
+                    and isinstance(built, ast.Call)
+                    and isinstance(self.type_of(built.func), ClassRef)
+                ):
+                    return frozenset()
+                keywords = frozenset(k.arg for k in built.keywords if k.arg)  # `**fields` may set more, never fewer
+                named = keywords if named is None else named & keywords
+            elif (
+                isinstance(own, ast.AnnAssign | ast.AugAssign | ast.NamedExpr) and _stores_in(own.target, name)
+            ) or _rebinds(own, name):
+                return frozenset()
+        if named is None:
+            return frozenset()
+        assigned = {
+            target.attr
+            for stmt in self.body
+            if isinstance(stmt, ast.Assign) and stmt.lineno < before and len(stmt.targets) == 1
+            for target in stmt.targets
+            if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == name
+        }
+        return named | assigned
+
+    @staticmethod
+    def _unloads(node: ast.Call, name: str) -> bool:
+        """`db.refresh(name)` / `db.expire(name)` (whatever attributes they name), `db.expire_all()`, `db.rollback()`.
+        On anything: a session awaitify cannot type may unload it all the same, and a marker too many is safe."""
+        func = node.func
+        if not isinstance(func, ast.Attribute):
+            return False
+        if func.attr in _UNLOADING_ALL:
+            return True
+        return (
+            func.attr in _UNLOADING_ONE
+            and bool(node.args)
+            and isinstance(node.args[0], ast.Name)
+            and node.args[0].id == name
+        )
 
     def _built_then_refreshed(self, name: str) -> bool:
         """`name = Model(...)` (a project class, or a `type[Model]` of a type variable) and `db.refresh(name)` with
