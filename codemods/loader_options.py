@@ -60,6 +60,11 @@ class LoaderOptions(TemplateContexts):
         if self.project.resolve_expr(self.module.name, func) == "builtins.map" and len(node.args) == 2:
             self._visit_mapped_validation(node, node.args[0], node.args[1])
             return
+        if isinstance(func, ast.Attribute) and func.attr == "validate_python" and node.args:
+            schemas = RM.adapted_schemas(self.project, self.module.name, func.value)
+            if schemas:
+                self._visit_adapted_validation(node, node.args[0], schemas)
+            return
         if not (isinstance(func, ast.Attribute) and func.attr in RM.VALIDATING_METHODS and node.args):
             return
         validated = self.type_of(node.args[0])
@@ -74,6 +79,20 @@ class LoaderOptions(TemplateContexts):
             self._load_what_a_model_reads(node, validated, schemas, kept)
         elif isinstance(validated, Instance):
             self._flag_unseen_model_of_refreshed_object(node, validated, drawn is not None)
+
+    def _visit_adapted_validation(self, node: ast.Call, objects: ast.expr, schemas: tuple[str, ...]) -> None:
+        """`TypeAdapter(list[UserOut]).validate_python(users)` / `TypeAdapter(UserOut).validate_python(user)`: the
+        adapter's models read what `UserOut.model_validate` would, of each object: loaded by the query of the
+        objects, or flagged; so are objects built here and refreshed whole."""
+        validated = self.type_of(objects)
+        drawn = self._element_of_refreshed_collection(node, objects)
+        if not isinstance(validated, LoadedEntities | Instance | InstanceList):
+            refreshed = self._refreshed_collection(objects)
+            validated = InstanceList(refreshed.qualname) if refreshed is not None else drawn
+            if validated is None:
+                return
+        kept = self._relationships_in_memory(objects, node.lineno) if drawn is None else frozenset()
+        self._load_what_a_model_reads(node, validated, schemas, kept)
 
     def _visit_mapped_validation(self, node: ast.Call, validating: ast.expr, collection: ast.expr) -> None:
         """`map(UserOut.model_validate, users)`: the model validates each object of the collection, as

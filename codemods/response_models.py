@@ -19,6 +19,8 @@ FASTAPI_ROUTERS = frozenset(
 )
 # Class methods of a pydantic model that read a mapped object's attributes (v2, and v1's spelling).
 VALIDATING_METHODS = frozenset({"model_validate", "from_orm"})
+# pydantic v2's adapter of any type (`TypeAdapter(list[UserOut]).validate_python(users)`).
+TYPE_ADAPTERS = frozenset({"pydantic.TypeAdapter", "pydantic.type_adapter.TypeAdapter"})
 ROUTE_METHODS = frozenset({"get", "post", "put", "patch", "delete", "head", "options", "trace", "api_route"})
 # Generic types whose arguments are what a value of them holds (`list[UserOut]`, `Optional[UserOut]`).
 _CONTAINERS = N.LIST_TYPES | frozenset(
@@ -51,6 +53,24 @@ def response_schemas(project: Project, func: FunctionSymbols) -> tuple[str, ...]
         declared = next((k.value for k in decorator.keywords if k.arg == "response_model"), func.returns)
         return schema_classes(project, func.module, declared)
     return ()
+
+
+def adapted_schemas(project: Project, module: str, adapter: ast.expr) -> tuple[str, ...]:
+    """The project classes a pydantic `TypeAdapter` validates with: `TypeAdapter(list[UserOut])` called here, or a
+    module global made so (`USERS = TypeAdapter(list[UserOut])`); none for anything else."""
+    if not isinstance(adapter, ast.Call):
+        qualname = project.resolve_expr(module, adapter)
+        if qualname is None or "." not in qualname:
+            return ()
+        module, name = qualname.rsplit(".", 1)
+        symbols = project.modules.get(module)
+        value = symbols.global_values.get(name) if symbols is not None else None
+        if not isinstance(value, ast.Call):
+            return ()
+        adapter = value
+    if project.resolve_expr(module, adapter.func) not in TYPE_ADAPTERS or not adapter.args:
+        return ()
+    return schema_classes(project, module, adapter.args[0])
 
 
 def schema_classes(project: Project, module: str, annotation: ast.expr | None) -> tuple[str, ...]:
