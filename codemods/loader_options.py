@@ -221,7 +221,7 @@ class LoaderOptions(TemplateContexts):
             return
         if isinstance(owner, Instance) and isinstance(node.ctx, ast.Load):
             loading = self.project.relationship_loading(owner.qualname, node.attr)
-            if loading in N.LAZY_LOADING:
+            if loading in N.LAZY_LOADING and node.attr not in self._relationships_in_memory(node.value, node.lineno):
                 self._flag_lazy_read(node, owner.qualname)
         elif isinstance(owner, Instance) and self._replaces_stored_collection(owner, node):
             fix = "replacing the collection loads the old one first; load it with selectinload() where the object is "

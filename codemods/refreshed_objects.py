@@ -9,8 +9,8 @@ pydantic model validating them (`UserOut.model_validate(u)` in a loop or a compr
 `map(UserOut.model_validate, users)`, a route's response model) is flagged AWT201.
 
 An object built here and not refreshed keeps the relationships it was built with (`User(addresses=[...])`) or given
-(`user.addresses = [...]`): the migrated session does not expire on commit, so a model reading them loads nothing
-and is not flagged (`_relationships_in_memory`).
+(`user.addresses = [...]`): the migrated session does not expire on commit, so a model or the function reading them
+loads nothing and is not flagged (`_relationships_in_memory`).
 """
 
 from __future__ import annotations
