@@ -61,9 +61,14 @@ class LoaderOptions(TemplateContexts):
             self._visit_mapped_validation(node, node.args[0], node.args[1])
             return
         if isinstance(func, ast.Attribute) and func.attr == "validate_python" and node.args:
-            schemas = RM.adapted_schemas(self.project, self.module.name, func.value)
+            schemas = RM.adapted_schemas(self.project, self.module.name, self._local_call(func.value))
             if schemas:
                 self._visit_adapted_validation(node, node.args[0], schemas)
+            return
+        if self.project.resolve_expr(self.module.name, func) in RM.PARSING_FUNCTIONS and len(node.args) == 2:
+            schemas = RM.schema_classes(self.project, self.module.name, node.args[0])
+            if schemas:
+                self._visit_adapted_validation(node, node.args[1], schemas)
             return
         if not (isinstance(func, ast.Attribute) and func.attr in RM.VALIDATING_METHODS and node.args):
             return
@@ -79,6 +84,25 @@ class LoaderOptions(TemplateContexts):
             self._load_what_a_model_reads(node, validated, schemas, kept)
         elif isinstance(validated, Instance):
             self._flag_unseen_model_of_refreshed_object(node, validated, drawn is not None)
+
+    def _local_call(self, node: ast.expr) -> ast.expr:
+        """The call a local name holds when this function binds it once, to a call (`adapter = TypeAdapter(...)`);
+        `node` itself otherwise."""
+        if not isinstance(node, ast.Name):
+            return node
+        bindings = [
+            own
+            for own in self._own_nodes()
+            if isinstance(own, ast.Assign | ast.AnnAssign | ast.AugAssign | ast.NamedExpr | ast.For | ast.With)
+            and any(
+                isinstance(n, ast.Name) and n.id == node.id and isinstance(n.ctx, ast.Store)
+                for target in _targets(own)
+                for n in ast.walk(target)
+            )
+        ]
+        if len(bindings) == 1 and isinstance(bindings[0], ast.Assign) and isinstance(bindings[0].value, ast.Call):
+            return bindings[0].value
+        return node
 
     def _visit_adapted_validation(self, node: ast.Call, objects: ast.expr, schemas: tuple[str, ...]) -> None:
         """`TypeAdapter(list[UserOut]).validate_python(users)` / `TypeAdapter(UserOut).validate_python(user)`: the
@@ -339,3 +363,14 @@ class LoaderOptions(TemplateContexts):
         name = f"{class_qualname.rsplit('.', 1)[-1]}.{node.attr}"
         text = f"AWT201 lazy load of {name} raises MissingGreenlet under asyncio: {fix}"
         self.facts.lazy_reads.append(Edit(E.REVIEW, self.spans.span(node), text=text))
+
+
+def _targets(node: ast.AST) -> list[ast.expr]:
+    """The expressions a binding statement stores into."""
+    if isinstance(node, ast.Assign):
+        return list(node.targets)
+    if isinstance(node, ast.AnnAssign | ast.AugAssign | ast.NamedExpr | ast.For):
+        return [node.target]
+    if isinstance(node, ast.With):
+        return [item.optional_vars for item in node.items if item.optional_vars is not None]
+    return []

@@ -19,8 +19,13 @@ FASTAPI_ROUTERS = frozenset(
 )
 # Class methods of a pydantic model that read a mapped object's attributes (v2, and v1's spelling).
 VALIDATING_METHODS = frozenset({"model_validate", "from_orm"})
+PYDANTIC_FIELDS = frozenset({"pydantic.Field", "pydantic.fields.Field"})
 # pydantic v2's adapter of any type (`TypeAdapter(list[UserOut]).validate_python(users)`).
 TYPE_ADAPTERS = frozenset({"pydantic.TypeAdapter", "pydantic.type_adapter.TypeAdapter"})
+# `parse_obj_as(list[UserOut], users)`: pydantic v1's spelling of it (deprecated in v2, which still runs it).
+PARSING_FUNCTIONS = frozenset(
+    {"pydantic.parse_obj_as", "pydantic.tools.parse_obj_as", "pydantic.deprecated.tools.parse_obj_as"}
+)
 ROUTE_METHODS = frozenset({"get", "post", "put", "patch", "delete", "head", "options", "trace", "api_route"})
 # Generic types whose arguments are what a value of them holds (`list[UserOut]`, `Optional[UserOut]`).
 _CONTAINERS = N.LIST_TYPES | frozenset(
@@ -128,9 +133,24 @@ def _collect(
 
 
 def _fields(project: Project, schema: str) -> list[tuple[str, ast.expr]]:
-    """The annotated fields of a model class and of its project bases (the nearest definition wins)."""
-    fields: dict[str, ast.expr] = {}
+    """The attributes the annotated fields of a model class and of its project bases read from an object (the nearest
+    definition wins): a field's name, and the alias its `Field(...)` validates by (`Field(validation_alias="x")`,
+    `Field(alias="x")`; tried first, the name after it with `populate_by_name`)."""
+    fields: dict[str, list[tuple[str, ast.expr]]] = {}
     for name in project.mro(schema):
-        for attr, annotation in project.classes[name].attr_annotations.items():
-            fields.setdefault(attr, annotation)
-    return list(fields.items())
+        cls = project.classes[name]
+        for attr, annotation in cls.attr_annotations.items():
+            if attr not in fields:
+                values = [value for where, value in cls.attr_values.get(attr, []) if where == "<class>"]
+                alias = _validation_alias(project, cls.module, values[-1]) if values else None
+                fields[attr] = [(attr, annotation)] + ([(alias, annotation)] if alias not in {None, attr} else [])
+    return [field for read in fields.values() for field in read]
+
+
+def _validation_alias(project: Project, module: str, value: ast.expr) -> str | None:
+    """The attribute name a pydantic `Field(...)` validates its field by, when it spells one."""
+    if not (isinstance(value, ast.Call) and project.resolve_expr(module, value.func) in PYDANTIC_FIELDS):
+        return None
+    keywords = {k.arg: k.value for k in value.keywords if k.arg}
+    alias = keywords.get("validation_alias", keywords.get("alias"))
+    return alias.value if isinstance(alias, ast.Constant) and isinstance(alias.value, str) else None
