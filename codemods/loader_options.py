@@ -65,6 +65,9 @@ class LoaderOptions(TemplateContexts):
             if schemas:
                 self._visit_adapted_validation(node, node.args[0], schemas)
             return
+        if self.project.resolve_expr(self.module.name, func) in RM.DATACLASS_READERS and node.args:
+            self._visit_dataclass_read(node, func, node.args[0])
+            return
         if self.project.resolve_expr(self.module.name, func) in RM.PARSING_FUNCTIONS and len(node.args) == 2:
             schemas = RM.schema_classes(self.project, self.module.name, node.args[0])
             if schemas:
@@ -84,6 +87,18 @@ class LoaderOptions(TemplateContexts):
             self._load_what_a_model_reads(node, validated, schemas, kept)
         elif isinstance(validated, Instance):
             self._flag_unseen_model_of_refreshed_object(node, validated, drawn is not None)
+
+    def _visit_dataclass_read(self, node: ast.Call, func: ast.expr, objects: ast.expr) -> None:
+        """`dataclasses.asdict(user)` / `jsonable_encoder(users)` of objects of a mapped dataclass
+        (`MappedAsDataclass`): every relationship is a field, read (recursively) as a response model reads the ones
+        it names: loaded by the query of the objects, or flagged."""
+        loaded = self.type_of(objects)
+        if not isinstance(loaded, LoadedEntities | Instance | InstanceList):
+            return
+        chains = RM.dataclass_relationships(self.project, loaded.qualname)
+        if chains:
+            reader = f"{self.spans.segment(func)}()"
+            self._load_chains(node, loaded, chains, reader, self._relationships_in_memory(objects, node.lineno))
 
     def _local_call(self, node: ast.expr) -> ast.expr:
         """The call a local name holds when this function binds it once, to a call (`adapter = TypeAdapter(...)`);
@@ -149,8 +164,21 @@ class LoaderOptions(TemplateContexts):
         with `selectinload(...)`, or flagged at `node` where the objects come from elsewhere or a class down a
         nested model has no name in this module. An object built here holds the relationships `in_memory` (see
         `_relationships_in_memory`): reading one of them loads nothing (what the model reads below it may)."""
+        chains = RM.serialised_relationships(self.project, loaded.qualname, schemas)
+        self._load_chains(node, loaded, chains, schemas[0].rsplit(".", 1)[-1], in_memory)
+
+    def _load_chains(
+        self,
+        node: ast.AST,
+        loaded: LoadedEntities | Instance | InstanceList,
+        chains: list[RM.Chain],
+        reader: str,
+        in_memory: frozenset[str],
+    ) -> None:
+        """The relationship `chains` that `reader` reads from `loaded`: loader options of the function's own query,
+        or an AWT201 marker at `node` (see `_load_what_a_model_reads`)."""
         unloaded = []
-        for chain in RM.serialised_relationships(self.project, loaded.qualname, schemas):
+        for chain in chains:
             if isinstance(loaded, Instance) and len(chain) == 1 and chain[0][1] in in_memory:
                 continue
             if isinstance(loaded, LoadedEntities):
@@ -163,7 +191,7 @@ class LoaderOptions(TemplateContexts):
             unloaded.append(".".join([chain[0][0].rsplit(".", 1)[-1], *(attr for _, attr in chain)]))
         if unloaded:
             text = (
-                f"AWT201 {schemas[0].rsplit('.', 1)[-1]} reads {', '.join(unloaded)}, loaded lazily: MissingGreenlet "
+                f"AWT201 {reader} reads {', '.join(unloaded)}, loaded lazily: MissingGreenlet "
                 "under asyncio; load it with selectinload() where the object is queried, or refresh() it by name"
             )
             self.facts.lazy_reads.append(Edit(E.REVIEW, self.spans.span(node), text=text))

@@ -19,6 +19,11 @@ FASTAPI_ROUTERS = frozenset(
 )
 # Class methods of a pydantic model that read a mapped object's attributes (v2, and v1's spelling).
 VALIDATING_METHODS = frozenset({"model_validate", "from_orm"})
+# Mapped classes that are dataclasses (`class Base(MappedAsDataclass, DeclarativeBase)`): each relationship is a field.
+MAPPED_DATACLASSES = frozenset({"sqlalchemy.orm.MappedAsDataclass", "sqlalchemy.orm.decl_api.MappedAsDataclass"})
+# Functions that read every field of a dataclass object, and of the dataclass objects in them (FastAPI's encoder
+# turns a dataclass into `dataclasses.asdict(obj)`; another object into its `vars()`, which loads nothing).
+DATACLASS_READERS = frozenset({"dataclasses.asdict", "dataclasses.astuple", "fastapi.encoders.jsonable_encoder"})
 PYDANTIC_FIELDS = frozenset({"pydantic.Field", "pydantic.fields.Field"})
 # pydantic v2's adapter of any type (`TypeAdapter(list[UserOut]).validate_python(users)`).
 TYPE_ADAPTERS = frozenset({"pydantic.TypeAdapter", "pydantic.type_adapter.TypeAdapter"})
@@ -104,6 +109,33 @@ def serialised_relationships(project: Project, entity: str, schemas: tuple[str, 
         for chain in chains
         if not any(len(other) > len(chain) and other[: len(chain)] == chain for other in chains)
     ]
+
+
+def dataclass_relationships(project: Project, entity: str) -> list[Chain]:
+    """Every lazy relationship `dataclasses.asdict()` reads from an `entity` object of a mapped dataclass: all of its
+    relationships, and those of the mapped dataclasses they hold, as chains from `entity` (the longest ones)."""
+    chains: list[Chain] = []
+    _collect_dataclass(project, entity, (), chains, frozenset())
+    return [
+        chain
+        for chain in chains
+        if not any(len(other) > len(chain) and other[: len(chain)] == chain for other in chains)
+    ]
+
+
+def _collect_dataclass(project: Project, entity: str, prefix: Chain, chains: list[Chain], seen: frozenset[str]) -> None:
+    if len(prefix) >= _MAX_DEPTH or entity in seen or not project.is_subclass_of_external(entity, MAPPED_DATACLASSES):
+        return
+    attrs = dict.fromkeys(attr for name in project.mro(entity) for attr in project.classes[name].attr_values)
+    for attr in attrs:
+        loading = project.relationship_loading(entity, attr)
+        if loading not in N.LAZY_LOADING or loading == "dynamic":
+            continue
+        chain = (*prefix, (entity, attr))
+        chains.append(chain)
+        target = project.relationship_target(entity, attr)
+        if target is not None:
+            _collect_dataclass(project, target, chain, chains, seen | {entity})
 
 
 def _collect(
