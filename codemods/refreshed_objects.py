@@ -61,34 +61,44 @@ class RefreshedObjects(TypeInference):
         self.facts.lazy_reads.append(Edit(E.REVIEW, self.spans.span(node), text=text))
 
     def _relationships_in_memory(self, node: ast.expr, before: int) -> frozenset[str]:
-        """The relationships `node` holds in memory when it is a name of an object built in this function with them
-        set: the keywords every `name = User(...)` of it names (`addresses=[...]`), and `name.attr = ...` statements of
-        the function's own body before line `before`. With `expire_on_commit=False` (the migrated session) a commit
-        keeps them, so a model reading them loads nothing. None when the function refreshes or expires the object,
-        expires every object or rolls back (they unload them), or binds the name otherwise (a parameter, a query)."""
-        if not isinstance(node, ast.Name) or self.func is None or any(p.name == node.id for p in self.func.params):
+        """The relationships `node`, a name, holds in memory at line `before`, so that reading them loads nothing:
+        - of an object built in this function with them set, the keywords every `name = User(...)` of it names
+          (`addresses=[...]`) and the `name.attr = ...` statements of the function's own body before the line: with
+          `expire_on_commit=False` (the migrated session) a commit keeps them;
+        - of any object the name is bound to once, the ones `db.refresh(name, ["addresses"])` loaded before the line.
+        None when the function refreshes it whole, expires it, expires every object or rolls back (they unload
+        them)."""
+        if not isinstance(node, ast.Name) or self.func is None:
             return frozenset()
-        name, named = node.id, None
-        for own in self._own_nodes():
-            if isinstance(own, ast.Call) and self._unloads(own, name):
-                return frozenset()
-            if isinstance(own, ast.Assign) and any(_stores_in(t, name) for t in own.targets):
-                built = own.value
-                if not (
-                    len(own.targets) == 1
-                    and isinstance(own.targets[0], ast.Name)
-                    and isinstance(built, ast.Call)
-                    and isinstance(self.type_of(built.func), ClassRef)
-                ):
-                    return frozenset()
-                keywords = frozenset(k.arg for k in built.keywords if k.arg)  # `**fields` may set more, never fewer
-                named = keywords if named is None else named & keywords
-            elif (
-                isinstance(own, ast.AnnAssign | ast.AugAssign | ast.NamedExpr) and _stores_in(own.target, name)
-            ) or _rebinds(own, name):
-                return frozenset()
-        if named is None:
+        name = node.id
+        own_nodes = self._own_nodes()
+        if any(isinstance(own, ast.Call) and self._unloads(own, name) for own in own_nodes):
             return frozenset()
+        parameter = any(p.name == name for p in self.func.params)
+        bindings = [own for own in own_nodes if _binding(own, name)]
+        refreshed = {
+            attr
+            for own in own_nodes
+            if isinstance(own, ast.Call) and own.lineno < before
+            for attr in _refreshed_by_name(own, name)
+        }
+        if len(bindings) + parameter != 1:
+            refreshed = set()
+        if parameter or not bindings:
+            return frozenset(refreshed)
+        named: frozenset[str] | None = None
+        for binding in bindings:
+            built = binding.value if isinstance(binding, ast.Assign) else None
+            if not (
+                isinstance(binding, ast.Assign)
+                and len(binding.targets) == 1
+                and isinstance(binding.targets[0], ast.Name)
+                and isinstance(built, ast.Call)
+                and isinstance(self.type_of(built.func), ClassRef)
+            ):
+                return frozenset(refreshed)
+            keywords = frozenset(k.arg for k in built.keywords if k.arg)  # `**fields` may set more, never fewer
+            named = keywords if named is None else named & keywords
         assigned = {
             target.attr
             for stmt in self.body
@@ -96,23 +106,25 @@ class RefreshedObjects(TypeInference):
             for target in stmt.targets
             if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == name
         }
-        return named | assigned
+        return frozenset(refreshed | assigned | (named or frozenset()))
 
     @staticmethod
     def _unloads(node: ast.Call, name: str) -> bool:
-        """`db.refresh(name)` / `db.expire(name)` (whatever attributes they name), `db.expire_all()`, `db.rollback()`.
-        On anything: a session awaitify cannot type may unload it all the same, and a marker too many is safe."""
+        """`db.refresh(name)` with no attribute names, `db.expire(name)` (whatever attributes it names),
+        `db.expire_all()`, `db.rollback()`. On anything: a session awaitify cannot type may unload it all the same,
+        and a marker too many is safe."""
         func = node.func
         if not isinstance(func, ast.Attribute):
             return False
         if func.attr in _UNLOADING_ALL:
             return True
-        return (
-            func.attr in _UNLOADING_ONE
-            and bool(node.args)
-            and isinstance(node.args[0], ast.Name)
-            and node.args[0].id == name
+        if not (func.attr in _UNLOADING_ONE and node.args):
+            return False
+        of_name = isinstance(node.args[0], ast.Name) and node.args[0].id == name
+        whole = func.attr == "expire" or (
+            len(node.args) == 1 and not any(k.arg == "attribute_names" for k in node.keywords)
         )
+        return of_name and whole
 
     def _built_then_refreshed(self, name: str) -> bool:
         """`name = Model(...)` (a project class, or a `type[Model]` of a type variable) and `db.refresh(name)` with
@@ -274,3 +286,27 @@ def _stores_in(target: ast.expr, name: str) -> bool:
 
 def _stores(node: ast.AST, name: str) -> bool:
     return isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Store)
+
+
+def _binding(node: ast.AST, name: str) -> bool:
+    """A statement or expression that binds `name` (an assignment, a loop's or a `with`'s target, `:=`)."""
+    if isinstance(node, ast.Assign):
+        return any(_stores_in(t, name) for t in node.targets)
+    if isinstance(node, ast.AnnAssign | ast.AugAssign | ast.NamedExpr):
+        return _stores_in(node.target, name)
+    return _rebinds(node, name)
+
+
+def _refreshed_by_name(node: ast.Call, name: str) -> list[str]:
+    """The attribute names `x.refresh(name, ["a", ...])` / `attribute_names=[...]` names (on anything: see
+    `_unloads`)."""
+    func = node.func
+    if not (isinstance(func, ast.Attribute) and func.attr == "refresh" and node.args):
+        return []
+    if not (isinstance(node.args[0], ast.Name) and node.args[0].id == name):
+        return []
+    names = node.args[1] if len(node.args) > 1 else None
+    names = next((k.value for k in node.keywords if k.arg == "attribute_names"), names)
+    if not isinstance(names, ast.List | ast.Tuple):
+        return []
+    return [e.value for e in names.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]

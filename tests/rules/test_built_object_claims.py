@@ -7,6 +7,8 @@ running it (fixtures/review/built_object_validated):
   `AsyncSession(expire_on_commit=False)`, as on a sync `Session`: the relationship is still in memory. No marker.
 - A relationship not set where the object is built is not loaded after the commit: the model's read is a lazy load,
   MissingGreenlet on an `AsyncSession` (pydantic reports it as a ValidationError of the field). Marker kept.
+- `refresh(user, ["name"])` naming other attributes leaves it in memory: no marker. `refresh(user, ["addresses"])`
+  loads it, of any object (one a query loaded too): no marker.
 - `refresh(user)` with no attribute names, `expire(user)`, `expire_all()` and a `rollback()` of a transaction begun
   after the commit unload a relationship that was set: marker kept (awaitify keeps it after any `rollback()`).
 
@@ -69,7 +71,10 @@ def test_a_sync_session_validates_a_built_object(backend: str, how: str, databas
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("how", ["constructor", "assigned"])
-async def test_an_async_session_keeps_what_the_function_set(backend: str, how: str, database: Database) -> None:
+@pytest.mark.parametrize("refreshed", [None, ["name"]])
+async def test_an_async_session_keeps_what_the_function_set(
+    backend: str, how: str, refreshed: list[str] | None, database: Database
+) -> None:
     reset_database(database)
     engine = create_async_engine(database.async_url)
     try:
@@ -77,8 +82,28 @@ async def test_an_async_session_keeps_what_the_function_set(backend: str, how: s
             user = _built(how)
             db.add(user)
             await db.commit()
+            if refreshed is not None:
+                await db.refresh(user, attribute_names=refreshed)  # other attributes only: it stays
             assert "addresses" in user.__dict__  # still in memory: nothing to load
             assert UserOut.model_validate(user) == _VALIDATED
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_refresh_by_name_loads_it_on_a_queried_object(backend: str, database: Database) -> None:
+    reset_database(database)
+    engine = create_async_engine(database.async_url)
+    try:
+        async with AsyncSession(engine, expire_on_commit=False) as db:
+            user = (await db.scalars(select(User).where(User.id == 2))).one()
+            user.name = "bobby"
+            await db.commit()
+            await db.refresh(user, ["addresses"])
+            assert UserOut.model_validate(user) == UserOut(
+                name="bobby", addresses=[AddressOut(email="bob@home.example")]
+            )
+            assert [address.email for address in user.addresses] == ["bob@home.example"]
     finally:
         await engine.dispose()
 
