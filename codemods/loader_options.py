@@ -16,6 +16,7 @@ from codemods import response_models as RM
 from codemods import sqla_names as N
 from codemods.analyzer_base import _Ctx, _walk_own
 from codemods.edits import Edit
+from codemods.refreshed_objects import binding
 from codemods.template_contexts import TemplateContexts
 from codemods.types import (
     ClassRef,
@@ -105,16 +106,7 @@ class LoaderOptions(TemplateContexts):
         `node` itself otherwise."""
         if not isinstance(node, ast.Name):
             return node
-        bindings = [
-            own
-            for own in self._own_nodes()
-            if isinstance(own, ast.Assign | ast.AnnAssign | ast.AugAssign | ast.NamedExpr | ast.For | ast.With)
-            and any(
-                isinstance(n, ast.Name) and n.id == node.id and isinstance(n.ctx, ast.Store)
-                for target in _targets(own)
-                for n in ast.walk(target)
-            )
-        ]
+        bindings = [own for own in self._own_nodes() if binding(own, node.id)]
         if len(bindings) == 1 and isinstance(bindings[0], ast.Assign) and isinstance(bindings[0].value, ast.Call):
             return bindings[0].value
         return node
@@ -391,14 +383,3 @@ class LoaderOptions(TemplateContexts):
         name = f"{class_qualname.rsplit('.', 1)[-1]}.{node.attr}"
         text = f"AWT201 lazy load of {name} raises MissingGreenlet under asyncio: {fix}"
         self.facts.lazy_reads.append(Edit(E.REVIEW, self.spans.span(node), text=text))
-
-
-def _targets(node: ast.AST) -> list[ast.expr]:
-    """The expressions a binding statement stores into."""
-    if isinstance(node, ast.Assign):
-        return list(node.targets)
-    if isinstance(node, ast.AnnAssign | ast.AugAssign | ast.NamedExpr | ast.For):
-        return [node.target]
-    if isinstance(node, ast.With):
-        return [item.optional_vars for item in node.items if item.optional_vars is not None]
-    return []

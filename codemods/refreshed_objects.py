@@ -75,7 +75,7 @@ class RefreshedObjects(TypeInference):
         if any(isinstance(own, ast.Call) and self._unloads(own, name) for own in own_nodes):
             return frozenset()
         parameter = any(p.name == name for p in self.func.params)
-        bindings = [own for own in own_nodes if _binding(own, name)]
+        bindings = [own for own in own_nodes if binding(own, name)]
         refreshed = {
             attr
             for own in own_nodes
@@ -87,12 +87,12 @@ class RefreshedObjects(TypeInference):
         if parameter or not bindings:
             return frozenset(refreshed)
         named: frozenset[str] | None = None
-        for binding in bindings:
-            built = binding.value if isinstance(binding, ast.Assign) else None
+        for bound in bindings:
+            built = bound.value if isinstance(bound, ast.Assign) else None
             if not (
-                isinstance(binding, ast.Assign)
-                and len(binding.targets) == 1
-                and isinstance(binding.targets[0], ast.Name)
+                isinstance(bound, ast.Assign)
+                and len(bound.targets) == 1
+                and isinstance(bound.targets[0], ast.Name)
                 and isinstance(built, ast.Call)
                 and isinstance(self.type_of(built.func), ClassRef)
             ):
@@ -288,11 +288,12 @@ def _stores(node: ast.AST, name: str) -> bool:
     return isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Store)
 
 
-def _binding(node: ast.AST, name: str) -> bool:
-    """A statement or expression that binds `name` (an assignment, a loop's or a `with`'s target, `:=`)."""
+def binding(node: ast.AST, name: str) -> bool:
+    """A statement or expression that binds `name` (an assignment, a loop's, a comprehension's or a `with`'s target,
+    `:=`)."""
     if isinstance(node, ast.Assign):
         return any(_stores_in(t, name) for t in node.targets)
-    if isinstance(node, ast.AnnAssign | ast.AugAssign | ast.NamedExpr):
+    if isinstance(node, ast.AnnAssign | ast.AugAssign | ast.NamedExpr | ast.comprehension):
         return _stores_in(node.target, name)
     return _rebinds(node, name)
 
