@@ -10,7 +10,8 @@ that read and merge it; `analyze.reset_caches` clears it.
 from __future__ import annotations
 
 import ast
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 
 from codemods.fact_deps import FactDependencies
 from codemods.project import Project
@@ -32,15 +33,31 @@ from codemods.types import (
 QUERY_PARAM_PREFIX = "<query-param:"
 PASSED_KINDS = ("<as passed>",)
 _PARAM_HINTS: dict[tuple[str, str], set[QueryType]] = {}
+
+
+@dataclass(frozen=True)
+class ForwardedParam:
+    """An argument that is the caller's own untyped parameter, handed on as it came (`create(db_session=db_session)`
+    in `def get_or_create(*, db_session)`): it holds what the caller's callers hand that parameter. Recorded as such,
+    not as "unknown", because the caller's parameter may be typed only in a later round (its own callers analysed
+    after it): an "unknown" recorded before would stay, hints only grow, and leave the callee untyped, depending on
+    the order the functions are analysed in (see `_resolved_hints`)."""
+
+    function: str
+    param: str
+
+
 # what calls hand a function's parameter: a session, an engine or a connection (a handle: typed only when every
 # caller passes the same), mapped objects, a project function for a parameter whose default is one
 # (`loader=load_user`, see `_callable_param_type`), None for anything else (see `_argument_hint`, `_passed_type`)
 ArgumentHint = (
     SessionType | SessionFactoryType | EngineType | ConnectionType | Instance | InstanceList | FunctionRef | None
 )
+# what is recorded: an ArgumentHint, or the caller's own parameter handed on (`ForwardedParam`, resolved on reading)
+RecordedHint = ArgumentHint | ForwardedParam
 # what callers hand an untyped parameter that types it only when every caller hands the same
 PASSED_HANDLES = (*DB_HANDLES, SessionFactoryType)
-_ARGUMENT_HINTS: dict[tuple[str, str], set[ArgumentHint]] = {}
+_ARGUMENT_HINTS: dict[tuple[str, str], set[RecordedHint]] = {}
 _PARAM_HINTED: set[str] = set()  # functions with at least one entry in _PARAM_HINTS
 _DEPENDENCIES = FactDependencies()
 
@@ -56,9 +73,33 @@ def _current_hint(key: Hashable) -> object:
 
 
 def _argument_hints(function: str, param: str) -> frozenset[ArgumentHint]:
-    value = frozenset(_ARGUMENT_HINTS.get((function, param), ()))
-    _DEPENDENCIES.hint_read(("argument", function, param), value)
-    return value
+    """What the callers hand the parameter, a forwarded parameter replaced by what it holds (`_resolved_hints`)."""
+
+    def read(key: tuple[str, str]) -> frozenset[RecordedHint]:
+        value = frozenset(_ARGUMENT_HINTS.get(key, ()))
+        _DEPENDENCIES.hint_read(("argument", *key), value)
+        return value
+
+    return _resolved_hints(read, (function, param), frozenset())
+
+
+def _resolved_hints(
+    read: Callable[[tuple[str, str]], frozenset[RecordedHint]], key: tuple[str, str], seen: frozenset[tuple[str, str]]
+) -> frozenset[ArgumentHint]:
+    """The hints of `key`, each `ForwardedParam` replaced by the type the caller's parameter has from its own
+    callers (`_passed_type`), or None (unknown). A parameter handed on in a cycle (a recursive call) adds nothing:
+    what it holds comes from the calls into the cycle."""
+    out: set[ArgumentHint] = set()
+    for hint in read(key):
+        if not isinstance(hint, ForwardedParam):
+            out.add(hint)
+            continue
+        forwarded = (hint.function, hint.param)
+        if forwarded in seen or forwarded == key:
+            continue
+        kind = _passed_type(_resolved_hints(read, forwarded, seen | {key}))
+        out.add(kind if isinstance(kind, (*PASSED_HANDLES, Instance, InstanceList)) else None)
+    return frozenset(out)
 
 
 def _passed_type(passed: frozenset[ArgumentHint]) -> Type | None:
@@ -113,7 +154,7 @@ def _query_param_type(function: str, param: str) -> QueryType | None:
     return QueryType(f"{QUERY_PARAM_PREFIX}{param}>", PASSED_KINDS, any(h.dedupe for h in hints))
 
 
-HintSnapshot = tuple[dict[tuple[str, str], frozenset[QueryType]], dict[tuple[str, str], frozenset[ArgumentHint]]]
+HintSnapshot = tuple[dict[tuple[str, str], frozenset[QueryType]], dict[tuple[str, str], frozenset[RecordedHint]]]
 
 
 def hint_snapshot() -> HintSnapshot:
@@ -121,7 +162,7 @@ def hint_snapshot() -> HintSnapshot:
     return {key: frozenset(value) for key, value in _PARAM_HINTS.items()}, sessions
 
 
-HintState = tuple[dict[tuple[str, str], frozenset[QueryType]], dict[tuple[str, str], frozenset[ArgumentHint]]]
+HintState = tuple[dict[tuple[str, str], frozenset[QueryType]], dict[tuple[str, str], frozenset[RecordedHint]]]
 
 
 def hint_state() -> HintState:
@@ -137,7 +178,11 @@ def hinted_functions(state: HintState) -> set[str]:
     """The functions some call hands a query or a session to (a hint that can change what they do)."""
     params, sessions = state
     named = {function for (function, _param), kinds in params.items() if kinds}
-    named |= {function for (function, _param), types in sessions.items() if any(t is not None for t in types)}
+
+    def read(key: tuple[str, str]) -> frozenset[RecordedHint]:
+        return sessions.get(key, frozenset())
+
+    named |= {key[0] for key in sessions if any(t is not None for t in _resolved_hints(read, key, frozenset()))}
     return named
 
 

@@ -16,6 +16,8 @@ from codemods.argument_hints import (
     _PARAM_HINTS,
     PASSED_HANDLES,
     ArgumentHint,
+    ForwardedParam,
+    RecordedHint,
     _function_default,
 )
 from codemods.engine_constructors import EngineConstructors
@@ -150,7 +152,9 @@ class CallTargets(EngineConstructors):
         bound = _bind_arguments(target, node, skip_self)
         for param_name, arg in bound:
             kind = self.type_of(arg)
-            hint = self._argument_hint(kind)
+            hint: RecordedHint = self._argument_hint(kind)
+            if kind is None and isinstance(arg, ast.Name):
+                hint = self._forwarded_param(arg.id)
             if isinstance(kind, FunctionRef) and _function_default(self.project, target, param_name) is not None:
                 hint = kind
                 handed.add(id(arg))
@@ -170,6 +174,22 @@ class CallTargets(EngineConstructors):
                 self._query_builder(arg)
             self._visit_query_args(arg)
         return handed
+
+    def _forwarded_param(self, name: str) -> ForwardedParam | None:
+        """`name` is an untyped parameter of the function analysed, never rebound in it, handed on as it came: it
+        holds what this function's callers hand it, typed perhaps only in a later round (see `ForwardedParam`)."""
+        func = self.func
+        if func is None or func.node is None:
+            return None
+        param = next((p for p in func.params if p.name == name), None)
+        if param is None or param.annotation is not None or param.default is not None:
+            return None
+        for node in ast.walk(func.node):
+            if isinstance(node, ast.Name) and node.id == name and not isinstance(node.ctx, ast.Load):
+                return None
+            if isinstance(node, ast.Nonlocal | ast.Global) and name in node.names:
+                return None
+        return ForwardedParam(func.qualname, name)
 
     def _record_task_arguments(self, node: ast.Call) -> None:
         """A project function run as a background task gets the task's arguments (see `task_arguments`)."""

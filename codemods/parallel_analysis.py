@@ -22,7 +22,7 @@ from multiprocessing.connection import Connection
 from typing import cast
 
 from codemods import analyze, argument_hints, interrupts
-from codemods.argument_hints import ArgumentHint, HintState
+from codemods.argument_hints import HintState, RecordedHint
 from codemods.function_facts import FunctionFacts
 from codemods.types import QueryType
 
@@ -176,7 +176,7 @@ def _send_in_parts(connection: Connection, changed: dict[str, list[FunctionFacts
 
 def _union(states: list[HintState]) -> HintState:
     params: dict[tuple[str, str], frozenset[QueryType]] = {}
-    sessions: dict[tuple[str, str], frozenset[ArgumentHint]] = {}
+    sessions: dict[tuple[str, str], frozenset[RecordedHint]] = {}
     for state_params, state_sessions in states:
         for key, kinds in state_params.items():
             params[key] = params.get(key, frozenset()) | kinds
