@@ -47,6 +47,7 @@ class EngineConstructors(SessionCalls):
                 self._review(node, "AWT202", "expire_on_commit=True: attributes read after commit reload lazily")
             self.facts.edits.append(Edit(E.RENAME, self.spans.span(node.func), text="async_sessionmaker"))
             self.facts.imports.add(("sqlalchemy.ext.asyncio", "async_sessionmaker"))
+            self._renamed_import(node)
             if any(k.arg == "autocommit" for k in node.keywords):
                 self.facts.edits.append(Edit(E.DROP_KWARG, self.spans.span(node), text="autocommit"))
             if not any(k.arg == "expire_on_commit" for k in node.keywords):
@@ -76,9 +77,17 @@ class EngineConstructors(SessionCalls):
                 ):
                     self._review(node, "AWT206", 'lazy="dynamic" cannot be iterated under asyncio')
 
+    def _renamed_import(self, node: ast.Call) -> None:
+        """The name a renamed constructor was called by may go unused: its import goes then, wherever it imports
+        from. A module of the project that imported it (`from app.database.core import sessionmaker`, a name
+        `core` imports from SQLAlchemy) would otherwise keep importing a name its source no longer has (`core`
+        drops its own unused sync import): ImportError when the migrated module is imported."""
+        self.facts.replaced_names.add(self.spans.segment(node.func).split(".", 1)[0])
+
     def _rewrite_create_engine(self, node: ast.Call) -> None:
         self.facts.edits.append(Edit(E.RENAME, self.spans.span(node.func), text="create_async_engine"))
         self.facts.imports.add(("sqlalchemy.ext.asyncio", "create_async_engine"))
+        self._renamed_import(node)
         url = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "url"), None)
         if isinstance(url, ast.Constant) and isinstance(url.value, str):
             converted = async_url(url.value)
