@@ -65,6 +65,7 @@ class FunctionAnalyzer(StatementWalk):
         if all(e.kind in {E.RENAME, E.DROP_LAST_INDEX} for e in self.facts.async_edits):
             self.facts.seeds = []  # renaming an annotation is no reason to become async
         self._flag_sync_caches()
+        self._flag_partly_session_params()
         self._pytest_decorators()
         return _finished(self.facts)
 

@@ -78,6 +78,7 @@ class AnalyzerBase:
         )
         self._consumed_queries: set[int] = set()  # id() of Query-typed nodes consumed by a known pattern
         self._query_vars_escaped: set[str] = set()
+        self._partly_session_params: list[str] = []  # untyped, a session from some callers only (AWT225)
         self._noted_queries: set[int] = set()
         self._discarded_calls: set[int] = set()
         self._frozen_calls: set[int] = set()

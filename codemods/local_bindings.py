@@ -16,7 +16,13 @@ from codemods import pytest_support as T
 from codemods import queries as Q
 from codemods import sqla_names as N
 from codemods.annotation_contradictions import review_text as annotation_review_text
-from codemods.argument_hints import _argument_hints, _callable_param_type, _passed_type, _query_param_type
+from codemods.argument_hints import (
+    ArgumentHint,
+    _argument_hints,
+    _callable_param_type,
+    _passed_type,
+    _query_param_type,
+)
 from codemods.edits import Edit
 from codemods.function_facts import CONTEXTMANAGER, TASK_FUNCTIONS
 from codemods.loader_options import LoaderOptions
@@ -47,6 +53,12 @@ def _sync_wrapper(decorator: FunctionSymbols) -> bool:
             if name in {"iscoroutinefunction", "iscoroutine", "isawaitable", "markcoroutinefunction"}:
                 return False
     return wraps
+
+
+def _partly_a_session(passed: frozenset[ArgumentHint]) -> bool:
+    """Some callers hand a session, the others something unknown (see `_passed_type`)."""
+    known = passed - {None}
+    return None in passed and len(known) == 1 and isinstance(next(iter(known)), SessionType)
 
 
 def _untyped_or_query(project: Project, module: str, annotation: ast.expr | None) -> bool:
@@ -155,7 +167,10 @@ class LocalBindings(LoaderOptions):
             if kind is None and _untyped_or_query(self.project, self.module.name, param.annotation):
                 kind = _query_param_type(func.qualname, param.name)
             if kind is None and param.annotation is None and param.default is None:
-                kind = _passed_type(_argument_hints(func.qualname, param.name))
+                passed = _argument_hints(func.qualname, param.name)
+                kind = _passed_type(passed)
+                if kind is None and _partly_a_session(passed):
+                    self._partly_session_params.append(param.name)
             if kind is None and param.default is not None:
                 kind = _callable_param_type(self.project, func, param.name)
             if kind is None and param.annotation is None:
@@ -168,6 +183,34 @@ class LocalBindings(LoaderOptions):
                 self.facts.is_contextmanager = True
                 for dec in self._own_decorators():
                     self.facts.contextmanager_decorator = self.spans.span(dec)
+
+    def _flag_partly_session_params(self) -> None:
+        """AWT225: an untyped parameter some callers hand a session and others something the analysis cannot type
+        (a session a decorator injects, an argument of a plugin call) stays untyped, so the function is left as it
+        is; the callers with a session hand it an AsyncSession, on which its session calls fail. Flagged on the
+        first such call of each parameter (`db_session.query(...)`, `db_session.commit()`)."""
+        if self.func is None or self.func.is_async or self.func.node is None:
+            return
+        for name in self._partly_session_params:
+            calls = [
+                node
+                for node in astwalk.walk(self.func.node)
+                if isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == name
+                and (node.func.attr == "query" or node.func.attr in N.AWAITABLE_SESSION_METHODS)
+            ]
+            if not calls:
+                continue
+            first = min(calls, key=lambda node: (node.lineno, node.col_offset))
+            method = first.func.attr if isinstance(first.func, ast.Attribute) else ""
+            text = (
+                f"AWT225 some callers hand `{name}` a session and others a value awaitify cannot type: the function "
+                f"stays sync and `{name}.{method}()` fails on the AsyncSession the first ones hand it now; "
+                f"annotate `{name}: AsyncSession` and migrate again"
+            )
+            self.facts.reviews.append(Edit(E.REVIEW, self.spans.span(first), text=text))
 
     def _sync_wrappers(self) -> None:
         """The decorators defined in the project as plain sync functions (`def retry(times): def wrap(fn): ...`):

@@ -462,6 +462,20 @@ _ALL = [
         "user = await db.get(User, 1)\nawait db.execute(text(\"UPDATE users SET name = 'zz' WHERE id = 1\"))  "
         "# awaitify: review AWT224 ...\nawait db.commit()\nreturn user.name",
     ),
+    _rule(
+        "AWT225",
+        "untyped-session-parameter",
+        "An untyped parameter that some callers hand a session and others a value awaitify cannot type.",
+        "awaitify types an untyped parameter (`def get(*, db_session, tag_id)`, Netflix dispatch's services) from "
+        "what its callers hand it, only when every caller hands a session: one that hands something it cannot type "
+        "(a session a decorator injects, `context.db`, a plugin's argument) leaves the parameter untyped, and the "
+        "function as it is. The callers that hand a session now hand an AsyncSession, on which the function's "
+        "`db_session.query()` raises AttributeError (`db_session.commit()` returns a coroutine nobody awaits), and "
+        "`check` cannot see it either. Flagged on the first session call of each such parameter: annotate it "
+        "(`db_session: AsyncSession`) and migrate again, which makes the function async and awaits it everywhere.",
+        "def get(*, db_session, tag_id):\n    return db_session.query(Tag).get(tag_id)",
+        "def get(*, db_session, tag_id):\n    return db_session.query(Tag).get(tag_id)  # awaitify: review AWT225 ...",
+    ),
     # ---- check findings -------------------------------------------------------------------------
     _rule(
         "AWT301",
