@@ -128,7 +128,46 @@ class TypeInference(AnalyzerBase):
             return awaited if isinstance(awaited, TransactionType) else None
         if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and type(node.slice.value) is int:
             return self._element_type(node.value, node.slice.value)  # see _infer_locals
+        if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or):
+            return self._factory_or_none(node.values)  # `factory or SessionLocal`
+        if isinstance(node, ast.IfExp):
+            return self._factory_or_none([node.body, node.orelse])  # `factory if factory else SessionLocal`
         return None
+
+    def _factory_or_none(self, operands: list[ast.expr]) -> SessionFactoryType | None:
+        """`(factory or SessionLocal)()`, `factory if factory is not None else SessionLocal`: a session factory
+        when every operand is one (the same kind) or None (`None`, an untyped parameter defaulting to None that no
+        caller hands anything but that factory, and the function never rebinds). Calling the None raises TypeError
+        before the migration and after it; any other value could be anything, and leaves the expression untyped."""
+        factories: set[SessionFactoryType] = set()
+        for operand in operands:
+            kind = self.type_of(operand)
+            if isinstance(kind, SessionFactoryType):
+                factories.add(kind)
+            elif kind is not None or not self._is_none_or_unset(operand):
+                return None
+        return factories.pop() if len(factories) == 1 else None
+
+    def _is_none_or_unset(self, node: ast.expr) -> bool:
+        if isinstance(node, ast.Constant):
+            return node.value is None
+        if not isinstance(node, ast.Name) or self.func is None:
+            return False
+        param = next((p for p in self.func.params if p.name == node.id), None)
+        if not (
+            param is not None
+            and param.annotation is None
+            and isinstance(param.default, ast.Constant)
+            and param.default.value is None
+        ):
+            return False
+        passed = _argument_hints(self.func.qualname, param.name)
+        if any(not isinstance(hint, SessionFactoryType) for hint in passed):
+            return False
+        return not any(
+            isinstance(own, ast.Name) and own.id == node.id and not isinstance(own.ctx, ast.Load)
+            for own in self._own_nodes()
+        )
 
     def _element_type(self, container_node: ast.expr, index: int) -> Type | None:
         """`container[index]`: an element of a loaded list or of a query iterated, a position of a row."""
