@@ -24,7 +24,7 @@ from codemods import astwalk
 from codemods import edits as E
 from codemods import sqla_names as N
 from codemods.edits import Edit, ImportName
-from codemods.module_edits import ModuleEdits
+from codemods.module_edits import ModuleEdits, rename_dotted_in_string
 from codemods.project import Project
 from codemods.spans import SpanMaker
 from codemods.symbols import ModuleSymbols
@@ -54,7 +54,9 @@ def engine_annotation_edits(
     for annotation in _annotations(project, module.name, tree()):
         for node in astwalk.walk(annotation):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                _rename_in_string(node, sync_locals, spans, out)
+                _rename_in_string(
+                    node, sync_locals, lambda expr: _async_class_of(project, module.name, expr), spans, out
+                )
             elif isinstance(node, ast.Name | ast.Attribute) and isinstance(node.ctx, ast.Load):
                 async_class = _ASYNC_CLASS.get(project.resolve_expr(module.name, node) or "")
                 if async_class is not None:
@@ -68,15 +70,30 @@ def engine_annotation_edits(
     return out
 
 
-def _rename_in_string(node: ast.Constant, sync_locals: dict[str, str], spans: SpanMaker, out: ModuleEdits) -> None:
-    """`conn: "Connection"`, `-> "Optional[Engine]"`: each plain name of a sync class in the string, renamed; a
-    string that is no type expression (`Annotated[X, "the Engine's pool"]`) is text."""
+def _rename_in_string(
+    node: ast.Constant,
+    sync_locals: dict[str, str],
+    async_class_of: Callable[[ast.expr], str | None],
+    spans: SpanMaker,
+    out: ModuleEdits,
+) -> None:
+    """`conn: "Connection"`, `-> "Optional[Engine]"`, `e: "sa.Engine"`: each plain or dotted name of a sync class in
+    the string, renamed; a string that is no type expression (`Annotated[X, "the Engine's pool"]`) is text."""
     try:
         ast.parse(str(node.value), mode="eval")
     except SyntaxError:
         return
     literal = spans.segment(node)
     renamed = literal
+    if "." in literal:
+
+        def imported(expr: ast.expr) -> str | None:
+            async_class = async_class_of(expr)
+            if async_class is not None:
+                out.imports.add(ImportName(_ASYNC_MODULE, async_class))
+            return async_class
+
+        renamed = rename_dotted_in_string(literal, imported)
     for local, async_class in sync_locals.items():
         renamed, count = re.subn(rf"(?<![\w.]){re.escape(local)}\b", async_class, renamed)
         if count:
@@ -84,6 +101,10 @@ def _rename_in_string(node: ast.Constant, sync_locals: dict[str, str], spans: Sp
             out.removable.add(local)
     if renamed != literal:
         out.edits.append(Edit(E.REPLACE_EXPR, spans.span(node), text=renamed))
+
+
+def _async_class_of(project: Project, module: str, expr: ast.expr) -> str | None:
+    return _ASYNC_CLASS.get(project.resolve_expr(module, expr) or "")
 
 
 def _annotations(project: Project, module: str, tree: ast.Module) -> Iterator[ast.expr]:

@@ -60,18 +60,25 @@ def session_type_edits(
         elif (
             isinstance(node, ast.Constant)
             and isinstance(node.value, str)
-            and names_the_session(node.value, session_locals)
+            and (names_the_session(node.value, session_locals) or "." in node.value)
             and _is_annotation_string(node.value)
         ):
             if annotation_strings is None:
                 annotation_strings = _annotation_strings(tree())
             if _span_of(node) not in annotation_strings:
                 continue  # `log.info("Session")`: a message, not a type
-            literal = re.sub(r"\bSession\b", "AsyncSession", spans.segment(node))
+            original = spans.segment(node)
+            # `"sa.orm.Session"`: a dotted name of the class (`import sqlalchemy` gives no `sqlalchemy.ext.asyncio`)
+            literal = rename_dotted_in_string(original, lambda expr: _async_session_of(project, module.name, expr))
+            if literal != original:
+                out.imports.add(ImportName("sqlalchemy.ext.asyncio", "AsyncSession"))
+            if names_the_session(node.value, session_locals):
+                literal = re.sub(r"\bSession\b", "AsyncSession", literal)
             renamed = async_sessionmaker_in(literal, factory_locals)
             if renamed != literal:  # `"sessionmaker[Session]"`: the factory the value becomes
                 out.imports.add(ImportName("sqlalchemy.ext.asyncio", "async_sessionmaker"))
-            out.edits.append(Edit(E.REPLACE_EXPR, spans.span(node), text=renamed))
+            if renamed != original:
+                out.edits.append(Edit(E.REPLACE_EXPR, spans.span(node), text=renamed))
         elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in session_locals:
             renamed = "AsyncSession" if node.id == "Session" else node.id  # an alias is imported as AsyncSession
             if id(node) in listened:
@@ -174,6 +181,28 @@ def async_sessionmaker_in(literal: str, factory_locals: set[str]) -> str:
     for local in factory_locals:
         literal = re.sub(rf"(?<![\w.]){re.escape(local)}\b", "async_sessionmaker", literal)
     return literal
+
+
+# a dotted name in a string annotation (`"sa.orm.Session"`, `"Optional[sa.Engine]"`), not the tail of a longer one
+_DOTTED_NAME = re.compile(r"(?<![\w.])[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
+
+
+def rename_dotted_in_string(literal: str, rename: Callable[[ast.expr], str | None]) -> str:
+    """A string annotation's source with each dotted name that `rename` gives a new name for (`"sa.orm.Session"` ->
+    `"AsyncSession"`) written that way; the other dotted names are left as they are."""
+
+    def renamed(match: re.Match[str]) -> str:
+        try:
+            expr = ast.parse(match.group(), mode="eval").body
+        except SyntaxError:
+            return match.group()
+        return rename(expr) or match.group()
+
+    return _DOTTED_NAME.sub(renamed, literal)
+
+
+def _async_session_of(project: Project, module: str, expr: ast.expr) -> str | None:
+    return _ASYNC_SESSION if project.resolve_expr(module, expr) in N.SYNC_SESSION_CLASSES else None
 
 
 def _is_annotation_string(value: str) -> bool:
