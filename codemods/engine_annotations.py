@@ -9,7 +9,8 @@ an annotation (of a parameter, a return, a variable; in a string annotation too)
 `sqlalchemy.ext.asyncio`; the sync import goes once nothing else uses it, as for `Session`.
 
 Only annotations: `event.listens_for(Engine, "connect")` listens on every engine, the sync one inside each
-`AsyncEngine` included, and `isinstance(x, Engine)` is code, not a declaration. Alembic's scripts never get here
+`AsyncEngine` included, and `isinstance(x, Engine)` is code, not a declaration (decided by the type of `x`: see
+`codemods.isinstance_checks`). Alembic's scripts never get here
 (their engines stay sync, see `codemods.file_plans`); a variable whose value is SQLModel's `create_engine`, which the
 migration leaves sync (AWT221), keeps its annotation.
 """
@@ -24,16 +25,14 @@ from codemods import astwalk
 from codemods import edits as E
 from codemods import sqla_names as N
 from codemods.edits import Edit, ImportName
+from codemods.isinstance_checks import ASYNC_CLASS
 from codemods.module_edits import ModuleEdits, rename_dotted_in_string
 from codemods.project import Project
 from codemods.spans import SpanMaker
 from codemods.symbols import ModuleSymbols
 
 # the async class each sync class becomes, by the canonical names that resolve to it
-_ASYNC_CLASS = {
-    **dict.fromkeys(N.SYNC_ENGINE_CLASSES, "AsyncEngine"),
-    **dict.fromkeys(N.SYNC_CONNECTION_CLASSES, "AsyncConnection"),
-}
+_ASYNC_CLASS = ASYNC_CLASS
 _ASYNC_MODULE = "sqlalchemy.ext.asyncio"
 
 

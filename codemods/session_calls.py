@@ -11,6 +11,7 @@ import ast
 
 from codemods import astwalk, sqlmodel_api
 from codemods import edits as E
+from codemods import isinstance_checks as I
 from codemods import pytest_support as T
 from codemods import sqla_names as N
 from codemods.analyzer_base import _Ctx
@@ -422,6 +423,23 @@ class SessionCalls(QueryVisits):
                 if isinstance(self._instance_attr_type(self.class_qualname, attr), SessionType):
                     return True
         return False
+
+    def _check_isinstance_of_sync_class(self, node: ast.Call, resolved: str | None) -> None:
+        """`isinstance(engine, Engine)`: the async class where `engine` is an engine or connection made async, a
+        review marker (AWT226) where its type is unknown (see `isinstance_checks`)."""
+        if resolved != I.ISINSTANCE or len(node.args) != 2 or self.project.stays_sync(self.module.name):
+            return
+        classes = I.sync_classes(node.args[1], lambda expr: self.project.resolve_expr(self.module.name, expr))
+        if not classes:
+            return
+        kind = self.type_of(node.args[0])
+        if isinstance(kind, EngineType | ConnectionType) and not kind.is_async:
+            for operand, async_class in classes:
+                self.facts.edits.append(Edit(E.RENAME, self.spans.span(operand), text=async_class))
+                self.facts.imports.add(("sqlalchemy.ext.asyncio", async_class))
+                self.facts.replaced_names.add(self.spans.segment(operand).split(".", 1)[0])
+        elif kind is None:
+            self._review(node, "AWT226", I.review_reason([async_class for _, async_class in classes]))
 
     def _check_engine_escapes(self, node: ast.Call, resolved: str | None, callees: tuple[str, ...]) -> None:
         """A sync engine, connection or session, made async by the migration, handed to code that needs the sync

@@ -621,6 +621,7 @@ class StatementWalk(OffloadRecords):
         self._visit_sqla_constructor(node, resolved)
         callees = self._resolve_callees(node)
         self._check_engine_escapes(node, resolved, callees)
+        self._check_isinstance_of_sync_class(node, resolved)
         handed: set[int] = set()  # functions handed to a parameter whose default is one: no callbacks
         if len(callees) == 1 and callees[0] in self.project.functions:
             handed = self._record_query_arguments(self.project.functions[callees[0]], node)

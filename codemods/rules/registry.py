@@ -476,6 +476,21 @@ _ALL = [
         "def get(*, db_session, tag_id):\n    return db_session.query(Tag).get(tag_id)",
         "def get(*, db_session, tag_id):\n    return db_session.query(Tag).get(tag_id)  # awaitify: review AWT225 ...",
     ),
+    _rule(
+        "AWT226",
+        "isinstance-sync-engine-class",
+        "`isinstance(x, Engine)` / `isinstance(x, Connection)` on a value awaitify cannot type.",
+        "The engine the migration makes is an `AsyncEngine` and its connections `AsyncConnection`s, neither an "
+        "instance of the sync class (an `AsyncEngine` wraps its `Engine` as `sync_engine`): the check, left as it "
+        "is, is False for the migrated value and the code silently takes the other branch. Where `x` is typed as an "
+        "engine or connection the migration makes async, the class is rewritten (`isinstance(engine, AsyncEngine)`, "
+        "the same answer as before); where `x` cannot be typed (an untyped parameter, a value from a library), it is "
+        "flagged: test the async class, or both (`isinstance(x, (Engine, AsyncEngine))`) where a sync engine can "
+        "still arrive. `isinstance(x, Session)` needs no marker: the `Session` class is renamed `AsyncSession` "
+        "everywhere the module names it.",
+        "if isinstance(bind, Engine):",
+        "if isinstance(bind, Engine):  # awaitify: review AWT226 ...",
+    ),
     # ---- check findings -------------------------------------------------------------------------
     _rule(
         "AWT301",
