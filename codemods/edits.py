@@ -52,6 +52,7 @@ DECORATOR = "decorator"  # replace the decorator expression at span by `text`
 DROP_LAST_INDEX = "drop_last_index"  # `X[a, b, c]` at span -> `X[a, b]`
 YIELD_FROM = "yield_from"  # `yield from x` statement at span -> `(async) for item in x: yield item` (text: async|sync)
 ASYNC_COMP = "async_comp"  # the comprehension `for` whose iterable is at span -> `async for`
+COMMENT = "comment"  # replace the comment at span (a type comment) by `text`
 
 
 @dataclass(frozen=True, order=True)

@@ -21,6 +21,7 @@ from codemods.project import Project
 from codemods.project_analysis import _Analysis, _Parsed
 from codemods.run_sync_targets import LineRange, within
 from codemods.spans import SpanMaker
+from codemods.type_comments import type_comment_edits
 
 
 def _plan_file(
@@ -36,7 +37,7 @@ def _plan_file(
     kept = analysis.project.kept_sync(item.symbols)
     if item.symbols.uses_sqlalchemy and not kept.whole_module:  # Alembic's sync `Session` stays
         kept_sync = kept.ranges(lambda: item.tree)
-        for edits_of in (session_type_edits, engine_annotation_edits):
+        for edits_of in (session_type_edits, engine_annotation_edits, type_comment_edits):
             module_edits = edits_of(analysis.project, item.symbols, lambda: item.tree, spans, item.text)
             if kept_sync:
                 _keep_annotations_of(kept_sync, module_edits)

@@ -14,7 +14,13 @@ from typing import TypeGuard, cast
 import libcst as cst
 
 from codemods.edits import ImportName as ImportName  # defined with the decisions (no LibCST there)
-from codemods.imports_text import name_dropped, names_in_annotation_text, plain_import_dropped, used_names_of_tree
+from codemods.imports_text import (
+    name_dropped,
+    names_in_annotation_text,
+    names_in_type_comments,
+    plain_import_dropped,
+    used_names_of_tree,
+)
 
 
 def _module_name(node: cst.ImportFrom) -> str | None:
@@ -77,6 +83,11 @@ class _NameUses(cst.CSTVisitor):
         """A string in an annotation reads the names it spells (`db: "AsyncSession"`)."""
         for text in _strings_in(node.annotation):
             self.names |= names_in_annotation_text(text)
+
+    def visit_Comment(self, node: cst.Comment) -> None:
+        """A type comment reads the names it spells (`db = SessionLocal()  # type: AsyncSession`)."""
+        if "type:" in node.value:
+            self.names |= names_in_type_comments(node.value)
 
     def _bind(self, node: cst.CSTNode | None) -> None:
         """`node` (an assignment target) binds the names it is made of: `x`, `(x, *y)`, `[x, y]`; an attribute or
@@ -180,7 +191,7 @@ def used_names_of_code(code: str) -> set[str] | None:
         tree = ast.parse(code)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    return used_names_of_tree(tree)
+    return used_names_of_tree(tree) | names_in_type_comments(code)
 
 
 def _new_alias(item: ImportName) -> cst.ImportAlias:

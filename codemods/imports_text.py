@@ -23,8 +23,10 @@ thousands of windows.
 from __future__ import annotations
 
 import ast
+import io
 import re
-from collections.abc import Iterable, Sequence
+import tokenize
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from codemods import astwalk
@@ -241,6 +243,38 @@ def names_in_annotation_text(text: str) -> set[str]:
     except (SyntaxError, ValueError):
         return set()
     return {name.id for name in astwalk.walk(parsed) if isinstance(name, ast.Name)}
+
+
+# a type comment (PEP 484), not `# type: ignore`: the text after `type:` is the type
+_TYPE_COMMENT = re.compile(r"#\s*type:\s*(?P<type>.+?)\s*$")
+_IGNORE = re.compile(r"ignore\b")
+_A_TYPE_COMMENT = re.compile(r"#\s*type:\s*(?!ignore\b)\S")  # maybe one (or the text of a string)
+# a name or dotted name in a type's text
+NAME_IN_TYPE = re.compile(r"(?<![\w.])[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
+
+
+def type_comments(text: str) -> Iterator[tuple[int, int, str, int]]:
+    """(line, column, comment, where its type text starts in it) of each type comment of the text, `# type:
+    ignore` aside."""
+    if "type:" not in text or _A_TYPE_COMMENT.search(text) is None:
+        return  # most modules have none, and tokenizing them costs
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type != tokenize.COMMENT:
+                continue
+            match = _TYPE_COMMENT.match(token.string)
+            if match is not None and not _IGNORE.match(match["type"]):
+                yield token.start[0], token.start[1], token.string, match.start("type")
+    except (tokenize.TokenError, SyntaxError):
+        return
+
+
+def names_in_type_comments(text: str) -> set[str]:
+    """The names the module's type comments read: an import of them is in use."""
+    names: set[str] = set()
+    for _, _, comment, start in type_comments(text):
+        names |= {match.group().split(".", 1)[0] for match in NAME_IN_TYPE.finditer(comment[start:])}
+    return names
 
 
 def _defines(stmt: ast.stmt) -> frozenset[str]:

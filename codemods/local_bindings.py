@@ -30,6 +30,7 @@ from codemods.method_chains import _chain_base_name, _chain_calls
 from codemods.module_edits import async_sessionmaker_in, names_the_session
 from codemods.project import Project, overrules_annotation
 from codemods.symbols import FunctionSymbols
+from codemods.type_comments import signature_types
 from codemods.types import DB_HANDLES, REQUEST, ClassRef, ConnectionType, EngineType, Instance, SessionType, Type
 
 
@@ -149,6 +150,7 @@ class LocalBindings(LoaderOptions):
         if func is None:
             return
         decorators = {n.rsplit(".", 1)[-1] for n in self._decorator_names()}
+        commented = signature_types(func, self.spans)  # `def get(db):  # type: (Session) -> User`
         for index, param in enumerate(func.params):
             kind: Type | None = None
             if index == 0 and func.class_qualname and "staticmethod" not in decorators:
@@ -158,7 +160,8 @@ class LocalBindings(LoaderOptions):
                 )
                 self.env[param.name] = cls_kind
                 continue
-            kind = self.project.type_of_annotation(self.module.name, param.annotation)
+            annotation = param.annotation if param.annotation is not None else commented.get(param.name)
+            kind = self.project.type_of_annotation(self.module.name, annotation)
             if isinstance(kind, DB_HANDLES) and self.project.function_stays_sync(func):
                 self.env[param.name] = None  # the sync Connection / Session run_sync() / Alembic hands: it stays sync
                 continue

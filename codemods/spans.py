@@ -32,6 +32,10 @@ class SpanMaker:
         self._lines = source_lines(self._text, keepends=True)
         return self._lines
 
+    def lines_text(self, first: int, last: int) -> str:
+        """The text of lines `first` to `last` (1-based, both included)."""
+        return "".join(self._lines[first - 1 : last])
+
     def forget_lines(self) -> None:
         """Let go of the lines (split again on next use): a module's tree was let go, and they go with it."""
         self.__dict__.pop("_lines", None)

@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING
 from codemods import edits as E
 from codemods.deadline import FileTimeout, import_untimed
 from codemods.edits import Edit, FilePlan
-from codemods.imports_text import WindowStatement, update_imports_text, used_names_of_tree
+from codemods.imports_text import WindowStatement, names_in_type_comments, update_imports_text, used_names_of_tree
 from codemods.source_lines import source_lines
 from codemods.unit_text import HEADER_ONLY as _HEADER_ONLY
 from codemods.unit_text import text_rewrite as _text_rewrite
@@ -637,7 +637,7 @@ def _fix_imports(text: str, plan: FilePlan, written: frozenset[str] = frozenset(
     source = _Source(text, tree)
     in_use = _names_in_use(text, source, plan, written)
     if in_use is None:
-        in_use = used_names_of_tree(tree)
+        in_use = used_names_of_tree(tree) | names_in_type_comments(text)
     groups, _ = source.groups(tree.body)
     if not groups or len(groups) != len(_top_level_lines(tree.body)):
         raise _Decline("top-level statements not on their own lines")

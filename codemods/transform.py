@@ -238,6 +238,14 @@ class _Applier(cst.CSTTransformer):
             return node.with_changes(args=_append_arg(list(node.args), new_arg))
         return None
 
+    def leave_Comment(self, original: cst.Comment, updated: cst.Comment) -> cst.Comment:
+        """A type comment naming a sync class, written with the async one (see `codemods.type_comments`)."""
+        for edit in self.by_span.get(self.spans.get(original, (0, 0, 0, 0)), ()):
+            if edit.kind == E.COMMENT and id(edit) not in self.applied:
+                self.applied.add(id(edit))
+                return updated.with_changes(value=edit.text)
+        return updated
+
     def _may_hold_comments(self, original: cst.CSTNode) -> bool:
         extent = self.extents.get(original)
         return extent is None or any(line in self.comment_lines for line in range(extent[0], extent[2] + 1))
