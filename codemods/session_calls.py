@@ -429,6 +429,8 @@ class SessionCalls(QueryVisits):
         review marker (AWT226) where its type is unknown (see `isinstance_checks`)."""
         if resolved != I.ISINSTANCE or len(node.args) != 2 or self.project.stays_sync(self.module.name):
             return
+        if self.func is not None and self.project.runs_synchronously(self.func.qualname):
+            return  # `conn.run_sync(fn)` hands it the sync Connection: the sync class is right there
         classes = I.sync_classes(node.args[1], lambda expr: self.project.resolve_expr(self.module.name, expr))
         if not classes:
             return
