@@ -37,7 +37,16 @@ from codemods.project import DATABASE_HANDLES, Project
 from codemods.spans import SpanMaker
 from codemods.statement_walk import StatementWalk
 from codemods.symbols import FunctionSymbols, ModuleSymbols
-from codemods.types import EngineType, FunctionRef, Instance, InstanceChoice, QueryType, SessionType, Type
+from codemods.types import (
+    EngineType,
+    FunctionRef,
+    Instance,
+    InstanceChoice,
+    QueryType,
+    SessionFactoryType,
+    SessionType,
+    Type,
+)
 
 _UNBOUND = object()  # a local not assigned yet (unlike one bound to None: an unknown type)
 
@@ -173,6 +182,11 @@ class FunctionAnalyzer(StatementWalk):
         for target, iterable in loops:
             assignments += self._loop_bindings(target, iterable)
         params = set(self.env)
+        for name, value in assignments:
+            if name in params and self.env[name] is None and isinstance(value, ast.BoolOp | ast.IfExp):
+                kind = self.type_of(value)  # `factory = factory or SessionLocal`: see TypeInference._factory_or_none
+                if isinstance(kind, SessionFactoryType):
+                    self.env[name] = kind
         assigned = {name for name, _ in assignments if name not in params}
         assigned |= {node.target.id for node, _ in annotated if isinstance(node.target, ast.Name)}
         for _ in range(3):

@@ -137,8 +137,9 @@ class TypeInference(AnalyzerBase):
     def _factory_or_none(self, operands: list[ast.expr]) -> SessionFactoryType | None:
         """`(factory or SessionLocal)()`, `factory if factory is not None else SessionLocal`: a session factory
         when every operand is one (the same kind) or None (`None`, an untyped parameter defaulting to None that no
-        caller hands anything but that factory, and the function never rebinds). Calling the None raises TypeError
-        before the migration and after it; any other value could be anything, and leaves the expression untyped."""
+        caller hands anything but that factory, and that the function rebinds only to such an expression). Calling
+        the None raises TypeError before the migration and after it; any other value could be anything, and leaves
+        the expression untyped."""
         factories: set[SessionFactoryType] = set()
         for operand in operands:
             kind = self.type_of(operand)
@@ -164,8 +165,20 @@ class TypeInference(AnalyzerBase):
         passed = _argument_hints(self.func.qualname, param.name)
         if any(not isinstance(hint, SessionFactoryType) for hint in passed):
             return False
+        defaulted = {  # `factory = factory or SessionLocal`: rebound to itself or a default (see _infer_locals)
+            id(own.targets[0])
+            for own in self._own_nodes()
+            if isinstance(own, ast.Assign)
+            and len(own.targets) == 1
+            and isinstance(own.targets[0], ast.Name)
+            and own.targets[0].id == node.id
+            and isinstance(own.value, ast.BoolOp | ast.IfExp)
+        }
         return not any(
-            isinstance(own, ast.Name) and own.id == node.id and not isinstance(own.ctx, ast.Load)
+            isinstance(own, ast.Name)
+            and own.id == node.id
+            and not isinstance(own.ctx, ast.Load)
+            and id(own) not in defaulted
             for own in self._own_nodes()
         )
 
