@@ -27,7 +27,7 @@ from codemods.edits import Edit
 from codemods.function_facts import CONTEXTMANAGER, TASK_FUNCTIONS
 from codemods.loader_options import LoaderOptions
 from codemods.method_chains import _chain_base_name, _chain_calls
-from codemods.module_edits import async_sessionmaker_in, names_the_session
+from codemods.module_edits import async_sessionmaker_in, names_the_session, names_the_session_dotted
 from codemods.project import Project, overrules_annotation
 from codemods.symbols import FunctionSymbols
 from codemods.type_comments import signature_types
@@ -346,7 +346,7 @@ class LocalBindings(LoaderOptions):
             for local, target in self.module.imports.items()
             if self.project.canonical(target) in N.SYNC_SESSION_CLASSES
         }
-        if names_the_session(value, session_locals):
+        if names_the_session(value, session_locals) or names_the_session_dotted(self.project, self.module.name, value):
             return
         try:
             parsed = ast.parse(value, mode="eval")

@@ -68,10 +68,9 @@ def session_type_edits(
             if _span_of(node) not in annotation_strings:
                 continue  # `log.info("Session")`: a message, not a type
             original = spans.segment(node)
-            # `"sa.orm.Session"`: a dotted name of the class (`import sqlalchemy` gives no `sqlalchemy.ext.asyncio`)
-            literal = rename_dotted_in_string(original, lambda expr: _async_session_of(project, module.name, expr))
-            if literal != original:
-                out.imports.add(ImportName("sqlalchemy.ext.asyncio", "AsyncSession"))
+            # `"sa.orm.Session"`: a dotted name of the class (`import sqlalchemy` gives no `sqlalchemy.ext.asyncio`),
+            # and of the factory in the same string (`"sa.orm.sessionmaker[sa.orm.Session]"`)
+            literal = rename_dotted_in_string(original, lambda expr: _async_name_of(project, module.name, expr, out))
             if names_the_session(node.value, session_locals):
                 literal = re.sub(r"\bSession\b", "AsyncSession", literal)
             renamed = async_sessionmaker_in(literal, factory_locals)
@@ -201,8 +200,29 @@ def rename_dotted_in_string(literal: str, rename: Callable[[ast.expr], str | Non
     return _DOTTED_NAME.sub(renamed, literal)
 
 
-def _async_session_of(project: Project, module: str, expr: ast.expr) -> str | None:
-    return _ASYNC_SESSION if project.resolve_expr(module, expr) in N.SYNC_SESSION_CLASSES else None
+def names_the_session_dotted(project: Project, module: str, value: str) -> bool:
+    """Whether a string names the Session class by a dotted name (`"sa.orm.Session"`): `session_type_edits`
+    rewrites such an annotation string whole, the factory's dotted names in it included."""
+    return "." in value and "Session" in value and rename_dotted_in_string(value, _session_of(project, module)) != value
+
+
+def _session_of(project: Project, module: str) -> Callable[[ast.expr], str | None]:
+    return lambda expr: _ASYNC_SESSION if project.resolve_expr(module, expr) in N.SYNC_SESSION_CLASSES else None
+
+
+def _async_name_of(project: Project, module: str, expr: ast.expr, out: ModuleEdits) -> str | None:
+    """The async name of a dotted name of the Session class or of its factory, imported into `out`."""
+    resolved = project.resolve_expr(module, expr)
+    name = (
+        _ASYNC_SESSION
+        if resolved in N.SYNC_SESSION_CLASSES
+        else "async_sessionmaker"
+        if resolved in N.SYNC_SESSIONMAKERS
+        else None
+    )
+    if name is not None:
+        out.imports.add(ImportName("sqlalchemy.ext.asyncio", name))
+    return name
 
 
 def _is_annotation_string(value: str) -> bool:
