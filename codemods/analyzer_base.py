@@ -82,6 +82,7 @@ class AnalyzerBase:
         self._noted_queries: set[int] = set()
         self._discarded_calls: set[int] = set()
         self._frozen_calls: set[int] = set()
+        self._followed_values: set[int] = set()  # id() of values called at once or handed to FastAPI
         self._own_nodes_cache: list[ast.AST] | None = None
         self._bound_names_cache: frozenset[str] | None = None  # what this function (and its outers) binds
         self._own_bound_names: frozenset[str] | None = None  # what this function binds itself

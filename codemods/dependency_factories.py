@@ -15,13 +15,11 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable, Iterable
 
-from codemods import sqla_names as N
 from codemods.edits import Span
+from codemods.function_facts import FunctionFacts
 from codemods.project import Project
+from codemods.route_handoffs import DEPENDENCY_DECLARATIONS
 from codemods.spans import SpanMaker
-
-# what declares a FastAPI dependency: its first argument is called (and awaited when a coroutine function) per request
-DEPENDENCY_DECLARATIONS = N.FASTAPI_DEPENDS | frozenset({"fastapi.Security", "fastapi.params.Security"})
 
 
 def returned_as_dependency(
@@ -50,6 +48,34 @@ def returned_as_dependency(
         for name, (text, tree_of) in by_name.items()
         if short in text
     )
+
+
+def returned_by_followed_method(
+    project: Project,
+    facts: Iterable[FunctionFacts],
+    module: tuple[str, Callable[[], ast.Module]],
+    factory: str,
+    returned: str,
+    span: Span,
+) -> bool:
+    """`span` is the value of a `return` of `factory`, a method (`def _get_all(self): def route(...): ...; return
+    route`), and every call of it in the project (`self._get_all()`, resolved by the analysis like any method call)
+    has its result followed (see `route_handoffs`), and nothing refers to the method without calling it. `facts`:
+    those of every function and module top level analysed; `module`: the text and a getter of the tree of the
+    factory's module."""
+    symbols = project.functions.get(factory)
+    if symbols is None or symbols.class_qualname is None or returned.rpartition(".")[0] != factory:
+        return False
+    text, tree_of = module
+    if not _is_returned(text, tree_of(), span):
+        return False
+    for fact in facts:
+        if any(qualname == factory for _span, _line, qualname in fact.callback_refs):
+            return False  # `handlers = [self._get_all]`: handed on, called elsewhere
+        followed = set(fact.followed_calls)
+        if any(factory in site.callees and site.span not in followed for site in fact.calls):
+            return False
+    return True
 
 
 def _is_returned(text: str, tree: ast.Module, span: Span) -> bool:

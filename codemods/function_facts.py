@@ -142,6 +142,8 @@ class FunctionFacts:
     imports: set[tuple[str, str]] = field(default_factory=set)
     async_imports: set[tuple[str, str]] = field(default_factory=set)
     callback_refs: list[tuple[Span, int, str]] = field(default_factory=list)  # (span, line, qualname)
+    # calls whose result, a function (a factory's), is called at once or handed to FastAPI (see `route_handoffs`)
+    followed_calls: list[Span] = field(default_factory=list)
     # `contextmanager(get_db)` of a project generator function: (span of `contextmanager`, its async counterpart's
     # text, the generator's qualname), rewritten should the generator become async (see `WrappedContextManager`)
     wrapped_contextmanagers: list[tuple[Span, str, str]] = field(default_factory=list)

@@ -20,7 +20,7 @@ from codemods.blocking_callees import path_text as block_path_text
 from codemods.blocking_calls import THREAD_ADVICE
 from codemods.coloring import Coloring
 from codemods.decorator_wrappers import only_used_as_decorator
-from codemods.dependency_factories import returned_as_dependency
+from codemods.dependency_factories import returned_as_dependency, returned_by_followed_method
 from codemods.edits import Edit, FilePlan, ImportName, Span
 from codemods.function_facts import HELD_DROPPED, CallSite, FunctionFacts, GeneratorUse
 from codemods.helpers_src import ASYNC_URL_HELPER_SOURCE, NEXT_CLOSED_HELPER_SOURCE
@@ -273,11 +273,21 @@ def _awaits_the_wrapped(analysis: _Analysis, coloring: Coloring, wrapper: str) -
 
 
 def _returned_as_dependency(analysis: _Analysis, factory: str, returned: str, span: Span) -> bool:
-    """`return role_checker` in a factory used only as `Depends(check_role([...]))`: FastAPI awaits it."""
+    """`return role_checker` in a factory used only as `Depends(check_role([...]))`: FastAPI awaits it; `return
+    route` in a method whose every call hands its result to FastAPI or calls it (`self.add_api_route("/",
+    self._get_all())`)."""
     modules = (
         (parsed.symbols.name, parsed.text, lambda parsed=parsed: parsed.tree) for parsed in analysis.parsed.values()
     )
-    return returned_as_dependency(analysis.project, modules, factory, returned, span)
+    if returned_as_dependency(analysis.project, modules, factory, returned, span):
+        return True
+    symbols = analysis.project.functions.get(factory)
+    parsed = next((p for p in analysis.parsed.values() if symbols and p.symbols.name == symbols.module), None)
+    if parsed is None:
+        return False
+    module = (parsed.text, lambda: parsed.tree)
+    facts = (fact for path_facts in analysis.facts_by_path.values() for fact in path_facts)
+    return returned_by_followed_method(analysis.project, facts, module, factory, returned, span)
 
 
 def _plan_blocking_call(

@@ -36,6 +36,7 @@ from codemods.function_facts import (
 from codemods.method_chains import _chain_base_name, _chain_methods
 from codemods.offload_records import OffloadRecords
 from codemods.redis_pipelines import kept_local, watched_commands
+from codemods.route_handoffs import followed_values
 from codemods.thread_offloads import ASYNC_ITERABLE_CONSUMERS
 from codemods.types import (
     BlockingClientType,
@@ -168,6 +169,7 @@ class StatementWalk(OffloadRecords):
         ):
             # `handle = make_lister()`, a factory returning a function it defines: the local is resolved like it
             # (its calls awaited once it is async, a use handing it on flagged there)
+            self._followed_values.add(id(stmt.value))
             self._visit_expr(stmt.value, _Ctx())
             return
         if (
@@ -573,6 +575,11 @@ class StatementWalk(OffloadRecords):
         func = node.func
         owner_type = self._owner_type(func) if isinstance(func, ast.Attribute) else None
         resolved = self.project.resolve_expr(self.module.name, func)
+        self._followed_values.update(
+            map(id, followed_values(self.project, self.module.name, self.type_of, node, resolved))
+        )
+        if id(node) in self._followed_values and isinstance(self.type_of(node), FunctionRef):
+            self.facts.followed_calls.append(self.spans.span(node))
         handled = False
         if isinstance(func, ast.Attribute) and isinstance(owner_type, QueryType):
             handled = self._visit_query_terminal(node, func.attr, owner_type, ctx)
