@@ -26,6 +26,7 @@ from codemods.function_facts import HELD_DROPPED, CallSite, FunctionFacts, Gener
 from codemods.helpers_src import ASYNC_URL_HELPER_SOURCE, NEXT_CLOSED_HELPER_SOURCE
 from codemods.project_analysis import _Analysis
 from codemods.spans import SpanMaker
+from codemods.stored_dependencies import stored_for_dependency
 
 # Candidates only: an import is added when the rewritten module uses the name (see update_imports).
 CORE_NAMES = frozenset(ImportName("sqlalchemy", n) for n in ("select", "func", "delete", "update"))
@@ -222,6 +223,7 @@ def _plan_function(
             qualname in coloring.newly_async
             and not _returned_as_dependency(analysis, fact.qualname, qualname, span)
             and not _awaits_the_wrapped(analysis, coloring, qualname)  # `return wrapper`, all calls of it awaited
+            and not _stored_for_dependency(analysis, fact.module, span)
         ):
             plan.edits.append(
                 Edit(
@@ -288,6 +290,14 @@ def _returned_as_dependency(analysis: _Analysis, factory: str, returned: str, sp
     module = (parsed.text, lambda: parsed.tree)
     facts = (fact for path_facts in analysis.facts_by_path.values() for fact in path_facts)
     return returned_by_followed_method(analysis.project, facts, module, factory, returned, span)
+
+
+def _stored_for_dependency(analysis: _Analysis, module: str, span: Span) -> bool:
+    """`ModelRouter(Item, get_db)` of a class keeping `get_db` for `Depends(self.db_func)`: FastAPI runs it."""
+    modules = (
+        (parsed.symbols.name, parsed.text, lambda parsed=parsed: parsed.tree) for parsed in analysis.parsed.values()
+    )
+    return stored_for_dependency(analysis.project, modules, module, span)
 
 
 def _plan_blocking_call(
