@@ -18,12 +18,14 @@ from codemods.project import Project
 from codemods.symbols import FunctionSymbols
 from codemods.types import (
     DB_HANDLES,
+    ClassRef,
     ConnectionType,
     EngineType,
     FunctionChoice,
     FunctionRef,
     Instance,
     InstanceList,
+    MappedClassChoice,
     QueryType,
     SessionFactoryType,
     SessionType,
@@ -48,13 +50,24 @@ class ForwardedParam:
 
 
 # what calls hand a function's parameter: a session, an engine or a connection (a handle: typed only when every
-# caller passes the same), mapped objects, a project function for a parameter whose default is one
-# (`loader=load_user`, see `_callable_param_type`), None for anything else (see `_argument_hint`, `_passed_type`)
+# caller passes the same), mapped objects, a mapped class (typing only an attribute the parameter is stored in, see
+# `passed_class`), a project function for a parameter whose default is one (`loader=load_user`, see
+# `_callable_param_type`), None for anything else (see `_argument_hint`, `_passed_type`)
 ArgumentHint = (
-    SessionType | SessionFactoryType | EngineType | ConnectionType | Instance | InstanceList | FunctionRef | None
+    SessionType
+    | SessionFactoryType
+    | EngineType
+    | ConnectionType
+    | Instance
+    | InstanceList
+    | ClassRef
+    | FunctionRef
+    | None
 )
 # what is recorded: an ArgumentHint, or the caller's own parameter handed on (`ForwardedParam`, resolved on reading)
 RecordedHint = ArgumentHint | ForwardedParam
+# the prefix of the class a parameter holds where every caller passes a mapped class, not all the same one
+SOME_MAPPED_CLASS = "<mapped class of "
 # what callers hand an untyped parameter that types it only when every caller hands the same
 PASSED_HANDLES = (*DB_HANDLES, SessionFactoryType)
 _ARGUMENT_HINTS: dict[tuple[str, str], set[RecordedHint]] = {}
@@ -106,7 +119,9 @@ def _passed_type(passed: frozenset[ArgumentHint]) -> Type | None:
     """The type of an untyped parameter from what its callers pass: a session when every caller passes one;
     objects of one mapped class when that is all the callers with a known argument pass (then a relationship read
     from them is flagged, as for a parameter annotated `user: User`: they were loaded elsewhere, and flagging is the
-    safe side where another caller's argument is unknown)."""
+    safe side where another caller's argument is unknown). A class passed counts as unknown here (see
+    `passed_class`)."""
+    passed = frozenset(None if isinstance(kind, ClassRef) else kind for kind in passed)
     known = passed - {None}
     if len(known) != 1:
         return None
@@ -114,6 +129,20 @@ def _passed_type(passed: frozenset[ArgumentHint]) -> Type | None:
     if isinstance(kind, PASSED_HANDLES):
         return kind if None not in passed else None
     return kind
+
+
+def passed_class(passed: frozenset[ArgumentHint]) -> ClassRef | None:
+    """The class an untyped constructor parameter stored in an attribute holds (`self.db_model = db_model`, with
+    `ModelRouter(Item, get_db)`), where every caller passes a mapped class: that class where they all pass the same;
+    otherwise one of them, unknown which (`MappedClassChoice`), so that `db.query(self.db_model)` is known to select
+    an entity, whose objects are one of theirs. None where a caller passes anything else, or something awaitify
+    cannot tell."""
+    if not passed or not all(isinstance(kind, ClassRef) for kind in passed):
+        return None
+    names = sorted(kind.qualname for kind in passed if isinstance(kind, ClassRef))
+    if len(names) == 1:
+        return ClassRef(names[0])
+    return MappedClassChoice(f"{SOME_MAPPED_CLASS}{', '.join(names)}>", tuple(names))
 
 
 def _has_param_hints(function: str) -> bool:
@@ -182,7 +211,11 @@ def hinted_functions(state: HintState) -> set[str]:
     def read(key: tuple[str, str]) -> frozenset[RecordedHint]:
         return sessions.get(key, frozenset())
 
-    named |= {key[0] for key in sessions if any(t is not None for t in _resolved_hints(read, key, frozenset()))}
+    named |= {
+        key[0]
+        for key in sessions
+        if any(t is not None and not isinstance(t, ClassRef) for t in _resolved_hints(read, key, frozenset()))
+    }
     return named
 
 

@@ -208,4 +208,6 @@ class CallTargets(EngineConstructors):
             kind = InstanceList(kind.qualname) if kind.is_list else Instance(kind.qualname)
         if isinstance(kind, Instance | InstanceList) and self.project.has_relationships(kind.qualname):
             return kind
+        if isinstance(kind, ClassRef) and kind.qualname in self.project.classes:
+            return kind if self.project.is_mapped_class(kind.qualname) else None  # `ModelRouter(Item, get_db)`
         return None

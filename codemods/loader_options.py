@@ -23,6 +23,7 @@ from codemods.types import (
     ConnectionType,
     FunctionRef,
     Instance,
+    InstanceChoice,
     InstanceList,
     LoadedEntities,
     SessionType,
@@ -267,6 +268,14 @@ class LoaderOptions(TemplateContexts):
             loading = self.project.relationship_loading(owner.qualname, node.attr)
             if loading in N.LAZY_LOADING and node.attr not in self._relationships_in_memory(node.value, node.lineno):
                 self._flag_lazy_read(node, owner.qualname)
+        elif isinstance(owner, InstanceChoice) and not owner.is_list and isinstance(node.ctx, ast.Load):
+            # an object of one of several mapped classes (`db.query(self.db_model).first()`): no option to load
+            # with names the relationship of whichever it is
+            lazy = [q for q in owner.qualnames if self.project.relationship_loading(q, node.attr) in N.LAZY_LOADING]
+            if lazy:
+                classes = ", ".join(q.rsplit(".", 1)[-1] for q in owner.qualnames)
+                fix = f"the object is one of {classes}: load it where it is queried, for the class that has it"
+                self._flag_lazy_read(node, lazy[0], fix)
         elif isinstance(owner, Instance) and self._replaces_stored_collection(owner, node):
             fix = "replacing the collection loads the old one first; load it with selectinload() where the object is "
             fix += "queried"

@@ -813,6 +813,14 @@ class Project:
                 return "select"
         return None
 
+    def is_mapped_class(self, class_qualname: str) -> bool:
+        """A project class mapped to a table: it (or a base) declares `__tablename__` or `__table__`."""
+        return any(
+            name in self.classes[cls_name].attr_values
+            for cls_name in self.mro(class_qualname)
+            for name in ("__tablename__", "__table__")
+        )
+
     def has_relationships(self, class_qualname: str) -> bool:
         """Whether a class (or one of its bases) maps a relationship: reading one from its objects may lazy-load."""
         known = self._has_relationships.get(class_qualname)

@@ -195,15 +195,8 @@ class SessionCalls(QueryVisits):
         return [
             param.name
             for param in self.func.params
-            if isinstance(kind := self.env.get(param.name), Instance) and self._is_mapped_class(kind.qualname)
+            if isinstance(kind := self.env.get(param.name), Instance) and self.project.is_mapped_class(kind.qualname)
         ]
-
-    def _is_mapped_class(self, class_qualname: str) -> bool:
-        return any(
-            name in self.project.classes[cls_name].attr_values
-            for cls_name in self.project.mro(class_qualname)
-            for name in ("__tablename__", "__table__")
-        )
 
     def _statement_expressions(self, call: ast.Call) -> list[ast.expr]:
         """The statement passed to `execute()`: the argument, or what this function assigns to the local it names."""

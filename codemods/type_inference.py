@@ -17,7 +17,7 @@ from codemods import pytest_support as T
 from codemods import queries as Q
 from codemods import sqla_names as N
 from codemods.analyzer_base import AnalyzerBase
-from codemods.argument_hints import _argument_hints
+from codemods.argument_hints import _argument_hints, passed_class
 from codemods.astwalk import dotted_name
 from codemods.function_facts import CONTEXTMANAGER
 from codemods.project import DATABASE_HANDLES, Project, overrules_annotation
@@ -42,6 +42,7 @@ from codemods.types import (
     InstanceList,
     LoadedEntities,
     LoadedRows,
+    MappedClassChoice,
     ModuleRef,
     QueryType,
     RequestType,
@@ -199,6 +200,8 @@ class TypeInference(AnalyzerBase):
             return replace(container, is_list=False)
         if isinstance(container, QueryType) and container.entity is not None:
             return self._loaded_entities(container, container.entity, container_node, is_list=False)
+        if isinstance(container, QueryType) and container.entity_choice:
+            return InstanceChoice(container.entity_choice)
         if isinstance(container, QueryType) and len(container.entities) > 1 and any(container.entities):
             return self._loaded_rows(container, container_node, is_list=False)
         return None
@@ -382,6 +385,8 @@ class TypeInference(AnalyzerBase):
                             passed = _argument_hints(method.qualname, param.name)
                             if len(passed) == 1 and isinstance(next(iter(passed)), DB_HANDLES):
                                 found = next(iter(passed))  # every caller constructs it with a session
+                            elif param.default is None:
+                                found = passed_class(passed)  # every caller constructs it with a mapped class
                         return found
             resolved = self.project.resolve_name(cls.module, value.id)
             return self.project.type_of_qualname(resolved)
@@ -486,6 +491,8 @@ class TypeInference(AnalyzerBase):
         """`db.get(User, pk)`: the object it loads; a relationship read from it gets a loader option in the
         call's `options=` list (or, where that is not a list literal, is flagged as a lazy load)."""
         model = self.type_of(node.args[0]) if node.args else None
+        if isinstance(model, MappedClassChoice):
+            return InstanceChoice(model.qualnames)  # `db.get(self.db_model, pk)`: one of their objects
         if not isinstance(model, ClassRef) or model.qualname not in self.project.classes:
             return None
         options = next((k.value for k in node.keywords if k.arg == "options"), None)
@@ -534,7 +541,11 @@ class TypeInference(AnalyzerBase):
         dedupe = self._mentions_other_class(call.args, [])
         entities = self._selected_entities(call.args)
         entity = entities[0] if kinds == ("entity",) else None  # "" for its text where it has no name (see entities)
-        return QueryType(self.spans.segment(session_node), kinds, dedupe, entity, entities=entities)
+        selected = self.type_of(call.args[0]) if len(call.args) == 1 else None
+        choice = selected.qualnames if isinstance(selected, MappedClassChoice) else ()
+        return QueryType(
+            self.spans.segment(session_node), kinds, dedupe, entity, entities=entities, entity_choice=choice
+        )
 
     def _selected_entities(self, selected: list[ast.expr]) -> tuple[tuple[str, str] | None, ...]:
         """Per selected element, the mapped class it loads and the text that names it (see `QueryType.entities`)."""
@@ -591,11 +602,14 @@ class TypeInference(AnalyzerBase):
             eager = query.eager | (self._eager_relationships(node.args) if method == "options" else frozenset())
             columns = query.column_options + (self._column_options(node.args) if method == "options" else ())
             eager_of = query.eager_of | (self._eager_of(node.args) if method == "options" else frozenset())
-            return QueryType(query.session_src, kinds, dedupe, entity, eager, columns, entities, eager_of)
+            choice = query.entity_choice if kinds == query.entity_kinds and method != "with_entities" else ()
+            return QueryType(query.session_src, kinds, dedupe, entity, eager, columns, entities, eager_of, choice)
         if method in {"first", "one", "one_or_none", "all"} and len(query.entities) > 1 and any(query.entities):
             return self._loaded_rows(query, node, is_list=method == "all")
         if method in {"first", "one", "one_or_none", "get", "all"} and query.entity is not None:
             return self._loaded_entities(query, query.entity, node, is_list=method == "all")
+        if method in {"first", "one", "one_or_none", "get", "all"} and query.entity_choice:
+            return InstanceChoice(query.entity_choice, is_list=method == "all")  # `db.query(self.db_model).all()`
         if method in Q.SELECTABLE_METHODS:
             return ColumnRef()
         return None

@@ -109,6 +109,16 @@ class ClassRef:
 
 
 @dataclass(frozen=True)
+class MappedClassChoice(ClassRef):
+    """A mapped class, one of `qualnames`, unknown which: an attribute every construction stores a mapped class in,
+    not all the same (`ModelRouter(User, ...)`, `ModelRouter(Item, ...)`, see `argument_hints.passed_class`). Its
+    `qualname` is none of the project's classes: a query of it selects an entity, whose objects are an
+    `InstanceChoice` among `qualnames`."""
+
+    qualnames: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Instance:
     """An instance of a class of the project (`service = TrackService(db)`)."""
 
@@ -163,6 +173,8 @@ class QueryType:
     entities: tuple[tuple[str, str] | None, ...] = ()
     # (entity's source text, relationship) of the first-level loader options (`selectinload(User.orders)`)
     eager_of: frozenset[tuple[str, str]] = frozenset()
+    # the mapped classes the one entity selected is one of, where it is a `MappedClassChoice` (`self.db_model`)
+    entity_choice: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
