@@ -41,7 +41,34 @@ def wrapped_parameter(project: Project, wrapper: FunctionSymbols) -> str | None:
     name = enclosing.params[0].name
     if any(param.name == name for param in wrapper.params):
         return None
+    if enclosing.node is None or _kept_by_the_decorator(enclosing.node, wrapper.name, name):
+        return None
     return name
+
+
+# what a decorator may do with the function it wraps, besides wrapping it: copy or read its signature and metadata
+_READS_METADATA = frozenset({"wraps", "update_wrapper", "signature", "getfullargspec", "getdoc", "getmodule"})
+
+
+def _kept_by_the_decorator(decorator: ast.FunctionDef | ast.AsyncFunctionDef, wrapper: str, name: str) -> bool:
+    """The decorator keeps the function it wraps somewhere else than in its wrapper (`registry[fn.__name__] = fn`,
+    `wrapper.sync = fn`, `executor.submit(fn)`): whoever calls it there would call a coroutine function."""
+    metadata_reads: set[int] = set()
+    roots: list[ast.AST] = []
+    for statement in decorator.body:
+        if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef) and statement.name == wrapper:
+            roots.extend(statement.decorator_list)  # `@wraps(fn)`; its body is the wrapper's own (`wrapped_calls`)
+        else:
+            roots.append(statement)
+    nodes = [node for root in roots for node in ast.walk(root)]
+    for node in nodes:
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            metadata_reads.add(id(node.value))  # `fn.__name__`
+        elif isinstance(node, ast.Call):
+            callee = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
+            if callee in _READS_METADATA:
+                metadata_reads.update(id(arg) for arg in node.args)
+    return any(isinstance(node, ast.Name) and node.id == name and id(node) not in metadata_reads for node in nodes)
 
 
 def wrapped_calls(wrapper: ast.FunctionDef | ast.AsyncFunctionDef, name: str, spans: SpanMaker) -> list[Span]:
