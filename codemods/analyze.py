@@ -27,9 +27,9 @@ from codemods.argument_hints import (
     _current_hint,
     _has_param_hints,
 )
-from codemods.astwalk import child_nodes, dotted_name, own_nodes_of
+from codemods.astwalk import child_nodes, dotted_name, own_nodes, own_nodes_of
 from codemods.call_targets import _bind_arguments
-from codemods.decorator_wrappers import wrapped_calls, wrapped_parameter
+from codemods.decorator_wrappers import stored_keywords, wrapped_calls, wrapped_parameter
 from codemods.function_facts import FunctionFacts, _finished
 from codemods.local_bindings import _BINDING_NODES, _unpacked
 from codemods.method_chains import _chain_base_name
@@ -76,6 +76,7 @@ class FunctionAnalyzer(StatementWalk):
         self._flag_sync_caches()
         self._flag_partly_session_params()
         self._pytest_decorators()
+        self._hint_wrapped_functions()
         return _finished(self.facts)
 
     def _query_returned_by(self, target: FunctionSymbols, call: ast.Call) -> Type | None:
@@ -137,6 +138,36 @@ class FunctionAnalyzer(StatementWalk):
         name = wrapped_parameter(self.project, self.func)
         if name is not None:
             self.facts.wrapped_calls = wrapped_calls(self._own_def(), name, self.spans)
+
+    def _hint_wrapped_functions(self) -> None:
+        """A decorator's wrapper handing the function it wraps a session of its own (`func(*args, session=session,
+        **kwargs)`, or `kwargs["db_session"] = db_session` before `func(*args, **kwargs)`, Netflix dispatch's
+        `@background_task`): each function the decorator is applied to gets it as an argument hint, as from a
+        call of it (`db_session=None`, untyped, then holds the session: see `local_bindings`)."""
+        if self.func is None or not self.facts.wrapped_calls:
+            return
+        name = wrapped_parameter(self.project, self.func)
+        if name is None:
+            return
+        decorator = self.func.qualname.rpartition(".")[0]
+        while decorator.rpartition(".")[0] in self.project.functions:  # `@task(...)`: the factory, not its `deco`
+            decorator = decorator.rpartition(".")[0]
+        own = self._own_def()
+        nodes = own_nodes(own.body)
+        kwargs = own.args.kwarg.arg if own.args.kwarg is not None else None
+        stored = dict(stored_keywords(nodes, kwargs))
+        for call in nodes:
+            if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == name):
+                continue
+            keywords = {k.arg: k.value for k in call.keywords if k.arg is not None}
+            if any(k.arg is None and isinstance(k.value, ast.Name) and k.value.id == kwargs for k in call.keywords):
+                keywords = {**stored, **keywords}
+            for qualname in self.project.decorated_by(decorator):
+                params = {p.name for p in self.project.functions[qualname].params}
+                for param, value in keywords.items():
+                    if param in params:
+                        hint = self._argument_hint(self.type_of(value))
+                        _ARGUMENT_HINTS.setdefault((qualname, param), set()).add(hint)
 
     def _infer_locals(self) -> None:
         """Local variable types, flow-insensitive; a few rounds so `q = q.filter(...)` settles."""

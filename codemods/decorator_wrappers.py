@@ -121,3 +121,21 @@ def only_used_as_decorator(
             ):
                 return False
     return True
+
+
+def stored_keywords(nodes: Iterable[ast.AST], kwargs: str | None) -> list[tuple[str, ast.expr]]:
+    """What a function stores in its `**kwargs` by a literal key (`kwargs["db_session"] = db_session`, Netflix
+    dispatch's `@background_task`), in order: (key, value)."""
+    stored: list[tuple[str, ast.expr]] = []
+    for node in nodes:
+        if kwargs is not None and isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+            if (
+                isinstance(target, ast.Subscript)
+                and isinstance(target.value, ast.Name)
+                and target.value.id == kwargs
+                and isinstance(target.slice, ast.Constant)
+                and isinstance(target.slice.value, str)
+            ):
+                stored.append((target.slice.value, node.value))
+    return stored

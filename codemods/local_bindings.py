@@ -62,6 +62,12 @@ def _partly_a_session(passed: frozenset[ArgumentHint]) -> bool:
     return None in passed and len(known) == 1 and isinstance(next(iter(known)), SessionType)
 
 
+def _no_default(default: ast.expr | None) -> bool:
+    """No default, or None (`db_session=None`, a session a decorator's wrapper may supply): typed from what calls
+    hand the parameter."""
+    return default is None or (isinstance(default, ast.Constant) and default.value is None)
+
+
 def _untyped_or_query(project: Project, module: str, annotation: ast.expr | None) -> bool:
     if annotation is None:
         return True
@@ -169,7 +175,7 @@ class LocalBindings(LoaderOptions):
                 kind = self.project.dependency_type(self.module.name, param.default)
             if kind is None and _untyped_or_query(self.project, self.module.name, param.annotation):
                 kind = _query_param_type(func.qualname, param.name)
-            if kind is None and param.annotation is None and param.default is None:
+            if kind is None and param.annotation is None and _no_default(param.default):
                 passed = _argument_hints(func.qualname, param.name)
                 kind = _passed_type(passed)
                 if kind is None and _partly_a_session(passed):

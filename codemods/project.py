@@ -79,6 +79,7 @@ class Project:
         self._resolving: set[str] = set()
         self._return_cache: dict[str, Type | None] = {}
         self._subclasses: dict[str, set[str]] | None = None
+        self._decorated: dict[str, list[str]] | None = None
         self._aliases: dict[frozenset[str], frozenset[str]] = {}
         self._stays_sync: dict[str, bool] = {}
         self._run_sync_targets: frozenset[str] | None = None
@@ -260,6 +261,20 @@ class Project:
             order.append(current)
             stack.extend(self.class_bases(self.classes[current]))
         return order
+
+    def decorated_by(self, decorator: str) -> list[str]:
+        """The project functions `decorator` (a project function's qualname) is applied to, as `@decorator` or
+        `@decorator(...)`."""
+        if self._decorated is None:
+            self._decorated = {}
+            for qualname in sorted(self.functions):
+                func = self.functions[qualname]
+                for expr in func.decorators:
+                    target = expr.func if isinstance(expr, ast.Call) else expr
+                    resolved = self.resolve_expr(func.module, target)
+                    if resolved in self.functions:
+                        self._decorated.setdefault(resolved, []).append(qualname)
+        return self._decorated.get(decorator, [])
 
     def subclasses(self, qualname: str) -> set[str]:
         if self._subclasses is None:

@@ -18,7 +18,8 @@ from codemods import queries as Q
 from codemods import sqla_names as N
 from codemods.analyzer_base import AnalyzerBase
 from codemods.argument_hints import _argument_hints, passed_class
-from codemods.astwalk import dotted_name
+from codemods.astwalk import dotted_name, own_nodes
+from codemods.decorator_wrappers import stored_keywords
 from codemods.function_facts import CONTEXTMANAGER
 from codemods.project import DATABASE_HANDLES, Project, overrules_annotation
 from codemods.symbols import FunctionSymbols, getattr_read
@@ -129,10 +130,31 @@ class TypeInference(AnalyzerBase):
             return awaited if isinstance(awaited, TransactionType) else None
         if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and type(node.slice.value) is int:
             return self._element_type(node.value, node.slice.value)  # see _infer_locals
+        if (
+            isinstance(node, ast.Subscript)
+            and isinstance(node.slice, ast.Constant)
+            and isinstance(node.slice.value, str)
+        ):
+            return self._stored_keyword_type(node.value, node.slice.value)  # `kwargs["db_session"]`
         if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or):
             return self._factory_or_none(node.values)  # `factory or SessionLocal`
         if isinstance(node, ast.IfExp):
             return self._factory_or_none([node.body, node.orelse])  # `factory if factory else SessionLocal`
+        return None
+
+    def _stored_keyword_type(self, mapping: ast.expr, key: str) -> Type | None:
+        """`kwargs["db_session"]` in a function whose own body stores a database handle there, the same kind each
+        time (`kwargs["db_session"] = db_session`, Netflix dispatch's `@background_task` wrapper): that handle."""
+        own = self.func.node if self.func is not None else None
+        if own is None or own.args.kwarg is None or not isinstance(mapping, ast.Name):
+            return None
+        if mapping.id != own.args.kwarg.arg:
+            return None
+        kinds = {
+            self.type_of(value) for stored, value in stored_keywords(own_nodes(own.body), mapping.id) if stored == key
+        }
+        if len(kinds) == 1 and isinstance(kind := next(iter(kinds)), DB_HANDLES):
+            return kind
         return None
 
     def _factory_or_none(self, operands: list[ast.expr]) -> SessionFactoryType | None:
