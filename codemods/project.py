@@ -385,10 +385,31 @@ class Project:
     def global_value_type(self, module: str, value: ast.expr) -> Type | None:
         if isinstance(value, ast.Call):
             return self.call_value_type(module, value)
+        if (
+            isinstance(value, ast.Subscript)
+            and isinstance(value.value, ast.Call)
+            and isinstance(value.slice, ast.Constant)
+            and type(value.slice.value) is int
+        ):
+            return self._returned_element_type(module, value.value, value.slice.value)
         if isinstance(value, ast.Name | ast.Attribute):
             resolved = self.resolve_expr(module, value)
             return self.type_of_qualname(resolved) if resolved else None
         return None
+
+    def _returned_element_type(self, module: str, call: ast.Call, index: int) -> Type | None:
+        """`init(url)[index]`, `init` a project function whose every `return` is a tuple (`return factory,
+        engine`): the type of the element at `index`, when the returns agree on it."""
+        qualname = self.resolve_expr(module, call.func)
+        func = self.functions.get(qualname) if qualname else None
+        if func is None or func.is_generator or not func.return_values:
+            return None
+        kinds: set[Type | None] = set()
+        for returned in func.return_values:
+            if not isinstance(returned, ast.Tuple) or len(returned.elts) <= index:
+                return None
+            kinds.add(self.value_type_in(func.module, func, returned.elts[index]))
+        return kinds.pop() if len(kinds) == 1 else None
 
     def class_attribute_type(self, class_qualname: str, attr: str) -> Type | None:
         """What a class attribute read through the class holds (`Store.factory`, `cls.factory`,
@@ -785,6 +806,8 @@ class Project:
         if RE.is_local_object(value):  # `db_user = User(...); ...; return db_user`
             made = self.call_result_type(func.module, value.func)
             return made if isinstance(made, Instance) and self.has_relationships(made.qualname) else None
+        if isinstance(value, ast.Attribute) and func.class_qualname in self.classes:
+            return self._self_attribute_type(func, value)  # `return self.repos.users` (see `symbols._collect_returns`)
         entities = self._returned_entities(func, value)
         if entities is not None:
             return entities
@@ -792,6 +815,53 @@ class Project:
             return self.call_result_type(func.module, value.func)
         if isinstance(value, ast.Call) or state_attribute(value) is not None:
             return self.value_type_in(func.module, func, value)
+        return None
+
+    def _self_attribute_type(self, func: FunctionSymbols, value: ast.Attribute) -> Type | None:
+        """`self.repos.users` returned by a method: each attribute read from the instance of `func`'s class, through
+        annotations, properties and the values assigned to it (mealie's `@cached_property def repo(self): return
+        self.repos.users`, unannotated)."""
+        attrs: list[str] = []
+        node: ast.expr = value
+        while isinstance(node, ast.Attribute):
+            attrs.append(node.attr)
+            node = node.value
+        if not (isinstance(node, ast.Name) and func.params and node.id == func.params[0].name):
+            return None
+        current: Type | None = Instance(func.class_qualname) if func.class_qualname else None
+        for attr in reversed(attrs):
+            if not isinstance(current, Instance) or current.qualname not in self.classes:
+                return None
+            current = self._instance_member_type(current.qualname, attr)
+        return current
+
+    def _instance_member_type(self, class_qualname: str, attr: str) -> Type | None:
+        """What `instance.attr` gives: its annotation, what a property returns, or what every assignment stores
+        (a constructor call, or a parameter annotated in the method assigning it)."""
+        for cls_name in self.mro(class_qualname):
+            cls = self.classes[cls_name]
+            if attr in cls.attr_annotations:
+                return self.type_of_annotation(cls.module, cls.attr_annotations[attr])
+            method = cls.methods.get(attr)
+            if method is not None:
+                decorators = {self.resolve_expr(cls.module, d) or "" for d in method.decorators}
+                if any(d.rsplit(".", 1)[-1] in {"property", "cached_property"} for d in decorators):
+                    return self.return_type(method)
+                return None
+            values = cls.attr_values.get(attr, [])
+            if values:
+                kinds = {self._assigned_value_type(cls, where, value) for where, value in values}
+                return kinds.pop() if len(kinds) == 1 else None
+        return None
+
+    def _assigned_value_type(self, cls: ClassSymbols, where: str, value: ast.expr) -> Type | None:
+        if isinstance(value, ast.Call):
+            return self.call_value_type(cls.module, value)
+        method = cls.methods.get(where)
+        if isinstance(value, ast.Name) and method is not None:
+            param = next((p for p in method.params if p.name == value.id), None)
+            if param is not None:
+                return self.type_of_annotation(cls.module, param.annotation)
         return None
 
     def _returned_entities(self, func: FunctionSymbols, value: ast.expr) -> Instance | InstanceList | None:

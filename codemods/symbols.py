@@ -426,7 +426,8 @@ class _SymbolCollector:
         collecting them at the end fills everything in the same order.
         """
         own.nodes.reverse()
-        _collect_returns(own.nodes, own.func, self._returned, self._kept)
+        self_name = own.func.params[0].name if own.cls is not None and own.func.params else None
+        _collect_returns(own.nodes, own.func, self._returned, self._kept, self_name)
         if own.cls is not None and own.func.params:
             _collect_self_attrs(own.nodes, own.node.name, own.func.params[0].name, own.cls, self._kept)
         _collect_state(own.nodes, own.func.qualname, self.symbols.state_values, self._kept)
@@ -436,6 +437,8 @@ class _SymbolCollector:
             for target in node.targets:
                 if isinstance(target, ast.Name):
                     self.symbols.global_values[target.id] = node.value
+                elif isinstance(target, ast.Tuple) and isinstance(node.value, ast.Call):
+                    _collect_unpacked(target, node.value, self.symbols.global_values)
             _collect_state([node], "", self.symbols.state_values, self._kept)
 
     def visit_Expr(self, node: ast.Expr) -> None:
@@ -502,7 +505,9 @@ def _nested_functions(own_body: list[ast.AST]) -> set[str]:
 _Keep = Callable[[ast.expr], ast.expr]
 
 
-def _collect_returns(own_body: list[ast.AST], func: FunctionSymbols, returned: _Keep, keep: _Keep) -> None:
+def _collect_returns(
+    own_body: list[ast.AST], func: FunctionSymbols, returned: _Keep, keep: _Keep, self_name: str | None
+) -> None:
     assigned: dict[str, ast.expr] = {}  # the locals assigned once: scanned for a `return <name>` only
     nested: set[str] | None = None  # the functions defined in this one's own body, bound once
     for child in own_body:
@@ -514,11 +519,39 @@ def _collect_returns(own_body: list[ast.AST], func: FunctionSymbols, returned: _
             if isinstance(child.value, ast.Name) and child.value.id in (nested or ()):
                 func.return_values.append(RE.nested_function_return(f"{func.qualname}.{child.value.id}"))
                 continue
+            if isinstance(child.value, ast.Tuple) and not any(isinstance(e, ast.Starred) for e in child.value.elts):
+                # `return factory, engine`: each element, for a module's `SessionLocal, engine = init(url)`
+                elements = [keep(e) if isinstance(e, ast.Name) else returned(e) for e in child.value.elts]
+                func.return_values.append(ast.Tuple(elts=elements, ctx=ast.Load()))
+                continue
+            if self_name is not None and _self_attribute_chain(child.value, self_name):
+                func.return_values.append(keep(child.value))  # `return self.repos.users` (mealie's controllers)
+                continue
             func.return_values.append(RE.kept_entity_return(child.value, assigned) or returned(child.value))
         elif isinstance(child, ast.Yield | ast.YieldFrom):
             func.is_generator = True
             if child.value is not None:
                 func.yield_values.append(keep(child.value))
+
+
+def _collect_unpacked(target: ast.Tuple, value: ast.Call, global_values: dict[str, ast.expr]) -> None:
+    """`SessionLocal, engine = init(url)` (mealie's `db_setup`): each name holds `init(url)[i]`, the element the
+    function returns at its place (see `Project.global_value_type`)."""
+    if any(isinstance(e, ast.Starred) for e in target.elts):
+        return
+    for index, element in enumerate(target.elts):
+        if isinstance(element, ast.Name):
+            item = ast.Subscript(value=value, slice=ast.Constant(value=index), ctx=ast.Load())
+            global_values[element.id] = ast.copy_location(item, value)
+
+
+def _self_attribute_chain(value: ast.expr, self_name: str) -> bool:
+    """`self.a.b`: attributes read, one after the other, from a method's first parameter."""
+    if not isinstance(value, ast.Attribute):
+        return False
+    while isinstance(value, ast.Attribute):
+        value = value.value
+    return isinstance(value, ast.Name) and value.id == self_name
 
 
 def _collect_self_attrs(
