@@ -220,6 +220,12 @@ class LoaderOptions(TemplateContexts):
             updated.append(edit)
         self.facts.async_edits = updated
         for span, options in self._extra_options.items():
+            statement = self._select_statements.get(span)
+            if statement is not None:  # `select(M)` -> `select(M).options(selectinload(M.rel))`
+                text = f"{self.spans.segment(statement)}.options({', '.join(sorted(options))})"
+                self._add_async_edit(Edit(E.REPLACE_EXPR, span, text=text))
+                self._import_loaders(options)
+                continue
             call = self._session_gets.get(span)
             if call is None:
                 continue

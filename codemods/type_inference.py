@@ -15,6 +15,7 @@ from codemods import astwalk
 from codemods import blocking_calls as B
 from codemods import pytest_support as T
 from codemods import queries as Q
+from codemods import returned_entities as RE
 from codemods import sqla_names as N
 from codemods.analyzer_base import AnalyzerBase
 from codemods.argument_hints import _argument_hints, passed_class
@@ -95,6 +96,30 @@ def _is_contextmanager(project: Project, func: FunctionSymbols) -> bool:
         (project.resolve_expr(func.module, d.func if isinstance(d, ast.Call) else d) or "") in CONTEXTMANAGER
         for d in func.decorators
     )
+
+
+# 2.0-style reads giving mapped objects (see `TypeInference._selected_objects`): terminal -> nothing else
+_SELECT_TERMINALS = frozenset({"one", "first", "one_or_none", "all", "scalar_one", "scalar_one_or_none", "scalar"})
+# what a `select(M)` statement may be built with and still give objects of M, once each
+_STATEMENT_METHODS = frozenset(
+    {"where", "filter", "filter_by", "order_by", "limit", "offset", "options", "execution_options", "distinct"}
+)
+_SELECT_FUNCTIONS = frozenset(
+    {"sqlalchemy.select", "sqlalchemy.sql.select", "sqlalchemy.sql.expression.select", "sqlalchemy.future.select"}
+)
+
+
+def _skip_unique(node: ast.expr) -> ast.expr:
+    """`result.unique()` stands for `result`."""
+    while (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "unique"
+        and not node.args
+        and not node.keywords
+    ):
+        node = node.func.value
+    return node
 
 
 class TypeInference(AnalyzerBase):
@@ -435,6 +460,10 @@ class TypeInference(AnalyzerBase):
                 return TransactionType(owner.is_async)
             if isinstance(owner, SessionType) and func.attr in {"get", "get_one"} and not owner.is_async:
                 return self._session_get_type(node)
+            if func.attr in _SELECT_TERMINALS:
+                loaded = self._selected_objects(node)
+                if loaded is not None:
+                    return loaded
             if isinstance(owner, QueryType):
                 return self._query_method_type(owner, func.attr, node)
             if isinstance(owner, EngineType) and func.attr in {"connect", "begin"}:
@@ -529,6 +558,79 @@ class TypeInference(AnalyzerBase):
             False,
             eager,
             column_options=columns,
+        )
+
+    def _selected_objects(self, node: ast.Call) -> LoadedEntities | Instance | InstanceList | None:
+        """The mapped objects a 2.0-style read of one entity gives: `db.scalars(select(M)...).one()` / `.all()`,
+        `db.execute(select(M)...).scalars().first()`, `db.execute(stmt).scalar_one()`, `db.scalar(select(M))`
+        (`.unique()` anywhere between). A relationship read from them gets `.options(selectinload(...))` after
+        `select(M)` when the statement is written in the call, and is flagged otherwise (AWT201)."""
+        assert isinstance(node.func, ast.Attribute)
+        terminal, receiver = node.func.attr, node.func.value
+        statement: ast.expr | None = None
+        if terminal == "scalar" and self._is_sync_session(receiver):
+            statement = node.args[0] if len(node.args) == 1 else None  # `db.scalar(select(M))`
+        else:
+            receiver = _skip_unique(receiver)
+            scalars = terminal not in {"scalar_one", "scalar_one_or_none", "scalar"}
+            if scalars:  # `.scalars()` of `db.execute(stmt)`, or `db.scalars(stmt)`
+                if not (isinstance(receiver, ast.Call) and isinstance(receiver.func, ast.Attribute)):
+                    return None
+                if receiver.func.attr == "scalars" and self._is_sync_session(receiver.func.value):
+                    statement = receiver.args[0] if len(receiver.args) == 1 else None
+                elif receiver.func.attr == "scalars" and not receiver.args and not receiver.keywords:
+                    receiver = _skip_unique(receiver.func.value)
+                    scalars = False
+            if (
+                not scalars
+                and isinstance(receiver, ast.Call)
+                and isinstance(receiver.func, ast.Attribute)
+                and receiver.func.attr == "execute"
+                and self._is_sync_session(receiver.func.value)
+            ):
+                statement = receiver.args[0] if len(receiver.args) == 1 else None
+        if statement is None:
+            return None
+        return self._statement_objects(statement, node, is_list=terminal == "all")
+
+    def _is_sync_session(self, node: ast.expr) -> bool:
+        session = self.type_of(node)
+        return isinstance(session, SessionType) and not session.is_async
+
+    def _statement_objects(
+        self, statement: ast.expr, node: ast.Call, is_list: bool
+    ) -> LoadedEntities | Instance | InstanceList | None:
+        written = isinstance(statement, ast.Call)  # the statement is built in the call itself
+        if isinstance(statement, ast.Name):  # `stmt = select(M)...`, assigned once: its objects' lazy reads flagged
+            statement = RE.single_assignments(self._own_nodes()).get(statement.id, statement)
+        options: list[ast.expr] = []
+        while (
+            isinstance(statement, ast.Call)
+            and isinstance(statement.func, ast.Attribute)
+            and statement.func.attr in _STATEMENT_METHODS
+        ):
+            if statement.func.attr == "options":
+                options.extend(statement.args)
+            statement = statement.func.value
+        if not (isinstance(statement, ast.Call) and len(statement.args) == 1 and not statement.keywords):
+            return None
+        if self.project.resolve_expr(self.module.name, statement.func) not in _SELECT_FUNCTIONS:
+            return None
+        entity = statement.args[0]
+        model = self.type_of(entity)
+        if not isinstance(model, ClassRef) or model.qualname not in self.project.classes:
+            return None
+        if not written or self.project.resolve_expr(self.module.name, entity) != model.qualname:
+            return InstanceList(model.qualname) if is_list else Instance(model.qualname)  # its lazy reads flagged
+        span = self.spans.span(statement)
+        self._select_statements[span] = statement
+        return LoadedEntities(
+            model.qualname,
+            self.spans.segment(entity),
+            span,
+            is_list,
+            self._eager_relationships(options),
+            column_options=self._column_options(options),
         )
 
     def _entity_kind(self, node: ast.expr) -> str:

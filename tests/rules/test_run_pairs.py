@@ -188,6 +188,8 @@ _LAZY_READS_IN_HELPERS = [
     ("review/deferred_column_rows_options_per_entity", "address_emails", _LAZY_LOAD_ERRORS),
     ("review/lazy_load_enumerated_listed_instances", "numbered_order_ids", _LAZY_LOAD_ERRORS),
     ("review/lazy_load_enumerated_listed_instances", "paired_order_ids", _LAZY_LOAD_ERRORS),
+    ("review/lazy_load_select_statement_variable", "owner_name", _LAZY_LOAD_ERRORS),
+    ("review/lazy_load_select_statement_variable", "order_counts", _LAZY_LOAD_ERRORS),
 ]
 
 
