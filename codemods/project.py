@@ -806,7 +806,7 @@ class Project:
         if RE.is_local_object(value):  # `db_user = User(...); ...; return db_user`
             made = self.call_result_type(func.module, value.func)
             return made if isinstance(made, Instance) and self.has_relationships(made.qualname) else None
-        if isinstance(value, ast.Attribute) and func.class_qualname in self.classes:
+        if isinstance(value, ast.Attribute | ast.Name) and func.class_qualname in self.classes:
             return self._self_attribute_type(func, value)  # `return self.repos.users` (see `symbols._collect_returns`)
         entities = self._returned_entities(func, value)
         if entities is not None:
@@ -817,10 +817,13 @@ class Project:
             return self.value_type_in(func.module, func, value)
         return None
 
-    def _self_attribute_type(self, func: FunctionSymbols, value: ast.Attribute) -> Type | None:
-        """`self.repos.users` returned by a method: each attribute read from the instance of `func`'s class, through
-        annotations, properties and the values assigned to it (mealie's `@cached_property def repo(self): return
-        self.repos.users`, unannotated)."""
+    def _self_attribute_type(self, func: FunctionSymbols, value: ast.Attribute | ast.Name) -> Type | None:
+        """`self` (a builder's `return self`: an instance of the method's class) or `self.repos.users` returned by a
+        method: each attribute read from the instance of `func`'s class, through annotations, properties and the
+        values assigned to it (mealie's `@cached_property def repo(self): return self.repos.users`, unannotated).
+        Not of a class or static method, whose first parameter is no instance."""
+        if any(self._decorator_name(func, d) in {"classmethod", "staticmethod"} for d in func.decorators):
+            return None
         attrs: list[str] = []
         node: ast.expr = value
         while isinstance(node, ast.Attribute):
@@ -844,8 +847,7 @@ class Project:
                 return self.type_of_annotation(cls.module, cls.attr_annotations[attr])
             method = cls.methods.get(attr)
             if method is not None:
-                decorators = {self.resolve_expr(cls.module, d) or "" for d in method.decorators}
-                if any(d.rsplit(".", 1)[-1] in {"property", "cached_property"} for d in decorators):
+                if any(self._decorator_name(method, d) in {"property", "cached_property"} for d in method.decorators):
                     return self.return_type(method)
                 return None
             values = cls.attr_values.get(attr, [])
@@ -853,6 +855,10 @@ class Project:
                 kinds = {self._assigned_value_type(cls, where, value) for where, value in values}
                 return kinds.pop() if len(kinds) == 1 else None
         return None
+
+    def _decorator_name(self, func: FunctionSymbols, decorator: ast.expr) -> str:
+        """The last part of what a decorator resolves to (`functools.cached_property` -> `cached_property`)."""
+        return (self.resolve_expr(func.module, decorator) or "").rsplit(".", 1)[-1]
 
     def _assigned_value_type(self, cls: ClassSymbols, where: str, value: ast.expr) -> Type | None:
         if isinstance(value, ast.Call):

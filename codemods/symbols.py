@@ -525,7 +525,7 @@ def _collect_returns(
                 func.return_values.append(ast.Tuple(elts=elements, ctx=ast.Load()))
                 continue
             if self_name is not None and _self_attribute_chain(child.value, self_name):
-                func.return_values.append(keep(child.value))  # `return self.repos.users` (mealie's controllers)
+                func.return_values.append(keep(child.value))  # `return self.repos.users`, `return self`
                 continue
             func.return_values.append(RE.kept_entity_return(child.value, assigned) or returned(child.value))
         elif isinstance(child, ast.Yield | ast.YieldFrom):
@@ -546,9 +546,7 @@ def _collect_unpacked(target: ast.Tuple, value: ast.Call, global_values: dict[st
 
 
 def _self_attribute_chain(value: ast.expr, self_name: str) -> bool:
-    """`self.a.b`: attributes read, one after the other, from a method's first parameter."""
-    if not isinstance(value, ast.Attribute):
-        return False
+    """`self`, `self.a.b`: a method's first parameter, or attributes read one after the other from it."""
     while isinstance(value, ast.Attribute):
         value = value.value
     return isinstance(value, ast.Name) and value.id == self_name
