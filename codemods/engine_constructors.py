@@ -35,6 +35,8 @@ class EngineConstructors(SessionCalls):
     def _visit_sqla_constructor(self, node: ast.Call, resolved: str | None) -> None:
         if resolved in N.SYNC_API and self.project.stays_sync(self.module.name):
             return  # an Alembic script's own session or engine stays sync
+        if resolved in N.SYNC_SESSION_CLASSES and self.func and self.project.runs_synchronously(self.func.qualname):
+            return  # `Session(bind=session.connection())` in an event listener: a sync session, staying sync
         if resolved in N.SYNC_SESSION_CLASSES and not any(k.arg == "expire_on_commit" for k in node.keywords):
             self.facts.edits.append(Edit(E.ADD_KWARG, self.spans.span(node), text="expire_on_commit=False"))
         if resolved in N.SYNC_CREATE_ENGINE:

@@ -489,10 +489,32 @@ class Project:
         """A project function handed to `conn.run_sync(fn)` / `session.run_sync(fn)` somewhere in the project, or
         one such a function hands the sync object on to (see `run_sync_targets.run_sync_side`): SQLAlchemy calls it
         synchronously, with a sync Connection / Session, in code that is already async. It stays as it is (made
-        async, `run_sync` returned its coroutine unawaited: a silent wrong result)."""
+        async, `run_sync` returned its coroutine unawaited: a silent wrong result). So does an event listener
+        (`@event.listens_for(Session, "after_flush")`, `event.listen(Item, "after_insert", fn)`): the `AsyncSession`
+        runs its sync `Session` inside, which calls the listener synchronously with that sync `Session` /
+        `Connection` (mealie's `after_flush` listener opens `Session(bind=session.connection())`)."""
         if self._run_sync_targets is None:
-            self._run_sync_targets = run_sync_side(self)
+            self._run_sync_targets = run_sync_side(self) | self._event_listeners()
         return function in self._run_sync_targets
+
+    def _event_listeners(self) -> frozenset[str]:
+        """The project functions registered as SQLAlchemy event listeners (see `runs_synchronously`)."""
+        listeners = {
+            qualname
+            for name, symbols in self.modules.items()
+            for called, target in symbols.event_listen_calls
+            if self.resolve_expr(name, called) in N.EVENT_LISTEN
+            and (qualname := self.resolve_expr(name, target)) in self.functions
+        }
+        listeners |= {
+            func.qualname
+            for func in self.functions.values()
+            if any(
+                isinstance(decorator, ast.Call) and self.resolve_expr(func.module, decorator.func) in N.EVENT_LISTEN
+                for decorator in func.decorators
+            )
+        }
+        return frozenset(listeners)
 
     def call_value_type(self, module: str, call: ast.Call) -> Type | None:
         """The type of `call`: `call_result_type`, and what `next(gen())` draws from a generator function (a

@@ -108,6 +108,8 @@ class ModuleSymbols:
     # `conn.run_sync(fn)` on something not imported (a connection, a session): (the qualname of the function it is
     # written in, "" at module level; the callable, `fn`)
     run_sync_callables: list[tuple[str, ast.expr]] = field(default_factory=list)
+    # `event.listen(target, "after_flush", fn)`: (what is called, `fn`), see `Project.runs_synchronously`
+    event_listen_calls: list[tuple[ast.expr, ast.expr]] = field(default_factory=list)
     streaming_clients: bool = False  # calls `.stream(...)` (TestClient's streamed responses)
     # `request.state.db = SessionLocal()`, `app.state.engine = create_engine(...)`: attribute -> [(qualname of the
     # function assigning it, "" at module level; what `.state` is read from; value)] (see `Project.state_type`)
@@ -154,7 +156,14 @@ _STREAM_METHOD = "stream"
 # `await conn.run_sync(fn)` / `await session.run_sync(fn)`: SQLAlchemy calls `fn` synchronously with a sync
 # Connection / Session (see `Project.runs_synchronously`)
 _RUN_SYNC_METHOD = "run_sync"
-_CALL_WORDS = (*sorted(_LIFESPAN_KEYWORDS | _LIFESPAN_METHODS), _WEBSOCKET_METHOD, _STREAM_METHOD, _RUN_SYNC_METHOD)
+_LISTEN_FUNCTION = "listen"  # `event.listen(target, identifier, fn)`
+_CALL_WORDS = (
+    *sorted(_LIFESPAN_KEYWORDS | _LIFESPAN_METHODS),
+    _WEBSOCKET_METHOD,
+    _STREAM_METHOD,
+    _RUN_SYNC_METHOD,
+    _LISTEN_FUNCTION,
+)
 
 
 class SharedExpressions:
@@ -458,6 +467,8 @@ class _SymbolCollector:
             receiver = dotted_name(node.func.value)
             if receiver is None or receiver.split(".")[0] not in self.symbols.imports:  # not `anyio.to_thread`
                 self.symbols.run_sync_callables.append((self._enclosing_function(), self._kept(node.args[0])))
+        if len(node.args) >= 3 and (dotted_name(node.func) or "").rsplit(".", 1)[-1] == _LISTEN_FUNCTION:
+            self.symbols.event_listen_calls.append((self._kept(node.func), self._kept(node.args[2])))
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
         if not self.scope and isinstance(node.target, ast.Name):

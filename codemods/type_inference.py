@@ -496,6 +496,8 @@ class TypeInference(AnalyzerBase):
                     returned = self._query_returned_by(target, node)
                 return returned
         resolved = self.project.resolve_expr(self.module.name, func)
+        if resolved in N.SYNC_SESSION_CLASSES and self.func and self.project.runs_synchronously(self.func.qualname):
+            return None  # `Session(bind=session.connection())` in a listener: a sync session on its sync connection
         if resolved in N.CLOSING and len(node.args) == 1 and not node.keywords:
             closed = self.type_of(node.args[0])  # `closing(SessionLocal())` gives back what it closes
             return closed if isinstance(closed, SessionType) else None
