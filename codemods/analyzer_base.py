@@ -96,6 +96,7 @@ class AnalyzerBase:
         self._extra_options: dict[Span, set[str]] = {}  # query span -> loader options to add
         self._session_gets: dict[Span, ast.Call] = {}  # span -> `db.get(M, pk)` whose options= can take them
         self._select_statements: dict[Span, ast.Call] = {}  # span -> `select(M)` that `.options(...)` can follow
+        self._chains_typed: set[tuple[str, str, str]] = set()  # see `TypeInference._parameter_attribute_type`
         self._refreshed: set[tuple[str, str]] | None = None  # (variable, relationship) named in a refresh()
         self._refreshed_lists: dict[str, Instance] | None = None  # see `refreshed_objects`
         self._refreshed_calls: dict[int, dict[str, str]] | None = None

@@ -443,10 +443,45 @@ class TypeInference(AnalyzerBase):
             sides = {self._assigned_attr_type(class_qualname, method_name, side) for side in (value.body, value.orelse)}
             return sides.pop() if len(sides) == 1 else None
         if isinstance(value, ast.Attribute):
+            chained = self._parameter_attribute_type(cls.qualname, method_name, value)
+            if chained is not None:
+                return chained
             dotted = self.project.resolve_expr(cls.module, value)
             if dotted:
                 return self.project.type_of_qualname(dotted)
         return None
+
+    def _parameter_attribute_type(self, class_qualname: str, method_name: str, value: ast.Attribute) -> Type | None:
+        """`self.lists = repos.shopping_lists` in `__init__(self, repos: AllRepositories)` (mealie's services): the
+        attributes read, one after the other, from an annotated parameter of the method assigning it, or from its
+        `self`."""
+        attrs: list[str] = []
+        node: ast.expr = value
+        while isinstance(node, ast.Attribute):
+            attrs.append(node.attr)
+            node = node.value
+        method = self.project.classes[class_qualname].methods.get(method_name)
+        if not isinstance(node, ast.Name) or method is None or not method.params:
+            return None
+        key = (class_qualname, method_name, ast.unparse(value))
+        if key in self._chains_typed:
+            return None  # `self.a = self.b.a` while typing `self.b`: no type rather than a loop
+        self._chains_typed.add(key)
+        try:
+            current: Type | None
+            if node.id == method.params[0].name and "staticmethod" not in {ast.unparse(d) for d in method.decorators}:
+                current = Instance(class_qualname)
+            else:
+                param = next((p for p in method.params if p.name == node.id), None)
+                module = self.project.classes[class_qualname].module
+                current = self.project.type_of_annotation(module, param.annotation) if param is not None else None
+            for attr in reversed(attrs):
+                if not isinstance(current, Instance) or current.qualname not in self.project.classes:
+                    return None
+                current = self._instance_attr_type(current.qualname, attr)
+            return current
+        finally:
+            self._chains_typed.discard(key)
 
     def _call_type(self, node: ast.Call) -> Type | None:
         func = node.func
