@@ -101,8 +101,29 @@ def _only_in_run_sync_helpers(kept: KeptSync, item: _Parsed) -> Callable[[str], 
             trees.append(item.transient_tree())
         return trees[0]
 
-    ranges = kept.ranges(tree)
-    return lambda name: bool(ranges) and used_only_within(tree(), name, ranges)
+    ranges = list(kept.ranges)
+    lines = source_lines(item.text)
+
+    def only_within(name: str) -> bool:
+        if not ranges or _used_outside(lines, name, ranges):
+            return False  # a read outside them in the text: no tree needed (an event listener's `Engine` target)
+        return used_only_within(tree(), name, ranges)
+
+    return only_within
+
+
+# a line that may be part of an import statement: `from a import (`, `import b`, `    Session,` or `)`
+_IMPORT_LIKE = re.compile(r"^\s*(from\s|import\s|[\w\s,]*\)?\s*$)")
+
+
+def _used_outside(lines: list[str], name: str, ranges: list[tuple[int, int]]) -> bool:
+    """A line outside `ranges` holds `name` in code that is no import: the name is read there (an approximation
+    on the safe side: a name in a string or comment there counts as a read, so it is reported as before)."""
+    word = re.compile(rf"\b{re.escape(name)}\b")
+    return any(
+        word.search(line) and not _IMPORT_LIKE.match(line) and not any(start <= n <= end for start, end in ranges)
+        for n, line in enumerate(lines, start=1)
+    )
 
 
 def _only_present_markers(plan: FilePlan, text: str) -> bool:

@@ -36,7 +36,7 @@ def _plan_file(
         _plan_function(fact, analysis, coloring, plan, spans, item.symbols.uses_sqlalchemy)
     kept = analysis.project.kept_sync(item.symbols)
     if item.symbols.uses_sqlalchemy and not kept.whole_module:  # Alembic's sync `Session` stays
-        kept_sync = kept.ranges(lambda: item.tree)
+        kept_sync = list(kept.ranges)
         for edits_of in (session_type_edits, engine_annotation_edits, type_comment_edits):
             module_edits = edits_of(analysis.project, item.symbols, lambda: item.tree, spans, item.text)
             if kept_sync:

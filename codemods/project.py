@@ -477,7 +477,13 @@ class Project:
         if is_alembic_script(module):
             return KeptSync(whole_module=True)
         return KeptSync(
-            def_lines=frozenset(f.lineno for f in module.functions.values() if self.runs_synchronously(f.qualname))
+            ranges=tuple(
+                sorted(
+                    (f.lineno, f.end_lineno or f.lineno)
+                    for f in module.functions.values()
+                    if self.runs_synchronously(f.qualname)
+                )
+            )
         )
 
     def function_stays_sync(self, func: FunctionSymbols) -> bool:

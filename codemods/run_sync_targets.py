@@ -18,7 +18,7 @@ Migrated code handing such a function the AsyncSession it now has gets AWT219 (s
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -129,22 +129,13 @@ def _callee(
 class KeptSync:
     """What of a module stays sync, for the module-wide parts of the migration (the parameters' types, the annotation
     renames, `check`'s sync imports): all of it (an Alembic script, see `codemods.alembic_scripts`), or the functions
-    `run_sync()` calls synchronously (`Project.runs_synchronously`), found again by the lines of their defs. See
+    `run_sync()` (or an event) calls synchronously (`Project.runs_synchronously`), by the lines of their defs. See
     `Project.kept_sync` and `Project.function_stays_sync`."""
 
     whole_module: bool = False
-    def_lines: frozenset[int] = frozenset()
-
-    def ranges(self, tree: Callable[[], ast.Module]) -> list[LineRange]:
-        """The line ranges of the functions that stay sync; `tree` gives the module's tree, asked for only when
-        there is one (a tree let go under a budget is parsed again: see tree_budget). A whole module has none."""
-        if not self.def_lines:
-            return []
-        return [
-            (node.lineno, node.end_lineno or node.lineno)
-            for node in ast.walk(tree())
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.lineno in self.def_lines
-        ]
+    # the line ranges of the functions that stay sync, from their symbols (no tree needed: one let go under a
+    # budget would be parsed again, see tree_budget); a whole module has none
+    ranges: tuple[LineRange, ...] = ()
 
 
 def within(line: int, ranges: list[LineRange]) -> bool:

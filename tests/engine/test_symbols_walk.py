@@ -96,14 +96,18 @@ def _comparable(found: ModuleSymbols) -> ModuleSymbols:
     its callee, the tree's own node."""
     for func in found.functions.values():
         func.return_values = [_comparable_value(value) for value in func.return_values]
+    for name, value in found.global_values.items():
+        if isinstance(value, ast.Subscript) and isinstance(value.value, ast.Call):  # `a, b = init()`: built anew
+            found.global_values[name] = ast.unparse(value)  # type: ignore[assignment]
     return found
 
 
 def _comparable_value(value: ast.expr) -> object:
-    """A kept query form, a local's constructor or a nested function (`returned_entities`) is built anew: compared
-    by its text."""
+    """A kept query form, a local's constructor, a nested function (`returned_entities`) or a returned tuple's
+    elements (`symbols._collect_returns`) is built anew: compared by its text."""
     if (
-        RE.entity_form(value) is not None
+        isinstance(value, ast.Tuple)
+        or RE.entity_form(value) is not None
         or RE.is_local_object(value)
         or RE.is_none_returned(value)
         or RE.nested_function_returned(value) is not None
