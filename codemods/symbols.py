@@ -49,7 +49,7 @@ class FunctionSymbols:
     return_values: list[ast.expr] = field(default_factory=list)
     yield_values: list[ast.expr] = field(default_factory=list)
     nested_in_function: bool = False
-    end_lineno: int = 0  # the def statement's last line (see `run_sync_targets.kept_sync_ranges`)
+    end_lineno: int = 0  # the def statement's last line (see `Project.kept_sync`)
     def_node: ast.FunctionDef | ast.AsyncFunctionDef | None = field(default=None, repr=False)
     # Once the module's tree is let go (see `release_def`): where the def starts, and what finds it again.
     _def_at: tuple[int, int] = field(default=(0, 0), init=False, repr=False, compare=False)
