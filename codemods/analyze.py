@@ -133,21 +133,20 @@ class FunctionAnalyzer(StatementWalk):
 
     def _wrapped_calls(self) -> None:
         """A decorator's wrapper: its calls of the function it wraps (see `decorator_wrappers`)."""
+        self._wrapped_name: str | None = None
         if self.func is None:
             return
-        name = wrapped_parameter(self.project, self.func)
-        if name is not None:
-            self.facts.wrapped_calls = wrapped_calls(self._own_def(), name, self.spans)
+        self._wrapped_name = wrapped_parameter(self.project, self.func)
+        if self._wrapped_name is not None:
+            self.facts.wrapped_calls = wrapped_calls(self._own_def(), self._wrapped_name, self.spans)
 
     def _hint_wrapped_functions(self) -> None:
         """A decorator's wrapper handing the function it wraps a session of its own (`func(*args, session=session,
         **kwargs)`, or `kwargs["db_session"] = db_session` before `func(*args, **kwargs)`, Netflix dispatch's
         `@background_task`): each function the decorator is applied to gets it as an argument hint, as from a
         call of it (`db_session=None`, untyped, then holds the session: see `local_bindings`)."""
-        if self.func is None or not self.facts.wrapped_calls:
-            return
-        name = wrapped_parameter(self.project, self.func)
-        if name is None:
+        name = self._wrapped_name
+        if self.func is None or not self.facts.wrapped_calls or name is None:
             return
         decorator = self.func.qualname.rpartition(".")[0]
         while decorator.rpartition(".")[0] in self.project.functions:  # `@task(...)`: the factory, not its `deco`

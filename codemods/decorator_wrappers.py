@@ -4,11 +4,16 @@ Airflow's `@provide_session`, Netflix dispatch's `@background_task`: `def provid
 wrapper(*args, **kwargs): with create_session() as session: return func(*args, session=session, **kwargs); return
 wrapper`. The wrapper opens a session, so it becomes async, and every function the decorator is applied to is now
 called through it: a call of one returns the wrapper's coroutine, so it must be awaited, whether the decorated
-function does I/O or not (the coloring makes each of them async: `Coloring.decorated_through`). Inside the wrapper,
-`func(...)` then calls an async function: it is awaited (`wrapped_calls`), where every function the decorator is
-applied to became async and the decorator is used nowhere but as a decorator (`only_used_as_decorator`): a
-function wrapped by a call, `provide_session(helper)`, is not known to the analysis, and awaiting a sync one raises
-TypeError. Elsewhere the AWT213 markers stay (see `function_plans._sync_wrapper_review`).
+function does I/O or not (the coloring makes each of them async, `coloring._called_through_wrappers`). Inside the
+wrapper, `func(...)` then calls an async function: it is awaited (`wrapped_calls`, `Coloring.awaited_wrappers`),
+where every function the decorator is applied to became async and the decorator is used nowhere but as a decorator
+(`only_used_as_decorator`): a function wrapped by a call, `provide_session(helper)`, is not known to the analysis,
+and awaiting a sync one raises TypeError. A decorator that keeps the function somewhere else too (a registry, a
+thread, a queue) is not followed either. Elsewhere the AWT213 markers stay (see `function_plans._sync_wrapper_review`).
+
+What the wrapper hands the function, `func(*args, session=session, **kwargs)` or `kwargs["db_session"] = db_session`
+before `func(*args, **kwargs)` (`stored_keywords`), types the decorated functions' parameters of that name, as an
+argument of a call would (`analyze.FunctionAnalyzer._hint_wrapped_functions`).
 
 A wrapper that stays sync (a retry or logging decorator) is left as it is: making it async would make every function
 it decorates, and their callers, async for the sake of the ones that do I/O.
