@@ -173,11 +173,14 @@ class TypeInference(AnalyzerBase):
         own = self.func.node if self.func is not None else None
         if own is None or own.args.kwarg is None or not isinstance(mapping, ast.Name):
             return None
-        if mapping.id != own.args.kwarg.arg:
-            return None
-        kinds = {
-            self.type_of(value) for stored, value in stored_keywords(own_nodes(own.body), mapping.id) if stored == key
-        }
+        if mapping.id != own.args.kwarg.arg or key in self._stored_keys_typed:
+            return None  # typed already up the stack: `kwargs["headers"] = f(kwargs["headers"])`
+        self._stored_keys_typed.add(key)
+        try:
+            stored = stored_keywords(own_nodes(own.body), mapping.id)
+            kinds = {self.type_of(value) for name, value in stored if name == key}
+        finally:
+            self._stored_keys_typed.discard(key)
         if len(kinds) == 1 and isinstance(kind := next(iter(kinds)), DB_HANDLES):
             return kind
         return None
