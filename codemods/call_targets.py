@@ -34,6 +34,7 @@ from codemods.types import (
     QueryType,
     Type,
 )
+from codemods.unpacked_dicts import DictItem, unpacked_items
 
 
 def _bind_arguments(target: FunctionSymbols, node: ast.Call, skip_self: bool = False) -> list[tuple[str, ast.expr]]:
@@ -159,8 +160,11 @@ class CallTargets(EngineConstructors):
                 hint = kind
                 handed.add(id(arg))
             _ARGUMENT_HINTS.setdefault((target.qualname, param_name), set()).add(hint)
+        unpacked = self._unpacked_hints(target, node, {param_name for param_name, _ in bound})
+        for param_name, hint in unpacked:
+            _ARGUMENT_HINTS.setdefault((target.qualname, param_name), set()).add(hint)
         if any(isinstance(arg, ast.Starred) for arg in node.args) or any(k.arg is None for k in node.keywords):
-            named = {param_name for param_name, _ in bound}
+            named = {param_name for param_name, _ in bound} | {param_name for param_name, _ in unpacked}
             for param in target.params:  # `*args` / `**kwargs` may hand them anything
                 if param.name not in named and _function_default(self.project, target, param.name) is not None:
                     _ARGUMENT_HINTS.setdefault((target.qualname, param.name), set()).add(None)
@@ -174,6 +178,40 @@ class CallTargets(EngineConstructors):
                 self._query_builder(arg)
             self._visit_query_args(arg)
         return handed
+
+    def _unpacked_hints(
+        self, target: FunctionSymbols, node: ast.Call, named: set[str]
+    ) -> list[tuple[str, RecordedHint]]:
+        """What the `**name` arguments of the call hand the target's parameters, where `name` is a dict literal
+        awaitify can follow (see `unpacked_dicts`): `paginate(model=Tag, **common)` hands `db_session` the session
+        the dependency building `common` gets. A key no parameter of the target is named after is left alone."""
+        params = {p.name for p in target.params} - named
+        out: list[tuple[str, RecordedHint]] = []
+        for keyword in node.keywords:
+            if keyword.arg is not None or not isinstance(keyword.value, ast.Name):
+                continue
+            items = unpacked_items(self.project, self.func, keyword.value.id)
+            for item in items or ():
+                if item.key in params:
+                    out.append((item.key, self._item_hint(item)))
+        return out
+
+    def _item_hint(self, item: DictItem) -> RecordedHint:
+        """What a dict item hands the parameter it is unpacked into: the type of its value in the function
+        analysed, or, in the dependency that builds the dict, that of the dependency's parameter it names."""
+        if item.owner is None:
+            kind = self.type_of(item.value)
+            if kind is None and isinstance(item.value, ast.Name):
+                return self._forwarded_param(item.value.id)
+            return self._argument_hint(kind)
+        if not isinstance(item.value, ast.Name):
+            return None
+        param = next((p for p in item.owner.params if p.name == item.value.id), None)
+        if param is None:
+            return None
+        module = item.owner.module
+        kind = self.project.type_of_annotation(module, param.annotation)
+        return self._argument_hint(kind or self.project.dependency_type(module, param.default))
 
     def _forwarded_param(self, name: str) -> ForwardedParam | None:
         """`name` is an untyped parameter of the function analysed, never rebound in it, handed on as it came: it
