@@ -4,9 +4,10 @@
 `def common_parameters(db_session: DbSession, page: int = 1): return {"db_session": db_session, "page": page}`
 (Netflix dispatch's list endpoints), hands `paginate` its `db_session` and `page`. Followed: a local assigned one
 dict literal (`d = {"db": db}`), and a parameter whose dependency (`Depends(f)`, in its default or in its
-`Annotated[...]` annotation, or an alias of one) is a project function whose every `return` is a dict literal. The
+`Annotated[...]` annotation, or an alias of one) is a project function whose one `return` is a dict literal. The
 keys must all be strings (no `**other` inside), and the function must use `name` only to unpack it or to read a key
-(`common["page"]`): a dict it stores into, or hands elsewhere, may hold anything by the time it is unpacked. What
+(`common["page"]`) or to store a value under a string key (`common["page"] = 1`, which that key may then hold
+too): a dict it updates otherwise, or hands elsewhere, may hold anything by the time it is unpacked. What
 each value is typed as is the caller's business (`CallTargets._record_query_arguments`): a value of the function
 itself, or, for a dependency, the parameter of the dependency the value names (`DictItem.owner`).
 """
@@ -44,7 +45,7 @@ def unpacked_items(project: Project, func: FunctionSymbols | None, name: str) ->
         found = _items(returned[0]) if len(returned) == 1 else None
         if found is None:
             return None
-        return [DictItem(key, value, dependency) for key, value in found]
+        return [DictItem(key, value, dependency) for key, value in found] + _stored_items(func.node, name)
     assigned = [
         node
         for node in astwalk.own_nodes(func.node.body)
@@ -54,7 +55,26 @@ def unpacked_items(project: Project, func: FunctionSymbols | None, name: str) ->
     if len(assigned) != 1 or not isinstance(assigned[0], ast.Assign) or len(assigned[0].targets) != 1:
         return None
     found = _items(assigned[0].value)
-    return [DictItem(key, item, None) for key, item in found] if found is not None else None
+    if found is None:
+        return None
+    return [DictItem(key, item, None) for key, item in found] + _stored_items(func.node, name)
+
+
+def _stored_items(root: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> list[DictItem]:
+    """`name["page"] = 1` in the function: the key may hold that value too when the dict is unpacked."""
+    return [
+        DictItem(key, node.value, None)
+        for node in astwalk.walk(root)
+        if isinstance(node, ast.Assign) and (key := _stored_key(node.targets[0], name)) is not None
+    ]
+
+
+def _stored_key(target: ast.expr, name: str) -> str | None:
+    """The key of `name["key"]` as an assignment's target (None: another target)."""
+    if not (isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) and target.value.id == name):
+        return None
+    key = target.slice
+    return key.value if isinstance(key, ast.Constant) and isinstance(key.value, str) else None
 
 
 def _targets(node: ast.Assign | ast.AnnAssign | ast.AugAssign) -> list[ast.expr]:
@@ -62,8 +82,9 @@ def _targets(node: ast.Assign | ast.AnnAssign | ast.AugAssign) -> list[ast.expr]
 
 
 def _only_unpacked(root: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> bool:
-    """`name` is read only as `**name` in a call or `name[key]`, and bound only by its parameter or one plain
-    assignment (which `unpacked_items` checks), nowhere else in the function, nested ones included."""
+    """`name` is read only as `**name` in a call or `name[key]`, stored into only as `name["key"] = value`, and
+    bound only by its parameter or one plain assignment (which `unpacked_items` checks), nowhere else in the
+    function, nested ones included."""
     allowed: set[int] = set()
     names: list[ast.Name] = []
     for node in astwalk.walk(root):
@@ -72,7 +93,11 @@ def _only_unpacked(root: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> b
         elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load):
             allowed.add(id(node.value))
         elif isinstance(node, ast.Assign) and len(node.targets) == 1:
-            allowed.add(id(node.targets[0]))
+            target = node.targets[0]
+            if isinstance(target, ast.Subscript) and _stored_key(target, name) is not None:
+                allowed.add(id(target.value))  # `name["key"] = value`
+            else:
+                allowed.add(id(target))
         elif isinstance(node, ast.Global | ast.Nonlocal) and name in node.names:
             return False
         if isinstance(node, ast.Name) and node.id == name:
