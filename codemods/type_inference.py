@@ -102,7 +102,10 @@ def _is_contextmanager(project: Project, func: FunctionSymbols) -> bool:
 _SELECT_TERMINALS = frozenset({"one", "first", "one_or_none", "all", "scalar_one", "scalar_one_or_none", "scalar"})
 # what a `select(M)` statement may be built with and still give objects of M, once each
 _STATEMENT_METHODS = frozenset(
-    {"where", "filter", "filter_by", "order_by", "limit", "offset", "options", "execution_options", "distinct"}
+    {
+        *("where", "filter", "filter_by", "order_by", "limit", "offset", "options", "execution_options", "distinct"),
+        *("join", "outerjoin", "join_from", "outerjoin_from", "select_from"),  # the rows still give objects of M
+    }
 )
 _SELECT_FUNCTIONS = frozenset(
     {"sqlalchemy.select", "sqlalchemy.sql.select", "sqlalchemy.sql.expression.select", "sqlalchemy.future.select"}
@@ -254,7 +257,8 @@ class TypeInference(AnalyzerBase):
             return InstanceChoice(container.entity_choice)
         if isinstance(container, QueryType) and len(container.entities) > 1 and any(container.entities):
             return self._loaded_rows(container, container_node, is_list=False)
-        return None
+        statement = self._scalars_statement(container_node)  # `for user in db.scalars(select(User))`
+        return self._statement_objects(statement, is_list=False) if statement is not None else None
 
     def _loaded_entities(
         self, query: QueryType, entity: tuple[str, str], node: ast.expr, is_list: bool
@@ -607,39 +611,45 @@ class TypeInference(AnalyzerBase):
         `select(M)` when the statement is written in the call, and is flagged otherwise (AWT201)."""
         assert isinstance(node.func, ast.Attribute)
         terminal, receiver = node.func.attr, node.func.value
-        statement: ast.expr | None = None
+        statement: ast.expr | None
         if terminal == "scalar" and self._is_sync_session(receiver):
             statement = node.args[0] if len(node.args) == 1 else None  # `db.scalar(select(M))`
+        elif terminal in {"scalar_one", "scalar_one_or_none", "scalar"}:
+            statement = self._executed_statement(_skip_unique(receiver))
         else:
-            receiver = _skip_unique(receiver)
-            scalars = terminal not in {"scalar_one", "scalar_one_or_none", "scalar"}
-            if scalars:  # `.scalars()` of `db.execute(stmt)`, or `db.scalars(stmt)`
-                if not (isinstance(receiver, ast.Call) and isinstance(receiver.func, ast.Attribute)):
-                    return None
-                if receiver.func.attr == "scalars" and self._is_sync_session(receiver.func.value):
-                    statement = receiver.args[0] if len(receiver.args) == 1 else None
-                elif receiver.func.attr == "scalars" and not receiver.args and not receiver.keywords:
-                    receiver = _skip_unique(receiver.func.value)
-                    scalars = False
-            if (
-                not scalars
-                and isinstance(receiver, ast.Call)
-                and isinstance(receiver.func, ast.Attribute)
-                and receiver.func.attr == "execute"
-                and self._is_sync_session(receiver.func.value)
-            ):
-                statement = receiver.args[0] if len(receiver.args) == 1 else None
+            statement = self._scalars_statement(receiver)
         if statement is None:
             return None
-        return self._statement_objects(statement, node, is_list=terminal == "all")
+        return self._statement_objects(statement, is_list=terminal == "all")
+
+    def _scalars_statement(self, node: ast.expr) -> ast.expr | None:
+        """The statement whose objects the scalar result `node` gives: `db.scalars(stmt)`,
+        `db.execute(stmt).scalars()` (`.unique()` anywhere between), read by a terminal or iterated."""
+        node = _skip_unique(node)
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "scalars"):
+            return None
+        if self._is_sync_session(node.func.value):
+            return node.args[0] if len(node.args) == 1 else None
+        if node.args or node.keywords:
+            return None
+        return self._executed_statement(_skip_unique(node.func.value))
+
+    def _executed_statement(self, node: ast.expr) -> ast.expr | None:
+        """`stmt` of `db.execute(stmt)` on a sync session."""
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "execute"
+            and self._is_sync_session(node.func.value)
+        ):
+            return node.args[0] if len(node.args) == 1 else None
+        return None
 
     def _is_sync_session(self, node: ast.expr) -> bool:
         session = self.type_of(node)
         return isinstance(session, SessionType) and not session.is_async
 
-    def _statement_objects(
-        self, statement: ast.expr, node: ast.Call, is_list: bool
-    ) -> LoadedEntities | Instance | InstanceList | None:
+    def _statement_objects(self, statement: ast.expr, is_list: bool) -> LoadedEntities | Instance | InstanceList | None:
         written = isinstance(statement, ast.Call)  # the statement is built in the call itself
         if isinstance(statement, ast.Name):  # `stmt = select(M)...`, assigned once: its objects' lazy reads flagged
             statement = RE.single_assignments(self._own_nodes()).get(statement.id, statement)

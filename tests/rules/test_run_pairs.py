@@ -155,6 +155,20 @@ _LOADER_MUTATIONS = [
         "",
         id="zip-nested",
     ),
+    *(
+        pytest.param(
+            "session_io/select_iterated_or_joined_relationship_read_adds_selectinload",
+            f".options(selectinload({relationship}))",
+            "",
+            id=f"select-{form}",
+        )
+        for relationship, form in [
+            ("Address.user", "joined"),
+            ("Order.user", "execute-scalars-iterated"),
+            ("User.orders", "scalars-enumerated"),
+            ("Order.lines", "scalars-iterated-joined"),
+        ]
+    ),
 ]
 
 
@@ -190,6 +204,8 @@ _LAZY_READS_IN_HELPERS = [
     ("review/lazy_load_enumerated_listed_instances", "paired_order_ids", _LAZY_LOAD_ERRORS),
     ("review/lazy_load_select_statement_variable", "owner_name", _LAZY_LOAD_ERRORS),
     ("review/lazy_load_select_statement_variable", "order_counts", _LAZY_LOAD_ERRORS),
+    ("review/lazy_load_select_statement_variable_iterated", "owner_names", _LAZY_LOAD_ERRORS),
+    ("review/lazy_load_select_statement_variable_iterated", "line_counts", _LAZY_LOAD_ERRORS),
 ]
 
 
