@@ -15,6 +15,7 @@ import ast
 import bisect
 
 from codemods import edits as E
+from codemods import returned_entities as RE
 from codemods import worker_boundaries as W
 from codemods.astwalk import own_nodes
 from codemods.edits import Edit, Span
@@ -84,6 +85,7 @@ class AnalyzerBase:
         self._frozen_calls: set[int] = set()
         self._followed_values: set[int] = set()  # id() of values called at once or handed to FastAPI
         self._own_nodes_cache: list[ast.AST] | None = None
+        self._single_assignments_cache: dict[str, ast.expr] | None = None
         self._bound_names_cache: frozenset[str] | None = None  # what this function (and its outers) binds
         self._own_bound_names: frozenset[str] | None = None  # what this function binds itself
         self._module_bound_names: frozenset[str] | None = None  # what the module binds
@@ -149,6 +151,12 @@ class AnalyzerBase:
         if self._own_nodes_cache is None:
             self._own_nodes_cache = _walk_own(self.body)
         return self._own_nodes_cache
+
+    def _single_assignments(self) -> dict[str, ast.expr]:
+        """The function's locals assigned exactly once, with their value (see `RE.single_assignments`)."""
+        if self._single_assignments_cache is None:
+            self._single_assignments_cache = RE.single_assignments(self._own_nodes())
+        return self._single_assignments_cache
 
     def _local_name_of(self, class_qualname: str) -> str | None:
         """The name this module binds a project class to (imported or defined here), if any."""

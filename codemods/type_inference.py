@@ -15,7 +15,6 @@ from codemods import astwalk
 from codemods import blocking_calls as B
 from codemods import pytest_support as T
 from codemods import queries as Q
-from codemods import returned_entities as RE
 from codemods import sqla_names as N
 from codemods.analyzer_base import AnalyzerBase
 from codemods.argument_hints import _argument_hints, passed_class
@@ -624,8 +623,9 @@ class TypeInference(AnalyzerBase):
 
     def _scalars_statement(self, node: ast.expr) -> ast.expr | None:
         """The statement whose objects the scalar result `node` gives: `db.scalars(stmt)`,
-        `db.execute(stmt).scalars()` (`.unique()` anywhere between), read by a terminal or iterated."""
-        node = _skip_unique(node)
+        `db.execute(stmt).scalars()` (`.unique()` anywhere between), read by a terminal or iterated; held by a local
+        assigned once (`result = db.scalars(stmt)`) too."""
+        node = _skip_unique(self._single_value(node))
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "scalars"):
             return None
         if self._is_sync_session(node.func.value):
@@ -635,7 +635,8 @@ class TypeInference(AnalyzerBase):
         return self._executed_statement(_skip_unique(node.func.value))
 
     def _executed_statement(self, node: ast.expr) -> ast.expr | None:
-        """`stmt` of `db.execute(stmt)` on a sync session."""
+        """`stmt` of `db.execute(stmt)` on a sync session (held by a local assigned once too)."""
+        node = _skip_unique(self._single_value(node))
         if (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
@@ -645,6 +646,12 @@ class TypeInference(AnalyzerBase):
             return node.args[0] if len(node.args) == 1 else None
         return None
 
+    def _single_value(self, node: ast.expr) -> ast.expr:
+        """What a local assigned once holds (`result` of `result = db.execute(stmt)`), else `node`."""
+        if isinstance(node, ast.Name):
+            return self._single_assignments().get(node.id, node)
+        return node
+
     def _is_sync_session(self, node: ast.expr) -> bool:
         session = self.type_of(node)
         return isinstance(session, SessionType) and not session.is_async
@@ -652,7 +659,7 @@ class TypeInference(AnalyzerBase):
     def _statement_objects(self, statement: ast.expr, is_list: bool) -> LoadedEntities | Instance | InstanceList | None:
         written = isinstance(statement, ast.Call)  # the statement is built in the call itself
         if isinstance(statement, ast.Name):  # `stmt = select(M)...`, assigned once: its objects' lazy reads flagged
-            statement = RE.single_assignments(self._own_nodes()).get(statement.id, statement)
+            statement = self._single_assignments().get(statement.id, statement)
         options: list[ast.expr] = []
         while (
             isinstance(statement, ast.Call)

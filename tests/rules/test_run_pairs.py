@@ -158,15 +158,17 @@ _LOADER_MUTATIONS = [
     *(
         pytest.param(
             "session_io/select_iterated_or_joined_relationship_read_adds_selectinload",
-            f".options(selectinload({relationship}))",
-            "",
+            f".options(selectinload({relationship})){after}",
+            after,
             id=f"select-{form}",
         )
-        for relationship, form in [
-            ("Address.user", "joined"),
-            ("Order.user", "execute-scalars-iterated"),
-            ("User.orders", "scalars-enumerated"),
-            ("Order.lines", "scalars-iterated-joined"),
+        for relationship, after, form in [
+            ("Address.user", ".join(", "joined"),
+            ("Order.user", ".where(Order.user_id == 2)", "held-execute-result"),
+            ("Address.user", ".where(Address.user_id == 4)", "held-scalar-result"),
+            ("Order.lines", ".where(Order.status", "execute-scalars-iterated"),
+            ("User.orders", ".order_by(", "scalars-enumerated"),
+            ("Order.lines", ".join(", "scalars-iterated-joined"),
         ]
     ),
 ]
