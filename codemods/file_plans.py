@@ -19,14 +19,17 @@ from codemods.model import EngineOptions, FileStats, Finding
 from codemods.module_edits import ModuleEdits, session_type_edits
 from codemods.project import Project
 from codemods.project_analysis import _Analysis, _Parsed
+from codemods.reexports import reexported
 from codemods.run_sync_targets import LineRange, within
 from codemods.spans import SpanMaker
 from codemods.type_comments import type_comment_edits
 
 
 def _plan_file(
-    item: _Parsed, analysis: _Analysis, coloring: Coloring, options: EngineOptions
+    item: _Parsed, analysis: _Analysis, coloring: Coloring, options: EngineOptions, *, reexports: bool = True
 ) -> tuple[FilePlan, list[Finding], FileStats, dict[str, list[str]]]:
+    """`reexports`: keep the imports other modules of the project import from this one (see codemods.reexports);
+    False when planning such an importer for that decision."""
     plan = FilePlan(item.symbols.name)
     stats = FileStats()
     reasons: dict[str, list[str]] = {}
@@ -47,6 +50,15 @@ def _plan_file(
             plan.force_remove |= module_edits.force_remove
     if not kept.whole_module:  # Alembic runs its scripts on a sync connection: they stay sync
         plan.edits.extend(_sqlmodel_reviews(analysis.project, item))
+    if reexports and plan.removable:
+        importer_plans: dict[str, FilePlan] = {}
+
+        def plan_of(importer: _Parsed) -> FilePlan:
+            if importer.path not in importer_plans:
+                importer_plans[importer.path] = _plan_file(importer, analysis, coloring, options, reexports=False)[0]
+            return importer_plans[importer.path]
+
+        plan.removable -= reexported(item, analysis, plan.removable, plan_of)
     plan.edits = [_one_line(e) for e in plan.edits if not (e.kind == E.REVIEW and e.text.split()[0] in disabled)]
     plan.edits = _dedupe(plan.edits)
     for qualname in sorted(plan.async_defs):
