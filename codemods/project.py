@@ -29,6 +29,7 @@ from codemods.types import (
     HttpClientType,
     Instance,
     InstanceList,
+    InstanceMap,
     ModuleRef,
     ScopedSessionType,
     SessionFactoryType,
@@ -395,7 +396,27 @@ class Project:
         if isinstance(value, ast.Name | ast.Attribute):
             resolved = self.resolve_expr(module, value)
             return self.type_of_qualname(resolved) if resolved else None
+        if isinstance(value, ast.Dict | ast.List | ast.Tuple):
+            return self._literal_instances(module, value)
         return None
+
+    def _literal_instances(self, module: str, value: ast.Dict | ast.List | ast.Tuple) -> Type | None:
+        """`PLUGINS = {"audit": AuditPlugin()}`, `[AuditPlugin(), ...]` at module level: a mapping or a list of
+        instances of one project class, each value constructing it (`**other`, a starred element, another class:
+        unknown)."""
+        elements = value.values if isinstance(value, ast.Dict) else value.elts
+        if isinstance(value, ast.Dict) and any(key is None for key in value.keys):
+            return None
+        classes: set[str] = set()
+        for element in elements:
+            kind = self.global_value_type(module, element) if isinstance(element, ast.Call) else None
+            if not isinstance(kind, Instance) or kind.qualname not in self.classes:
+                return None
+            classes.add(kind.qualname)
+        if len(classes) != 1:
+            return None
+        qualname = classes.pop()
+        return InstanceMap(qualname) if isinstance(value, ast.Dict) else InstanceList(qualname)
 
     def _returned_element_type(self, module: str, call: ast.Call, index: int) -> Type | None:
         """`init(url)[index]`, `init` a project function whose every `return` is a tuple (`return factory,
@@ -620,6 +641,14 @@ class Project:
             if origin in N.LIST_TYPES and len(args) == 1:
                 element = self.type_of_annotation(module, args[0], _depth + 1)
                 return InstanceList(element.qualname) if isinstance(element, Instance) else None
+            if origin in N.TUPLE_TYPES and len(args) == 2 and isinstance(args[1], ast.Constant):
+                if args[1].value is not Ellipsis:
+                    return None
+                element = self.type_of_annotation(module, args[0], _depth + 1)  # `tuple[C, ...]`
+                return InstanceList(element.qualname) if isinstance(element, Instance) else None
+            if origin in N.MAPPING_TYPES and len(args) == 2:
+                element = self.type_of_annotation(module, args[1], _depth + 1)  # `dict[str, C]`
+                return InstanceMap(element.qualname) if isinstance(element, Instance) else None
             return None
         qual = self.resolve_expr(module, ann)
         if qual is None:

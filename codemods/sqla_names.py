@@ -131,6 +131,19 @@ TYPE_OF = frozenset({"typing.Type", "builtins.type", "type"})
 TYPE_VARS = frozenset({"typing.TypeVar", "typing_extensions.TypeVar"})
 # a list of instances: its elements are instances (`-> list[User]`)
 LIST_TYPES = frozenset({"typing.List", "builtins.list", "typing.Sequence", "collections.abc.Sequence"})
+# `tuple[C, ...]`: a sequence of instances, as `list[C]` is
+TUPLE_TYPES = frozenset({"typing.Tuple", "builtins.tuple"})
+# `dict[K, C]`: a mapping whose values are instances of C
+MAPPING_TYPES = frozenset(
+    {
+        "typing.Dict",
+        "builtins.dict",
+        "typing.Mapping",
+        "typing.MutableMapping",
+        "collections.abc.Mapping",
+        "collections.abc.MutableMapping",
+    }
+)
 GENERATOR_TYPES = frozenset(
     {
         "typing.Generator",

@@ -41,6 +41,8 @@ from codemods.types import (
     Instance,
     InstanceChoice,
     InstanceList,
+    InstanceMap,
+    InstancePairs,
     LoadedEntities,
     LoadedRows,
     MappedClassChoice,
@@ -151,12 +153,16 @@ class TypeInference(AnalyzerBase):
             return self._call_type(node)
         if isinstance(node, ast.List | ast.Tuple | ast.Set):
             return self._literal_type(node)
+        if isinstance(node, ast.Dict):
+            return self._dict_literal_type(node)
         if isinstance(node, ast.Await):
             awaited = self.type_of(node.value) if isinstance(node.value, ast.Call) else None
             # `tx = await db.begin_nested()`: still a transaction (check flags its unawaited `tx.rollback()`)
             return awaited if isinstance(awaited, TransactionType) else None
         if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and type(node.slice.value) is int:
             return self._element_type(node.value, node.slice.value)  # see _infer_locals
+        if isinstance(node, ast.Subscript) and (element := self._keyed_element_type(node)) is not None:
+            return element
         if (
             isinstance(node, ast.Subscript)
             and isinstance(node.slice, ast.Constant)
@@ -167,6 +173,37 @@ class TypeInference(AnalyzerBase):
             return self._factory_or_none(node.values)  # `factory or SessionLocal`
         if isinstance(node, ast.IfExp):
             return self._factory_or_none([node.body, node.orelse])  # `factory if factory else SessionLocal`
+        return None
+
+    def _keyed_element_type(self, node: ast.Subscript) -> Instance | None:
+        """`PLUGINS[slug]` of a mapping of instances of a project class (`dict[str, BasePlugin]`), `plugins[i]` of
+        a list of them: one instance. Not with an int literal: that one stands for an element iterated (see
+        `_infer_locals`), and iterating a mapping gives its keys."""
+        if isinstance(node.slice, ast.Slice):
+            return None
+        container = self.type_of(node.value)
+        if isinstance(container, InstanceMap | InstanceList):
+            return Instance(container.qualname)
+        return None
+
+    def _mapping_method_type(self, mapping: InstanceMap, node: ast.Call) -> Type | None:
+        """`.values()`, `.get(key)` (default None or another instance of the class) and `.items()` of a mapping of
+        instances of a project class."""
+        assert isinstance(node.func, ast.Attribute)
+        method, args = node.func.attr, node.args
+        if node.keywords or any(isinstance(arg, ast.Starred) for arg in args):
+            return None
+        if method == "values" and not args:
+            return InstanceList(mapping.qualname)
+        if method == "items" and not args:
+            return InstancePairs(mapping.qualname)
+        if method == "get" and len(args) == 1:
+            return Instance(mapping.qualname)
+        if method == "get" and len(args) == 2:
+            default = args[1]
+            if isinstance(default, ast.Constant) and default.value is None:
+                return Instance(mapping.qualname)
+            return Instance(mapping.qualname) if self.type_of(default) == Instance(mapping.qualname) else None
         return None
 
     def _stored_keyword_type(self, mapping: ast.expr, key: str) -> Type | None:
@@ -238,6 +275,10 @@ class TypeInference(AnalyzerBase):
     def _element_type(self, container_node: ast.expr, index: int) -> Type | None:
         """`container[index]`: an element of a loaded list or of a query iterated, a position of a row."""
         container = self.type_of(container_node)
+        if isinstance(container, InstancePairs):  # `for slug, plugin in PLUGINS.items()`
+            if container.is_list:
+                return replace(container, is_list=False) if index == 0 else None
+            return Instance(container.qualname) if index in {1, -1} else None
         if isinstance(container, LoadedRows):
             if container.is_list:
                 return replace(container, is_list=False)
@@ -299,6 +340,17 @@ class TypeInference(AnalyzerBase):
         if len(classes) == 1:
             return InstanceList(classes.pop())
         return InstanceChoice(tuple(sorted(classes)), is_list=True) if classes else None
+
+    def _dict_literal_type(self, node: ast.Dict) -> InstanceMap | None:
+        """`{"audit": AuditPlugin(), "mail": AuditPlugin(db)}`: a mapping of instances of one project class (a
+        `**other` or a value of another class or of no known one: unknown)."""
+        if any(key is None for key in node.keys):
+            return None
+        kinds = {self.type_of(value) for value in node.values}
+        kind = kinds.pop() if len(kinds) == 1 else None
+        if isinstance(kind, Instance) and kind.qualname in self.project.classes:
+            return InstanceMap(kind.qualname)
+        return None
 
     def _attribute_type(self, node: ast.Attribute) -> Type | None:
         if self._attribute_slots:
@@ -507,6 +559,8 @@ class TypeInference(AnalyzerBase):
                     return loaded
             if isinstance(owner, QueryType):
                 return self._query_method_type(owner, func.attr, node)
+            if isinstance(owner, InstanceMap):
+                return self._mapping_method_type(owner, node)
             if isinstance(owner, EngineType) and func.attr in {"connect", "begin"}:
                 return ConnectionType(owner.is_async)
             if isinstance(owner, ColumnRef):

@@ -133,6 +133,23 @@ class InstanceList:
 
 
 @dataclass(frozen=True)
+class InstanceMap:
+    """A mapping whose values are instances of a project class (`PLUGINS: dict[str, BasePlugin]`): `.values()`
+    gives an `InstanceList`, `[key]` and `.get(key)` an `Instance`, `.items()` `InstancePairs`."""
+
+    qualname: str
+
+
+@dataclass(frozen=True)
+class InstancePairs:
+    """The (key, instance) pairs of an `InstanceMap`'s `.items()` (a list of them when `is_list`): position 1 is an
+    instance of the class."""
+
+    qualname: str
+    is_list: bool = True
+
+
+@dataclass(frozen=True)
 class InstanceChoice:
     """An instance of one of several project classes, unknown which: an element of `[UserRepo(db), ItemRepo(db)]`
     (a list of them when `is_list`). A method called on it is one of theirs."""
@@ -252,6 +269,8 @@ Type = (
     | TransactionType
     | GeneratorRef
     | InstanceList
+    | InstanceMap
+    | InstancePairs
     | InstanceChoice
     | FunctionChoice
     | WrappedContextManager
