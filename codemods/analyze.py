@@ -199,7 +199,8 @@ class FunctionAnalyzer(StatementWalk):
                     pass
                 elif declared is not None:
                     self.env[node.target.id] = declared
-                elif node.value is not None:
+                elif node.value is not None and not isinstance(node.value, ast.Dict):
+                    # a dict literal annotated with what awaitify cannot type (`dict[str, A | B]`): unknown
                     assignments.append((node.target.id, node.value))
             elif isinstance(node, ast.With | ast.AsyncWith):
                 for item in node.items:

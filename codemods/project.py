@@ -380,6 +380,8 @@ class Project:
                         return declared
                     assigned = self.global_value_type(module, value)
                     return assigned if overrules_annotation(assigned, declared) else declared
+                if isinstance(value, ast.Dict | ast.List | ast.Tuple):
+                    return None  # `dict[str, A | B]`: the annotation says what it holds, not its first values
             return self.global_value_type(module, value)
         return None
 
@@ -642,11 +644,11 @@ class Project:
                 element = self.type_of_annotation(module, args[0], _depth + 1)
                 return InstanceList(element.qualname) if isinstance(element, Instance) else None
             if origin in N.TUPLE_TYPES and len(args) == 2 and isinstance(args[1], ast.Constant):
-                if args[1].value is not Ellipsis:
+                if args[1].value is not Ellipsis or self._several_members(module, args[0]):
                     return None
                 element = self.type_of_annotation(module, args[0], _depth + 1)  # `tuple[C, ...]`
                 return InstanceList(element.qualname) if isinstance(element, Instance) else None
-            if origin in N.MAPPING_TYPES and len(args) == 2:
+            if origin in N.MAPPING_TYPES and len(args) == 2 and not self._several_members(module, args[1]):
                 element = self.type_of_annotation(module, args[1], _depth + 1)  # `dict[str, C]`
                 return InstanceMap(element.qualname) if isinstance(element, Instance) else None
             return None
@@ -681,6 +683,20 @@ class Project:
         if symbols is not None and name in symbols.global_values:
             return self.type_of_annotation(owner, symbols.global_values[name], _depth + 1)
         return None
+
+    def _several_members(self, module: str, ann: ast.expr) -> bool:
+        """`A | B` / `Union[A, B]` (None aside): an element of one of several types, unknown which."""
+        members: list[ast.expr] = []
+        pending = [ann]
+        while pending:
+            node = pending.pop()
+            if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+                pending += [node.left, node.right]
+            elif isinstance(node, ast.Subscript) and self.resolve_expr(module, node.value) in N.UNION_TYPES:
+                pending += node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+            elif not (isinstance(node, ast.Constant) and node.value is None):
+                members.append(node)
+        return len(members) > 1
 
     def generator_item_type(self, module: str, ann: ast.expr | None) -> Type | None:
         """`Generator[Session, None, None]` -> Session."""

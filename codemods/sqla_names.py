@@ -131,6 +131,7 @@ TYPE_OF = frozenset({"typing.Type", "builtins.type", "type"})
 TYPE_VARS = frozenset({"typing.TypeVar", "typing_extensions.TypeVar"})
 # a list of instances: its elements are instances (`-> list[User]`)
 LIST_TYPES = frozenset({"typing.List", "builtins.list", "typing.Sequence", "collections.abc.Sequence"})
+UNION_TYPES = frozenset({"typing.Union", "typing.Optional"})
 # `tuple[C, ...]`: a sequence of instances, as `list[C]` is
 TUPLE_TYPES = frozenset({"typing.Tuple", "builtins.tuple"})
 # `dict[K, C]`: a mapping whose values are instances of C

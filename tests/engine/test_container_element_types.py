@@ -1,0 +1,133 @@
+"""The elements of annotated containers of a project class are instances of it (`PLUGINS: dict[str, Plugin]`):
+a method called on one resolves to the class's method and is awaited once that becomes async.
+
+The runnable case is `fixtures/coloring/annotated_container_elements`; most cases here are those where the
+elements must stay untyped (several classes, the keys of a mapping), so that nothing is awaited on a guess.
+"""
+
+from __future__ import annotations
+
+from codemods.engine import migrate_sources
+from codemods.model import EngineOptions
+
+PLUGINS = """from sqlalchemy.orm import Session
+
+
+class NamePlugin:
+    def on_user(self, db: Session, user_id: int) -> str:
+        db.commit()
+        return "name"
+
+
+class CountPlugin:
+    def on_user(self, db: Session, user_id: int) -> str:
+        db.commit()
+        return "count"
+"""
+
+
+def _migrated_routes(routes: str) -> str:
+    sources = {"app/plugins.py": PLUGINS, "app/routes.py": routes}
+    return migrate_sources(sources, EngineOptions())["app/routes.py"].new_text
+
+
+def test_a_local_dict_literal_of_one_class_and_get_with_a_default_of_it() -> None:
+    migrated = _migrated_routes(
+        """from sqlalchemy.orm import Session
+
+from app.plugins import NamePlugin
+
+
+def run(db: Session, slug: str) -> str:
+    plugins = {"a": NamePlugin(), "b": NamePlugin()}
+    return plugins.get(slug, NamePlugin()).on_user(db, 1)
+"""
+    )
+    assert "return await plugins.get(slug, NamePlugin()).on_user(db, 1)" in migrated
+
+
+def test_get_with_a_default_of_another_type_stays_untyped() -> None:
+    migrated = _migrated_routes(
+        """from sqlalchemy.orm import Session
+
+from app.plugins import NamePlugin
+
+PLUGINS: dict[str, NamePlugin] = {"a": NamePlugin()}
+
+
+def run(db: Session, slug: str) -> str:
+    return PLUGINS.get(slug, "none").on_user(db, 1)
+"""
+    )
+    assert 'return PLUGINS.get(slug, "none").on_user(db, 1)' in migrated
+
+
+def test_values_of_several_classes_stay_untyped() -> None:
+    migrated = _migrated_routes(
+        """from typing import Union
+
+from sqlalchemy.orm import Session
+
+from app.plugins import CountPlugin, NamePlugin
+
+MIXED = {"a": NamePlugin(), "b": CountPlugin()}
+EITHER: dict[str, NamePlugin | CountPlugin] = {"a": NamePlugin()}
+CHAIN: tuple[Union[NamePlugin, CountPlugin], ...] = (NamePlugin(),)
+
+
+def run(db: Session, slug: str) -> list[str]:
+    return [MIXED[slug].on_user(db, 1), EITHER[slug].on_user(db, 1), CHAIN[0].on_user(db, 1)]
+"""
+    )
+    assert "return [MIXED[slug].on_user(db, 1), EITHER[slug].on_user(db, 1), CHAIN[0].on_user(db, 1)]" in migrated
+
+
+def test_iterating_a_mapping_gives_its_keys() -> None:
+    migrated = _migrated_routes(
+        """from sqlalchemy.orm import Session
+
+from app.plugins import NamePlugin
+
+PLUGINS: dict[str, NamePlugin] = {"a": NamePlugin()}
+
+
+def run(db: Session) -> list[str]:
+    names = [slug.on_user(db, 1) for slug in PLUGINS]
+    return names + [PLUGINS[0].on_user(db, 1)]
+"""
+    )
+    assert "names = [slug.on_user(db, 1) for slug in PLUGINS]" in migrated
+    assert "return names + [PLUGINS[0].on_user(db, 1)]" in migrated
+
+
+def test_optional_values_are_instances() -> None:
+    migrated = _migrated_routes(
+        """from typing import Optional
+
+from sqlalchemy.orm import Session
+
+from app.plugins import NamePlugin
+
+PLUGINS: dict[str, Optional[NamePlugin]] = {"a": NamePlugin()}
+
+
+def run(db: Session, slug: str) -> str:
+    return PLUGINS[slug].on_user(db, 1)
+"""
+    )
+    assert "return await PLUGINS[slug].on_user(db, 1)" in migrated
+
+
+def test_a_local_annotated_with_several_classes_stays_untyped() -> None:
+    migrated = _migrated_routes(
+        """from sqlalchemy.orm import Session
+
+from app.plugins import CountPlugin, NamePlugin
+
+
+def run(db: Session, slug: str) -> str:
+    plugins: dict[str, NamePlugin | CountPlugin] = {"a": NamePlugin()}
+    return plugins[slug].on_user(db, 1)
+"""
+    )
+    assert "return plugins[slug].on_user(db, 1)" in migrated
