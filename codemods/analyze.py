@@ -29,7 +29,7 @@ from codemods.argument_hints import (
 )
 from codemods.astwalk import child_nodes, dotted_name, own_nodes, own_nodes_of
 from codemods.call_targets import _bind_arguments
-from codemods.decorator_wrappers import stored_keywords, wrapped_calls, wrapped_parameter
+from codemods.decorator_wrappers import decorator_of, stored_keywords, wrapped_calls, wrapped_parameter
 from codemods.function_facts import FunctionFacts, _finished
 from codemods.local_bindings import _BINDING_NODES, _unpacked
 from codemods.method_chains import _chain_base_name
@@ -148,9 +148,7 @@ class FunctionAnalyzer(StatementWalk):
         name = self._wrapped_name
         if self.func is None or not self.facts.wrapped_calls or name is None:
             return
-        decorator = self.func.qualname.rpartition(".")[0]
-        while decorator.rpartition(".")[0] in self.project.functions:  # `@task(...)`: the factory, not its `deco`
-            decorator = decorator.rpartition(".")[0]
+        decorator = decorator_of(self.project, self.func.qualname)
         own = self._own_def()
         nodes = own_nodes(own.body)
         kwargs = own.args.kwarg.arg if own.args.kwarg is not None else None

@@ -92,9 +92,8 @@ class AnalyzerBase:
         self._deferred: set[str] = set()
         # types are memoised once local inference has settled (the environment no longer changes)
         self._type_memo: dict[int, Type | None] | None = None  # left exactly as written (inside a reviewed construct)
-        self._stored_keys_typed: set[str] = (
-            set()
-        )  # `kwargs["key"]` being typed (see `TypeInference._stored_keyword_type`)
+        # the `kwargs["key"]` being typed, up the stack (see `TypeInference._stored_keyword_type`)
+        self._stored_keys_typed: set[str] = set()
         self._var_edits: dict[str, list[Edit]] = {}
         self._poisoned_vars: dict[str, str] = {}  # name -> why it cannot be converted
         self._var_assignments: dict[str, list[ast.expr]] = {}

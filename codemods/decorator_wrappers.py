@@ -30,6 +30,16 @@ from codemods.project import Project
 from codemods.returned_entities import nested_function_returned
 from codemods.spans import SpanMaker
 from codemods.symbols import FunctionSymbols
+from codemods.unpacked_dicts import stored_key
+
+
+def decorator_of(project: Project, wrapper: str) -> str:
+    """The decorator a wrapper belongs to: the function it is nested in, or for a decorator factory
+    (`@retry(3)`: `def retry(times): def deco(fn): def wrapper(...)`) the outermost function."""
+    decorator = wrapper.rpartition(".")[0]
+    while decorator.rpartition(".")[0] in project.functions:
+        decorator = decorator.rpartition(".")[0]
+    return decorator
 
 
 def wrapped_parameter(project: Project, wrapper: FunctionSymbols) -> str | None:
@@ -131,16 +141,12 @@ def only_used_as_decorator(
 def stored_keywords(nodes: Iterable[ast.AST], kwargs: str | None) -> list[tuple[str, ast.expr]]:
     """What a function stores in its `**kwargs` by a literal key (`kwargs["db_session"] = db_session`, Netflix
     dispatch's `@background_task`), in order: (key, value)."""
-    stored: list[tuple[str, ast.expr]] = []
-    for node in nodes:
-        if kwargs is not None and isinstance(node, ast.Assign) and len(node.targets) == 1:
-            target = node.targets[0]
-            if (
-                isinstance(target, ast.Subscript)
-                and isinstance(target.value, ast.Name)
-                and target.value.id == kwargs
-                and isinstance(target.slice, ast.Constant)
-                and isinstance(target.slice.value, str)
-            ):
-                stored.append((target.slice.value, node.value))
-    return stored
+    if kwargs is None:
+        return []
+    return [
+        (key, node.value)
+        for node in nodes
+        if isinstance(node, ast.Assign)
+        and len(node.targets) == 1
+        and (key := stored_key(node.targets[0], kwargs)) is not None
+    ]

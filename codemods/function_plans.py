@@ -19,7 +19,7 @@ from codemods.blocking_callees import blocking_callee
 from codemods.blocking_callees import path_text as block_path_text
 from codemods.blocking_calls import THREAD_ADVICE
 from codemods.coloring import Coloring
-from codemods.decorator_wrappers import only_used_as_decorator
+from codemods.decorator_wrappers import decorator_of, only_used_as_decorator
 from codemods.dependency_factories import returned_as_dependency, returned_by_followed_method
 from codemods.edits import Edit, FilePlan, ImportName, Span
 from codemods.function_facts import HELD_DROPPED, CallSite, FunctionFacts, GeneratorUse
@@ -265,9 +265,7 @@ def _awaits_the_wrapped(analysis: _Analysis, coloring: Coloring, wrapper: str) -
     decorator is applied to became async, and it is applied nowhere else (see `decorator_wrappers`)."""
     if wrapper not in coloring.awaited_wrappers:
         return False
-    decorator = wrapper.rpartition(".")[0]
-    while decorator.rpartition(".")[0] in analysis.project.functions:  # `@retry(3)`: the factory, not `deco`
-        decorator = decorator.rpartition(".")[0]
+    decorator = decorator_of(analysis.project, wrapper)
     modules = (
         (parsed.symbols.name, parsed.text, lambda parsed=parsed: parsed.tree) for parsed in analysis.parsed.values()
     )

@@ -65,11 +65,11 @@ def _stored_items(root: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> li
     return [
         DictItem(key, node.value, None)
         for node in astwalk.walk(root)
-        if isinstance(node, ast.Assign) and (key := _stored_key(node.targets[0], name)) is not None
+        if isinstance(node, ast.Assign) and (key := stored_key(node.targets[0], name)) is not None
     ]
 
 
-def _stored_key(target: ast.expr, name: str) -> str | None:
+def stored_key(target: ast.expr, name: str) -> str | None:
     """The key of `name["key"]` as an assignment's target (None: another target)."""
     if not (isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) and target.value.id == name):
         return None
@@ -94,7 +94,7 @@ def _only_unpacked(root: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> b
             allowed.add(id(node.value))
         elif isinstance(node, ast.Assign) and len(node.targets) == 1:
             target = node.targets[0]
-            if isinstance(target, ast.Subscript) and _stored_key(target, name) is not None:
+            if isinstance(target, ast.Subscript) and stored_key(target, name) is not None:
                 allowed.add(id(target.value))  # `name["key"] = value`
             else:
                 allowed.add(id(target))
