@@ -25,11 +25,9 @@ from codemods.edits import Edit, FilePlan, ImportName, Span
 from codemods.function_facts import HELD_DROPPED, CallSite, FunctionFacts, GeneratorUse
 from codemods.helpers_src import ASYNC_URL_HELPER_SOURCE, NEXT_CLOSED_HELPER_SOURCE
 from codemods.project_analysis import _Analysis
+from codemods.query_imports import CORE_NAMES
 from codemods.spans import SpanMaker
 from codemods.stored_dependencies import stored_for_dependency
-
-# Candidates only: an import is added when the rewritten module uses the name (see update_imports).
-CORE_NAMES = frozenset(ImportName("sqlalchemy", n) for n in ("select", "func", "delete", "update"))
 
 
 def _short(qualname: str) -> str:

@@ -49,8 +49,9 @@ from typing import TYPE_CHECKING
 
 from codemods import edits as E
 from codemods.deadline import FileTimeout, import_untimed
-from codemods.edits import Edit, FilePlan
+from codemods.edits import Edit, FilePlan, ImportName
 from codemods.imports_text import WindowStatement, names_in_type_comments, update_imports_text, used_names_of_tree
+from codemods.query_imports import query_imports_read
 from codemods.source_lines import source_lines
 from codemods.unit_text import HEADER_ONLY as _HEADER_ONLY
 from codemods.unit_text import text_rewrite as _text_rewrite
@@ -638,6 +639,7 @@ def _fix_imports(text: str, plan: FilePlan, written: frozenset[str] = frozenset(
     in_use = _names_in_use(text, source, plan, written)
     if in_use is None:
         in_use = used_names_of_tree(tree) | names_in_type_comments(text)
+    add = query_imports_read(plan.imports, text, in_use)
     groups, _ = source.groups(tree.body)
     if not groups or len(groups) != len(_top_level_lines(tree.body)):
         raise _Decline("top-level statements not on their own lines")
@@ -676,8 +678,8 @@ def _fix_imports(text: str, plan: FilePlan, written: frozenset[str] = frozenset(
     updated = None
     if all(len(group.stmts) == 1 for group in groups[: cut + 1]):
         force_remove = frozenset(plan.force_remove)
-        updated = update_imports_text(header, window, plan.imports, plan.removable, force_remove, in_use, names)
-    header_codes, body_codes = updated or _update_imports_with_libcst(header, window, plan, in_use, names)
+        updated = update_imports_text(header, window, add, plan.removable, force_remove, in_use, names)
+    header_codes, body_codes = updated or _update_imports_with_libcst(header, window, plan, add, in_use, names)
     after = cut - last_import  # the window's statements after the imports end the body, in order
     if len(body_codes) < after:
         raise _Decline("unexpected import window")
@@ -694,11 +696,12 @@ def _update_imports_with_libcst(
     header: list[str],
     window: list[WindowStatement],
     plan: FilePlan,
+    add: set[ImportName],
     in_use: set[str],
     names: frozenset[str],
 ) -> tuple[list[str], list[str]]:
     """`update_imports` on the window parsed by LibCST: the code of the header's lines, and of every statement
-    (as `update_imports_text` gives them)."""
+    (as `update_imports_text` gives them); `add`: the imports to add, of `plan.imports`."""
     import_untimed("codemods.imports_edit")
     import libcst as cst
 
@@ -706,7 +709,7 @@ def _update_imports_with_libcst(
 
     text = "".join(header) + "".join("".join(item.leading) + item.code for item in window)
     module = cst.parse_module(text)
-    updated = update_imports(module, plan.imports, plan.removable, frozenset(plan.force_remove), in_use, names)
+    updated = update_imports(module, add, plan.removable, frozenset(plan.force_remove), in_use, names)
     if updated.footer:
         raise _Decline("unexpected import window")
     header_codes = [updated.code_for_node(empty) for empty in updated.header]

@@ -20,6 +20,7 @@ from codemods.edits import REVIEW_PREFIX, Edit, Span
 from codemods.edits import FilePlan as FilePlan  # the plan and the error live with the decisions (no LibCST there)
 from codemods.edits import TransformError as TransformError
 from codemods.imports_edit import update_imports, used_names_of_code
+from codemods.query_imports import query_imports_read
 from codemods.source_lines import source_lines
 from codemods.transform_query import QueryRewriteError, rewrite_query
 
@@ -544,8 +545,10 @@ def apply_plan_full(source: str, plan: FilePlan) -> str:
     if plan.helpers:
         new_module = _insert_helpers(new_module, plan.helpers)
     statement_codes: dict[int, tuple[cst.CSTNode, str]] = {}
-    in_use = used_names_of_code(_module_code(new_module, statement_codes))
-    new_module = update_imports(new_module, plan.imports, plan.removable, frozenset(plan.force_remove), in_use)
+    code = _module_code(new_module, statement_codes)
+    in_use = used_names_of_code(code)
+    add = query_imports_read(plan.imports, code, in_use)
+    new_module = update_imports(new_module, add, plan.removable, frozenset(plan.force_remove), in_use)
     return _module_code(new_module, statement_codes)
 
 
