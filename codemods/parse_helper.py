@@ -2,10 +2,12 @@
 
 Before the analysis can start, every file is parsed and its symbols collected, one file after the other: on the
 generated 2,131-file benchmark repository that took ~1.9 of `check`'s ~4.1 s, on one core while the other waited.
-A helper forked at the start parses the last files (by size, about half) at the same time and sends back their
-symbols, which pickle small (~3 MB for half that repository, no trees: each function's def statement is let go and
-found again, by where it starts, in a fresh parse of its module, as under a tree budget: see `tree_budget`). Their
-trees stay in the helper and go with it: the analysis parses a module of the helper's again when it reads it.
+A helper forked at the start parses about half the bytes at the same time and sends back their symbols, which
+pickle small (~3 MB for half that repository, no trees: each function's def statement is let go and found again, by
+where it starts, in a fresh parse of its module, as under a tree budget: see `tree_budget`). Their trees stay in the
+helper and go with it: the analysis parses a module of the helper's again when it reads it. So the helper gets the
+files the analysis is least likely to read (`relevance.likely_analysed`: schemas, DTOs, plain utilities), and the
+last of the others only when those are not half the bytes.
 
 Only plain data crosses (symbol tables and failure messages). Should the helper die or fail to start, this
 process parses its files too (`HelperLost`): the results are the same either way.
@@ -35,16 +37,24 @@ class HelperLost(Exception):
     """The helper could not be started, died, or failed: its files are to be parsed in this process."""
 
 
-def split(paths: Sequence[str], sizes: Mapping[str, int]) -> tuple[list[str], list[str]]:
-    """(this process' paths, the helper's): the helper takes the last paths, ~`HELPER_SHARE` of the bytes."""
+def split(
+    paths: Sequence[str], sizes: Mapping[str, int], kept_here: Callable[[str], bool] | None = None
+) -> tuple[list[str], list[str]]:
+    """(this process' paths, the helper's), each in the order of `paths`: the helper gets ~`HELPER_SHARE` of the
+    bytes. `kept_here(path)`: the files this process parses first (those the analysis will read: the trees of the
+    helper's files stay in the helper, and a module the analysis reads is parsed again); of the others, and then of
+    these should they outweigh this process' share, the helper takes the last."""
     total = sum(sizes[path] for path in paths)
-    mine_until, kept = len(paths), 0
-    for index, path in enumerate(paths):
+    first = {path for path in paths if kept_here is None or kept_here(path)}
+    preferred, rest = [path for path in paths if path in first], [path for path in paths if path not in first]
+    mine: set[str] = set()
+    kept = 0
+    for path in [*preferred, *rest]:
         if kept >= total * (1 - HELPER_SHARE):
-            mine_until = index
             break
+        mine.add(path)
         kept += sizes[path]
-    return list(paths[:mine_until]), list(paths[mine_until:])
+    return [path for path in paths if path in mine], [path for path in paths if path not in mine]
 
 
 class Helper(Generic[Result]):

@@ -24,7 +24,7 @@ from codemods.function_facts import FunctionFacts
 from codemods.model import EngineOptions
 from codemods.parallel_analysis import AnalyseModule, MoreModules
 from codemods.project import Project
-from codemods.relevance import Relevance, cannot_matter, name_parts
+from codemods.relevance import Relevance, cannot_matter, likely_analysed, name_parts
 from codemods.symbols import ModuleSymbols, SharedExpressions, collect_symbols, may_read_state
 from codemods.tree_budget import TreeBudget
 
@@ -321,6 +321,12 @@ def _analyse(
 PARALLEL_PARSE_MIN_FILES = 64
 
 
+def parse_shares(paths: list[str], sources: Mapping[str, str]) -> tuple[list[str], list[str]]:
+    """(the files this process parses, the parse helper's), when the parse is shared (see `parse_helper.split`)."""
+    sizes = {path: len(sources[path]) for path in paths}
+    return parse_helper.split(paths, sizes, lambda path: likely_analysed(path, sources[path]))
+
+
 def _parse_all(
     paths: list[str],
     sources: Mapping[str, str],
@@ -335,7 +341,7 @@ def _parse_all(
     helper: parse_helper.Helper[list[tuple[str, ModuleSymbols | str]]] | None = None
     theirs: list[str] = []
     if options.jobs > 1 and len(to_parse) >= PARALLEL_PARSE_MIN_FILES and parallel_analysis.fork_available():
-        _mine, theirs = parse_helper.split(to_parse, {path: len(sources[path]) for path in to_parse})
+        _mine, theirs = parse_shares(to_parse, sources)
 
     def helpers_part() -> list[tuple[str, ModuleSymbols | str]]:
         return [(path, _portable(_parse(path, sources[path], timeout))) for path in theirs]

@@ -53,6 +53,20 @@ def is_seed(symbols: ModuleSymbols) -> bool:
     )
 
 
+# Words without which a module's text cannot make it a seed (see `is_seed`), nor, mostly, import one: a session
+# parameter or dependency names `Session`, `session` or `db`.
+_ANALYSED_WORDS = ("sqlalchemy", "Session", "session", "db", "async def", "state", "redis", "requests", "httpx")
+
+
+def likely_analysed(path: str, text: str) -> bool:
+    """From the text alone, before the parse: whether the analysis will probably read the module. Only a guess, for
+    sharing the parse (see `parse_helper.split`): a wrong one costs a parse, never a different result."""
+    stem = path.rsplit("/", 1)[-1].removesuffix(".py")
+    if stem == "conftest" or stem.startswith("test_") or stem.endswith("_test"):
+        return True
+    return any(word in text for word in _ANALYSED_WORDS)
+
+
 def imports_blocking_calls(symbols: ModuleSymbols) -> bool:
     """The module imports from one whose calls block (`time.sleep`, `urllib.request.urlopen`, `subprocess.run`...)."""
     return any(target.partition(".")[0] in BLOCKING_PACKAGES for target in symbols.imports.values())

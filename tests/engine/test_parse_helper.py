@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import pytest
 
-from codemods import engine, parse_helper, project_analysis
+from codemods import engine, parse_helper, project_analysis, relevance
 from codemods.model import EngineOptions
 from tests.engine.test_released_trees import results
 from tests.engine.trees import REPO, python_files
@@ -52,7 +52,7 @@ def test_same_migration_and_findings_with_a_parse_helper(
 ) -> None:
     sources = _project(name, generated)
     with_helper = results(sources, EngineOptions(jobs=2))
-    theirs = parse_helper.split(sorted(sources), {path: len(text) for path, text in sources.items()})[1]
+    theirs = project_analysis.parse_shares(sorted(sources), sources)[1]
     assert helped[: len(theirs)] == theirs  # the first analysis': every one of the helper's files parses
     assert len(theirs) < len(sources)
     monkeypatch.setattr(project_analysis, "PARALLEL_PARSE_MIN_FILES", NEVER)
@@ -82,7 +82,8 @@ def test_a_def_the_helper_parsed_is_found_again_where_it_starts(helped: list[str
             assert (node.name, node.lineno) == (func.name, func.lineno)
             checked += 1
     assert checked > 10
-    assert all(isinstance(parses[path], project_analysis._Parsed) and parses[path].holds_tree for path in paths[:5])
+    mine = project_analysis.parse_shares(paths, sources)[0]
+    assert all(isinstance(parses[path], project_analysis._Parsed) and parses[path].holds_tree for path in mine[:5])
 
 
 def test_a_file_that_does_not_parse_fails_the_same_in_the_helper(
@@ -95,7 +96,7 @@ def test_a_file_that_does_not_parse_fails_the_same_in_the_helper(
     }
     with_helper = results(sources, EngineOptions(jobs=2))
     assert "app/zz_broken.py" not in helped  # a failure comes back as its message
-    assert "app/zz_broken.py" in parse_helper.split(sorted(sources), {p: len(t) for p, t in sources.items()})[1]
+    assert "app/zz_broken.py" in project_analysis.parse_shares(sorted(sources), sources)[1]
     monkeypatch.setattr(project_analysis, "PARALLEL_PARSE_MIN_FILES", NEVER)
     assert results(sources, EngineOptions(jobs=2)) == with_helper
     check = with_helper[1]
@@ -146,7 +147,7 @@ def test_a_helper_whose_symbols_do_not_pickle_leaves_its_files_to_this_process(
     monkeypatch.setattr(project_analysis, "PARALLEL_PARSE_MIN_FILES", NEVER)
     expected = results(sources, EngineOptions(jobs=2))
     monkeypatch.setattr(project_analysis, "PARALLEL_PARSE_MIN_FILES", 1)
-    assert "zz_deep.py" in parse_helper.split(sorted(sources), {p: len(t) for p, t in sources.items()})[1]
+    assert "zz_deep.py" in project_analysis.parse_shares(sorted(sources), sources)[1]
     capfd.readouterr()
     with caplog.at_level(logging.WARNING, logger="codemods.project_analysis"):
         assert results(sources, EngineOptions(jobs=2)) == expected
@@ -175,7 +176,7 @@ def test_this_process_holds_no_more_trees_than_its_budget_while_it_parses(
     parent = os.getpid()
     monkeypatch.setattr(project_analysis, "_parse", watched)
     project_analysis._analyse(generated, EngineOptions(jobs=2, max_tree_bytes=1))
-    assert len(made) > 20 and helped
+    assert len(made) > 10 and helped
     assert most_held <= 1
 
 
@@ -191,6 +192,48 @@ def test_split_gives_the_helper_the_last_paths_and_about_its_share_of_the_bytes(
     assert parse_helper.split([], {}) == ([], [])
 
 
+def test_split_gives_the_helper_the_files_not_kept_here_first() -> None:
+    """Files the analysis will read stay here (their trees with them), in path order on both sides; when they are
+    more than this process' share, the helper takes the last of them too."""
+    paths = [f"m{index:02}.py" for index in range(20)]
+    sizes = {path: 100 for path in paths}
+    read = {path for index, path in enumerate(paths) if index % 4 == 0}  # 5 of 20: a quarter of the bytes
+    mine, theirs = parse_helper.split(paths, sizes, read.__contains__)
+    assert read <= set(mine) and mine == sorted(mine) and theirs == sorted(theirs)
+    assert len(theirs) == round(20 * parse_helper.HELPER_SHARE) and set(mine) | set(theirs) == set(paths)
+    others_here = ["m01.py", "m02.py", "m03.py", "m05.py", "m06.py", "m07.py"]  # the first of the others fill the share
+    assert mine == sorted([*read, *others_here])
+    most = set(paths[:18])
+    mine, theirs = parse_helper.split(paths, sizes, most.__contains__)
+    assert theirs == ["m11.py", "m12.py", "m13.py", "m14.py", "m15.py", "m16.py", "m17.py", "m18.py", "m19.py"]
+
+
+@pytest.mark.parametrize(
+    ("path", "text", "likely"),
+    [
+        ("app/schemas/user.py", "from pydantic import BaseModel\n\nclass User(BaseModel):\n    name: str\n", False),
+        ("app/utils/text.py", "def slug(value: str) -> str:\n    return value.lower()\n", False),
+        ("app/services/user.py", "from sqlalchemy.orm import Session\n", True),
+        ("app/routers/user.py", "def read(db=Depends(get_db)):\n    return crud.read(db)\n", True),
+        ("app/jobs.py", "async def tick():\n    pass\n", True),
+        ("tests/test_user.py", "def test_it():\n    assert True\n", True),
+        ("conftest.py", "import pytest\n", True),
+    ],
+)
+def test_likely_analysed_guesses_from_the_text(path: str, text: str, likely: bool) -> None:
+    assert relevance.likely_analysed(path, text) is likely
+
+
+def test_the_helper_parses_what_the_analysis_is_least_likely_to_read(generated: dict[str, str]) -> None:
+    """On the generated repository the helper's share holds every schema, DTO, parser and utility module, and this
+    process' every model, router and report module (the services fill the rest of both shares)."""
+    mine, theirs = project_analysis.parse_shares(sorted(generated), generated)
+    for folder in ("schemas", "dto", "parsers", "utils"):
+        assert all(path in theirs for path in generated if f"/{folder}/" in path and not path.endswith("__init__.py"))
+    for folder in ("models", "routers", "reports"):
+        assert all(path in mine for path in generated if f"/{folder}/" in path and not path.endswith("__init__.py"))
+
+
 def test_a_file_out_of_time_in_the_helper_fails_the_same(helped: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     """The per-file limit holds in the helper (a forked process' only thread is its main thread)."""
     sources = {f"app/m{index}.py": f"VALUE = {index}\n" for index in range(6)} | {"app/zz_slow.py": "x = 1\n"}
@@ -204,9 +247,7 @@ def test_a_file_out_of_time_in_the_helper_fails_the_same(helped: list[str], monk
     monkeypatch.setattr(project_analysis, "collect_symbols", slow_for_one)
     options = EngineOptions(jobs=2, file_timeout=0.05)
     with_helper = engine.check_sources(sources, options)
-    assert (
-        helped and "app/zz_slow.py" in parse_helper.split(sorted(sources), {p: len(t) for p, t in sources.items()})[1]
-    )
+    assert helped and "app/zz_slow.py" in project_analysis.parse_shares(sorted(sources), sources)[1]
     assert [(f.code, f.message) for f in with_helper["app/zz_slow.py"]] == [
         ("AWT000", "gave up after 0.05 s (the per-file limit; raise it with --file-timeout)")
     ]
@@ -231,7 +272,7 @@ def test_an_interrupt_while_this_process_parses_ends_the_helper(
     def interrupted(path: str, text: str, file_timeout: float | None) -> project_analysis._Parsed | str:
         if os.getpid() != parent:
             time.sleep(60)  # the helper would still be parsing when the interrupt comes
-        elif path == sorted(sources)[1]:
+        elif path == project_analysis.parse_shares(sorted(sources), sources)[0][1]:  # this process' second file
             raise KeyboardInterrupt
         return real_parse(path, text, file_timeout)
 
