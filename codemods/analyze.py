@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable
+from typing import NamedTuple
 
 from codemods import edits as E
 from codemods.argument_hints import (
@@ -49,6 +50,14 @@ from codemods.types import (
 )
 
 _UNBOUND = object()  # a local not assigned yet (unlike one bound to None: an unknown type)
+
+
+class _RoundType(NamedTuple):
+    """An assigned value's type in a round of `_infer_locals`, with what it was computed from (see `_round_type`)."""
+
+    kind: Type | None
+    reads: dict[str, object]  # the locals read -> their types then (`_UNBOUND`: not bound)
+    analysed: int  # how many functions' facts were known then (`len(_FACTS_CACHE)`)
 
 
 class FunctionAnalyzer(StatementWalk):
@@ -218,6 +227,7 @@ class FunctionAnalyzer(StatementWalk):
                     self.env[name] = kind
         assigned = {name for name, _ in assignments if name not in params}
         assigned |= {node.target.id for node, _ in annotated if isinstance(node.target, ast.Name)}
+        typed: list[_RoundType | None] = [None] * len(assignments)
         for _ in range(3):
             # A round reads only the locals' types and, through the facts of other functions, the hints and
             # facts gathered so far, which grow only as functions are analysed: a round that changed no local
@@ -226,10 +236,11 @@ class FunctionAnalyzer(StatementWalk):
             analysed_before = len(_FACTS_CACHE)
             self._type_annotated(annotated)
             seen: dict[str, set[Type | None]] = {}
-            for name, value in assignments:
+            for index, (name, value) in enumerate(assignments):
                 if name in params:
                     continue
-                kind = self.type_of(value)
+                typed[index] = round_type = self._round_type(value, typed[index])
+                kind = round_type.kind
                 if kind is None and self._passes_itself_through(name, value):
                     continue  # `q = helper(q, ...)`: typed by what the helper returns (next round)
                 seen.setdefault(name, set()).add(kind)
@@ -263,6 +274,27 @@ class FunctionAnalyzer(StatementWalk):
                 self._var_assignments.setdefault(name, []).append(value)
         self._find_bulk_vars()
         self._type_attribute_slots(slots)
+
+    def _round_type(self, value: ast.expr, previous: _RoundType | None) -> _RoundType:
+        """The type of an assigned value in a round of `_infer_locals`: the one of the round before when nothing it
+        was computed from has changed since. Typing reads, besides the project's symbols (fixed), only the locals'
+        types (those it read are noted by `TypeInference._type_of`) and the hints and facts of other functions,
+        which change only as functions are analysed (then `_FACTS_CACHE` grows): with the same locals and no
+        function analysed since, typing the value again gives the same type (most values settle in the first round,
+        and the second one, which checks that nothing changed, typed them all again)."""
+        if (
+            previous is not None
+            and previous.analysed == len(_FACTS_CACHE)
+            and all(self.env.get(name, _UNBOUND) == kind for name, kind in previous.reads.items())
+        ):
+            return previous
+        reads: set[str] = set()
+        self._env_reads = reads
+        try:
+            kind = self.type_of(value)
+        finally:
+            self._env_reads = None
+        return _RoundType(kind, {name: self.env.get(name, _UNBOUND) for name in reads}, len(_FACTS_CACHE))
 
     def _instance_choice(self, kinds: set[Type | None]) -> InstanceChoice | None:
         """One variable bound to instances of different project classes (`user = User.read(db, name)`, typed by

@@ -92,6 +92,8 @@ class AnalyzerBase:
         self._deferred: set[str] = set()
         # types are memoised once local inference has settled (the environment no longer changes)
         self._type_memo: dict[int, Type | None] | None = None  # left exactly as written (inside a reviewed construct)
+        # the locals whose types the value being typed read (see `analyze.FunctionAnalyzer._round_type`)
+        self._env_reads: set[str] | None = None
         # the `kwargs["key"]` being typed, up the stack (see `TypeInference._stored_keyword_type`)
         self._stored_keys_typed: set[str] = set()
         self._var_edits: dict[str, list[Edit]] = {}

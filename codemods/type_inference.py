@@ -144,6 +144,8 @@ class TypeInference(AnalyzerBase):
 
     def _type_of(self, node: ast.expr) -> Type | None:
         if isinstance(node, ast.Name):
+            if self._env_reads is not None:
+                self._env_reads.add(node.id)
             if node.id in self.env:
                 return self.env[node.id]
             return self.project.type_of_qualname(self.project.resolve_name(self.module.name, node.id))
