@@ -173,19 +173,7 @@ class AnalyzerBase:
         that the module, this function or a function it is nested in binds to something else: there the call
         would reach that name (the import awaitify adds is not added over a name the module defines)."""
         if self._module_bound_names is None:
-            module = self.module
-            bound = {
-                qualname.rsplit(".", 1)[1]
-                for qualname in [*module.functions, *module.classes]
-                if qualname.rsplit(".", 1)[0] == module.name
-            }
-            bound |= set(module.global_values)
-            bound |= {
-                local
-                for local, target in module.imports.items()
-                if not target.startswith(("sqlalchemy.", "sqlmodel."))  # SQLModel's `select` is SQLAlchemy's
-            }
-            self._module_bound_names = frozenset(bound)
+            self._module_bound_names = self.project.module_bound_names(self.module)
         found = next((name for name in names if name in self._module_bound_names), None)
         if found is not None or self.func is None or not self._may_bind_one_of(names):
             return found

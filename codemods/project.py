@@ -42,6 +42,7 @@ _MAX_ALIAS_HOPS = 8
 # what an annotation may name wrongly (`-> Session` over `return sessionmaker(...)`, `SessionLocal: Session =
 # sessionmaker(...)`): checked against the value, which wins (see `overrules_annotation`)
 DATABASE_HANDLES = (SessionType, SessionFactoryType, EngineType, ConnectionType)
+_SQLALCHEMY_PACKAGES = ("sqlalchemy.", "sqlmodel.")  # SQLModel's `select` is SQLAlchemy's
 PROTOCOL_BASES = frozenset({"typing.Protocol", "typing_extensions.Protocol"})
 
 
@@ -75,6 +76,10 @@ class Project:
         # answer is one lookup instead of a walk of its dotted name first (nodes hash by identity; the entry keeps
         # the node alive, so no other node can take its id)
         self._node_cache: dict[ast.expr, tuple[str, str | None]] = {}
+        # an annotation's type, likewise read from the symbol tables only, by the node (and its module: the symbols
+        # share the nodes of one text between modules, see `symbols.SharedExpressions`); a string annotation is
+        # parsed once
+        self._annotation_cache: dict[tuple[str, ast.expr], Type | None] = {}
         self._mro_cache: dict[str, tuple[str, ...]] = {}
         self._protocols: dict[str, frozenset[str]] | None = None
         self._resolving: set[str] = set()
@@ -87,6 +92,7 @@ class Project:
         self._has_relationships: dict[str, bool] = {}
         self._state: dict[tuple[str, str], Type | None] = {}
         self._local_names: dict[str, frozenset[str]] = {}  # function -> the names its own body binds
+        self._module_bound: dict[str, frozenset[str]] = {}  # module -> see `module_bound_names`
         self._class_attributes: dict[tuple[str, str], Type | None] = {}  # see `class_attribute_type`
 
     # -- names -------------------------------------------------------------------------------------
@@ -132,6 +138,7 @@ class Project:
         """Drop the answers kept by node (see `resolve_expr`): their keys hold the nodes, and with them parts of
         trees let go; the answers by dotted name stay, so asking again costs a walk of the node's name."""
         self._node_cache.clear()
+        self._annotation_cache.clear()
 
     def _resolve_dotted(self, module: str, dotted: str) -> str:
         head, *rest = dotted.split(".")
@@ -606,6 +613,16 @@ class Project:
         return None
 
     def type_of_annotation(self, module: str, ann: ast.expr | None, _depth: int = 0) -> Type | None:
+        if ann is None:
+            return None
+        if _depth == 0:
+            key = (module, ann)
+            if key not in self._annotation_cache:
+                self._annotation_cache[key] = self._type_of_annotation_in(module, ann, 0)
+            return self._annotation_cache[key]
+        return self._type_of_annotation_in(module, ann, _depth)
+
+    def _type_of_annotation_in(self, module: str, ann: ast.expr, _depth: int) -> Type | None:
         found = self._type_of_annotation(module, ann, _depth)
         if not isinstance(found, DATABASE_HANDLES) or found.is_async:
             return found
@@ -806,6 +823,27 @@ class Project:
             enclosing = func.qualname.rpartition(".")[0] if func.nested_in_function else ""
             func = self.functions.get(enclosing)
         return None
+
+    def module_bound_names(self, module: ModuleSymbols) -> frozenset[str]:
+        """The names `module` binds at its top level to something of its own: its functions, classes and globals,
+        and what it imports from outside SQLAlchemy (SQLModel's `select` is SQLAlchemy's), memoised (see
+        `AnalyzerBase._shadowing_local`)."""
+        known = self._module_bound.get(module.name)
+        if known is None:
+            bound = {
+                qualname.rsplit(".", 1)[1]
+                for qualname in [*module.functions, *module.classes]
+                if qualname.rsplit(".", 1)[0] == module.name
+            }
+            bound |= set(module.global_values)
+            outside = [local for local, target in module.imports.items() if not target.startswith(_SQLALCHEMY_PACKAGES)]
+            bound |= set(outside)
+            known = self._module_bound[module.name] = frozenset(bound)
+        return known
+
+    def names_bound_in(self, func: FunctionSymbols) -> frozenset[str]:
+        """The names a function's own body binds (see `symbols.names_bound_in`), memoised."""
+        return self._names_bound_in(func)
 
     def _names_bound_in(self, func: FunctionSymbols) -> frozenset[str]:
         """The names a function's own body binds (see `symbols.names_bound_in`), memoised."""
