@@ -89,6 +89,9 @@ def _returned_at_once(body: list[ast.stmt], nodes: list[ast.AST], value: ast.exp
     return False
 
 
+_NORMAL = _Ctx()  # the plain context: not awaited, no statement span (a context is never changed once made)
+
+
 class StatementWalk(OffloadRecords):
     """The walk of a body (see the module's docstring)."""
 
@@ -194,7 +197,7 @@ class StatementWalk(OffloadRecords):
             if isinstance(child, ast.stmt):
                 self._visit_stmt(child)
             elif isinstance(child, ast.expr):
-                self._visit_expr(child, _Ctx())
+                self._visit_expr(child, _NORMAL)
             else:  # except handlers, match cases, keywords
                 self._visit_children(child)
 
@@ -417,10 +420,11 @@ class StatementWalk(OffloadRecords):
             return  # `names.__annotations__`: the declaration read, no callback (see FUNCTION_METADATA)
         if isinstance(node, ast.Attribute):
             self._visit_attribute_ref(node, ctx)
-        keep = ctx.context in {"lambda", "genexp", "query_arg"}
+        # a context is only read, never changed: one serves every child
+        child_ctx = _Ctx(context=ctx.context) if ctx.context in {"lambda", "genexp", "query_arg"} else _NORMAL
         for child in child_nodes(node):
             if isinstance(child, ast.expr):
-                self._visit_expr(child, _Ctx(context=ctx.context if keep else "normal"))
+                self._visit_expr(child, child_ctx)
             elif isinstance(child, ast.comprehension):
                 for sub in child_nodes(child):
                     if isinstance(sub, ast.expr):
@@ -679,10 +683,11 @@ class StatementWalk(OffloadRecords):
             self._visit_expr(func.value, _Ctx(context=ctx.context))
         elif not isinstance(func, ast.Name | ast.Attribute):
             self._visit_expr(func, _Ctx(context=ctx.context))
+        arg_ctx = _NORMAL if arg_ctx_name == "normal" else _Ctx(context=arg_ctx_name)
         for arg in [*node.args, *(k.value for k in node.keywords)]:
             if (callback_ok and isinstance(arg, ast.Name | ast.Attribute)) or id(arg) in handed:
                 continue
-            self._visit_expr(arg, _Ctx(context=arg_ctx_name))
+            self._visit_expr(arg, arg_ctx)
 
     def _flag_blocking_sqlmodel_call(self, node: ast.Call, method: str) -> None:
         """`session.exec(...)` / `session.commit()` of SQLModel's sync Session in an `async def`: awaitify leaves

@@ -58,6 +58,8 @@ from codemods.types import (
     proxied_session,
 )
 
+_NOT_TYPED = object()  # no entry in the type memo yet (None is a type: unknown)
+
 
 def _column_options_of(query: QueryType, entity: tuple[str, str]) -> tuple[ColumnLoad, ...]:
     """The column options of a query selecting several entities that are about one of them: those naming it
@@ -135,12 +137,14 @@ class TypeInference(AnalyzerBase):
         return proxied_session(self.type_of(method.value), method.attr)
 
     def type_of(self, node: ast.expr) -> Type | None:
-        if self._type_memo is None:
+        memo = self._type_memo
+        if memo is None:
             return self._type_of(node)
         key = id(node)
-        if key not in self._type_memo:
-            self._type_memo[key] = self._type_of(node)
-        return self._type_memo[key]
+        known = memo.get(key, _NOT_TYPED)
+        if known is _NOT_TYPED:
+            known = memo[key] = self._type_of(node)
+        return known  # type: ignore[return-value]
 
     def _type_of(self, node: ast.expr) -> Type | None:
         if isinstance(node, ast.Name):
