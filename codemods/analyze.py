@@ -267,8 +267,8 @@ class FunctionAnalyzer(StatementWalk):
                 break
         self._type_annotated(annotated, flag=True)
         # a variable whose assignments disagree about being a Query: review its Query assignments
-        for name, value in assignments:
-            if self.env.get(name) is None and isinstance(self.type_of(value), QueryType):
+        for index, (name, value) in enumerate(assignments):
+            if self.env.get(name) is None and isinstance(self._round_type(value, typed[index]).kind, QueryType):
                 self._query_vars_escaped.add(name)
             if isinstance(self.env.get(name), QueryType):
                 self._var_assignments.setdefault(name, []).append(value)
@@ -281,7 +281,8 @@ class FunctionAnalyzer(StatementWalk):
         types (those it read are noted by `TypeInference._type_of`) and the hints and facts of other functions,
         which change only as functions are analysed (then `_FACTS_CACHE` grows): with the same locals and no
         function analysed since, typing the value again gives the same type (most values settle in the first round,
-        and the second one, which checks that nothing changed, typed them all again)."""
+        and the second one, which checks that nothing changed, typed them all again; so did the check after the
+        rounds for a local left untyped)."""
         if (
             previous is not None
             and previous.analysed == len(_FACTS_CACHE)
