@@ -75,7 +75,7 @@ class FunctionAnalyzer(StatementWalk):
         self._deferred = self._deferred_names() if self.facts.is_async else set()
         self._type_memo = {}
         if self.facts.qualname in self.project.enclosing_functions:  # kept for the functions nested in it
-            self.facts.env = {k: v for k, v in self.env.items() if isinstance(v, SessionType | EngineType | Instance)}
+            self.facts.env = {k: v for k, v in self.env.items() if isinstance(v, (SessionType, EngineType, Instance))}
         for stmt in self.body:
             self._visit_stmt(stmt)
         self._finish_query_vars()
@@ -123,7 +123,7 @@ class FunctionAnalyzer(StatementWalk):
         prefix = f"{self.facts.qualname}."
         for node in self.body:
             if (
-                isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+                isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
                 and f"{prefix}{node.name}" in self.project.functions
             ):
                 self.env[node.name] = FunctionRef(f"{prefix}{node.name}")
@@ -187,7 +187,7 @@ class FunctionAnalyzer(StatementWalk):
         for node in own_nodes_of(self.body, _BINDING_NODES, self.spans.lines_holding("for")):
             if isinstance(node, ast.Assign):
                 for target in node.targets:
-                    if isinstance(target, ast.Name | ast.Tuple | ast.List):
+                    if isinstance(target, (ast.Name, ast.Tuple, ast.List)):
                         assignments += _unpacked(target, node.value)
                     elif isinstance(target, ast.Attribute):
                         path = dotted_name(target)
@@ -209,19 +209,19 @@ class FunctionAnalyzer(StatementWalk):
                 elif node.value is not None and not isinstance(node.value, ast.Dict):
                     # a dict literal annotated with what awaitify cannot type (`dict[str, A | B]`): unknown
                     assignments.append((node.target.id, node.value))
-            elif isinstance(node, ast.With | ast.AsyncWith):
+            elif isinstance(node, (ast.With, ast.AsyncWith)):
                 for item in node.items:
                     if isinstance(item.optional_vars, ast.Name):
                         assignments.append((item.optional_vars.id, item.context_expr))
             elif isinstance(node, ast.For):
                 loops.append((node.target, node.iter))
-            elif isinstance(node, ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp):
+            elif isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
                 loops += [(g.target, g.iter) for g in node.generators]
         for target, iterable in loops:
             assignments += self._loop_bindings(target, iterable)
         params = set(self.env)
         for name, value in assignments:
-            if name in params and self.env[name] is None and isinstance(value, ast.BoolOp | ast.IfExp):
+            if name in params and self.env[name] is None and isinstance(value, (ast.BoolOp, ast.IfExp)):
                 kind = self.type_of(value)  # `factory = factory or SessionLocal`: see TypeInference._factory_or_none
                 if isinstance(kind, SessionFactoryType):
                     self.env[name] = kind
@@ -450,8 +450,8 @@ def _class_bodies(tree: ast.Module) -> list[tuple[ast.ClassDef, list[ast.stmt]]]
     while stack:
         node = stack.pop()
         if isinstance(node, ast.ClassDef):
-            bodies.append((node, [s for s in node.body if not isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef)]))
+            bodies.append((node, [s for s in node.body if not isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))]))
             stack.extend(node.body)
-        elif isinstance(node, ast.If | ast.Try | ast.With):
+        elif isinstance(node, (ast.If, ast.Try, ast.With)):
             stack.extend(n for n in child_nodes(node) if isinstance(n, ast.stmt))
     return bodies

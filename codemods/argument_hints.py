@@ -154,7 +154,7 @@ def _has_param_hints(function: str) -> bool:
 def _function_default(project: Project, function: FunctionSymbols, param_name: str) -> str | None:
     """The project function a parameter's default names (`loader=load_user`), if it does."""
     param = next((p for p in function.params if p.name == param_name), None)
-    if param is None or not isinstance(param.default, ast.Name | ast.Attribute):
+    if param is None or not isinstance(param.default, (ast.Name, ast.Attribute)):
         return None
     qualname = project.resolve_expr(function.module, param.default)
     return qualname if qualname in project.functions else None

@@ -56,7 +56,7 @@ class CallTargets(EngineConstructors):
 
     def _resolve_callees(self, node: ast.Call) -> tuple[str, ...]:
         func = node.func
-        if isinstance(func, ast.Name | ast.Attribute):
+        if isinstance(func, (ast.Name, ast.Attribute)):
             called = self._called_instance(func)
             if called is not None:
                 return called
@@ -83,7 +83,7 @@ class CallTargets(EngineConstructors):
         owner = self.type_of(func.value)
         if isinstance(owner, LoadedEntities) and not owner.is_list:
             owner = Instance(owner.qualname)  # `user = db.get(User, pk)`, then `user.item_count()`: its method
-        if isinstance(owner, Instance | ClassRef) and owner.qualname in self.project.classes:
+        if isinstance(owner, (Instance, ClassRef)) and owner.qualname in self.project.classes:
             method = self.project.lookup_method(owner.qualname, func.attr)
             if method is not None:
                 return (method.qualname,)
@@ -225,7 +225,7 @@ class CallTargets(EngineConstructors):
         for node in ast.walk(func.node):
             if isinstance(node, ast.Name) and node.id == name and not isinstance(node.ctx, ast.Load):
                 return None
-            if isinstance(node, ast.Nonlocal | ast.Global) and name in node.names:
+            if isinstance(node, (ast.Nonlocal, ast.Global)) and name in node.names:
                 return None
         return ForwardedParam(func.qualname, name)
 
@@ -244,7 +244,7 @@ class CallTargets(EngineConstructors):
             return kind
         if isinstance(kind, LoadedEntities):
             kind = InstanceList(kind.qualname) if kind.is_list else Instance(kind.qualname)
-        if isinstance(kind, Instance | InstanceList) and self.project.has_relationships(kind.qualname):
+        if isinstance(kind, (Instance, InstanceList)) and self.project.has_relationships(kind.qualname):
             return kind
         if isinstance(kind, ClassRef) and kind.qualname in self.project.classes:
             return kind if self.project.is_mapped_class(kind.qualname) else None  # `ModelRouter(Item, get_db)`

@@ -71,7 +71,7 @@ def _kept_by_the_decorator(decorator: ast.FunctionDef | ast.AsyncFunctionDef, wr
     metadata_reads: set[int] = set()
     roots: list[ast.AST] = []
     for statement in decorator.body:
-        if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef) and statement.name == wrapper:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) and statement.name == wrapper:
             roots.extend(statement.decorator_list)  # `@wraps(fn)`; its body is the wrapper's own (`wrapped_calls`)
         else:
             roots.append(statement)
@@ -95,7 +95,7 @@ def wrapped_calls(wrapper: ast.FunctionDef | ast.AsyncFunctionDef, name: str, sp
         targets: list[ast.expr] = []
         if isinstance(node, ast.Assign):
             targets = node.targets
-        elif isinstance(node, ast.AnnAssign | ast.AugAssign | ast.For | ast.withitem | ast.NamedExpr):
+        elif isinstance(node, (ast.AnnAssign, ast.AugAssign, ast.For, ast.withitem, ast.NamedExpr)):
             target = node.optional_vars if isinstance(node, ast.withitem) else node.target
             targets = [target] if target is not None else []
         if any(isinstance(sub, ast.Name) and sub.id == name for target in targets for sub in ast.walk(target)):
@@ -125,12 +125,12 @@ def only_used_as_decorator(
         tree = tree_of()
         applied: set[int] = set()
         for node in ast.walk(tree):
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 for expr in node.decorator_list:
                     applied.add(id(expr.func if isinstance(expr, ast.Call) else expr))
         for node in ast.walk(tree):
             if (
-                isinstance(node, ast.Name | ast.Attribute)
+                isinstance(node, (ast.Name, ast.Attribute))
                 and id(node) not in applied
                 and project.resolve_expr(module, node) == decorator
             ):

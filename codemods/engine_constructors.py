@@ -64,11 +64,11 @@ class EngineConstructors(SessionCalls):
             if (
                 isinstance(target, EngineType)
                 and not target.is_async
-                and isinstance(node.args[0], ast.Name | ast.Attribute)
+                and isinstance(node.args[0], (ast.Name, ast.Attribute))
             ):
                 src = self.spans.segment(node.args[0])
                 self.facts.edits.append(Edit(E.REPLACE_EXPR, self.spans.span(node.args[0]), text=f"{src}.sync_engine"))
-            elif isinstance(target, EngineType | SessionType | SessionFactoryType):
+            elif isinstance(target, (EngineType, SessionType, SessionFactoryType)):
                 self._review(node, "AWT212", _EVENT_TARGET_REVIEWS[type(target)])
         elif resolved in {"sqlalchemy.orm.relationship", "sqlalchemy.orm.relationships.relationship"}:
             for keyword in node.keywords:

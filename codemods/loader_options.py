@@ -48,7 +48,7 @@ class LoaderOptions(TemplateContexts):
         if returned is None and stmt.value is not None:
             refreshed = self._refreshed_collection(stmt.value)
             returned = InstanceList(refreshed.qualname) if refreshed is not None else None
-        if isinstance(returned, LoadedEntities | Instance | InstanceList) and self.func is not None:
+        if isinstance(returned, (LoadedEntities, Instance, InstanceList)) and self.func is not None:
             schemas = RM.response_schemas(self.project, self.func)
             if schemas:
                 kept = self._relationships_in_memory(stmt.value, stmt.lineno) if stmt.value is not None else frozenset()
@@ -79,7 +79,7 @@ class LoaderOptions(TemplateContexts):
             return
         validated = self.type_of(node.args[0])
         drawn = self._element_of_refreshed_collection(node, node.args[0])
-        if not isinstance(validated, LoadedEntities | Instance | InstanceList):
+        if not isinstance(validated, (LoadedEntities, Instance, InstanceList)):
             if drawn is None:
                 return
             validated = drawn
@@ -95,7 +95,7 @@ class LoaderOptions(TemplateContexts):
         (`MappedAsDataclass`): every relationship is a field, read (recursively) as a response model reads the ones
         it names: loaded by the query of the objects, or flagged."""
         loaded = self.type_of(objects)
-        if not isinstance(loaded, LoadedEntities | Instance | InstanceList):
+        if not isinstance(loaded, (LoadedEntities, Instance, InstanceList)):
             return
         chains = RM.dataclass_relationships(self.project, loaded.qualname)
         if chains:
@@ -118,7 +118,7 @@ class LoaderOptions(TemplateContexts):
         objects, or flagged; so are objects built here and refreshed whole."""
         validated = self.type_of(objects)
         drawn = self._element_of_refreshed_collection(node, objects)
-        if not isinstance(validated, LoadedEntities | Instance | InstanceList):
+        if not isinstance(validated, (LoadedEntities, Instance, InstanceList)):
             refreshed = self._refreshed_collection(objects)
             validated = InstanceList(refreshed.qualname) if refreshed is not None else drawn
             if validated is None:
@@ -343,7 +343,7 @@ class LoaderOptions(TemplateContexts):
                     continue
                 names = node.args[1] if len(node.args) > 1 else None
                 names = next((k.value for k in node.keywords if k.arg == "attribute_names"), names)
-                if isinstance(names, ast.List | ast.Tuple):
+                if isinstance(names, (ast.List, ast.Tuple)):
                     for name in names.elts:
                         if isinstance(name, ast.Constant) and isinstance(name.value, str):
                             self._refreshed.add((node.args[0].id, name.value))

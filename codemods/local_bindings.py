@@ -49,7 +49,7 @@ def _sync_wrapper(decorator: FunctionSymbols) -> bool:
             return False
         if isinstance(inner, ast.FunctionDef):
             wraps = True
-        if isinstance(inner, ast.Name | ast.Attribute):
+        if isinstance(inner, (ast.Name, ast.Attribute)):
             name = inner.id if isinstance(inner, ast.Name) else inner.attr
             if name in {"iscoroutinefunction", "iscoroutine", "isawaitable", "markcoroutinefunction"}:
                 return False
@@ -103,10 +103,10 @@ def _unpacked(target: ast.expr, value: ast.expr) -> list[tuple[str, ast.expr]]:
     that another assignment of theirs does not type them alone."""
     if isinstance(target, ast.Name):
         return [(target.id, value)]
-    if not isinstance(target, ast.Tuple | ast.List):
+    if not isinstance(target, (ast.Tuple, ast.List)):
         return []
     if not any(isinstance(element, ast.Starred) for element in target.elts):
-        if not isinstance(value, ast.Tuple | ast.List):
+        if not isinstance(value, (ast.Tuple, ast.List)):
             return [
                 binding
                 for i, element in enumerate(target.elts)
@@ -127,11 +127,11 @@ class LocalBindings(LoaderOptions):
         func = self.func
         if func is None or not func.is_generator or func.is_async:
             return
-        if not isinstance(func.returns, ast.Subscript | ast.Name | ast.Attribute):
+        if not isinstance(func.returns, (ast.Subscript, ast.Name, ast.Attribute)):
             return
         # edited: the node of this module's tree, not what the symbols keep (see `symbols.SharedExpressions`)
         returns = self._own_def().returns
-        assert isinstance(returns, ast.Subscript | ast.Name | ast.Attribute)  # the same text as `func.returns`
+        assert isinstance(returns, (ast.Subscript, ast.Name, ast.Attribute))  # the same text as `func.returns`
         origin_node = returns.value if isinstance(returns, ast.Subscript) else returns
         origin = self.project.resolve_expr(self.module.name, origin_node) or ""
         module, _, name = origin.rpartition(".")
@@ -271,7 +271,7 @@ class LocalBindings(LoaderOptions):
         `for i, user in enumerate(users)` (the count is no object), `for user, address in zip(users, addresses)`."""
         paired = self._paired_iterables(iterable) if isinstance(iterable, ast.Call) else None
         if (
-            isinstance(target, ast.Tuple | ast.List)
+            isinstance(target, (ast.Tuple, ast.List))
             and paired is not None
             and len(paired) == len(target.elts)
             and not any(isinstance(element, ast.Starred) for element in target.elts)
@@ -338,7 +338,7 @@ class LocalBindings(LoaderOptions):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 self._async_sessionmaker_string(node, node.value)
             elif (
-                isinstance(node, ast.Name | ast.Attribute)
+                isinstance(node, (ast.Name, ast.Attribute))
                 and self.project.resolve_expr(self.module.name, node) in N.SYNC_SESSIONMAKERS
             ):
                 self.facts.edits.append(Edit(E.RENAME, self.spans.span(node), text="async_sessionmaker"))
@@ -391,7 +391,7 @@ class LocalBindings(LoaderOptions):
             kinds.setdefault(path, set()).add(self.type_of(value))
         for path, found in kinds.items():
             kind = next(iter(found))
-            if len(found) == 1 and isinstance(kind, SessionType | ConnectionType | EngineType):
+            if len(found) == 1 and isinstance(kind, (SessionType, ConnectionType, EngineType)):
                 self._attribute_slots[path] = kind
 
     def _find_bulk_vars(self) -> None:

@@ -60,7 +60,7 @@ class OffloadRecords(CallTargets):
         is (see `CallSite.thread_text`)."""
         if self.facts.is_async or ctx.awaited or ctx.context != "normal" or not B.movable(node):
             return None
-        if not isinstance(node.func, ast.Name | ast.Attribute):
+        if not isinstance(node.func, (ast.Name, ast.Attribute)):
             return None
         return self._async_form(node, "")
 

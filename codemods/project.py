@@ -387,7 +387,7 @@ class Project:
                         return declared
                     assigned = self.global_value_type(module, value)
                     return assigned if overrules_annotation(assigned, declared) else declared
-                if isinstance(value, ast.Dict | ast.List | ast.Tuple):
+                if isinstance(value, (ast.Dict, ast.List, ast.Tuple)):
                     return None  # `dict[str, A | B]`: the annotation says what it holds, not its first values
             return self.global_value_type(module, value)
         return None
@@ -402,10 +402,10 @@ class Project:
             and type(value.slice.value) is int
         ):
             return self._returned_element_type(module, value.value, value.slice.value)
-        if isinstance(value, ast.Name | ast.Attribute):
+        if isinstance(value, (ast.Name, ast.Attribute)):
             resolved = self.resolve_expr(module, value)
             return self.type_of_qualname(resolved) if resolved else None
-        if isinstance(value, ast.Dict | ast.List | ast.Tuple):
+        if isinstance(value, (ast.Dict, ast.List, ast.Tuple)):
             return self._literal_instances(module, value)
         return None
 
@@ -569,7 +569,7 @@ class Project:
     def wrapped_contextmanager(self, module: str, call: ast.Call) -> WrappedContextManager | None:
         """`contextmanager(get_db)` of a generator function of the project (letta's `db_context =
         contextmanager(get_db)`), else None."""
-        if len(call.args) != 1 or call.keywords or not isinstance(call.args[0], ast.Name | ast.Attribute):
+        if len(call.args) != 1 or call.keywords or not isinstance(call.args[0], (ast.Name, ast.Attribute)):
             return None
         if self.resolve_expr(module, call.func) != "contextlib.contextmanager":
             return None
@@ -767,7 +767,7 @@ class Project:
 
     def _mapped_objects(self, kind: Type | None) -> Type | None:
         """`kind` when it is objects of a mapped class with relationships (whose reads may lazy-load), else None."""
-        if isinstance(kind, Instance | InstanceList) and self.has_relationships(kind.qualname):
+        if isinstance(kind, (Instance, InstanceList)) and self.has_relationships(kind.qualname):
             return kind
         return None
 
@@ -917,7 +917,7 @@ class Project:
         if RE.is_local_object(value):  # `db_user = User(...); ...; return db_user`
             made = self.call_result_type(func.module, value.func)
             return made if isinstance(made, Instance) and self.has_relationships(made.qualname) else None
-        if isinstance(value, ast.Attribute | ast.Name) and func.class_qualname in self.classes:
+        if isinstance(value, (ast.Attribute, ast.Name)) and func.class_qualname in self.classes:
             return self._self_attribute_type(func, value)  # `return self.repos.users` (see `symbols._collect_returns`)
         entities = self._returned_entities(func, value)
         if entities is not None:
@@ -1088,7 +1088,7 @@ class Project:
                 for target in node.targets:
                     if isinstance(target, ast.Name):
                         out[target.id] = self._local_value_type(func, node.value)
-            elif isinstance(node, ast.With | ast.AsyncWith):
+            elif isinstance(node, (ast.With, ast.AsyncWith)):
                 for item in node.items:
                     if isinstance(item.optional_vars, ast.Name) and isinstance(item.context_expr, ast.Call):
                         out[item.optional_vars.id] = self._local_value_type(func, item.context_expr)

@@ -248,7 +248,7 @@ class QueryVisits(LocalBindings):
             is_query_link = (
                 isinstance(current, ast.Call)
                 and isinstance(current.func, ast.Attribute)
-                and isinstance(self._owner_type(current.func), QueryType | SessionType)
+                and isinstance(self._owner_type(current.func), (QueryType, SessionType))
             )
             if is_query_link:
                 assert isinstance(current, ast.Call) and isinstance(current.func, ast.Attribute)

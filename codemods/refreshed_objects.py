@@ -173,16 +173,16 @@ class RefreshedObjects(TypeInference):
             for node in self._own_nodes():
                 if not isinstance(node, _LOOPS):
                     continue
-                pairs = [(node.target, node.iter)] if isinstance(node, ast.For | ast.AsyncFor) else []
+                pairs = [(node.target, node.iter)] if isinstance(node, (ast.For, ast.AsyncFor)) else []
                 pairs += [(g.target, g.iter) for g in getattr(node, "generators", [])]
                 for target, iterable in pairs:
                     if not (isinstance(target, ast.Name) and isinstance(iterable, ast.Name)):
                         continue
                     if iterable.id not in collections:
                         continue
-                    scope: list[ast.AST] = list(node.body) if isinstance(node, ast.For | ast.AsyncFor) else [node]
+                    scope: list[ast.AST] = list(node.body) if isinstance(node, (ast.For, ast.AsyncFor)) else [node]
                     inside = [n for part in scope for n in ast.walk(part)]
-                    if isinstance(node, ast.For | ast.AsyncFor) and any(_stores(n, target.id) for n in inside):
+                    if isinstance(node, (ast.For, ast.AsyncFor)) and any(_stores(n, target.id) for n in inside):
                         continue
                     for call in inside:
                         if isinstance(call, ast.Call):
@@ -196,7 +196,7 @@ class RefreshedObjects(TypeInference):
             self._refreshed_lists = {}
             for node in self._own_nodes():
                 if not (
-                    isinstance(node, ast.For | ast.AsyncFor)
+                    isinstance(node, (ast.For, ast.AsyncFor))
                     and isinstance(node.target, ast.Name)
                     and isinstance(node.iter, ast.Name)
                 ):
@@ -222,7 +222,7 @@ class RefreshedObjects(TypeInference):
             return None
         elements: list[ast.expr] = []
         for node in self._own_nodes():
-            if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign) and _binds(node, name):
+            if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)) and _binds(node, name):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 if not (len(targets) == 1 and isinstance(targets[0], ast.Name)):
                     return None  # unpacked (`users, rest = ...`), or one value for several names
@@ -268,9 +268,9 @@ class RefreshedObjects(TypeInference):
 
 def _rebinds(node: ast.AST, name: str) -> bool:
     """`for name in ...` / `with ... as name`: `name` bound to something else than a list."""
-    if isinstance(node, ast.For | ast.AsyncFor):
+    if isinstance(node, (ast.For, ast.AsyncFor)):
         return _stores_in(node.target, name)
-    if isinstance(node, ast.With | ast.AsyncWith):
+    if isinstance(node, (ast.With, ast.AsyncWith)):
         return any(item.optional_vars is not None and _stores_in(item.optional_vars, name) for item in node.items)
     return False
 
@@ -293,7 +293,7 @@ def binding(node: ast.AST, name: str) -> bool:
     `:=`)."""
     if isinstance(node, ast.Assign):
         return any(_stores_in(t, name) for t in node.targets)
-    if isinstance(node, ast.AnnAssign | ast.AugAssign | ast.NamedExpr | ast.comprehension):
+    if isinstance(node, (ast.AnnAssign, ast.AugAssign, ast.NamedExpr, ast.comprehension)):
         return _stores_in(node.target, name)
     return _rebinds(node, name)
 
@@ -308,6 +308,6 @@ def _refreshed_by_name(node: ast.Call, name: str) -> list[str]:
         return []
     names = node.args[1] if len(node.args) > 1 else None
     names = next((k.value for k in node.keywords if k.arg == "attribute_names"), names)
-    if not isinstance(names, ast.List | ast.Tuple):
+    if not isinstance(names, (ast.List, ast.Tuple)):
         return []
     return [e.value for e in names.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]

@@ -72,7 +72,7 @@ def single_assignments(nodes: list[ast.AST]) -> dict[str, ast.expr]:
     values: dict[str, ast.expr] = {}
     counts: dict[str, int] = {}
     for node in nodes:
-        if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
+        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for target in targets:
                 for name in ast.walk(target):

@@ -392,7 +392,7 @@ class SessionCalls(QueryVisits):
         repeated = False
         for arg in [*node.args, *(k.value for k in node.keywords)]:
             for sub in astwalk.walk(arg):
-                if isinstance(sub, ast.GeneratorExp | ast.ListComp | ast.SetComp):
+                if isinstance(sub, (ast.GeneratorExp, ast.ListComp, ast.SetComp)):
                     repeated = True
                 if not isinstance(sub, ast.Call):
                     continue
@@ -428,7 +428,7 @@ class SessionCalls(QueryVisits):
         if not classes:
             return
         kind = self.type_of(node.args[0])
-        if isinstance(kind, EngineType | ConnectionType) and not kind.is_async:
+        if isinstance(kind, (EngineType, ConnectionType)) and not kind.is_async:
             for operand, async_class in classes:
                 self.facts.edits.append(Edit(E.RENAME, self.spans.span(operand), text=async_class))
                 self.facts.imports.add(("sqlalchemy.ext.asyncio", async_class))
@@ -444,7 +444,7 @@ class SessionCalls(QueryVisits):
         arguments = [(None, arg) for arg in node.args] + [(k.arg, k.value) for k in node.keywords]
         for keyword, arg in arguments:
             kind = self.type_of(arg)
-            if not isinstance(kind, EngineType | ConnectionType | SessionType) or kind.is_async:
+            if not isinstance(kind, (EngineType, ConnectionType, SessionType)) or kind.is_async:
                 continue
             reason = engine_escape_reason(
                 kind=_ESCAPE_KINDS[type(kind)],
@@ -470,7 +470,7 @@ class SessionCalls(QueryVisits):
             return
         for arg in [*node.args, *(k.value for k in node.keywords)]:
             kind = self.type_of(arg)
-            if isinstance(kind, SessionType | ConnectionType) and not kind.is_async:
+            if isinstance(kind, (SessionType, ConnectionType)) and not kind.is_async:
                 name, handle = kept[0].rsplit(".", 1)[-1], "Session" if isinstance(kind, SessionType) else "Connection"
                 self._review(
                     node,

@@ -96,17 +96,17 @@ class StatementWalk(OffloadRecords):
     """The walk of a body (see the module's docstring)."""
 
     def _visit_stmt(self, stmt: ast.stmt) -> None:
-        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             for dec in stmt.decorator_list:
                 self._visit_expr(dec, _Ctx())
             if isinstance(stmt, ast.ClassDef):
                 for base in stmt.bases:
                     self._visit_expr(base, _Ctx())
             return  # analysed on their own
-        if isinstance(stmt, ast.For | ast.AsyncFor):
+        if isinstance(stmt, (ast.For, ast.AsyncFor)):
             self._visit_for(stmt)
             return
-        if isinstance(stmt, ast.With | ast.AsyncWith):
+        if isinstance(stmt, (ast.With, ast.AsyncWith)):
             self._visit_with(stmt)
             return
         if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and self._visit_ddl(stmt):
@@ -117,12 +117,12 @@ class StatementWalk(OffloadRecords):
             self._discarded_calls.add(id(stmt.value))
         if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.YieldFrom):
             source = stmt.value.value
-            if isinstance(source, ast.GeneratorExp | ast.ListComp) and source.generators:
+            if isinstance(source, (ast.GeneratorExp, ast.ListComp)) and source.generators:
                 source = source.generators[0].iter
             callees = self._resolve_callees(source) if isinstance(source, ast.Call) else ()
             self.facts.yield_froms.append((self.spans.span(stmt), callees))
         run_elsewhere = stmt.value if isinstance(stmt, ast.Return) else None  # a value returned, or kept by the module
-        if self.func is None and isinstance(stmt, ast.Assign | ast.AnnAssign):
+        if self.func is None and isinstance(stmt, (ast.Assign, ast.AnnAssign)):
             run_elsewhere = stmt.value
         if run_elsewhere is not None:
             self._fetch_instead_of_false(run_elsewhere)
@@ -134,12 +134,12 @@ class StatementWalk(OffloadRecords):
                 self._visit_query_args(stmt.value)
                 return
             self._load_what_the_response_reads(stmt, returned)
-        if isinstance(stmt, ast.Assign | ast.AnnAssign) and stmt.value is not None and self.facts.is_async:
+        if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None and self.facts.is_async:
             targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
             if any(isinstance(t, ast.Name) and t.id in self._deferred for t in targets):
                 self._visit_expr(stmt.value, _Ctx(context="task_arg"))  # a coroutine kept to be awaited later
                 return
-        if isinstance(stmt, ast.Assign | ast.AnnAssign) and stmt.value is not None:
+        if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None:
             targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
             value_type = self.type_of(stmt.value)
             if isinstance(value_type, QueryType) and not self._is_terminal_call(stmt.value):
@@ -158,7 +158,7 @@ class StatementWalk(OffloadRecords):
                 return
         if (
             isinstance(stmt, ast.Assign)
-            and isinstance(stmt.value, ast.Name | ast.Attribute)
+            and isinstance(stmt.value, (ast.Name, ast.Attribute))
             and isinstance(self.type_of(stmt.value), FunctionRef)
         ):
             # `create_tables = init_db`: an alias, resolved like the function itself;
@@ -259,7 +259,7 @@ class StatementWalk(OffloadRecords):
                 isinstance(expr, ast.Call)
                 and isinstance(expr.func, ast.Attribute)
                 and expr.func.attr in {"begin", "begin_nested", "connect"}
-                and isinstance(self._owner_type(expr.func), SessionType | EngineType | ConnectionType)
+                and isinstance(self._owner_type(expr.func), (SessionType, EngineType, ConnectionType))
                 and not (expr.func.attr == "connect" and isinstance(self._owner_type(expr.func), SessionType))
             )
             owner = (
@@ -364,7 +364,7 @@ class StatementWalk(OffloadRecords):
     def _visit_expr(self, node: ast.expr, ctx: _Ctx) -> None:
         if (
             ctx.context == "query_arg"
-            and isinstance(node, ast.Call | ast.Name | ast.Attribute)
+            and isinstance(node, (ast.Call, ast.Name, ast.Attribute))
             and self._is_query_expression(node)
             and id(node) not in self._consumed_queries
         ):
@@ -378,7 +378,7 @@ class StatementWalk(OffloadRecords):
         if isinstance(node, ast.Lambda):
             self._visit_expr(node.body, _Ctx(context="lambda"))
             return
-        if isinstance(node, ast.GeneratorExp | ast.ListComp | ast.SetComp | ast.DictComp):
+        if isinstance(node, (ast.GeneratorExp, ast.ListComp, ast.SetComp, ast.DictComp)):
             self._visit_comprehension(node, ctx)
             return
         if isinstance(node, ast.GeneratorExp):
@@ -534,7 +534,9 @@ class StatementWalk(OffloadRecords):
         made = node.args[0]
         if not isinstance(made, ast.Call) or not isinstance(self.type_of(made), GeneratorRef):
             return False
-        if not all(isinstance(arg, ast.Name | ast.Constant) for arg in [*made.args, *(k.value for k in made.keywords)]):
+        if not all(
+            isinstance(arg, (ast.Name, ast.Constant)) for arg in [*made.args, *(k.value for k in made.keywords)]
+        ):
             return False  # an argument the rewrite may change itself
         generator = self.type_of(made)
         assert isinstance(generator, GeneratorRef)
@@ -561,7 +563,7 @@ class StatementWalk(OffloadRecords):
 
     def _is_function(self, node: ast.expr) -> bool:
         """A project function, or a parameter holding one: what `_visit_name` records as handed on."""
-        return isinstance(self.type_of(node), FunctionRef | FunctionChoice)
+        return isinstance(self.type_of(node), (FunctionRef, FunctionChoice))
 
     def _visit_name(self, node: ast.Name, ctx: _Ctx) -> None:
         kind = self.type_of(node)
@@ -681,11 +683,11 @@ class StatementWalk(OffloadRecords):
         )
         if isinstance(func, ast.Attribute) and not isinstance(owner_type, QueryType):
             self._visit_expr(func.value, _Ctx(context=ctx.context))
-        elif not isinstance(func, ast.Name | ast.Attribute):
+        elif not isinstance(func, (ast.Name, ast.Attribute)):
             self._visit_expr(func, _Ctx(context=ctx.context))
         arg_ctx = _NORMAL if arg_ctx_name == "normal" else _Ctx(context=arg_ctx_name)
         for arg in [*node.args, *(k.value for k in node.keywords)]:
-            if (callback_ok and isinstance(arg, ast.Name | ast.Attribute)) or id(arg) in handed:
+            if (callback_ok and isinstance(arg, (ast.Name, ast.Attribute))) or id(arg) in handed:
                 continue
             self._visit_expr(arg, arg_ctx)
 

@@ -55,7 +55,7 @@ class TemplateContexts(RefreshedObjects):
         named = [keyword.value for keyword in node.keywords if keyword.arg is not None]
         unpacked = [keyword.value for keyword in node.keywords if keyword.arg is None]
         if func.attr == "TemplateResponse" and self._renderer_kind(self.module.name, func.value) == _TEMPLATES:
-            contexts: list[ast.expr] = [arg for arg in node.args if isinstance(arg, ast.Dict | ast.Call | ast.Name)]
+            contexts: list[ast.expr] = [arg for arg in node.args if isinstance(arg, (ast.Dict, ast.Call, ast.Name))]
             contexts += [keyword.value for keyword in node.keywords if keyword.arg == "context"]
             self._flag_templated(self._context_values(contexts), "while the response renders")
         elif func.attr in _RENDER_METHODS and self._renderer_kind(self.module.name, func.value) == _TEMPLATE:
@@ -65,7 +65,7 @@ class TemplateContexts(RefreshedObjects):
     def _flag_templated(self, values: list[ast.expr], when: str) -> None:
         for value in values:
             kind = self.type_of(value)
-            if isinstance(kind, LoadedEntities | Instance | InstanceList) and self.project.has_relationships(
+            if isinstance(kind, (LoadedEntities, Instance, InstanceList)) and self.project.has_relationships(
                 kind.qualname
             ):
                 text = (

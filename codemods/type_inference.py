@@ -157,7 +157,7 @@ class TypeInference(AnalyzerBase):
             return self._attribute_type(node)
         if isinstance(node, ast.Call):
             return self._call_type(node)
-        if isinstance(node, ast.List | ast.Tuple | ast.Set):
+        if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
             return self._literal_type(node)
         if isinstance(node, ast.Dict):
             return self._dict_literal_type(node)
@@ -188,7 +188,7 @@ class TypeInference(AnalyzerBase):
         if isinstance(node.slice, ast.Slice):
             return None
         container = self.type_of(node.value)
-        if isinstance(container, InstanceMap | InstanceList):
+        if isinstance(container, (InstanceMap, InstanceList)):
             return Instance(container.qualname)
         return None
 
@@ -268,7 +268,7 @@ class TypeInference(AnalyzerBase):
             and len(own.targets) == 1
             and isinstance(own.targets[0], ast.Name)
             and own.targets[0].id == node.id
-            and isinstance(own.value, ast.BoolOp | ast.IfExp)
+            and isinstance(own.value, (ast.BoolOp, ast.IfExp))
         }
         return not any(
             isinstance(own, ast.Name)
@@ -393,7 +393,7 @@ class TypeInference(AnalyzerBase):
                     return held  # `Store.factory`, `cls.factory`: a session factory the class body keeps
                 cls = self.project.classes[owner.qualname]
                 for _, value in cls.attr_values.get(node.attr, []):
-                    if isinstance(value, ast.Name | ast.Attribute):
+                    if isinstance(value, (ast.Name, ast.Attribute)):
                         ref = self.project.resolve_expr(cls.module, value)
                         if ref and ref in self.project.classes:
                             return ClassRef(ref)
@@ -411,7 +411,7 @@ class TypeInference(AnalyzerBase):
         branch, a query in the other): the loaded objects of every query, so that each one gets the loader options
         of the relationships read from it. Objects built there (`user = User(name=...)`) keep the relationships
         their constructor sets; a read of another one is flagged (after a flush it lazy-loads)."""
-        objects = [k for k in kinds if isinstance(k, LoadedEntities | Instance)]
+        objects = [k for k in kinds if isinstance(k, (LoadedEntities, Instance))]
         if len(objects) != len(kinds) or len({k.qualname for k in objects}) != 1:
             return None
         loaded = sorted((k for k in objects if isinstance(k, LoadedEntities)), key=lambda k: k.span)
@@ -555,7 +555,7 @@ class TypeInference(AnalyzerBase):
                 return self._new_query(func.value, node)
             if isinstance(owner, SessionType) and func.attr == "connection":
                 return ConnectionType(owner.is_async)
-            if isinstance(owner, SessionType | ConnectionType) and func.attr in N.TRANSACTION_METHODS:
+            if isinstance(owner, (SessionType, ConnectionType)) and func.attr in N.TRANSACTION_METHODS:
                 return TransactionType(owner.is_async)
             if isinstance(owner, SessionType) and func.attr in {"get", "get_one"} and not owner.is_async:
                 return self._session_get_type(node)
@@ -794,7 +794,7 @@ class TypeInference(AnalyzerBase):
         for arg in selected:
             kind = self.type_of(arg)
             if isinstance(kind, ClassRef) and kind.qualname in self.project.classes:
-                named = isinstance(arg, ast.Name | ast.Attribute)
+                named = isinstance(arg, (ast.Name, ast.Attribute))
                 entities.append((kind.qualname, self.spans.segment(arg) if named else ""))
             else:
                 entities.append(None)

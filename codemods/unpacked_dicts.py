@@ -49,7 +49,7 @@ def unpacked_items(project: Project, func: FunctionSymbols | None, name: str) ->
     assigned = [
         node
         for node in astwalk.own_nodes(func.node.body)
-        if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign)
+        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign))
         and any(isinstance(t, ast.Name) and t.id == name for t in _targets(node))
     ]
     if len(assigned) != 1 or not isinstance(assigned[0], ast.Assign) or len(assigned[0].targets) != 1:
@@ -98,7 +98,7 @@ def _only_unpacked(root: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> b
                 allowed.add(id(target.value))  # `name["key"] = value`
             else:
                 allowed.add(id(target))
-        elif isinstance(node, ast.Global | ast.Nonlocal) and name in node.names:
+        elif isinstance(node, (ast.Global, ast.Nonlocal)) and name in node.names:
             return False
         if isinstance(node, ast.Name) and node.id == name:
             names.append(node)
