@@ -210,7 +210,7 @@ class CallTargets(EngineConstructors):
         if param is None:
             return None
         module = item.owner.module
-        kind = self.project.type_of_annotation(module, param.annotation)
+        kind = self.project.declared_type(module, param.annotation)
         return self._argument_hint(kind or self.project.dependency_type(module, param.default))
 
     def _forwarded_param(self, name: str) -> ForwardedParam | None:

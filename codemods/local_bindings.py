@@ -166,8 +166,10 @@ class LocalBindings(LoaderOptions):
                 )
                 self.env[param.name] = cls_kind
                 continue
-            annotation = param.annotation if param.annotation is not None else commented.get(param.name)
-            kind = self.project.type_of_annotation(self.module.name, annotation)
+            if param.annotation is not None:
+                kind = self.project.declared_type(self.module.name, param.annotation)
+            else:  # a type comment: parsed for this analysis
+                kind = self.project.type_of_annotation(self.module.name, commented.get(param.name))
             if isinstance(kind, DB_HANDLES) and self.project.function_stays_sync(func):
                 self.env[param.name] = None  # the sync Connection / Session run_sync() / Alembic hands: it stays sync
                 continue

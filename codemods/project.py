@@ -80,6 +80,7 @@ class Project:
         # share the nodes of one text between modules, see `symbols.SharedExpressions`); a string annotation is
         # parsed once
         self._annotation_cache: dict[tuple[str, ast.expr], Type | None] = {}
+        self._declared_cache: dict[tuple[str, ast.expr], Type | None] = {}  # see `declared_type`
         self._mro_cache: dict[str, tuple[str, ...]] = {}
         self._protocols: dict[str, frozenset[str]] | None = None
         self._resolving: set[str] = set()
@@ -461,7 +462,7 @@ class Project:
                 continue
             kinds = {self.global_value_type(cls.module, value) for value in values}
             assigned = kinds.pop() if len(kinds) == 1 else None
-            declared = self.type_of_annotation(cls.module, cls.attr_annotations.get(attr))
+            declared = self.declared_type(cls.module, cls.attr_annotations.get(attr))
             if isinstance(declared, DATABASE_HANDLES) and not overrules_annotation(assigned, declared):
                 assigned = declared if assigned is None else assigned
             return assigned if isinstance(assigned, DATABASE_HANDLES) else None
@@ -622,6 +623,17 @@ class Project:
             return self._annotation_cache[key]
         return self._type_of_annotation_in(module, ann, _depth)
 
+    def declared_type(self, module: str, ann: ast.expr | None) -> Type | None:
+        """`type_of_annotation` of an annotation the symbol tables keep (a parameter's, a return's, a class
+        attribute's): they keep its node as long as the project, so its answer is kept as long, by the node (not let
+        go with the trees, as `type_of_annotation`'s are: the analysis asks for these with every function)."""
+        if ann is None:
+            return None
+        key = (module, ann)
+        if key not in self._declared_cache:
+            self._declared_cache[key] = self.type_of_annotation(module, ann)
+        return self._declared_cache[key]
+
     def _type_of_annotation_in(self, module: str, ann: ast.expr, _depth: int) -> Type | None:
         found = self._type_of_annotation(module, ann, _depth)
         if not isinstance(found, DATABASE_HANDLES) or found.is_async:
@@ -735,7 +747,7 @@ class Project:
         if func.qualname in self._return_cache:
             return self._return_cache[func.qualname]
         self._return_cache[func.qualname] = None  # cycle guard
-        result = self.type_of_annotation(func.module, func.returns)
+        result = self.declared_type(func.module, func.returns)
         if result is None and func.is_generator:
             result = self.generator_item_type(func.module, func.returns) or self._yielded_type(func)
         if not func.is_generator and (result is None or isinstance(result, DATABASE_HANDLES)):
@@ -751,7 +763,7 @@ class Project:
         """(declared, returned) when every `return` of `func` contradicts its return annotation, else None."""
         if func.is_generator or func.returns is None:
             return None
-        declared = self.type_of_annotation(func.module, func.returns)
+        declared = self.declared_type(func.module, func.returns)
         returned = self.return_type(func)
         if declared is None or returned is None or not overrules_annotation(returned, declared):
             return None
@@ -955,7 +967,7 @@ class Project:
         for cls_name in self.mro(class_qualname):
             cls = self.classes[cls_name]
             if attr in cls.attr_annotations:
-                return self.type_of_annotation(cls.module, cls.attr_annotations[attr])
+                return self.declared_type(cls.module, cls.attr_annotations[attr])
             method = cls.methods.get(attr)
             if method is not None:
                 if any(self._decorator_name(method, d) in {"property", "cached_property"} for d in method.decorators):
@@ -978,7 +990,7 @@ class Project:
         if isinstance(value, ast.Name) and method is not None:
             param = next((p for p in method.params if p.name == value.id), None)
             if param is not None:
-                return self.type_of_annotation(cls.module, param.annotation)
+                return self.declared_type(cls.module, param.annotation)
         return None
 
     def _returned_entities(self, func: FunctionSymbols, value: ast.expr) -> Instance | InstanceList | None:
@@ -988,7 +1000,7 @@ class Project:
             return None
         session_name, entity, is_list = form
         param = next((p for p in func.params if p.name == session_name), None)
-        if param is None or not isinstance(self.type_of_annotation(func.module, param.annotation), SessionType):
+        if param is None or not isinstance(self.declared_type(func.module, param.annotation), SessionType):
             return None
         qualname = self.resolve_expr(func.module, entity)
         if qualname not in self.classes:

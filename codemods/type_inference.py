@@ -464,7 +464,7 @@ class TypeInference(AnalyzerBase):
             kinds: set[Type | None] = set()
             declared = None
             if attr in cls.attr_annotations:
-                declared = self.project.type_of_annotation(cls.module, cls.attr_annotations[attr])
+                declared = self.project.declared_type(cls.module, cls.attr_annotations[attr])
                 if declared is not None and not isinstance(declared, DATABASE_HANDLES):
                     return declared
             for method_name, value in cls.attr_values.get(attr, []):
@@ -490,7 +490,7 @@ class TypeInference(AnalyzerBase):
             if method is not None:
                 for param in method.params:
                     if param.name == value.id:
-                        found = self.project.type_of_annotation(cls.module, param.annotation)
+                        found = self.project.declared_type(cls.module, param.annotation)
                         found = found or self.project.dependency_type(cls.module, param.default)
                         if found is None and param.annotation is None:
                             passed = _argument_hints(method.qualname, param.name)
@@ -538,7 +538,7 @@ class TypeInference(AnalyzerBase):
             else:
                 param = next((p for p in method.params if p.name == node.id), None)
                 module = self.project.classes[class_qualname].module
-                current = self.project.type_of_annotation(module, param.annotation) if param is not None else None
+                current = self.project.declared_type(module, param.annotation) if param is not None else None
             for attr in reversed(attrs):
                 if not isinstance(current, Instance) or current.qualname not in self.project.classes:
                     return None
