@@ -228,12 +228,12 @@ class LocalBindings(LoaderOptions):
         made async, the decorated function hands their wrapper a coroutine (see `_sync_wrapper`)."""
         if self.func is None:
             return
-        own = self._own_def()
-        # the `def` line: a marker goes on a statement's header, not on a decorator
-        line, col, _, _ = self.spans.span(own)
         for name in self._decorator_names():
             target = self.project.functions.get(name)
             if target is not None and not target.is_async and _sync_wrapper(target):
+                # the `def` line: a marker goes on a statement's header, not on a decorator (asked for only here:
+                # the spans of a module split its text into lines, which most modules never need)
+                line, col, _, _ = self.spans.span(self._own_def())
                 nested = tuple(sorted(q for q in self.project.functions if q.startswith(f"{target.qualname}.")))
                 self.facts.sync_wrappers.append(((line, col, line, col), name, nested))
 
