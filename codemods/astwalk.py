@@ -140,10 +140,14 @@ def own_nodes_of(roots: Iterable[ast.AST], kinds: frozenset[type], lines: Sequen
     other nodes as it was. Statements are all walked."""
     out: list[ast.AST] = []
     stack = list(roots)
+    count = len(lines)
     while stack:
         node = stack.pop()
-        if isinstance(node, ast.expr) and not _spans_one_of(node, lines):
-            continue
+        if isinstance(node, ast.expr):
+            # `_spans_one_of` inlined: an expression has no decorators
+            index = bisect.bisect_left(lines, node.lineno)
+            if not (index < count and lines[index] <= (node.end_lineno or node.lineno)):
+                continue
         if type(node) in kinds:
             out.append(node)
         if not isinstance(node, _SCOPES):
