@@ -3,14 +3,18 @@
 A rewritten query spells `select(...)`, `func.count()`, `delete(...)` or `update(...)`: each is a candidate import,
 added when the rewritten module reads the name. A read counts only as the module-level name: a name read where a
 local binding of it is in scope (`def deco(func)` calling `func(...)` in its wrapper) needs no import, which would
-be unused (ruff F401) or shadowed there. Scopes come from the stdlib `symtable` (the compiler's own analysis).
+be unused (ruff F401) or shadowed there. Scopes come from the stdlib `symtable` (the compiler's own analysis),
+which parses the module again: a caller holding its `ast` tree first tries `read_proof`, which proves the usual
+answer (every candidate read at module level) from the tree, looking only where the names occur.
 """
 
 from __future__ import annotations
 
+import ast
 import symtable
 
 from codemods.edits import ImportName
+from codemods.read_proof import all_read_at_module_level
 
 # Candidates only: an import is added when the rewritten module reads the name at module level (see update_imports).
 CORE_NAMES = frozenset(ImportName("sqlalchemy", n) for n in ("select", "func", "delete", "update"))
@@ -38,11 +42,16 @@ def module_level_reads(code: str, names: set[str]) -> set[str] | None:
     return found
 
 
-def query_imports_read(add: set[ImportName], code: str, in_use: set[str] | None) -> set[ImportName]:
+def query_imports_read(
+    add: set[ImportName], code: str, in_use: set[str] | None, tree: ast.Module | None = None
+) -> set[ImportName]:
     """`add` without the `CORE_NAMES` candidates that `code` (the rewritten module, whose used names are `in_use`
-    when known) reads only as a local name, never as the module-level one."""
+    when known) reads only as a local name, never as the module-level one. `tree`: `ast.parse(code)`, when the
+    caller has it (it spares `symtable` whenever it proves every candidate read at module level)."""
     candidates = {item.local for item in add & CORE_NAMES if in_use is None or item.local in in_use}
     if not candidates:
+        return add
+    if tree is not None and all_read_at_module_level(code, tree, candidates):
         return add
     read = module_level_reads(code, candidates)
     if read is None or read == candidates:

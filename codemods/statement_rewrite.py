@@ -639,7 +639,7 @@ def _fix_imports(text: str, plan: FilePlan, written: frozenset[str] = frozenset(
     in_use = _names_in_use(text, source, plan, written)
     if in_use is None:
         in_use = used_names_of_tree(tree) | names_in_type_comments(text)
-    add = query_imports_read(plan.imports, text, in_use)
+    add = query_imports_read(plan.imports, text, in_use, tree)
     groups, _ = source.groups(tree.body)
     if not groups or len(groups) != len(_top_level_lines(tree.body)):
         raise _Decline("top-level statements not on their own lines")
