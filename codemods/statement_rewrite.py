@@ -201,18 +201,46 @@ def _child_bodies(stmt: ast.stmt, source: _Source) -> list[list[ast.stmt]]:
 def _colon_line(source: _Source, stmt: ast.stmt) -> int | None:
     """The line of the colon that ends the statement's header; None when it is not safely found."""
     start = stmt.lineno
-    first = source.line(start)
-    if "lambda" not in first and not any(char in first for char in "#'\"\\"):
-        # no string, comment, continuation or lambda on the first line: its characters are its tokens' (the
-        # common one-line header, without tokenizing)
-        depth = 0
-        for index, char in enumerate(first):
-            if char in "([{":
-                depth += 1
-            elif char in ")]}":
-                depth -= 1
-            elif char == ":" and depth == 0 and first[index + 1 : index + 2] != "=":  # `:=` is no colon
-                return start
+    if _header_colon_on(source.line(start)):
+        return start
+    return _colon_line_tokenized(source, start)
+
+
+# an f-string's quote (Python 3.12 tokenizes inside them), a triple quote, a continuation, a lambda
+_NOT_ONE_LINE_TOKENS = re.compile(r"(?i)(?<!\w)(?:rf|fr|f)['\"]|'''|\"\"\"|\\|\blambda\b")
+
+
+def _header_colon_on(line: str) -> bool:
+    """The line holds the colon ending the header that starts on it, found without tokenizing (the common
+    one-line header): outside brackets, one-line strings (without backslashes) and a comment. False also when
+    it cannot tell (a comment before any colon, a lambda, a continuation...): the caller tokenizes."""
+    if _NOT_ONE_LINE_TOKENS.search(line):
+        return False
+    depth = 0
+    index = 0
+    end = len(line)
+    while index < end:
+        char = line[index]
+        if char in "'\"":
+            close = line.find(char, index + 1)  # no backslash on the line: no escaped quote
+            if close == -1:
+                return False
+            index = close + 1
+            continue
+        if char == "#":
+            return False
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif char == ":" and depth == 0 and line[index + 1 : index + 2] != "=":  # `:=` is no colon
+            return True
+        index += 1
+    return False
+
+
+def _colon_line_tokenized(source: _Source, start: int) -> int | None:
+    """`_colon_line` by the tokenizer, from the statement's first line."""
     number = start
     lines = source.lines
 
