@@ -201,42 +201,49 @@ def _child_bodies(stmt: ast.stmt, source: _Source) -> list[list[ast.stmt]]:
 def _colon_line(source: _Source, stmt: ast.stmt) -> int | None:
     """The line of the colon that ends the statement's header; None when it is not safely found."""
     start = stmt.lineno
-    if _header_colon_on(source.line(start)):
-        return start
+    scanned = _header_colon_scan(source.lines, start)
+    if scanned is not None:
+        return scanned
     return _colon_line_tokenized(source, start)
 
 
 # an f-string's quote (Python 3.12 tokenizes inside them), a triple quote, a continuation, a lambda
 _NOT_ONE_LINE_TOKENS = re.compile(r"(?i)(?<!\w)(?:rf|fr|f)['\"]|'''|\"\"\"|\\|\blambda\b")
+_SCAN_LINES = 100  # a longer header: the tokenizer
 
 
-def _header_colon_on(line: str) -> bool:
-    """The line holds the colon ending the header that starts on it, found without tokenizing (the common
-    one-line header): outside brackets, one-line strings (without backslashes) and a comment. False also when
-    it cannot tell (a comment before any colon, a lambda, a continuation...): the caller tokenizes."""
-    if _NOT_ONE_LINE_TOKENS.search(line):
-        return False
+def _header_colon_scan(lines: list[str], start: int) -> int | None:
+    """The line of the colon ending the header that starts on line `start`, found without tokenizing: outside
+    brackets (a header goes on to the next line only inside them), one-line strings (without backslashes) and
+    comments. None when it cannot tell (a comment or a line end outside brackets before any colon, a lambda, a
+    continuation, an f-string...): the caller tokenizes."""
     depth = 0
-    index = 0
-    end = len(line)
-    while index < end:
-        char = line[index]
-        if char in "'\"":
-            close = line.find(char, index + 1)  # no backslash on the line: no escaped quote
-            if close == -1:
-                return False
-            index = close + 1
-            continue
-        if char == "#":
-            return False
-        if char in "([{":
-            depth += 1
-        elif char in ")]}":
-            depth -= 1
-        elif char == ":" and depth == 0 and line[index + 1 : index + 2] != "=":  # `:=` is no colon
-            return True
-        index += 1
-    return False
+    for number in range(start, min(start + _SCAN_LINES, len(lines) + 1)):
+        line = lines[number - 1]
+        if _NOT_ONE_LINE_TOKENS.search(line):
+            return None
+        index = 0
+        end = len(line)
+        while index < end:
+            char = line[index]
+            if char in "'\"":
+                close = line.find(char, index + 1)  # no backslash on the line: no escaped quote
+                if close == -1:
+                    return None
+                index = close + 1
+                continue
+            if char == "#":
+                break
+            if char in "([{":
+                depth += 1
+            elif char in ")]}":
+                depth -= 1
+            elif char == ":" and depth == 0 and line[index + 1 : index + 2] != "=":  # `:=` is no colon
+                return number
+            index += 1
+        if depth <= 0:
+            return None  # the logical line ends without a colon (or brackets do not match): the tokenizer's call
+    return None
 
 
 def _colon_line_tokenized(source: _Source, start: int) -> int | None:

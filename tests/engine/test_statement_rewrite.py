@@ -937,8 +937,7 @@ def test_header_colon_found_without_tokenizing_as_with(text: str) -> None:
         'if """a:""":',
         "if '''a''' or b:",
         'if "a\\":" or b:',
-        "if (x  # note:",
-        'if x["a"  # b:',
+        'if x["a"  # b:\n  ]:',
         "with open(p, 'r') as h, g(\"]\"):",
         "while d[':']:",
         "if (y := 'a:'):",
@@ -948,29 +947,33 @@ def test_header_colon_found_without_tokenizing_as_with(text: str) -> None:
         'if "unterminated:',
         'if x == "a:b" and (\n    y\n):',
         "for x in {'k': 1}[\n    'k'\n]:",
+        "def f(\n    a: int,  # a: b\n    b: str = ':',\n) -> dict[str, int]:  # c",
+        "if (x  # note:\n    and y):",
+        "if (\n    x  # a \\ in a comment\n):",
+        "if (x and\n    y) or \\\n  z:",
     ],
 )
-def test_header_colon_on_a_line_with_strings_as_the_tokenizer_finds_it(line: str) -> None:
-    """`_header_colon_on` skips one-line strings and stops at a comment: whenever it finds the colon, the
-    tokenizer finds it on the same line (it may give up where the tokenizer finds it)."""
+def test_header_colon_scanned_as_the_tokenizer_finds_it(line: str) -> None:
+    """`_header_colon_scan` skips one-line strings and comments, and goes on to the next line inside brackets:
+    whenever it finds the colon, the tokenizer finds it on the same line (it may leave the tokenizer to find it)."""
     from codemods import statement_rewrite
 
     text = line + "\n    pass\n"
     source = statement_rewrite._Source(text, ast.Module(body=[], type_ignores=[]))
-    first = line.split("\n")[0]
-    if statement_rewrite._header_colon_on(first):
-        assert statement_rewrite._colon_line_tokenized(source, 1) == 1
-    assert statement_rewrite._header_colon_on(first) == ("\n" not in line and line not in _HEADERS_TOKENIZED)
+    scanned = statement_rewrite._header_colon_scan(source.lines, 1)
+    if scanned is not None:
+        assert statement_rewrite._colon_line_tokenized(source, 1) == scanned
+    assert (scanned is None) == (line in _HEADERS_TOKENIZED)
 
 
-_HEADERS_TOKENIZED = {  # what the one-line scan leaves to the tokenizer
+_HEADERS_TOKENIZED = {  # what the scan leaves to the tokenizer
     "if x  # comment:",
     'if f"{x:>3}":',
     'if rf"{x}:" or y:',
     'if """a:""":',
     "if '''a''' or b:",
     'if "a\\":" or b:',
-    "if (x  # note:",
-    'if x["a"  # b:',
     'if "unterminated:',
+    "if (\n    x  # a \\ in a comment\n):",
+    "if (x and\n    y) or \\\n  z:",
 }
