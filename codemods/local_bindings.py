@@ -336,11 +336,13 @@ class LocalBindings(LoaderOptions):
         `Session`, and keeps its import (AWT303 in `check`)."""
         if self.project.stays_sync(self.module.name):
             return  # an Alembic script's own sessions stay sync
+        names = self.project.names_of(N.SYNC_SESSIONMAKERS)  # what such a name ends with: others need no resolution
         for node in astwalk.walk(annotation):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 self._async_sessionmaker_string(node, node.value)
             elif (
                 isinstance(node, (ast.Name, ast.Attribute))
+                and _last_name(node) in names
                 and self.project.resolve_expr(self.module.name, node) in N.SYNC_SESSIONMAKERS
             ):
                 self.facts.edits.append(Edit(E.RENAME, self.spans.span(node), text="async_sessionmaker"))
@@ -450,3 +452,8 @@ class LocalBindings(LoaderOptions):
                         if isinstance(inner, ast.Name):
                             names.add(inner.id)
         return names
+
+
+def _last_name(node: ast.Name | ast.Attribute) -> str:
+    """What a name or attribute reference ends with (`sessionmaker` of `orm.sessionmaker`)."""
+    return node.id if isinstance(node, ast.Name) else node.attr
