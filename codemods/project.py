@@ -853,10 +853,6 @@ class Project:
             known = self._module_bound[module.name] = frozenset(bound)
         return known
 
-    def names_bound_in(self, func: FunctionSymbols) -> frozenset[str]:
-        """The names a function's own body binds (see `symbols.names_bound_in`), memoised."""
-        return self._names_bound_in(func)
-
     def _names_bound_in(self, func: FunctionSymbols) -> frozenset[str]:
         """The names a function's own body binds (see `symbols.names_bound_in`), memoised."""
         known = self._local_names.get(func.qualname)
