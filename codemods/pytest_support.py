@@ -62,7 +62,12 @@ _TESTCLIENT_ADDRESS = '("testclient", 50000)'
 
 
 def is_test_module(module: ModuleSymbols) -> bool:
-    stem = module.path.rsplit("/", 1)[-1].removesuffix(".py")
+    return is_test_path(module.path)
+
+
+def is_test_path(path: str) -> bool:
+    """A pytest module or a `conftest.py`, by its file name."""
+    stem = path.rsplit("/", 1)[-1].removesuffix(".py")
     return stem == "conftest" or stem.startswith("test_") or stem.endswith("_test")
 
 

@@ -37,7 +37,7 @@ from collections.abc import Iterable, Mapping
 
 from codemods.blocking_calls import BLOCKING_PACKAGES, CLIENT_PACKAGES
 from codemods.project import Project
-from codemods.pytest_support import is_test_module
+from codemods.pytest_support import is_test_module, is_test_path
 from codemods.symbols import ModuleSymbols, module_name_for
 
 
@@ -61,10 +61,7 @@ _ANALYSED_WORDS = ("sqlalchemy", "Session", "session", "db", "async def", "state
 def likely_analysed(path: str, text: str) -> bool:
     """From the text alone, before the parse: whether the analysis will probably read the module. Only a guess, for
     sharing the parse (see `parse_helper.split`): a wrong one costs a parse, never a different result."""
-    stem = path.rsplit("/", 1)[-1].removesuffix(".py")
-    if stem == "conftest" or stem.startswith("test_") or stem.endswith("_test"):
-        return True
-    return any(word in text for word in _ANALYSED_WORDS)
+    return is_test_path(path) or any(word in text for word in _ANALYSED_WORDS)
 
 
 def imports_blocking_calls(symbols: ModuleSymbols) -> bool:
