@@ -25,7 +25,7 @@ from codemods.model import EngineOptions, FileOutcome, FileStatus, Finding
 from codemods.pytest_config import load_pytest_asyncio_settings
 from codemods.report import CheckedFile, CheckReport, MigrateReport
 from codemods.scope import unmatched_globs
-from codemods.source_io import SourceError, SourceFile, StagedWrite, read_source, stage_source
+from codemods.source_io import SourceError, SourceFile, StagedWrite, read_source, stage_source, sync_directories
 from codemods.source_lines import source_lines
 from codemods.suppress import apply_suppressions
 from codemods.tree_budget import mb_to_bytes
@@ -319,6 +319,9 @@ def _write_all(
         for key, outcome in zip(keys, commits, strict=True):
             written[key] = outcome
             progress.advance()
+        # once every file is renamed: each directory synced once, not once per file it holds (796 files in 4
+        # directories: the commits took 1.4-1.9 s summed over the threads, syncing the directory after each rename)
+        sync_directories(ready)
     return written, {}
 
 
@@ -332,7 +335,7 @@ def _stage(source: SourceFile, outcome: FileOutcome) -> StagedWrite | str:
 
 def _commit(staged: StagedWrite, source: SourceFile, outcome: FileOutcome) -> FileOutcome:
     try:
-        staged.commit()
+        staged.commit(sync_directory=False)  # the caller syncs each directory once (see _write_all)
     except SourceError as exc:
         return dataclasses.replace(outcome, status=FileStatus.FAILED, new_text=source.text, error=str(exc))
     return outcome

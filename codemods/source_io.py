@@ -19,6 +19,7 @@ import re
 import stat
 import tempfile
 import tokenize
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -202,13 +203,16 @@ class StagedWrite:
     target: Path
     temp: Path
 
-    def commit(self) -> None:
+    def commit(self, *, sync_directory: bool = True) -> None:
+        """`sync_directory=False`: the caller makes the rename durable (`sync_directories`), once for all the files
+        of a directory it commits."""
         try:
             os.replace(self.temp, self.target)
         except OSError as exc:
             self.discard()
             raise SourceError(f"cannot write: {exc.strerror or exc}") from exc
-        _fsync_directory(self.target.parent)
+        if sync_directory:
+            _fsync_directory(self.target.parent)
 
     def discard(self) -> None:
         with contextlib.suppress(OSError):
@@ -264,6 +268,12 @@ def _copy_owner(path: Path, old: os.stat_result) -> None:
         os.chown(path, old.st_uid, old.st_gid)
     except OSError:  # only root may give files away; keeping our own ownership is the fallback
         logger.debug("cannot keep owner of %s", path)
+
+
+def sync_directories(writes: Iterable[StagedWrite]) -> None:
+    """Make the renames of these committed writes durable: one fsync of each directory they renamed files in."""
+    for directory in sorted({write.target.parent for write in writes}):
+        _fsync_directory(directory)
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -34,6 +34,7 @@ from rel_helpers import (
     write_tree,
 )
 
+from codemods import source_io
 from codemods.model import FileStatus
 from codemods.runner import RunOptions, prepare, run_migrate
 
@@ -184,6 +185,32 @@ def test_file_deleted_or_edited_between_read_and_write(project: Path) -> None:
     for index in (0, 3):
         assert "await db.commit()" in paths[index].read_text(encoding="utf-8")
     assert [p.name for p in (project / "app").iterdir() if p.name.endswith(".awaitify-tmp")] == []
+
+
+def test_each_directory_is_synced_once_after_the_renames_into_it(project: Path, monkeypatch) -> None:
+    """A rename is made durable by an fsync of its directory: once per directory, after every file in it is
+    renamed (not once per file: 796 files in 4 directories)."""
+    paths = _project_with_services(project, 6)
+    other = project / "app" / "sub"
+    other.mkdir()
+    (other / "svc_9.py").write_text(SERVICE.format(i=9), encoding="utf-8")
+    renamed: list[Path] = []
+    synced: list[tuple[Path, set[Path]]] = []
+    real_replace = os.replace
+
+    def replace(source: str | Path, target: str | Path) -> None:
+        real_replace(source, target)
+        renamed.append(Path(target))
+
+    monkeypatch.setattr(source_io.os, "replace", replace)
+    monkeypatch.setattr(source_io, "_fsync_directory", lambda directory: synced.append((directory, set(renamed))))
+    report = run_migrate(prepare(RunOptions(paths=(project / "app",)), cwd=project), write=True)
+    changed = {path for path, outcome in report.outcomes.items() if outcome.status is FileStatus.CHANGED}
+    assert changed == {*(f"app/svc_{i}.py" for i in range(6)), "app/sub/svc_9.py"}
+    assert sorted(directory for directory, _ in synced) == sorted([(project / "app").resolve(), other.resolve()])
+    for directory, renamed_before in synced:
+        assert {path for path in renamed if path.parent == directory} <= renamed_before
+    assert len(renamed) == 7 and all(path.resolve() in set(renamed) for path in [*paths, other / "svc_9.py"])
 
 
 # ---- files that cannot be written, read or parsed ----------------------------------------------
