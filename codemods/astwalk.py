@@ -81,6 +81,15 @@ def walk(root: ast.AST) -> list[ast.AST]:
     return out
 
 
+def names_in(node: ast.AST) -> list[ast.Name]:
+    """The `ast.Name` nodes of `ast.walk(node)`, in its order: an assignment's target is most often one name,
+    returned as it is, without the two generators and the `iter_fields` per node of `ast.walk` (0.2 of the 2.9 s
+    `collect_symbols` took under cProfile on the generated repository went there)."""
+    if type(node) is ast.Name:
+        return [node]
+    return [found for found in walk(node) if isinstance(found, ast.Name)]
+
+
 def walk_lines(root: ast.AST, lines: Sequence[int]) -> list[ast.AST]:
     """`walk(root)` (same order) without the statements, and all under them, that span none of `lines`.
 

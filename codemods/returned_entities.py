@@ -20,7 +20,7 @@ from __future__ import annotations
 import ast
 from typing import TypeGuard
 
-from codemods.astwalk import dotted_name
+from codemods.astwalk import dotted_name, names_in
 
 # terminal -> whether it gives a list
 _TERMINALS = {"first": False, "one": False, "one_or_none": False, "all": True}
@@ -75,11 +75,10 @@ def single_assignments(nodes: list[ast.AST]) -> dict[str, ast.expr]:
         if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for target in targets:
-                for name in ast.walk(target):
-                    if isinstance(name, ast.Name):
-                        counts[name.id] = counts.get(name.id, 0) + 1
-                        if isinstance(node, ast.Assign) and target is name and node.value is not None:
-                            values[name.id] = node.value
+                for name in names_in(target):
+                    counts[name.id] = counts.get(name.id, 0) + 1
+                    if isinstance(node, ast.Assign) and target is name and node.value is not None:
+                        values[name.id] = node.value
     return {name: value for name, value in values.items() if counts[name] == 1}
 
 

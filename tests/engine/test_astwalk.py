@@ -109,3 +109,10 @@ def test_binding_nodes_are_those_of_the_whole_walk() -> None:
                 assert astwalk.own_nodes_of(node.body, _BINDING_NODES, for_lines) == expected
                 bodies += 1
     assert bodies > 1000
+
+
+@pytest.mark.parametrize("target", ["x", "a, (b, *c)", "self.db", "d[k].e", "[f, g.h]", "i[j]"])
+def test_names_in_a_target_are_those_of_the_stdlib_walk(target: str) -> None:
+    node = ast.parse(f"{target} = value").body[0].targets[0]  # type: ignore[attr-defined]
+    expected = [found for found in ast.walk(node) if isinstance(found, ast.Name)]
+    assert [id(name) for name in astwalk.names_in(node)] == [id(name) for name in expected]

@@ -9,7 +9,7 @@ import pytest
 
 from codemods import returned_entities as RE
 from codemods import symbols
-from codemods.symbols import ModuleSymbols, collect_symbols
+from codemods.symbols import ModuleSymbols, SharedExpressions, collect_symbols
 from tests.engine.trees import REPO, generated_repo, python_files
 
 # yields where a statement walk would not see them unless it walks that statement whole
@@ -182,3 +182,30 @@ def test_a_plain_module_is_walked_by_statements(monkeypatch: pytest.MonkeyPatch)
     assert visited == []  # no expression visited
     collect_symbols("plain.py", ast.parse(text))
     assert visited  # the walk of every node
+
+
+def test_yields_below_yield_free_headers() -> None:
+    """The statement walk stops looking for yields below a def or class whose lines hold none (see
+    `_YieldLines.within`): one in a later nested def's decorator (counted to the nested def, as in
+    `test_yields_in_odd_places`), or in a function's body after other statements, is still met."""
+    text = (
+        "def deco(f):\n    return f\n\n\n"
+        "class Outer:\n    x = 1\n\n"
+        "    def method(self):\n        y = 2\n\n"
+        "        @deco((yield 1))\n        def inner():\n            return y\n\n        return inner\n\n"
+        "    def plain(self):\n        return self.x\n\n\n"
+        "def gen():\n    first = 1\n    yield first\n"
+    )
+    _same_symbols("headers.py", text)
+    found = collect_symbols("headers.py", ast.parse(text), text)
+    assert [q for q, f in found.functions.items() if f.is_generator] == ["headers.Outer.method.inner", "headers.gen"]
+
+
+@pytest.mark.parametrize("word", ["state", "\uff53\uff54\uff41\uff54\uff45"])  # fullwidth: NFKC makes it `state`
+def test_state_written_in_any_spelling_of_the_word(word: str) -> None:
+    """The search for `request.state.db = ...` is skipped in a text without the word `state` only when the text is
+    ASCII: the fullwidth spelling is the same identifier."""
+    text = f"def dependency(request):\n    request.{word}.db = make()\n    return request.{word}.db\n"
+    found = collect_symbols("deps.py", ast.parse(text), text, SharedExpressions())
+    assert list(found.state_values) == ["db"]
+    assert ast.unparse(found.functions["deps.dependency"].return_values[0]) == "request.state.db"
