@@ -473,20 +473,24 @@ class _SymbolCollector:
         qual = self._qual(node.name)
         params = self._params(node.args)  # kept before the decorators: the first node met of a text is the one kept
         keep = self._kept
+        # Every field given by position, in the order they are declared (keywords and default factories made each
+        # call 3.3 µs instead of 1.4, for each of the generated repository's 21,406 functions).
         func = FunctionSymbols(
-            qualname=qual,
-            name=node.name,
-            module=self.symbols.name,
-            class_qualname=cls.qualname if cls else None,
-            is_async=type(node) is ast.AsyncFunctionDef,
-            decorators=[keep(decorator) for decorator in node.decorator_list],
-            params=params,
-            returns=None if node.returns is None else keep(node.returns),
-            lineno=node.lineno,
-            is_generator=False,
-            nested_in_function=self._functions > 0,
-            end_lineno=node.end_lineno or node.lineno,
-            def_node=node,
+            qual,  # qualname
+            node.name,  # name
+            self.symbols.name,  # module
+            cls.qualname if cls else None,  # class_qualname
+            type(node) is ast.AsyncFunctionDef,  # is_async
+            [keep(decorator) for decorator in node.decorator_list],  # decorators
+            params,  # params
+            None if node.returns is None else keep(node.returns),  # returns
+            node.lineno,  # lineno
+            False,  # is_generator
+            [],  # return_values
+            [],  # yield_values
+            self._functions > 0,  # nested_in_function
+            node.end_lineno or node.lineno,  # end_lineno
+            node,  # def_node
         )
         if cls is not None:
             cls.methods[node.name] = func
@@ -506,9 +510,10 @@ class _SymbolCollector:
             annotation = None if arg.annotation is None else keep(arg.annotation)
             default = keep(defaults[index - undefaulted]) if index >= undefaulted else None
             params.append(make(arg.arg, annotation, default))
-        for arg, kw_default in zip(args.kwonlyargs, args.kw_defaults, strict=True):
-            annotation = None if arg.annotation is None else keep(arg.annotation)
-            params.append(make(arg.arg, annotation, None if kw_default is None else keep(kw_default)))
+        if args.kwonlyargs:  # rare: not even a `zip` for the others (with `strict`, a dict of keywords per call)
+            for arg, kw_default in zip(args.kwonlyargs, args.kw_defaults, strict=True):
+                annotation = None if arg.annotation is None else keep(arg.annotation)
+                params.append(make(arg.arg, annotation, None if kw_default is None else keep(kw_default)))
         return tuple(params) if self._shared is None else self._shared.signature(params)
 
     def _finish_function(self, own: _OwnBody) -> None:
