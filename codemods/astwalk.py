@@ -83,7 +83,7 @@ def walk(root: ast.AST) -> list[ast.AST]:
 
 def names_in(node: ast.AST) -> list[ast.Name]:
     """The `ast.Name` nodes of `ast.walk(node)`, in its order: an assignment's target is most often one name,
-    returned as it is, without the two generators and the `iter_fields` per node of `ast.walk` (0.2 of the 2.9 s
+    returned as it is, without the two generators and the `iter_fields` per node of `ast.walk` (0.10 of the 1.86 s
     `collect_symbols` took under cProfile on the generated repository went there)."""
     if type(node) is ast.Name:
         return [node]
