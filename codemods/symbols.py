@@ -29,8 +29,9 @@ class Param:
     default: ast.expr | None
 
 
-# (line, column) of a def statement -> that statement, in a fresh parse of the module's text
-FindDef = Callable[[tuple[int, int]], "ast.FunctionDef | ast.AsyncFunctionDef"]
+# (line, column) of a def statement, (its first line, a decorator's if any, and its last) -> that statement, in a
+# fresh parse of the module's text (of those lines alone, see `codemods.def_parse`)
+FindDef = Callable[[tuple[int, int], tuple[int, int]], "ast.FunctionDef | ast.AsyncFunctionDef"]
 
 
 @dataclass(slots=True)
@@ -51,15 +52,18 @@ class FunctionSymbols:
     nested_in_function: bool = False
     end_lineno: int = 0  # the def statement's last line (see `Project.kept_sync`)
     def_node: ast.FunctionDef | ast.AsyncFunctionDef | None = field(default=None, repr=False)
-    # Once the module's tree is let go (see `release_def`): where the def starts, and what finds it again.
+    # Once the module's tree is let go (see `release_def`): where the def starts (its `def`, and the first line of
+    # its first decorator), and what finds it again.
     _def_at: tuple[int, int] = field(default=(0, 0), init=False, repr=False, compare=False)
+    _first_line: int = field(default=0, init=False, repr=False, compare=False)
     _find_def: FindDef | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def node(self) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
         """The def statement, body and all: found again in a fresh parse of the module if it was let go."""
         if self._find_def is not None:
-            self.def_node, self._find_def = self._find_def(self._def_at), None
+            found = self._find_def(self._def_at, (self._first_line, self.end_lineno))
+            self.def_node, self._find_def = found, None
         return self.def_node
 
     def release_def(self, find_def: FindDef | None) -> None:
@@ -69,6 +73,7 @@ class FunctionSymbols:
         node = self.def_node
         if node is not None:
             self._def_at, self._find_def, self.def_node = (node.lineno, node.col_offset), find_def, None
+            self._first_line = min([node.lineno, *(decorator.lineno for decorator in node.decorator_list)])
 
     def find_def_with(self, find_def: FindDef) -> None:
         """The finder of a def statement let go in another process (see `codemods.parse_helper`)."""

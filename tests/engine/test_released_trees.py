@@ -51,7 +51,7 @@ NESTED = (
 )
 
 
-def test_a_def_let_go_is_found_again_in_the_tree_parsed_again() -> None:
+def test_a_def_let_go_is_found_again() -> None:
     item = project_analysis._parse("app/codec.py", NESTED, None)
     assert not isinstance(item, str)
     before = {name: ast.dump(func.node, include_attributes=True) for name, func in item.symbols.functions.items()}
@@ -60,9 +60,19 @@ def test_a_def_let_go_is_found_again_in_the_tree_parsed_again() -> None:
     assert all(func.def_node is None for func in item.symbols.functions.values())
     after = {name: ast.dump(func.node, include_attributes=True) for name, func in item.symbols.functions.items()}
     assert after == before
-    assert item.holds_tree  # the defs were found in a tree parsed again, which the analysis then walks
+    assert item.holds_tree  # the defs parsed alone (see `codemods.def_parse`), counted as the tree, let go with it
+    item.release_tree()
+    assert all(func.def_node is None for func in item.symbols.functions.values())
+
+
+def test_the_defs_of_a_module_the_analysis_reads_whole_are_found_in_its_tree_parsed_again() -> None:
+    item = project_analysis._parse("app/codec.py", NESTED, None)
+    assert not isinstance(item, str)
+    item.release_tree()
+    item.analysed = True
+    nodes = [func.node for func in item.symbols.functions.values()]
     in_tree = {id(node) for node in ast.walk(item.tree)}
-    assert all(id(func.node) in in_tree for func in item.symbols.functions.values())
+    assert all(id(node) in in_tree for node in nodes)  # one parse serves the defs and the module's analysis
 
 
 def test_a_look_at_a_tree_let_go_does_not_keep_it() -> None:
