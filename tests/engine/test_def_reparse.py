@@ -137,9 +137,17 @@ def test_defs_let_go_in_the_parse_helper_are_parsed_alone_here() -> None:
     assert here._tree is None
 
 
-def test_symbols_that_outlive_their_module_parse_a_def_alone() -> None:
+def test_symbols_that_outlive_their_module_parse_a_def_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    parsed_alone: list[DefNode | None] = []
+
+    def recorded(*args: object) -> DefNode | None:
+        parsed_alone.append(def_alone(*args))  # type: ignore[arg-type]
+        return parsed_alone[-1]
+
+    monkeypatch.setattr(project_analysis, "def_alone", recorded)
     text = MODULES["methods"]
     item = released(text)
     functions = item.symbols.functions
     del item  # the finder refers to it weakly: it is freed, and the finder parses on its own
     assert {dump(func.node) for func in functions.values() if func.node is not None} == {dump(n) for n in defs(text)}
+    assert len(parsed_alone) == len(functions) and all(parsed_alone)
