@@ -130,10 +130,11 @@ def _defs_of(tree: ast.Module) -> dict[tuple[int, int], ast.FunctionDef | ast.As
 
 
 class _DefFinder:
-    """Finds a def statement let go in its `_Parsed`'s tree, parsed again (one parse serves the analysis of the
-    module and its defs). It refers to the `_Parsed` weakly: the symbols that hold it are the `_Parsed`'s own, so a
-    strong reference would make each a cycle, freed only by the collector, which the engine pauses (a dropped
-    analysis would stay in memory to the end of the run). Symbols that outlive their `_Parsed` parse on their own."""
+    """Finds a def statement let go: parsed from its own lines, or in its `_Parsed`'s tree parsed again (see
+    `_Parsed._def_at`: one parse serves the analysis of the module and its defs). It refers to the `_Parsed` weakly: the
+    symbols that hold it are the `_Parsed`'s own, so a strong reference would make each a cycle, freed only by the
+    collector, which the engine pauses (a dropped analysis would stay in memory to the end of the run). Symbols that
+    outlive their `_Parsed` parse on their own."""
 
     __slots__ = ("_owner", "_path", "_text")
 

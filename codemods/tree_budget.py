@@ -1,14 +1,15 @@
 """How many parsed trees a process holds at once: the rest is let go and parsed again when asked for.
 
-An `ast` tree takes ~50 bytes of memory per byte of source (CPython 3.11, measured on the generated
-2,131-file repository: 356 MiB for 7.4 MB), so a project's trees, held from the parse to the end of the
-analysis, are most of what a run holds, and grow with the project. Under a budget a process holds trees while
-their estimated size fits: during the parse, the first ones (in path order, the order the analysis reads them);
-during the analysis, those it read last, the module being analysed always among them. A tree let go is parsed
-again when something reads it: the analysis of its module, the facts of one of its functions another module
-calls, a hint round that analyses it again (a round reads no tree for facts that did not change), its rewrite.
-On the generated benchmark repository that is one more parse of each module the analysis reads; the memory is
-the budget plus what the whole project's analysis holds besides trees (symbol tables, facts).
+An `ast` tree takes ~50 bytes of memory per byte of source (CPython 3.11, measured on the generated 2,131-file
+repository: 356 MiB for 7.4 MB), so a project's trees, held from the parse to the end of the analysis, are most of
+what a run holds, and grow with the project. Under a budget a process holds trees while their estimated size fits:
+during the parse, the first ones (in path order, the order the analysis reads them); during the analysis, those it
+read last, the module being analysed always among them. A tree let go is parsed again when something reads it: the
+analysis of its module, the facts of one of its functions another module calls (of a module not analysed, only that
+def's own lines are parsed: see `codemods.def_parse`), a hint round that analyses it again (a round reads no tree
+for facts that did not change), its rewrite. On the generated benchmark repository that is one more parse of each
+module the analysis reads; the memory is the budget plus what the whole project's analysis holds besides trees
+(symbol tables, facts).
 """
 
 from __future__ import annotations
