@@ -41,6 +41,10 @@ MODULES = {
     "tabs": "class A:\n\tdef f(self):\n\t\tif self:\n\t\t\treturn 1\n\t\treturn 2\n\n\tdef g(self): return 'x'\n",
     "non-ASCII": "# café\nclass Ünïcode:\n    def naïve(self, é='ü'):\n        return é + '€'  # ✓\n",
     "CRLF line ends": "class A:\r\n    def f(self):\r\n        return 1\r\n\r\ndef g():\r\n    return 2\r\n",
+    "CR and mixed line ends": (
+        "class A:\r    def f(self):\r        return 1\r\r"
+        "class B:\r\n    @d\r    def g(self):\n        return '''a\rb'''\r\n"
+    ),
     # `; y = 2` is in the body: no statement shares a line with a def (`x = 1; def f(): ...` does not parse)
     "simple statements on its line": "def f(): pass; y = 2\nclass A:\n    def g(self): return 1; z = 3\n",
     "form feed elsewhere": "\x0c\ndef f():\n    return 1\n\x0c\n\nclass A:\n    def g(self):\n        return '\x0b'\n",
