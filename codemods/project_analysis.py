@@ -424,15 +424,21 @@ def _facts(
     `import_links`: path -> the paths it imports names from, asked for only when the analysis is split.
     `start_over`: undoes what a split analysis that failed did (hints, modules made relevant), for one process."""
     if jobs > 1 and len(paths) >= PARALLEL_ANALYSIS_MIN_MODULES and parallel_analysis.fork_available():
-        sizes = {path: len(item.text) for path, item in parsed.items()}
+        links = import_links()
+        costs = parallel_analysis.analysis_costs(paths, _shapes(parsed), links)
         try:
-            return parallel_analysis.analyse_in_parallel(
-                paths, sizes, analyse_module, more_modules, jobs, import_links()
-            )
+            return parallel_analysis.analyse_in_parallel(paths, costs, analyse_module, more_modules, jobs, links)
         except parallel_analysis.WorkerLost as exc:
             log.warning("parallel analysis unavailable (%s); analysing in this process", exc)
             start_over()
     return _facts_in_one_process(paths, analyse_module, more_modules)
+
+
+def _shapes(parsed: Mapping[str, _Parsed]) -> dict[str, parallel_analysis.ModuleShape]:
+    return {
+        path: parallel_analysis.ModuleShape(len(item.text), len(item.symbols.functions), item.holds_tree)
+        for path, item in parsed.items()
+    }
 
 
 def _facts_in_one_process(

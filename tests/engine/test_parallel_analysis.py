@@ -261,3 +261,48 @@ def test_a_workers_facts_come_in_parts(tmp_path: Path, monkeypatch: pytest.Monke
     assert max(parts) == 2
     monkeypatch.undo()
     assert split == engine.check_sources(sources, EngineOptions(jobs=1))
+
+
+def test_analysis_costs_count_functions_parses_again_and_callees_not_analysed() -> None:
+    """A module's estimate: its size, FUNCTION_BYTES a function, REPARSE_SHARE more when its tree was let go, and
+    its share of the modules it imports that are not analysed for themselves (split among their importers)."""
+    shape = parallel_analysis.ModuleShape
+    shapes = {
+        "a.py": shape(size=1000, functions=2, holds_tree=True),
+        "b.py": shape(size=1000, functions=0, holds_tree=False),
+        "util.py": shape(size=600, functions=1, holds_tree=False),  # not analysed: its functions are, for a and b
+    }
+    links = {"a.py": {"util.py", "b.py"}, "b.py": {"util.py"}}
+    per_function, again = parallel_analysis.FUNCTION_BYTES, 1 + parallel_analysis.REPARSE_SHARE
+    util = round((600 + per_function) * again)
+    assert parallel_analysis.analysis_costs(["a.py", "b.py"], shapes, links) == {
+        "a.py": 1000 + 2 * per_function + util // 2,
+        "b.py": round(1000 * again) + util // 2,
+        "util.py": util,
+    }
+
+
+def _loads_with_duplicates(shares: list[list[str]], sizes: dict[str, int], links: dict[str, set[str]]) -> list[float]:
+    """Each share's estimate, and DUPLICATE_SHARE of each module of another share its modules import."""
+    share_of = {path: index for index, share in enumerate(shares) for path in share}
+    loads = []
+    for index, share in enumerate(shares):
+        elsewhere = {other for path in share for other in links.get(path, ()) if share_of[other] != index}
+        loads.append(
+            sum(sizes[p] for p in share) + parallel_analysis.DUPLICATE_SHARE * sum(sizes[p] for p in elsewhere)
+        )
+    return loads
+
+
+def test_shares_count_what_a_share_analyses_again_of_the_modules_it_imports_from_another() -> None:
+    """Twenty modules of one size, too big to group; half of the first ten import one of the last ten each. By
+    the estimates alone, the importers land in one share and what they import in the other, which pays their
+    callees again: counted, the loads balance."""
+    sizes = {f"m{n:02}.py": 1000 for n in range(20)}
+    links = {f"m{n:02}.py": {f"m{19 - n:02}.py"} for n in range(0, 10, 2)}
+    paths = sorted(sizes)
+    shares = parallel_analysis.shares(paths, sizes, 2, links)
+    assert sorted(p for share in shares for p in share) == paths
+    assert all(share == sorted(share) for share in shares)
+    loads = _loads_with_duplicates(shares, sizes, links)
+    assert max(loads) - min(loads) <= parallel_analysis.DUPLICATE_SHARE * 1000, (shares, loads)
