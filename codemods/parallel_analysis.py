@@ -15,6 +15,7 @@ Only plain data crosses between processes (facts, hints, failure messages); tree
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import multiprocessing
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -223,6 +224,10 @@ class _Share:
         self.analyse = analyse
         self.failed: set[str] = set()
         self.reported: dict[str, list[FunctionFacts]] = {}
+        # called with each module whose facts changed, as soon as they are known (a worker sends them in parts)
+        self.on_changed: Callable[[str, list[FunctionFacts]], None] | None = None
+        # called after each module (this process reads what the workers sent meanwhile, see `_Receiver`)
+        self.after_each: Callable[[], None] | None = None
 
     def run_round(self, hints: HintState | None, more: Sequence[str] = ()) -> _RoundResult:
         if more:
@@ -239,10 +244,13 @@ class _Share:
             if isinstance(result, str):
                 self.failed.add(path)
                 failures[path] = result
-                continue
-            if not _same_objects(self.reported.get(path), result):
+            elif not _same_objects(self.reported.get(path), result):
                 changed[path] = result
                 self.reported[path] = result
+                if self.on_changed is not None:
+                    self.on_changed(path, result)
+            if self.after_each is not None:
+                self.after_each()
         return changed, failures, argument_hints.hint_state()
 
 
@@ -257,13 +265,15 @@ def _worker_main(connection: Connection, share: _Share, parent_ends: Sequence[Co
     death shows here (EOF, a broken pipe) instead of leaving the worker blocked on the pipe forever."""
     for end in parent_ends:
         end.close()
+    parts = _Parts(connection)
+    share.on_changed = parts.add
     try:
         while True:
             message = connection.recv()
             if message is None:
                 return
-            changed, failures, hints = share.run_round(*message)
-            _send_in_parts(connection, changed)
+            _changed, failures, hints = share.run_round(*message)
+            parts.send()
             connection.send(("ok", (failures, hints)))
     except (EOFError, KeyboardInterrupt):
         return
@@ -277,10 +287,26 @@ def _worker_main(connection: Connection, share: _Share, parent_ends: Sequence[Co
 MODULES_PER_PART = 64
 
 
-def _send_in_parts(connection: Connection, changed: dict[str, list[FunctionFacts]]) -> None:
-    paths = list(changed)
-    for start in range(0, len(paths), MODULES_PER_PART):
-        connection.send(("facts", {path: changed[path] for path in paths[start : start + MODULES_PER_PART]}))
+class _Parts:
+    """A worker's facts of the round, sent MODULES_PER_PART modules at a time as its analysis finds them, not all
+    after it: this process reads each part between two of its own modules (see `_Receiver`), so that what is left
+    to read once both are done is the last part, not the round (~3.6 MB of pickle for half the generated 2,131-file
+    repository: 0.058 s to pickle in the worker, 0.053 s to read here, measured 2026-12-07, that this process spent
+    after the worker's last module, the worker pickling meanwhile)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.part: dict[str, list[FunctionFacts]] = {}
+
+    def add(self, path: str, facts: list[FunctionFacts]) -> None:
+        self.part[path] = facts
+        if len(self.part) >= MODULES_PER_PART:
+            self.send()
+
+    def send(self) -> None:
+        if self.part:
+            self.connection.send(("facts", self.part))
+            self.part = {}
 
 
 def _union(states: list[HintState]) -> HintState:
@@ -337,8 +363,10 @@ def analyse_in_parallel(
         for _round in range(MAX_ROUNDS):
             for index, (_process, connection) in enumerate(workers, start=1):
                 _send(connection, (hints, more[index]))
+            receivers = [_Receiver(connection) for _process, connection in workers]
+            all_shares[0].after_each = functools.partial(_read_sent, receivers)
             results = [all_shares[0].run_round(hints, more[0])]
-            results.extend(_receive(connection) for _process, connection in workers)
+            results.extend(_receive(receiver) for receiver in receivers)
             round_failures: dict[str, str] = {}
             for changed, failed, _state in results:
                 facts.update(changed)
@@ -367,21 +395,53 @@ def _send(connection: Connection, message: object) -> None:
         raise WorkerLost(f"an analysis worker stopped: {reason(exc)}") from exc
 
 
-def _receive(connection: Connection) -> _RoundResult:
-    """A worker's round: its facts come in parts (see `_send_in_parts`), then its failures and hints."""
-    changed: dict[str, list[FunctionFacts]] = {}
-    while True:
+class _Receiver:
+    """A worker's round, read as it comes: its facts in parts (see `_Parts`), then its failures and hints."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.changed: dict[str, list[FunctionFacts]] = {}
+        self.rest: tuple[dict[str, str], HintState] | None = None
+
+    def read_sent(self) -> None:
+        """Read what the worker has sent so far, without waiting for more."""
+        while self.rest is None and _ready(self.connection):
+            self._read()
+
+    def result(self) -> _RoundResult:
+        """The worker's round, once it has sent all of it."""
+        while self.rest is None:
+            self._read()
+        return self.changed, *self.rest
+
+    def _read(self) -> None:
         try:
-            status, payload = cast(tuple[str, object], connection.recv())
+            status, payload = cast(tuple[str, object], self.connection.recv())
         except (EOFError, OSError) as exc:
             raise WorkerLost(f"an analysis worker stopped: {reason(exc)}") from exc
         if status == "facts":
-            changed.update(cast(dict[str, list[FunctionFacts]], payload))
-            continue
-        if status != "ok" or isinstance(payload, str):
+            self.changed.update(cast(dict[str, list[FunctionFacts]], payload))
+        elif status != "ok" or isinstance(payload, str):
             raise WorkerLost(f"an analysis worker failed: {payload}")
-        failures, hints = cast(tuple[dict[str, str], HintState], payload)
-        return changed, failures, hints
+        else:
+            self.rest = cast(tuple[dict[str, str], HintState], payload)
+
+
+def _read_sent(receivers: list[_Receiver]) -> None:
+    for receiver in receivers:
+        receiver.read_sent()
+
+
+def _receive(receiver: _Receiver) -> _RoundResult:
+    """The rest of a worker's round, waited for once this process' share is done."""
+    return receiver.result()
+
+
+def _ready(connection: Connection) -> bool:
+    try:
+        return connection.poll()
+    except (EOFError, OSError) as exc:
+        raise WorkerLost(f"an analysis worker stopped: {reason(exc)}") from exc
 
 
 def _stop(workers: list[tuple[multiprocessing.process.BaseProcess, Connection]]) -> None:

@@ -11,11 +11,13 @@ import logging
 import multiprocessing.connection
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from codemods import engine, parallel_analysis, project_analysis
+from codemods.function_facts import FunctionFacts
 from codemods.model import EngineOptions
 from codemods.project import Project
 from codemods.relevance import Relevance
@@ -306,3 +308,37 @@ def test_shares_count_what_a_share_analyses_again_of_the_modules_it_imports_from
     assert all(share == sorted(share) for share in shares)
     loads = _loads_with_duplicates(shares, sizes, links)
     assert max(loads) - min(loads) <= parallel_analysis.DUPLICATE_SHARE * 1000, (shares, loads)
+
+
+def test_this_process_reads_a_workers_facts_while_the_worker_is_still_analysing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker sends each part as soon as it is full, and this process reads it between two of its own
+    modules: here the worker waits after its first part until this process has read it (or 10 s), mid-round."""
+    monkeypatch.setattr(project_analysis, "PARALLEL_ANALYSIS_MIN_MODULES", 1)
+    monkeypatch.setattr(parallel_analysis, "MODULES_PER_PART", 2)
+    parent, read_first_part = os.getpid(), tmp_path / "read-first-part"
+    seen: list[tuple[bool, bool]] = []  # (facts read, the worker's round over), when the first part came
+    real_add, real_read_sent = parallel_analysis._Parts.add, parallel_analysis._read_sent
+
+    def waits_after_its_first_part(parts: parallel_analysis._Parts, path: str, facts: list[FunctionFacts]) -> None:
+        real_add(parts, path, facts)
+        if os.getpid() != parent and not parts.part:
+            deadline = time.monotonic() + 10
+            while not read_first_part.exists() and time.monotonic() < deadline:
+                time.sleep(0.01)
+
+    def reads_when_the_first_part_is_there(receivers: list[parallel_analysis._Receiver]) -> None:
+        if not seen and receivers[0].connection.poll(10):
+            real_read_sent(receivers)
+            seen.append((bool(receivers[0].changed), receivers[0].rest is not None))
+            read_first_part.touch()
+        real_read_sent(receivers)
+
+    monkeypatch.setattr(parallel_analysis._Parts, "add", waits_after_its_first_part)
+    monkeypatch.setattr(parallel_analysis, "_read_sent", reads_when_the_first_part_is_there)
+    sources = _project("generated", tmp_path)
+    split = engine.check_sources(sources, EngineOptions(jobs=2))
+    assert seen == [(True, False)]
+    monkeypatch.undo()
+    assert split == engine.check_sources(sources, EngineOptions(jobs=1))
