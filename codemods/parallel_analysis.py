@@ -6,8 +6,10 @@ until the hints (queries, sessions and mapped objects handed to project function
 without copying them, and owns a fixed share of the modules for every round. A worker computes the facts its
 modules ask for itself (a callee's facts may be computed in two processes: the same code on the same trees gives
 the same facts; modules that import each other share a process where the balance allows, so it happens seldom),
-and sends back the facts of its own modules and the hints it gathered; between rounds every worker receives the
-union of all hints, so a round ends with the same hints it would with one process.
+and sends back the facts of its own modules as it finds them (read by this process between two of its own modules)
+and, once done, the hints it gathered; between rounds every worker receives the union of all hints, so a round ends
+with the same hints it would with one process. The shares balance an estimate of what each module's analysis costs
+(`analysis_costs`), and of what a share analyses again of the modules it imports from another (`DUPLICATE_SHARE`).
 
 Only plain data crosses between processes (facts, hints, failure messages); trees never do.
 """
