@@ -1,6 +1,7 @@
 """The CPU of pass 1 alone (`collect_symbols`), and of what the parse helper adds to it, over a project's files.
 
-`python -m bench.symbols_cpu [ROOT] [REPEATS]` parses every file of ROOT (the generated repository by default) once,
+`python -m bench.symbols_cpu [ROOT] [REPEATS]` parses every file of ROOT (by default the generated repository, made
+afresh in a temporary directory as `make bench` makes it) once,
 with the collector paused as the engine pauses it (`gc_pause`), then prints the best of REPEATS (5) process-CPU
 times of: `collect_symbols` over every tree (one `SharedExpressions`, as one analysis), `may_read_state` over every
 text, and the pickling both ways of every file's symbols as the parse helper sends its share back (def statements
@@ -14,6 +15,7 @@ import gc
 import logging
 import pickle
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from multiprocessing.reduction import ForkingPickler
@@ -25,7 +27,7 @@ from codemods.symbols import ModuleSymbols, SharedExpressions, collect_symbols, 
 
 log = logging.getLogger(__name__)
 Result = TypeVar("Result")
-DEFAULT_ROOT = Path("/work/baseline/gen")
+GENERATED_DOMAINS = 265  # `make bench`'s scale (~2,100 files, 200k lines)
 
 
 def best_of(repeats: int, work: Callable[[], Result]) -> tuple[float, Result]:
@@ -70,6 +72,18 @@ def main(root: Path, repeats: int) -> None:
     )
 
 
+def _main(argv: list[str]) -> None:
+    repeats = int(argv[1]) if len(argv) > 1 else 5
+    if argv:
+        main(Path(argv[0]), repeats)
+        return
+    from bench.run import _generate
+
+    with tempfile.TemporaryDirectory(prefix="awaitify-bench-symbols-") as tmp:
+        _generate(Path(tmp) / "generated", GENERATED_DOMAINS)
+        main(Path(tmp) / "generated", repeats)
+
+
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_ROOT, int(sys.argv[2]) if len(sys.argv) > 2 else 5)
+    _main(sys.argv[1:])
