@@ -368,7 +368,7 @@ def analyse_in_parallel(
             receivers = [_Receiver(connection) for _process, connection in workers]
             all_shares[0].after_each = functools.partial(_read_sent, receivers)
             results = [all_shares[0].run_round(hints, more[0])]
-            results.extend(_receive(receiver) for receiver in receivers)
+            results.extend(receiver.result() for receiver in receivers)  # the rest, once this share is done
             round_failures: dict[str, str] = {}
             for changed, failed, _state in results:
                 facts.update(changed)
@@ -432,11 +432,6 @@ class _Receiver:
 def _read_sent(receivers: list[_Receiver]) -> None:
     for receiver in receivers:
         receiver.read_sent()
-
-
-def _receive(receiver: _Receiver) -> _RoundResult:
-    """The rest of a worker's round, waited for once this process' share is done."""
-    return receiver.result()
 
 
 def _ready(connection: Connection) -> bool:
