@@ -49,10 +49,8 @@ def _sync_wrapper(decorator: FunctionSymbols) -> bool:
             return False
         if isinstance(inner, ast.FunctionDef):
             wraps = True
-        if isinstance(inner, (ast.Name, ast.Attribute)):
-            name = inner.id if isinstance(inner, ast.Name) else inner.attr
-            if name in {"iscoroutinefunction", "iscoroutine", "isawaitable", "markcoroutinefunction"}:
-                return False
+        if isinstance(inner, (ast.Name, ast.Attribute)) and _last_name(inner) in _COROUTINE_CHECKS:
+            return False
     return wraps
 
 
@@ -452,6 +450,9 @@ class LocalBindings(LoaderOptions):
                         if isinstance(inner, ast.Name):
                             names.add(inner.id)
         return names
+
+
+_COROUTINE_CHECKS = frozenset({"iscoroutinefunction", "iscoroutine", "isawaitable", "markcoroutinefunction"})
 
 
 def _last_name(node: ast.Name | ast.Attribute) -> str:
