@@ -349,14 +349,20 @@ class TypeInference(AnalyzerBase):
 
     def _dict_literal_type(self, node: ast.Dict) -> InstanceMap | None:
         """`{"audit": AuditPlugin(), "mail": AuditPlugin(db)}`: a mapping of instances of one project class (a
-        `**other` or a value of another class or of no known one: unknown)."""
+        `**other` or a value of another class or of no known one: unknown). The values are typed until one settles
+        it (as `_literal_type` does): typing every value of a response dict (`{"id": track.id, ...}`) whose first
+        is no instance was ~5% of `check`'s CPU on the generated repository."""
         if any(key is None for key in node.keys):
             return None
-        kinds = {self.type_of(value) for value in node.values}
-        kind = kinds.pop() if len(kinds) == 1 else None
-        if isinstance(kind, Instance) and kind.qualname in self.project.classes:
-            return InstanceMap(kind.qualname)
-        return None
+        qualname: str | None = None
+        for value in node.values:
+            kind = self.type_of(value)
+            if not isinstance(kind, Instance) or kind.qualname not in self.project.classes:
+                return None
+            if qualname is not None and kind.qualname != qualname:
+                return None
+            qualname = kind.qualname
+        return InstanceMap(qualname) if qualname is not None else None
 
     def _attribute_type(self, node: ast.Attribute) -> Type | None:
         if self._attribute_slots:
