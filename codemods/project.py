@@ -28,6 +28,7 @@ from codemods.types import (
     FunctionRef,
     HttpClientType,
     Instance,
+    InstanceChoice,
     InstanceList,
     InstanceMap,
     ModuleRef,
@@ -649,18 +650,16 @@ class Project:
             except SyntaxError:
                 return None
         if isinstance(ann, ast.BinOp) and isinstance(ann.op, ast.BitOr):  # X | None
-            for side in (ann.left, ann.right):
-                found = self.type_of_annotation(module, side, _depth + 1)
-                if found is not None:
-                    return found
-            return None
+            return self._union_type(module, ann, _depth)
         if isinstance(ann, ast.Subscript):
             origin = self.resolve_expr(module, ann.value) or ""
             args = ann.slice.elts if isinstance(ann.slice, ast.Tuple) else [ann.slice]
             short = origin.rsplit(".", 1)[-1]
             if origin in N.SYNC_SESSIONMAKERS or origin in N.ASYNC_SESSIONMAKERS:  # `sessionmaker[Session]`
                 return SessionFactoryType(is_async=origin in N.ASYNC_SESSIONMAKERS)
-            if origin in N.GENERIC_WRAPPERS or short in {"Optional", "Annotated", "Union"}:
+            if origin in N.UNION_TYPES or short in {"Optional", "Union"}:
+                return self._union_type(module, ann, _depth)
+            if origin in N.GENERIC_WRAPPERS or short == "Annotated":
                 for arg in args[:1] if short == "Annotated" else args:
                     found = self.type_of_annotation(module, arg, _depth + 1)
                     if found is not None:
@@ -670,13 +669,11 @@ class Project:
                 inner = self.resolve_expr(module, args[0]) if args else None
                 return ClassRef(inner or "<typevar>")
             if origin in N.LIST_TYPES and len(args) == 1:
-                element = self.type_of_annotation(module, args[0], _depth + 1)
-                return InstanceList(element.qualname) if isinstance(element, Instance) else None
+                return _list_of(self.type_of_annotation(module, args[0], _depth + 1))
             if origin in N.TUPLE_TYPES and len(args) == 2 and isinstance(args[1], ast.Constant):
-                if args[1].value is not Ellipsis or self._several_members(module, args[0]):
+                if args[1].value is not Ellipsis:
                     return None
-                element = self.type_of_annotation(module, args[0], _depth + 1)  # `tuple[C, ...]`
-                return InstanceList(element.qualname) if isinstance(element, Instance) else None
+                return _list_of(self.type_of_annotation(module, args[0], _depth + 1))  # `tuple[C, ...]`
             if origin in N.MAPPING_TYPES and len(args) == 2 and not self._several_members(module, args[1]):
                 element = self.type_of_annotation(module, args[1], _depth + 1)  # `dict[str, C]`
                 return InstanceMap(element.qualname) if isinstance(element, Instance) else None
@@ -715,17 +712,38 @@ class Project:
 
     def _several_members(self, module: str, ann: ast.expr) -> bool:
         """`A | B` / `Union[A, B]` (None aside): an element of one of several types, unknown which."""
+        return len(self._union_members(module, ann)) > 1
+
+    def _union_members(self, module: str, ann: ast.expr) -> list[ast.expr]:
+        """The members of `A | B | None` / `Union[A, B]` / `Optional[A]`, nested ones flattened, None left out, in
+        the order written."""
         members: list[ast.expr] = []
         pending = [ann]
         while pending:
             node = pending.pop()
             if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
-                pending += [node.left, node.right]
-            elif isinstance(node, ast.Subscript) and self.resolve_expr(module, node.value) in N.UNION_TYPES:
-                pending += node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+                pending += [node.right, node.left]
+            elif isinstance(node, ast.Subscript) and self._names_a_union(module, node.value):
+                pending += reversed(node.slice.elts) if isinstance(node.slice, ast.Tuple) else [node.slice]
             elif not (isinstance(node, ast.Constant) and node.value is None):
                 members.append(node)
-        return len(members) > 1
+        return members
+
+    def _names_a_union(self, module: str, origin: ast.expr) -> bool:
+        resolved = self.resolve_expr(module, origin) or ""
+        return resolved in N.UNION_TYPES or resolved.rsplit(".", 1)[-1] in {"Optional", "Union"}
+
+    def _union_type(self, module: str, ann: ast.expr, _depth: int) -> Type | None:
+        """`A | None`, `Optional[A]`: A's type. `A | B` of several project classes: an instance of one of them,
+        unknown which (a method called on it is awaited only where every class's is async, else flagged). Typed
+        as the first of them until 2026-12-08, `plugin: NamePlugin | LabelPlugin` awaited `plugin.on_user(...)`
+        even when it was a LabelPlugin, whose method stayed sync (a TypeError at run time). Otherwise the first
+        member that has a type, as before."""
+        found = [self.type_of_annotation(module, member, _depth + 1) for member in self._union_members(module, ann)]
+        classes = {kind.qualname for kind in found if isinstance(kind, Instance) and kind.qualname in self.classes}
+        if len(classes) > 1:
+            return InstanceChoice(tuple(sorted(classes)))
+        return next((kind for kind in found if kind is not None), None)
 
     def generator_item_type(self, module: str, ann: ast.expr | None) -> Type | None:
         """`Generator[Session, None, None]` -> Session."""
@@ -1158,4 +1176,14 @@ def _method_alias(cls: ClassSymbols, name: str) -> FunctionSymbols | None:
     values = cls.attr_values.get(name, [])
     if len(values) == 1 and values[0][0] == "<class>" and isinstance(values[0][1], ast.Name):
         return cls.methods.get(values[0][1].id)
+    return None
+
+
+def _list_of(element: Type | None) -> Type | None:
+    """`list[C]`, `Sequence[C]`, `tuple[C, ...]` of what an element is: instances of one project class, or of one of
+    several (`list[A | B]`, typed as a list of A's until 2026-12-08)."""
+    if isinstance(element, Instance):
+        return InstanceList(element.qualname)
+    if isinstance(element, InstanceChoice) and not element.is_list:
+        return InstanceChoice(element.qualnames, is_list=True)
     return None

@@ -181,7 +181,7 @@ class TypeInference(AnalyzerBase):
             return self._factory_or_none([node.body, node.orelse])  # `factory if factory else SessionLocal`
         return None
 
-    def _keyed_element_type(self, node: ast.Subscript) -> Instance | None:
+    def _keyed_element_type(self, node: ast.Subscript) -> Instance | InstanceChoice | None:
         """`PLUGINS[slug]` of a mapping of instances of a project class (`dict[str, BasePlugin]`), `plugins[i]` of
         a list of them: one instance. Not with an int literal: that one stands for an element iterated (see
         `_infer_locals`), and iterating a mapping gives its keys."""
@@ -190,6 +190,8 @@ class TypeInference(AnalyzerBase):
         container = self.type_of(node.value)
         if isinstance(container, (InstanceMap, InstanceList)):
             return Instance(container.qualname)
+        if isinstance(container, InstanceChoice) and container.is_list:  # `plugins[i]` of a `list[A | B]`
+            return replace(container, is_list=False)
         return None
 
     def _mapping_method_type(self, mapping: InstanceMap, node: ast.Call) -> Type | None:

@@ -2,7 +2,8 @@
 a method called on one resolves to the class's method and is awaited once that becomes async.
 
 The runnable case is `fixtures/coloring/annotated_container_elements`; most cases here are those where the
-elements must stay untyped (several classes, the keys of a mapping), so that nothing is awaited on a guess.
+elements must stay untyped (the keys of a mapping, a mapping of several classes), so that nothing is awaited on a
+guess, or be one of several classes (a sequence of `A | B`: awaited only where every class's method is async).
 """
 
 from __future__ import annotations
@@ -68,7 +69,30 @@ def run(db: Session, slug: str) -> str:
     assert 'return PLUGINS.get(slug, "none").on_user(db, 1)' in migrated
 
 
-def test_values_of_several_classes_stay_untyped() -> None:
+def test_values_of_several_classes_in_a_mapping_stay_untyped() -> None:
+    """A mapping's values of several classes are left untyped (a mapping of one of several classes is a type
+    awaitify does not have): their calls are neither awaited nor flagged. Known gap."""
+    migrated = _migrated_routes(
+        """from sqlalchemy.orm import Session
+
+from app.plugins import CountPlugin, NamePlugin
+
+MIXED = {"a": NamePlugin(), "b": CountPlugin()}
+EITHER: dict[str, NamePlugin | CountPlugin] = {"a": NamePlugin()}
+
+
+def run(db: Session, slug: str) -> list[str]:
+    return [MIXED[slug].on_user(db, 1), EITHER[slug].on_user(db, 1)]
+"""
+    )
+    assert "return [MIXED[slug].on_user(db, 1), EITHER[slug].on_user(db, 1)]" in migrated
+
+
+def test_elements_of_a_sequence_of_several_classes_are_one_of_them() -> None:
+    """`tuple[A | B, ...]`, `list[Union[A, B]]`: each element is an instance of one of the classes, unknown which;
+    a method every one of them has async is awaited (both `on_user` do I/O here). The tuple's elements were left
+    untyped, and the list's typed as the first class, until 2026-12-08 (see the review fixture
+    `annotated_union_methods_disagree` for classes whose methods disagree)."""
     migrated = _migrated_routes(
         """from typing import Union
 
@@ -76,16 +100,15 @@ from sqlalchemy.orm import Session
 
 from app.plugins import CountPlugin, NamePlugin
 
-MIXED = {"a": NamePlugin(), "b": CountPlugin()}
-EITHER: dict[str, NamePlugin | CountPlugin] = {"a": NamePlugin()}
 CHAIN: tuple[Union[NamePlugin, CountPlugin], ...] = (NamePlugin(),)
+LISTED: list[NamePlugin | CountPlugin] = [CountPlugin()]
 
 
-def run(db: Session, slug: str) -> list[str]:
-    return [MIXED[slug].on_user(db, 1), EITHER[slug].on_user(db, 1), CHAIN[0].on_user(db, 1)]
+def run(db: Session, index: int) -> list[str]:
+    return [CHAIN[0].on_user(db, 1), LISTED[index].on_user(db, 1)]
 """
     )
-    assert "return [MIXED[slug].on_user(db, 1), EITHER[slug].on_user(db, 1), CHAIN[0].on_user(db, 1)]" in migrated
+    assert "return [await CHAIN[0].on_user(db, 1), await LISTED[index].on_user(db, 1)]" in migrated
 
 
 def test_iterating_a_mapping_gives_its_keys() -> None:
