@@ -37,6 +37,7 @@ from codemods.types import (
     SessionType,
     Type,
     WrappedContextManager,
+    instances_of,
 )
 
 _MAX_ALIAS_HOPS = 8
@@ -413,8 +414,9 @@ class Project:
 
     def _literal_instances(self, module: str, value: ast.Dict | ast.List | ast.Tuple) -> Type | None:
         """`PLUGINS = {"audit": AuditPlugin()}`, `[AuditPlugin(), ...]` at module level: a mapping or a list of
-        instances of one project class, each value constructing it (`**other`, a starred element, another class:
-        unknown)."""
+        instances of one project class, or of one of several (`{"name": NamePlugin(), "count": CountPlugin()}`: left
+        untyped until 2026-12-08), each value constructing it (`**other`, a starred element, a value of no project
+        class: unknown)."""
         elements = value.values if isinstance(value, ast.Dict) else value.elts
         if isinstance(value, ast.Dict) and any(key is None for key in value.keys):
             return None
@@ -424,10 +426,10 @@ class Project:
             if not isinstance(kind, Instance) or kind.qualname not in self.classes:
                 return None
             classes.add(kind.qualname)
-        if len(classes) != 1:
+        if not classes:
             return None
-        qualname = classes.pop()
-        return InstanceMap(qualname) if isinstance(value, ast.Dict) else InstanceList(qualname)
+        qualnames = tuple(sorted(classes))
+        return InstanceMap(qualnames) if isinstance(value, ast.Dict) else instances_of(qualnames)
 
     def _returned_element_type(self, module: str, call: ast.Call, index: int) -> Type | None:
         """`init(url)[index]`, `init` a project function whose every `return` is a tuple (`return factory,
@@ -674,9 +676,13 @@ class Project:
                 if args[1].value is not Ellipsis:
                     return None
                 return _list_of(self.type_of_annotation(module, args[0], _depth + 1))  # `tuple[C, ...]`
-            if origin in N.MAPPING_TYPES and len(args) == 2 and not self._several_members(module, args[1]):
-                element = self.type_of_annotation(module, args[1], _depth + 1)  # `dict[str, C]`
-                return InstanceMap(element.qualname) if isinstance(element, Instance) else None
+            if origin in N.MAPPING_TYPES and len(args) == 2:
+                element = self.type_of_annotation(module, args[1], _depth + 1)  # `dict[str, C]`, `dict[str, A | B]`
+                if isinstance(element, Instance):
+                    return InstanceMap((element.qualname,))
+                if isinstance(element, InstanceChoice) and not element.is_list:
+                    return InstanceMap(element.qualnames)
+                return None
             return None
         qual = self.resolve_expr(module, ann)
         if qual is None:
@@ -709,10 +715,6 @@ class Project:
         if symbols is not None and name in symbols.global_values:
             return self.type_of_annotation(owner, symbols.global_values[name], _depth + 1)
         return None
-
-    def _several_members(self, module: str, ann: ast.expr) -> bool:
-        """`A | B` / `Union[A, B]` (None aside): an element of one of several types, unknown which."""
-        return len(self._union_members(module, ann)) > 1
 
     def _union_members(self, module: str, ann: ast.expr) -> list[ast.expr]:
         """The members of `A | B | None` / `Union[A, B]` / `Optional[A]`, nested ones flattened, None left out, in

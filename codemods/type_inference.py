@@ -55,6 +55,7 @@ from codemods.types import (
     TransactionType,
     Type,
     WrappedContextManager,
+    instances_of,
     proxied_session,
 )
 
@@ -188,30 +189,33 @@ class TypeInference(AnalyzerBase):
         if isinstance(node.slice, ast.Slice):
             return None
         container = self.type_of(node.value)
-        if isinstance(container, (InstanceMap, InstanceList)):
+        if isinstance(container, InstanceMap):
+            return container.value
+        if isinstance(container, InstanceList):
             return Instance(container.qualname)
         if isinstance(container, InstanceChoice) and container.is_list:  # `plugins[i]` of a `list[A | B]`
             return replace(container, is_list=False)
         return None
 
     def _mapping_method_type(self, mapping: InstanceMap, node: ast.Call) -> Type | None:
-        """`.values()`, `.get(key)` (default None or another instance of the class) and `.items()` of a mapping of
-        instances of a project class."""
+        """`.values()`, `.get(key)` (default None or another instance of the class, or of one of the classes) and
+        `.items()` of a mapping of instances of a project class, or of one of several."""
         assert isinstance(node.func, ast.Attribute)
         method, args = node.func.attr, node.args
         if node.keywords or any(isinstance(arg, ast.Starred) for arg in args):
             return None
         if method == "values" and not args:
-            return InstanceList(mapping.qualname)
+            return instances_of(mapping.qualnames)
         if method == "items" and not args:
-            return InstancePairs(mapping.qualname)
+            return InstancePairs(mapping.qualnames)
         if method == "get" and len(args) == 1:
-            return Instance(mapping.qualname)
+            return mapping.value
         if method == "get" and len(args) == 2:
             default = args[1]
             if isinstance(default, ast.Constant) and default.value is None:
-                return Instance(mapping.qualname)
-            return Instance(mapping.qualname) if self.type_of(default) == Instance(mapping.qualname) else None
+                return mapping.value
+            kind = self.type_of(default)
+            return mapping.value if isinstance(kind, Instance) and kind.qualname in mapping.qualnames else None
         return None
 
     def _stored_keyword_type(self, mapping: ast.expr, key: str) -> Type | None:
@@ -286,7 +290,7 @@ class TypeInference(AnalyzerBase):
         if isinstance(container, InstancePairs):  # `for slug, plugin in PLUGINS.items()`
             if container.is_list:
                 return replace(container, is_list=False) if index == 0 else None
-            return Instance(container.qualname) if index in {1, -1} else None
+            return container.value if index in {1, -1} else None
         if isinstance(container, LoadedRows):
             if container.is_list:
                 return replace(container, is_list=False)
@@ -350,21 +354,21 @@ class TypeInference(AnalyzerBase):
         return InstanceChoice(tuple(sorted(classes)), is_list=True) if classes else None
 
     def _dict_literal_type(self, node: ast.Dict) -> InstanceMap | None:
-        """`{"audit": AuditPlugin(), "mail": AuditPlugin(db)}`: a mapping of instances of one project class (a
-        `**other` or a value of another class or of no known one: unknown). The values are typed until one settles
-        it (as `_literal_type` does): typing every value of a response dict (`{"id": track.id, ...}`) whose first
-        is no instance was ~5% of `check`'s CPU on the generated repository."""
+        """`{"audit": AuditPlugin(), "mail": AuditPlugin(db)}`: a mapping of instances of one project class, or of
+        several (`{"name": NamePlugin(), "count": CountPlugin()}`: a value is one of them, unknown which; left
+        untyped until 2026-12-08, its calls were neither awaited nor flagged). A `**other`, or a value of no project
+        class: unknown. The values are typed until one settles that (as `_literal_type` does): typing every value of
+        a response dict (`{"id": track.id, ...}`) whose first is no instance was ~5% of `check`'s CPU on the
+        generated repository."""
         if any(key is None for key in node.keys):
             return None
-        qualname: str | None = None
+        classes: set[str] = set()
         for value in node.values:
             kind = self.type_of(value)
             if not isinstance(kind, Instance) or kind.qualname not in self.project.classes:
                 return None
-            if qualname is not None and kind.qualname != qualname:
-                return None
-            qualname = kind.qualname
-        return InstanceMap(qualname) if qualname is not None else None
+            classes.add(kind.qualname)
+        return InstanceMap(tuple(sorted(classes))) if classes else None
 
     def _attribute_type(self, node: ast.Attribute) -> Type | None:
         if self._attribute_slots:

@@ -134,19 +134,28 @@ class InstanceList:
 
 @dataclass(frozen=True)
 class InstanceMap:
-    """A mapping whose values are instances of a project class (`PLUGINS: dict[str, BasePlugin]`): `.values()`
-    gives an `InstanceList`, `[key]` and `.get(key)` an `Instance`, `.items()` `InstancePairs`."""
+    """A mapping whose values are instances of a project class (`PLUGINS: dict[str, BasePlugin]`), or of one of
+    several, unknown which (`{"name": NamePlugin(), "count": CountPlugin()}`, `dict[str, A | B]`): `.values()`
+    gives a list of them, `[key]` and `.get(key)` one (`value`), `.items()` `InstancePairs`."""
 
-    qualname: str
+    qualnames: tuple[str, ...]
+
+    @property
+    def value(self) -> Instance | InstanceChoice:
+        return instance_of(self.qualnames)
 
 
 @dataclass(frozen=True)
 class InstancePairs:
     """The (key, instance) pairs of an `InstanceMap`'s `.items()` (a list of them when `is_list`): position 1 is an
-    instance of the class."""
+    instance of the class, or of one of the classes."""
 
-    qualname: str
+    qualnames: tuple[str, ...]
     is_list: bool = True
+
+    @property
+    def value(self) -> Instance | InstanceChoice:
+        return instance_of(self.qualnames)
 
 
 @dataclass(frozen=True)
@@ -156,6 +165,16 @@ class InstanceChoice:
 
     qualnames: tuple[str, ...]
     is_list: bool = False
+
+
+def instance_of(qualnames: tuple[str, ...]) -> Instance | InstanceChoice:
+    """An instance of the one project class named, or of one of several, unknown which."""
+    return Instance(qualnames[0]) if len(qualnames) == 1 else InstanceChoice(tuple(sorted(qualnames)))
+
+
+def instances_of(qualnames: tuple[str, ...]) -> InstanceList | InstanceChoice:
+    """A list of instances of the one project class named, or of instances of one of several."""
+    return InstanceList(qualnames[0]) if len(qualnames) == 1 else InstanceChoice(tuple(sorted(qualnames)), is_list=True)
 
 
 @dataclass(frozen=True)
