@@ -21,9 +21,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
-from rich.console import Console
-from rich.logging import RichHandler
-from rich.text import Text
 
 from codemods import __version__, diffing, interrupts, teardown
 from codemods.baseline import BaselineError, load_baseline, split_known, write_baseline
@@ -45,7 +42,9 @@ from codemods.runner import DirtyTreeError, RunOptions, check_clean_tree, prepar
 from codemods.source_lines import source_lines
 
 if TYPE_CHECKING:
+    from rich.console import Console
     from rich.progress import Progress
+    from rich.text import Text
 
 logger = logging.getLogger("codemods")
 
@@ -67,12 +66,42 @@ class Settings:
     quiet: bool = False
 
 
+# rich is imported where something is printed: a quiet run that prints nothing (`-q`, no failure, no review item)
+# needs none of it (`rich.console`, `rich.logging` and `rich.text` took ~25 ms of a ~0.13 s start-up, `-X importtime`)
+
+
 def _stdout() -> Console:
+    from rich.console import Console
+
     return Console(soft_wrap=True, highlight=False)
 
 
 def _stderr() -> Console:
+    from rich.console import Console
+
     return Console(stderr=True, soft_wrap=True, highlight=False)
+
+
+def _text(message: str = "", style: str = "") -> Text:
+    from rich.text import Text
+
+    return Text(message, style=style)
+
+
+class _RichLogHandler(logging.Handler):
+    """Log records on stderr through rich's `RichHandler`, built at the first record a run logs (see `_stdout`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._rich: logging.Handler | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self._rich is None:
+            from rich.logging import RichHandler
+
+            self._rich = RichHandler(console=_stderr(), show_time=False, show_path=False, markup=False)
+            self._rich.setFormatter(self.formatter)
+        self._rich.emit(record)
 
 
 def _settings() -> Settings:
@@ -106,8 +135,7 @@ def _configure_logging() -> None:
         level = logging.INFO
     elif settings.quiet:
         level = logging.ERROR
-    handler = RichHandler(console=_stderr(), show_time=False, show_path=False, markup=False)
-    logging.basicConfig(level=level, format="%(message)s", handlers=[handler], force=True)
+    logging.basicConfig(level=level, format="%(message)s", handlers=[_RichLogHandler()], force=True)
 
 
 def common_options(function: F) -> F:
@@ -154,7 +182,7 @@ class AwaitifyGroup(click.Group):
             message = f"awaitify: internal error: {type(exc).__name__}: {exc}"
             if not settings.verbose:
                 message += " (run with -v for the traceback)"
-            _stderr().print(Text(message, style="bold red"))
+            _stderr().print(_text(message, style="bold red"))
             ctx.exit(EXIT_ERROR)
 
 
@@ -304,7 +332,7 @@ def _run_options(**kwargs: Any) -> RunOptions:
 
 
 def _fail(message: str) -> None:
-    _stderr().print(Text(f"awaitify: error: {message}", style="bold red"))
+    _stderr().print(_text(f"awaitify: error: {message}", style="bold red"))
     click.get_current_context().exit(EXIT_ERROR)
 
 
@@ -325,8 +353,11 @@ class RichProgress:
 
 @contextmanager
 def _progress(files: int) -> Iterator[RichProgress | None]:
+    if files <= PROGRESS_THRESHOLD or _settings().quiet:
+        yield None
+        return
     console = _stderr()
-    if files <= PROGRESS_THRESHOLD or _settings().quiet or not console.is_terminal:
+    if not console.is_terminal:
         yield None
         return
     # imported here, as `Syntax` in `explain`: a run without a terminal needs neither (~25 ms of start-up)
@@ -338,9 +369,11 @@ def _progress(files: int) -> Iterator[RichProgress | None]:
 
 
 def _print_failures(outcomes: dict[str, str]) -> None:
+    if not outcomes:  # no console (see `_stdout`)
+        return
     console = _stderr()
     for path, message in sorted(outcomes.items()):
-        console.print(Text(f"{diffing.quote_path(path)}: error: {message}", style="red"))
+        console.print(_text(f"{diffing.quote_path(path)}: error: {message}", style="red"))
 
 
 # ---- migrate ----------------------------------------------------------------------------------
@@ -433,7 +466,7 @@ def _print_diff(report: MigrateReport) -> None:
         if not console.is_terminal:
             console.file.write("".join(f"{line}\n" for line in lines))
             continue
-        text = Text()
+        text = _text()
         for line in lines:
             text.append(f"{line}\n", style=_diff_style(line))
         console.print(text, end="")
@@ -452,9 +485,11 @@ def _diff_style(line: str) -> str:
 
 
 def _print_review_items(report: MigrateReport, to_stderr: bool) -> None:
+    if not report.findings:  # no console (see `_stdout`)
+        return
     console = _stderr() if to_stderr else _stdout()
     for finding in report.findings:
-        console.print(Text(finding_line(finding)))
+        console.print(_text(finding_line(finding)))
 
 
 def _write_report(report: MigrateReport, path: Path) -> None:
@@ -542,7 +577,7 @@ def _update_baseline(path: Path, report: CheckReport) -> None:
         return
     _print_failures(report.failures)
     if not _settings().quiet:
-        _stderr().print(Text(f"Baseline {path} written: {count} finding(s).", style="bold"))
+        _stderr().print(_text(f"Baseline {path} written: {count} finding(s).", style="bold"))
     if report.failures:
         click.get_current_context().exit(EXIT_ERROR)
 
@@ -556,7 +591,7 @@ def _print_check_summary(report: CheckReport, baselined: int = 0) -> None:
         message = f"No {new}leftovers in {report.scanned} file(s)."
     if baselined:
         message += f" {baselined} known leftover(s) in the baseline not shown."
-    _stderr().print(Text(message, style="bold"))
+    _stderr().print(_text(message, style="bold"))
 
 
 # ---- rules / explain --------------------------------------------------------------------------
@@ -593,13 +628,13 @@ def explain(code: str) -> None:
     from rich.syntax import Syntax
 
     console = _stdout()
-    console.print(Text(f"{rule.code} {rule.name} ({rule.kind.value})", style="bold"))
+    console.print(_text(f"{rule.code} {rule.name} ({rule.kind.value})", style="bold"))
     console.print()
-    console.print(Text(rule.summary))
+    console.print(_text(rule.summary))
     console.print()
-    console.print(Text("Why: ", style="bold") + Text(rule.why))
+    console.print(_text("Why: ", style="bold") + _text(rule.why))
     for title, example in (("Before", rule.before), ("After", rule.after)):
         if example:
             console.print()
-            console.print(Text(f"{title}:", style="bold"))
+            console.print(_text(f"{title}:", style="bold"))
             console.print(Syntax(example, "python", theme="ansi_dark", background_color="default"))

@@ -15,17 +15,17 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
-
-from rich.table import Table
-from rich.text import Text
 
 from codemods import __version__
 from codemods.diffing import diff_names, quote_path, unified_diff
 from codemods.model import FileOutcome, FileStatus, Finding
 from codemods.rules.registry import RULES, Rule, RuleKind
 from codemods.source_lines import source_lines
+
+if TYPE_CHECKING:  # imported where the tables are built: a quiet run shows none (see codemods.cli._stdout)
+    from rich.table import Table
 
 TOOL_NAME = "awaitify"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -406,6 +406,8 @@ def _sorted_outcomes(outcomes: Mapping[str, FileOutcome]) -> list[FileOutcome]:
 
 
 def summary_table(report: MigrateReport) -> Table:
+    from rich.table import Table
+
     summary = migrate_summary(report)
     table = Table(title="awaitify migrate" + ("" if report.written else " (dry run)"), title_justify="left")
     table.add_column("files")
@@ -468,6 +470,9 @@ def rules_json(rules: Sequence[Rule]) -> str:
 
 
 def rules_table(rules: Sequence[Rule]) -> Table:
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(title="awaitify rules", title_justify="left")
     for column in ("code", "name", "kind", "summary"):
         table.add_column(column, overflow="fold")
