@@ -15,7 +15,7 @@ import ast
 import logging
 import multiprocessing
 import sys
-from collections.abc import Container, Mapping
+from collections.abc import Collection, Container, Mapping
 from concurrent.futures import as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
@@ -27,6 +27,7 @@ from codemods.coloring import Coloring, color_call_graph
 from codemods.deadline import FileTimeout, file_deadline, import_untimed
 from codemods.edits import FilePlan, TransformError
 from codemods.file_plans import _plan_file
+from codemods.function_facts import FunctionFacts
 from codemods.gc_pause import collector_paused
 from codemods.model import EngineOptions, FileOutcome, FileStatus, Finding
 from codemods.project_analysis import ParseMemo, _analyse, _Analysis
@@ -203,7 +204,8 @@ def _plan_and_rewrite(
         try:
             with interrupts.process_pool(options.jobs, context) as pool:
                 analysed = handoff[0].analysis.facts_by_path
-                chunks = rewrite_chunks(paths, {path: len(sources[path]) for path in paths}, analysed, options.jobs)
+                sizes = {path: len(sources[path]) for path in paths}
+                chunks = rewrite_chunks(paths, sizes, analysed, options.jobs, _with_helpers(analysed))
                 futures = [pool.submit(_rewrite_in_worker, chunk) for chunk in chunks]  # the first forks them all
                 _PLANNER = None
                 handoff.clear()
@@ -232,17 +234,26 @@ SMALLEST_CHUNK_SHARE = 1 / 24
 UNREAD_PER_CHUNK = 256
 
 
-def rewrite_chunks(paths: list[str], sizes: Mapping[str, int], analysed: Container[str], jobs: int) -> list[list[str]]:
+def rewrite_chunks(
+    paths: list[str], sizes: Mapping[str, int], analysed: Container[str], jobs: int, full: Collection[str] = ()
+) -> list[list[str]]:
     """The rewrite workers' chunks of `paths`, in the order they are handed out (a worker takes the next when it is
     free). The files the analysis read come first, largest first, in chunks that shrink with the work left
     (guided scheduling: a chunk is 1/(2 * jobs) of what is left, at least SMALLEST_CHUNK_SHARE of a worker's part),
     so that the workers run out of work together and the last results, which this process parses (see
-    `ParseMemo.replace`), are few; the other files after them, in large chunks."""
+    `ParseMemo.replace`), are few; the other files after them, in large chunks.
+
+    `full`: files known to need the full LibCST rewrite (see `_with_helpers`), before all the others, a chunk each:
+    the worker that takes one imports LibCST (~0.15-0.2 s, the first time) while the others rewrite by text. Handed
+    out by size, the session module of the generated 195-file tree (its one such file) came in the last chunks,
+    and the other worker waited for that import at the end of the rewrite."""
+    first = sorted((path for path in paths if path in full), key=lambda path: (-sizes[path], path))
+    chunks: list[list[str]] = [[path] for path in first]
+    paths = [path for path in paths if path not in full]
     read = sorted((path for path in paths if path in analysed), key=lambda path: (-sizes[path], path))
     unread = [path for path in paths if path not in analysed]
     left = sum(sizes[path] for path in read)
     smallest = left / jobs * SMALLEST_CHUNK_SHARE
-    chunks: list[list[str]] = []
     chunk: list[str] = []
     weight = 0
     for path in read:
@@ -258,6 +269,12 @@ def rewrite_chunks(paths: list[str], sizes: Mapping[str, int], analysed: Contain
         chunks.append(chunk)
     chunks.extend(unread[start : start + UNREAD_PER_CHUNK] for start in range(0, len(unread), UNREAD_PER_CHUNK))
     return chunks
+
+
+def _with_helpers(facts_by_path: Mapping[str, list[FunctionFacts]]) -> set[str]:
+    """The files one of whose functions adds a helper to the module (an async URL's): their rewrite is the full
+    LibCST one (`statement_rewrite.try_apply` declines a plan with helpers)."""
+    return {path for path, facts in facts_by_path.items() if any(fact.helpers for fact in facts)}
 
 
 class _NoPlanner(Exception):
