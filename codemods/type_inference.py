@@ -343,32 +343,31 @@ class TypeInference(AnalyzerBase):
     def _literal_type(self, node: ast.List | ast.Tuple | ast.Set) -> Type | None:
         """`[UserRepo(db), ItemRepo(db)]`: instances of project classes, every element (a starred one or any other
         value: unknown). Of one class, a list of its instances; of several, a list of choices among them."""
-        classes: set[str] = set()
-        for element in node.elts:
-            kind = self.type_of(element)
-            if not isinstance(kind, Instance) or kind.qualname not in self.project.classes:
-                return None
-            classes.add(kind.qualname)
-        if len(classes) == 1:
-            return InstanceList(classes.pop())
-        return InstanceChoice(tuple(sorted(classes)), is_list=True) if classes else None
+        classes = self._classes_of_instances(node.elts)
+        return instances_of(classes) if classes else None
 
     def _dict_literal_type(self, node: ast.Dict) -> InstanceMap | None:
         """`{"audit": AuditPlugin(), "mail": AuditPlugin(db)}`: a mapping of instances of one project class, or of
         several (`{"name": NamePlugin(), "count": CountPlugin()}`: a value is one of them, unknown which; left
         untyped until 2026-12-08, its calls were neither awaited nor flagged). A `**other`, or a value of no project
-        class: unknown. The values are typed until one settles that (as `_literal_type` does): typing every value of
-        a response dict (`{"id": track.id, ...}`) whose first is no instance was ~5% of `check`'s CPU on the
-        generated repository."""
+        class: unknown."""
         if any(key is None for key in node.keys):
             return None
+        classes = self._classes_of_instances(node.values)
+        return InstanceMap(classes) if classes else None
+
+    def _classes_of_instances(self, values: list[ast.expr]) -> tuple[str, ...] | None:
+        """The project classes the values are instances of, sorted; None as soon as one is no such instance (a
+        starred element, any other value). The values after it are not typed: typing every value of a response
+        dict (`{"id": track.id, ...}`) whose first is no instance was ~5% of `check`'s CPU on the generated
+        repository."""
         classes: set[str] = set()
-        for value in node.values:
+        for value in values:
             kind = self.type_of(value)
             if not isinstance(kind, Instance) or kind.qualname not in self.project.classes:
                 return None
             classes.add(kind.qualname)
-        return InstanceMap(tuple(sorted(classes))) if classes else None
+        return tuple(sorted(classes))
 
     def _attribute_type(self, node: ast.Attribute) -> Type | None:
         if self._attribute_slots:
