@@ -659,7 +659,7 @@ class Project:
             short = origin.rsplit(".", 1)[-1]
             if origin in N.SYNC_SESSIONMAKERS or origin in N.ASYNC_SESSIONMAKERS:  # `sessionmaker[Session]`
                 return SessionFactoryType(is_async=origin in N.ASYNC_SESSIONMAKERS)
-            if origin in N.UNION_TYPES or short in {"Optional", "Union"}:
+            if _is_union(origin):
                 return self._union_type(module, ann, _depth)
             if origin in N.GENERIC_WRAPPERS or short == "Annotated":
                 for arg in args[:1] if short == "Annotated" else args:
@@ -671,18 +671,16 @@ class Project:
                 inner = self.resolve_expr(module, args[0]) if args else None
                 return ClassRef(inner or "<typevar>")
             if origin in N.LIST_TYPES and len(args) == 1:
-                return _list_of(self.type_of_annotation(module, args[0], _depth + 1))
+                classes = _classes_named(self.type_of_annotation(module, args[0], _depth + 1))
+                return instances_of(classes) if classes else None
             if origin in N.TUPLE_TYPES and len(args) == 2 and isinstance(args[1], ast.Constant):
                 if args[1].value is not Ellipsis:
                     return None
-                return _list_of(self.type_of_annotation(module, args[0], _depth + 1))  # `tuple[C, ...]`
+                classes = _classes_named(self.type_of_annotation(module, args[0], _depth + 1))  # `tuple[C, ...]`
+                return instances_of(classes) if classes else None
             if origin in N.MAPPING_TYPES and len(args) == 2:
-                element = self.type_of_annotation(module, args[1], _depth + 1)  # `dict[str, C]`, `dict[str, A | B]`
-                if isinstance(element, Instance):
-                    return InstanceMap((element.qualname,))
-                if isinstance(element, InstanceChoice) and not element.is_list:
-                    return InstanceMap(element.qualnames)
-                return None
+                classes = _classes_named(self.type_of_annotation(module, args[1], _depth + 1))  # `dict[str, C]`
+                return InstanceMap(classes) if classes else None
             return None
         qual = self.resolve_expr(module, ann)
         if qual is None:
@@ -725,15 +723,11 @@ class Project:
             node = pending.pop()
             if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
                 pending += [node.right, node.left]
-            elif isinstance(node, ast.Subscript) and self._names_a_union(module, node.value):
+            elif isinstance(node, ast.Subscript) and _is_union(self.resolve_expr(module, node.value) or ""):
                 pending += reversed(node.slice.elts) if isinstance(node.slice, ast.Tuple) else [node.slice]
             elif not (isinstance(node, ast.Constant) and node.value is None):
                 members.append(node)
         return members
-
-    def _names_a_union(self, module: str, origin: ast.expr) -> bool:
-        resolved = self.resolve_expr(module, origin) or ""
-        return resolved in N.UNION_TYPES or resolved.rsplit(".", 1)[-1] in {"Optional", "Union"}
 
     def _union_type(self, module: str, ann: ast.expr, _depth: int) -> Type | None:
         """`A | None`, `Optional[A]`: A's type. `A | B` of several project classes: an instance of one of them,
@@ -1181,11 +1175,17 @@ def _method_alias(cls: ClassSymbols, name: str) -> FunctionSymbols | None:
     return None
 
 
-def _list_of(element: Type | None) -> Type | None:
-    """`list[C]`, `Sequence[C]`, `tuple[C, ...]` of what an element is: instances of one project class, or of one of
-    several (`list[A | B]`, typed as a list of A's until 2026-12-08)."""
+def _is_union(origin: str) -> bool:
+    """`typing.Union` / `typing.Optional`, or a name ending so (resolved or not)."""
+    return origin in N.UNION_TYPES or origin.rsplit(".", 1)[-1] in {"Optional", "Union"}
+
+
+def _classes_named(element: Type | None) -> tuple[str, ...] | None:
+    """The project classes an element of a container annotation is an instance of (`list[C]`, `dict[str, A | B]`):
+    one, or several (an instance of one of them: typed as the first until 2026-12-08, or left untyped); None for
+    anything else."""
     if isinstance(element, Instance):
-        return InstanceList(element.qualname)
+        return (element.qualname,)
     if isinstance(element, InstanceChoice) and not element.is_list:
-        return InstanceChoice(element.qualnames, is_list=True)
+        return element.qualnames
     return None
